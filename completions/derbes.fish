@@ -1,0 +1,194 @@
+# Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
+function __fish_derbes_global_optspecs
+    string join \n db= read-db= map= format= operator= v/verbose q/quiet h/help V/version
+end
+
+function __fish_derbes_needs_command
+    # Figure out if the current invocation already has a command.
+    set -l cmd (commandline -opc)
+    set -e cmd[1]
+    argparse -s (__fish_derbes_global_optspecs) -- $cmd 2>/dev/null
+    or return
+    if set -q argv[1]
+        # Also print the command, so this can be used to figure out what it is.
+        echo $argv[1]
+        return 1
+    end
+    return 0
+end
+
+function __fish_derbes_using_subcommand
+    set -l cmd (__fish_derbes_needs_command)
+    test -z "$cmd"
+    and return 1
+    contains -- $cmd[1] $argv
+end
+
+complete -c derbes -n "__fish_derbes_needs_command" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_needs_command" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_needs_command" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_needs_command" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_needs_command" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_needs_command" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_needs_command" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man page'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l dry-run -d 'Show which migrations would run, change nothing'
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l subject-table -d 'The table that holds one row per data subject; guessed from foreign keys if absent' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l schema -d 'Schema to read' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l out -d 'Write the draft here instead of stdout (refuses to overwrite without --force)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l force -d 'Overwrite --out if it exists'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "log" -d 'List audit records, newest last'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l action -d 'Only records of this action (e.g. block, export)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l ticket -d 'Only records with this ticket' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l since -d 'Only records newer than this (e.g. 24h, 7d, 2026-11-01)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l limit -d 'At most this many records (the newest)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "log" -d 'List audit records, newest last'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -f -a "init" -d 'Create the reference schema and fill it with synthetic borrowers (like pgbench -i)'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l borrowers -d 'How many borrowers to generate' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l seed -d 'Seed of the generator: the same seed gives the same population' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l logs-per-borrower -d 'Average server-log rows per borrower' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l as-of -d 'Date the population is generated as of (YYYY-MM-DD); defaults to today' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l force -d 'Drop the existing tables of schema public first'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create the reference schema and fill it with synthetic borrowers (like pgbench -i)'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "completions" -d 'Print shell completions or the man page'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from sample" -f -a "init" -d 'Create the reference schema and fill it with synthetic borrowers (like pgbench -i)'

@@ -1,0 +1,226 @@
+//! Command-line definitions (clap derive types only). The logic lives in
+//! `commands/`, which turns these into plain option structs for the library.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::error::EXIT_CODES_HELP;
+
+const ABOUT: &str = "Keep the privacy policy's promises against the production PostgreSQL: \
+subject-access exports, blocking, archives and an audit trail of every change.";
+
+const AFTER_HELP: &str = "\
+Connection: --db or DATABASE_URL (postgres://user@host/db?sslmode=verify-full), or libpq's
+PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT, PGSERVICE and ~/.pgpass.
+
+Start here:
+  derbes migrate                    install or upgrade the derbes schema
+  derbes --map datamap.toml map check   check the data map against the database
+  derbes audit verify               check the audit trail has not been edited
+";
+
+/// derbes: the privacy-policy toolkit for the lender's PostgreSQL.
+#[derive(Debug, Parser)]
+#[command(name = "derbes", version, about = ABOUT, long_about = None)]
+#[command(after_help = AFTER_HELP, after_long_help = format!("{AFTER_HELP}\n{EXIT_CODES_HELP}"))]
+#[command(propagate_version = true, arg_required_else_help = true)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalOpts,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command understands.
+#[derive(Debug, Args, Clone)]
+pub struct GlobalOpts {
+    /// Database to work on (URL or libpq keyword string); writes go here.
+    #[arg(
+        long,
+        global = true,
+        env = "DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub db: Option<String>,
+
+    /// Replica for reads that need not be fresh (exports); defaults to --db.
+    #[arg(
+        long,
+        global = true,
+        env = "DERBES_READ_DATABASE_URL",
+        value_name = "URL",
+        hide_env_values = true
+    )]
+    pub read_db: Option<String>,
+
+    /// The data map: where personal data lives in this database.
+    #[arg(long, global = true, env = "DERBES_MAP", value_name = "PATH")]
+    pub map: Option<PathBuf>,
+
+    /// Output format; table on a terminal, json for scripts.
+    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
+    pub format: Format,
+
+    /// Who is running this; recorded in every audit row. Defaults to the OS user.
+    #[arg(long, global = true, env = "DERBES_OPERATOR", value_name = "NAME")]
+    pub operator: Option<String>,
+
+    /// More diagnostics on stderr (-v, -vv). Never prints personal data.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    pub verbose: u8,
+
+    /// Only errors on stderr.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Table,
+    Json,
+    Csv,
+}
+
+/// Confirmation for commands that change data.
+#[derive(Debug, Args, Clone)]
+pub struct ConfirmArgs {
+    /// Do everything, report the counts, then roll back: nothing changes.
+    #[arg(long)]
+    pub dry_run: bool,
+
+    /// Do not ask for confirmation (needed when not on a terminal).
+    #[arg(short = 'y', long)]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Install or upgrade derbes' own schema (audit log, ...) in the database.
+    Migrate(MigrateArgs),
+    /// Work with the data map: check it against the database, or draft one.
+    #[command(subcommand)]
+    Map(MapCommand),
+    /// Read and verify the append-only, hash-chained audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Load the reference schema and a synthetic population (demo, tests, benchmarks).
+    #[command(subcommand)]
+    Sample(SampleCommand),
+    /// Print shell completions or the man page.
+    Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MigrateArgs {
+    /// Show which migrations would run, change nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum MapCommand {
+    /// Validate the data map against the live catalogue and print the delete order.
+    ///
+    /// Checks that tables and columns exist, that types fit the declared categories,
+    /// that every link column has an index, and reports columns that look personal but
+    /// are not mapped. Exits 6 when the map does not fit the database.
+    Check,
+    /// Draft a data map from the database catalogue (review it before use).
+    Init(MapInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MapInitArgs {
+    /// The table that holds one row per data subject; guessed from foreign keys if absent.
+    #[arg(long, value_name = "TABLE")]
+    pub subject_table: Option<String>,
+
+    /// Schema to read.
+    #[arg(long, default_value = "public")]
+    pub schema: String,
+
+    /// Write the draft here instead of stdout (refuses to overwrite without --force).
+    #[arg(long, value_name = "PATH")]
+    pub out: Option<PathBuf>,
+
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum AuditCommand {
+    /// List audit records, newest last.
+    Log(AuditLogArgs),
+    /// Recompute the hash chain; exits 6 naming the first bad record.
+    Verify,
+}
+
+#[derive(Debug, Args)]
+pub struct AuditLogArgs {
+    /// Only records of this action (e.g. block, export).
+    #[arg(long)]
+    pub action: Option<String>,
+
+    /// Only records with this ticket.
+    #[arg(long)]
+    pub ticket: Option<String>,
+
+    /// Only records newer than this (e.g. 24h, 7d, 2026-11-01).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// At most this many records (the newest).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SampleCommand {
+    /// Create the reference schema and fill it with synthetic borrowers (like pgbench -i).
+    ///
+    /// Refuses a database that already holds tables in schema public unless --force,
+    /// which drops them first. Never point this at production.
+    Init(SampleInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SampleInitArgs {
+    /// How many borrowers to generate.
+    #[arg(long, default_value_t = 1000)]
+    pub borrowers: u64,
+
+    /// Seed of the generator: the same seed gives the same population.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+
+    /// Average server-log rows per borrower.
+    #[arg(long, default_value_t = 20)]
+    pub logs_per_borrower: u32,
+
+    /// Date the population is generated as of (YYYY-MM-DD); defaults to today.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<chrono::NaiveDate>,
+
+    /// Drop the existing tables of schema public first.
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// bash, zsh, fish, or man for the man page.
+    #[arg(value_enum)]
+    pub shell: CompletionShell,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum CompletionShell {
+    Bash,
+    Zsh,
+    Fish,
+    Man,
+}

@@ -1,0 +1,104 @@
+//! `derbes map check|init`: validate the data map against the live catalogue, or
+//! draft one from it.
+
+use crate::catalog::{self, Catalog, CheckReport, Severity};
+use crate::cli::{MapCommand, MapInitArgs};
+use crate::commands::Context;
+use crate::draft::draft_map;
+use crate::error::DerbesError;
+use crate::output::{emit, Tabular};
+
+pub async fn run(ctx: &Context, command: MapCommand) -> anyhow::Result<()> {
+    match command {
+        MapCommand::Check => check(ctx).await,
+        MapCommand::Init(args) => init(ctx, args).await,
+    }
+}
+
+async fn check(ctx: &Context) -> anyhow::Result<()> {
+    let map = ctx.map()?;
+    let (client, _) = ctx.connect().await?;
+    let catalog = Catalog::read(&client).await?;
+    let report = catalog::check(&map, &catalog);
+    emit(ctx.format(), &report)?;
+    for finding in report
+        .findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+    {
+        tracing::debug!(object = %finding.object, "{}", finding.message);
+    }
+    match report.errors() {
+        0 => Ok(()),
+        n => Err(DerbesError::VerificationFailed(format!(
+            "the data map does not fit the database: {n} error(s) above; fix the map (or the schema) and run `derbes map check` again"
+        ))
+        .into()),
+    }
+}
+
+impl Tabular for CheckReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["severity", "where", "finding", "fix"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.findings
+            .iter()
+            .map(|f| {
+                vec![
+                    match f.severity {
+                        Severity::Error => "error".to_owned(),
+                        Severity::Warning => "warning".to_owned(),
+                    },
+                    f.object.clone(),
+                    f.message.clone(),
+                    f.fix.clone().unwrap_or_default(),
+                ]
+            })
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        let warnings = self.findings.len() - self.errors();
+        let mut notes = vec![format!(
+            "{} tables and {} personal columns mapped; {} error(s), {} warning(s)",
+            self.tables_mapped,
+            self.columns_mapped,
+            self.errors(),
+            warnings
+        )];
+        if !self.delete_order.is_empty() {
+            notes.push(format!(
+                "delete order (from foreign keys, children first): {}",
+                self.delete_order.join(" -> ")
+            ));
+        }
+        notes
+    }
+}
+
+async fn init(ctx: &Context, args: MapInitArgs) -> anyhow::Result<()> {
+    let (client, _) = ctx.connect().await?;
+    let catalog = Catalog::read(&client).await?;
+    let text = draft_map(&catalog, &args.schema, args.subject_table.as_deref())
+        .map_err(DerbesError::Usage)?;
+    match args.out {
+        None => print!("{text}"),
+        Some(path) => {
+            if path.exists() && !args.force {
+                return Err(DerbesError::Refused(format!(
+                    "{} exists: pass --force to overwrite it, or choose another --out",
+                    path.display()
+                ))
+                .into());
+            }
+            std::fs::write(&path, text)
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+            eprintln!(
+                "wrote a draft data map to {}: review it, then run `derbes --map {} map check`",
+                path.display(),
+                path.display()
+            );
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,84 @@
+//! One module per subcommand. Each turns parsed arguments into the library's
+//! option structs, calls the library, and hands the report to `output`.
+
+pub mod audit;
+pub mod completions;
+pub mod map;
+pub mod migrate;
+pub mod sample;
+
+use std::path::PathBuf;
+
+use tokio_postgres::Client;
+
+use crate::cli::{Cli, Command, Format, GlobalOpts};
+use crate::connect::{connect, ConnectOptions, Target};
+use crate::datamap::DataMap;
+use crate::error::DerbesError;
+
+/// What every command gets: the global options and who is running it.
+pub struct Context {
+    pub global: GlobalOpts,
+    pub operator: String,
+}
+
+impl Context {
+    pub fn new(global: GlobalOpts) -> Context {
+        let operator = global
+            .operator
+            .clone()
+            .filter(|o| !o.trim().is_empty())
+            .unwrap_or_else(whoami::username);
+        Context { global, operator }
+    }
+
+    pub fn format(&self) -> Format {
+        self.global.format
+    }
+
+    /// The primary: every write goes here.
+    pub async fn connect(&self) -> anyhow::Result<(Client, Target)> {
+        self.connect_to(self.global.db.clone()).await
+    }
+
+    /// A replica when `--read-db` is given, else the primary.
+    pub async fn connect_read(&self) -> anyhow::Result<(Client, Target)> {
+        let conninfo = self.global.read_db.clone().or(self.global.db.clone());
+        self.connect_to(conninfo).await
+    }
+
+    async fn connect_to(&self, conninfo: Option<String>) -> anyhow::Result<(Client, Target)> {
+        let options = ConnectOptions {
+            conninfo,
+            application_name: "derbes".to_owned(),
+            connect_timeout: Some(std::time::Duration::from_secs(10)),
+        };
+        connect(&options).await
+    }
+
+    /// The data map named by `--map` / `DERBES_MAP`.
+    pub fn map(&self) -> anyhow::Result<DataMap> {
+        let path: PathBuf = self.global.map.clone().ok_or_else(|| {
+            DerbesError::Usage(
+                "this command needs the data map: pass --map PATH or set DERBES_MAP (examples/datamap.toml is the reference one)"
+                    .to_owned(),
+            )
+        })?;
+        DataMap::load(&path).map_err(|e| match e {
+            crate::datamap::MapError::Read { .. } => anyhow::Error::new(e),
+            other => DerbesError::Usage(other.to_string()).into(),
+        })
+    }
+}
+
+/// Run the parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let ctx = Context::new(cli.global);
+    match cli.command {
+        Command::Migrate(args) => migrate::run(&ctx, args).await,
+        Command::Map(command) => map::run(&ctx, command).await,
+        Command::Audit(command) => audit::run(&ctx, command).await,
+        Command::Sample(command) => sample::run(&ctx, command).await,
+        Command::Completions(args) => completions::run(args),
+    }
+}

@@ -1,0 +1,862 @@
+//! The data map: the one source of truth for where personal data lives.
+//!
+//! A TOML file names the subject table and its identities, how every other table
+//! links to a subject (directly or through a path of tables), each personal column's
+//! category (POLICY.md 2.3), purpose (POLICY.md 4), masking strategy, whether it may
+//! be rectified, retention rules, and what blocking a subject does. Loading checks the
+//! map's own consistency; `catalog::check` checks it against the live database.
+//!
+//! Every SQL identifier derbes uses comes from here, after [`DataMap::load`] has
+//! validated it, and is always quoted with [`quote_ident`].
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// The data map, as written in TOML.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DataMap {
+    /// Format version of the map file; only 1 exists.
+    pub version: u32,
+    /// Default schema for table names without one.
+    #[serde(default = "default_schema")]
+    pub schema: String,
+    pub subject: SubjectSpec,
+    /// Every table holding personal data, by name (`table` or `schema.table`).
+    #[serde(default)]
+    pub tables: BTreeMap<String, TableSpec>,
+    /// Purposes of processing (POLICY.md 4) with their legal basis, as shown to subjects.
+    #[serde(default)]
+    pub purposes: BTreeMap<String, PurposeSpec>,
+    /// Retention rules by name; tables refer to them.
+    #[serde(default)]
+    pub retention: BTreeMap<String, RetentionRule>,
+    /// What blocking a subject does to the application's own tables.
+    #[serde(default)]
+    pub block: Option<BlockSpec>,
+    /// Consent and disclosure ledgers, for exports and `consent withdraw`.
+    #[serde(default)]
+    pub ledgers: Ledgers,
+}
+
+fn default_schema() -> String {
+    "public".to_owned()
+}
+
+/// The table with one row per data subject.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct SubjectSpec {
+    pub table: String,
+    /// Primary-key column of the subject table.
+    pub key: String,
+    /// Columns (of the subject table, or of a linked table) that identify a subject.
+    #[serde(default)]
+    pub identities: Vec<IdentitySpec>,
+    /// The application's own status column, if it has one.
+    #[serde(default)]
+    pub status: Option<StatusSpec>,
+    /// Birth-date column, for the minor flag (POLICY.md 11.1); the IIN also gives it.
+    #[serde(default)]
+    pub birth_date: Option<String>,
+    /// Column the subject row was created at, for summaries.
+    #[serde(default)]
+    pub created_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum IdentityKind {
+    Iin,
+    Bin,
+    Phone,
+    Email,
+}
+
+impl fmt::Display for IdentityKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = match self {
+            IdentityKind::Iin => "iin",
+            IdentityKind::Bin => "bin",
+            IdentityKind::Phone => "phone",
+            IdentityKind::Email => "email",
+        };
+        f.write_str(name)
+    }
+}
+
+/// One column that identifies a subject.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct IdentitySpec {
+    pub kind: IdentityKind,
+    /// Mapped table holding the column; the subject table when absent.
+    #[serde(default)]
+    pub table: Option<String>,
+    pub column: String,
+    /// Compare case-insensitively (`lower(column) = lower($1)`); for emails.
+    #[serde(default)]
+    pub case_insensitive: bool,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatusSpec {
+    pub column: String,
+    #[serde(default = "default_active")]
+    pub active: String,
+    #[serde(default = "default_blocked")]
+    pub blocked: String,
+    #[serde(default = "default_closed")]
+    pub closed: String,
+}
+
+fn default_active() -> String {
+    "active".to_owned()
+}
+fn default_blocked() -> String {
+    "blocked".to_owned()
+}
+fn default_closed() -> String {
+    "closed".to_owned()
+}
+
+/// A table holding personal data and how its rows belong to a subject.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct TableSpec {
+    /// How rows reach their subject; absent for the subject table itself.
+    #[serde(default)]
+    pub link: Option<Link>,
+    /// Column that dates a row (summaries show the oldest and newest; retention ages by it).
+    #[serde(default)]
+    pub time_column: Option<String>,
+    /// Name of the retention rule that applies to this table's rows.
+    #[serde(default)]
+    pub retention: Option<String>,
+    /// Personal columns, by name.
+    #[serde(default)]
+    pub columns: BTreeMap<String, ColumnSpec>,
+}
+
+/// How a table's rows reach the subject.
+///
+/// `column` holds the key of the subject (`via` absent) or of a row of another
+/// mapped table (`via = "loans"`), whose own link continues the path.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Link {
+    pub column: String,
+    /// The mapped table `column` points to; the subject table when absent.
+    #[serde(default)]
+    pub via: Option<String>,
+    /// Column of `via` that `column` references; its primary key when absent.
+    #[serde(default)]
+    pub via_column: Option<String>,
+}
+
+/// One personal column.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ColumnSpec {
+    pub category: Category,
+    pub purpose: String,
+    #[serde(default)]
+    pub masking: Masking,
+    /// May the subject have it changed (`rectify`, POLICY.md 6.2.3, 8.2)?
+    #[serde(default)]
+    pub rectify: bool,
+    /// Why it may not be changed, shown when `rectify` refuses (e.g. "records of issued loans, 8.2").
+    #[serde(default)]
+    pub locked_reason: Option<String>,
+}
+
+/// Personal-data categories of POLICY.md 2.3.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Category {
+    Name,
+    Iin,
+    Bin,
+    Citizenship,
+    Sex,
+    BirthDate,
+    Address,
+    IdentityDocument,
+    Phone,
+    ContactPerson,
+    Email,
+    BankCard,
+    BankAccount,
+    Selfie,
+    DocumentPhoto,
+    Pep,
+    BeneficialOwner,
+    MaritalStatus,
+    Microcredit,
+    Employer,
+    Device,
+    IpAddress,
+    Browser,
+    ServerLog,
+    Cookie,
+    Usage,
+    Location,
+    AccessTime,
+    Consent,
+    Disclosure,
+    SupportMessage,
+}
+
+/// Broad PostgreSQL type families, enough to tell whether a column can hold a category.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeFamily {
+    Text,
+    Integer,
+    Numeric,
+    Boolean,
+    Date,
+    Timestamp,
+    Inet,
+    Bytes,
+    Json,
+    Array,
+    Other,
+}
+
+impl TypeFamily {
+    /// The family of a `format_type()` / `udt_name` spelling.
+    pub fn of(pg_type: &str) -> TypeFamily {
+        let t = pg_type.trim().to_ascii_lowercase();
+        if t.ends_with("[]") || t.starts_with('_') {
+            return TypeFamily::Array;
+        }
+        let base = t.split('(').next().unwrap_or("").trim();
+        match base {
+            "text" | "character varying" | "varchar" | "character" | "char" | "bpchar"
+            | "citext" | "name" | "uuid" => TypeFamily::Text,
+            "smallint" | "integer" | "bigint" | "int2" | "int4" | "int8" => TypeFamily::Integer,
+            "numeric" | "decimal" | "real" | "double precision" | "float4" | "float8" | "point" => {
+                TypeFamily::Numeric
+            }
+            "boolean" | "bool" => TypeFamily::Boolean,
+            "date" => TypeFamily::Date,
+            "timestamp with time zone"
+            | "timestamp without time zone"
+            | "timestamptz"
+            | "timestamp" => TypeFamily::Timestamp,
+            "inet" | "cidr" => TypeFamily::Inet,
+            "bytea" => TypeFamily::Bytes,
+            "json" | "jsonb" => TypeFamily::Json,
+            _ => TypeFamily::Other,
+        }
+    }
+}
+
+impl Category {
+    /// Whether a column of this type family can hold this category.
+    pub fn accepts(self, family: TypeFamily) -> bool {
+        use Category::*;
+        use TypeFamily as F;
+        match self {
+            Iin | Bin | Phone | Email | Name | Citizenship | BankCard | BankAccount | Employer
+            | Browser | ContactPerson => matches!(family, F::Text),
+            IdentityDocument => matches!(family, F::Text | F::Date),
+            Sex | Pep => matches!(family, F::Text | F::Boolean),
+            // Marital status and the number of dependants are one category (2.3).
+            MaritalStatus => matches!(family, F::Text | F::Integer),
+            BirthDate => matches!(family, F::Date | F::Timestamp),
+            AccessTime => matches!(family, F::Date | F::Timestamp),
+            IpAddress => matches!(family, F::Inet | F::Text),
+            Location => matches!(family, F::Numeric | F::Text | F::Json),
+            Selfie | DocumentPhoto => matches!(family, F::Bytes | F::Text),
+            BeneficialOwner => matches!(family, F::Boolean | F::Text),
+            Address | Device | Cookie | Usage | ServerLog | SupportMessage => {
+                matches!(family, F::Text | F::Json | F::Integer | F::Array | F::Inet)
+            }
+            // Loans, consents and disclosures are records: any type may be part of one.
+            Microcredit | Consent | Disclosure => true,
+        }
+    }
+
+    /// Every category, for help and drafts.
+    pub const ALL: [Category; 31] = [
+        Category::Name,
+        Category::Iin,
+        Category::Bin,
+        Category::Citizenship,
+        Category::Sex,
+        Category::BirthDate,
+        Category::Address,
+        Category::IdentityDocument,
+        Category::Phone,
+        Category::ContactPerson,
+        Category::Email,
+        Category::BankCard,
+        Category::BankAccount,
+        Category::Selfie,
+        Category::DocumentPhoto,
+        Category::Pep,
+        Category::BeneficialOwner,
+        Category::MaritalStatus,
+        Category::Microcredit,
+        Category::Employer,
+        Category::Device,
+        Category::IpAddress,
+        Category::Browser,
+        Category::ServerLog,
+        Category::Cookie,
+        Category::Usage,
+        Category::Location,
+        Category::AccessTime,
+        Category::Consent,
+        Category::Disclosure,
+        Category::SupportMessage,
+    ];
+
+    /// The snake_case name used in map files and reports.
+    pub fn name(self) -> String {
+        serde_json::to_value(self)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_owned))
+            .unwrap_or_default()
+    }
+}
+
+impl fmt::Display for Category {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.name())
+    }
+}
+
+/// How a column is depersonalised by `anonymise` and erasure.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Masking {
+    /// Keep as is (not identifying once the rest is masked, e.g. a loan amount).
+    Keep,
+    /// Set to NULL.
+    #[default]
+    Null,
+    /// Replace with a fixed marker.
+    Redact,
+    /// Keep the last few characters (cards, phones).
+    Partial,
+    /// Coarsen: dates to the year, locations to ~10 km, IPs to the /24 (POLICY.md 2.5).
+    Generalise,
+    /// A random stand-in, the same within one run (keeps joins and analytics usable).
+    Pseudonym,
+}
+
+/// A purpose of processing and its legal basis, as told to the subject.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PurposeSpec {
+    pub description: String,
+    pub legal_basis: String,
+    /// Policy clause, e.g. "4 (3.2.7)".
+    #[serde(default)]
+    pub clause: Option<String>,
+}
+
+/// What happens to rows of a table once they are older than `keep`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionRule {
+    /// How long rows are kept, e.g. "90d", "1y", "5y".
+    pub keep: String,
+    pub action: RetentionAction,
+    /// How long the archive of purged rows is kept (archive-then-delete only).
+    #[serde(default)]
+    pub archive_keep: Option<String>,
+    /// The law or clause that sets the period, shown in exports.
+    pub legal_basis: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetentionAction {
+    Delete,
+    Anonymise,
+    ArchiveThenDelete,
+}
+
+/// What blocking does, declared so the application sees it at once.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockSpec {
+    /// Columns set to a value on block (and to `unblock_value` on unblock).
+    #[serde(default)]
+    pub set: Vec<BlockSet>,
+    /// Timestamp columns set to now() on every live row (sessions, tokens).
+    #[serde(default)]
+    pub revoke: Vec<BlockRevoke>,
+    /// Integer columns incremented, invalidating issued tokens.
+    #[serde(default)]
+    pub bump: Vec<BlockBump>,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockSet {
+    pub table: String,
+    pub column: String,
+    pub value: String,
+    pub unblock_value: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockRevoke {
+    pub table: String,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlockBump {
+    pub table: String,
+    pub column: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Ledgers {
+    #[serde(default)]
+    pub consents: Option<ConsentLedger>,
+    #[serde(default)]
+    pub disclosures: Option<DisclosureLedger>,
+}
+
+/// Where consents live (POLICY.md 3.1, 6.1.5).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConsentLedger {
+    pub table: String,
+    pub purpose: String,
+    pub granted_at: String,
+    pub withdrawn_at: String,
+    #[serde(default)]
+    pub document: Option<String>,
+}
+
+/// Where transfers to third parties are logged (POLICY.md 7.2).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DisclosureLedger {
+    pub table: String,
+    pub recipient: String,
+    pub purpose: String,
+    pub disclosed_at: String,
+    #[serde(default)]
+    pub legal_basis: Option<String>,
+}
+
+/// A map that could not be read or is inconsistent in itself.
+#[derive(Debug, thiserror::Error)]
+pub enum MapError {
+    #[error("cannot read data map {path}: {source}. Pass --map PATH or set DERBES_MAP")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("data map {path}, line {line}, column {column}: {reason}")]
+    Syntax {
+        path: PathBuf,
+        line: usize,
+        column: usize,
+        reason: String,
+    },
+    #[error("data map {path}: {reason}")]
+    Invalid { path: PathBuf, reason: String },
+}
+
+/// A table name resolved to schema and table.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub struct TableName {
+    pub schema: String,
+    pub table: String,
+}
+
+impl TableName {
+    /// `"schema"."table"`, quoted for SQL.
+    pub fn quoted(&self) -> String {
+        format!("{}.{}", quote_ident(&self.schema), quote_ident(&self.table))
+    }
+}
+
+impl fmt::Display for TableName {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}", self.schema, self.table)
+    }
+}
+
+/// Quote an SQL identifier (doubling embedded quotes).
+pub fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// One step of a join path from a table to the subject: `from.column = to.to_column`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct LinkStep {
+    pub from: String,
+    pub column: String,
+    pub to: String,
+    /// None: the primary key of `to`, resolved from the catalogue.
+    pub to_column: Option<String>,
+}
+
+impl DataMap {
+    /// Read and validate a map file; errors name the file, line and reason.
+    pub fn load(path: &Path) -> Result<DataMap, MapError> {
+        let text = std::fs::read_to_string(path).map_err(|source| MapError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        DataMap::parse(&text, path)
+    }
+
+    /// Parse map text; `path` is only for messages.
+    pub fn parse(text: &str, path: &Path) -> Result<DataMap, MapError> {
+        let map: DataMap = toml::from_str(text).map_err(|e| {
+            let (line, column) = e
+                .span()
+                .map(|span| line_column(text, span.start))
+                .unwrap_or((0, 0));
+            MapError::Syntax {
+                path: path.to_owned(),
+                line,
+                column,
+                reason: e.message().trim().to_owned(),
+            }
+        })?;
+        map.validate().map_err(|reason| MapError::Invalid {
+            path: path.to_owned(),
+            reason,
+        })?;
+        Ok(map)
+    }
+
+    /// SHA-256 of the map's canonical form, recorded in exports and audit rows.
+    pub fn digest(&self) -> String {
+        let canonical = serde_json::to_vec(self).unwrap_or_default();
+        hex::encode(Sha256::digest(canonical))
+    }
+
+    /// Resolve a table name of the map (`t` or `s.t`) to schema and table.
+    pub fn table_name(&self, name: &str) -> TableName {
+        match name.split_once('.') {
+            Some((schema, table)) => TableName {
+                schema: schema.to_owned(),
+                table: table.to_owned(),
+            },
+            None => TableName {
+                schema: self.schema.clone(),
+                table: name.to_owned(),
+            },
+        }
+    }
+
+    pub fn subject_table(&self) -> TableName {
+        self.table_name(&self.subject.table)
+    }
+
+    /// The join path from `table` to the subject table, nearest step first.
+    /// Empty for the subject table itself.
+    pub fn link_path(&self, table: &str) -> Result<Vec<LinkStep>, String> {
+        let mut steps = Vec::new();
+        let mut current = table.to_owned();
+        while current != self.subject.table {
+            let spec = self
+                .tables
+                .get(&current)
+                .ok_or_else(|| format!("table `{current}` is not mapped under [tables]"))?;
+            let link = spec.link.as_ref().ok_or_else(|| {
+                format!("[tables.{current}] has no `link`: say how its rows reach a subject")
+            })?;
+            let to = link
+                .via
+                .clone()
+                .unwrap_or_else(|| self.subject.table.clone());
+            let to_column = match &link.via {
+                None => Some(link.via_column.clone().unwrap_or(self.subject.key.clone())),
+                Some(_) => link.via_column.clone(),
+            };
+            steps.push(LinkStep {
+                from: current.clone(),
+                column: link.column.clone(),
+                to: to.clone(),
+                to_column,
+            });
+            if steps.len() > self.tables.len() {
+                return Err(format!(
+                    "the link of [tables.{table}] loops back on itself: follow its `via` chain"
+                ));
+            }
+            current = to;
+        }
+        Ok(steps)
+    }
+
+    /// Consistency of the map in itself (the catalogue is checked separately).
+    fn validate(&self) -> Result<(), String> {
+        if self.version != 1 {
+            return Err(format!(
+                "version = {} is not supported: this derbes reads version = 1",
+                self.version
+            ));
+        }
+        if !self.tables.contains_key(&self.subject.table) {
+            return Err(format!(
+                "the subject table `{}` must also be listed under [tables.{}] with its personal columns",
+                self.subject.table, self.subject.table
+            ));
+        }
+        for (name, spec) in &self.tables {
+            if name == &self.subject.table {
+                if spec.link.is_some() {
+                    return Err(format!(
+                        "[tables.{name}] is the subject table and cannot have a `link`"
+                    ));
+                }
+            } else {
+                if let Some(via) = spec.link.as_ref().and_then(|l| l.via.as_ref()) {
+                    if !self.tables.contains_key(via) {
+                        return Err(format!(
+                            "[tables.{name}] links via `{via}`, which is not mapped under [tables]"
+                        ));
+                    }
+                }
+                self.link_path(name)?;
+            }
+            if let Some(rule) = &spec.retention {
+                if !self.retention.contains_key(rule) {
+                    return Err(format!(
+                        "[tables.{name}] names retention rule `{rule}`, which is not defined under [retention]"
+                    ));
+                }
+            }
+            for (column, col) in &spec.columns {
+                if !self.purposes.is_empty() && !self.purposes.contains_key(&col.purpose) {
+                    return Err(format!(
+                        "[tables.{name}.columns] `{column}` has purpose `{}`, which is not defined under [purposes]",
+                        col.purpose
+                    ));
+                }
+            }
+        }
+        for identity in &self.subject.identities {
+            let table = identity.table.as_deref().unwrap_or(&self.subject.table);
+            if !self.tables.contains_key(table) {
+                return Err(format!(
+                    "identity `{}` is in table `{table}`, which is not mapped under [tables]",
+                    identity.kind
+                ));
+            }
+        }
+        for (name, rule) in &self.retention {
+            parse_duration(&rule.keep)
+                .map_err(|e| format!("[retention.{name}] keep = \"{}\": {e}", rule.keep))?;
+            if let Some(keep) = &rule.archive_keep {
+                parse_duration(keep)
+                    .map_err(|e| format!("[retention.{name}] archive_keep = \"{keep}\": {e}"))?;
+            }
+        }
+        if let Some(block) = &self.block {
+            let tables = block
+                .set
+                .iter()
+                .map(|s| &s.table)
+                .chain(block.revoke.iter().map(|r| &r.table))
+                .chain(block.bump.iter().map(|b| &b.table));
+            for table in tables {
+                if !self.tables.contains_key(table) {
+                    return Err(format!(
+                        "[block] acts on `{table}`, which is not mapped under [tables]"
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Every (table, column) the map names, for the catalogue check.
+    pub fn named_columns(&self) -> Vec<(String, String, &'static str)> {
+        let mut named = Vec::new();
+        let subject = &self.subject;
+        named.push((subject.table.clone(), subject.key.clone(), "subject key"));
+        for identity in &subject.identities {
+            let table = identity.table.clone().unwrap_or(subject.table.clone());
+            named.push((table, identity.column.clone(), "identity"));
+        }
+        if let Some(status) = &subject.status {
+            named.push((subject.table.clone(), status.column.clone(), "status"));
+        }
+        for column in [&subject.birth_date, &subject.created_at]
+            .into_iter()
+            .flatten()
+        {
+            named.push((subject.table.clone(), column.clone(), "subject column"));
+        }
+        for (table, spec) in &self.tables {
+            if let Some(link) = &spec.link {
+                named.push((table.clone(), link.column.clone(), "link column"));
+                if let (Some(via), Some(via_column)) = (&link.via, &link.via_column) {
+                    named.push((via.clone(), via_column.clone(), "link target"));
+                }
+            }
+            if let Some(time) = &spec.time_column {
+                named.push((table.clone(), time.clone(), "time column"));
+            }
+            for column in spec.columns.keys() {
+                named.push((table.clone(), column.clone(), "personal column"));
+            }
+        }
+        if let Some(block) = &self.block {
+            for s in &block.set {
+                named.push((s.table.clone(), s.column.clone(), "block column"));
+            }
+            for r in &block.revoke {
+                named.push((r.table.clone(), r.column.clone(), "block column"));
+            }
+            for b in &block.bump {
+                named.push((b.table.clone(), b.column.clone(), "block column"));
+            }
+        }
+        if let Some(c) = &self.ledgers.consents {
+            for column in [&c.purpose, &c.granted_at, &c.withdrawn_at]
+                .into_iter()
+                .chain(c.document.as_ref())
+            {
+                named.push((c.table.clone(), column.clone(), "consent ledger"));
+            }
+        }
+        if let Some(d) = &self.ledgers.disclosures {
+            for column in [&d.recipient, &d.purpose, &d.disclosed_at]
+                .into_iter()
+                .chain(d.legal_basis.as_ref())
+            {
+                named.push((d.table.clone(), column.clone(), "disclosure ledger"));
+            }
+        }
+        named
+    }
+}
+
+/// 1-based line and column of a byte offset.
+fn line_column(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset.min(text.len())];
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    (line, column)
+}
+
+/// Parse a retention or `--since` duration: `90d`, `12h`, `30m`, `2w`, `6mo`, `5y`.
+pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .ok_or_else(|| "add a unit: m, h, d, w, mo or y (e.g. 90d)".to_owned())?;
+    let (number, unit) = text.split_at(split);
+    let n: i64 = number
+        .parse()
+        .map_err(|_| "start with a whole number (e.g. 90d)".to_owned())?;
+    let days = |d: i64| chrono::Duration::try_days(d).ok_or_else(|| "too long".to_owned());
+    match unit {
+        "m" | "min" => chrono::Duration::try_minutes(n).ok_or_else(|| "too long".to_owned()),
+        "h" => chrono::Duration::try_hours(n).ok_or_else(|| "too long".to_owned()),
+        "d" => days(n),
+        "w" => days(n * 7),
+        "mo" => days(n * 30),
+        "y" => days(n * 365),
+        _ => Err(format!(
+            "unknown unit `{unit}`: use m, h, d, w, mo or y (e.g. 90d)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MINIMAL: &str = r#"
+version = 1
+[subject]
+table = "people"
+key = "id"
+[[subject.identities]]
+kind = "email"
+column = "mail"
+case_insensitive = true
+[tables.people.columns]
+mail = { category = "email", purpose = "identification" }
+[tables.orders]
+link = { column = "person_id" }
+[tables.order_lines]
+link = { column = "order_id", via = "orders" }
+"#;
+
+    #[test]
+    fn link_paths_follow_via() {
+        let map = DataMap::parse(MINIMAL, Path::new("m.toml")).unwrap();
+        let path = map.link_path("order_lines").unwrap();
+        assert_eq!(path.len(), 2);
+        assert_eq!(path[0].to, "orders");
+        assert_eq!(path[1].to, "people");
+        assert_eq!(path[1].to_column.as_deref(), Some("id"));
+        assert!(map.link_path("people").unwrap().is_empty());
+    }
+
+    #[test]
+    fn syntax_errors_name_line_and_column() {
+        let broken = MINIMAL.replace("key = \"id\"", "key = id\"");
+        let err = DataMap::parse(&broken, Path::new("m.toml")).unwrap_err();
+        match err {
+            MapError::Syntax { line, .. } => assert_eq!(line, 5),
+            other => panic!("expected a syntax error, got {other}"),
+        }
+    }
+
+    #[test]
+    fn unknown_keys_and_categories_are_refused() {
+        let typo = MINIMAL.replace("case_insensitive", "case_insensitiv");
+        assert!(DataMap::parse(&typo, Path::new("m.toml")).is_err());
+        let bad = MINIMAL.replace("category = \"email\"", "category = \"shoe_size\"");
+        let err = DataMap::parse(&bad, Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("shoe_size"), "{err}");
+    }
+
+    #[test]
+    fn a_via_to_an_unmapped_table_is_refused() {
+        let bad = MINIMAL.replace("via = \"orders\"", "via = \"invoices\"");
+        let err = DataMap::parse(&bad, Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("invoices"), "{err}");
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("90d").unwrap().num_days(), 90);
+        assert_eq!(parse_duration("5y").unwrap().num_days(), 5 * 365);
+        assert_eq!(parse_duration("12h").unwrap().num_hours(), 12);
+        assert!(parse_duration("12").is_err());
+        assert!(parse_duration("x1d").is_err());
+        assert!(parse_duration("1fortnight").is_err());
+    }
+
+    #[test]
+    fn type_families() {
+        assert!(Category::Iin.accepts(TypeFamily::of("character(12)")));
+        assert!(!Category::Iin.accepts(TypeFamily::of("bigint")));
+        assert!(Category::IpAddress.accepts(TypeFamily::of("inet")));
+        assert!(Category::BirthDate.accepts(TypeFamily::of("date")));
+        assert!(!Category::BirthDate.accepts(TypeFamily::of("text")));
+    }
+}

@@ -1,0 +1,21 @@
+//! derbes: keep a privacy policy's promises against a production PostgreSQL.
+//!
+//! The library behind the `derbes` binary. Domain modules (data map, catalogue,
+//! audit, migrations, ...) know nothing of the command line; `cli` and `commands`
+//! are the thin layer on top.
+#![forbid(unsafe_code)]
+
+pub mod audit;
+pub mod catalog;
+pub mod cli;
+pub mod commands;
+pub mod connect;
+pub mod datamap;
+pub mod db;
+pub mod draft;
+pub mod error;
+pub mod migrate;
+pub mod output;
+pub mod sample;
+pub mod terminal;
+pub mod when;

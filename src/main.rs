@@ -1,0 +1,42 @@
+//! The `derbes` binary: parse, run, map errors to the documented exit codes.
+#![forbid(unsafe_code)]
+
+use clap::Parser;
+
+use derbes::cli::Cli;
+use derbes::error::exit_for;
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging(cli.global.verbose, cli.global.quiet);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    let result = runtime.block_on(derbes::commands::run(cli));
+    if let Err(error) = result {
+        let exit = exit_for(&error);
+        eprintln!("error: {error}");
+        for cause in error.chain().skip(1) {
+            eprintln!("  caused by: {cause}");
+        }
+        std::process::exit(exit.code());
+    }
+}
+
+/// Diagnostics on stderr: warnings by default, more with -v, errors only with -q.
+fn init_logging(verbose: u8, quiet: bool) {
+    let level = match (quiet, verbose) {
+        (true, _) => "error",
+        (false, 0) => "warn",
+        (false, 1) => "info",
+        (false, _) => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("DERBES_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("derbes={level}")));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .without_time()
+        .init();
+}

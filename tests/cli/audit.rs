@@ -1,0 +1,146 @@
+//! The audit trail: append in the caller's transaction, list, verify, tamper.
+
+use std::collections::BTreeMap;
+
+use predicates::prelude::*;
+
+use crate::support::TestDb;
+use derbes::audit::{self, AuditEntry};
+
+async fn write_entries(db: &TestDb, n: usize) {
+    let mut client = db.client().await;
+    for i in 0..n {
+        let tx = client.transaction().await.unwrap();
+        let entry = AuditEntry {
+            action: "test.change".into(),
+            ticket: Some(format!("T-{i}")),
+            subject_ref: Some(format!("borrowers:{}", i + 1)),
+            counts: BTreeMap::from([("rows".to_owned(), i as i64)]),
+            fields: vec!["borrowers.phone".into()],
+            detail: serde_json::json!({"reason": "test", "nested": {"b": 1, "a": [1, 2]}}),
+        };
+        audit::append(&tx, "tester", &entry).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn an_intact_chain_verifies_and_lists() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 5).await;
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("intact"));
+    db.cmd()
+        .args(["audit", "log", "--ticket", "T-3"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("borrowers:4"))
+        .stdout(predicate::str::contains("T-3"));
+    let output = db
+        .cmd()
+        .args(["--format", "json", "audit", "log"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(json["records"].as_array().unwrap().len(), 5);
+}
+
+#[tokio::test]
+async fn a_rolled_back_change_leaves_no_audit_row() {
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    let tx = client.transaction().await.unwrap();
+    audit::append(
+        &tx,
+        "tester",
+        &AuditEntry {
+            action: "test.change".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    tx.rollback().await.unwrap();
+    write_entries(&db, 1).await;
+    let report = audit::verify(&client).await.unwrap();
+    assert_eq!(report.records, 1);
+    assert!(report.first_bad.is_none());
+}
+
+#[tokio::test]
+async fn the_audit_log_refuses_updates_and_deletes() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 1).await;
+    let client = db.client().await;
+    let err = client
+        .batch_execute("UPDATE derbes.audit_log SET operator = 'x'")
+        .await
+        .unwrap_err();
+    assert!(derbes::db::describe(&err).contains("append-only"));
+    assert!(client
+        .batch_execute("DELETE FROM derbes.audit_log")
+        .await
+        .is_err());
+}
+
+/// Tamper as a superuser would (bypassing the append-only trigger).
+async fn tamper(db: &TestDb, sql: &str) {
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "SET session_replication_role = replica; {sql}; SET session_replication_role = origin"
+        ))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn an_edited_row_fails_verification_naming_it() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 5).await;
+    tamper(
+        &db,
+        "UPDATE derbes.audit_log SET operator = 'someone-else' WHERE seq = 3",
+    )
+    .await;
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("record 3"))
+        .stderr(predicate::str::contains("edited"));
+}
+
+#[tokio::test]
+async fn a_deleted_row_fails_verification() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 5).await;
+    tamper(&db, "DELETE FROM derbes.audit_log WHERE seq = 2").await;
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("records 2..2 are missing"));
+}
+
+#[tokio::test]
+async fn reordered_rows_fail_verification() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 4).await;
+    // Swap the content of records 2 and 3 (keeping their sequence numbers).
+    tamper(
+        &db,
+        "UPDATE derbes.audit_log a SET ticket = b.ticket, subject_ref = b.subject_ref, counts = b.counts, \
+         prev_hash = b.prev_hash, row_hash = b.row_hash \
+         FROM derbes.audit_log b WHERE (a.seq, b.seq) IN ((2, 3), (3, 2))",
+    )
+    .await;
+    db.cmd()
+        .args(["--format", "json", "audit", "verify"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("\"seq\": 2"));
+}

@@ -1,0 +1,104 @@
+//! `derbes map check` on the reference schema and on broken maps.
+
+use predicates::prelude::*;
+
+use crate::support::{reference_map, temp_file, TestDb};
+
+#[tokio::test]
+async fn the_reference_map_checks_clean() {
+    let db = TestDb::reference().await;
+    db.cmd()
+        .args(["map", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 error(s), 0 warning(s)"))
+        .stdout(predicate::str::contains("public.payments"))
+        .stdout(predicate::str::contains("-> public.borrowers"));
+}
+
+#[tokio::test]
+async fn a_missing_table_or_column_fails_with_exit_6() {
+    let db = TestDb::reference().await;
+    let original = std::fs::read_to_string(reference_map()).unwrap();
+    let broken = original
+        .replace("[tables.photos]", "[tables.fotos]")
+        .replace("[tables.photos.columns]", "[tables.fotos.columns]")
+        .replace("doc_number = {", "doc_numbr = {");
+    let (_dir, path) = temp_file("broken.toml", &broken);
+    db.cmd()
+        .arg("--map")
+        .arg(&path)
+        .args(["--format", "json", "map", "check"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains(
+            "table public.fotos does not exist",
+        ))
+        .stdout(predicate::str::contains("`doc_numbr` does not exist"));
+}
+
+#[tokio::test]
+async fn an_unindexed_link_column_warns_with_the_index_to_create() {
+    let db = TestDb::reference().await;
+    db.client()
+        .await
+        .batch_execute("DROP INDEX payments_loan_idx")
+        .await
+        .unwrap();
+    db.cmd()
+        .args(["map", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(
+            "CREATE INDEX CONCURRENTLY \"payments_loan_id_idx\" ON \"public\".\"payments\" (\"loan_id\");",
+        ));
+}
+
+#[tokio::test]
+async fn an_unmapped_personal_column_is_reported() {
+    let db = TestDb::reference().await;
+    db.client()
+        .await
+        .batch_execute("ALTER TABLE loans ADD COLUMN guarantor_phone text")
+        .await
+        .unwrap();
+    db.cmd()
+        .args(["map", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("loans.guarantor_phone"));
+}
+
+#[test]
+fn a_toml_syntax_error_names_file_and_line() {
+    let original = std::fs::read_to_string(reference_map()).unwrap();
+    let broken = original.replacen("key = \"id\"", "key = \"id", 1);
+    let (_dir, path) = temp_file("syntax.toml", &broken);
+    let line = broken
+        .lines()
+        .position(|l| l.starts_with("key = \"id"))
+        .unwrap()
+        + 1;
+    crate::support::derbes_cmd()
+        .arg("--map")
+        .arg(&path)
+        .args(["--db", "postgres://nobody@127.0.0.1:1/x", "map", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("syntax.toml"))
+        .stderr(predicate::str::contains(format!("line {line}")));
+}
+
+#[test]
+fn a_category_that_does_not_exist_is_refused() {
+    let original = std::fs::read_to_string(reference_map()).unwrap();
+    let broken = original.replacen("category = \"iin\"", "category = \"shoe_size\"", 1);
+    let (_dir, path) = temp_file("bad.toml", &broken);
+    crate::support::derbes_cmd()
+        .arg("--map")
+        .arg(&path)
+        .args(["--db", "postgres://nobody@127.0.0.1:1/x", "map", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("shoe_size"));
+}

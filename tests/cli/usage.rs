@@ -1,0 +1,75 @@
+//! The command-line contract: help, exit codes, connection errors.
+
+use predicates::prelude::*;
+
+use crate::support::derbes_cmd;
+
+#[test]
+fn help_lists_exit_codes_and_commands() {
+    derbes_cmd()
+        .arg("--help")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Exit codes:"))
+        .stdout(predicate::str::contains("migrate"))
+        .stdout(predicate::str::contains("DATABASE_URL"));
+}
+
+#[test]
+fn unknown_arguments_exit_2() {
+    derbes_cmd().args(["migrate", "--bogus"]).assert().code(2);
+    derbes_cmd()
+        .args(["--format", "xml", "migrate"])
+        .assert()
+        .code(2);
+}
+
+#[test]
+fn unreachable_database_names_host_and_port() {
+    derbes_cmd()
+        .args([
+            "--db",
+            "postgres://postgres@127.0.0.1:1/postgres",
+            "migrate",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("127.0.0.1:1"));
+}
+
+#[test]
+fn a_command_needing_the_map_says_how_to_pass_it() {
+    derbes_cmd()
+        .args([
+            "--db",
+            "postgres://postgres@127.0.0.1:1/postgres",
+            "map",
+            "check",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--map"));
+}
+
+#[test]
+fn completions_are_in_sync_with_the_cli() {
+    let root = crate::support::repo_root();
+    for (shell, file) in [
+        ("bash", "completions/derbes.bash"),
+        ("zsh", "completions/_derbes"),
+        ("fish", "completions/derbes.fish"),
+        ("man", "completions/derbes.1"),
+    ] {
+        let output = derbes_cmd().args(["completions", shell]).output().unwrap();
+        assert!(output.status.success());
+        let path = root.join(file);
+        if std::env::var_os("DERBES_BLESS").is_some() {
+            std::fs::write(&path, &output.stdout).unwrap();
+        }
+        let committed = std::fs::read(&path).unwrap_or_default();
+        assert!(
+            committed == output.stdout,
+            "{file} is out of date: run `DERBES_BLESS=1 cargo test completions` and commit it"
+        );
+    }
+}

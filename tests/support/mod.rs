@@ -1,0 +1,291 @@
+//! Test harness: every test gets its own PostgreSQL database, cloned from a template
+//! that holds the reference schema and a small synthetic population, and dropped
+//! when the test ends (pass or fail). CLI tests run the built binary.
+//!
+//! The server is `DERBES_TEST_DATABASE_URL` (default: the local one on
+//! 127.0.0.1:5432 as `postgres`). Templates are named after a digest of what they
+//! hold, so a changed schema or generator builds a fresh one.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use sha2::{Digest, Sha256};
+use tokio_postgres::{Client, NoTls};
+
+/// Borrowers in the template population.
+pub const TEMPLATE_BORROWERS: u64 = 100;
+/// Seed of the template population.
+pub const TEMPLATE_SEED: u64 = 42;
+
+pub fn server_conninfo() -> String {
+    std::env::var("DERBES_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| "host=127.0.0.1 port=5432 user=postgres dbname=postgres".to_owned())
+}
+
+/// The conninfo of database `name` on the test server.
+pub fn conninfo_for(name: &str) -> String {
+    let base = server_conninfo();
+    let without_db: Vec<&str> = base
+        .split_whitespace()
+        .filter(|kv| !kv.starts_with("dbname="))
+        .collect();
+    format!("{} dbname={name}", without_db.join(" "))
+}
+
+pub async fn connect_to(name: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(&conninfo_for(name), NoTls)
+        .await
+        .unwrap_or_else(|e| {
+            panic!(
+                "cannot reach the test PostgreSQL ({}): {e}",
+                server_conninfo()
+            )
+        });
+    tokio::spawn(connection);
+    client
+}
+
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+pub fn reference_map() -> PathBuf {
+    repo_root().join("examples/datamap.toml")
+}
+
+/// What a template holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Template {
+    /// Nothing: an empty database.
+    Empty,
+    /// The reference schema and the synthetic population.
+    Reference,
+}
+
+/// A scratch database, dropped on Drop.
+pub struct TestDb {
+    pub name: String,
+}
+
+static COUNTER: AtomicU32 = AtomicU32::new(0);
+
+impl TestDb {
+    /// An empty scratch database.
+    pub async fn empty() -> TestDb {
+        TestDb::create(Template::Empty).await
+    }
+
+    /// A scratch database holding the reference schema and population.
+    pub async fn reference() -> TestDb {
+        TestDb::create(Template::Reference).await
+    }
+
+    /// Like [`TestDb::reference`] with the derbes schema installed.
+    pub async fn migrated() -> TestDb {
+        let db = TestDb::reference().await;
+        let mut client = db.client().await;
+        derbes::migrate::apply(&mut client, false)
+            .await
+            .expect("derbes migrate works on a fresh database");
+        db
+    }
+
+    pub async fn create(template: Template) -> TestDb {
+        let name = format!(
+            "derbes_t_{}_{}_{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed),
+            rand_suffix()
+        );
+        let admin = connect_to("postgres").await;
+        let sql = match template {
+            Template::Empty => format!("CREATE DATABASE \"{name}\" TEMPLATE template0"),
+            Template::Reference => {
+                let template_name = ensure_reference_template(&admin).await;
+                format!("CREATE DATABASE \"{name}\" TEMPLATE \"{template_name}\"")
+            }
+        };
+        // Two clones of one template at the same instant conflict; retry briefly.
+        let mut attempts = 0;
+        loop {
+            match admin.batch_execute(&sql).await {
+                Ok(()) => break,
+                Err(e) if attempts < 50 && e.to_string().contains("being accessed") => {
+                    attempts += 1;
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                }
+                Err(e) => panic!("cannot create test database {name}: {e}"),
+            }
+        }
+        TestDb { name }
+    }
+
+    pub fn conninfo(&self) -> String {
+        conninfo_for(&self.name)
+    }
+
+    pub async fn client(&self) -> Client {
+        connect_to(&self.name).await
+    }
+
+    /// The built `derbes` binary, pointed at this database and the reference map.
+    pub fn cmd(&self) -> assert_cmd::Command {
+        let mut cmd = derbes_cmd();
+        cmd.env("DATABASE_URL", self.conninfo())
+            .env("DERBES_MAP", reference_map());
+        cmd
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let name = self.name.clone();
+        // Drop runs outside any runtime: use a thread with its own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                let admin = connect_to("postgres").await;
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await;
+            });
+        })
+        .join();
+    }
+}
+
+/// The built binary with a clean environment: no inherited database or map.
+pub fn derbes_cmd() -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("derbes").expect("the derbes binary is built");
+    for var in [
+        "DATABASE_URL",
+        "DERBES_READ_DATABASE_URL",
+        "DERBES_MAP",
+        "PGHOST",
+        "PGPORT",
+        "PGUSER",
+        "PGDATABASE",
+        "PGPASSWORD",
+        "PGSERVICE",
+        "PGSSLMODE",
+    ] {
+        cmd.env_remove(var);
+    }
+    cmd.env("DERBES_OPERATOR", "test-operator");
+    cmd
+}
+
+fn rand_suffix() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    format!("{nanos:x}")
+}
+
+/// Build the reference template once per content digest, under an advisory lock
+/// so parallel test processes wait for one builder.
+async fn ensure_reference_template(admin: &Client) -> String {
+    let digest = {
+        let mut hasher = Sha256::new();
+        hasher.update(include_str!("../../sql/reference/schema.sql"));
+        hasher.update(TEMPLATE_BORROWERS.to_le_bytes());
+        hasher.update(TEMPLATE_SEED.to_le_bytes());
+        hasher.update(env!("CARGO_PKG_VERSION"));
+        hasher.update(generator_fingerprint());
+        hex::encode(hasher.finalize())
+    };
+    let name = format!("derbes_tpl_{}", &digest[..12]);
+    admin
+        .execute(
+            "SELECT pg_advisory_lock(hashtext('derbes-test-template'))",
+            &[],
+        )
+        .await
+        .expect("template lock");
+    let exists = admin
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&name],
+        )
+        .await
+        .expect("pg_database readable")
+        .get::<_, i64>(0)
+        > 0;
+    if !exists {
+        let building = format!("{name}_building");
+        for sql in [
+            format!("DROP DATABASE IF EXISTS \"{building}\" WITH (FORCE)"),
+            format!("CREATE DATABASE \"{building}\" TEMPLATE template0"),
+        ] {
+            admin
+                .batch_execute(&sql)
+                .await
+                .expect("create template database");
+        }
+        {
+            let client = connect_to(&building).await;
+            populate_reference(&client).await;
+        }
+        // Rename only once complete: a half-built template is never used.
+        admin
+            .execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1",
+                &[&building],
+            )
+            .await
+            .expect("close template connections");
+        admin
+            .batch_execute(&format!(
+                "ALTER DATABASE \"{building}\" RENAME TO \"{name}\""
+            ))
+            .await
+            .expect("finish template");
+    }
+    admin
+        .execute(
+            "SELECT pg_advisory_unlock(hashtext('derbes-test-template'))",
+            &[],
+        )
+        .await
+        .expect("template unlock");
+    name
+}
+
+/// Identifies the generator's code, so a changed generator builds a new template.
+fn generator_fingerprint() -> &'static [u8] {
+    include_bytes!("../../src/sample/mod.rs")
+}
+
+async fn populate_reference(client: &Client) {
+    derbes::sample::load_reference_schema(client)
+        .await
+        .expect("reference schema loads");
+    let options = derbes::sample::SampleOptions {
+        borrowers: TEMPLATE_BORROWERS,
+        seed: TEMPLATE_SEED,
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
+        log_rows_per_borrower: 20,
+    };
+    derbes::sample::generate(client, &options, &mut |_, _| {})
+        .await
+        .expect("sample population generates");
+}
+
+/// Write `text` to a file in a fresh temporary directory; returns the directory
+/// guard and the path.
+pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).expect("write temp file");
+    (dir, path)
+}
+
+pub fn read(path: &Path) -> String {
+    std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
