@@ -53,7 +53,7 @@ impl Context {
             application_name: "derbes".to_owned(),
             connect_timeout: Some(std::time::Duration::from_secs(10)),
         };
-        connect(&options).await
+        Ok(connect(&options).await?)
     }
 
     /// The data map named by `--map` / `DERBES_MAP`.
