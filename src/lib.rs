@@ -15,6 +15,7 @@ pub mod datamap;
 pub mod db;
 pub mod draft;
 pub mod error;
+pub mod identity;
 pub mod migrate;
 pub mod output;
 pub mod sample;
