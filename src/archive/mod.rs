@@ -63,6 +63,8 @@ pub struct ArchiveRequest {
     pub keep: Option<String>,
     pub operator: String,
     pub ticket: Option<String>,
+    /// Largest CSV member, in bytes; [`write::PART_BYTES`] unless testing.
+    pub part_bytes: usize,
 }
 
 /// A written, read-back and catalogued archive, not yet committed. Dropping it
@@ -189,7 +191,7 @@ pub async fn write_verified(
         write::ArchiveWriter::start(file, recipients, created_at.timestamp().max(0) as u64)?;
     let mut tables = Vec::new();
     for table in &plan.tables {
-        match write::dump_table(tx, table, &mut writer, progress).await {
+        match write::dump_table(tx, table, &mut writer, request.part_bytes.max(1), progress).await {
             Ok(entry) => tables.push(entry),
             Err(e) => {
                 writer.abandon();

@@ -28,7 +28,8 @@ use super::select::PlannedTable;
 use crate::crypto::{self, Recipients};
 use crate::secure_file::SecureFile;
 
-/// Largest part of a table's CSV held in memory (a single larger row makes a larger part).
+/// Default largest part of a table's CSV held in memory (a single larger row makes
+/// a larger part).
 pub const PART_BYTES: usize = 8 << 20;
 
 /// Parts queued between the database side and the writer thread.
@@ -203,6 +204,7 @@ pub(crate) async fn dump_table(
     tx: &Transaction<'_>,
     table: &PlannedTable,
     writer: &mut ArchiveWriter,
+    part_bytes: usize,
     on_progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> anyhow::Result<TableEntry> {
     let base = format!("{}.{}", table.name.schema, table.name.table);
@@ -230,9 +232,9 @@ pub(crate) async fn dump_table(
             header = Some(row);
             continue;
         };
-        if part_rows > 0 && part.len() + row.len() > PART_BYTES {
+        if part_rows > 0 && part.len() + row.len() > part_bytes {
             let name = format!("{base}.{:04}.csv", members.len() + 1);
-            let data = std::mem::replace(&mut part, Vec::with_capacity(PART_BYTES));
+            let data = std::mem::replace(&mut part, Vec::with_capacity(part_bytes));
             part.extend_from_slice(header);
             members.push(member_entry(name.clone(), &data, part_rows));
             on_progress(data.len() as u64, part_rows);

@@ -107,6 +107,7 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         keep: args.keep.clone(),
         operator: ctx.operator.clone(),
         ticket: args.ticket.clone(),
+        part_bytes: archive::write::PART_BYTES,
     };
     let bar = progress_bar(ctx);
     let on_progress = |bytes: u64, _rows: u64| {

@@ -629,6 +629,8 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
             keep: Some("1y".into()),
             operator: "purge-test".into(),
             ticket: None,
+            // Small parts, so the archive has several members per table.
+            part_bytes: 4096,
         }
     };
 
@@ -669,4 +671,26 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
     assert_eq!(summary.rows, deleted);
     assert!(kept.exists());
     assert_eq!(catalogue_count(&db).await, 1);
+
+    // Every part is a CSV of its own with the header line; together they hold the rows.
+    let unpacked = unpack_with_stock_tools(&kept, &keys.age_identity);
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(unpacked.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("public.server_logs."))
+        .collect();
+    parts.sort();
+    assert!(parts.len() > 3, "{parts:?}");
+    assert!(parts[0].ends_with("public.server_logs.0001.csv"));
+    let rows: usize = parts.iter().map(|p| csv_rows(p).len()).sum();
+    assert_eq!(rows as u64, deleted);
+
+    // And the parts load back.
+    db.cmd()
+        .args(["archive", "restore", "--yes", "--into", "purged", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&kept)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{deleted} rows loaded")));
 }
