@@ -39,6 +39,7 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "migrate" -d 'Install 
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man page'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
@@ -170,6 +171,106 @@ complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from help" -f -a "init" -d 'Create the reference schema and fill it with synthetic borrowers (like pgbench -i)'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "dump" -d 'Write selected rows to an age-encrypted archive (tar of CSV + manifest.json)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "verify" -d 'Decrypt an archive and check every member against its manifest and the catalogue'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "restore" -d 'Load an archive\'s rows back (COPY FROM), into their tables or a side schema'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "list" -d 'List catalogued archives that still exist (or only those past keep-until)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "expire" -d 'Destroy archives past their keep-until: the file goes, the catalogue row is marked expired, an audit row records it'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l subject -d 'Every row of one subject, through the data map (IIN, or id:<key>)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l table -d 'The rows of one mapped table (all, or with --where-older-than)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l rule -d 'The expired rows of a retention rule of the data map' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l where-older-than -d 'With --table: only rows older than this (e.g. 90d, 1y, 2024-01-01)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l on -d 'With --where-older-than: the timestamp column to age rows by (default: the table\'s time_column in the data map)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l out -d 'The archive file to write (refuses to overwrite without --force)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -s r -l recipient -d 'An age recipient (age1...) or SSH public key line; repeat for several' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l recipients-file -d 'A file of recipients, one a line (# comments allowed)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l keep -d 'How long the archive is kept (e.g. 5y); default: the rule\'s archive_keep' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l ticket -d 'The request or incident this archive is for, recorded in the catalogue and audit' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l force -d 'Overwrite --out if it exists'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l dry-run -d 'Write, read back and check the archive, then remove it and catalogue nothing'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s i -l identity -d 'An age identity file (age-keygen) or an SSH private key' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s i -l identity -d 'An age identity file (age-keygen) or an SSH private key' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l into -d 'Load into new tables of this schema (created LIKE the originals) for inspection' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l ticket -d 'The request or incident this restore is for' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l expired -d 'Only archives past their keep-until (what `archive expire` would destroy)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l ticket -d 'The request or ticket this run is recorded under' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "dump" -d 'Write selected rows to an age-encrypted archive (tar of CSV + manifest.json)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Decrypt an archive and check every member against its manifest and the catalogue'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "restore" -d 'Load an archive\'s rows back (COPY FROM), into their tables or a side schema'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "list" -d 'List catalogued archives that still exist (or only those past keep-until)'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "expire" -d 'Destroy archives past their keep-until: the file goes, the catalogue row is marked expired, an audit row records it'
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -181,14 +282,20 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "completions" -d 'Print shell completions or the man page'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "completions" -d 'Print shell completions or the man page'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from sample" -f -a "init" -d 'Create the reference schema and fill it with synthetic borrowers (like pgbench -i)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "dump" -d 'Write selected rows to an age-encrypted archive (tar of CSV + manifest.json)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "verify" -d 'Decrypt an archive and check every member against its manifest and the catalogue'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "restore" -d 'Load an archive\'s rows back (COPY FROM), into their tables or a side schema'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "list" -d 'List catalogued archives that still exist (or only those past keep-until)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "expire" -d 'Destroy archives past their keep-until: the file goes, the catalogue row is marked expired, an audit row records it'

@@ -109,6 +109,9 @@ pub enum Command {
     /// Load the reference schema and a synthetic population (demo, tests, benchmarks).
     #[command(subcommand)]
     Sample(SampleCommand),
+    /// Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire.
+    #[command(subcommand)]
+    Archive(ArchiveCommand),
     /// Print shell completions or the man page.
     Completions(CompletionsArgs),
 }
@@ -223,4 +226,141 @@ pub enum CompletionShell {
     Zsh,
     Fish,
     Man,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ArchiveCommand {
+    /// Write selected rows to an age-encrypted archive (tar of CSV + manifest.json).
+    ///
+    /// The file is written 0600 under a temporary name, read back and checked, then
+    /// catalogued in the derbes schema with an audit row. Nothing is deleted.
+    Dump(ArchiveDumpArgs),
+    /// Decrypt an archive and check every member against its manifest and the catalogue.
+    ///
+    /// Exits 6 naming what is wrong: wrong key, truncation, a flipped byte, a member
+    /// that does not match, a file the catalogue does not know.
+    Verify(ArchiveVerifyArgs),
+    /// Load an archive's rows back (COPY FROM), into their tables or a side schema.
+    ///
+    /// The archive is verified first; all rows load in one transaction, so a row that
+    /// breaks a constraint is reported and nothing is loaded.
+    Restore(ArchiveRestoreArgs),
+    /// List catalogued archives that still exist (or only those past keep-until).
+    List(ArchiveListArgs),
+    /// Destroy archives past their keep-until: the file goes, the catalogue row is
+    /// marked expired, an audit row records it.
+    Expire(ArchiveExpireArgs),
+}
+
+/// Which rows an archive holds: exactly one of --subject, --table, --rule.
+#[derive(Debug, Args)]
+#[group(id = "selection", required = true, multiple = false)]
+pub struct ArchiveSelectionArgs {
+    /// Every row of one subject, through the data map (IIN, or id:<key>).
+    #[arg(long, value_name = "IDENTITY", group = "selection")]
+    pub subject: Option<String>,
+
+    /// The rows of one mapped table (all, or with --where-older-than).
+    #[arg(long, value_name = "TABLE", group = "selection")]
+    pub table: Option<String>,
+
+    /// The expired rows of a retention rule of the data map.
+    #[arg(long, value_name = "NAME", group = "selection")]
+    pub rule: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveDumpArgs {
+    #[command(flatten)]
+    pub selection: ArchiveSelectionArgs,
+
+    /// With --table: only rows older than this (e.g. 90d, 1y, 2024-01-01).
+    #[arg(long, value_name = "DURATION", requires = "table")]
+    pub where_older_than: Option<String>,
+
+    /// With --where-older-than: the timestamp column to age rows by
+    /// (default: the table's time_column in the data map).
+    #[arg(long, value_name = "COLUMN", requires = "where_older_than")]
+    pub on: Option<String>,
+
+    /// The archive file to write (refuses to overwrite without --force).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+
+    /// Overwrite --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// An age recipient (age1...) or SSH public key line; repeat for several.
+    #[arg(
+        long = "recipient",
+        short = 'r',
+        value_name = "RECIPIENT",
+        required_unless_present = "recipients_file"
+    )]
+    pub recipients: Vec<String>,
+
+    /// A file of recipients, one a line (# comments allowed).
+    #[arg(long, value_name = "FILE")]
+    pub recipients_file: Option<PathBuf>,
+
+    /// How long the archive is kept (e.g. 5y); default: the rule's archive_keep.
+    #[arg(long, value_name = "DURATION")]
+    pub keep: Option<String>,
+
+    /// The request or incident this archive is for, recorded in the catalogue and audit.
+    #[arg(long)]
+    pub ticket: Option<String>,
+
+    /// Write, read back and check the archive, then remove it and catalogue nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveVerifyArgs {
+    /// The archive file.
+    pub path: PathBuf,
+
+    /// An age identity file (age-keygen) or an SSH private key.
+    #[arg(long, short = 'i', value_name = "KEYFILE")]
+    pub identity: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveRestoreArgs {
+    /// The archive file.
+    pub path: PathBuf,
+
+    /// An age identity file (age-keygen) or an SSH private key.
+    #[arg(long, short = 'i', value_name = "KEYFILE")]
+    pub identity: PathBuf,
+
+    /// Load into new tables of this schema (created LIKE the originals) for inspection.
+    #[arg(long, value_name = "SCHEMA")]
+    pub into: Option<String>,
+
+    /// The request or incident this restore is for.
+    #[arg(long)]
+    pub ticket: Option<String>,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveListArgs {
+    /// Only archives past their keep-until (what `archive expire` would destroy).
+    #[arg(long)]
+    pub expired: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ArchiveExpireArgs {
+    /// The request or ticket this run is recorded under.
+    #[arg(long)]
+    pub ticket: Option<String>,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }

@@ -5,6 +5,7 @@
 //! are the thin layer on top.
 #![forbid(unsafe_code)]
 
+pub mod archive;
 pub mod audit;
 pub mod catalog;
 pub mod cli;

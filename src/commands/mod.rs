@@ -1,6 +1,7 @@
 //! One module per subcommand. Each turns parsed arguments into the library's
 //! option structs, calls the library, and hands the report to `output`.
 
+pub mod archive;
 pub mod audit;
 pub mod completions;
 pub mod map;
@@ -79,6 +80,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Map(command) => map::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Sample(command) => sample::run(&ctx, command).await,
+        Command::Archive(command) => archive::run(&ctx, command).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod archive;
 mod audit;
 mod foreign_schema;
 mod map;

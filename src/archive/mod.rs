@@ -1,0 +1,729 @@
+//! Age-encrypted archives of rows the law says to keep (POLICY.md 8.1): the safety
+//! net under erasure and purging, and the only place such rows live on.
+//!
+//! An archive is one age file holding a tar: one CSV per table (cut into parts of
+//! at most [`write::PART_BYTES`]; see `write`), then `manifest.json` with the
+//! selection, columns, row counts and each member's SHA-256. Each archive is
+//! catalogued in `derbes.archives` (path, digest of the whole file, recipients,
+//! counts, keep-until) with an audit row.
+//!
+//! The API erasure and purging call:
+//!
+//! ```text
+//! let tx = client.transaction().await?;
+//! let receipt = archive::write_verified(&tx, &map, &catalog, request, &|_, _| {}).await?;
+//! // ... delete the archived rows in `tx` ...
+//! receipt.commit(tx).await?;          // commit; the file is kept
+//! ```
+//!
+//! `write_verified` dumps the rows, reads the file back from disk with a one-off
+//! read-back key (an extra X25519 recipient whose secret never leaves memory) and
+//! checks every member, then inserts the catalogue and audit rows in the caller's
+//! transaction. Until [`ArchiveReceipt::commit`] succeeds, dropping the receipt
+//! removes the file, so a failed or rolled-back delete leaves no stray archive.
+//!
+//! The rows archived are those the caller's transaction sees; the caller deletes
+//! with the same selection in the same transaction.
+
+pub mod manifest;
+pub mod read;
+pub mod select;
+pub mod write;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures_util::SinkExt;
+use serde::Serialize;
+use tokio_postgres::{Client, GenericClient, Transaction};
+
+use crate::audit::{self, AuditEntry};
+use crate::catalog::Catalog;
+use crate::crypto::{Identities, Recipients};
+use crate::datamap::{quote_ident, DataMap, TableName};
+use crate::error::DerbesError;
+use crate::secure_file::{OutputError, SecureFile};
+
+pub use manifest::Manifest;
+pub use select::{OlderThan, Selection, SelectionRecord};
+
+/// What to archive, where, for whom and for how long.
+pub struct ArchiveRequest {
+    pub selection: Selection,
+    pub out: PathBuf,
+    /// Replace `out` if it exists.
+    pub overwrite: bool,
+    /// Who can open the archive (X25519 or SSH keys; a passphrase is refused).
+    pub recipients: Recipients,
+    /// How long to keep it: a duration (`5y`); None takes the retention rule's
+    /// `archive_keep`.
+    pub keep: Option<String>,
+    pub operator: String,
+    pub ticket: Option<String>,
+    /// Largest CSV member, in bytes; [`write::PART_BYTES`] unless testing.
+    pub part_bytes: usize,
+}
+
+/// A written, read-back and catalogued archive, not yet committed. Dropping it
+/// without [`ArchiveReceipt::commit`] removes the file.
+#[derive(Debug)]
+pub struct ArchiveReceipt {
+    pub summary: ArchiveSummary,
+    armed: bool,
+}
+
+/// What an archive holds, as reported to the operator and stored in the catalogue.
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchiveSummary {
+    /// Catalogue row id (0 when not catalogued, e.g. a dry run).
+    pub id: i64,
+    pub archive_id: String,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub bytes: u64,
+    pub recipients: Vec<String>,
+    pub counts: BTreeMap<String, u64>,
+    pub rows: u64,
+    pub empty: bool,
+    pub selection: SelectionRecord,
+    pub created_at: DateTime<Utc>,
+    pub keep_until: DateTime<Utc>,
+}
+
+impl ArchiveReceipt {
+    /// Commit the caller's transaction (the delete, the catalogue and audit rows);
+    /// from then on the file stays.
+    pub async fn commit(mut self, tx: Transaction<'_>) -> anyhow::Result<ArchiveSummary> {
+        tx.commit().await.map_err(|e| {
+            anyhow::anyhow!(
+                "committing after archive {} failed: {}; the archive was removed and nothing changed",
+                self.summary.path.display(),
+                crate::db::describe(&e)
+            )
+        })?;
+        self.armed = false;
+        Ok(self.summary.clone())
+    }
+
+    /// Roll the caller's transaction back and remove the file (a dry run).
+    pub async fn discard(self, tx: Transaction<'_>) -> anyhow::Result<ArchiveSummary> {
+        let summary = self.summary.clone();
+        drop(self);
+        tx.rollback().await?;
+        Ok(summary)
+    }
+}
+
+impl Drop for ArchiveReceipt {
+    fn drop(&mut self) {
+        if self.armed {
+            let _ = std::fs::remove_file(&self.summary.path);
+        }
+    }
+}
+
+/// Called as parts go out: (bytes, rows) since the last call.
+pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
+
+fn output_error(error: OutputError) -> anyhow::Error {
+    match error {
+        OutputError::Exists { .. } => DerbesError::Usage(error.to_string()).into(),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// Dump the selected rows into an archive, read it back and check it, and record
+/// it in the catalogue and the audit trail, all in `tx`. See the module docs.
+pub async fn write_verified(
+    tx: &Transaction<'_>,
+    map: &DataMap,
+    catalog: &Catalog,
+    request: ArchiveRequest,
+    progress: Progress<'_>,
+) -> anyhow::Result<ArchiveReceipt> {
+    let mut plan = select::plan(tx, map, catalog, &request.selection).await?;
+    // Parents before children: a restore loads in archive order.
+    let names: BTreeSet<TableName> = plan.tables.iter().map(|t| t.name.clone()).collect();
+    if let Ok(mut order) = catalog.delete_order(&names) {
+        order.reverse();
+        plan.tables.sort_by_key(|t| {
+            order
+                .iter()
+                .position(|n| n == &t.name)
+                .unwrap_or(usize::MAX)
+        });
+    }
+    let keep_text = request
+        .keep
+        .clone()
+        .or(plan.default_keep.clone())
+        .ok_or_else(|| {
+            DerbesError::Usage(
+                "say how long the archive is kept with --keep (e.g. 5y, the period the law sets)"
+                    .to_owned(),
+            )
+        })?;
+    let keep = crate::datamap::parse_duration(&keep_text).map_err(|e| {
+        DerbesError::Usage(format!("--keep {keep_text}: {e}; give e.g. 90d, 1y or 5y"))
+    })?;
+    for (setting, value) in &plan.settings {
+        tx.execute("SELECT set_config($1, $2, true)", &[setting, value])
+            .await?;
+    }
+    let created_at = Utc::now();
+    let keep_until = created_at + keep;
+    let archive_id = hex::encode(rand::random::<[u8; 16]>());
+    let database: String = tx.query_one("SELECT current_database()", &[]).await?.get(0);
+
+    // The catalogue lists the operator's recipients; the read-back key is added only
+    // to the file and its secret is dropped when this function returns.
+    let mut recipients = request.recipients;
+    let public = recipients.public.clone();
+    let read_back = age::x25519::Identity::generate();
+    recipients.add(&read_back.to_public().to_string(), public.len() + 1)?;
+
+    let out = absolute(&request.out);
+    let file = SecureFile::create(&out, request.overwrite).map_err(output_error)?;
+    let mut writer =
+        write::ArchiveWriter::start(file, recipients, created_at.timestamp().max(0) as u64)?;
+    let mut tables = Vec::new();
+    for table in &plan.tables {
+        match write::dump_table(tx, table, &mut writer, request.part_bytes.max(1), progress).await {
+            Ok(entry) => tables.push(entry),
+            Err(e) => {
+                writer.abandon();
+                return Err(e);
+            }
+        }
+    }
+    let manifest = Manifest {
+        format: manifest::FORMAT.to_owned(),
+        version: 1,
+        archive_id: archive_id.clone(),
+        created_at,
+        keep_until,
+        operator: request.operator.clone(),
+        ticket: request.ticket.clone(),
+        database,
+        selection: plan.record.clone(),
+        map_digest: map.digest(),
+        empty: tables.iter().all(|t| t.rows == 0),
+        tables,
+    };
+    let manifest_json = serde_json::to_vec_pretty(&manifest)?;
+    writer
+        .send(write::Member {
+            name: manifest::MANIFEST_NAME.to_owned(),
+            data: manifest_json,
+        })
+        .await?;
+    let written = writer.finish().await?;
+
+    let mut receipt = ArchiveReceipt {
+        summary: ArchiveSummary {
+            id: 0,
+            archive_id: archive_id.clone(),
+            path: written.path.clone(),
+            sha256: written.sha256.clone(),
+            bytes: written.bytes,
+            recipients: public,
+            counts: manifest
+                .tables
+                .iter()
+                .map(|t| (t.table.clone(), t.rows))
+                .collect(),
+            rows: manifest.total_rows(),
+            empty: manifest.empty,
+            selection: plan.record.clone(),
+            created_at,
+            keep_until,
+        },
+        armed: true,
+    };
+
+    // Read the file back from disk and check it before anyone may delete.
+    let path = written.path.clone();
+    let checked =
+        tokio::task::spawn_blocking(move || read::check_with_key(&path, &read_back, false))
+            .await??;
+    if checked.sha256 != written.sha256
+        || checked.manifest.archive_id != archive_id
+        || checked.bytes != written.bytes
+    {
+        return Err(DerbesError::VerificationFailed(format!(
+            "archive {} read back differently from what was written: the disk or filesystem is unreliable; nothing was catalogued",
+            written.path.display()
+        ))
+        .into());
+    }
+
+    let counts_json = serde_json::to_value(&receipt.summary.counts)?;
+    let selection_json = serde_json::to_value(&plan.record)?;
+    let path_text = written.path.to_string_lossy().into_owned();
+    let bytes = written.bytes as i64;
+    let row = tx
+        .query_one(
+            "INSERT INTO derbes.archives (archive_id, path, sha256, bytes, recipients, counts, selection, \
+             keep_until, created_at, operator, ticket) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+            &[
+                &archive_id,
+                &path_text,
+                &written.sha256,
+                &bytes,
+                &receipt.summary.recipients,
+                &counts_json,
+                &selection_json,
+                &keep_until,
+                &created_at,
+                &request.operator,
+                &request.ticket,
+            ],
+        )
+        .await?;
+    receipt.summary.id = row.get(0);
+    audit::append(
+        tx,
+        &request.operator,
+        &AuditEntry {
+            action: "archive.dump".to_owned(),
+            ticket: request.ticket.clone(),
+            subject_ref: plan.record.subject_ref.clone(),
+            counts: receipt
+                .summary
+                .counts
+                .iter()
+                .map(|(t, n)| (t.clone(), *n as i64))
+                .collect(),
+            fields: Vec::new(),
+            detail: serde_json::json!({
+                "archive_id": archive_id,
+                "catalogue_id": receipt.summary.id,
+                "sha256": written.sha256,
+                "selection": selection_json,
+                "keep_until": keep_until,
+            }),
+        },
+    )
+    .await?;
+    Ok(receipt)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// A catalogued archive.
+#[derive(Debug, Clone, Serialize)]
+pub struct CatalogueEntry {
+    pub id: i64,
+    pub archive_id: String,
+    pub path: String,
+    pub sha256: String,
+    pub bytes: i64,
+    pub recipients: Vec<String>,
+    pub counts: serde_json::Value,
+    pub selection: serde_json::Value,
+    pub keep_until: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+    pub operator: String,
+    pub ticket: Option<String>,
+    pub expired_at: Option<DateTime<Utc>>,
+}
+
+const CATALOGUE_COLUMNS: &str =
+    "id, archive_id, path, sha256, bytes, recipients, counts, selection, \
+     keep_until, created_at, operator, ticket, expired_at";
+
+fn catalogue_entry(row: &tokio_postgres::Row) -> CatalogueEntry {
+    CatalogueEntry {
+        id: row.get(0),
+        archive_id: row.get(1),
+        path: row.get(2),
+        sha256: row.get(3),
+        bytes: row.get(4),
+        recipients: row.get(5),
+        counts: row.get(6),
+        selection: row.get(7),
+        keep_until: row.get(8),
+        created_at: row.get(9),
+        operator: row.get(10),
+        ticket: row.get(11),
+        expired_at: row.get(12),
+    }
+}
+
+/// Archives that still exist (not expired); with `only_past_keep`, only those past
+/// their keep-until, which `expire` would destroy.
+pub async fn list(
+    client: &impl GenericClient,
+    only_past_keep: bool,
+) -> anyhow::Result<Vec<CatalogueEntry>> {
+    let sql = format!(
+        "SELECT {CATALOGUE_COLUMNS} FROM derbes.archives WHERE expired_at IS NULL \
+         AND (NOT $1 OR keep_until < now()) ORDER BY created_at, id"
+    );
+    let rows = client.query(&sql, &[&only_past_keep]).await?;
+    Ok(rows.iter().map(catalogue_entry).collect())
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, Serialize)]
+pub struct VerifyReport {
+    pub path: PathBuf,
+    pub archive_id: String,
+    pub sha256: String,
+    pub bytes: u64,
+    pub catalogue_id: i64,
+    pub created_at: DateTime<Utc>,
+    pub keep_until: DateTime<Utc>,
+    pub selection: SelectionRecord,
+    pub counts: BTreeMap<String, u64>,
+    pub members: usize,
+    pub rows: u64,
+    pub empty: bool,
+}
+
+/// Decrypt and check an archive against its manifest (every member, every CSV row
+/// count) and against the catalogue digest. Exit 6 on any mismatch.
+pub async fn verify(
+    client: &impl GenericClient,
+    path: &Path,
+    identities: Arc<Identities>,
+) -> anyhow::Result<(VerifyReport, Manifest)> {
+    let owned = path.to_owned();
+    let checked =
+        tokio::task::spawn_blocking(move || read::check_with_identities(&owned, &identities, true))
+            .await??;
+    let manifest = checked.manifest;
+    let row = client
+        .query_opt(
+            &format!("SELECT {CATALOGUE_COLUMNS} FROM derbes.archives WHERE archive_id = $1"),
+            &[&manifest.archive_id],
+        )
+        .await?;
+    let entry = row.as_ref().map(catalogue_entry).ok_or_else(|| {
+        DerbesError::VerificationFailed(format!(
+            "archive {} (id {}) is not in this database's archive catalogue: it was not made here, or its dump was rolled back",
+            path.display(),
+            manifest.archive_id
+        ))
+    })?;
+    if entry.sha256 != checked.sha256 || entry.bytes as u64 != checked.bytes {
+        return Err(DerbesError::VerificationFailed(format!(
+            "archive {}: its SHA-256 differs from the catalogue's (catalogue id {}): the file was replaced or altered",
+            path.display(),
+            entry.id
+        ))
+        .into());
+    }
+    let report = VerifyReport {
+        path: path.to_owned(),
+        archive_id: manifest.archive_id.clone(),
+        sha256: checked.sha256,
+        bytes: checked.bytes,
+        catalogue_id: entry.id,
+        created_at: manifest.created_at,
+        keep_until: manifest.keep_until,
+        selection: manifest.selection.clone(),
+        counts: manifest
+            .tables
+            .iter()
+            .map(|t| (t.table.clone(), t.rows))
+            .collect(),
+        members: manifest.members().count(),
+        rows: manifest.total_rows(),
+        empty: manifest.empty,
+    };
+    Ok((report, manifest))
+}
+
+/// Options of a restore.
+pub struct RestoreOptions {
+    pub path: PathBuf,
+    /// Load into new tables of this schema instead of the originals.
+    pub into: Option<String>,
+    pub dry_run: bool,
+    pub operator: String,
+    pub ticket: Option<String>,
+}
+
+/// What a restore loaded (or would load, in a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct RestoreReport {
+    pub path: PathBuf,
+    pub archive_id: String,
+    /// Table loaded into -> rows.
+    pub counts: BTreeMap<String, u64>,
+    pub rows: u64,
+    pub into: Option<String>,
+    pub dry_run: bool,
+}
+
+fn check_side_schema(name: &str, map_schema: &str) -> anyhow::Result<()> {
+    let valid = !name.is_empty()
+        && name.len() <= 63
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        && !name.as_bytes()[0].is_ascii_digit();
+    let reserved =
+        name == map_schema || name == "derbes" || name == "public" || name.starts_with("pg_");
+    if !valid || reserved {
+        return Err(DerbesError::Usage(format!(
+            "--into `{name}`: give a new schema name of lower-case letters, digits and _ \
+             (not public, derbes, pg_* or the data map's schema)"
+        ))
+        .into());
+    }
+    Ok(())
+}
+
+/// Verify an archive, then load its rows with `COPY ... FROM STDIN` in one
+/// transaction: into the original tables (parents first), or into tables of a side
+/// schema created `LIKE` the originals. A row that breaks a constraint rolls
+/// everything back and is reported by table and constraint, never by value.
+pub async fn restore(
+    client: &mut Client,
+    identities: Arc<Identities>,
+    map_schema: &str,
+    options: RestoreOptions,
+) -> anyhow::Result<RestoreReport> {
+    if let Some(schema) = &options.into {
+        check_side_schema(schema, map_schema)?;
+    }
+    let (_, manifest) = verify(&*client, &options.path, identities.clone()).await?;
+    let catalog = Catalog::read(&*client).await?;
+
+    // Archives list parent tables before their children (see `write_verified`), so
+    // loading in archive order keeps foreign keys satisfied as rows arrive.
+    let order: Vec<TableName> = manifest
+        .tables
+        .iter()
+        .map(|t| table_name(&t.table))
+        .collect();
+    for name in &order {
+        if !catalog.tables.contains_key(name) {
+            return Err(DerbesError::Refused(format!(
+                "table {name} of the archive is not in this database: create it first, or restore elsewhere"
+            ))
+            .into());
+        }
+    }
+
+    let tx = client.transaction().await?;
+    let mut targets: BTreeMap<TableName, TableName> = BTreeMap::new();
+    for name in &order {
+        let target = match &options.into {
+            None => name.clone(),
+            Some(schema) => {
+                let side = TableName {
+                    schema: schema.clone(),
+                    table: name.table.clone(),
+                };
+                tx.batch_execute(&format!(
+                    "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {} (LIKE {})",
+                    quote_ident(schema),
+                    side.quoted(),
+                    name.quoted()
+                ))
+                .await
+                .map_err(|e| {
+                    DerbesError::Refused(format!(
+                        "cannot create side table {side}: {}; drop it or choose another --into schema",
+                        crate::db::describe(&e)
+                    ))
+                })?;
+                side
+            }
+        };
+        targets.insert(name.clone(), target);
+    }
+
+    let mut counts = BTreeMap::new();
+    let path = options.path.clone();
+    let file = std::fs::File::open(&path)?;
+    let plain = crate::crypto::decrypt(file, &identities)?;
+    let mut archive = tar::Archive::new(plain);
+    let by_member: BTreeMap<&str, &manifest::TableEntry> = manifest
+        .members()
+        .map(|(t, m)| (m.name.as_str(), t))
+        .collect();
+    // Deferrable foreign keys (e.g. between rows of one table) are checked at commit.
+    tx.batch_execute("SET CONSTRAINTS ALL DEFERRED").await?;
+    for entry in archive.entries()? {
+        let mut entry = entry?;
+        let name = entry.path()?.to_string_lossy().into_owned();
+        let Some(table) = by_member.get(name.as_str()) else {
+            continue;
+        };
+        let source = table_name(&table.table);
+        let target = &targets[&source];
+        let columns = table
+            .columns
+            .iter()
+            .map(|c| quote_ident(&c.name))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "COPY {} ({columns}) FROM STDIN (FORMAT csv, HEADER)",
+            target.quoted()
+        );
+        let refused = |e: tokio_postgres::Error| -> anyhow::Error {
+            match e.as_db_error() {
+                Some(db) => DerbesError::Refused(format!(
+                    "restoring {source} into {target} failed: {} (SQLSTATE {}{}); nothing was loaded. \
+                     Restore --into a side schema to compare with what is there",
+                    db.message(),
+                    db.code().code(),
+                    db.constraint()
+                        .map(|c| format!(", constraint {c}"))
+                        .unwrap_or_default()
+                ))
+                .into(),
+                None => anyhow::anyhow!("restoring {source} failed: {e}; nothing was loaded"),
+            }
+        };
+        let sink = tx.copy_in(sql.as_str()).await.map_err(refused)?;
+        futures_util::pin_mut!(sink);
+        let mut buffer = vec![0u8; 256 * 1024];
+        loop {
+            let n = std::io::Read::read(&mut entry, &mut buffer)?;
+            if n == 0 {
+                break;
+            }
+            sink.send(Bytes::copy_from_slice(&buffer[..n]))
+                .await
+                .map_err(refused)?;
+        }
+        let loaded = sink.finish().await.map_err(refused)?;
+        *counts.entry(target.to_string()).or_insert(0u64) += loaded;
+    }
+    let rows = counts.values().sum();
+    audit::append(
+        &tx,
+        &options.operator,
+        &AuditEntry {
+            action: "archive.restore".to_owned(),
+            ticket: options.ticket.clone(),
+            subject_ref: manifest.selection.subject_ref.clone(),
+            counts: counts.iter().map(|(t, n)| (t.clone(), *n as i64)).collect(),
+            fields: Vec::new(),
+            detail: serde_json::json!({
+                "archive_id": manifest.archive_id,
+                "into": options.into,
+            }),
+        },
+    )
+    .await?;
+    crate::db::finish(tx, options.dry_run).await.map_err(|e| {
+        DerbesError::Refused(format!(
+            "restoring failed at commit: {} ; nothing was loaded",
+            crate::db::describe(&e)
+        ))
+    })?;
+    Ok(RestoreReport {
+        path,
+        archive_id: manifest.archive_id,
+        counts,
+        rows,
+        into: options.into,
+        dry_run: options.dry_run,
+    })
+}
+
+fn table_name(text: &str) -> TableName {
+    match text.split_once('.') {
+        Some((schema, table)) => TableName {
+            schema: schema.to_owned(),
+            table: table.to_owned(),
+        },
+        None => TableName {
+            schema: "public".to_owned(),
+            table: text.to_owned(),
+        },
+    }
+}
+
+/// What `expire` did (or would do, in a dry run).
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpireReport {
+    pub expired: Vec<ExpiredArchive>,
+    pub dry_run: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpiredArchive {
+    pub id: i64,
+    pub path: String,
+    pub keep_until: DateTime<Utc>,
+    /// False when the file was already gone.
+    pub file_removed: bool,
+}
+
+/// Destroy every archive past its keep-until: remove the file, mark the catalogue
+/// row expired, one audit row per archive, each in its own transaction.
+pub async fn expire(
+    client: &mut Client,
+    operator: &str,
+    ticket: Option<String>,
+    dry_run: bool,
+) -> anyhow::Result<ExpireReport> {
+    let due = list(&*client, true).await?;
+    let mut expired = Vec::new();
+    for archive in due {
+        let tx = client.transaction().await?;
+        let updated = tx
+            .execute(
+                "UPDATE derbes.archives SET expired_at = now() WHERE id = $1 AND expired_at IS NULL",
+                &[&archive.id],
+            )
+            .await?;
+        if updated == 0 {
+            continue; // another run expired it meanwhile
+        }
+        let exists = Path::new(&archive.path).exists();
+        audit::append(
+            &tx,
+            operator,
+            &AuditEntry {
+                action: "archive.expire".to_owned(),
+                ticket: ticket.clone(),
+                subject_ref: archive
+                    .selection
+                    .get("subject_ref")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned),
+                counts: BTreeMap::new(),
+                fields: Vec::new(),
+                detail: serde_json::json!({
+                    "archive_id": archive.archive_id,
+                    "catalogue_id": archive.id,
+                    "sha256": archive.sha256,
+                    "keep_until": archive.keep_until,
+                    "file_was_present": exists,
+                }),
+            },
+        )
+        .await?;
+        if !dry_run && exists {
+            std::fs::remove_file(&archive.path).map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot remove expired archive {}: {e}; fix its permissions and run `derbes archive expire` again",
+                    archive.path
+                )
+            })?;
+        }
+        crate::db::finish(tx, dry_run).await?;
+        expired.push(ExpiredArchive {
+            id: archive.id,
+            path: archive.path,
+            keep_until: archive.keep_until,
+            file_removed: exists,
+        });
+    }
+    Ok(ExpireReport { expired, dry_run })
+}

@@ -1,0 +1,283 @@
+//! Reading an archive back: decrypt, walk the tar, check every member against the
+//! manifest (name, size, SHA-256, and optionally the CSV row count), and hash the
+//! whole file for the catalogue digest. Any mismatch, truncation or wrong key is a
+//! [`DerbesError::VerificationFailed`] naming what is wrong.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+use std::rc::Rc;
+
+use sha2::{Digest, Sha256};
+
+use super::manifest::{Manifest, FORMAT, MANIFEST_NAME};
+use crate::crypto::{self, CryptoError, Identities};
+use crate::error::DerbesError;
+
+/// Bytes and SHA-256 of what was read so far, shared with the reader that feeds them.
+#[derive(Default)]
+struct FileDigest {
+    hasher: Sha256,
+    bytes: u64,
+}
+
+/// Hashes every byte of the raw (encrypted) file as the decryptor reads it.
+struct HashingReader<R> {
+    inner: R,
+    digest: Rc<RefCell<FileDigest>>,
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        let mut digest = self.digest.borrow_mut();
+        digest.hasher.update(&buf[..n]);
+        digest.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Hashes what passes through (a member's content).
+struct Tee<'a, R> {
+    inner: R,
+    hasher: &'a mut Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> Read for Tee<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// What reading an archive found: its manifest and the digest of the whole file.
+#[derive(Debug, Clone)]
+pub struct Checked {
+    pub manifest: Manifest,
+    pub sha256: String,
+    pub bytes: u64,
+}
+
+fn failed(message: String) -> anyhow::Error {
+    DerbesError::VerificationFailed(message).into()
+}
+
+/// A read error in the middle of the archive, said plainly.
+fn damaged(path: &Path, what: &str, error: &io::Error) -> anyhow::Error {
+    failed(format!(
+        "archive {} is truncated or damaged ({what}: {error}): restore it from a good copy; do not rely on this file",
+        path.display()
+    ))
+}
+
+/// Decrypt `path` with the operator's identities and check it.
+pub fn check_with_identities(
+    path: &Path,
+    identities: &Identities,
+    count_rows: bool,
+) -> anyhow::Result<Checked> {
+    check(path, count_rows, |raw| {
+        crypto::decrypt(raw, identities)
+            .map(|r| Box::new(r) as Box<dyn Read + '_>)
+            .map_err(|e| match e {
+                CryptoError::WrongKey { .. } => failed(format!(
+                    "archive {} cannot be opened with this identity: {e}. Use a key the archive was encrypted to (see `derbes archive list`)",
+                    path.display()
+                )),
+                other => failed(format!(
+                    "archive {} is not a readable age file ({other}): it is truncated, damaged or not an archive",
+                    path.display()
+                )),
+            })
+    })
+}
+
+/// Decrypt `path` with one X25519 identity (the read-back key of a fresh archive).
+pub(crate) fn check_with_key(
+    path: &Path,
+    key: &age::x25519::Identity,
+    count_rows: bool,
+) -> anyhow::Result<Checked> {
+    check(path, count_rows, |raw| {
+        let decryptor = age::Decryptor::new(io::BufReader::new(raw))
+            .map_err(|e| failed(format!("archive {} unreadable: {e}", path.display())))?;
+        let reader = decryptor
+            .decrypt(std::iter::once(key as &dyn age::Identity))
+            .map_err(|e| failed(format!("archive {} unreadable: {e}", path.display())))?;
+        Ok(Box::new(reader) as Box<dyn Read>)
+    })
+}
+
+type Decrypt<'a> = dyn FnOnce(HashingReader<File>) -> anyhow::Result<Box<dyn Read + 'a>> + 'a;
+
+fn check<'a>(
+    path: &Path,
+    count_rows: bool,
+    decrypt: impl FnOnce(HashingReader<File>) -> anyhow::Result<Box<dyn Read + 'a>> + 'a,
+) -> anyhow::Result<Checked> {
+    let decrypt: Box<Decrypt<'a>> = Box::new(decrypt);
+    let file = File::open(path).map_err(|e| {
+        anyhow::anyhow!(
+            "cannot open archive {}: {e}; check the path",
+            path.display()
+        )
+    })?;
+    let file_len = file.metadata()?.len();
+    let digest = Rc::new(RefCell::new(FileDigest::default()));
+    let plain = decrypt(HashingReader {
+        inner: file,
+        digest: digest.clone(),
+    })?;
+
+    let mut archive = tar::Archive::new(plain);
+    // name -> (bytes, sha256, rows)
+    let mut seen: BTreeMap<String, (u64, String, Option<u64>)> = BTreeMap::new();
+    let mut manifest: Option<Manifest> = None;
+    {
+        let entries = archive
+            .entries()
+            .map_err(|e| damaged(path, "reading the tar", &e))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| damaged(path, "reading a tar header", &e))?;
+            let name = entry
+                .path()
+                .map_err(|e| damaged(path, "a member name", &e))?
+                .to_string_lossy()
+                .into_owned();
+            if manifest.is_some() {
+                return Err(failed(format!(
+                    "archive {}: member {name} comes after manifest.json; the archive was altered",
+                    path.display()
+                )));
+            }
+            if name == MANIFEST_NAME {
+                let mut text = Vec::new();
+                entry
+                    .read_to_end(&mut text)
+                    .map_err(|e| damaged(path, "reading manifest.json", &e))?;
+                let parsed: Manifest = serde_json::from_slice(&text).map_err(|e| {
+                    failed(format!(
+                        "archive {}: manifest.json is not a derbes manifest ({e})",
+                        path.display()
+                    ))
+                })?;
+                if parsed.format != FORMAT || parsed.version != 1 {
+                    return Err(failed(format!(
+                        "archive {}: manifest format {} version {} is not one this derbes reads",
+                        path.display(),
+                        parsed.format,
+                        parsed.version
+                    )));
+                }
+                manifest = Some(parsed);
+                continue;
+            }
+            let mut hasher = Sha256::new();
+            let mut tee = Tee {
+                inner: &mut entry,
+                hasher: &mut hasher,
+                bytes: 0,
+            };
+            let rows = if count_rows {
+                let mut csv = csv::ReaderBuilder::new()
+                    .has_headers(true)
+                    .flexible(true)
+                    .from_reader(&mut tee);
+                let mut record = csv::ByteRecord::new();
+                let mut rows = 0u64;
+                loop {
+                    match csv.read_byte_record(&mut record) {
+                        Ok(true) => rows += 1,
+                        Ok(false) => break,
+                        Err(e) => {
+                            return Err(match e.into_kind() {
+                                csv::ErrorKind::Io(io) => damaged(path, &name, &io),
+                                _ => failed(format!(
+                                    "archive {}: member {name} is not valid CSV",
+                                    path.display()
+                                )),
+                            })
+                        }
+                    }
+                }
+                Some(rows)
+            } else {
+                None
+            };
+            io::copy(&mut tee, &mut io::sink()).map_err(|e| damaged(path, &name, &e))?;
+            let bytes = tee.bytes;
+            seen.insert(name, (bytes, hex::encode(hasher.finalize()), rows));
+        }
+    }
+    // Read to the end of the age stream so a cut after the tar's end is noticed too.
+    let mut plain = archive.into_inner();
+    io::copy(&mut plain, &mut io::sink()).map_err(|e| damaged(path, "the end of the file", &e))?;
+    drop(plain);
+
+    let manifest = manifest.ok_or_else(|| {
+        failed(format!(
+            "archive {} has no manifest.json: it is truncated or not a derbes archive",
+            path.display()
+        ))
+    })?;
+    for (table, member) in manifest.members() {
+        let Some((bytes, sha256, rows)) = seen.remove(&member.name) else {
+            return Err(failed(format!(
+                "archive {}: member {} of table {} is missing",
+                path.display(),
+                member.name,
+                table.table
+            )));
+        };
+        if bytes != member.bytes || sha256 != member.sha256 {
+            return Err(failed(format!(
+                "archive {}: member {} does not match its SHA-256 in the manifest; the archive was altered",
+                path.display(),
+                member.name
+            )));
+        }
+        if let Some(rows) = rows {
+            if rows != member.rows {
+                return Err(failed(format!(
+                    "archive {}: member {} holds {rows} rows, the manifest says {}",
+                    path.display(),
+                    member.name,
+                    member.rows
+                )));
+            }
+        }
+    }
+    if let Some(extra) = seen.keys().next() {
+        return Err(failed(format!(
+            "archive {}: member {extra} is not in the manifest; the archive was altered",
+            path.display()
+        )));
+    }
+
+    // Bytes after the end of the age stream are hashed too, so the digest covers the file.
+    let (mut hasher, mut bytes) = {
+        let digest = digest.borrow();
+        (digest.hasher.clone(), digest.bytes)
+    };
+    if bytes < file_len {
+        let mut rest = File::open(path)?;
+        rest.seek(SeekFrom::Start(bytes))?;
+        let mut tee = Tee {
+            inner: rest,
+            hasher: &mut hasher,
+            bytes: 0,
+        };
+        io::copy(&mut tee, &mut io::sink())?;
+        bytes += tee.bytes;
+    }
+    Ok(Checked {
+        manifest,
+        sha256: hex::encode(hasher.finalize()),
+        bytes,
+    })
+}

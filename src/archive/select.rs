@@ -1,0 +1,431 @@
+//! Turning a selection (one subject, one table, a retention rule's expired rows)
+//! into the queries an archive dumps.
+//!
+//! Identifiers come only from the data map and the live catalogue, always quoted;
+//! values (a subject's key, a cut-off time) reach the server as bound parameters of
+//! `set_config` and are read back in the query with `current_setting`, because
+//! `COPY (SELECT ...)` takes no bind parameters.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use tokio_postgres::Transaction;
+
+use crate::catalog::{Catalog, CatalogTable};
+use crate::datamap::{parse_duration, quote_ident, DataMap, IdentityKind, TableName, TypeFamily};
+use crate::error::DerbesError;
+
+/// Session setting holding the subject key of a `--subject` dump.
+pub(crate) const SUBJECT_SETTING: &str = "derbes.archive_subject";
+/// Session setting holding the cut-off time of an age-based dump.
+pub(crate) const CUTOFF_SETTING: &str = "derbes.archive_cutoff";
+
+/// Which rows go into an archive.
+#[derive(Debug, Clone)]
+pub enum Selection {
+    /// Every row of one subject, through the data map's link paths. The identity is
+    /// an IIN (or BIN) or `id:<key>`.
+    Subject { identity: String },
+    /// The rows of one mapped table, all or only those older than a cut-off.
+    Table {
+        table: String,
+        older_than: Option<OlderThan>,
+    },
+    /// The rows of every table under a retention rule that are older than its `keep`.
+    Rule { name: String },
+}
+
+/// Rows whose `column` (the table's `time_column` when None) is before `cutoff`.
+#[derive(Debug, Clone)]
+pub struct OlderThan {
+    pub cutoff: DateTime<Utc>,
+    pub column: Option<String>,
+}
+
+/// What the manifest and the catalogue record of a selection. Never a personal
+/// value: a subject appears as `table:key`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SelectionRecord {
+    /// `subject`, `table` or `rule`.
+    pub kind: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject_ref: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub table: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub column: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub older_than: Option<DateTime<Utc>>,
+}
+
+/// A column of an archived table, as the manifest records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ColumnDef {
+    pub name: String,
+    /// `format_type` spelling in the source database.
+    #[serde(rename = "type")]
+    pub pg_type: String,
+}
+
+/// One table to dump and the query that selects its rows.
+#[derive(Debug, Clone)]
+pub(crate) struct PlannedTable {
+    pub name: TableName,
+    pub columns: Vec<ColumnDef>,
+    /// `SELECT ...` (no trailing semicolon), identifiers quoted.
+    pub select: String,
+}
+
+/// Everything a dump needs to run a selection.
+#[derive(Debug, Clone)]
+pub(crate) struct Plan {
+    pub tables: Vec<PlannedTable>,
+    pub record: SelectionRecord,
+    /// `set_config` values the queries read: (setting, value).
+    pub settings: Vec<(&'static str, String)>,
+    /// The retention rule's `archive_keep`, when the selection is a rule.
+    pub default_keep: Option<String>,
+}
+
+fn usage(message: String) -> anyhow::Error {
+    DerbesError::Usage(message).into()
+}
+
+fn catalog_table<'c>(
+    map: &DataMap,
+    catalog: &'c Catalog,
+    mapped: &str,
+) -> anyhow::Result<&'c CatalogTable> {
+    let name = map.table_name(mapped);
+    catalog.tables.get(&name).ok_or_else(|| {
+        usage(format!(
+            "table {name} of the data map is not in the database: run `derbes map check` and fix the map"
+        ))
+    })
+}
+
+fn column_list(table: &CatalogTable, alias: &str) -> String {
+    table
+        .columns
+        .iter()
+        .map(|(name, _)| format!("{alias}.{}", quote_ident(name)))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn column_defs(table: &CatalogTable) -> Vec<ColumnDef> {
+    table
+        .columns
+        .iter()
+        .map(|(name, pg_type)| ColumnDef {
+            name: name.clone(),
+            pg_type: pg_type.clone(),
+        })
+        .collect()
+}
+
+/// A time column of `table` checked against the catalogue: it must exist and hold
+/// a date or timestamp.
+fn time_column<'c>(table: &'c CatalogTable, column: &str) -> anyhow::Result<&'c str> {
+    let (name, pg_type) = table
+        .columns
+        .iter()
+        .find(|(name, _)| name == column)
+        .ok_or_else(|| {
+            usage(format!(
+                "table {} has no column `{column}`: name a date or timestamp column of it with --on",
+                table.name
+            ))
+        })?;
+    match TypeFamily::of(pg_type) {
+        TypeFamily::Date | TypeFamily::Timestamp => Ok(name),
+        _ => Err(usage(format!(
+            "column {}.{column} is {pg_type}, not a date or timestamp: rows cannot be aged by it",
+            table.name
+        ))),
+    }
+}
+
+fn older_than_query(table: &CatalogTable, column: &str) -> String {
+    format!(
+        "SELECT {} FROM {} t0 WHERE t0.{} < current_setting('{CUTOFF_SETTING}')::timestamptz",
+        column_list(table, "t0"),
+        table.name.quoted(),
+        quote_ident(column)
+    )
+}
+
+/// Resolve a selection against the data map and the catalogue.
+pub(crate) async fn plan(
+    tx: &Transaction<'_>,
+    map: &DataMap,
+    catalog: &Catalog,
+    selection: &Selection,
+) -> anyhow::Result<Plan> {
+    match selection {
+        Selection::Subject { identity } => plan_subject(tx, map, catalog, identity).await,
+        Selection::Table { table, older_than } => {
+            plan_table(map, catalog, table, older_than.as_ref())
+        }
+        Selection::Rule { name } => plan_rule(map, catalog, name, Utc::now()),
+    }
+}
+
+fn plan_table(
+    map: &DataMap,
+    catalog: &Catalog,
+    mapped: &str,
+    older_than: Option<&OlderThan>,
+) -> anyhow::Result<Plan> {
+    let spec = map.tables.get(mapped).ok_or_else(|| {
+        usage(format!(
+            "table `{mapped}` is not mapped under [tables] of the data map: archive only mapped tables ({})",
+            map.tables.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let table = catalog_table(map, catalog, mapped)?;
+    let mut record = SelectionRecord {
+        kind: "table".to_owned(),
+        subject_ref: None,
+        table: Some(table.name.to_string()),
+        rule: None,
+        column: None,
+        older_than: None,
+    };
+    let mut settings = Vec::new();
+    let select = match older_than {
+        None => format!(
+            "SELECT {} FROM {} t0",
+            column_list(table, "t0"),
+            table.name.quoted()
+        ),
+        Some(older) => {
+            let wanted = older
+                .column
+                .as_deref()
+                .or(spec.time_column.as_deref())
+                .ok_or_else(|| {
+                    usage(format!(
+                        "[tables.{mapped}] has no time_column: say which column dates its rows with --on COLUMN"
+                    ))
+                })?;
+            let column = time_column(table, wanted)?;
+            record.column = Some(column.to_owned());
+            record.older_than = Some(older.cutoff);
+            settings.push((CUTOFF_SETTING, older.cutoff.to_rfc3339()));
+            older_than_query(table, column)
+        }
+    };
+    Ok(Plan {
+        tables: vec![PlannedTable {
+            name: table.name.clone(),
+            columns: column_defs(table),
+            select,
+        }],
+        record,
+        settings,
+        default_keep: None,
+    })
+}
+
+fn plan_rule(
+    map: &DataMap,
+    catalog: &Catalog,
+    rule_name: &str,
+    now: DateTime<Utc>,
+) -> anyhow::Result<Plan> {
+    let rule = map.retention.get(rule_name).ok_or_else(|| {
+        usage(format!(
+            "no retention rule `{rule_name}` in the data map: choose one of {}",
+            map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
+        ))
+    })?;
+    let keep = parse_duration(&rule.keep)
+        .map_err(|e| usage(format!("[retention.{rule_name}] keep: {e}")))?;
+    let cutoff = now - keep;
+    let mut tables = Vec::new();
+    for (mapped, spec) in &map.tables {
+        if spec.retention.as_deref() != Some(rule_name) {
+            continue;
+        }
+        let column = spec.time_column.as_deref().ok_or_else(|| {
+            usage(format!(
+                "[tables.{mapped}] is under retention rule `{rule_name}` but has no time_column to age its rows by: add one to the data map"
+            ))
+        })?;
+        let table = catalog_table(map, catalog, mapped)?;
+        let column = time_column(table, column)?;
+        tables.push(PlannedTable {
+            name: table.name.clone(),
+            columns: column_defs(table),
+            select: older_than_query(table, column),
+        });
+    }
+    Ok(Plan {
+        tables,
+        record: SelectionRecord {
+            kind: "rule".to_owned(),
+            subject_ref: None,
+            table: None,
+            rule: Some(rule_name.to_owned()),
+            column: None,
+            older_than: Some(cutoff),
+        },
+        settings: vec![(CUTOFF_SETTING, cutoff.to_rfc3339())],
+        default_keep: rule.archive_keep.clone(),
+    })
+}
+
+async fn plan_subject(
+    tx: &Transaction<'_>,
+    map: &DataMap,
+    catalog: &Catalog,
+    identity: &str,
+) -> anyhow::Result<Plan> {
+    let subject = catalog_table(map, catalog, &map.subject.table)?;
+    let key_type = subject
+        .column_type(&map.subject.key)
+        .ok_or_else(|| {
+            usage(format!(
+                "the subject key {}.{} is not in the database: run `derbes map check`",
+                subject.name, map.subject.key
+            ))
+        })?
+        .to_owned();
+    let key = resolve_subject_key(tx, map, subject, &key_type, identity).await?;
+    let key_value = format!("current_setting('{SUBJECT_SETTING}')::{key_type}");
+
+    let mut tables = Vec::new();
+    for mapped in map.tables.keys() {
+        let table = catalog_table(map, catalog, mapped)?;
+        let steps = map.link_path(mapped).map_err(usage)?;
+        let mut from = format!("{} t0", table.name.quoted());
+        let mut condition = format!("t0.{} = {key_value}", quote_ident(&map.subject.key));
+        for (i, step) in steps.iter().enumerate() {
+            let to_table = catalog_table(map, catalog, &step.to)?;
+            let to_column = match &step.to_column {
+                Some(column) => column.clone(),
+                None => match to_table.primary_key.as_slice() {
+                    [single] => single.clone(),
+                    _ => {
+                        return Err(usage(format!(
+                            "[tables.{}] links via `{}`, whose primary key is not one column: name it with via_column",
+                            step.from, step.to
+                        )))
+                    }
+                },
+            };
+            let last = i + 1 == steps.len();
+            if last && step.to == map.subject.table && to_column == map.subject.key {
+                // The link column holds the subject key itself: no need to join.
+                condition = format!("t{i}.{} = {key_value}", quote_ident(&step.column));
+            } else {
+                let next = i + 1;
+                from.push_str(&format!(
+                    " JOIN {} t{next} ON t{i}.{} = t{next}.{}",
+                    to_table.name.quoted(),
+                    quote_ident(&step.column),
+                    quote_ident(&to_column)
+                ));
+                condition = format!("t{next}.{} = {key_value}", quote_ident(&map.subject.key));
+            }
+        }
+        tables.push(PlannedTable {
+            name: table.name.clone(),
+            columns: column_defs(table),
+            select: format!(
+                "SELECT {} FROM {from} WHERE {condition}",
+                column_list(table, "t0")
+            ),
+        });
+    }
+    Ok(Plan {
+        tables,
+        record: SelectionRecord {
+            kind: "subject".to_owned(),
+            subject_ref: Some(format!("{}:{key}", map.subject.table)),
+            table: None,
+            rule: None,
+            column: None,
+            older_than: None,
+        },
+        settings: vec![(SUBJECT_SETTING, key)],
+        default_keep: None,
+    })
+}
+
+/// The subject key for `id:<key>` or a 12-digit IIN/BIN, looked up through the
+/// identities of the subject table.
+// TODO(subject): replace with the shared single-identity resolver (`src/subject.rs`)
+// once it exists, so every command resolves identities the same way.
+async fn resolve_subject_key(
+    tx: &Transaction<'_>,
+    map: &DataMap,
+    subject: &CatalogTable,
+    key_type: &str,
+    identity: &str,
+) -> anyhow::Result<String> {
+    let identity = identity.trim();
+    if let Some(key) = identity.strip_prefix("id:") {
+        let sql = format!(
+            "SELECT {key}::text FROM {table} WHERE {key} = $1::text::{key_type}",
+            key = quote_ident(&map.subject.key),
+            table = subject.name.quoted()
+        );
+        return match tx.query_opt(&sql, &[&key]).await {
+            Ok(Some(row)) => Ok(row.get(0)),
+            Ok(None) => Err(DerbesError::NotFound(format!(
+                "no subject with key {}:{key}: check the key with `derbes audit log` or the application",
+                map.subject.table
+            ))
+            .into()),
+            Err(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => Err(usage(format!(
+                "`id:{key}` is not a valid key of {}.{} ({key_type})",
+                subject.name, map.subject.key
+            ))),
+            Err(e) => Err(e.into()),
+        };
+    }
+    if identity.len() != 12 || !identity.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(usage(
+            "--subject takes an IIN or BIN (12 digits) or id:<key> of the subject table".to_owned(),
+        ));
+    }
+    let columns: Vec<&str> = map
+        .subject
+        .identities
+        .iter()
+        .filter(|i| matches!(i.kind, IdentityKind::Iin | IdentityKind::Bin))
+        .filter(|i| i.table.as_deref().is_none_or(|t| t == map.subject.table))
+        .map(|i| i.column.as_str())
+        .collect();
+    if columns.is_empty() {
+        return Err(usage(
+            "the data map declares no iin or bin identity on the subject table: use --subject id:<key>".to_owned(),
+        ));
+    }
+    let condition = columns
+        .iter()
+        .map(|c| format!("{} = $1", quote_ident(c)))
+        .collect::<Vec<_>>()
+        .join(" OR ");
+    let sql = format!(
+        "SELECT {}::text FROM {} WHERE {condition} LIMIT 2",
+        quote_ident(&map.subject.key),
+        subject.name.quoted()
+    );
+    let rows = tx.query(&sql, &[&identity]).await?;
+    match rows.as_slice() {
+        [one] => Ok(one.get(0)),
+        [] => Err(DerbesError::NotFound(
+            "no subject has this IIN/BIN: check the number with the requester".to_owned(),
+        )
+        .into()),
+        _ => Err(DerbesError::Ambiguous(
+            "several subjects have this IIN/BIN: archive them one by one with --subject id:<key>"
+                .to_owned(),
+        )
+        .into()),
+    }
+}

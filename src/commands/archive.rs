@@ -1,0 +1,392 @@
+//! `derbes archive dump|verify|restore|list|expire`: arguments to the `archive`
+//! library's options, a progress bar on a terminal, the report to `output`.
+
+use std::io::IsTerminal;
+use std::sync::Arc;
+
+use serde::Serialize;
+
+use crate::archive::{
+    self, ArchiveRequest, ArchiveSummary, CatalogueEntry, ExpireReport, OlderThan, RestoreOptions,
+    RestoreReport, Selection, VerifyReport,
+};
+use crate::catalog::Catalog;
+use crate::cli::{
+    ArchiveCommand, ArchiveDumpArgs, ArchiveExpireArgs, ArchiveListArgs, ArchiveRestoreArgs,
+    ArchiveVerifyArgs,
+};
+use crate::commands::Context;
+use crate::crypto::{self, CryptoError, Recipients};
+use crate::error::DerbesError;
+use crate::migrate::ensure_current;
+use crate::output::{emit, Tabular};
+use crate::terminal::confirm;
+use crate::when::parse_since;
+
+pub async fn run(ctx: &Context, command: ArchiveCommand) -> anyhow::Result<()> {
+    match command {
+        ArchiveCommand::Dump(args) => dump(ctx, args).await,
+        ArchiveCommand::Verify(args) => verify(ctx, args).await,
+        ArchiveCommand::Restore(args) => restore(ctx, args).await,
+        ArchiveCommand::List(args) => list(ctx, args).await,
+        ArchiveCommand::Expire(args) => expire(ctx, args).await,
+    }
+}
+
+/// Key problems the operator fixes on the command line are usage errors (exit 2).
+fn crypto_usage(error: CryptoError) -> anyhow::Error {
+    DerbesError::Usage(error.to_string()).into()
+}
+
+fn recipients(args: &ArchiveDumpArgs) -> anyhow::Result<Recipients> {
+    let mut recipients = Recipients::new();
+    for (index, text) in args.recipients.iter().enumerate() {
+        recipients.add(text, index + 1).map_err(crypto_usage)?;
+    }
+    if let Some(file) = &args.recipients_file {
+        recipients.add_file(file).map_err(crypto_usage)?;
+    }
+    if recipients.is_empty() {
+        return Err(crypto_usage(CryptoError::NoRecipients));
+    }
+    Ok(recipients)
+}
+
+fn identities(path: &std::path::Path) -> anyhow::Result<Arc<crypto::Identities>> {
+    crypto::load_identities(path)
+        .map(Arc::new)
+        .map_err(crypto_usage)
+}
+
+/// A byte counter on stderr when a person watches; nothing otherwise.
+fn progress_bar(ctx: &Context) -> Option<indicatif::ProgressBar> {
+    if ctx.global.quiet || !std::io::stderr().is_terminal() {
+        return None;
+    }
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {msg} {bytes} ({bytes_per_sec}), {elapsed}",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    bar.set_message("archiving");
+    bar.enable_steady_tick(std::time::Duration::from_millis(200));
+    Some(bar)
+}
+
+async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
+    let recipients = recipients(&args)?;
+    let selection = if let Some(identity) = args.selection.subject.clone() {
+        Selection::Subject { identity }
+    } else if let Some(table) = args.selection.table.clone() {
+        let older_than = match &args.where_older_than {
+            None => None,
+            Some(text) => Some(OlderThan {
+                cutoff: parse_since(text)?,
+                column: args.on.clone(),
+            }),
+        };
+        Selection::Table { table, older_than }
+    } else if let Some(name) = args.selection.rule.clone() {
+        Selection::Rule { name }
+    } else {
+        return Err(
+            DerbesError::Usage("choose rows with --subject, --table or --rule".into()).into(),
+        );
+    };
+    let map = ctx.map()?;
+    let (mut client, _) = ctx.connect().await?;
+    ensure_current(&client).await?;
+    let catalog = Catalog::read(&client).await?;
+    let request = ArchiveRequest {
+        selection,
+        out: args.out.clone(),
+        overwrite: args.force,
+        recipients,
+        keep: args.keep.clone(),
+        operator: ctx.operator.clone(),
+        ticket: args.ticket.clone(),
+        part_bytes: archive::write::PART_BYTES,
+    };
+    let bar = progress_bar(ctx);
+    let on_progress = |bytes: u64, _rows: u64| {
+        if let Some(bar) = &bar {
+            bar.inc(bytes);
+        }
+    };
+    let tx = client.transaction().await?;
+    let result = archive::write_verified(&tx, &map, &catalog, request, &on_progress).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let receipt = result?;
+    let summary = if args.dry_run {
+        receipt.discard(tx).await?
+    } else {
+        receipt.commit(tx).await?
+    };
+    emit(
+        ctx.format(),
+        &DumpReport {
+            archive: summary,
+            dry_run: args.dry_run,
+        },
+    )
+}
+
+#[derive(Serialize)]
+struct DumpReport {
+    #[serde(flatten)]
+    archive: ArchiveSummary,
+    dry_run: bool,
+}
+
+impl Tabular for DumpReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["table", "rows"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.archive
+            .counts
+            .iter()
+            .map(|(t, n)| vec![t.clone(), n.to_string()])
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        let a = &self.archive;
+        let mut notes = Vec::new();
+        if self.dry_run {
+            notes.push(format!(
+                "dry run: {} rows written, read back and checked, then removed; nothing catalogued",
+                a.rows
+            ));
+        } else {
+            notes.push(format!(
+                "archive {} written and verified: {} rows, {} bytes, sha256 {}, catalogue id {}, keep until {}",
+                a.path.display(),
+                a.rows,
+                a.bytes,
+                a.sha256,
+                a.id,
+                a.keep_until.format("%Y-%m-%d")
+            ));
+        }
+        if a.empty {
+            notes.push(
+                "the selection matched no rows: the archive is valid and empty (headers only)"
+                    .to_owned(),
+            );
+        }
+        notes
+    }
+}
+
+async fn verify(ctx: &Context, args: ArchiveVerifyArgs) -> anyhow::Result<()> {
+    let identities = identities(&args.identity)?;
+    let (client, _) = ctx.connect().await?;
+    ensure_current(&client).await?;
+    let (report, _) = archive::verify(&client, &args.path, identities).await?;
+    emit(ctx.format(), &report)
+}
+
+impl Tabular for VerifyReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["table", "rows"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.counts
+            .iter()
+            .map(|(t, n)| vec![t.clone(), n.to_string()])
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        let mut notes = vec![format!(
+            "archive {} is intact: {} members, {} rows, sha256 matches catalogue id {}; keep until {}",
+            self.path.display(),
+            self.members,
+            self.rows,
+            self.catalogue_id,
+            self.keep_until.format("%Y-%m-%d")
+        )];
+        if self.empty {
+            notes.push("the archive is empty: its selection matched no rows".to_owned());
+        }
+        notes
+    }
+}
+
+async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> {
+    let identities = identities(&args.identity)?;
+    let map_schema = match ctx.map() {
+        Ok(map) => map.schema,
+        Err(_) => "public".to_owned(),
+    };
+    let (mut client, _) = ctx.connect().await?;
+    ensure_current(&client).await?;
+    if !args.confirm.dry_run {
+        let place = match &args.into {
+            Some(schema) => format!("into new tables of schema {schema}"),
+            None => "into their original tables".to_owned(),
+        };
+        confirm(
+            &format!("Load the rows of {} {place}?", args.path.display()),
+            args.confirm.yes,
+        )?;
+    }
+    let report = archive::restore(
+        &mut client,
+        identities,
+        &map_schema,
+        RestoreOptions {
+            path: args.path,
+            into: args.into,
+            dry_run: args.confirm.dry_run,
+            operator: ctx.operator.clone(),
+            ticket: args.ticket,
+        },
+    )
+    .await?;
+    emit(ctx.format(), &report)
+}
+
+impl Tabular for RestoreReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["table", "rows"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.counts
+            .iter()
+            .map(|(t, n)| vec![t.clone(), n.to_string()])
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        vec![if self.dry_run {
+            format!("dry run: {} rows would load; rolled back", self.rows)
+        } else {
+            format!("{} rows loaded from {}", self.rows, self.path.display())
+        }]
+    }
+}
+
+#[derive(Serialize)]
+struct ListReport {
+    archives: Vec<CatalogueEntry>,
+    expired_only: bool,
+}
+
+async fn list(ctx: &Context, args: ArchiveListArgs) -> anyhow::Result<()> {
+    let (client, _) = ctx.connect_read().await?;
+    ensure_current(&client).await?;
+    let archives = archive::list(&client, args.expired).await?;
+    emit(
+        ctx.format(),
+        &ListReport {
+            archives,
+            expired_only: args.expired,
+        },
+    )
+}
+
+fn compact(value: &serde_json::Value) -> String {
+    match value.as_object() {
+        Some(map) => map
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        None => value.to_string(),
+    }
+}
+
+impl Tabular for ListReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec![
+            "id",
+            "created",
+            "keep until",
+            "selection",
+            "rows",
+            "path",
+            "ticket",
+        ]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.archives
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.to_string(),
+                    a.created_at.format("%Y-%m-%d %H:%M").to_string(),
+                    a.keep_until.format("%Y-%m-%d").to_string(),
+                    compact(&a.selection),
+                    compact(&a.counts),
+                    a.path.clone(),
+                    a.ticket.clone().unwrap_or_default(),
+                ]
+            })
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        vec![match (self.archives.len(), self.expired_only) {
+            (0, true) => "no archive is past its keep-until".to_owned(),
+            (n, true) => {
+                format!("{n} archive(s) past keep-until: `derbes archive expire` destroys them")
+            }
+            (n, false) => format!("{n} archive(s)"),
+        }]
+    }
+}
+
+async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
+    let (mut client, _) = ctx.connect().await?;
+    ensure_current(&client).await?;
+    if !args.confirm.dry_run {
+        let due = archive::list(&client, true).await?;
+        if !due.is_empty() {
+            confirm(
+                &format!("Destroy {} archive(s) past their keep-until?", due.len()),
+                args.confirm.yes,
+            )?;
+        }
+    }
+    let report = archive::expire(
+        &mut client,
+        &ctx.operator,
+        args.ticket,
+        args.confirm.dry_run,
+    )
+    .await?;
+    emit(ctx.format(), &report)
+}
+
+impl Tabular for ExpireReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["id", "keep until", "path", "file"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.expired
+            .iter()
+            .map(|a| {
+                vec![
+                    a.id.to_string(),
+                    a.keep_until.format("%Y-%m-%d").to_string(),
+                    a.path.clone(),
+                    if a.file_removed {
+                        "removed"
+                    } else {
+                        "already gone"
+                    }
+                    .to_owned(),
+                ]
+            })
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        vec![match (self.expired.len(), self.dry_run) {
+            (0, _) => "no archive is past its keep-until".to_owned(),
+            (n, true) => format!("dry run: {n} archive(s) would be destroyed; nothing changed"),
+            (n, false) => format!("{n} archive(s) destroyed and marked expired"),
+        }]
+    }
+}

@@ -1,0 +1,696 @@
+//! Archives end to end: dump, open with the stock `age` and `tar`, verify, restore,
+//! list, expire; bad keys, damaged files, empty selections and a connection killed
+//! mid-dump; the library API erasure and purging call.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::Command as Process;
+
+use predicates::prelude::*;
+
+use crate::support::TestDb;
+
+/// Subjects this module reasons about (ids far above the generated population).
+const IIN_A: &str = "880330300017";
+const IIN_B: &str = "061211600012";
+
+async fn seed(db: &TestDb) {
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "DO $$ BEGIN
+               IF NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+                              WHERE i.inhparent = 'server_logs'::regclass
+                                AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT') THEN
+                 CREATE TABLE server_logs_archive_test PARTITION OF server_logs DEFAULT;
+               END IF;
+             END $$;
+             INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone, email) VALUES
+               (900001, '{IIN_A}', 'Ахметов', 'Ерлан', '1988-03-30', 'M', '+77012345678', 'erlan@example.kz'),
+               (900002, '{IIN_B}', 'Smith, \"Jr\"', 'Ann
+             Multi-line', '2006-12-11', 'F', '+77010000000', NULL);
+             INSERT INTO loans (id, borrower_id, contract_no, principal, rate_percent, issued_at, due_on, status) VALUES
+               (900010, 900001, 'ARCH-10', 100000, 30, now() - interval '6 years', current_date, 'closed'),
+               (900011, 900002, 'ARCH-11', 50000, 30, now(), current_date, 'open');
+             INSERT INTO payments (id, loan_id, paid_at, amount, channel) VALUES
+               (900020, 900010, now() - interval '6 years', 5000, 'card'),
+               (900021, 900010, now(), 100, 'kaspi'),
+               (900022, 900011, now(), 1, 'card');
+             INSERT INTO server_logs (logged_at, borrower_id, ip, method, path, status, user_agent)
+               SELECT now() - (g || ' hours')::interval, 900001 + g % 2, '10.0.0.1', 'GET', '/p/' || g, 200, 'ua'
+               FROM generate_series(1, 2000) g;"
+        ))
+        .await
+        .expect("test rows insert");
+}
+
+struct Keys {
+    _dir: tempfile::TempDir,
+    dir: PathBuf,
+    age_identity: PathBuf,
+    age_recipient: String,
+}
+
+fn age_keys() -> Keys {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("key.txt");
+    let status = Process::new("age-keygen")
+        .arg("-o")
+        .arg(&path)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .expect("age-keygen is installed");
+    assert!(status.success());
+    let out = Process::new("age-keygen")
+        .arg("-y")
+        .arg(&path)
+        .output()
+        .unwrap();
+    Keys {
+        dir: dir.path().to_owned(),
+        _dir: dir,
+        age_identity: path,
+        age_recipient: String::from_utf8(out.stdout).unwrap().trim().to_owned(),
+    }
+}
+
+fn dump(db: &TestDb, keys: &Keys, out: &Path, selection: &[&str]) -> assert_cmd::assert::Assert {
+    db.cmd()
+        .args(["archive", "dump", "--keep", "5y", "--ticket", "DPO-1", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(out)
+        .args(selection)
+        .assert()
+}
+
+/// `age -d | tar x` into a fresh directory, with the stock tools.
+fn unpack_with_stock_tools(archive: &Path, identity: &Path) -> tempfile::TempDir {
+    let into = tempfile::tempdir().unwrap();
+    let status = Process::new("sh")
+        .arg("-c")
+        .arg("age -d -i \"$1\" \"$2\" | tar -x -f - -C \"$3\"")
+        .arg("sh")
+        .arg(identity)
+        .arg(archive)
+        .arg(into.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "age -d | tar x failed");
+    into
+}
+
+fn csv_rows(path: &Path) -> Vec<csv::StringRecord> {
+    csv::Reader::from_path(path)
+        .unwrap()
+        .records()
+        .map(|r| r.expect("a spreadsheet-readable CSV"))
+        .collect()
+}
+
+async fn catalogue_count(db: &TestDb) -> i64 {
+    db.client()
+        .await
+        .query_one("SELECT count(*) FROM derbes.archives", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_subject_archive_opens_with_age_and_tar_and_verifies() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("subject.age");
+    dump(&db, &keys, &out, &["--subject", IIN_A])
+        .success()
+        .stdout(predicate::str::contains("written and verified"));
+
+    let mode = std::fs::metadata(&out).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let unpacked = unpack_with_stock_tools(&out, &keys.age_identity);
+    let borrowers = csv_rows(&unpacked.path().join("public.borrowers.csv"));
+    assert_eq!(borrowers.len(), 1);
+    assert!(borrowers[0].iter().any(|f| f == IIN_A));
+    assert_eq!(csv_rows(&unpacked.path().join("public.loans.csv")).len(), 1);
+    // Payments reach the subject only through loans.
+    assert_eq!(
+        csv_rows(&unpacked.path().join("public.payments.csv")).len(),
+        2
+    );
+    assert_eq!(
+        csv_rows(&unpacked.path().join("public.server_logs.csv")).len(),
+        1000
+    );
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(unpacked.path().join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["selection"]["subject_ref"], "borrowers:900001");
+    assert_eq!(manifest["ticket"], "DPO-1");
+    assert!(
+        !serde_json::to_string(&manifest).unwrap().contains(IIN_A),
+        "the manifest names the subject by key, never by IIN"
+    );
+    // The other subject's rows are not in it.
+    let all = std::fs::read_to_string(unpacked.path().join("public.server_logs.csv")).unwrap();
+    assert!(!all.contains("900002"));
+
+    db.cmd()
+        .args(["archive", "verify", "--identity"])
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("intact"));
+
+    let client = db.client().await;
+    let row = client
+        .query_one(
+            "SELECT recipients, counts->>'public.payments', ticket FROM derbes.archives",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, Vec<String>>(0),
+        vec![keys.age_recipient.clone()]
+    );
+    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("2"));
+    let audit: i64 = client
+        .query_one(
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'archive.dump' AND subject_ref = 'borrowers:900001'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit, 1);
+}
+
+#[tokio::test]
+async fn an_ssh_ed25519_key_encrypts_and_opens() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let key = keys.dir.join("id_ed25519");
+    let status = Process::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let public = std::fs::read_to_string(key.with_extension("pub")).unwrap();
+    let out = keys.dir.join("ssh.age");
+    db.cmd()
+        .args([
+            "archive", "dump", "--keep", "1y", "--table", "loans", "--out",
+        ])
+        .arg(&out)
+        .arg("--recipient")
+        .arg(public.trim())
+        .assert()
+        .success();
+    let unpacked = unpack_with_stock_tools(&out, &key);
+    assert_eq!(csv_rows(&unpacked.path().join("public.loans.csv")).len(), 2);
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&key)
+        .arg(&out)
+        .assert()
+        .success();
+}
+
+#[tokio::test]
+async fn wrong_keys_damage_and_truncation_fail_verification() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("a.age");
+    dump(&db, &keys, &out, &["--subject", IIN_A]).success();
+
+    let other = age_keys();
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&other.age_identity)
+        .arg(&out)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(
+            "cannot be opened with this identity",
+        ));
+
+    let bytes = std::fs::read(&out).unwrap();
+    let damaged = keys.dir.join("damaged.age");
+    for cut in [10, 200, bytes.len() / 2, bytes.len() - 1] {
+        std::fs::write(&damaged, &bytes[..cut]).unwrap();
+        db.cmd()
+            .args(["archive", "verify", "-i"])
+            .arg(&keys.age_identity)
+            .arg(&damaged)
+            .assert()
+            .code(6)
+            .stderr(predicate::str::contains("damaged.age"));
+    }
+    let mut flipped = bytes.clone();
+    let middle = flipped.len() / 2;
+    flipped[middle] ^= 0x01;
+    std::fs::write(&damaged, &flipped).unwrap();
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&damaged)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("truncated or damaged"));
+
+    // Bytes appended after a valid archive: the file no longer matches the catalogue.
+    let mut appended = bytes.clone();
+    appended.extend_from_slice(b"junk");
+    std::fs::write(&damaged, &appended).unwrap();
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&damaged)
+        .assert()
+        .code(6);
+}
+
+#[tokio::test]
+async fn bad_recipients_and_unwritable_outputs_leave_nothing() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("x.age");
+    db.cmd()
+        .args([
+            "archive",
+            "dump",
+            "--keep",
+            "1y",
+            "--table",
+            "loans",
+            "-r",
+            "age1notakey",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("recipient 1 is not"));
+    assert!(!out.exists());
+
+    // A directory that does not exist, and a path through a regular file.
+    let file = keys.dir.join("plain-file");
+    std::fs::write(&file, "x").unwrap();
+    for bad in [
+        PathBuf::from("/nonexistent/derbes/x.age"),
+        file.join("x.age"),
+    ] {
+        dump(&db, &keys, &bad, &["--table", "loans"])
+            .code(1)
+            .stderr(predicate::str::contains("cannot write in"));
+    }
+    // An existing file is not overwritten without --force.
+    std::fs::write(&out, "keep me").unwrap();
+    dump(&db, &keys, &out, &["--table", "loans"]).code(2);
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
+    assert_eq!(catalogue_count(&db).await, 0);
+}
+
+#[tokio::test]
+async fn an_empty_selection_makes_a_valid_empty_archive() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("empty.age");
+    let output = db
+        .cmd()
+        .args(["--format", "json", "archive", "dump", "--keep", "1y", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .args(["--table", "server_logs", "--where-older-than", "50y"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["empty"], true);
+    assert_eq!(report["rows"], 0);
+    let unpacked = unpack_with_stock_tools(&out, &keys.age_identity);
+    let header = std::fs::read_to_string(unpacked.path().join("public.server_logs.csv")).unwrap();
+    assert!(header.starts_with("id,logged_at,borrower_id"), "{header}");
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("empty"));
+}
+
+#[tokio::test]
+async fn a_rule_archives_only_its_expired_rows() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("rule.age");
+    // loan-records keeps 5y and archives for 5y (archive_keep): no --keep needed.
+    db.cmd()
+        .args(["archive", "dump", "--rule", "loan-records", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    let unpacked = unpack_with_stock_tools(&out, &keys.age_identity);
+    let loans = csv_rows(&unpacked.path().join("public.loans.csv"));
+    assert_eq!(loans.len(), 1);
+    assert_eq!(&loans[0][0], "900010");
+    assert_eq!(
+        csv_rows(&unpacked.path().join("public.payments.csv")).len(),
+        1
+    );
+
+    // Unknown rules, unmapped tables and columns are refused before anything runs.
+    for args in [
+        vec!["--rule", "no-such-rule"],
+        vec!["--table", "policy_versions"],
+        vec![
+            "--table",
+            "loans",
+            "--where-older-than",
+            "1y",
+            "--on",
+            "contract_no",
+        ],
+        vec![
+            "--table",
+            "loans",
+            "--where-older-than",
+            "1y",
+            "--on",
+            "nope\"; DROP TABLE loans; --",
+        ],
+    ] {
+        dump(&db, &keys, &keys.dir.join("refused.age"), &args).code(2);
+    }
+}
+
+#[tokio::test]
+async fn restore_loads_rows_back_and_refuses_duplicates() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("restore.age");
+    dump(&db, &keys, &out, &["--subject", "id:900001"]).success();
+    let restore = |extra: &[&str]| {
+        let mut cmd = db.cmd();
+        cmd.args(["archive", "restore", "--yes", "-i"])
+            .arg(&keys.age_identity)
+            .arg(&out)
+            .args(extra);
+        cmd.assert()
+    };
+
+    // The rows are still there: a restore would break the primary keys.
+    restore(&[])
+        .code(5)
+        .stderr(predicate::str::contains("nothing was loaded"))
+        .stderr(predicate::str::contains("borrowers_pkey"))
+        .stderr(predicate::str::contains(IIN_A).not());
+
+    // Into a side schema for inspection.
+    restore(&["--into", "inspect"]).success();
+    let client = db.client().await;
+    let side: i64 = client
+        .query_one("SELECT count(*) FROM inspect.server_logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(side, 1000);
+
+    client
+        .batch_execute(
+            "DELETE FROM server_logs WHERE borrower_id = 900001;
+             DELETE FROM payments WHERE loan_id = 900010;
+             DELETE FROM loans WHERE borrower_id = 900001;
+             DELETE FROM borrowers WHERE id = 900001;",
+        )
+        .await
+        .unwrap();
+    restore(&["--dry-run"])
+        .success()
+        .stdout(predicate::str::contains("rolled back"));
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM borrowers WHERE id = 900001").await,
+        0
+    );
+    restore(&[]).success();
+    assert_eq!(
+        count("SELECT count(*) FROM borrowers WHERE id = 900001").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM payments WHERE loan_id = 900010").await,
+        2
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM server_logs WHERE borrower_id = 900001").await,
+        1000
+    );
+    // A side schema name that is not a plain new schema is refused.
+    restore(&["--into", "public"]).code(2);
+}
+
+#[tokio::test]
+async fn expired_archives_are_listed_and_destroyed() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let old = keys.dir.join("old.age");
+    let fresh = keys.dir.join("fresh.age");
+    dump(&db, &keys, &old, &["--table", "loans"]).success();
+    dump(&db, &keys, &fresh, &["--table", "payments"]).success();
+    let client = db.client().await;
+    client
+        .execute(
+            "UPDATE derbes.archives SET keep_until = now() - interval '1 day' WHERE path LIKE '%old.age'",
+            &[],
+        )
+        .await
+        .unwrap();
+    db.cmd()
+        .args(["archive", "list", "--expired"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("old.age"))
+        .stdout(predicate::str::contains("fresh.age").not());
+    db.cmd()
+        .args(["archive", "expire", "--dry-run"])
+        .assert()
+        .success();
+    assert!(old.exists());
+    db.cmd().args(["archive", "expire"]).assert().code(5);
+    db.cmd()
+        .args(["archive", "expire", "--yes", "--ticket", "RET-1"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1 archive(s) destroyed"));
+    assert!(!old.exists());
+    assert!(fresh.exists());
+    let expired: i64 = client
+        .query_one(
+            "SELECT count(*) FROM derbes.archives WHERE expired_at IS NOT NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(expired, 1);
+    let audit: i64 = client
+        .query_one(
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'archive.expire' AND ticket = 'RET-1'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit, 1);
+    db.cmd()
+        .args(["archive", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("old.age").not());
+}
+
+#[tokio::test]
+async fn a_connection_killed_mid_dump_leaves_no_file_and_no_catalogue_row() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out_dir = keys.dir.join("out");
+    std::fs::create_dir(&out_dir).unwrap();
+    let out = out_dir.join("killed.age");
+
+    // Hold server_logs so the dump stops there, after earlier tables were written.
+    let mut holder = db.client().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE server_logs IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .args(["archive", "dump", "--keep", "1y", "--subject", IIN_A, "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+
+    let killer = db.client().await;
+    let mut waited = 0;
+    loop {
+        let blocked: i64 = killer
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'derbes' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if blocked > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 300, "the dump never reached server_logs");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let partial = std::fs::read_dir(&out_dir).unwrap().count();
+    assert_eq!(partial, 1, "a temporary file is being written mid-dump");
+    killer
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    hold.rollback().await.unwrap();
+    assert!(!output.status.success());
+    assert_eq!(
+        std::fs::read_dir(&out_dir).unwrap().count(),
+        0,
+        "the partial file was removed"
+    );
+    assert_eq!(catalogue_count(&db).await, 0);
+}
+
+#[tokio::test]
+async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
+    use derbes::archive::{self, ArchiveRequest, OlderThan, Selection};
+    use derbes::crypto::Recipients;
+
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let map = derbes::datamap::DataMap::load(&crate::support::reference_map()).unwrap();
+    let mut client = db.client().await;
+    let catalog = derbes::catalog::Catalog::read(&client).await.unwrap();
+    let request = |out: &Path| {
+        let mut recipients = Recipients::new();
+        recipients.add(&keys.age_recipient, 1).unwrap();
+        ArchiveRequest {
+            selection: Selection::Table {
+                table: "server_logs".into(),
+                older_than: Some(OlderThan {
+                    cutoff: chrono::Utc::now() - chrono::Duration::hours(100),
+                    column: None,
+                }),
+            },
+            out: out.to_owned(),
+            overwrite: false,
+            recipients,
+            keep: Some("1y".into()),
+            operator: "purge-test".into(),
+            ticket: None,
+            // Small parts, so the archive has several members per table.
+            part_bytes: 4096,
+        }
+    };
+
+    // Rolled back: no file, no catalogue row, rows still there.
+    let rolled = keys.dir.join("rolled.age");
+    {
+        let tx = client.transaction().await.unwrap();
+        let receipt = archive::write_verified(&tx, &map, &catalog, request(&rolled), &|_, _| {})
+            .await
+            .unwrap();
+        assert!(rolled.exists());
+        tx.execute(
+            "DELETE FROM server_logs WHERE logged_at < now() - interval '100 hours'",
+            &[],
+        )
+        .await
+        .unwrap();
+        drop(receipt);
+        tx.rollback().await.unwrap();
+    }
+    assert!(!rolled.exists());
+    assert_eq!(catalogue_count(&db).await, 0);
+
+    // Committed: the archive holds exactly the deleted rows.
+    let kept = keys.dir.join("kept.age");
+    let tx = client.transaction().await.unwrap();
+    let receipt = archive::write_verified(&tx, &map, &catalog, request(&kept), &|_, _| {})
+        .await
+        .unwrap();
+    let deleted = tx
+        .execute(
+            "DELETE FROM server_logs WHERE logged_at < now() - interval '100 hours'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let summary = receipt.commit(tx).await.unwrap();
+    assert_eq!(summary.rows, deleted);
+    assert!(kept.exists());
+    assert_eq!(catalogue_count(&db).await, 1);
+
+    // Every part is a CSV of its own with the header line; together they hold the rows.
+    let unpacked = unpack_with_stock_tools(&kept, &keys.age_identity);
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(unpacked.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.to_string_lossy().contains("public.server_logs."))
+        .collect();
+    parts.sort();
+    assert!(parts.len() > 3, "{parts:?}");
+    assert!(parts[0].ends_with("public.server_logs.0001.csv"));
+    let rows: usize = parts.iter().map(|p| csv_rows(p).len()).sum();
+    assert_eq!(rows as u64, deleted);
+
+    // And the parts load back.
+    db.cmd()
+        .args(["archive", "restore", "--yes", "--into", "purged", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&kept)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!("{deleted} rows loaded")));
+}
