@@ -3,9 +3,11 @@
 
 pub mod audit;
 pub mod completions;
+pub mod export;
 pub mod map;
 pub mod migrate;
 pub mod sample;
+pub mod subject;
 
 use std::path::PathBuf;
 
@@ -79,6 +81,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Map(command) => map::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Sample(command) => sample::run(&ctx, command).await,
+        Command::Subject(command) => subject::run(&ctx, command).await,
+        Command::Export(args) => export::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

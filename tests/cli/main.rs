@@ -5,7 +5,9 @@
 mod support;
 
 mod audit;
+mod export;
 mod foreign_schema;
 mod map;
 mod migrate;
+mod subject;
 mod usage;
