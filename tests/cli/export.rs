@@ -459,7 +459,7 @@ async fn a_lost_connection_leaves_no_partial_file() {
     let (_key, public) = age_key(dir.path());
     let out = dir.path().join("b.age");
     let cmd = db.cmd();
-    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("derbes"))
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("derbes"))
         .envs(
             cmd.get_envs()
                 .filter_map(|(k, v)| v.map(|v| (k.to_owned(), v.to_owned()))),
