@@ -34,7 +34,11 @@ if [ "$have" -lt "$borrowers" ]; then
     if [ "$have" -lt "$borrowers" ]; then
         # The generator is not there yet: bulk rows by SQL, 20 log rows per borrower.
         "${psql_bench[@]}" <<SQL
-CREATE TABLE IF NOT EXISTS server_logs_bench PARTITION OF server_logs DEFAULT;
+DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = 'server_logs'::regclass) THEN
+        CREATE TABLE server_logs_bench PARTITION OF server_logs DEFAULT;
+    END IF;
+END \$\$;
 INSERT INTO borrowers (iin, last_name, first_name, birth_date, sex, phone)
     SELECT lpad(g::text, 12, '0'), 'Bench', 'B' || g, date '1980-01-01' + (g % 9000), 'M',
            '+7700' || lpad(g::text, 7, '0')
@@ -54,7 +58,11 @@ iin=900101300037
 key=$("${psql_bench[@]}" -c "SELECT id FROM borrowers WHERE iin = '$iin'")
 if [ -z "$key" ]; then
     key=$("${psql_bench[@]}" <<SQL | tail -n 1
-CREATE TABLE IF NOT EXISTS server_logs_bench PARTITION OF server_logs DEFAULT;
+DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = 'server_logs'::regclass) THEN
+        CREATE TABLE server_logs_bench PARTITION OF server_logs DEFAULT;
+    END IF;
+END \$\$;
 INSERT INTO borrowers (iin, last_name, first_name, birth_date, sex, email, phone)
     VALUES ('$iin', 'Benchova', 'Aigerim', '1990-01-01', 'F', 'bench@example.kz', '+77019990000');
 WITH b AS (SELECT id FROM borrowers WHERE iin = '$iin'),

@@ -515,14 +515,20 @@ fn held_in(map: &DataMap, category: Category) -> Vec<HeldIn<'_>> {
     held
 }
 
-/// Transfers that carried `category`; a transfer that does not list its
-/// categories counts for all of them.
+/// Transfers that carried `category`. A transfer that does not list its categories,
+/// or lists a name that is not a data-map category (`surname`), counts for every
+/// category: telling the subject of a recipient too many beats hiding one.
 fn disclosed_to(summary: &SubjectSummary, category: Category) -> Vec<&DisclosureRecord> {
     let name = category.name();
+    let known: BTreeSet<String> = Category::ALL.iter().map(|c| c.name()).collect();
     summary
         .disclosures
         .iter()
-        .filter(|d| d.categories.is_empty() || d.categories.contains(&name))
+        .filter(|d| {
+            d.categories.is_empty()
+                || d.categories.contains(&name)
+                || d.categories.iter().any(|c| !known.contains(c))
+        })
         .collect()
 }
 

@@ -77,13 +77,7 @@ impl Candidate {
 
 /// The name an identity's kind has in messages and in the data map.
 pub fn kind_name(identity: &Identity) -> &'static str {
-    match identity {
-        Identity::Iin(_) => "iin",
-        Identity::Bin(_) => "bin",
-        Identity::Phone(_) => "phone",
-        Identity::Email(_) => "email",
-        Identity::Key(_) => "id",
-    }
+    identity.kind()
 }
 
 /// The `FROM` clause that reaches a mapped table's rows from a subject key.
@@ -221,11 +215,11 @@ pub async fn candidates(
     let mut keys = BTreeSet::new();
     let mut searched = Vec::new();
     let (kind, value) = match identity {
-        Identity::Key(key) => (None, key.as_str()),
-        Identity::Iin(iin) => (Some(IdentityKind::Iin), iin.as_str()),
-        Identity::Bin(bin) => (Some(IdentityKind::Bin), bin.as_str()),
-        Identity::Phone(phone) => (Some(IdentityKind::Phone), phone.as_str()),
-        Identity::Email(email) => (Some(IdentityKind::Email), email.as_str()),
+        Identity::Key(key) => (None, key.clone()),
+        Identity::Iin(iin) => (Some(IdentityKind::Iin), iin.to_string()),
+        Identity::Bin(bin) => (Some(IdentityKind::Bin), bin.to_string()),
+        Identity::Phone(phone) => (Some(IdentityKind::Phone), phone.as_str().to_owned()),
+        Identity::Email(email) => (Some(IdentityKind::Email), email.as_str().to_owned()),
     };
     match kind {
         None => {
@@ -517,9 +511,9 @@ pub async fn summary(
         .and_then(|v| Iin::parse(v.trim()).ok());
     let raw_status: Option<String> = row.get(n + 1);
     let birth_column: Option<NaiveDate> = row.get(n + 2);
-    let birth_date = iin.as_ref().and_then(Iin::birth_date).or(birth_column);
+    let birth_date = iin.as_ref().map(Iin::birth_date).or(birth_column);
     let minor = match (&iin, birth_column) {
-        (Some(iin), _) if iin.birth_date().is_some() => iin.is_minor_on(today),
+        (Some(iin), _) => iin.is_minor_on(today),
         (_, Some(born)) => years_between(born, today) < 18,
         _ => false,
     };
