@@ -514,3 +514,42 @@ async fn a_lost_connection_leaves_no_partial_file() {
         leftovers(dir.path())
     );
 }
+
+#[tokio::test]
+async fn a_passphrase_bundle_opens_with_the_passphrase() {
+    let db = shop_db().await;
+    db.cmd().arg("migrate").assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let passphrase = dir.path().join("pass.txt");
+    std::fs::write(&passphrase, "correct horse battery staple\n").unwrap();
+    let bundle = dir.path().join("subject.age");
+    db.cmd()
+        .arg("--map")
+        .arg(shop_map())
+        .args([
+            "export",
+            "061211600012",
+            "--ticket",
+            "P-1",
+            "--passphrase-file",
+        ])
+        .arg(&passphrase)
+        .arg("--out")
+        .arg(&bundle)
+        .assert()
+        .success();
+    let identities = derbes::crypto::Identities::from_passphrase(
+        "correct horse battery staple".to_owned().into(),
+    );
+    let mut tar_bytes = Vec::new();
+    derbes::crypto::decrypt(std::fs::File::open(&bundle).unwrap(), &identities)
+        .unwrap()
+        .read_to_end(&mut tar_bytes)
+        .unwrap();
+    let members = untar(&tar_bytes);
+    assert!(members.contains_key("summary.html"));
+    assert_eq!(
+        csv_column(&members, "tables/orders.csv", "order_id"),
+        BTreeSet::from(["10".to_owned()])
+    );
+}
