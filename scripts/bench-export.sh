@@ -7,6 +7,7 @@
 #
 #   bash scripts/bench-export.sh                       # 1M borrowers (~20M log rows)
 #   BENCH_BORROWERS=20000 bash scripts/bench-export.sh  # a quick run
+#   BENCH_DB=other_db ...                              # another database than derbes_bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh
@@ -14,19 +15,23 @@ bash scripts/ensure-postgres.sh
 borrowers=${BENCH_BORROWERS:-1000000}
 subject_logs=${BENCH_SUBJECT_LOGS:-10000}
 runs=${BENCH_RUNS:-5}
+db=${BENCH_DB:-derbes_bench}
 psql_admin=(psql -h 127.0.0.1 -U postgres -d postgres -Atq)
-psql_bench=(psql -h 127.0.0.1 -U postgres -d derbes_bench -Atq -v ON_ERROR_STOP=1)
+psql_bench=(psql -h 127.0.0.1 -U postgres -d "$db" -Atq -v ON_ERROR_STOP=1)
 
 cargo build --release --locked --quiet
 derbes=$PWD/target/release/derbes
-export DATABASE_URL="postgres://postgres@127.0.0.1:5432/derbes_bench?sslmode=disable"
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
 export DERBES_MAP=examples/datamap.toml
 export DERBES_OPERATOR=bench
 
-if [ -z "$("${psql_admin[@]}" -c "SELECT 1 FROM pg_database WHERE datname = 'derbes_bench'")" ]; then
-    "${psql_admin[@]}" -c 'CREATE DATABASE derbes_bench'
+if [ -z "$("${psql_admin[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+    "${psql_admin[@]}" -c "CREATE DATABASE \"$db\""
 fi
-have=$("${psql_bench[@]}" -c "SELECT CASE WHEN to_regclass('borrowers') IS NULL THEN 0 ELSE (SELECT count(*) FROM borrowers) END")
+have=0
+if [ "$("${psql_bench[@]}" -c "SELECT to_regclass('borrowers') IS NOT NULL")" = t ]; then
+    have=$("${psql_bench[@]}" -c "SELECT count(*) FROM borrowers")
+fi
 if [ "$have" -lt "$borrowers" ]; then
     echo "generating $borrowers borrowers (once; the database is reused)"
     "$derbes" sample init --borrowers "$borrowers" --force >/dev/null
