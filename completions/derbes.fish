@@ -40,6 +40,8 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "map" -d 'Work with th
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man page'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
@@ -271,6 +273,51 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "list" -d 'List catalogued archives that still exist (or only those past keep-until)'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "expire" -d 'Destroy archives past their keep-until: the file goes, the catalogue row is marked expired, an audit row records it'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from help" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l ticket -d 'The request this export answers (recorded in the bundle and the audit trail)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l out -d 'Where to write the bundle (an age file; a tar file with --plaintext)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l recipient -d 'Encrypt to this age (age1…) or SSH public key; repeatable' -r
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l recipients-file -d 'Encrypt to every key in this file (one per line, # comments); repeatable' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l passphrase-file -d 'Encrypt with the passphrase on the first line of this file' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l force -d 'Replace --out if it exists'
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l passphrase -d 'Encrypt with a passphrase (prompted twice) for handing the bundle to the subject'
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l plaintext -d 'Write an unencrypted tar file (warns): personal data in clear on disk'
+complete -c derbes -n "__fish_derbes_using_subcommand export" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand export" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand export" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand export" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -282,13 +329,15 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "completions" -d 'Print shell completions or the man page'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "completions" -d 'Print shell completions or the man page'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
@@ -299,3 +348,4 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subc
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "restore" -d 'Load an archive\'s rows back (COPY FROM), into their tables or a side schema'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "list" -d 'List catalogued archives that still exist (or only those past keep-until)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "expire" -d 'Destroy archives past their keep-until: the file goes, the catalogue row is marked expired, an audit row records it'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from subject" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'

@@ -112,8 +112,70 @@ pub enum Command {
     /// Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire.
     #[command(subcommand)]
     Archive(ArchiveCommand),
+    /// Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held.
+    #[command(subcommand)]
+    Subject(SubjectCommand),
+    /// Export everything held about one subject as an age-encrypted bundle (access request).
+    Export(ExportArgs),
     /// Print shell completions or the man page.
     Completions(CompletionsArgs),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SubjectCommand {
+    /// One screen about a subject: identity, status, minor flag, data held per
+    /// category with its date span, open loans, consents and disclosures.
+    ///
+    /// Exits 3 when nobody matches and 4 when several subjects do (a shared phone,
+    /// a duplicate email); on a terminal it offers a choice instead.
+    Show(SubjectShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SubjectShowArgs {
+    /// IIN (12 digits), BIN, phone (+7 701 234 56 78, 87012345678, 7012345678),
+    /// email, or id:KEY.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// IIN (12 digits), BIN, phone, email, or id:KEY of the subject.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+
+    /// The request this export answers (recorded in the bundle and the audit trail).
+    #[arg(long)]
+    pub ticket: String,
+
+    /// Where to write the bundle (an age file; a tar file with --plaintext).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
+
+    /// Replace --out if it exists.
+    #[arg(long)]
+    pub force: bool,
+
+    /// Encrypt to this age (age1…) or SSH public key; repeatable.
+    #[arg(long, value_name = "KEY")]
+    pub recipient: Vec<String>,
+
+    /// Encrypt to every key in this file (one per line, # comments); repeatable.
+    #[arg(long, value_name = "PATH")]
+    pub recipients_file: Vec<PathBuf>,
+
+    /// Encrypt with a passphrase (prompted twice) for handing the bundle to the subject.
+    #[arg(long, conflicts_with_all = ["recipient", "recipients_file", "passphrase_file"])]
+    pub passphrase: bool,
+
+    /// Encrypt with the passphrase on the first line of this file.
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["recipient", "recipients_file"])]
+    pub passphrase_file: Option<PathBuf>,
+
+    /// Write an unencrypted tar file (warns): personal data in clear on disk.
+    #[arg(long, conflicts_with_all = ["recipient", "recipients_file", "passphrase", "passphrase_file"])]
+    pub plaintext: bool,
 }
 
 #[derive(Debug, Args)]

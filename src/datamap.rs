@@ -430,6 +430,19 @@ pub struct Ledgers {
     pub consents: Option<ConsentLedger>,
     #[serde(default)]
     pub disclosures: Option<DisclosureLedger>,
+    /// Where open obligations (loans) live, for summaries.
+    #[serde(default)]
+    pub loans: Option<LoanLedger>,
+}
+
+/// Where the subject's loans live and which statuses mean "still open".
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct LoanLedger {
+    pub table: String,
+    pub status: String,
+    /// Status values of a loan not yet repaid, e.g. `["open", "overdue"]`.
+    pub open: Vec<String>,
 }
 
 /// Where consents live (POLICY.md 3.1, 6.1.5).
@@ -454,6 +467,10 @@ pub struct DisclosureLedger {
     pub disclosed_at: String,
     #[serde(default)]
     pub legal_basis: Option<String>,
+    /// A `text[]` column naming the categories (snake_case) each transfer carried;
+    /// without it every transfer counts for every category.
+    #[serde(default)]
+    pub categories: Option<String>,
 }
 
 /// A map that could not be read or is inconsistent in itself.
@@ -742,6 +759,12 @@ impl DataMap {
             {
                 named.push((d.table.clone(), column.clone(), "disclosure ledger"));
             }
+            if let Some(column) = &d.categories {
+                named.push((d.table.clone(), column.clone(), "disclosure ledger"));
+            }
+        }
+        if let Some(l) = &self.ledgers.loans {
+            named.push((l.table.clone(), l.status.clone(), "loan ledger"));
         }
         named
     }

@@ -4,9 +4,11 @@
 pub mod archive;
 pub mod audit;
 pub mod completions;
+pub mod export;
 pub mod map;
 pub mod migrate;
 pub mod sample;
+pub mod subject;
 
 use std::path::PathBuf;
 
@@ -81,6 +83,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Sample(command) => sample::run(&ctx, command).await,
         Command::Archive(command) => archive::run(&ctx, command).await,
+        Command::Subject(command) => subject::run(&ctx, command).await,
+        Command::Export(args) => export::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -6,7 +6,9 @@ mod support;
 
 mod archive;
 mod audit;
+mod export;
 mod foreign_schema;
 mod map;
 mod migrate;
+mod subject;
 mod usage;

@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# Benchmark of `derbes export`: one subject with ~10k rows (BENCH_SUBJECT_LOGS log rows
+# plus a row in every other table) in a database of BENCH_BORROWERS borrowers
+# (database `derbes_bench`, reused when it is already big enough). Times the export
+# against the same SELECTs run raw through psql (COPY ... TO STDOUT), prints both,
+# the ratio, and the export's peak memory (/usr/bin/time -v).
+#
+#   bash scripts/bench-export.sh                       # 1M borrowers (~20M log rows)
+#   BENCH_BORROWERS=20000 bash scripts/bench-export.sh  # a quick run
+#   BENCH_DB=other_db ...                              # another database than derbes_bench
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/ensure-postgres.sh
+
+borrowers=${BENCH_BORROWERS:-1000000}
+subject_logs=${BENCH_SUBJECT_LOGS:-10000}
+runs=${BENCH_RUNS:-5}
+db=${BENCH_DB:-derbes_bench}
+psql_admin=(psql -h 127.0.0.1 -U postgres -d postgres -Atq)
+psql_bench=(psql -h 127.0.0.1 -U postgres -d "$db" -Atq -v ON_ERROR_STOP=1)
+
+cargo build --release --locked --quiet
+derbes=$PWD/target/release/derbes
+export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
+export DERBES_MAP=examples/datamap.toml
+export DERBES_OPERATOR=bench
+
+if [ -z "$("${psql_admin[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
+    "${psql_admin[@]}" -c "CREATE DATABASE \"$db\""
+fi
+have=0
+if [ "$("${psql_bench[@]}" -c "SELECT to_regclass('borrowers') IS NOT NULL")" = t ]; then
+    have=$("${psql_bench[@]}" -c "SELECT count(*) FROM borrowers")
+fi
+if [ "$have" -lt "$borrowers" ]; then
+    echo "generating $borrowers borrowers (once; the database is reused)"
+    "$derbes" sample init --borrowers "$borrowers" --force >/dev/null
+    have=$("${psql_bench[@]}" -c "SELECT count(*) FROM borrowers")
+    if [ "$have" -lt "$borrowers" ]; then
+        # The generator is not there yet: bulk rows by SQL, 20 log rows per borrower.
+        "${psql_bench[@]}" <<SQL
+DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = 'server_logs'::regclass) THEN
+        CREATE TABLE server_logs_bench PARTITION OF server_logs DEFAULT;
+    END IF;
+END \$\$;
+INSERT INTO borrowers (iin, last_name, first_name, birth_date, sex, phone)
+    SELECT lpad(g::text, 12, '0'), 'Bench', 'B' || g, date '1980-01-01' + (g % 9000), 'M',
+           '+7700' || lpad(g::text, 7, '0')
+    FROM generate_series(1, $borrowers) g;
+INSERT INTO server_logs (logged_at, borrower_id, ip, method, path, status)
+    SELECT timestamptz '2026-01-01' + (g % 25000000) * interval '1 second',
+           1 + g % $borrowers, '10.0.0.1', 'GET', '/app/' || (g % 97), 200
+    FROM generate_series(1, $borrowers * 20) g;
+ANALYZE;
+SQL
+    fi
+fi
+"$derbes" migrate >/dev/null
+
+# The benchmark subject: a fixed, valid IIN, ~10k rows.
+iin=900101300037
+key=$("${psql_bench[@]}" -c "SELECT id FROM borrowers WHERE iin = '$iin'")
+if [ -z "$key" ]; then
+    key=$("${psql_bench[@]}" <<SQL | tail -n 1
+DO \$\$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = 'server_logs'::regclass) THEN
+        CREATE TABLE server_logs_bench PARTITION OF server_logs DEFAULT;
+    END IF;
+END \$\$;
+INSERT INTO borrowers (iin, last_name, first_name, birth_date, sex, email, phone)
+    VALUES ('$iin', 'Benchova', 'Aigerim', '1990-01-01', 'F', 'bench@example.kz', '+77019990000');
+WITH b AS (SELECT id FROM borrowers WHERE iin = '$iin'),
+     l AS (INSERT INTO loans (borrower_id, contract_no, principal, rate_percent, issued_at, due_on, status)
+           SELECT id, 'BENCH-' || g, 50000, 5, now() - g * interval '30 days', current_date, 'closed'
+           FROM b, generate_series(1, 12) g RETURNING id)
+INSERT INTO payments (loan_id, paid_at, amount, channel) SELECT id, now(), 1000, 'card' FROM l;
+INSERT INTO sessions (borrower_id, ip, started_at, last_seen_at)
+    SELECT id, '10.9.9.9', now() - g * interval '1 hour', now() FROM borrowers, generate_series(1, 200) g WHERE iin = '$iin';
+INSERT INTO usage_events (borrower_id, occurred_at, event, screen)
+    SELECT id, now() - g * interval '1 minute', 'tap', 'home' FROM borrowers, generate_series(1, 500) g WHERE iin = '$iin';
+INSERT INTO server_logs (logged_at, borrower_id, ip, method, path, status)
+    SELECT now() - g * interval '1 second', id, '10.9.9.9', 'GET', '/bench/' || g, 200
+    FROM borrowers, generate_series(1, $subject_logs) g WHERE iin = '$iin';
+ANALYZE;
+SELECT id FROM borrowers WHERE iin = '$iin';
+SQL
+)
+fi
+rows=$("${psql_bench[@]}" -c "SELECT (SELECT count(*) FROM server_logs WHERE borrower_id = $key)
+    + (SELECT count(*) FROM sessions WHERE borrower_id = $key) + (SELECT count(*) FROM usage_events WHERE borrower_id = $key)
+    + (SELECT count(*) FROM loans WHERE borrower_id = $key)")
+
+# The same SELECTs the export runs (every column as text, by the subject key), raw.
+raw_sql=$(mktemp)
+work=$(mktemp -d)
+trap 'rm -rf "$raw_sql" "$work"' EXIT
+{
+    echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+    echo "COPY (SELECT * FROM borrowers WHERE id = $key ORDER BY id) TO STDOUT (FORMAT csv, HEADER);"
+    for t in addresses identity_documents contact_persons employments bank_cards bank_accounts photos loans \
+             devices sessions server_logs cookies usage_events locations consents policy_notices disclosures support_messages; do
+        echo "COPY (SELECT * FROM $t WHERE borrower_id = $key ORDER BY id) TO STDOUT (FORMAT csv, HEADER);"
+    done
+    echo "COPY (SELECT p.* FROM payments p JOIN loans l ON l.id = p.loan_id WHERE l.borrower_id = $key ORDER BY p.id) TO STDOUT (FORMAT csv, HEADER);"
+    echo "COMMIT;"
+} >"$raw_sql"
+
+age-keygen -o "$work/key.txt" 2>/dev/null
+recipient=$(sed -n 's/^# public key: //p' "$work/key.txt")
+
+ms() { date +%s%N; }
+best_raw=999999
+best_export=999999
+for _ in $(seq 1 "$runs"); do
+    t0=$(ms); "${psql_bench[@]}" -f "$raw_sql" >/dev/null; t1=$(ms)
+    raw=$(( (t1 - t0) / 1000000 )); [ "$raw" -lt "$best_raw" ] && best_raw=$raw
+    t0=$(ms)
+    "$derbes" --format json export "id:$key" --ticket BENCH --recipient "$recipient" --out "$work/b.age" --force >/dev/null
+    t1=$(ms)
+    e=$(( (t1 - t0) / 1000000 )); [ "$e" -lt "$best_export" ] && best_export=$e
+done
+/usr/bin/time -v "$derbes" export "id:$key" --ticket BENCH --recipient "$recipient" --out "$work/b.age" --force \
+    >/dev/null 2>"$work/time.txt"
+peak_kb=$(sed -n 's/.*Maximum resident set size (kbytes): //p' "$work/time.txt")
+bundle_bytes=$(stat -c %s "$work/b.age")
+
+echo "database:        $have borrowers"
+echo "subject:         id:$key, ~$rows rows"
+echo "raw SELECTs:     ${best_raw} ms (psql, COPY to /dev/null, best of $runs)"
+echo "derbes export:   ${best_export} ms (whole process: connect, catalogue, resolve, encrypt, audit; best of $runs)"
+awk -v e="$best_export" -v r="$best_raw" 'BEGIN { if (r > 0) printf "ratio:           %.2fx\n", e / r }'
+echo "peak RSS:        ${peak_kb} kB"
+echo "bundle:          ${bundle_bytes} bytes (age)"

@@ -1,0 +1,250 @@
+//! `derbes export`: the subject-access bundle, age-encrypted by default, written
+//! 0600 under a temporary name and renamed only when complete and audited.
+
+use std::io::{self, BufWriter, Write};
+
+use anyhow::Context as _;
+use secrecy::SecretString;
+use serde::Serialize;
+
+use crate::audit::{self, AuditEntry};
+use crate::catalog::Catalog;
+use crate::cli::ExportArgs;
+use crate::commands::subject::{parse_identity, resolve_one};
+use crate::commands::Context;
+use crate::crypto::{self, Recipients};
+use crate::error::DerbesError;
+use crate::export::{self, ExportOptions, ExportReport};
+use crate::migrate::ensure_current;
+use crate::output::{emit, Tabular};
+use crate::secure_file::{OutputError, SecureFile};
+use crate::subject::kind_name;
+
+pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
+    // Everything that can be refused is checked before the first query.
+    let identity = parse_identity(&args.identity)?;
+    let recipients = recipients(&args)?;
+    if recipients.is_none() {
+        eprintln!(
+            "warning: --plaintext writes the subject's personal data unencrypted to {}; \
+             hand it over at once and delete it (policy 2.6, 9.1)",
+            args.out.display()
+        );
+    }
+    let map = ctx.map()?;
+    let file = SecureFile::create(&args.out, args.force).map_err(output_error)?;
+
+    let (primary, _) = ctx.connect().await?;
+    ensure_current(&primary).await?;
+    let (mut reader, _) = ctx.connect_read().await?;
+    let catalog = Catalog::read(&reader).await?;
+    let candidate = resolve_one(&reader, &map, &catalog, &identity).await?;
+
+    let now = chrono::Utc::now();
+    let options = ExportOptions {
+        ticket: args.ticket.clone(),
+        operator: ctx.operator.clone(),
+        generated_at: now,
+        today: now.with_timezone(&chrono::Local).date_naive(),
+    };
+    let sink = match &recipients {
+        Some(recipients) => Sink::Age(crypto::encrypt(
+            BufWriter::with_capacity(256 * 1024, file),
+            recipients,
+        )?),
+        None => Sink::Plain(BufWriter::with_capacity(256 * 1024, file)),
+    };
+    // One snapshot for every table; READ ONLY also works on a replica.
+    let snapshot = reader
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let (sink, report) =
+        export::write_bundle(&snapshot, &map, &catalog, &candidate.key, &options, sink)
+            .await
+            .map_err(|e| match e {
+                export::ExportError::Subject(e) => super::subject::resolve_error(e),
+                other => anyhow::Error::new(other),
+            })?;
+    snapshot.commit().await?;
+    let file = sink.finish().with_context(|| {
+        format!(
+            "writing {} failed (the partial file was removed)",
+            args.out.display()
+        )
+    })?;
+
+    // The export is processing too: audit it, and only then let the file appear.
+    let mut primary = primary;
+    let tx = primary.transaction().await?;
+    let entry = AuditEntry {
+        action: "export".to_owned(),
+        ticket: Some(args.ticket.clone()),
+        subject_ref: Some(report.subject_ref.clone()),
+        counts: report
+            .tables
+            .iter()
+            .map(|t| (t.table.clone(), t.rows as i64))
+            .collect(),
+        fields: Vec::new(),
+        detail: serde_json::json!({
+            "identity_kind": kind_name(&identity),
+            "encrypted": recipients.is_some(),
+            "recipients": recipients.as_ref().map(|r| r.public.clone()).unwrap_or_default(),
+            "data_map_digest": report.data_map_digest,
+            "tar_bytes": report.tar_bytes,
+            "read_replica": ctx.global.read_db.is_some(),
+        }),
+    };
+    audit::append(&tx, &ctx.operator, &entry).await?;
+    let path = file.commit().map_err(output_error)?;
+    if let Err(e) = tx.commit().await {
+        let _ = std::fs::remove_file(&path);
+        return Err(anyhow::Error::new(e).context(
+            "recording the export in the audit trail failed, so the bundle was removed; run again",
+        ));
+    }
+    emit(
+        ctx.format(),
+        &ExportView {
+            out: path.display().to_string(),
+            encrypted: recipients.is_some(),
+            report,
+        },
+    )
+}
+
+/// Who the bundle is encrypted to; None for `--plaintext`.
+fn recipients(args: &ExportArgs) -> anyhow::Result<Option<Recipients>> {
+    if args.plaintext {
+        return Ok(None);
+    }
+    let usage = |e: crypto::CryptoError| DerbesError::Usage(e.to_string());
+    let mut recipients = Recipients::new();
+    for (i, text) in args.recipient.iter().enumerate() {
+        recipients.add(text, i + 1).map_err(usage)?;
+    }
+    for path in &args.recipients_file {
+        recipients.add_file(path).map_err(usage)?;
+    }
+    if let Some(path) = &args.passphrase_file {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            DerbesError::Usage(format!(
+                "cannot read --passphrase-file {}: {e}",
+                path.display()
+            ))
+        })?;
+        let line = text.lines().next().unwrap_or("").to_owned();
+        if line.is_empty() {
+            return Err(DerbesError::Usage(format!(
+                "--passphrase-file {} is empty: put the passphrase on its first line",
+                path.display()
+            ))
+            .into());
+        }
+        recipients.set_passphrase(SecretString::from(line));
+    } else if args.passphrase {
+        let passphrase = dialoguer::Password::new()
+            .with_prompt("Passphrase for the bundle")
+            .with_confirmation("Repeat it", "the two entries differ")
+            .interact()
+            .map_err(|e| {
+                DerbesError::Usage(format!(
+                    "cannot prompt for a passphrase ({e}): use --passphrase-file off a terminal"
+                ))
+            })?;
+        recipients.set_passphrase(SecretString::from(passphrase));
+    }
+    if recipients.is_empty() {
+        return Err(DerbesError::Usage(
+            "no recipient for the bundle: pass --recipient age1… (or an SSH public key), \
+             --recipients-file, --passphrase, or --plaintext to write it unencrypted"
+                .to_owned(),
+        )
+        .into());
+    }
+    Ok(Some(recipients))
+}
+
+fn output_error(error: OutputError) -> anyhow::Error {
+    let message = error.to_string();
+    match error {
+        OutputError::Exists { .. } => DerbesError::Refused(message).into(),
+        OutputError::Directory { .. } => DerbesError::Usage(message).into(),
+        OutputError::Write { .. } => anyhow::Error::new(error),
+    }
+}
+
+/// Where the tar stream goes: through age, or straight to the file.
+enum Sink {
+    Age(age::stream::StreamWriter<BufWriter<SecureFile>>),
+    Plain(BufWriter<SecureFile>),
+}
+
+impl Sink {
+    fn finish(self) -> io::Result<SecureFile> {
+        let buffered = match self {
+            Sink::Age(writer) => writer.finish()?,
+            Sink::Plain(buffered) => buffered,
+        };
+        buffered.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+impl Write for Sink {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Sink::Age(w) => w.write(buf),
+            Sink::Plain(w) => w.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Sink::Age(w) => w.flush(),
+            Sink::Plain(w) => w.flush(),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct ExportView {
+    out: String,
+    encrypted: bool,
+    #[serde(flatten)]
+    report: ExportReport,
+}
+
+impl Tabular for ExportView {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["table", "rows", "file", "sha256"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.report
+            .tables
+            .iter()
+            .map(|t| {
+                vec![
+                    t.table.clone(),
+                    t.rows.to_string(),
+                    t.file.clone(),
+                    t.sha256[..16].to_owned(),
+                ]
+            })
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        vec![format!(
+            "wrote {} ({}, {} bytes of tar) for {}",
+            self.out,
+            if self.encrypted {
+                "age-encrypted"
+            } else {
+                "PLAINTEXT"
+            },
+            self.report.tar_bytes,
+            self.report.subject_ref
+        )]
+    }
+}
