@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 pub mod audit;
+pub mod block;
 pub mod catalog;
 pub mod cli;
 pub mod commands;
@@ -14,6 +15,7 @@ pub mod datamap;
 pub mod db;
 pub mod draft;
 pub mod error;
+pub mod identity;
 pub mod migrate;
 pub mod output;
 pub mod sample;

@@ -18,11 +18,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. New ones are appended, never edited once released.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "audit",
-    sql: include_str!("../sql/derbes/0001_audit.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "audit",
+        sql: include_str!("../sql/derbes/0001_audit.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "blocks",
+        sql: include_str!("../sql/derbes/0002_blocks.sql"),
+    },
+];
 
 /// The schema version this binary expects.
 pub fn latest_version() -> i32 {

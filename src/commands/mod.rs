@@ -2,10 +2,13 @@
 //! option structs, calls the library, and hands the report to `output`.
 
 pub mod audit;
+pub mod block;
+pub mod blocks;
 pub mod completions;
 pub mod map;
 pub mod migrate;
 pub mod sample;
+pub mod unblock;
 
 use std::path::PathBuf;
 
@@ -79,6 +82,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Map(command) => map::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
         Command::Sample(command) => sample::run(&ctx, command).await,
+        Command::Block(args) => block::run(&ctx, args).await,
+        Command::Unblock(args) => unblock::run(&ctx, args).await,
+        Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }
