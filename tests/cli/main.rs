@@ -5,6 +5,7 @@
 mod support;
 
 mod audit;
+mod block;
 mod foreign_schema;
 mod map;
 mod migrate;
