@@ -57,19 +57,21 @@ impl fmt::Display for Reason {
 /// What went wrong; each case maps to its own exit code in the command layer.
 #[derive(Debug, thiserror::Error)]
 pub enum BlockError {
-    #[error("{source_name}: {count} malformed line(s), nothing was done: {lines}; fix or remove them (a `#` starts a comment)", count = .lines.len(), lines = .lines.join("; "))]
+    #[error("{source_name}: {count} malformed line(s), nothing was done: {lines}; fix or remove them (a `#` starts a comment)", lines = .lines.join("; "))]
     MalformedInput {
         source_name: String,
+        count: usize,
+        /// The first few, by line number or argument position (never by content).
         lines: Vec<String>,
     },
     #[error("`{0}` is not an IP address range: give CIDR notation such as 203.0.113.0/24 or 2001:db8::/32")]
     BadCidr(String),
     #[error("no subjects given: name identities, --from-file FILE (or - for stdin), --ip CIDR or --device ID")]
     NoInput,
-    #[error("{} identit(y/ies) match no subject, nothing was blocked: {}; correct them, or pass --skip-unknown to block the rest", .0.len(), .0.join(", "))]
-    Unknown(Vec<String>),
-    #[error("{} identit(y/ies) match several subjects, nothing was changed: {}; use a more specific identity (IIN, or key:ID)", .0.len(), .0.join(", "))]
-    Ambiguous(Vec<String>),
+    #[error("{count} identit(y/ies) match no subject, nothing was changed: {}; correct them, or pass --skip-unknown to block the rest", .listed.join(", "))]
+    Unknown { count: usize, listed: Vec<String> },
+    #[error("{count} identit(y/ies) match several subjects, nothing was changed: {}; use a more specific identity (IIN, or key:ID)", .listed.join(", "))]
+    Ambiguous { count: usize, listed: Vec<String> },
     #[error(
         "the selector matches no subject: nothing to block; check the range, device id or --since"
     )]
@@ -140,10 +142,7 @@ impl IdentityList {
         if bad.is_empty() {
             Ok(())
         } else {
-            Err(BlockError::MalformedInput {
-                source_name: "command line".to_owned(),
-                lines: bad,
-            })
+            Err(malformed("command line", bad))
         }
     }
 
@@ -165,10 +164,7 @@ impl IdentityList {
         if bad.is_empty() {
             Ok(())
         } else {
-            Err(BlockError::MalformedInput {
-                source_name: source_name.to_owned(),
-                lines: bad,
-            })
+            Err(malformed(source_name, bad))
         }
     }
 
@@ -182,6 +178,20 @@ impl IdentityList {
 
     pub fn is_empty(&self) -> bool {
         self.identities.is_empty()
+    }
+}
+
+fn malformed(source_name: &str, mut bad: Vec<String>) -> BlockError {
+    const SHOWN: usize = 20;
+    let count = bad.len();
+    if count > SHOWN {
+        bad.truncate(SHOWN);
+        bad.push(format!("and {} more", count - SHOWN));
+    }
+    BlockError::MalformedInput {
+        source_name: source_name.to_owned(),
+        count,
+        lines: bad,
     }
 }
 
@@ -591,18 +601,16 @@ pub struct Guards {
 /// large selection. Returns the subjects to act on.
 pub fn check_guards(found: Found, guards: Guards) -> Result<Vec<FoundSubject>, BlockError> {
     if !found.ambiguous.is_empty() {
-        return Err(BlockError::Ambiguous(
-            found
-                .ambiguous
-                .iter()
-                .map(GivenIdentity::describe)
-                .collect(),
-        ));
+        return Err(BlockError::Ambiguous {
+            count: found.ambiguous.len(),
+            listed: first_few(&found.ambiguous),
+        });
     }
     if !found.unknown.is_empty() && !guards.skip_unknown {
-        return Err(BlockError::Unknown(
-            found.unknown.iter().map(GivenIdentity::describe).collect(),
-        ));
+        return Err(BlockError::Unknown {
+            count: found.unknown.len(),
+            listed: first_few(&found.unknown),
+        });
     }
     if found.subjects.is_empty() {
         return Err(BlockError::NothingSelected);
@@ -614,6 +622,21 @@ pub fn check_guards(found: Found, guards: Guards) -> Result<Vec<FoundSubject>, B
         });
     }
     Ok(found.subjects)
+}
+
+/// The first identities of a list, described, and how many more there are: an
+/// error message stays readable when a file of thousands goes wrong.
+fn first_few(identities: &[GivenIdentity]) -> Vec<String> {
+    const SHOWN: usize = 20;
+    let mut described: Vec<String> = identities
+        .iter()
+        .take(SHOWN)
+        .map(GivenIdentity::describe)
+        .collect();
+    if identities.len() > SHOWN {
+        described.push(format!("and {} more", identities.len() - SHOWN));
+    }
+    described
 }
 
 /// A block to apply.

@@ -151,10 +151,10 @@ pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
         | BlockError::BadKey(_)
         | BlockError::NoBlockSpec
         | BlockError::NoApplication => DerbesError::Usage(message).into(),
-        BlockError::Unknown(_) | BlockError::NothingSelected => {
+        BlockError::Unknown { .. } | BlockError::NothingSelected => {
             DerbesError::NotFound(message).into()
         }
-        BlockError::Ambiguous(_) => DerbesError::Ambiguous(message).into(),
+        BlockError::Ambiguous { .. } => DerbesError::Ambiguous(message).into(),
         BlockError::TooMany { .. } => DerbesError::Refused(message).into(),
         BlockError::MapMismatch(_) => DerbesError::VerificationFailed(message).into(),
         BlockError::ReadOnly | BlockError::LockTimeout | BlockError::Database(_) => {
