@@ -24,8 +24,9 @@ export DERBES_MAP="${DERBES_MAP:-examples/datamap.toml}"
 export DERBES_OPERATOR=bench
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL")
 
-cargo build --release --quiet --bin derbes
-DERBES=target/release/derbes
+# DERBES_BIN: a binary already built (skips the release build).
+DERBES="${DERBES_BIN:-target/release/derbes}"
+[ -n "${DERBES_BIN:-}" ] || cargo build --release --quiet --bin derbes
 
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
@@ -34,7 +35,10 @@ elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 if ! psql -X -qtA "$SERVER dbname=postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
     psql -X -q "$SERVER dbname=postgres" -c "CREATE DATABASE \"$DB\""
 fi
-have=$("${PSQL[@]}" -tA -c "SELECT CASE WHEN to_regclass('public.borrowers') IS NULL THEN -1 ELSE (SELECT count(*) FROM borrowers) END")
+have=-1
+if [ "$("${PSQL[@]}" -tA -c "SELECT to_regclass('public.borrowers') IS NOT NULL")" = t ]; then
+    have=$("${PSQL[@]}" -tA -c "SELECT count(*) FROM borrowers")
+fi
 if [ "$have" -lt "$BORROWERS" ]; then
     echo "preparing $DB with $BORROWERS borrowers (once) ..." >&2
     "$DERBES" sample init --borrowers "$BORROWERS" --force >&2 || true
@@ -99,6 +103,7 @@ dry=$(elapsed "$t0" "$t1")
 
 t0=$(now)
 "${PSQL[@]}" <<SQL
+\o /dev/null
 BEGIN;
 CREATE TEMP TABLE bench_iins (iin text) ON COMMIT DROP;
 \copy bench_iins FROM '$work/subjects.txt'

@@ -957,7 +957,10 @@ async fn active_blocks(
         .collect())
 }
 
-/// One set-based UPDATE per `[block]` entry; rows changed per `table.column`.
+/// The `[block]` section as set-based UPDATEs: the `set` and `bump` entries of one
+/// table in a single UPDATE (one new row version per row, not one per column), and
+/// one UPDATE per `revoke` entry touching only live rows. Rows changed per
+/// `table.column`.
 async fn apply_block_spec(
     tx: &Transaction<'_>,
     shape: &Shape<'_>,
@@ -966,16 +969,43 @@ async fn apply_block_spec(
 ) -> Result<BTreeMap<String, i64>, BlockError> {
     let mut changes = BTreeMap::new();
     let map = shape.map;
-    for set in &spec.set {
-        let ty = shape.column_type(&set.table, &set.column)?;
-        let column = quote_ident(&set.column);
+    let mut tables: Vec<&str> = spec
+        .set
+        .iter()
+        .map(|s| s.table.as_str())
+        .chain(spec.bump.iter().map(|b| b.table.as_str()))
+        .collect();
+    tables.sort_unstable();
+    tables.dedup();
+    for table in tables {
+        let mut assignments = Vec::new();
+        let mut columns = Vec::new();
+        let mut values: Vec<&(dyn ToSql + Sync)> = vec![&keys];
+        for set in spec.set.iter().filter(|s| s.table == table) {
+            let ty = shape.column_type(&set.table, &set.column)?;
+            values.push(&set.value);
+            assignments.push(format!(
+                "{} = CAST(${}::text AS {ty})",
+                quote_ident(&set.column),
+                values.len()
+            ));
+            columns.push(&set.column);
+        }
+        for bump in spec.bump.iter().filter(|b| b.table == table) {
+            let column = quote_ident(&bump.column);
+            assignments.push(format!("{column} = t0.{column} + 1"));
+            columns.push(&bump.column);
+        }
         let sql = format!(
-            "UPDATE {} t0 SET {column} = CAST($2::text AS {ty}) WHERE {} AND t0.{column} IS DISTINCT FROM CAST($2::text AS {ty})",
-            map.table_name(&set.table).quoted(),
-            shape.rows_of_subjects(&set.table, "t0", 0)?
+            "UPDATE {} t0 SET {} WHERE {}",
+            map.table_name(table).quoted(),
+            assignments.join(", "),
+            shape.rows_of_subjects(table, "t0", 0)?
         );
-        let n = tx.execute(&sql, &[&keys, &set.value]).await?;
-        changes.insert(format!("{}.{}", set.table, set.column), n as i64);
+        let n = tx.execute(&sql, &values).await?;
+        for column in columns {
+            changes.insert(format!("{table}.{column}"), n as i64);
+        }
     }
     for revoke in &spec.revoke {
         let column = quote_ident(&revoke.column);
@@ -986,16 +1016,6 @@ async fn apply_block_spec(
         );
         let n = tx.execute(&sql, &[&keys]).await?;
         changes.insert(format!("{}.{}", revoke.table, revoke.column), n as i64);
-    }
-    for bump in &spec.bump {
-        let column = quote_ident(&bump.column);
-        let sql = format!(
-            "UPDATE {} t0 SET {column} = t0.{column} + 1 WHERE {}",
-            map.table_name(&bump.table).quoted(),
-            shape.rows_of_subjects(&bump.table, "t0", 0)?
-        );
-        let n = tx.execute(&sql, &[&keys]).await?;
-        changes.insert(format!("{}.{}", bump.table, bump.column), n as i64);
     }
     Ok(changes)
 }
