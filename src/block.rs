@@ -70,7 +70,7 @@ pub enum BlockError {
     NoInput,
     #[error("{count} identit(y/ies) match no subject, nothing was changed: {}; correct them, or pass --skip-unknown to block the rest", .listed.join(", "))]
     Unknown { count: usize, listed: Vec<String> },
-    #[error("{count} identit(y/ies) match several subjects, nothing was changed: {}; use a more specific identity (IIN, or key:ID)", .listed.join(", "))]
+    #[error("{count} identit(y/ies) match several subjects, nothing was changed: {}; use a more specific identity (IIN, or id:KEY)", .listed.join(", "))]
     Ambiguous { count: usize, listed: Vec<String> },
     #[error(
         "the selector matches no subject: nothing to block; check the range, device id or --since"
@@ -82,7 +82,7 @@ pub enum BlockError {
     NoBlockSpec,
     #[error("the data map does not fit the database: {0}; run `derbes map check`")]
     MapMismatch(String),
-    #[error("a key: identity does not fit the subject key's type ({0}): give the key as stored")]
+    #[error("an id: identity does not fit the subject key's type ({0}): give the key as stored")]
     BadKey(String),
     #[error("the database is read-only (a standby, or default_transaction_read_only is on): nothing was changed; run against the primary")]
     ReadOnly,
@@ -205,14 +205,8 @@ enum LookupKind {
 /// The kind and the normalised value to look up.
 fn lookup(identity: &Identity) -> (LookupKind, String) {
     match identity {
-        Identity::Iin(iin) => (
-            LookupKind::Identity(IdentityKind::Iin),
-            iin.as_str().to_owned(),
-        ),
-        Identity::Bin(bin) => (
-            LookupKind::Identity(IdentityKind::Bin),
-            bin.as_str().to_owned(),
-        ),
+        Identity::Iin(iin) => (LookupKind::Identity(IdentityKind::Iin), iin.to_string()),
+        Identity::Bin(bin) => (LookupKind::Identity(IdentityKind::Bin), bin.to_string()),
         Identity::Phone(phone) => (
             LookupKind::Identity(IdentityKind::Phone),
             phone.as_str().to_owned(),

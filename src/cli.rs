@@ -139,7 +139,7 @@ pub enum BlockReason {
 #[command(group(clap::ArgGroup::new("subjects").required(true).multiple(true)
     .args(["identities", "from_file", "ip", "device"])))]
 pub struct BlockArgs {
-    /// Identities to block: IIN, BIN, phone, email or key:ID; `-` reads them from stdin.
+    /// Identities to block: IIN, BIN, phone, email or id:KEY; `-` reads them from stdin.
     #[arg(value_name = "IDENTITY", conflicts_with_all = ["ip", "device"])]
     pub identities: Vec<String>,
 
@@ -181,7 +181,7 @@ pub struct BlockArgs {
 
 #[derive(Debug, Args)]
 pub struct UnblockArgs {
-    /// Identities to unblock: IIN, BIN, phone, email or key:ID.
+    /// Identities to unblock: IIN, BIN, phone, email or id:KEY.
     #[arg(value_name = "IDENTITY", required = true)]
     pub identities: Vec<String>,
 

@@ -67,10 +67,18 @@ impl DerbesError {
 /// The exit code for any error: the first [`DerbesError`] in the chain decides,
 /// anything else is a plain failure (1).
 pub fn exit_for(error: &anyhow::Error) -> Exit {
-    error
-        .chain()
-        .find_map(|cause| cause.downcast_ref::<DerbesError>())
-        .map_or(Exit::Error, DerbesError::exit)
+    for cause in error.chain() {
+        if let Some(e) = cause.downcast_ref::<DerbesError>() {
+            return e.exit();
+        }
+        // A connection string that cannot be parsed is a usage error, not an outage.
+        if let Some(crate::connect::ConnectError::InvalidConnectionString { .. }) =
+            cause.downcast_ref::<crate::connect::ConnectError>()
+        {
+            return Exit::Usage;
+        }
+    }
+    Exit::Error
 }
 
 /// The exit-code table shown in `--help` and the README.

@@ -73,3 +73,12 @@ fn completions_are_in_sync_with_the_cli() {
         );
     }
 }
+
+#[test]
+fn a_malformed_connection_string_is_a_usage_error_that_hides_the_password() {
+    derbes_cmd()
+        .args(["--db", "postgres://user:s3cret@host:notaport/db", "migrate"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("s3cret").not());
+}

@@ -259,7 +259,11 @@ async fn ensure_reference_template(admin: &Client) -> String {
 
 /// Identifies the generator's code, so a changed generator builds a new template.
 fn generator_fingerprint() -> &'static [u8] {
-    include_bytes!("../../src/sample/mod.rs")
+    concat!(
+        include_str!("../../src/sample/mod.rs"),
+        include_str!("../../src/sample/names.rs")
+    )
+    .as_bytes()
 }
 
 async fn populate_reference(client: &Client) {
