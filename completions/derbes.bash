@@ -22,6 +22,12 @@ _derbes() {
             derbes,audit)
                 cmd="derbes__subcmd__audit"
                 ;;
+            derbes,block)
+                cmd="derbes__subcmd__block"
+                ;;
+            derbes,blocks)
+                cmd="derbes__subcmd__blocks"
+                ;;
             derbes,completions)
                 cmd="derbes__subcmd__completions"
                 ;;
@@ -42,6 +48,9 @@ _derbes() {
                 ;;
             derbes,subject)
                 cmd="derbes__subcmd__subject"
+                ;;
+            derbes,unblock)
+                cmd="derbes__subcmd__unblock"
                 ;;
             derbes__subcmd__archive,dump)
                 cmd="derbes__subcmd__archive__subcmd__dump"
@@ -103,6 +112,12 @@ _derbes() {
             derbes__subcmd__help,audit)
                 cmd="derbes__subcmd__help__subcmd__audit"
                 ;;
+            derbes__subcmd__help,block)
+                cmd="derbes__subcmd__help__subcmd__block"
+                ;;
+            derbes__subcmd__help,blocks)
+                cmd="derbes__subcmd__help__subcmd__blocks"
+                ;;
             derbes__subcmd__help,completions)
                 cmd="derbes__subcmd__help__subcmd__completions"
                 ;;
@@ -123,6 +138,9 @@ _derbes() {
                 ;;
             derbes__subcmd__help,subject)
                 cmd="derbes__subcmd__help__subcmd__subject"
+                ;;
+            derbes__subcmd__help,unblock)
+                cmd="derbes__subcmd__help__subcmd__unblock"
                 ;;
             derbes__subcmd__help__subcmd__archive,dump)
                 cmd="derbes__subcmd__help__subcmd__archive__subcmd__dump"
@@ -206,7 +224,7 @@ _derbes() {
 
     case "${cmd}" in
         derbes)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version migrate map audit sample archive subject export completions help"
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version migrate map audit sample archive subject export block unblock blocks completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -787,6 +805,110 @@ _derbes() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        derbes__subcmd__block)
+            opts="-y -v -q -h -V --from-file --ip --device --since --reason --ticket --max --skip-unknown --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --from-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ip)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --device)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -W "compromised violation fraud other" -- "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__blocks)
+            opts="-v -q -h -V --active --since --limit --db --read-db --map --format --operator --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         derbes__subcmd__completions)
             opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version bash zsh fish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -876,7 +998,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__help)
-            opts="migrate map audit sample archive subject export completions help"
+            opts="migrate map audit sample archive subject export block unblock blocks completions help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1004,6 +1126,34 @@ _derbes() {
         derbes__subcmd__help__subcmd__audit__subcmd__verify)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__block)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__blocks)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1158,6 +1308,20 @@ _derbes() {
         derbes__subcmd__help__subcmd__subject__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__unblock)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -1582,6 +1746,48 @@ _derbes() {
                 return 0
             fi
             case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__unblock)
+            opts="-y -v -q -h -V --application --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --application)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

@@ -42,6 +42,9 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "sample" -d 'Load the 
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man page'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
@@ -318,6 +321,59 @@ complete -c derbes -n "__fish_derbes_using_subcommand export" -s v -l verbose -d
 complete -c derbes -n "__fish_derbes_using_subcommand export" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand export" -s h -l help -d 'Print help'
 complete -c derbes -n "__fish_derbes_using_subcommand export" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l from-file -d 'Read identities from a file, one per line (`#` starts a comment; `-` is stdin)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l ip -d 'Every subject with a session or log entry from this address range (CIDR)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l device -d 'Every subject seen with this device identifier' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l since -d 'With --ip or --device: only rows newer than this (e.g. 24h, 7d, 2026-11-01)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l reason -d 'Why the accounts are blocked' -r -f -a "compromised\t'Unauthorised access or a suspected breach was reported (policy 5.7)'
+violation\t'The law or the policy was violated (policy 5.3)'
+fraud\t'Fraud'
+other\t'Anything else; say what in the ticket'"
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l ticket -d 'The incident or request reference, recorded in the history and the audit row' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l max -d 'Refuse (exit 5) when more subjects than this would be blocked' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l skip-unknown -d 'Block the identities that resolve and list the others, instead of refusing'
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand block" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand block" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand block" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand block" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand block" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l application -d 'Reference of the subject\'s written application asking for access back (policy 5.7)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l ticket -d 'The request reference, recorded in the history and the audit row' -r
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l since -d 'Only blocks made since (e.g. 24h, 7d, 2026-11-01)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l limit -d 'At most this many rows (the newest)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l active -d 'Only blocks still in force'
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -329,15 +385,18 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "completions" -d 'Print shell completions or the man page'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "completions" -d 'Print shell completions or the man page'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'

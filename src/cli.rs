@@ -117,6 +117,15 @@ pub enum Command {
     Subject(SubjectCommand),
     /// Export everything held about one subject as an age-encrypted bundle (access request).
     Export(ExportArgs),
+    /// Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7).
+    ///
+    /// Sets what the data map's [block] section declares (status, revoked sessions,
+    /// token version) in one transaction, with a history row per subject and one audit row.
+    Block(BlockArgs),
+    /// Restore blocked accounts on the subject's written application (policy 5.7).
+    Unblock(UnblockArgs),
+    /// List blocks: who is blocked, why, by whom, when, under which ticket.
+    Blocks(BlocksArgs),
     /// Print shell completions or the man page.
     Completions(CompletionsArgs),
 }
@@ -176,6 +185,96 @@ pub struct ExportArgs {
     /// Write an unencrypted tar file (warns): personal data in clear on disk.
     #[arg(long, conflicts_with_all = ["recipient", "recipients_file", "passphrase", "passphrase_file"])]
     pub plaintext: bool,
+}
+
+/// Why an account is blocked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum BlockReason {
+    /// Unauthorised access or a suspected breach was reported (policy 5.7).
+    Compromised,
+    /// The law or the policy was violated (policy 5.3).
+    Violation,
+    /// Fraud.
+    Fraud,
+    /// Anything else; say what in the ticket.
+    Other,
+}
+
+#[derive(Debug, Args)]
+#[command(group(clap::ArgGroup::new("subjects").required(true).multiple(true)
+    .args(["identities", "from_file", "ip", "device"])))]
+pub struct BlockArgs {
+    /// Identities to block: IIN, BIN, phone, email or id:KEY; `-` reads them from stdin.
+    #[arg(value_name = "IDENTITY", conflicts_with_all = ["ip", "device"])]
+    pub identities: Vec<String>,
+
+    /// Read identities from a file, one per line (`#` starts a comment; `-` is stdin).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["ip", "device"])]
+    pub from_file: Option<PathBuf>,
+
+    /// Every subject with a session or log entry from this address range (CIDR).
+    #[arg(long, value_name = "CIDR", conflicts_with = "device")]
+    pub ip: Option<String>,
+
+    /// Every subject seen with this device identifier.
+    #[arg(long, value_name = "ID")]
+    pub device: Option<String>,
+
+    /// With --ip or --device: only rows newer than this (e.g. 24h, 7d, 2026-11-01).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// Why the accounts are blocked.
+    #[arg(long, value_enum)]
+    pub reason: BlockReason,
+
+    /// The incident or request reference, recorded in the history and the audit row.
+    #[arg(long, value_name = "T")]
+    pub ticket: String,
+
+    /// Refuse (exit 5) when more subjects than this would be blocked.
+    #[arg(long, value_name = "N", default_value_t = 100)]
+    pub max: usize,
+
+    /// Block the identities that resolve and list the others, instead of refusing.
+    #[arg(long)]
+    pub skip_unknown: bool,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct UnblockArgs {
+    /// Identities to unblock: IIN, BIN, phone, email or id:KEY.
+    #[arg(value_name = "IDENTITY", required = true)]
+    pub identities: Vec<String>,
+
+    /// Reference of the subject's written application asking for access back (policy 5.7).
+    #[arg(long, value_name = "REF")]
+    pub application: String,
+
+    /// The request reference, recorded in the history and the audit row.
+    #[arg(long, value_name = "T")]
+    pub ticket: String,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct BlocksArgs {
+    /// Only blocks still in force.
+    #[arg(long)]
+    pub active: bool,
+
+    /// Only blocks made since (e.g. 24h, 7d, 2026-11-01).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// At most this many rows (the newest).
+    #[arg(long, default_value_t = 1000)]
+    pub limit: i64,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod audit;
+pub mod block;
 pub mod catalog;
 pub mod cli;
 pub mod commands;

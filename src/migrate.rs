@@ -25,6 +25,11 @@ pub const MIGRATIONS: &[Migration] = &[
         sql: include_str!("../sql/derbes/0001_audit.sql"),
     },
     Migration {
+        version: 2,
+        name: "blocks",
+        sql: include_str!("../sql/derbes/0002_blocks.sql"),
+    },
+    Migration {
         version: 3,
         name: "archives",
         sql: include_str!("../sql/derbes/0003_archives.sql"),

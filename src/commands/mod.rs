@@ -3,12 +3,15 @@
 
 pub mod archive;
 pub mod audit;
+pub mod block;
+pub mod blocks;
 pub mod completions;
 pub mod export;
 pub mod map;
 pub mod migrate;
 pub mod sample;
 pub mod subject;
+pub mod unblock;
 
 use std::path::PathBuf;
 
@@ -85,6 +88,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Archive(command) => archive::run(&ctx, command).await,
         Command::Subject(command) => subject::run(&ctx, command).await,
         Command::Export(args) => export::run(&ctx, args).await,
+        Command::Block(args) => block::run(&ctx, args).await,
+        Command::Unblock(args) => unblock::run(&ctx, args).await,
+        Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
     }
 }

@@ -6,6 +6,7 @@ mod support;
 
 mod archive;
 mod audit;
+mod block;
 mod export;
 mod foreign_schema;
 mod map;

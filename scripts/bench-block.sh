@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Benchmark of `derbes block`: block 10,000 subjects given by IIN in a file, on a
+# database of BENCH_BORROWERS borrowers (default 1,000,000), beside one hand-written
+# set-based SQL transaction doing the same (resolve the IINs, set the status, bump the
+# token version, revoke live sessions, write the history rows).
+#
+#   bash scripts/bench-block.sh                      # 1M borrowers in database derbes_bench
+#   BENCH_BORROWERS=20000 BENCH_SUBJECTS=2000 bash scripts/bench-block.sh
+#
+# Figures: derbes --dry-run (the real run, rolled back), the committed run, and the
+# hand-written SQL (rolled back), each as wall time of the whole process; the ratio
+# compares derbes --dry-run with the hand-written SQL. The committed run is undone
+# afterwards so the script can be run again (its audit rows stay: the log is
+# append-only). Goal: <= 1 s for 10,000 subjects.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BORROWERS="${BENCH_BORROWERS:-1000000}"
+SUBJECTS="${BENCH_SUBJECTS:-10000}"
+DB="${BENCH_DB:-derbes_bench}"
+SERVER="${BENCH_SERVER:-host=127.0.0.1 port=5432 user=postgres}"
+export DATABASE_URL="$SERVER dbname=$DB"
+export DERBES_MAP="${DERBES_MAP:-examples/datamap.toml}"
+export DERBES_OPERATOR=bench
+PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL")
+
+# DERBES_BIN: a binary already built (skips the release build).
+DERBES="${DERBES_BIN:-target/release/derbes}"
+[ -n "${DERBES_BIN:-}" ] || cargo build --release --quiet --bin derbes
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+
+# The database: created with the generator when missing or smaller than asked.
+if ! psql -X -qtA "$SERVER dbname=postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
+    psql -X -q "$SERVER dbname=postgres" -c "CREATE DATABASE \"$DB\""
+fi
+have=-1
+if [ "$("${PSQL[@]}" -tA -c "SELECT to_regclass('public.borrowers') IS NOT NULL")" = t ]; then
+    have=$("${PSQL[@]}" -tA -c "SELECT count(*) FROM borrowers")
+fi
+if [ "$have" -lt "$BORROWERS" ]; then
+    echo "preparing $DB with $BORROWERS borrowers (once) ..." >&2
+    "$DERBES" sample init --borrowers "$BORROWERS" --force >&2 || true
+    if [ "$("${PSQL[@]}" -tA -c "SELECT to_regclass('public.borrowers') IS NULL")" = t ]; then
+        "${PSQL[@]}" -f sql/reference/schema.sql
+    fi
+    have=$("${PSQL[@]}" -tA -c "SELECT count(*) FROM borrowers")
+    if [ "$have" -lt "$BORROWERS" ]; then
+        # A generator that writes no rows yet: fill borrowers (valid IINs) and two
+        # sessions each with plain SQL, enough for what blocking touches.
+        echo "the sample generator wrote $have borrowers: filling with SQL" >&2
+        "${PSQL[@]}" -v n="$BORROWERS" <<'SQL'
+CREATE FUNCTION pg_temp.iin(prefix text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT CASE WHEN c = 10 THEN NULL ELSE prefix || c END
+    FROM (SELECT CASE WHEN s1 <> 10 THEN s1 ELSE s2 END AS c
+          FROM (SELECT sum(substr(prefix, i, 1)::int * i) % 11 AS s1,
+                       sum(substr(prefix, i, 1)::int * ((i + 1) % 11 + 1)) % 11 AS s2
+                FROM generate_series(1, 11) AS i) AS sums) AS digit
+$$;
+INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone)
+SELECT n, iin, 'Bench', 'Borrower', birth, CASE WHEN n % 2 = 0 THEN 'M' ELSE 'F' END,
+       '+7701' || lpad(n::text, 7, '0')
+FROM (
+    SELECT n, birth,
+           pg_temp.iin(to_char(birth, 'YYMMDD')
+                       || CASE WHEN birth < '2000-01-01' THEN 3 ELSE 5 END + n % 2
+                       || lpad((n / 16000)::text, 4, '0')) AS iin
+    FROM (SELECT n, date '1960-01-01' + (n % 16000) AS birth
+          FROM generate_series(1, :n) AS n) AS g
+) AS b
+WHERE iin IS NOT NULL;
+INSERT INTO sessions (borrower_id, ip, started_at, last_seen_at)
+SELECT b.id, ('10.' || (b.id % 250) || '.' || (s % 250) || '.' || (b.id / 250 % 250))::inet,
+       now() - interval '2 hours', now()
+FROM borrowers b, generate_series(1, 2) AS s;
+SELECT setval(pg_get_serial_sequence('borrowers', 'id'), (SELECT max(id) FROM borrowers));
+ANALYZE;
+SQL
+    fi
+fi
+"$DERBES" migrate >/dev/null
+
+work=$(mktemp -d)
+trap 'rm -rf "$work"' EXIT
+# Subjects spread over the whole table, currently active.
+"${PSQL[@]}" -tA -c "SELECT iin FROM borrowers WHERE status = 'active' ORDER BY hashint8(id) LIMIT $SUBJECTS" > "$work/subjects.txt"
+count=$(wc -l < "$work/subjects.txt")
+echo "database $DB: $("${PSQL[@]}" -tA -c "SELECT count(*) FROM borrowers") borrowers, $("${PSQL[@]}" -tA -c "SELECT count(*) FROM sessions") sessions; blocking $count subjects from a file"
+
+run_derbes() {
+    /usr/bin/time -f "%e %M" -o "$work/time" "$DERBES" --format json block --from-file "$work/subjects.txt" \
+        --reason other --ticket BENCH --max "$count" --yes "$@" > "$work/report.json"
+    read -r _ rss < "$work/time"
+    echo "$rss"
+}
+
+# Warm the cache once so every variant reads the same pages.
+run_derbes --dry-run >/dev/null
+
+t0=$(now); rss_dry=$(run_derbes --dry-run); t1=$(now)
+dry=$(elapsed "$t0" "$t1")
+
+t0=$(now)
+"${PSQL[@]}" <<SQL
+\o /dev/null
+BEGIN;
+CREATE TEMP TABLE bench_iins (iin text) ON COMMIT DROP;
+\copy bench_iins FROM '$work/subjects.txt'
+CREATE TEMP TABLE bench_ids ON COMMIT DROP AS
+    SELECT b.id FROM borrowers b JOIN bench_iins v ON b.iin = v.iin::char(12);
+SELECT id FROM borrowers WHERE id IN (SELECT id FROM bench_ids) ORDER BY id FOR UPDATE;
+UPDATE borrowers SET status = 'blocked', token_version = token_version + 1
+    WHERE id IN (SELECT id FROM bench_ids);
+UPDATE sessions SET revoked_at = now()
+    WHERE borrower_id IN (SELECT id FROM bench_ids) AND revoked_at IS NULL;
+INSERT INTO derbes.blocks (subject_table, subject_key, reason, ticket, selector, blocked_by)
+    SELECT 'public.borrowers', id::text, 'other', 'BENCH', 'identity', 'bench' FROM bench_ids;
+ROLLBACK;
+SQL
+t1=$(now)
+hand=$(elapsed "$t0" "$t1")
+
+started=$("${PSQL[@]}" -tA -c "SELECT now()")
+t0=$(now); rss_real=$(run_derbes); t1=$(now)
+real=$(elapsed "$t0" "$t1")
+blocked=$(grep -c '"found_by"' "$work/report.json" || true)
+
+# Undo the committed run (history rows closed, application state restored).
+"${PSQL[@]}" <<SQL
+BEGIN;
+CREATE TEMP TABLE undo AS
+    SELECT subject_key::bigint AS id FROM derbes.blocks
+    WHERE ticket = 'BENCH' AND unblocked_at IS NULL AND blocked_at >= '$started';
+UPDATE borrowers SET status = 'active', token_version = token_version - 1 WHERE id IN (SELECT id FROM undo);
+UPDATE sessions SET revoked_at = NULL WHERE borrower_id IN (SELECT id FROM undo) AND revoked_at >= '$started';
+UPDATE derbes.blocks SET unblocked_at = now(), unblocked_by = 'bench', unblock_ticket = 'BENCH',
+       application_ref = 'bench-reset'
+    WHERE ticket = 'BENCH' AND unblocked_at IS NULL;
+COMMIT;
+SQL
+
+printf '\n%-46s %9s %12s\n' "variant ($count subjects, $BORROWERS borrowers)" "wall s" "peak RSS KiB"
+printf '%-46s %9s %12s\n' "derbes block --dry-run (real run, rolled back)" "$dry" "$rss_dry"
+printf '%-46s %9s %12s\n' "derbes block (committed)" "$real" "$rss_real"
+printf '%-46s %9s %12s\n' "hand-written set-based SQL (psql, rolled back)" "$hand" "-"
+awk -v d="$dry" -v h="$hand" 'BEGIN { printf "ratio derbes/hand-written: %.2f\n", d / h }'
+echo "subject lines in the committed run's report: $blocked"
