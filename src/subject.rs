@@ -18,6 +18,7 @@ use tokio_postgres::GenericClient;
 
 use crate::catalog::{Catalog, CatalogTable};
 use crate::datamap::{quote_ident, Category, DataMap, IdentityKind, TableName};
+use crate::error::DerbesError;
 use crate::identity::{Identity, Iin};
 
 /// One subject an identity matched, safe to show to whoever picks among them.
@@ -174,6 +175,20 @@ fn column_type(catalog: &Catalog, table: &TableName, column: &str) -> Result<Str
         .column_type(column)
         .map(str::to_owned)
         .ok_or_else(|| format!("column {table}.{column} does not exist"))
+}
+
+impl ResolveError {
+    /// As an error with its exit code: not found 3, ambiguous 4, a map problem 6.
+    pub fn into_anyhow(self) -> anyhow::Error {
+        let message = self.to_string();
+        match self {
+            ResolveError::NotFound { .. } => DerbesError::NotFound(message).into(),
+            ResolveError::Ambiguous { .. } => DerbesError::Ambiguous(message).into(),
+            ResolveError::NoIdentityColumn { .. } => DerbesError::Usage(message).into(),
+            ResolveError::Map(_) => DerbesError::VerificationFailed(message).into(),
+            ResolveError::Db(_) => anyhow::Error::new(self),
+        }
+    }
 }
 
 /// Every subject `identity` matches, through every identity column of its kind.
@@ -366,6 +381,38 @@ pub struct SubjectStatus {
     pub reason: Option<String>,
 }
 
+/// The reason, ticket and date of the subject's active block in `derbes.blocks`
+/// (None when there is none, or the table is not installed yet).
+async fn active_block(
+    client: &impl GenericClient,
+    map: &DataMap,
+    key: &str,
+) -> Result<Option<String>, ResolveError> {
+    let installed: bool = client
+        .query_one("SELECT to_regclass('derbes.blocks') IS NOT NULL", &[])
+        .await?
+        .get(0);
+    if !installed {
+        return Ok(None);
+    }
+    let row = client
+        .query_opt(
+            "SELECT reason, ticket, to_char(blocked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI') \
+             FROM derbes.blocks \
+             WHERE subject_table = $1 AND subject_key = $2 AND unblocked_at IS NULL",
+            &[&map.subject_table().to_string(), &key],
+        )
+        .await?;
+    Ok(row.map(|r| {
+        format!(
+            "{}, ticket {}, since {} UTC",
+            r.get::<_, String>(0),
+            r.get::<_, String>(1),
+            r.get::<_, String>(2)
+        )
+    }))
+}
+
 /// Rows held in one category, and the span of their dates.
 #[derive(Debug, Clone, Serialize)]
 pub struct CategoryHeld {
@@ -517,6 +564,7 @@ pub async fn summary(
         (_, Some(born)) => years_between(born, today) < 18,
         _ => false,
     };
+    let active_block = active_block(client, map, key).await?;
     let status = match (&map.subject.status, raw_status) {
         (Some(spec), Some(value)) => {
             let state = if value == spec.active {
@@ -528,12 +576,21 @@ pub async fn summary(
             } else {
                 value
             };
-            let reason = (state == "blocked").then(|| "not recorded".to_owned());
+            let reason = (state == "blocked").then(|| {
+                active_block
+                    .clone()
+                    .unwrap_or_else(|| "not recorded in derbes.blocks".to_owned())
+            });
             SubjectStatus { state, reason }
         }
+        // No status column: the block history alone says whether access is blocked.
         _ => SubjectStatus {
-            state: "unknown".to_owned(),
-            reason: None,
+            state: if active_block.is_some() {
+                "blocked".to_owned()
+            } else {
+                "unknown".to_owned()
+            },
+            reason: active_block,
         },
     };
 

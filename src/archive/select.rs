@@ -11,8 +11,10 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Transaction;
 
 use crate::catalog::{Catalog, CatalogTable};
-use crate::datamap::{parse_duration, quote_ident, DataMap, IdentityKind, TableName, TypeFamily};
+use crate::datamap::{parse_duration, quote_ident, DataMap, TableName, TypeFamily};
 use crate::error::DerbesError;
+use crate::identity::Identity;
+use crate::subject::{self, ResolveError, SubjectJoin};
 
 /// Session setting holding the subject key of a `--subject` dump.
 pub(crate) const SUBJECT_SETTING: &str = "derbes.archive_subject";
@@ -283,60 +285,28 @@ async fn plan_subject(
     catalog: &Catalog,
     identity: &str,
 ) -> anyhow::Result<Plan> {
-    let subject = catalog_table(map, catalog, &map.subject.table)?;
-    let key_type = subject
-        .column_type(&map.subject.key)
-        .ok_or_else(|| {
-            usage(format!(
-                "the subject key {}.{} is not in the database: run `derbes map check`",
-                subject.name, map.subject.key
-            ))
-        })?
-        .to_owned();
-    let key = resolve_subject_key(tx, map, subject, &key_type, identity).await?;
+    let identity = Identity::parse(identity).map_err(|e| usage(e.to_string()))?;
+    let key = subject::resolve(tx, map, catalog, &identity)
+        .await
+        .map_err(ResolveError::into_anyhow)?
+        .key;
+    let key_type = subject::subject_key_type(map, catalog).map_err(usage)?;
     let key_value = format!("current_setting('{SUBJECT_SETTING}')::{key_type}");
 
     let mut tables = Vec::new();
     for mapped in map.tables.keys() {
         let table = catalog_table(map, catalog, mapped)?;
-        let steps = map.link_path(mapped).map_err(usage)?;
-        let mut from = format!("{} t0", table.name.quoted());
-        let mut condition = format!("t0.{} = {key_value}", quote_ident(&map.subject.key));
-        for (i, step) in steps.iter().enumerate() {
-            let to_table = catalog_table(map, catalog, &step.to)?;
-            let to_column = match &step.to_column {
-                Some(column) => column.clone(),
-                None => match to_table.primary_key.as_slice() {
-                    [single] => single.clone(),
-                    _ => {
-                        return Err(usage(format!(
-                            "[tables.{}] links via `{}`, whose primary key is not one column: name it with via_column",
-                            step.from, step.to
-                        )))
-                    }
-                },
-            };
-            let last = i + 1 == steps.len();
-            if last && step.to == map.subject.table && to_column == map.subject.key {
-                // The link column holds the subject key itself: no need to join.
-                condition = format!("t{i}.{} = {key_value}", quote_ident(&step.column));
-            } else {
-                let next = i + 1;
-                from.push_str(&format!(
-                    " JOIN {} t{next} ON t{i}.{} = t{next}.{}",
-                    to_table.name.quoted(),
-                    quote_ident(&step.column),
-                    quote_ident(&to_column)
-                ));
-                condition = format!("t{next}.{} = {key_value}", quote_ident(&map.subject.key));
-            }
-        }
+        // The same join path every subject command uses; COPY takes no bind
+        // parameters, so the key comes from a transaction-local setting.
+        let join = SubjectJoin::new(map, catalog, mapped).map_err(usage)?;
         tables.push(PlannedTable {
             name: table.name.clone(),
             columns: column_defs(table),
             select: format!(
-                "SELECT {} FROM {from} WHERE {condition}",
-                column_list(table, "t0")
+                "SELECT {} FROM {} WHERE {} = {key_value}",
+                column_list(table, "t0"),
+                join.from,
+                join.key_expr
             ),
         });
     }
@@ -353,79 +323,4 @@ async fn plan_subject(
         settings: vec![(SUBJECT_SETTING, key)],
         default_keep: None,
     })
-}
-
-/// The subject key for `id:<key>` or a 12-digit IIN/BIN, looked up through the
-/// identities of the subject table.
-// TODO(subject): replace with the shared single-identity resolver (`src/subject.rs`)
-// once it exists, so every command resolves identities the same way.
-async fn resolve_subject_key(
-    tx: &Transaction<'_>,
-    map: &DataMap,
-    subject: &CatalogTable,
-    key_type: &str,
-    identity: &str,
-) -> anyhow::Result<String> {
-    let identity = identity.trim();
-    if let Some(key) = identity.strip_prefix("id:") {
-        let sql = format!(
-            "SELECT {key}::text FROM {table} WHERE {key} = $1::text::{key_type}",
-            key = quote_ident(&map.subject.key),
-            table = subject.name.quoted()
-        );
-        return match tx.query_opt(&sql, &[&key]).await {
-            Ok(Some(row)) => Ok(row.get(0)),
-            Ok(None) => Err(DerbesError::NotFound(format!(
-                "no subject with key {}:{key}: check the key with `derbes audit log` or the application",
-                map.subject.table
-            ))
-            .into()),
-            Err(e) if e.code().is_some_and(|c| c.code().starts_with("22")) => Err(usage(format!(
-                "`id:{key}` is not a valid key of {}.{} ({key_type})",
-                subject.name, map.subject.key
-            ))),
-            Err(e) => Err(e.into()),
-        };
-    }
-    if identity.len() != 12 || !identity.bytes().all(|b| b.is_ascii_digit()) {
-        return Err(usage(
-            "--subject takes an IIN or BIN (12 digits) or id:<key> of the subject table".to_owned(),
-        ));
-    }
-    let columns: Vec<&str> = map
-        .subject
-        .identities
-        .iter()
-        .filter(|i| matches!(i.kind, IdentityKind::Iin | IdentityKind::Bin))
-        .filter(|i| i.table.as_deref().is_none_or(|t| t == map.subject.table))
-        .map(|i| i.column.as_str())
-        .collect();
-    if columns.is_empty() {
-        return Err(usage(
-            "the data map declares no iin or bin identity on the subject table: use --subject id:<key>".to_owned(),
-        ));
-    }
-    let condition = columns
-        .iter()
-        .map(|c| format!("{} = $1", quote_ident(c)))
-        .collect::<Vec<_>>()
-        .join(" OR ");
-    let sql = format!(
-        "SELECT {}::text FROM {} WHERE {condition} LIMIT 2",
-        quote_ident(&map.subject.key),
-        subject.name.quoted()
-    );
-    let rows = tx.query(&sql, &[&identity]).await?;
-    match rows.as_slice() {
-        [one] => Ok(one.get(0)),
-        [] => Err(DerbesError::NotFound(
-            "no subject has this IIN/BIN: check the number with the requester".to_owned(),
-        )
-        .into()),
-        _ => Err(DerbesError::Ambiguous(
-            "several subjects have this IIN/BIN: archive them one by one with --subject id:<key>"
-                .to_owned(),
-        )
-        .into()),
-    }
 }

@@ -85,14 +85,7 @@ fn choose(kind: &str, masked: &str, candidates: Vec<Candidate>) -> anyhow::Resul
 
 /// The exit code of each resolution failure.
 pub fn resolve_error(error: ResolveError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        ResolveError::NotFound { .. } => DerbesError::NotFound(message).into(),
-        ResolveError::Ambiguous { .. } => DerbesError::Ambiguous(message).into(),
-        ResolveError::NoIdentityColumn { .. } => DerbesError::Usage(message).into(),
-        ResolveError::Map(_) => DerbesError::VerificationFailed(message).into(),
-        ResolveError::Db(_) => anyhow::Error::new(error),
-    }
+    error.into_anyhow()
 }
 
 #[derive(Serialize)]

@@ -11,7 +11,7 @@ use predicates::prelude::*;
 use crate::support::TestDb;
 
 /// Subjects this module reasons about (ids far above the generated population).
-const IIN_A: &str = "880330300017";
+const IIN_A: &str = "880330300026";
 const IIN_B: &str = "061211600012";
 
 async fn seed(db: &TestDb) {

@@ -146,6 +146,36 @@ async fn a_minor_and_a_blocked_subject_are_flagged() {
 }
 
 #[tokio::test]
+async fn a_block_made_by_derbes_shows_its_reason_and_ticket() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let iin = iin_born("900101", '3', 7);
+    insert_borrower(&client, &iin, "blocked@example.kz", "+77011118888", 1).await;
+    db.cmd()
+        .args([
+            "block",
+            &iin,
+            "--reason",
+            "compromised",
+            "--ticket",
+            "INC-42",
+            "--yes",
+        ])
+        .assert()
+        .success();
+    let out = db
+        .cmd()
+        .args(["--format", "json", "subject", "show", &iin])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let value: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(value["status"]["state"], "blocked");
+    let reason = value["status"]["reason"].as_str().unwrap();
+    assert!(reason.starts_with("compromised, ticket INC-42"), "{reason}");
+}
+
+#[tokio::test]
 async fn an_invalid_iin_exits_2_before_any_query() {
     // The database does not exist: exit 2 proves nothing was queried.
     crate::support::derbes_cmd()
