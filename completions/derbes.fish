@@ -193,7 +193,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_se
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "list" -d 'List catalogued archives that still exist (or only those past keep-until)'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "expire" -d 'Destroy archives past their keep-until: the file goes, the catalogue row is marked expired, an audit row records it'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l subject -d 'Every row of one subject, through the data map (IIN, or id:<key>)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l subject -d 'Every row of one subject, through the data map (IIN, BIN, phone, email or id:KEY)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l table -d 'The rows of one mapped table (all, or with --where-older-than)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l rule -d 'The expired rows of a retention rule of the data map' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l where-older-than -d 'With --table: only rows older than this (e.g. 90d, 1y, 2024-01-01)' -r

@@ -1,6 +1,9 @@
 #!/usr/bin/env bash
-# The demo of the README: a local database `derbes_demo` with the reference schema
-# and ~1,000 synthetic borrowers, the derbes schema, and a check of the data map.
+# The demo of the README: a local database `derbes_demo` with the reference schema and
+# ~1,000 synthetic borrowers, the derbes schema and a check of the data map; then what
+# support, on-call and the DPO do with it: look a subject up, export what is held about
+# them (age-encrypted), block accounts as a dry run, archive expired rows before a purge,
+# and verify the audit trail. Outputs go to demo-out/ (keys, bundle, archive).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh
@@ -12,8 +15,26 @@ export DATABASE_URL="postgres://postgres@127.0.0.1:5432/derbes_demo?sslmode=disa
 export DERBES_MAP=examples/datamap.toml
 export DERBES_OPERATOR=demo
 
+rm -rf demo-out && mkdir -m 700 demo-out
+age-keygen -o demo-out/dpo-key.txt 2>/dev/null
+recipient=$(age-keygen -y demo-out/dpo-key.txt)
+
 set -x
 $derbes sample init --borrowers 1000 --seed 42
 $derbes migrate
 $derbes map check
+
+# Support: who is borrower 1, and everything held about them (Law 94-V Art. 24).
+$derbes subject show id:1
+$derbes export id:1 --ticket DEMO-ACCESS-1 --recipient "$recipient" --out demo-out/subject-1.age
+age -d -i demo-out/dpo-key.txt demo-out/subject-1.age | tar -t
+
+# On-call: block two compromised accounts, as a dry run (the real run, rolled back).
+$derbes block id:2 id:3 --reason compromised --ticket DEMO-INC-7 --dry-run
+
+# DPO: archive loan records past their 5 years (archive-then-delete rule) before a purge.
+$derbes archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age
+$derbes archive verify demo-out/loan-records.age --identity demo-out/dpo-key.txt
+
+$derbes audit log
 $derbes audit verify

@@ -417,7 +417,7 @@ pub enum ArchiveCommand {
 #[derive(Debug, Args)]
 #[group(id = "selection", required = true, multiple = false)]
 pub struct ArchiveSelectionArgs {
-    /// Every row of one subject, through the data map (IIN, or id:<key>).
+    /// Every row of one subject, through the data map (IIN, BIN, phone, email or id:KEY).
     #[arg(long, value_name = "IDENTITY", group = "selection")]
     pub subject: Option<String>,
 

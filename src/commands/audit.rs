@@ -75,7 +75,9 @@ fn compact_counts(counts: &serde_json::Value) -> String {
     counts
         .as_object()
         .map(|o| {
+            // Zero counts say nothing on a screen; JSON keeps them all.
             o.iter()
+                .filter(|(_, v)| v.as_i64() != Some(0))
                 .map(|(k, v)| format!("{k}={v}"))
                 .collect::<Vec<_>>()
                 .join(" ")
