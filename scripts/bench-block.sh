@@ -41,43 +41,7 @@ if [ "$("${PSQL[@]}" -tA -c "SELECT to_regclass('public.borrowers') IS NOT NULL"
 fi
 if [ "$have" -lt "$BORROWERS" ]; then
     echo "preparing $DB with $BORROWERS borrowers (once) ..." >&2
-    "$DERBES" sample init --borrowers "$BORROWERS" --force >&2 || true
-    if [ "$("${PSQL[@]}" -tA -c "SELECT to_regclass('public.borrowers') IS NULL")" = t ]; then
-        "${PSQL[@]}" -f sql/reference/schema.sql
-    fi
-    have=$("${PSQL[@]}" -tA -c "SELECT count(*) FROM borrowers")
-    if [ "$have" -lt "$BORROWERS" ]; then
-        # A generator that writes no rows yet: fill borrowers (valid IINs) and two
-        # sessions each with plain SQL, enough for what blocking touches.
-        echo "the sample generator wrote $have borrowers: filling with SQL" >&2
-        "${PSQL[@]}" -v n="$BORROWERS" <<'SQL'
-CREATE FUNCTION pg_temp.iin(prefix text) RETURNS text LANGUAGE sql IMMUTABLE AS $$
-    SELECT CASE WHEN c = 10 THEN NULL ELSE prefix || c END
-    FROM (SELECT CASE WHEN s1 <> 10 THEN s1 ELSE s2 END AS c
-          FROM (SELECT sum(substr(prefix, i, 1)::int * i) % 11 AS s1,
-                       sum(substr(prefix, i, 1)::int * ((i + 1) % 11 + 1)) % 11 AS s2
-                FROM generate_series(1, 11) AS i) AS sums) AS digit
-$$;
-INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone)
-SELECT n, iin, 'Bench', 'Borrower', birth, CASE WHEN n % 2 = 0 THEN 'M' ELSE 'F' END,
-       '+7701' || lpad(n::text, 7, '0')
-FROM (
-    SELECT n, birth,
-           pg_temp.iin(to_char(birth, 'YYMMDD')
-                       || CASE WHEN birth < '2000-01-01' THEN 3 ELSE 5 END + n % 2
-                       || lpad((n / 16000)::text, 4, '0')) AS iin
-    FROM (SELECT n, date '1960-01-01' + (n % 16000) AS birth
-          FROM generate_series(1, :n) AS n) AS g
-) AS b
-WHERE iin IS NOT NULL;
-INSERT INTO sessions (borrower_id, ip, started_at, last_seen_at)
-SELECT b.id, ('10.' || (b.id % 250) || '.' || (s % 250) || '.' || (b.id / 250 % 250))::inet,
-       now() - interval '2 hours', now()
-FROM borrowers b, generate_series(1, 2) AS s;
-SELECT setval(pg_get_serial_sequence('borrowers', 'id'), (SELECT max(id) FROM borrowers));
-ANALYZE;
-SQL
-    fi
+    "$DERBES" sample init --borrowers "$BORROWERS" --force >&2
 fi
 "$DERBES" migrate >/dev/null
 
