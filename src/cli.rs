@@ -406,10 +406,10 @@ pub enum ArchiveCommand {
     /// The archive is verified first; all rows load in one transaction, so a row that
     /// breaks a constraint is reported and nothing is loaded.
     Restore(ArchiveRestoreArgs),
-    /// List catalogued archives that still exist (or only those past keep-until).
+    /// List catalogued archives (or only those past keep-until, which expire destroys).
     List(ArchiveListArgs),
-    /// Destroy archives past their keep-until: the file goes, the catalogue row is
-    /// marked expired, an audit row records it.
+    /// Destroy archives past their keep-until: the file and its catalogue row go, an
+    /// audit row records it.
     Expire(ArchiveExpireArgs),
 }
 

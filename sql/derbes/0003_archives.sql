@@ -1,8 +1,9 @@
 -- derbes' own schema, version 3: the catalogue of age-encrypted archives.
 -- One row per archive file `derbes archive dump` (or erasure / purging) wrote and
--- verified. The row names the file and its digest, never a personal value; it stays
--- after `derbes archive expire` destroys the file, with expired_at set, as the
--- record of when the archive ceased to exist.
+-- verified. The row names the file and its digest, never a personal value.
+-- `derbes archive expire` deletes the file and this row once keep-until has passed
+-- (its audit row is the record that the archive existed), so the archive does not
+-- become the place where data lives forever.
 
 CREATE TABLE derbes.archives (
     id          bigint      GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
@@ -16,8 +17,7 @@ CREATE TABLE derbes.archives (
     keep_until  timestamptz NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     operator    text        NOT NULL,
-    ticket      text,
-    expired_at  timestamptz                          -- set when `archive expire` destroyed the file
+    ticket      text
 );
-CREATE INDEX archives_keep_until_idx ON derbes.archives (keep_until) WHERE expired_at IS NULL;
+CREATE INDEX archives_keep_until_idx ON derbes.archives (keep_until);
 CREATE INDEX archives_sha256_idx ON derbes.archives (sha256);

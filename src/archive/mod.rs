@@ -331,12 +331,11 @@ pub struct CatalogueEntry {
     pub created_at: DateTime<Utc>,
     pub operator: String,
     pub ticket: Option<String>,
-    pub expired_at: Option<DateTime<Utc>>,
 }
 
 const CATALOGUE_COLUMNS: &str =
     "id, archive_id, path, sha256, bytes, recipients, counts, selection, \
-     keep_until, created_at, operator, ticket, expired_at";
+     keep_until, created_at, operator, ticket";
 
 fn catalogue_entry(row: &tokio_postgres::Row) -> CatalogueEntry {
     CatalogueEntry {
@@ -352,7 +351,6 @@ fn catalogue_entry(row: &tokio_postgres::Row) -> CatalogueEntry {
         created_at: row.get(9),
         operator: row.get(10),
         ticket: row.get(11),
-        expired_at: row.get(12),
     }
 }
 
@@ -363,8 +361,8 @@ pub async fn list(
     only_past_keep: bool,
 ) -> anyhow::Result<Vec<CatalogueEntry>> {
     let sql = format!(
-        "SELECT {CATALOGUE_COLUMNS} FROM derbes.archives WHERE expired_at IS NULL \
-         AND (NOT $1 OR keep_until < now()) ORDER BY created_at, id"
+        "SELECT {CATALOGUE_COLUMNS} FROM derbes.archives \
+         WHERE NOT $1 OR keep_until < now() ORDER BY created_at, id"
     );
     let rows = client.query(&sql, &[&only_past_keep]).await?;
     Ok(rows.iter().map(catalogue_entry).collect())
@@ -664,8 +662,9 @@ pub struct ExpiredArchive {
     pub file_removed: bool,
 }
 
-/// Destroy every archive past its keep-until: remove the file, mark the catalogue
-/// row expired, one audit row per archive, each in its own transaction.
+/// Destroy every archive past its keep-until: remove the file and its catalogue row,
+/// one audit row per archive (the record that it existed and when it was
+/// destroyed), each in its own transaction.
 pub async fn expire(
     client: &mut Client,
     operator: &str,
@@ -677,10 +676,7 @@ pub async fn expire(
     for archive in due {
         let tx = client.transaction().await?;
         let updated = tx
-            .execute(
-                "UPDATE derbes.archives SET expired_at = now() WHERE id = $1 AND expired_at IS NULL",
-                &[&archive.id],
-            )
+            .execute("DELETE FROM derbes.archives WHERE id = $1", &[&archive.id])
             .await?;
         if updated == 0 {
             continue; // another run expired it meanwhile

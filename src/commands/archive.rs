@@ -386,7 +386,7 @@ impl Tabular for ExpireReport {
         vec![match (self.expired.len(), self.dry_run) {
             (0, _) => "no archive is past its keep-until".to_owned(),
             (n, true) => format!("dry run: {n} archive(s) would be destroyed; nothing changed"),
-            (n, false) => format!("{n} archive(s) destroyed and marked expired"),
+            (n, false) => format!("{n} archive(s) destroyed and removed from the catalogue"),
         }]
     }
 }
