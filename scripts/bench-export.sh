@@ -3,7 +3,10 @@
 # plus a row in every other table) in a database of BENCH_BORROWERS borrowers
 # (database `derbes_bench`, reused when it is already big enough). Times the export
 # against the same SELECTs run raw through psql (COPY ... TO STDOUT), prints both,
-# the ratio, and the export's peak memory (/usr/bin/time -v).
+# the ratio, and the export's peak memory (/usr/bin/time -v). The export's own query
+# time (`query_ms` of its JSON report: every query of the bundle, rows streamed into
+# its spools) is printed beside the whole process (connect, catalogue, encryption,
+# audit), and the ratio is taken on it.
 #
 #   bash scripts/bench-export.sh                       # 1M borrowers (~20M log rows)
 #   BENCH_BORROWERS=20000 bash scripts/bench-export.sh  # a quick run
@@ -112,13 +115,18 @@ recipient=$(sed -n 's/^# public key: //p' "$work/key.txt")
 ms() { date +%s%N; }
 best_raw=999999
 best_export=999999
+best_query=999999
+all_raw=() all_export=() all_query=()
 for _ in $(seq 1 "$runs"); do
     t0=$(ms); "${psql_bench[@]}" -f "$raw_sql" >/dev/null; t1=$(ms)
     raw=$(( (t1 - t0) / 1000000 )); [ "$raw" -lt "$best_raw" ] && best_raw=$raw
     t0=$(ms)
-    "$derbes" --format json export "id:$key" --ticket BENCH --recipient "$recipient" --out "$work/b.age" --force >/dev/null
+    "$derbes" --format json export "id:$key" --ticket BENCH --recipient "$recipient" --out "$work/b.age" --force >"$work/report.json"
     t1=$(ms)
     e=$(( (t1 - t0) / 1000000 )); [ "$e" -lt "$best_export" ] && best_export=$e
+    q=$(sed -n 's/.*"query_ms": *\([0-9]*\).*/\1/p' "$work/report.json")
+    [ "$q" -lt "$best_query" ] && best_query=$q
+    all_raw+=("$raw") all_export+=("$e") all_query+=("$q")
 done
 /usr/bin/time -v "$derbes" export "id:$key" --ticket BENCH --recipient "$recipient" --out "$work/b.age" --force \
     >/dev/null 2>"$work/time.txt"
@@ -127,8 +135,9 @@ bundle_bytes=$(stat -c %s "$work/b.age")
 
 echo "database:        $have borrowers"
 echo "subject:         id:$key, ~$rows rows"
-echo "raw SELECTs:     ${best_raw} ms (psql, COPY to /dev/null, best of $runs)"
-echo "derbes export:   ${best_export} ms (whole process: connect, catalogue, resolve, encrypt, audit; best of $runs)"
-awk -v e="$best_export" -v r="$best_raw" 'BEGIN { if (r > 0) printf "ratio:           %.2fx\n", e / r }'
+echo "raw SELECTs:     ${best_raw} ms (psql, COPY to /dev/null, best of $runs: ${all_raw[*]})"
+echo "export queries:  ${best_query} ms (query_ms: the export's queries and row streaming; best of $runs: ${all_query[*]}; goal <= 100 ms)"
+echo "derbes export:   ${best_export} ms (whole process: connect, catalogue, resolve, encrypt, audit; best of $runs: ${all_export[*]})"
+awk -v q="$best_query" -v e="$best_export" -v r="$best_raw" 'BEGIN { if (r > 0) printf "ratio:           %.2fx queries / raw (goal <= 2x), %.2fx whole process / raw\n", q / r, e / r }'
 echo "peak RSS:        ${peak_kb} kB"
 echo "bundle:          ${bundle_bytes} bytes (age)"

@@ -18,7 +18,8 @@
 //!
 //! `write_verified` dumps the rows, reads the file back from disk with a one-off
 //! read-back key (an extra X25519 recipient whose secret never leaves memory) and
-//! checks every member, then inserts the catalogue and audit rows in the caller's
+//! checks every member (following the writer, a few megabytes behind it, so the
+//! check costs little beyond the dump itself), then inserts the catalogue and audit rows in the caller's
 //! transaction. Until [`ArchiveReceipt::commit`] succeeds, dropping the receipt
 //! removes the file, so a failed or rolled-back delete leaves no stray archive.
 //!
@@ -125,6 +126,15 @@ impl Drop for ArchiveReceipt {
     }
 }
 
+/// Settings for the dump's own transaction. A dump's cost estimate is high (the
+/// cut-off is a parameter, so the planner cannot prune partitions before running),
+/// and JIT then spends over half a second inlining and optimising expressions a
+/// scan bound by CSV output gains nothing from; plain JIT compilation stays.
+const DUMP_SETTINGS: &[(&str, &str)] = &[
+    ("jit_inline_above_cost", "-1"),
+    ("jit_optimize_above_cost", "-1"),
+];
+
 /// Called as parts go out: (bytes, rows) since the last call.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
@@ -169,8 +179,13 @@ pub async fn write_verified(
     let keep = crate::datamap::parse_duration(&keep_text).map_err(|e| {
         DerbesError::Usage(format!("--keep {keep_text}: {e}; give e.g. 90d, 1y or 5y"))
     })?;
-    for (setting, value) in &plan.settings {
-        tx.execute("SELECT set_config($1, $2, true)", &[setting, value])
+    let settings = plan
+        .settings
+        .iter()
+        .map(|(setting, value)| (*setting, value.as_str()))
+        .chain(DUMP_SETTINGS.iter().copied());
+    for (setting, value) in settings {
+        tx.execute("SELECT set_config($1, $2, true)", &[&setting, &value])
             .await?;
     }
     let created_at = Utc::now();
@@ -189,6 +204,13 @@ pub async fn write_verified(
     let file = SecureFile::create(&out, request.overwrite).map_err(output_error)?;
     let mut writer =
         write::ArchiveWriter::start(file, recipients, created_at.timestamp().max(0) as u64)?;
+    // The read-back follows the writer: it decrypts and checks what was written and
+    // fsynced while later parts are still being dumped.
+    let following = writer.follow()?;
+    let read_back_path = out.clone();
+    let read_back = std::thread::Builder::new()
+        .name("archive-read-back".to_owned())
+        .spawn(move || read::check_following(&read_back_path, following, &read_back))?;
     let mut tables = Vec::new();
     for table in &plan.tables {
         match write::dump_table(tx, table, &mut writer, request.part_bytes.max(1), progress).await {
@@ -244,11 +266,14 @@ pub async fn write_verified(
         armed: true,
     };
 
-    // Read the file back from disk and check it before anyone may delete.
-    let path = written.path.clone();
-    let checked =
-        tokio::task::spawn_blocking(move || read::check_with_key(&path, &read_back, false))
-            .await??;
+    // The file as read back from disk must be checked before anyone may delete.
+    let checked = tokio::task::spawn_blocking(move || read_back.join())
+        .await?
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "reading archive back failed unexpectedly; nothing was catalogued. Run again"
+            )
+        })??;
     if checked.sha256 != written.sha256
         || checked.manifest.archive_id != archive_id
         || checked.bytes != written.bytes

@@ -2,19 +2,88 @@
 //! manifest (name, size, SHA-256, and optionally the CSV row count), and hash the
 //! whole file for the catalogue digest. Any mismatch, truncation or wrong key is a
 //! [`DerbesError::VerificationFailed`] naming what is wrong.
+//!
+//! A fresh archive is read back while it is being written: [`Following`] reads the
+//! file from its own handle, only bytes the writer has handed to the file and that
+//! were then fsynced, so the read-back sees what the disk holds, not what the
+//! writer meant to write, and it finishes shortly after the dump does.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, Read, Seek, SeekFrom};
+use std::io::{self, Read};
+use std::os::unix::fs::FileExt;
 use std::path::Path;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
 use super::manifest::{Manifest, FORMAT, MANIFEST_NAME};
+use super::write::{End, WrittenSoFar};
 use crate::crypto::{self, CryptoError, Identities};
 use crate::error::DerbesError;
+
+/// Bytes fsynced between two waits of the read-back: large enough that syncing
+/// costs little, small enough that the read-back keeps up with the dump.
+const SYNC_STEP: u64 = 16 << 20;
+
+/// Reads an archive file while the writer thread is still writing it: waits for
+/// the writer to get ahead, fsyncs what it wrote, then reads it back (positioned
+/// reads on its own handle). Ends when the writer has committed the file; fails if
+/// the writer abandoned it.
+pub(crate) struct Following {
+    file: File,
+    progress: Arc<WrittenSoFar>,
+    /// Next byte to read.
+    position: u64,
+    /// Bytes known to be on disk.
+    synced: u64,
+}
+
+impl Following {
+    pub(crate) fn new(file: File, progress: Arc<WrittenSoFar>) -> Following {
+        Following {
+            file,
+            progress,
+            position: 0,
+            synced: 0,
+        }
+    }
+}
+
+impl Read for Following {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while self.position == self.synced {
+            let growth = self.progress.wait_for(self.synced + SYNC_STEP);
+            match growth.end {
+                End::Abandoned => {
+                    return Err(io::Error::other(
+                        "the archive was abandoned while it was being read back",
+                    ))
+                }
+                // The commit fsynced the whole file.
+                End::Committed if growth.written == self.synced => return Ok(0),
+                End::Committed => {}
+                End::Open => self.file.sync_data()?,
+            }
+            self.synced = growth.written;
+        }
+        let wanted = buf.len().min((self.synced - self.position) as usize);
+        let n = self.file.read_at(&mut buf[..wanted], self.position)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive file is shorter than what was written to it",
+            ));
+        }
+        self.position += n as u64;
+        Ok(n)
+    }
+}
 
 /// Bytes and SHA-256 of what was read so far, shared with the reader that feeds them.
 #[derive(Default)]
@@ -81,7 +150,7 @@ pub fn check_with_identities(
     identities: &Identities,
     count_rows: bool,
 ) -> anyhow::Result<Checked> {
-    check(path, count_rows, |raw| {
+    check(path, open(path)?, count_rows, |raw| {
         crypto::decrypt(raw, identities)
             .map(|r| Box::new(r) as Box<dyn Read + '_>)
             .map_err(|e| match e {
@@ -97,13 +166,14 @@ pub fn check_with_identities(
     })
 }
 
-/// Decrypt `path` with one X25519 identity (the read-back key of a fresh archive).
-pub(crate) fn check_with_key(
+/// Read back a fresh archive as it is written (`path` names it in messages) and
+/// decrypt it with one X25519 identity, the dump's read-back key.
+pub(crate) fn check_following(
     path: &Path,
+    file: Following,
     key: &age::x25519::Identity,
-    count_rows: bool,
 ) -> anyhow::Result<Checked> {
-    check(path, count_rows, |raw| {
+    check(path, Raw::Following(file), false, |raw| {
         let decryptor = age::Decryptor::new(io::BufReader::new(raw))
             .map_err(|e| failed(format!("archive {} unreadable: {e}", path.display())))?;
         let reader = decryptor
@@ -113,24 +183,54 @@ pub(crate) fn check_with_key(
     })
 }
 
-type Decrypt<'a> = dyn FnOnce(HashingReader<File>) -> anyhow::Result<Box<dyn Read + 'a>> + 'a;
+/// The raw bytes of an archive: a finished file, or one being written.
+enum Raw {
+    Finished(File),
+    Following(Following),
+}
 
-fn check<'a>(
-    path: &Path,
-    count_rows: bool,
-    decrypt: impl FnOnce(HashingReader<File>) -> anyhow::Result<Box<dyn Read + 'a>> + 'a,
-) -> anyhow::Result<Checked> {
-    let decrypt: Box<Decrypt<'a>> = Box::new(decrypt);
+impl Raw {
+    /// A handle for reading the bytes after the age stream, if any.
+    fn handle(&self) -> io::Result<File> {
+        match self {
+            Raw::Finished(file) => file.try_clone(),
+            Raw::Following(following) => following.file.try_clone(),
+        }
+    }
+}
+
+impl Read for Raw {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Raw::Finished(file) => file.read(buf),
+            Raw::Following(following) => following.read(buf),
+        }
+    }
+}
+
+fn open(path: &Path) -> anyhow::Result<Raw> {
     let file = File::open(path).map_err(|e| {
         anyhow::anyhow!(
             "cannot open archive {}: {e}; check the path",
             path.display()
         )
     })?;
-    let file_len = file.metadata()?.len();
+    Ok(Raw::Finished(file))
+}
+
+type Decrypt<'a> = dyn FnOnce(HashingReader<Raw>) -> anyhow::Result<Box<dyn Read + 'a>> + 'a;
+
+fn check<'a>(
+    path: &Path,
+    raw: Raw,
+    count_rows: bool,
+    decrypt: impl FnOnce(HashingReader<Raw>) -> anyhow::Result<Box<dyn Read + 'a>> + 'a,
+) -> anyhow::Result<Checked> {
+    let decrypt: Box<Decrypt<'a>> = Box::new(decrypt);
+    let handle = raw.handle()?;
     let digest = Rc::new(RefCell::new(FileDigest::default()));
     let plain = decrypt(HashingReader {
-        inner: file,
+        inner: raw,
         digest: digest.clone(),
     })?;
 
@@ -264,16 +364,16 @@ fn check<'a>(
         let digest = digest.borrow();
         (digest.hasher.clone(), digest.bytes)
     };
-    if bytes < file_len {
-        let mut rest = File::open(path)?;
-        rest.seek(SeekFrom::Start(bytes))?;
-        let mut tee = Tee {
-            inner: rest,
-            hasher: &mut hasher,
-            bytes: 0,
-        };
-        io::copy(&mut tee, &mut io::sink())?;
-        bytes += tee.bytes;
+    // (A file being followed is complete here: its last age chunk was read.)
+    let file_len = handle.metadata()?.len();
+    let mut buffer = vec![0u8; 64 * 1024];
+    while bytes < file_len {
+        let n = handle.read_at(&mut buffer, bytes)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        bytes += n as u64;
     }
     Ok(Checked {
         manifest,

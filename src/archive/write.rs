@@ -12,10 +12,14 @@
 //! always ends at a row boundary.
 //!
 //! The database side (async) fills parts and hashes them; a writer thread tars,
-//! encrypts, hashes and writes them, so the two overlap like a shell pipeline.
+//! encrypts, hashes and writes them, so the two overlap like a shell pipeline. The
+//! writer publishes how far the file has grown in a [`WrittenSoFar`], which the
+//! read-back (see `read::Following`) follows, so checking the file overlaps the dump.
 
+use std::fs::File;
 use std::io::{self, Write};
 use std::path::PathBuf;
+use std::sync::{Arc, Condvar, Mutex};
 
 use bytes::Bytes;
 use futures_util::{pin_mut, StreamExt};
@@ -55,11 +59,70 @@ pub(crate) struct Written {
     pub sha256: String,
 }
 
+/// How far the archive file has grown, shared by the writer thread and the
+/// read-back that follows it.
+#[derive(Default)]
+pub(crate) struct WrittenSoFar {
+    state: Mutex<Growth>,
+    changed: Condvar,
+}
+
+/// What the read-back may rely on.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) struct Growth {
+    /// Bytes handed to the file with `write` (not necessarily on disk yet).
+    pub written: u64,
+    pub end: End,
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum End {
+    /// Still being written.
+    #[default]
+    Open,
+    /// Complete, fsynced and renamed into place: `written` is the file's length.
+    Committed,
+    /// The dump failed; the file is (being) removed.
+    Abandoned,
+}
+
+impl WrittenSoFar {
+    fn update(&self, change: impl FnOnce(&mut Growth)) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        change(&mut state);
+        self.changed.notify_all();
+    }
+
+    /// Wait until at least `wanted` bytes were written or the file was closed either
+    /// way, and say how things stand.
+    pub fn wait_for(&self, wanted: u64) -> Growth {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        while state.end == End::Open && state.written < wanted {
+            state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
+        }
+        *state
+    }
+}
+
+/// Marks the file abandoned unless the writer thread got as far as committing it.
+struct AbandonUnlessCommitted(Arc<WrittenSoFar>);
+
+impl Drop for AbandonUnlessCommitted {
+    fn drop(&mut self) {
+        self.0.update(|g| {
+            if g.end == End::Open {
+                g.end = End::Abandoned;
+            }
+        });
+    }
+}
+
 /// Counts the bytes written to the file and hashes them, for the catalogue digest.
 struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
     bytes: u64,
+    progress: Arc<WrittenSoFar>,
 }
 
 impl<W: Write> Write for HashingWriter<W> {
@@ -67,6 +130,8 @@ impl<W: Write> Write for HashingWriter<W> {
         let n = self.inner.write(buf)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
+        let bytes = self.bytes;
+        self.progress.update(|g| g.written = bytes);
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
@@ -78,6 +143,9 @@ impl<W: Write> Write for HashingWriter<W> {
 pub(crate) struct ArchiveWriter {
     sender: mpsc::Sender<Message>,
     thread: Option<std::thread::JoinHandle<anyhow::Result<Written>>>,
+    /// A second handle on the file being written, for the read-back.
+    read_handle: File,
+    progress: Arc<WrittenSoFar>,
 }
 
 impl ArchiveWriter {
@@ -89,16 +157,21 @@ impl ArchiveWriter {
         mtime: u64,
     ) -> anyhow::Result<ArchiveWriter> {
         let dest = file.dest().to_owned();
+        let read_handle = file.file().try_clone()?;
+        let progress = Arc::new(WrittenSoFar::default());
         let hashing = HashingWriter {
             inner: file,
             hasher: Sha256::new(),
             bytes: 0,
+            progress: progress.clone(),
         };
+        let closed = AbandonUnlessCommitted(progress.clone());
         let encrypted = crypto::encrypt(hashing, &recipients)?;
         let (sender, mut receiver) = mpsc::channel::<Message>(QUEUE_DEPTH);
         let thread = std::thread::Builder::new()
             .name("archive-writer".to_owned())
             .spawn(move || -> anyhow::Result<Written> {
+                let closed = closed;
                 let write_failed = |e: io::Error| {
                     anyhow::anyhow!(
                         "writing archive {} failed: {e}; the partial file was removed. Check free space and permissions, then run again",
@@ -122,6 +195,7 @@ impl ArchiveWriter {
                             let hashing = encrypted.finish().map_err(write_failed)?;
                             let sha256 = hex::encode(hashing.hasher.finalize());
                             let path = hashing.inner.commit()?;
+                            closed.0.update(|g| g.end = End::Committed);
                             return Ok(Written {
                                 path,
                                 bytes: hashing.bytes,
@@ -137,7 +211,17 @@ impl ArchiveWriter {
         Ok(ArchiveWriter {
             sender,
             thread: Some(thread),
+            read_handle,
+            progress,
         })
+    }
+
+    /// A reader of the file as it is written and fsynced, for the read-back.
+    pub fn follow(&self) -> io::Result<super::read::Following> {
+        Ok(super::read::Following::new(
+            self.read_handle.try_clone()?,
+            self.progress.clone(),
+        ))
     }
 
     /// Queue one member; fails with the writer's own error if it stopped.
