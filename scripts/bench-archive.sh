@@ -10,7 +10,7 @@
 #
 # Uses (or creates) the database $BENCH_DB (default derbes_bench) with
 # `derbes sample init --borrowers $BENCH_BORROWERS` (default 1000000, ~20M log
-# rows). Set BENCH_ROWS to dump only the newest N log rows (default: all).
+# rows). Set BENCH_ROWS to dump only the oldest N log rows (default: all).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -29,31 +29,6 @@ if ! psql -Atqc "SELECT 1" "$BENCH_DB" >/dev/null 2>&1; then
     "$DERBES" sample init --borrowers "$BENCH_BORROWERS" >/dev/null
 fi
 "$DERBES" migrate >/dev/null
-
-# Until the generator fills server_logs, fill it here: BENCH_LOG_ROWS synthetic rows
-# (default 8M, about 1 GB of CSV) spread over two years, borrower ids 1..BENCH_BORROWERS.
-if [[ $(psql -Atqc "SELECT count(*) FROM (SELECT 1 FROM server_logs LIMIT 1) s") == 0 ]]; then
-    psql -qv ON_ERROR_STOP=1 <<SQL
-DO \$\$ BEGIN
-  IF NOT EXISTS (SELECT 1 FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
-                 WHERE i.inhparent = 'server_logs'::regclass
-                   AND pg_get_expr(c.relpartbound, c.oid) = 'DEFAULT') THEN
-    CREATE TABLE server_logs_bench PARTITION OF server_logs DEFAULT;
-  END IF;
-END \$\$;
-ALTER TABLE server_logs DROP CONSTRAINT IF EXISTS server_logs_borrower_id_fkey;
-INSERT INTO server_logs (logged_at, borrower_id, ip, method, path, status, user_agent)
-SELECT now() - (g % 63072000) * interval '1 second',
-       1 + g % ${BENCH_BORROWERS},
-       ('10.' || (g % 250) || '.' || (g / 250 % 250) || '.' || (g / 62500 % 250))::inet,
-       (ARRAY['GET', 'POST', 'PUT'])[1 + g % 3],
-       '/api/v1/loans/' || (g % 100000) || '/schedule?lang=' || (ARRAY['kk', 'ru', 'en'])[1 + g % 3],
-       (ARRAY[200, 200, 200, 201, 302, 404, 500])[1 + g % 7],
-       'Mozilla/5.0 (Linux; Android 13; SM-A' || (g % 900) || ') AppleWebKit/537.36 Chrome/120.0 Mobile'
-FROM generate_series(1, ${BENCH_LOG_ROWS:-8000000}) g;
-ANALYZE server_logs;
-SQL
-fi
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/derbes-bench-archive.XXXXXX")
 trap 'rm -rf "$work"' EXIT
