@@ -147,11 +147,7 @@ impl Tabular for DumpReport {
         vec!["table", "rows"]
     }
     fn rows(&self) -> Vec<Vec<String>> {
-        self.archive
-            .counts
-            .iter()
-            .map(|(t, n)| vec![t.clone(), n.to_string()])
-            .collect()
+        rows_per_table(&self.archive.counts)
     }
     fn notes(&self) -> Vec<String> {
         let a = &self.archive;
@@ -195,10 +191,7 @@ impl Tabular for VerifyReport {
         vec!["table", "rows"]
     }
     fn rows(&self) -> Vec<Vec<String>> {
-        self.counts
-            .iter()
-            .map(|(t, n)| vec![t.clone(), n.to_string()])
-            .collect()
+        rows_per_table(&self.counts)
     }
     fn notes(&self) -> Vec<String> {
         let mut notes = vec![format!(
@@ -255,10 +248,7 @@ impl Tabular for RestoreReport {
         vec!["table", "rows"]
     }
     fn rows(&self) -> Vec<Vec<String>> {
-        self.counts
-            .iter()
-            .map(|(t, n)| vec![t.clone(), n.to_string()])
-            .collect()
+        rows_per_table(&self.counts)
     }
     fn notes(&self) -> Vec<String> {
         vec![if self.dry_run {
@@ -389,4 +379,12 @@ impl Tabular for ExpireReport {
             (n, false) => format!("{n} archive(s) destroyed and removed from the catalogue"),
         }]
     }
+}
+
+/// One `table | rows` line per table of an archive.
+fn rows_per_table(counts: &std::collections::BTreeMap<String, u64>) -> Vec<Vec<String>> {
+    counts
+        .iter()
+        .map(|(table, rows)| vec![table.clone(), rows.to_string()])
+        .collect()
 }
