@@ -34,11 +34,17 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let file = SecureFile::create(&args.out, args.force).map_err(output_error)?;
 
-    let (primary, _) = ctx.connect().await?;
+    let (mut primary, _) = ctx.connect().await?;
     ensure_current(&primary).await?;
-    let (mut reader, _) = ctx.connect_read().await?;
-    let catalog = Catalog::read(&reader).await?;
-    let candidate = resolve_one(&reader, &map, &catalog, &identity).await?;
+    // A second connection only when --read-db names a replica; the snapshot ends
+    // before the audit transaction starts, so one connection serves both otherwise.
+    let mut replica = match ctx.global.read_db {
+        Some(_) => Some(ctx.connect_read().await?.0),
+        None => None,
+    };
+    let reader = replica.as_mut().unwrap_or(&mut primary);
+    let catalog = Catalog::read(&*reader).await?;
+    let candidate = resolve_one(&*reader, &map, &catalog, &identity).await?;
 
     let now = chrono::Utc::now();
     let options = ExportOptions {
@@ -77,7 +83,6 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     })?;
 
     // The export is processing too: audit it, and only then let the file appear.
-    let mut primary = primary;
     let tx = primary.transaction().await?;
     let entry = AuditEntry {
         action: "export".to_owned(),

@@ -41,6 +41,15 @@ INSERT INTO server_logs (logged_at, borrower_id, ip, method, path, status) VALUE
     (now() - interval '1 hour', NULL, '203.0.113.51', 'GET', '/', 200);
 "#;
 
+/// Block the first test subject (as on-call would after a breach report).
+fn block_first_subject(db: &TestDb) {
+    db.cmd()
+        .args(["block", "061211600012", "--reason", "compromised"])
+        .args(["--ticket", "INC-1", "--yes"])
+        .assert()
+        .success();
+}
+
 async fn db_with_subjects() -> (TestDb, Client) {
     let db = TestDb::migrated().await;
     let client = db.client().await;
@@ -471,18 +480,7 @@ async fn a_read_only_database_gives_a_clear_error_and_changes_nothing() {
 #[tokio::test]
 async fn unblock_needs_the_application_and_keeps_sessions_revoked() {
     let (db, client) = db_with_subjects().await;
-    db.cmd()
-        .args([
-            "block",
-            "061211600012",
-            "--reason",
-            "compromised",
-            "--ticket",
-            "INC-1",
-            "--yes",
-        ])
-        .assert()
-        .success();
+    block_first_subject(&db);
     db.cmd()
         .args(["unblock", "061211600012", "--ticket", "REQ-9", "--yes"])
         .assert()
@@ -602,18 +600,7 @@ async fn wait_for_lock_waiters(client: &Client, database: &str, n: i64) {
 async fn concurrent_block_and_unblock_leave_a_consistent_state() {
     let (db, mut client) = db_with_subjects().await;
     let observer = db.client().await;
-    db.cmd()
-        .args([
-            "block",
-            "061211600012",
-            "--reason",
-            "compromised",
-            "--ticket",
-            "INC-1",
-            "--yes",
-        ])
-        .assert()
-        .success();
+    block_first_subject(&db);
     for round in 0..3 {
         // Hold the subject row so both runs start, resolve, and queue on it together.
         let tx = client.transaction().await.unwrap();

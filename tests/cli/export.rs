@@ -553,3 +553,29 @@ async fn a_passphrase_bundle_opens_with_the_passphrase() {
         BTreeSet::from(["10".to_owned()])
     );
 }
+
+#[tokio::test]
+async fn reads_go_to_the_read_db_when_one_is_given() {
+    let db = shop_db().await;
+    db.cmd().arg("migrate").assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("replica.tar");
+    let export = |read_db: &str| {
+        let mut cmd = db.cmd();
+        cmd.arg("--map")
+            .arg(shop_map())
+            .args(["--read-db", read_db, "export", "061211600012"])
+            .args(["--ticket", "S-2", "--plaintext", "--force", "--out"])
+            .arg(&bundle);
+        cmd
+    };
+    // A replica that cannot be reached: the export names it and writes nothing.
+    export("postgres://postgres@127.0.0.1:1/replica")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("127.0.0.1:1"));
+    assert!(!bundle.exists());
+    // The same database as a replica: the bundle is written, the audit row lands on --db.
+    export(&db.conninfo()).assert().success();
+    assert!(bundle.exists());
+}
