@@ -5,8 +5,8 @@
 //! - `manifest.json`: subject reference, time, operator, ticket, data-map digest,
 //!   and per file its size and SHA-256 (per table also the row count);
 //! - `data.json`: the personal data grouped by category, each category with its
-//!   purposes, legal bases and retention from the map, the recipients it was
-//!   disclosed to, and the consent history;
+//!   purposes, legal bases and retention from the map, the recipients the
+//!   disclosure ledger says received it, every transfer, and the consent history;
 //! - `tables/<table>.csv`: every row of every mapped table, all columns;
 //! - `summary.html`: the same facts for a reader without tools, in Kazakh, Russian
 //!   and English.
