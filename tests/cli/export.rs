@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::foreign_schema::{shop_db, shop_map};
 use crate::subject::{iin_born, insert_borrower};
+use crate::support::cluster::Replication;
 use crate::support::TestDb;
 
 /// An age key pair made by `age-keygen`: (key file, public key).
@@ -554,28 +555,196 @@ async fn a_passphrase_bundle_opens_with_the_passphrase() {
     );
 }
 
+/// Rows of `derbes.audit_log` with action `export` in the database at `client`.
+async fn export_audit_rows(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'export'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Resumes WAL replay on the standby even when the test fails half-way, so the
+/// shared standby keeps following the primary for the other tests.
+struct ResumeReplay(String);
+
+impl Drop for ResumeReplay {
+    fn drop(&mut self) {
+        let conninfo = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let mut client = SyncClient::connect(&conninfo);
+            let _ = client.execute("SELECT pg_wal_replay_resume()");
+        })
+        .join();
+    }
+}
+
+/// Just enough of a blocking client for a Drop: a runtime and a tokio-postgres client.
+struct SyncClient {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl SyncClient {
+    fn connect(conninfo: &str) -> SyncClient {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+        });
+        SyncClient { runtime, client }
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        self.runtime.block_on(self.client.batch_execute(sql))
+    }
+}
+
 #[tokio::test]
 async fn reads_go_to_the_read_db_when_one_is_given() {
-    let db = shop_db().await;
-    db.cmd().arg("migrate").assert().success();
+    // A real primary and a streaming standby of it (pg_basebackup -R).
+    let replication = Replication::shared();
+    let dbname = format!("shop_replica_{}", std::process::id());
+    let admin = replication.primary.client("postgres").await;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{dbname}\""))
+        .await
+        .unwrap();
+    let primary = replication.primary.client(&dbname).await;
+    primary
+        .batch_execute(include_str!("../fixtures/shop.sql"))
+        .await
+        .unwrap();
+    let primary_conninfo = replication.primary.conninfo(&dbname);
+    let standby_conninfo = replication.standby.conninfo(&dbname);
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("replica.tar");
     let export = |read_db: &str| {
-        let mut cmd = db.cmd();
-        cmd.arg("--map")
+        let mut cmd = crate::support::derbes_cmd();
+        cmd.env("DATABASE_URL", &primary_conninfo)
+            .arg("--map")
             .arg(shop_map())
             .args(["--read-db", read_db, "export", "061211600012"])
             .args(["--ticket", "S-2", "--plaintext", "--force", "--out"])
             .arg(&bundle);
         cmd
     };
+    crate::support::derbes_cmd()
+        .env("DATABASE_URL", &primary_conninfo)
+        .arg("migrate")
+        .assert()
+        .success();
+
     // A replica that cannot be reached: the export names it and writes nothing.
     export("postgres://postgres@127.0.0.1:1/replica")
         .assert()
         .code(1)
         .stderr(predicate::str::contains("127.0.0.1:1"));
     assert!(!bundle.exists());
-    // The same database as a replica: the bundle is written, the audit row lands on --db.
-    export(&db.conninfo()).assert().success();
-    assert!(bundle.exists());
+
+    // Freeze the standby, then change the subject's data on the primary: an export
+    // that reads the standby shows the old order, one that read the primary would
+    // show the new one.
+    replication.wait_for_replay().await;
+    let standby = replication.standby.client(&dbname).await;
+    let _resume = ResumeReplay(standby_conninfo.clone());
+    standby
+        .batch_execute("SELECT pg_wal_replay_pause()")
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        let state: String = standby
+            .query_one("SELECT pg_get_wal_replay_pause_state()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if state == "paused" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    primary
+        .batch_execute("INSERT INTO shop.orders VALUES (12, 1, now(), 'Shymkent')")
+        .await
+        .unwrap();
+    export(&standby_conninfo).assert().success();
+    let members = untar(&std::fs::read(&bundle).unwrap());
+    assert_eq!(
+        csv_column(&members, "tables/orders.csv", "order_id"),
+        BTreeSet::from(["10".to_owned()]),
+        "the export read the primary, not the paused standby"
+    );
+    // The audit row lands on the primary (the standby is read-only and paused).
+    assert_eq!(export_audit_rows(&primary).await, 1);
+
+    // The primary itself is also accepted as --read-db, and sees the new order.
+    export(&primary_conninfo).assert().success();
+    let members = untar(&std::fs::read(&bundle).unwrap());
+    assert_eq!(
+        csv_column(&members, "tables/orders.csv", "order_id"),
+        BTreeSet::from(["10".to_owned(), "12".to_owned()])
+    );
+    assert_eq!(export_audit_rows(&primary).await, 2);
+    drop(_resume);
+    drop(standby);
+    admin
+        .batch_execute(&format!("DROP DATABASE \"{dbname}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_read_db_on_another_database_is_refused_before_reading() {
+    // Two databases with the same schema and rows on the same server: reading the
+    // other one would export whoever holds the same key there.
+    let db = shop_db().await;
+    let other = shop_db().await;
+    db.cmd().arg("migrate").assert().success();
+    other.cmd().arg("migrate").assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("other.tar");
+    db.cmd()
+        .arg("--map")
+        .arg(shop_map())
+        .args(["--read-db", &other.conninfo(), "export", "061211600012"])
+        .args(["--ticket", "S-3", "--plaintext", "--out"])
+        .arg(&bundle)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "another database of the same cluster",
+        ))
+        .stderr(predicate::str::contains(format!(
+            "database \"{}\"",
+            db.name
+        )))
+        .stderr(predicate::str::contains(format!(
+            "database \"{}\"",
+            other.name
+        )));
+    assert!(!bundle.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_eq!(export_audit_rows(&db.client().await).await, 0);
+    assert_eq!(export_audit_rows(&other.client().await).await, 0);
+
+    // Another cluster (the harness's standby pair) is refused the same way, and so
+    // is `subject show`, which takes --read-db too.
+    let replication = Replication::shared();
+    db.cmd()
+        .arg("--map")
+        .arg(shop_map())
+        .args(["--read-db", &replication.primary.conninfo("postgres")])
+        .args(["subject", "show", "061211600012"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("another cluster"));
 }
