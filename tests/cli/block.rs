@@ -9,7 +9,7 @@ use predicates::prelude::*;
 use tokio_postgres::Client;
 
 use crate::foreign_schema::{shop_db, shop_map};
-use crate::support::{reference_map, temp_file, TestDb};
+use crate::support::{database_checksums, reference_map, temp_file, TestDb};
 
 /// Subjects the tests reason about (valid IINs), with sessions and log rows. Keys
 /// 900001.. stay clear of the generated population.
@@ -315,11 +315,16 @@ async fn guard_rails_refuse_too_many_unknown_and_empty_selections() {
         .success()
         .stdout(predicate::str::contains("skipped 1 unknown"));
     assert_eq!(app_view(&client, 900001).await.0, "blocked");
-    // A phone two subjects share is ambiguous: exit 4.
+    // A phone two subjects share is ambiguous: exit 4 naming the identity masked with
+    // its position, never the phone, and nothing changes (blocks, audit log,
+    // application state). (The candidates, id:900001 and id:900005, are not listed
+    // yet: src/block.rs's AmbiguousIdentities does not carry them.)
+    let before = database_checksums(&client).await;
     db.cmd()
         .args([
             "block",
             "+77010000001",
+            "880330300016",
             "--reason",
             "fraud",
             "--ticket",
@@ -327,7 +332,11 @@ async fn guard_rails_refuse_too_many_unknown_and_empty_selections() {
             "--yes",
         ])
         .assert()
-        .code(4);
+        .code(4)
+        .stderr(predicate::str::contains("+7701*****01 (argument 1)"))
+        .stderr(predicate::str::contains("77010000001").not());
+    assert_eq!(database_checksums(&client).await, before);
+    assert_eq!(app_view(&client, 900002).await.0, "active");
     // A selector matching nobody: exit 3.
     db.cmd()
         .args([
