@@ -522,7 +522,12 @@ async fn a_passphrase_bundle_opens_with_the_passphrase() {
     db.cmd().arg("migrate").assert().success();
     let dir = tempfile::tempdir().unwrap();
     let passphrase = dir.path().join("pass.txt");
-    std::fs::write(&passphrase, "correct horse battery staple\n").unwrap();
+    // --passphrase-file reads the first line only.
+    std::fs::write(
+        &passphrase,
+        "correct horse battery staple\nsecond line, not part of it\n",
+    )
+    .unwrap();
     let bundle = dir.path().join("subject.age");
     db.cmd()
         .arg("--map")
@@ -539,14 +544,37 @@ async fn a_passphrase_bundle_opens_with_the_passphrase() {
         .arg(&bundle)
         .assert()
         .success();
-    let identities = derbes::crypto::Identities::from_passphrase(
-        "correct horse battery staple".to_owned().into(),
-    );
-    let mut tar_bytes = Vec::new();
-    derbes::crypto::decrypt(std::fs::File::open(&bundle).unwrap(), &identities)
-        .unwrap()
-        .read_to_end(&mut tar_bytes)
+    // The stock age CLI reads a passphrase only from a terminal: give it one with
+    // script(1), typing the first line.
+    let age_with_passphrase = |typed: &str, plain: &Path| {
+        let mut child = Command::new("script")
+            .args(["-q", "-e", "-c"])
+            .arg(format!(
+                "age -d -o '{}' '{}'",
+                plain.display(),
+                bundle.display()
+            ))
+            .arg("/dev/null")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("script(1) is installed (util-linux)");
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            format!("{typed}\n").as_bytes(),
+        )
         .unwrap();
+        child.wait().unwrap().success()
+    };
+    let wrong = dir.path().join("wrong.tar");
+    assert!(!age_with_passphrase("second line, not part of it", &wrong));
+    let plain = dir.path().join("subject.tar");
+    assert!(
+        age_with_passphrase("correct horse battery staple", &plain),
+        "age -d with the passphrase failed"
+    );
+    let tar_bytes = std::fs::read(&plain).unwrap();
     let members = untar(&tar_bytes);
     assert!(members.contains_key("summary.html"));
     assert_eq!(
