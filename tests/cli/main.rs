@@ -11,5 +11,6 @@ mod export;
 mod foreign_schema;
 mod map;
 mod migrate;
+mod promises;
 mod subject;
 mod usage;
