@@ -750,3 +750,88 @@ async fn blocking_works_on_a_schema_derbes_was_not_designed_for() {
         .assert()
         .code(2);
 }
+
+#[tokio::test]
+async fn unblock_reverts_only_fields_still_blocked_and_its_dry_run_changes_nothing() {
+    let (db, client) = db_with_subjects().await;
+    db.cmd()
+        .args(["block", "061211600012", "880330300016"])
+        .args(["--reason", "compromised", "--ticket", "INC-1", "--yes"])
+        .assert()
+        .success();
+    // After the block, the application closed one account: its status no longer
+    // holds the blocked value, so unblocking must leave it alone.
+    client
+        .batch_execute("UPDATE borrowers SET status = 'closed' WHERE id = 900002")
+        .await
+        .unwrap();
+
+    let before = database_checksums(&client).await;
+    let unblock = |extra: &[&str]| {
+        let mut cmd = db.cmd();
+        cmd.args([
+            "--format",
+            "json",
+            "unblock",
+            "061211600012",
+            "880330300016",
+        ])
+        .args(["--application", "MAIL-1", "--ticket", "REQ-1", "--yes"])
+        .args(extra);
+        let output = cmd.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut report = json(&output);
+        report.as_object_mut().unwrap().remove("dry_run");
+        report
+    };
+    let dry = unblock(&["--dry-run"]);
+    assert_eq!(
+        database_checksums(&client).await,
+        before,
+        "unblock --dry-run changed the database"
+    );
+    let real = unblock(&[]);
+    assert_eq!(dry, real, "the dry run is the real run, rolled back");
+    assert_ne!(database_checksums(&client).await, before);
+
+    assert_eq!(app_view(&client, 900001).await.0, "active");
+    assert_eq!(
+        app_view(&client, 900002).await.0,
+        "closed",
+        "a field no longer holding the blocked value was overwritten"
+    );
+    assert_eq!(active_blocks(&client, "900001").await, 0);
+    assert_eq!(active_blocks(&client, "900002").await, 0);
+}
+
+#[tokio::test]
+async fn blocks_limit_and_a_dash_argument_read_as_asked() {
+    let (db, _client) = db_with_subjects().await;
+    // A `-` argument reads identities from stdin, like --from-file -.
+    db.cmd()
+        .args(["--format", "json", "block", "-"])
+        .args(["--reason", "fraud", "--ticket", "INC-5", "--yes"])
+        .write_stdin("061211600012\n# a comment\n880330300016\n900101300126\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("borrowers:900001"))
+        .stdout(predicate::str::contains("borrowers:900002"))
+        .stdout(predicate::str::contains("borrowers:900003"));
+    let blocks = |extra: &[&str]| {
+        let output = db
+            .cmd()
+            .args(["--format", "json", "blocks"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        json(&output)["blocks"].as_array().unwrap().len()
+    };
+    assert_eq!(blocks(&[]), 3);
+    assert_eq!(blocks(&["--limit", "2"]), 2);
+    assert_eq!(blocks(&["--limit", "1"]), 1);
+}
