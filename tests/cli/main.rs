@@ -12,5 +12,6 @@ mod foreign_schema;
 mod map;
 mod migrate;
 mod promises;
+mod sample;
 mod subject;
 mod usage;

@@ -101,3 +101,41 @@ async fn commands_on_an_unmigrated_database_say_to_run_migrate() {
         .code(1)
         .stderr(predicate::str::contains("run `derbes migrate`"));
 }
+
+#[tokio::test]
+async fn commands_on_an_older_schema_say_to_run_migrate() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let latest = derbes::migrate::latest_version();
+    // As if the newest migration had not been applied yet.
+    client
+        .execute(
+            "DELETE FROM derbes.schema_migrations WHERE version = $1",
+            &[&latest],
+        )
+        .await
+        .unwrap();
+    let before = database_checksums(&client).await;
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "log"],
+        &["blocks"],
+        &["archive", "list"],
+    ] {
+        db.cmd()
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!(
+                "is at version {}, this derbes needs {latest}: run `derbes migrate`",
+                latest - 1
+            )));
+    }
+    db.cmd()
+        .args(["block", "061211600012", "--reason", "fraud"])
+        .args(["--ticket", "INC-1", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("run `derbes migrate`"));
+    assert_eq!(database_checksums(&client).await, before);
+}
