@@ -776,3 +776,92 @@ async fn a_read_db_on_another_database_is_refused_before_reading() {
         .code(2)
         .stderr(predicate::str::contains("another cluster"));
 }
+
+/// Starts `derbes export` of the shop subject in the background.
+fn spawn_export(db: &TestDb, out: &Path) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_OPERATOR", "test-operator")
+        .arg("--map")
+        .arg(shop_map())
+        .args(["export", "061211600012", "--ticket", "S-9", "--plaintext"])
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until a derbes session of this database waits for a lock.
+async fn wait_for_derbes_lock_wait(client: &tokio_postgres::Client) {
+    for _ in 0..300 {
+        let waiting: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'derbes' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("derbes never waited for the audit log");
+}
+
+#[tokio::test]
+async fn the_bundle_appears_only_after_its_audit_row_is_written() {
+    let db = shop_db().await;
+    db.cmd().arg("migrate").assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("late.tar");
+    let mut holder = db.client().await;
+    let other = db.client().await;
+
+    // The audit log is held: the bundle is written under a temporary name, and the
+    // name asked for does not exist while the audit row waits.
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE derbes.audit_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let child = spawn_export(&db, &out);
+    wait_for_derbes_lock_wait(&other).await;
+    assert!(!out.exists(), "the bundle appeared before its audit row");
+    assert_eq!(leftovers(dir.path()).len(), 1, "one temporary file");
+    // The audit row never gets written: no bundle, no temporary file.
+    other
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    hold.rollback().await.unwrap();
+    assert_eq!(export_audit_rows(&other).await, 0);
+
+    // Held, then released: the bundle appears with its audit row.
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE derbes.audit_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let child = spawn_export(&db, &out);
+    wait_for_derbes_lock_wait(&other).await;
+    assert!(!out.exists());
+    hold.commit().await.unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out.exists());
+    assert_eq!(export_audit_rows(&other).await, 1);
+}
