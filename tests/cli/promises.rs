@@ -121,6 +121,7 @@ async fn walk(db: &TestDb, dir: &Path) -> Vec<(String, Output)> {
             "DPO-1",
         ],
         vec!["archive", "list"],
+        vec!["archive", "expire", "--dry-run"],
         vec!["archive", "verify", "-i", &key, &archive],
         vec![
             "archive", "restore", "-i", &key, &archive, "--into", "inspect", "--yes",
