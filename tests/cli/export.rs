@@ -713,6 +713,20 @@ async fn reads_go_to_the_read_db_when_one_is_given() {
     );
     // The audit row lands on the primary (the standby is read-only and paused).
     assert_eq!(export_audit_rows(&primary).await, 1);
+    // The standby is accepted as --read-db by the other reading commands too.
+    crate::support::derbes_cmd()
+        .env("DATABASE_URL", &primary_conninfo)
+        .arg("--map")
+        .arg(shop_map())
+        .args([
+            "--read-db",
+            &standby_conninfo,
+            "subject",
+            "show",
+            "061211600012",
+        ])
+        .assert()
+        .success();
 
     // The primary itself is also accepted as --read-db, and sees the new order.
     export(&primary_conninfo).assert().success();
