@@ -1,18 +1,24 @@
 #!/usr/bin/env bash
 # Benchmark of `derbes export`: one subject with ~10k rows (BENCH_SUBJECT_LOGS log rows
 # plus a row in every other table) in a database of BENCH_BORROWERS borrowers
-# (database `derbes_bench`, reused when it is already big enough). Times the export
-# against the same SELECTs run raw through psql (COPY ... TO STDOUT), prints both,
-# the ratio, and the export's peak memory (/usr/bin/time -v). The export's own query
-# time (`query_ms` of its JSON report: every query of the bundle, rows streamed into
-# its spools) is printed beside the whole process (connect, catalogue, encryption,
-# audit), and the ratio is taken on it.
+# (database `derbes_bench`, reused when it is already big enough), against the same
+# SELECTs run raw through psql (COPY ... TO STDOUT). Like is compared with like:
+#
+#   queries:        derbes' `query_ms` (its JSON report: every query of the bundle,
+#                   rows streamed into its spools; no start-up, no connection) against
+#                   the raw COPYs timed inside one psql session (\timing, summed);
+#   whole process:  `derbes export` (start, connect, catalogue, queries, encryption,
+#                   audit row) against the whole psql process, both on sslmode=disable.
+#
+# The two sides alternate, BENCH_RUNS times (default 5); each figure and each ratio is
+# printed as its median with the spread (min, max). Also the export's peak memory.
 #
 #   bash scripts/bench-export.sh                       # 1M borrowers (~20M log rows)
 #   BENCH_BORROWERS=20000 bash scripts/bench-export.sh  # a quick run
 #   BENCH_DB=other_db ...                              # another database than derbes_bench
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
 bash scripts/ensure-postgres.sh
 
 borrowers=${BENCH_BORROWERS:-1000000}
@@ -94,39 +100,62 @@ rows=$("${psql_bench[@]}" -c "SELECT (SELECT count(*) FROM server_logs WHERE bor
     + (SELECT count(*) FROM sessions WHERE borrower_id = $key) + (SELECT count(*) FROM usage_events WHERE borrower_id = $key)
     + (SELECT count(*) FROM loans WHERE borrower_id = $key)")
 
-# The same SELECTs the export runs (every column as text, by the subject key), raw.
+# The same SELECTs the export runs (every column as text, by the subject key), raw,
+# in one session: psql's \timing gives each statement's time as the client sees it.
 raw_sql=$(mktemp)
 work=$(mktemp -d)
 trap 'rm -rf "$raw_sql" "$work"' EXIT
 {
+    echo '\o /dev/null'
     echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+    echo '\timing on'
     echo "COPY (SELECT * FROM borrowers WHERE id = $key ORDER BY id) TO STDOUT (FORMAT csv, HEADER);"
     for t in addresses identity_documents contact_persons employments bank_cards bank_accounts photos loans \
              devices sessions server_logs cookies usage_events locations consents policy_notices disclosures support_messages; do
         echo "COPY (SELECT * FROM $t WHERE borrower_id = $key ORDER BY id) TO STDOUT (FORMAT csv, HEADER);"
     done
     echo "COPY (SELECT p.* FROM payments p JOIN loans l ON l.id = p.loan_id WHERE l.borrower_id = $key ORDER BY p.id) TO STDOUT (FORMAT csv, HEADER);"
+    echo '\timing off'
     echo "COMMIT;"
 } >"$raw_sql"
+statements=$(grep -c '^COPY' "$raw_sql")
+# Both sides as whole processes on the same connection settings (no TLS).
+psql_raw=(psql -X -Atq -v ON_ERROR_STOP=1 "$DATABASE_URL" -f "$raw_sql")
 
 age-keygen -o "$work/key.txt" 2>/dev/null
 recipient=$(sed -n 's/^# public key: //p' "$work/key.txt")
 
 ms() { date +%s%N; }
-best_raw=999999
-best_export=999999
-best_query=999999
-all_raw=() all_export=() all_query=()
-for _ in $(seq 1 "$runs"); do
-    t0=$(ms); "${psql_bench[@]}" -f "$raw_sql" >/dev/null; t1=$(ms)
-    raw=$(( (t1 - t0) / 1000000 )); [ "$raw" -lt "$best_raw" ] && best_raw=$raw
+raw_session=() raw_process=() export_query=() export_process=()
+run_raw() {
+    local t0 t1 timings
+    t0=$(ms)
+    "${psql_raw[@]}" >"$work/raw.out"
+    t1=$(ms)
+    timings=$(sed -n 's/^Time: \([0-9.]*\) ms.*/\1/p' "$work/raw.out")
+    if [ "$(printf '%s\n' "$timings" | grep -c .)" -ne "$statements" ]; then
+        echo "psql printed $(printf '%s\n' "$timings" | grep -c .) timings for $statements statements:" >&2
+        cat "$work/raw.out" >&2
+        exit 1
+    fi
+    raw_session+=("$(printf '%s\n' "$timings" | awk '{ s += $1 } END { printf "%.1f", s }')")
+    raw_process+=("$(( (t1 - t0) / 1000000 ))")
+}
+run_export() {
+    local t0 t1 q
     t0=$(ms)
     "$derbes" --format json export "id:$key" --ticket BENCH --recipient "$recipient" --out "$work/b.age" --force >"$work/report.json"
     t1=$(ms)
-    e=$(( (t1 - t0) / 1000000 )); [ "$e" -lt "$best_export" ] && best_export=$e
-    q=$(sed -n 's/.*"query_ms": *\([0-9]*\).*/\1/p' "$work/report.json")
-    [ "$q" -lt "$best_query" ] && best_query=$q
-    all_raw+=("$raw") all_export+=("$e") all_query+=("$q")
+    q=$(sed -n 's/.*"query_ms": *\([0-9.]*\).*/\1/p' "$work/report.json")
+    [ -n "$q" ] || { echo "no query_ms in the export's report" >&2; exit 1; }
+    export_query+=("$q")
+    export_process+=("$(( (t1 - t0) / 1000000 ))")
+}
+# One warm-up of each, then the sides alternate (which goes first flips every run).
+run_raw; run_export
+raw_session=() raw_process=() export_query=() export_process=()
+for i in $(seq 1 "$runs"); do
+    if [ $((i % 2)) -eq 1 ]; then run_raw; run_export; else run_export; run_raw; fi
 done
 /usr/bin/time -v "$derbes" export "id:$key" --ticket BENCH --recipient "$recipient" --out "$work/b.age" --force \
     >/dev/null 2>"$work/time.txt"
@@ -135,9 +164,15 @@ bundle_bytes=$(stat -c %s "$work/b.age")
 
 echo "database:        $have borrowers"
 echo "subject:         id:$key, ~$rows rows"
-echo "raw SELECTs:     ${best_raw} ms (psql, COPY to /dev/null, best of $runs: ${all_raw[*]})"
-echo "export queries:  ${best_query} ms (query_ms: the export's queries and row streaming; best of $runs: ${all_query[*]}; goal <= 100 ms)"
-echo "derbes export:   ${best_export} ms (whole process: connect, catalogue, resolve, encrypt, audit; best of $runs: ${all_export[*]})"
-awk -v q="$best_query" -v e="$best_export" -v r="$best_raw" 'BEGIN { if (r > 0) printf "ratio:           %.2fx queries / raw (goal <= 2x), %.2fx whole process / raw\n", q / r, e / r }'
+echo "queries (no start-up, no connection):"
+stat_line "  raw COPYs, one psql session (\\timing)" ms %.1f "${raw_session[@]}"
+stat_line "  derbes export query_ms (goal <= 100)" ms %.1f "${export_query[@]}"
+mapfile -t q_ratio < <(ratios "${export_query[*]}" "${raw_session[*]}")
+stat_line "  ratio derbes / raw (goal <= 2x)" x %.2f "${q_ratio[@]}"
+echo "whole processes (start, connect, sslmode=disable, ...):"
+stat_line "  psql -f (the same COPYs)" ms %.0f "${raw_process[@]}"
+stat_line "  derbes export (+ catalogue, age, audit)" ms %.0f "${export_process[@]}"
+mapfile -t p_ratio < <(ratios "${export_process[*]}" "${raw_process[*]}")
+stat_line "  ratio derbes / psql" x %.2f "${p_ratio[@]}"
 echo "peak RSS:        ${peak_kb} kB"
 echo "bundle:          ${bundle_bytes} bytes (age)"

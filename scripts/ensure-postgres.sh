@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make a local PostgreSQL reachable on 127.0.0.1:5432 as user postgres, and the
-# command-line tools the tests use (age, openssl, ssh-keygen) installed.
+# command-line tools the tests use (age, openssl, ssh-keygen, script) installed.
 # Starts the installed cluster when it is down; installs Debian's packages when absent.
 set -euo pipefail
 
@@ -15,6 +15,8 @@ apt_install() {
 command -v age >/dev/null && command -v age-keygen >/dev/null || apt_install age
 command -v openssl >/dev/null || apt_install openssl
 command -v ssh-keygen >/dev/null || apt_install openssh-client
+# script(1) gives the stock age CLI the terminal it reads a passphrase from.
+command -v script >/dev/null || apt_install bsdutils
 
 ready() { pg_isready -q -h 127.0.0.1 -p 5432 2>/dev/null; }
 

@@ -107,9 +107,12 @@ async fn wrong_password_fails_with_the_authentication_message() {
 async fn password_from_pgpassword() {
     let cluster = tls_cluster();
     let conninfo = cluster.url_without_password("sslmode=require");
-    connect_and_check_tls(&conninfo, &[("PGPASSWORD", &cluster.password)])
-        .await
-        .unwrap();
+    assert!(
+        connect_and_check_tls(&conninfo, &[("PGPASSWORD", &cluster.password)])
+            .await
+            .unwrap(),
+        "sslmode=require must use TLS"
+    );
 }
 
 #[tokio::test]
@@ -127,9 +130,12 @@ async fn password_from_a_pgpass_file() {
     let passfile = file.path().to_str().unwrap();
 
     let conninfo = cluster.url_without_password("sslmode=require");
-    connect_and_check_tls(&conninfo, &[("PGPASSFILE", passfile)])
-        .await
-        .unwrap();
+    assert!(
+        connect_and_check_tls(&conninfo, &[("PGPASSFILE", passfile)])
+            .await
+            .unwrap(),
+        "sslmode=require must use TLS"
+    );
 
     // Everything from the environment, as `psql` with no arguments.
     let port = cluster.port.to_string();
@@ -140,7 +146,7 @@ async fn password_from_a_pgpass_file() {
         ("PGDATABASE", "postgres"),
         ("PGPASSFILE", passfile),
     ];
-    let (_client, target) = connect_with_env(
+    let (client, target) = connect_with_env(
         &ConnectOptions {
             conninfo: None,
             ..options("")
@@ -151,6 +157,15 @@ async fn password_from_a_pgpass_file() {
     .unwrap();
     assert_eq!(target.port, cluster.port);
     assert_eq!(target.sslmode, SslMode::Prefer);
+    let ssl: bool = client
+        .query_one(
+            "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ssl, "prefer uses TLS when the server offers it");
 }
 
 #[tokio::test]

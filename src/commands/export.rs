@@ -34,14 +34,16 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let file = SecureFile::create(&args.out, args.force).map_err(output_error)?;
 
-    let (mut primary, _) = ctx.connect().await?;
-    ensure_current(&primary).await?;
-    // A second connection only when --read-db names a replica; the snapshot ends
-    // before the audit transaction starts, so one connection serves both otherwise.
+    let primary_at = ctx.connect().await?;
+    ensure_current(&primary_at.0).await?;
+    // A second connection only when --read-db names a replica (checked to be one
+    // before anything is read); the snapshot ends before the audit transaction
+    // starts, so one connection serves both otherwise.
     let mut replica = match ctx.global.read_db {
-        Some(_) => Some(ctx.connect_read().await?.0),
+        Some(_) => Some(ctx.connect_replica(&primary_at).await?.0),
         None => None,
     };
+    let (mut primary, _) = primary_at;
     let reader = replica.as_mut().unwrap_or(&mut primary);
     let catalog = Catalog::read(&*reader).await?;
     let candidate = resolve_one(&*reader, &map, &catalog, &identity).await?;

@@ -20,6 +20,7 @@ use tokio_postgres::Client;
 use crate::cli::{Cli, Command, Format, GlobalOpts};
 use crate::connect::{connect, ConnectOptions, Target};
 use crate::datamap::DataMap;
+use crate::db::check_read_db;
 use crate::error::DerbesError;
 
 /// What every command gets: the global options and who is running it.
@@ -47,10 +48,26 @@ impl Context {
         self.connect_to(self.global.db.clone()).await
     }
 
-    /// A replica when `--read-db` is given, else the primary.
+    /// A replica when `--read-db` is given (checked against the primary, see
+    /// [`Context::connect_replica`]), else the primary.
     pub async fn connect_read(&self) -> anyhow::Result<(Client, Target)> {
-        let conninfo = self.global.read_db.clone().or(self.global.db.clone());
-        self.connect_to(conninfo).await
+        let primary = self.connect().await?;
+        match self.global.read_db {
+            Some(_) => self.connect_replica(&primary).await,
+            None => Ok(primary),
+        }
+    }
+
+    /// The `--read-db` connection, refused (exit 2) unless it reaches the same
+    /// database as `primary` on the same cluster or a replica of it. Every command
+    /// that reads through `--read-db` comes here before its first read.
+    pub async fn connect_replica(
+        &self,
+        primary: &(Client, Target),
+    ) -> anyhow::Result<(Client, Target)> {
+        let read = self.connect_to(self.global.read_db.clone()).await?;
+        check_read_db(&primary.0, &primary.1, &read.0, &read.1).await?;
+        Ok(read)
     }
 
     async fn connect_to(&self, conninfo: Option<String>) -> anyhow::Result<(Client, Target)> {

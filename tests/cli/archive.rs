@@ -2,13 +2,14 @@
 //! list, expire; bad keys, damaged files, empty selections and a connection killed
 //! mid-dump; the library API erasure and purging call.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command as Process;
 
 use predicates::prelude::*;
 
-use crate::support::TestDb;
+use crate::support::{database_checksums, TestDb};
 
 /// Subjects this module reasons about (ids far above the generated population).
 const IIN_A: &str = "880330300026";
@@ -275,7 +276,7 @@ async fn wrong_keys_damage_and_truncation_fail_verification() {
         .code(6)
         .stderr(predicate::str::contains("truncated or damaged"));
 
-    // Bytes appended after a valid archive: the file no longer matches the catalogue.
+    // Bytes appended after a valid archive: age's last chunk no longer authenticates.
     let mut appended = bytes.clone();
     appended.extend_from_slice(b"junk");
     std::fs::write(&damaged, &appended).unwrap();
@@ -284,7 +285,75 @@ async fn wrong_keys_damage_and_truncation_fail_verification() {
         .arg(&keys.age_identity)
         .arg(&damaged)
         .assert()
-        .code(6);
+        .code(6)
+        .stderr(predicate::str::contains(
+            "damaged.age is truncated or damaged",
+        ))
+        .stderr(predicate::str::contains("decryption error"));
+
+    // A member that does not match the manifest: decrypt with age, change one byte of
+    // a CSV member (same size), re-encrypt to the same key with age.
+    let plain = Process::new("age")
+        .args(["-d", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(plain.status.success());
+    let mut rebuilt = tar::Builder::new(Vec::new());
+    let mut changed = None;
+    for entry in tar::Archive::new(&plain.stdout[..]).entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let name = entry.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        std::io::Read::read_to_end(&mut entry, &mut data).unwrap();
+        if changed.is_none() && name.ends_with(".csv") && data.len() > 10 {
+            let last = data.len() - 2;
+            data[last] = if data[last] == b'0' { b'1' } else { b'0' };
+            changed = Some(name.clone());
+        }
+        let mut header = entry.header().clone();
+        rebuilt.append_data(&mut header, &name, &data[..]).unwrap();
+    }
+    let changed = changed.expect("a CSV member to change");
+    let tampered_tar = keys.dir.join("tampered.tar");
+    std::fs::write(&tampered_tar, rebuilt.into_inner().unwrap()).unwrap();
+    let tampered = keys.dir.join("tampered.age");
+    let status = Process::new("age")
+        .arg("-r")
+        .arg(&keys.age_recipient)
+        .arg("-o")
+        .arg(&tampered)
+        .arg(&tampered_tar)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&tampered)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(format!(
+            "member {changed} does not match its SHA-256 in the manifest"
+        )));
+
+    // An archive made in another database: this catalogue does not know it. (A copy
+    // of a catalogued archive is known: the catalogue is keyed by archive id.)
+    let elsewhere = TestDb::migrated().await;
+    seed(&elsewhere).await;
+    let foreign = keys.dir.join("foreign.age");
+    dump(&elsewhere, &keys, &foreign, &["--subject", IIN_A]).success();
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&foreign)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("foreign.age"))
+        .stderr(predicate::str::contains(
+            "is not in this database's archive catalogue",
+        ));
 }
 
 #[tokio::test]
@@ -463,9 +532,47 @@ async fn restore_loads_rows_back_and_refuses_duplicates() {
         )
         .await
         .unwrap();
-    restore(&["--dry-run"])
-        .success()
-        .stdout(predicate::str::contains("rolled back"));
+    // A dry run loads and counts every row, then rolls back: the counts are the real
+    // run's, and the database (audit log included) is unchanged.
+    let restore_json = |extra: &[&str]| -> serde_json::Value {
+        let output = db
+            .cmd()
+            .args(["--format", "json", "archive", "restore", "--yes", "-i"])
+            .arg(&keys.age_identity)
+            .arg(&out)
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        assert_eq!(report["dry_run"], serde_json::json!(extra == ["--dry-run"]));
+        report.as_object_mut().unwrap().remove("dry_run");
+        report
+    };
+    let before = database_checksums(&client).await;
+    let dry = restore_json(&["--dry-run"]);
+    assert_eq!(database_checksums(&client).await, before);
+    let nonzero: BTreeMap<String, u64> = dry["counts"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .map(|(table, n)| (table.clone(), n.as_u64().unwrap()))
+        .filter(|(_, n)| *n > 0)
+        .collect();
+    assert_eq!(
+        nonzero,
+        BTreeMap::from([
+            ("public.borrowers".to_owned(), 1),
+            ("public.loans".to_owned(), 1),
+            ("public.payments".to_owned(), 2),
+            ("public.server_logs".to_owned(), 1000),
+        ])
+    );
+    assert_eq!(dry["rows"], serde_json::json!(1004));
     let count = |sql: &'static str| {
         let client = &client;
         async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
@@ -474,7 +581,11 @@ async fn restore_loads_rows_back_and_refuses_duplicates() {
         count("SELECT count(*) FROM borrowers WHERE id = 900001").await,
         0
     );
-    restore(&[]).success();
+    assert_eq!(
+        restore_json(&[]),
+        dry,
+        "the dry run is the real run, rolled back"
+    );
     assert_eq!(
         count("SELECT count(*) FROM borrowers WHERE id = 900001").await,
         1
@@ -514,11 +625,20 @@ async fn expired_archives_are_listed_and_destroyed() {
         .success()
         .stdout(predicate::str::contains("old.age"))
         .stdout(predicate::str::contains("fresh.age").not());
+    // A dry run changes neither the catalogue (nor anything else in the database)
+    // nor a file.
+    let files = |paths: [&Path; 2]| paths.map(|p| std::fs::read(p).unwrap());
+    let before = (database_checksums(&client).await, files([&old, &fresh]));
     db.cmd()
         .args(["archive", "expire", "--dry-run"])
         .assert()
-        .success();
-    assert!(old.exists());
+        .success()
+        .stdout(predicate::str::contains("old.age"))
+        .stdout(predicate::str::contains("fresh.age").not());
+    assert_eq!(
+        (database_checksums(&client).await, files([&old, &fresh])),
+        before
+    );
     db.cmd().args(["archive", "expire"]).assert().code(5);
     db.cmd()
         .args(["archive", "expire", "--yes", "--ticket", "RET-1"])
@@ -608,7 +728,18 @@ async fn a_connection_killed_mid_dump_leaves_no_file_and_no_catalogue_row() {
         .unwrap();
     let output = child.wait_with_output().unwrap();
     hold.rollback().await.unwrap();
-    assert!(!output.status.success());
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "a lost connection is exit 1: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let audited: i64 = killer
+        .query_one("SELECT count(*) FROM derbes.audit_log", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audited, 0, "no audit row for a dump that did not finish");
     assert_eq!(
         std::fs::read_dir(&out_dir).unwrap().count(),
         0,

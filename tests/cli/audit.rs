@@ -144,3 +144,42 @@ async fn reordered_rows_fail_verification() {
         .code(6)
         .stdout(predicate::str::contains("\"seq\": 2"));
 }
+
+#[tokio::test]
+async fn audit_log_since_lists_only_later_records() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 2).await;
+    let client = db.client().await;
+    let between: String = client
+        .query_one(
+            "SELECT to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    write_entries(&db, 3).await;
+    let records = |since: &str| {
+        let output = db
+            .cmd()
+            .args(["--format", "json", "audit", "log", "--since", since])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let json: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        json["records"].as_array().unwrap().len()
+    };
+    assert_eq!(records(&between), 3);
+    assert_eq!(records("1h"), 5);
+    assert_eq!(records("2999-01-01"), 0);
+    db.cmd()
+        .args(["audit", "log", "--since", "yesterday-ish"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("is not a time"));
+}

@@ -9,7 +9,7 @@ use predicates::prelude::*;
 use tokio_postgres::Client;
 
 use crate::foreign_schema::{shop_db, shop_map};
-use crate::support::{reference_map, temp_file, TestDb};
+use crate::support::{database_checksums, reference_map, temp_file, TestDb};
 
 /// Subjects the tests reason about (valid IINs), with sessions and log rows. Keys
 /// 900001.. stay clear of the generated population.
@@ -315,11 +315,16 @@ async fn guard_rails_refuse_too_many_unknown_and_empty_selections() {
         .success()
         .stdout(predicate::str::contains("skipped 1 unknown"));
     assert_eq!(app_view(&client, 900001).await.0, "blocked");
-    // A phone two subjects share is ambiguous: exit 4.
+    // A phone two subjects share is ambiguous: exit 4 naming the identity masked with
+    // its position, never the phone, and nothing changes (blocks, audit log,
+    // application state). (The candidates, id:900001 and id:900005, are not listed
+    // yet: src/block.rs's AmbiguousIdentities does not carry them.)
+    let before = database_checksums(&client).await;
     db.cmd()
         .args([
             "block",
             "+77010000001",
+            "880330300016",
             "--reason",
             "fraud",
             "--ticket",
@@ -327,7 +332,11 @@ async fn guard_rails_refuse_too_many_unknown_and_empty_selections() {
             "--yes",
         ])
         .assert()
-        .code(4);
+        .code(4)
+        .stderr(predicate::str::contains("+7701*****01 (argument 1)"))
+        .stderr(predicate::str::contains("77010000001").not());
+    assert_eq!(database_checksums(&client).await, before);
+    assert_eq!(app_view(&client, 900002).await.0, "active");
     // A selector matching nobody: exit 3.
     db.cmd()
         .args([
@@ -740,4 +749,89 @@ async fn blocking_works_on_a_schema_derbes_was_not_designed_for() {
         ])
         .assert()
         .code(2);
+}
+
+#[tokio::test]
+async fn unblock_reverts_only_fields_still_blocked_and_its_dry_run_changes_nothing() {
+    let (db, client) = db_with_subjects().await;
+    db.cmd()
+        .args(["block", "061211600012", "880330300016"])
+        .args(["--reason", "compromised", "--ticket", "INC-1", "--yes"])
+        .assert()
+        .success();
+    // After the block, the application closed one account: its status no longer
+    // holds the blocked value, so unblocking must leave it alone.
+    client
+        .batch_execute("UPDATE borrowers SET status = 'closed' WHERE id = 900002")
+        .await
+        .unwrap();
+
+    let before = database_checksums(&client).await;
+    let unblock = |extra: &[&str]| {
+        let mut cmd = db.cmd();
+        cmd.args([
+            "--format",
+            "json",
+            "unblock",
+            "061211600012",
+            "880330300016",
+        ])
+        .args(["--application", "MAIL-1", "--ticket", "REQ-1", "--yes"])
+        .args(extra);
+        let output = cmd.output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let mut report = json(&output);
+        report.as_object_mut().unwrap().remove("dry_run");
+        report
+    };
+    let dry = unblock(&["--dry-run"]);
+    assert_eq!(
+        database_checksums(&client).await,
+        before,
+        "unblock --dry-run changed the database"
+    );
+    let real = unblock(&[]);
+    assert_eq!(dry, real, "the dry run is the real run, rolled back");
+    assert_ne!(database_checksums(&client).await, before);
+
+    assert_eq!(app_view(&client, 900001).await.0, "active");
+    assert_eq!(
+        app_view(&client, 900002).await.0,
+        "closed",
+        "a field no longer holding the blocked value was overwritten"
+    );
+    assert_eq!(active_blocks(&client, "900001").await, 0);
+    assert_eq!(active_blocks(&client, "900002").await, 0);
+}
+
+#[tokio::test]
+async fn blocks_limit_and_a_dash_argument_read_as_asked() {
+    let (db, _client) = db_with_subjects().await;
+    // A `-` argument reads identities from stdin, like --from-file -.
+    db.cmd()
+        .args(["--format", "json", "block", "-"])
+        .args(["--reason", "fraud", "--ticket", "INC-5", "--yes"])
+        .write_stdin("061211600012\n# a comment\n880330300016\n900101300126\n")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("borrowers:900001"))
+        .stdout(predicate::str::contains("borrowers:900002"))
+        .stdout(predicate::str::contains("borrowers:900003"));
+    let blocks = |extra: &[&str]| {
+        let output = db
+            .cmd()
+            .args(["--format", "json", "blocks"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(output.status.success());
+        json(&output)["blocks"].as_array().unwrap().len()
+    };
+    assert_eq!(blocks(&[]), 3);
+    assert_eq!(blocks(&["--limit", "2"]), 2);
+    assert_eq!(blocks(&["--limit", "1"]), 1);
 }

@@ -11,6 +11,7 @@ use sha2::{Digest, Sha256};
 
 use crate::foreign_schema::{shop_db, shop_map};
 use crate::subject::{iin_born, insert_borrower};
+use crate::support::cluster::Replication;
 use crate::support::TestDb;
 
 /// An age key pair made by `age-keygen`: (key file, public key).
@@ -521,7 +522,12 @@ async fn a_passphrase_bundle_opens_with_the_passphrase() {
     db.cmd().arg("migrate").assert().success();
     let dir = tempfile::tempdir().unwrap();
     let passphrase = dir.path().join("pass.txt");
-    std::fs::write(&passphrase, "correct horse battery staple\n").unwrap();
+    // --passphrase-file reads the first line only.
+    std::fs::write(
+        &passphrase,
+        "correct horse battery staple\nsecond line, not part of it\n",
+    )
+    .unwrap();
     let bundle = dir.path().join("subject.age");
     db.cmd()
         .arg("--map")
@@ -538,14 +544,37 @@ async fn a_passphrase_bundle_opens_with_the_passphrase() {
         .arg(&bundle)
         .assert()
         .success();
-    let identities = derbes::crypto::Identities::from_passphrase(
-        "correct horse battery staple".to_owned().into(),
-    );
-    let mut tar_bytes = Vec::new();
-    derbes::crypto::decrypt(std::fs::File::open(&bundle).unwrap(), &identities)
-        .unwrap()
-        .read_to_end(&mut tar_bytes)
+    // The stock age CLI reads a passphrase only from a terminal: give it one with
+    // script(1), typing the first line.
+    let age_with_passphrase = |typed: &str, plain: &Path| {
+        let mut child = Command::new("script")
+            .args(["-q", "-e", "-c"])
+            .arg(format!(
+                "age -d -o '{}' '{}'",
+                plain.display(),
+                bundle.display()
+            ))
+            .arg("/dev/null")
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("script(1) is installed (util-linux)");
+        std::io::Write::write_all(
+            child.stdin.as_mut().unwrap(),
+            format!("{typed}\n").as_bytes(),
+        )
         .unwrap();
+        child.wait().unwrap().success()
+    };
+    let wrong = dir.path().join("wrong.tar");
+    assert!(!age_with_passphrase("second line, not part of it", &wrong));
+    let plain = dir.path().join("subject.tar");
+    assert!(
+        age_with_passphrase("correct horse battery staple", &plain),
+        "age -d with the passphrase failed"
+    );
+    let tar_bytes = std::fs::read(&plain).unwrap();
     let members = untar(&tar_bytes);
     assert!(members.contains_key("summary.html"));
     assert_eq!(
@@ -554,30 +583,301 @@ async fn a_passphrase_bundle_opens_with_the_passphrase() {
     );
 }
 
+/// Rows of `derbes.audit_log` with action `export` in the database at `client`.
+async fn export_audit_rows(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'export'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+/// Resumes WAL replay on the standby even when the test fails half-way, so the
+/// shared standby keeps following the primary for the other tests.
+struct ResumeReplay(String);
+
+impl Drop for ResumeReplay {
+    fn drop(&mut self) {
+        let conninfo = self.0.clone();
+        let _ = std::thread::spawn(move || {
+            let mut client = SyncClient::connect(&conninfo);
+            let _ = client.execute("SELECT pg_wal_replay_resume()");
+        })
+        .join();
+    }
+}
+
+/// Just enough of a blocking client for a Drop: a runtime and a tokio-postgres client.
+struct SyncClient {
+    runtime: tokio::runtime::Runtime,
+    client: tokio_postgres::Client,
+}
+
+impl SyncClient {
+    fn connect(conninfo: &str) -> SyncClient {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let client = runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(conninfo, tokio_postgres::NoTls)
+                .await
+                .unwrap();
+            tokio::spawn(connection);
+            client
+        });
+        SyncClient { runtime, client }
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), tokio_postgres::Error> {
+        self.runtime.block_on(self.client.batch_execute(sql))
+    }
+}
+
 #[tokio::test]
 async fn reads_go_to_the_read_db_when_one_is_given() {
-    let db = shop_db().await;
-    db.cmd().arg("migrate").assert().success();
+    // A real primary and a streaming standby of it (pg_basebackup -R).
+    let replication = Replication::shared();
+    let dbname = format!("shop_replica_{}", std::process::id());
+    let admin = replication.primary.client("postgres").await;
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{dbname}\""))
+        .await
+        .unwrap();
+    let primary = replication.primary.client(&dbname).await;
+    primary
+        .batch_execute(include_str!("../fixtures/shop.sql"))
+        .await
+        .unwrap();
+    let primary_conninfo = replication.primary.conninfo(&dbname);
+    let standby_conninfo = replication.standby.conninfo(&dbname);
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("replica.tar");
     let export = |read_db: &str| {
-        let mut cmd = db.cmd();
-        cmd.arg("--map")
+        let mut cmd = crate::support::derbes_cmd();
+        cmd.env("DATABASE_URL", &primary_conninfo)
+            .arg("--map")
             .arg(shop_map())
             .args(["--read-db", read_db, "export", "061211600012"])
             .args(["--ticket", "S-2", "--plaintext", "--force", "--out"])
             .arg(&bundle);
         cmd
     };
+    crate::support::derbes_cmd()
+        .env("DATABASE_URL", &primary_conninfo)
+        .arg("migrate")
+        .assert()
+        .success();
+
     // A replica that cannot be reached: the export names it and writes nothing.
     export("postgres://postgres@127.0.0.1:1/replica")
         .assert()
         .code(1)
         .stderr(predicate::str::contains("127.0.0.1:1"));
     assert!(!bundle.exists());
-    // The same database as a replica: the bundle is written, the audit row lands on --db.
-    export(&db.conninfo()).assert().success();
-    assert!(bundle.exists());
+
+    // Freeze the standby, then change the subject's data on the primary: an export
+    // that reads the standby shows the old order, one that read the primary would
+    // show the new one.
+    replication.wait_for_replay().await;
+    let standby = replication.standby.client(&dbname).await;
+    let _resume = ResumeReplay(standby_conninfo.clone());
+    standby
+        .batch_execute("SELECT pg_wal_replay_pause()")
+        .await
+        .unwrap();
+    for _ in 0..200 {
+        let state: String = standby
+            .query_one("SELECT pg_get_wal_replay_pause_state()", &[])
+            .await
+            .unwrap()
+            .get(0);
+        if state == "paused" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    primary
+        .batch_execute("INSERT INTO shop.orders VALUES (12, 1, now(), 'Shymkent')")
+        .await
+        .unwrap();
+    export(&standby_conninfo).assert().success();
+    let members = untar(&std::fs::read(&bundle).unwrap());
+    assert_eq!(
+        csv_column(&members, "tables/orders.csv", "order_id"),
+        BTreeSet::from(["10".to_owned()]),
+        "the export read the primary, not the paused standby"
+    );
+    // The audit row lands on the primary (the standby is read-only and paused).
+    assert_eq!(export_audit_rows(&primary).await, 1);
+    // The standby is accepted as --read-db by the other reading commands too.
+    crate::support::derbes_cmd()
+        .env("DATABASE_URL", &primary_conninfo)
+        .arg("--map")
+        .arg(shop_map())
+        .args([
+            "--read-db",
+            &standby_conninfo,
+            "subject",
+            "show",
+            "061211600012",
+        ])
+        .assert()
+        .success();
+
+    // The primary itself is also accepted as --read-db, and sees the new order.
+    export(&primary_conninfo).assert().success();
+    let members = untar(&std::fs::read(&bundle).unwrap());
+    assert_eq!(
+        csv_column(&members, "tables/orders.csv", "order_id"),
+        BTreeSet::from(["10".to_owned(), "12".to_owned()])
+    );
+    assert_eq!(export_audit_rows(&primary).await, 2);
+    drop(_resume);
+    drop(standby);
+    admin
+        .batch_execute(&format!("DROP DATABASE \"{dbname}\" WITH (FORCE)"))
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_read_db_on_another_database_is_refused_before_reading() {
+    // Two databases with the same schema and rows on the same server: reading the
+    // other one would export whoever holds the same key there.
+    let db = shop_db().await;
+    let other = shop_db().await;
+    db.cmd().arg("migrate").assert().success();
+    other.cmd().arg("migrate").assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("other.tar");
+    db.cmd()
+        .arg("--map")
+        .arg(shop_map())
+        .args(["--read-db", &other.conninfo(), "export", "061211600012"])
+        .args(["--ticket", "S-3", "--plaintext", "--out"])
+        .arg(&bundle)
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "another database of the same cluster",
+        ))
+        .stderr(predicate::str::contains(format!(
+            "database \"{}\"",
+            db.name
+        )))
+        .stderr(predicate::str::contains(format!(
+            "database \"{}\"",
+            other.name
+        )));
+    assert!(!bundle.exists());
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    assert_eq!(export_audit_rows(&db.client().await).await, 0);
+    assert_eq!(export_audit_rows(&other.client().await).await, 0);
+
+    // Another cluster (the harness's standby pair) is refused the same way, and so
+    // is `subject show`, which takes --read-db too.
+    let replication = Replication::shared();
+    db.cmd()
+        .arg("--map")
+        .arg(shop_map())
+        .args(["--read-db", &replication.primary.conninfo("postgres")])
+        .args(["subject", "show", "061211600012"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("another cluster"));
+}
+
+/// Starts `derbes export` of the shop subject in the background.
+fn spawn_export(db: &TestDb, out: &Path) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_OPERATOR", "test-operator")
+        .arg("--map")
+        .arg(shop_map())
+        .args(["export", "061211600012", "--ticket", "S-9", "--plaintext"])
+        .arg("--out")
+        .arg(out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until a derbes session of this database waits for a lock.
+async fn wait_for_derbes_lock_wait(client: &tokio_postgres::Client) {
+    for _ in 0..300 {
+        let waiting: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'derbes' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("derbes never waited for the audit log");
+}
+
+#[tokio::test]
+async fn the_bundle_appears_only_after_its_audit_row_is_written() {
+    let db = shop_db().await;
+    db.cmd().arg("migrate").assert().success();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("late.tar");
+    let mut holder = db.client().await;
+    let other = db.client().await;
+
+    // The audit log is held: the bundle is written under a temporary name, and the
+    // name asked for does not exist while the audit row waits.
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE derbes.audit_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let child = spawn_export(&db, &out);
+    wait_for_derbes_lock_wait(&other).await;
+    assert!(!out.exists(), "the bundle appeared before its audit row");
+    assert_eq!(leftovers(dir.path()).len(), 1, "one temporary file");
+    // The audit row never gets written: no bundle, no temporary file.
+    other
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(leftovers(dir.path()), Vec::<String>::new());
+    hold.rollback().await.unwrap();
+    assert_eq!(export_audit_rows(&other).await, 0);
+
+    // Held, then released: the bundle appears with its audit row.
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE derbes.audit_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let child = spawn_export(&db, &out);
+    wait_for_derbes_lock_wait(&other).await;
+    assert!(!out.exists());
+    hold.commit().await.unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(out.exists());
+    assert_eq!(export_audit_rows(&other).await, 1);
 }
 
 #[tokio::test]

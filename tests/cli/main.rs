@@ -12,5 +12,7 @@ mod foreign_schema;
 mod links;
 mod map;
 mod migrate;
+mod promises;
+mod sample;
 mod subject;
 mod usage;

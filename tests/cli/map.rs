@@ -122,3 +122,77 @@ async fn disclosures_naming_categories_the_map_does_not_know_fail_the_check() {
             "disclosures list categories the data map does not know: surname",
         ));
 }
+
+#[tokio::test]
+async fn the_delete_order_is_whole_and_puts_every_child_before_its_parent() {
+    let db = TestDb::reference().await;
+    let output = db
+        .cmd()
+        .args(["--format", "json", "map", "check"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let order: Vec<String> = report["delete_order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_owned())
+        .collect();
+    // The whole order: children in waves (alphabetical within a wave), parents last.
+    let expected = [
+        "addresses",
+        "bank_accounts",
+        "bank_cards",
+        "consents",
+        "contact_persons",
+        "cookies",
+        "disclosures",
+        "employments",
+        "identity_documents",
+        "locations",
+        "payments",
+        "photos",
+        "policy_notices",
+        "server_logs",
+        "sessions",
+        "support_messages",
+        "usage_events",
+        "devices",
+        "loans",
+        "borrowers",
+    ]
+    .map(|t| format!("public.{t}"));
+    assert_eq!(order, expected);
+    // And what makes it right, from the catalogue itself: for every foreign key
+    // between two listed tables, the referencing table comes first.
+    let client = db.client().await;
+    let keys = client
+        .query(
+            "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint \
+             WHERE contype = 'f' AND conrelid <> confrelid",
+            &[],
+        )
+        .await
+        .unwrap();
+    let position = |table: &str| {
+        let name = if table.contains('.') {
+            table.to_owned()
+        } else {
+            format!("public.{table}")
+        };
+        order.iter().position(|t| *t == name)
+    };
+    let mut checked = 0;
+    for key in keys {
+        let (child, parent): (String, String) = (key.get(0), key.get(1));
+        if let (Some(c), Some(p)) = (position(&child), position(&parent)) {
+            assert!(c < p, "{child} must be deleted before {parent}");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} foreign keys among mapped tables"
+    );
+}

@@ -2,7 +2,7 @@
 
 use predicates::prelude::*;
 
-use crate::support::TestDb;
+use crate::support::{database_checksums, TestDb};
 
 #[tokio::test]
 async fn migrate_installs_then_is_idempotent() {
@@ -26,17 +26,48 @@ async fn migrate_installs_then_is_idempotent() {
     assert_eq!(version, derbes::migrate::latest_version());
 }
 
+/// `derbes --format json migrate [--dry-run]`'s report, without the `dry_run` flag.
+fn migrate_report(db: &TestDb, dry_run: bool) -> serde_json::Value {
+    let mut cmd = db.cmd();
+    cmd.args(["--format", "json", "migrate"]);
+    if dry_run {
+        cmd.arg("--dry-run");
+    }
+    let output = cmd.assert().success().get_output().stdout.clone();
+    let mut report: serde_json::Value = serde_json::from_slice(&output).unwrap();
+    assert_eq!(report["dry_run"], serde_json::json!(dry_run));
+    report.as_object_mut().unwrap().remove("dry_run");
+    report
+}
+
 #[tokio::test]
 async fn migrate_dry_run_changes_nothing() {
-    let db = TestDb::empty().await;
-    db.cmd().args(["migrate", "--dry-run"]).assert().success();
+    let db = TestDb::reference().await;
     let client = db.client().await;
-    let exists: bool = client
-        .query_one("SELECT to_regnamespace('derbes') IS NOT NULL", &[])
-        .await
-        .unwrap()
-        .get(0);
-    assert!(!exists, "a dry run must roll back");
+    let before = database_checksums(&client).await;
+    let dry = migrate_report(&db, true);
+    assert_eq!(
+        database_checksums(&client).await,
+        before,
+        "a dry run must roll back"
+    );
+    // The dry run is the real run rolled back: the same report.
+    let real = migrate_report(&db, false);
+    assert_eq!(dry, real);
+    assert_eq!(
+        real["applied"].as_array().unwrap().len(),
+        derbes::migrate::MIGRATIONS.len()
+    );
+    assert_ne!(database_checksums(&client).await, before);
+
+    // On a migrated database (audit log and all) a dry run reports nothing to do and
+    // changes nothing either.
+    let migrated = database_checksums(&client).await;
+    assert!(migrated.contains_key("derbes.audit_log"));
+    let dry = migrate_report(&db, true);
+    assert_eq!(dry["applied"], serde_json::json!([]));
+    assert_eq!(database_checksums(&client).await, migrated);
+    assert_eq!(dry, migrate_report(&db, false));
 }
 
 #[tokio::test]
@@ -69,4 +100,42 @@ async fn commands_on_an_unmigrated_database_say_to_run_migrate() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains("run `derbes migrate`"));
+}
+
+#[tokio::test]
+async fn commands_on_an_older_schema_say_to_run_migrate() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let latest = derbes::migrate::latest_version();
+    // As if the newest migration had not been applied yet.
+    client
+        .execute(
+            "DELETE FROM derbes.schema_migrations WHERE version = $1",
+            &[&latest],
+        )
+        .await
+        .unwrap();
+    let before = database_checksums(&client).await;
+    for args in [
+        &["audit", "verify"][..],
+        &["audit", "log"],
+        &["blocks"],
+        &["archive", "list"],
+    ] {
+        db.cmd()
+            .args(args)
+            .assert()
+            .code(1)
+            .stderr(predicate::str::contains(format!(
+                "is at version {}, this derbes needs {latest}: run `derbes migrate`",
+                latest - 1
+            )));
+    }
+    db.cmd()
+        .args(["block", "061211600012", "--reason", "fraud"])
+        .args(["--ticket", "INC-1", "--yes"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("run `derbes migrate`"));
+    assert_eq!(database_checksums(&client).await, before);
 }

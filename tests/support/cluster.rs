@@ -13,6 +13,9 @@
 //! server runs as the system user `derbes-test`, created with `useradd` if absent
 //! (falling back to `postgres` when that fails).
 //!
+//! [`Replication`] is a primary and a streaming standby made from it with
+//! `pg_basebackup -R`, for tests that must tell a replica's reads from the primary's.
+//!
 //! A cluster stops and deletes itself on drop. Clusters shared through
 //! [`Cluster::shared`] live in statics, which are never dropped, so each cluster also
 //! has a watchdog process that shuts it down and deletes it once the test process
@@ -55,6 +58,9 @@ pub struct Cluster {
     bin_dir: PathBuf,
     owner: Owner,
     watchdog: Option<Child>,
+    /// Settings kept across [`Cluster::start_server`]'s rewrite of
+    /// `postgresql.auto.conf` (a standby's `primary_conninfo`).
+    extra_settings: String,
 }
 
 impl Cluster {
@@ -124,6 +130,7 @@ impl Cluster {
             hba.push_str("hostssl all all 127.0.0.0/8 scram-sha-256\n");
         }
         hba.push_str("host all all 127.0.0.0/8 scram-sha-256\n");
+        hba.push_str("host replication all 127.0.0.0/8 scram-sha-256\n");
         std::fs::write(data_dir.join("pg_hba.conf"), hba).expect("write pg_hba.conf");
 
         let mut cluster = Cluster {
@@ -137,9 +144,89 @@ impl Cluster {
             owner,
             watchdog: None,
             dir,
+            extra_settings: String::new(),
         };
         cluster.start_server(options.tls);
         cluster
+    }
+
+    /// A hot standby of `primary` (no TLS): `pg_basebackup -R` into a new directory,
+    /// started on its own port, streaming from the primary. Same user and password.
+    pub fn standby_of(primary: &Cluster) -> Cluster {
+        let owner = primary.owner;
+        let parent = match owner {
+            Owner::ThisProcess => std::env::temp_dir(),
+            Owner::User { .. } => PathBuf::from("/tmp"),
+        };
+        let dir = tempfile::Builder::new()
+            .prefix("derbes-standby-")
+            .tempdir_in(parent)
+            .expect("create a temporary directory for the standby");
+        owner.give(dir.path());
+        let data_dir = dir.path().join("data");
+        let backup = owner
+            .command(primary.bin_dir.join("pg_basebackup"), dir.path())
+            .arg("--pgdata")
+            .arg(&data_dir)
+            .args(["--write-recovery-conf", "--wal-method=stream"])
+            .args(["--checkpoint=fast", "--no-sync"])
+            .args(["--host", "127.0.0.1", "--port", &primary.port.to_string()])
+            .args(["--username", &primary.user])
+            .env("PGPASSWORD", &primary.password)
+            .output();
+        check("pg_basebackup", backup);
+        // -R wrote primary_conninfo into postgresql.auto.conf, which start_server
+        // rewrites: keep that line.
+        let auto_conf = std::fs::read_to_string(data_dir.join("postgresql.auto.conf"))
+            .expect("pg_basebackup -R writes postgresql.auto.conf");
+        let extra_settings: String = auto_conf
+            .lines()
+            .filter(|line| line.starts_with("primary_conninfo"))
+            .map(|line| format!("{line}\n"))
+            .collect();
+        assert!(
+            !extra_settings.is_empty() && data_dir.join("standby.signal").exists(),
+            "pg_basebackup -R did not make a standby:\n{auto_conf}"
+        );
+        let mut standby = Cluster {
+            port: 0,
+            user: primary.user.clone(),
+            password: primary.password.clone(),
+            ca_cert: None,
+            other_ca_cert: None,
+            data_dir,
+            bin_dir: primary.bin_dir.clone(),
+            owner,
+            watchdog: None,
+            dir,
+            extra_settings,
+        };
+        standby.start_server(false);
+        standby
+    }
+
+    /// A libpq keyword string for database `dbname`, password included.
+    pub fn conninfo(&self, dbname: &str) -> String {
+        format!(
+            "host=127.0.0.1 port={} user={} password={} dbname={dbname}",
+            self.port, self.user, self.password
+        )
+    }
+
+    /// A client of database `dbname` (no TLS).
+    pub async fn client(&self, dbname: &str) -> tokio_postgres::Client {
+        let (client, connection) =
+            tokio_postgres::connect(&self.conninfo(dbname), tokio_postgres::NoTls)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "cannot reach the test cluster on port {}: {e}\n{}",
+                        self.port,
+                        self.log()
+                    )
+                });
+        tokio::spawn(connection);
+        client
     }
 
     /// `postgres://user:password@127.0.0.1:port/postgres?<query>`.
@@ -180,9 +267,10 @@ impl Cluster {
                  password_encryption = 'scram-sha-256'\n\
                  ssl = {}\n\
                  fsync = off\n\
-                 max_connections = 20\n",
+                 max_connections = 20\n{}",
                 self.dir.path().display(),
                 if tls { "on" } else { "off" },
+                self.extra_settings,
             );
             let conf = self.data_dir.join("postgresql.auto.conf");
             std::fs::write(&conf, settings).expect("write postgresql.auto.conf");
@@ -264,6 +352,54 @@ impl Drop for Cluster {
     }
 }
 
+/// A primary and a hot standby streaming from it, shared by every test of this
+/// binary and started on first use (each cluster's watchdog removes it after the
+/// test process ends). Tests make their own database on the primary and wait for
+/// the standby with [`Replication::wait_for_replay`].
+pub struct Replication {
+    pub primary: Cluster,
+    pub standby: Cluster,
+}
+
+impl Replication {
+    pub fn shared() -> &'static Replication {
+        static SHARED: OnceLock<Replication> = OnceLock::new();
+        SHARED.get_or_init(|| {
+            let primary = Cluster::start(ClusterOptions { tls: false });
+            let standby = Cluster::standby_of(&primary);
+            Replication { primary, standby }
+        })
+    }
+
+    /// Waits until the standby has replayed everything the primary has written so
+    /// far (including a newly created database).
+    pub async fn wait_for_replay(&self) {
+        let primary = self.primary.client("postgres").await;
+        let lsn: String = primary
+            .query_one("SELECT pg_current_wal_lsn()::text", &[])
+            .await
+            .expect("pg_current_wal_lsn")
+            .get(0);
+        let standby = self.standby.client("postgres").await;
+        let sql = format!("SELECT coalesce(pg_last_wal_replay_lsn() >= '{lsn}'::pg_lsn, false)");
+        for _ in 0..600 {
+            let caught_up: bool = standby
+                .query_one(sql.as_str(), &[])
+                .await
+                .expect("pg_last_wal_replay_lsn")
+                .get(0);
+            if caught_up {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!(
+            "the standby did not replay up to {lsn} within 30 s:\n{}",
+            self.standby.log()
+        );
+    }
+}
+
 /// Who runs the server: this process, or the unprivileged test user when root.
 #[derive(Debug, Clone, Copy)]
 enum Owner {
@@ -327,7 +463,7 @@ fn lookup_user(name: &str) -> Option<(u32, u32)> {
     Some((id(&["-u", name])?, id(&["-g", name])?))
 }
 
-/// The directory holding `initdb` and `pg_ctl`: from PATH, else Debian's layout.
+/// The directory holding `initdb`, `pg_ctl` (and `pg_basebackup`): from PATH, else Debian's layout.
 fn postgres_bin_dir() -> PathBuf {
     let on_path = std::env::var_os("PATH")
         .map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
@@ -345,6 +481,16 @@ fn postgres_bin_dir() -> PathBuf {
         .into_iter()
         .chain(debian)
         .find(|dir| dir.join("initdb").is_file() && dir.join("pg_ctl").is_file())
+        // A symlink on PATH (/usr/local/bin/initdb) leads to the directory that also
+        // holds pg_basebackup.
+        .map(|dir| {
+            dir.join("initdb")
+                .canonicalize()
+                .ok()
+                .and_then(|real| real.parent().map(Path::to_path_buf))
+                .filter(|real| real.join("pg_ctl").is_file())
+                .unwrap_or(dir)
+        })
         .unwrap_or_else(|| {
             panic!(
                 "initdb and pg_ctl not found on PATH or in /usr/lib/postgresql/*/bin: these \

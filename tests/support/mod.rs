@@ -8,6 +8,8 @@
 
 #![allow(dead_code)]
 
+pub mod cluster;
+
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, Ordering};
 
@@ -292,4 +294,54 @@ pub fn temp_file(name: &str, text: &str) -> (tempfile::TempDir, PathBuf) {
 
 pub fn read(path: &Path) -> String {
     std::fs::read_to_string(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+/// A checksum of everything a test may need to prove untouched: one entry per
+/// ordinary table (and partition) of every schema but the system ones, derbes'
+/// own (`derbes.audit_log`, `derbes.blocks`, ...) included, keyed `schema.table`
+/// and holding the md5 of its rows as text in order; plus `(relations)`, the md5 of
+/// the list of every relation, sequence and index with its kind, so that a created
+/// or dropped object shows too. Compare two calls with `assert_eq!`.
+pub async fn database_checksums(client: &Client) -> std::collections::BTreeMap<String, String> {
+    let mut sums = std::collections::BTreeMap::new();
+    let relations: String = client
+        .query_one(
+            "SELECT md5(coalesce(string_agg(n.nspname || '.' || c.relname || ':' || c.relkind::text, \
+             ',' ORDER BY n.nspname, c.relname), '')) \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'",
+            &[],
+        )
+        .await
+        .expect("list relations")
+        .get(0);
+    sums.insert("(relations)".to_owned(), relations);
+    let tables = client
+        .query(
+            "SELECT format('%I.%I', n.nspname, c.relname), n.nspname || '.' || c.relname \
+             FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+               AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'",
+            &[],
+        )
+        .await
+        .expect("list tables");
+    for table in tables {
+        let quoted: String = table.get(0);
+        let name: String = table.get(1);
+        let sum: String = client
+            .query_one(
+                &format!(
+                    "SELECT count(*)::text || ':' || md5(coalesce(string_agg(t::text, E'\\n' \
+                     ORDER BY t::text), '')) FROM ONLY {quoted} t"
+                ),
+                &[],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("checksum {name}: {e}"))
+            .get(0);
+        sums.insert(name, sum);
+    }
+    sums
 }
