@@ -18,6 +18,7 @@
 use std::collections::{BTreeMap, HashSet};
 
 use serde::Serialize;
+
 use tokio_postgres::{Client, Transaction};
 
 use crate::audit::{self, AuditEntry, AuditRecord};
@@ -194,7 +195,8 @@ pub struct BatchJob {
     pub scope: String,
     pub table: TableName,
     /// A condition on `t0` selecting the rows to work on, built from the data map;
-    /// its values are the text parameters `$1..$n` of `params`.
+    /// its values are the text parameters `$1..$n` of `params` (cast them:
+    /// `$1::text::int`).
     pub condition: String,
     pub params: Vec<String>,
     pub batch_size: i64,

@@ -7,6 +7,7 @@
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
+use crate::change::{ChangeError, RunLock};
 use crate::error::DerbesError;
 
 /// One migration: `sql/derbes/NNNN_name.sql`.
@@ -66,8 +67,23 @@ pub struct MigrateReport {
 
 /// Install or upgrade the `derbes` schema. Idempotent; one transaction; refuses a
 /// schema newer than this binary and a migration whose applied text differs.
+/// One migration run at a time per database: a second one exits 7 at once.
 pub async fn apply(client: &mut Client, dry_run: bool) -> anyhow::Result<MigrateReport> {
+    let lock = RunLock::acquire(client, "migrate", "database")
+        .await
+        .map_err(|e| match e {
+            ChangeError::RunLockHeld { .. } => DerbesError::LockHeld(e.to_string()).into(),
+            other => anyhow::Error::new(other),
+        })?;
+    let result = apply_locked(client, dry_run).await;
+    lock.release(client).await?;
+    result
+}
+
+async fn apply_locked(client: &mut Client, dry_run: bool) -> anyhow::Result<MigrateReport> {
     let tx = client.transaction().await?;
+    // Also the transaction lock of earlier versions, so an older derbes migrating
+    // the same database at once waits for this one.
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
     tx.batch_execute(

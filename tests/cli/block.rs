@@ -316,9 +316,8 @@ async fn guard_rails_refuse_too_many_unknown_and_empty_selections() {
         .stdout(predicate::str::contains("skipped 1 unknown"));
     assert_eq!(app_view(&client, 900001).await.0, "blocked");
     // A phone two subjects share is ambiguous: exit 4 naming the identity masked with
-    // its position, never the phone, and nothing changes (blocks, audit log,
-    // application state). (The candidates, id:900001 and id:900005, are not listed
-    // yet: src/block.rs's AmbiguousIdentities does not carry them.)
+    // its position and the candidates by key, never the phone, and nothing changes
+    // (blocks, audit log, application state).
     let before = database_checksums(&client).await;
     db.cmd()
         .args([
@@ -333,7 +332,9 @@ async fn guard_rails_refuse_too_many_unknown_and_empty_selections() {
         ])
         .assert()
         .code(4)
-        .stderr(predicate::str::contains("+7701*****01 (argument 1)"))
+        .stderr(predicate::str::contains(
+            "+7701*****01 (argument 1) matches id:900001, id:900005",
+        ))
         .stderr(predicate::str::contains("77010000001").not());
     assert_eq!(database_checksums(&client).await, before);
     assert_eq!(app_view(&client, 900002).await.0, "active");

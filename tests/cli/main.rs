@@ -7,6 +7,7 @@ mod support;
 mod archive;
 mod audit;
 mod block;
+mod change;
 mod export;
 mod foreign_schema;
 mod links;

@@ -1,0 +1,263 @@
+//! The change engine (`src/change.rs`): batched jobs with checkpoints that resume
+//! after a stop, dry runs that are the real run rolled back, run locks that keep two
+//! runs of one job apart (exit 7), and `migrate` one at a time per database.
+
+use derbes::catalog::Catalog;
+use derbes::change::{self, BatchJob, BatchStep, ChangeError, Counts, Limits, RunLock};
+use derbes::datamap::TableName;
+use tokio_postgres::Transaction;
+
+use crate::support::{database_checksums, TestDb};
+
+/// Adds one to `v` of the batch's rows; fails on batch `fail_at` (1-based) to stand
+/// for a run stopped after the batches before it committed.
+struct Bump {
+    batches: usize,
+    fail_at: Option<usize>,
+}
+
+impl BatchStep for Bump {
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        keys: &[Vec<String>],
+    ) -> Result<Counts, ChangeError> {
+        self.batches += 1;
+        if Some(self.batches) == self.fail_at {
+            return Err(ChangeError::Database("stopped on purpose".to_owned()));
+        }
+        let ids: Vec<&str> = keys.iter().map(|k| k[0].as_str()).collect();
+        let n = tx
+            .execute(
+                "UPDATE public.cohort SET v = v + 1 WHERE id = ANY($1::text[]::int[])",
+                &[&ids],
+            )
+            .await?;
+        Ok(Counts::from([("cohort.v".to_owned(), n as i64)]))
+    }
+}
+
+fn job(dry_run: bool) -> BatchJob {
+    BatchJob {
+        operation: "test-bump".to_owned(),
+        scope: "even rows".to_owned(),
+        table: TableName {
+            schema: "public".to_owned(),
+            table: "cohort".to_owned(),
+        },
+        condition: "t0.id % $1::text::int = 0".to_owned(),
+        params: vec!["2".to_owned()],
+        batch_size: 100,
+        ticket: "DPO-1".to_owned(),
+        operator: "test-operator".to_owned(),
+        dry_run,
+    }
+}
+
+async fn cohort_db() -> (TestDb, tokio_postgres::Client, Catalog) {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE public.cohort (id int PRIMARY KEY, v int NOT NULL DEFAULT 0); \
+             INSERT INTO public.cohort (id) SELECT generate_series(1, 1050);",
+        )
+        .await
+        .unwrap();
+    let catalog = Catalog::read(&client).await.unwrap();
+    (db, client, catalog)
+}
+
+async fn audit_rows(client: &tokio_postgres::Client) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'test-bump'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
+
+#[tokio::test]
+async fn a_batched_dry_run_reports_the_real_counts_and_changes_nothing() {
+    let (_db, client, catalog) = cohort_db().await;
+    let mut runner = _db.client().await;
+    let before = database_checksums(&client).await;
+    let mut step = Bump {
+        batches: 0,
+        fail_at: None,
+    };
+    let dry = change::run_batches(
+        &mut runner,
+        &catalog,
+        &Limits::default(),
+        &job(true),
+        &mut step,
+    )
+    .await
+    .unwrap();
+    assert_eq!(database_checksums(&client).await, before, "nothing changed");
+    let mut step = Bump {
+        batches: 0,
+        fail_at: None,
+    };
+    let real = change::run_batches(
+        &mut runner,
+        &catalog,
+        &Limits::default(),
+        &job(false),
+        &mut step,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        (dry.batches, dry.rows, &dry.counts),
+        (real.batches, real.rows, &real.counts)
+    );
+    assert_eq!(real.rows, 525);
+    assert_eq!(real.batches, 6);
+    assert_eq!(
+        audit_rows(&client).await,
+        6,
+        "one audit row per committed batch"
+    );
+    let wrong: i64 = client
+        .query_one(
+            "SELECT count(*) FROM public.cohort WHERE v <> CASE WHEN id % 2 = 0 THEN 1 ELSE 0 END",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(wrong, 0);
+}
+
+#[tokio::test]
+async fn a_stopped_batched_run_resumes_after_its_last_committed_batch() {
+    let (db, client, catalog) = cohort_db().await;
+    let mut runner = db.client().await;
+    let mut failing = Bump {
+        batches: 0,
+        fail_at: Some(4),
+    };
+    let stopped = change::run_batches(
+        &mut runner,
+        &catalog,
+        &Limits::default(),
+        &job(false),
+        &mut failing,
+    )
+    .await;
+    assert!(stopped.is_err());
+    let (batches, last_key): (i64, Vec<String>) = client
+        .query_one(
+            "SELECT batches, last_key FROM derbes.jobs WHERE finished_at IS NULL",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(batches, 3);
+    assert_eq!(last_key, vec!["600".to_owned()]);
+
+    // Killed for real: a new connection (the old session's locks are gone) goes on.
+    drop(runner);
+    let mut runner = db.client().await;
+    let mut step = Bump {
+        batches: 0,
+        fail_at: None,
+    };
+    let resumed = change::run_batches(
+        &mut runner,
+        &catalog,
+        &Limits::default(),
+        &job(false),
+        &mut step,
+    )
+    .await
+    .unwrap();
+    assert!(resumed.resumed);
+    assert_eq!(resumed.rows, 525, "the report covers the whole job");
+    assert_eq!(step.batches, 3, "only the batches not yet committed ran");
+    let wrong: i64 = client
+        .query_one(
+            "SELECT count(*) FROM public.cohort WHERE v <> CASE WHEN id % 2 = 0 THEN 1 ELSE 0 END",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(wrong, 0, "every row worked on exactly once");
+    let open: i64 = client
+        .query_one(
+            "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(open, 0);
+}
+
+#[tokio::test]
+async fn two_runs_of_one_job_never_overlap() {
+    let (db, _client, catalog) = cohort_db().await;
+    let holder = db.client().await;
+    let lock = RunLock::acquire(&holder, "test-bump", "even rows")
+        .await
+        .unwrap();
+    let mut runner = db.client().await;
+    let mut step = Bump {
+        batches: 0,
+        fail_at: None,
+    };
+    let second = change::run_batches(
+        &mut runner,
+        &catalog,
+        &Limits::default(),
+        &job(false),
+        &mut step,
+    )
+    .await;
+    assert!(
+        matches!(second, Err(ChangeError::RunLockHeld { .. })),
+        "{second:?}"
+    );
+    assert_eq!(step.batches, 0, "the second run did nothing");
+    // Another scope of the same operation is another job: it runs.
+    let mut other = job(false);
+    other.scope = "another cohort".to_owned();
+    change::run_batches(&mut runner, &catalog, &Limits::default(), &other, &mut step)
+        .await
+        .unwrap();
+    lock.release(&holder).await.unwrap();
+}
+
+#[tokio::test]
+async fn a_second_migrate_while_one_runs_exits_7() {
+    let db = TestDb::migrated().await;
+    let holder = db.client().await;
+    let lock = RunLock::acquire(&holder, "migrate", "database")
+        .await
+        .unwrap();
+    db.cmd()
+        .arg("migrate")
+        .assert()
+        .code(7)
+        .stderr(predicates::str::contains("another derbes migrate run"));
+    lock.release(&holder).await.unwrap();
+    db.cmd().arg("migrate").assert().success();
+}
+
+#[tokio::test]
+async fn a_change_on_a_read_only_server_is_refused_before_anything() {
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    client
+        .batch_execute("SET default_transaction_read_only = on")
+        .await
+        .unwrap();
+    let refused = change::begin(&mut client, &Limits::default(), false).await;
+    assert!(matches!(refused, Err(ChangeError::ReadOnly)));
+}
