@@ -84,8 +84,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l subject-table -d 'The table that holds one row per data subject; guessed from foreign keys if absent' -r
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l schema -d 'Schema to read' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l subject-table -d 'The table that holds one row per data subject (`table` or `schema.table`); guessed from table names and foreign keys if absent' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l schema -d 'Read only this schema (repeat for several); default: every schema but the system ones' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l out -d 'Write the draft here instead of stdout (refuses to overwrite without --force)' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -94,6 +94,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 json\t''
 csv\t''"
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l no-sample -d 'Guess personal columns from names and types only: sample no rows'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l force -d 'Overwrite --out if it exists'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Only errors on stderr'

@@ -298,13 +298,19 @@ pub enum MapCommand {
 
 #[derive(Debug, Args)]
 pub struct MapInitArgs {
-    /// The table that holds one row per data subject; guessed from foreign keys if absent.
+    /// The table that holds one row per data subject (`table` or `schema.table`);
+    /// guessed from table names and foreign keys if absent.
     #[arg(long, value_name = "TABLE")]
     pub subject_table: Option<String>,
 
-    /// Schema to read.
-    #[arg(long, default_value = "public")]
-    pub schema: String,
+    /// Read only this schema (repeat for several); default: every schema but the
+    /// system ones.
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    pub schemas: Vec<String>,
+
+    /// Guess personal columns from names and types only: sample no rows.
+    #[arg(long)]
+    pub no_sample: bool,
 
     /// Write the draft here instead of stdout (refuses to overwrite without --force).
     #[arg(long, value_name = "PATH")]

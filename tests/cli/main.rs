@@ -10,6 +10,7 @@ mod block;
 mod export;
 mod foreign_schema;
 mod map;
+mod map_init;
 mod migrate;
 mod subject;
 mod usage;
