@@ -112,7 +112,8 @@ async fn init(ctx: &Context, args: MapInitArgs) -> anyhow::Result<()> {
         }
     }
     eprintln!(
-        "subject table (a guess): {}; {} table(s) mapped, {} left out (see the end of the draft)",
+        "subject table{}: {}; {} table(s) mapped, {} left out (see the end of the draft)",
+        if draft.guessed { " (a guess)" } else { "" },
         draft.subject,
         draft.mapped.len(),
         draft.left_out.len()

@@ -61,6 +61,8 @@ pub enum DraftError {
 pub struct Draft {
     pub text: String,
     pub subject: TableName,
+    /// The subject table was guessed, not named with `--subject-table`.
+    pub guessed: bool,
     /// Tables with a `[tables.*]` section, the subject first.
     pub mapped: Vec<TableName>,
     /// Tables left out, each with the reason.
@@ -606,12 +608,16 @@ pub fn draft_map(
         "# Review every line: the subject table, links and categories are guesses, purposes\n\
          # are placeholders (\"review\"). Then run `derbes --map FILE map check`.\n#"
     );
-    let _ = writeln!(
-        out,
-        "# Subject table (a guess): {}: {reason}.\n\
-         #   If that is wrong, run `derbes map init --subject-table TABLE`.",
-        map_name(&subject)
-    );
+    if subject_table.is_some() {
+        let _ = writeln!(out, "# Subject table: {} ({reason}).", map_name(&subject));
+    } else {
+        let _ = writeln!(
+            out,
+            "# Subject table (a guess): {}: {reason}.\n\
+             #   If that is wrong, run `derbes map init --subject-table TABLE`.",
+            map_name(&subject)
+        );
+    }
     let _ = writeln!(
         out,
         "# Personal columns: found by name (English, Russian, Kazakh){}.",
@@ -801,6 +807,7 @@ pub fn draft_map(
     Ok(Draft {
         text: out,
         subject: subject.clone(),
+        guessed: subject_table.is_none(),
         mapped: reached.into_iter().map(|(t, _)| t).collect(),
         left_out,
         not_sampled,

@@ -372,7 +372,9 @@ fn the_subject_can_be_named() {
     let draft = draft_map(&b.0, &scope, Some("staff"), &Samples::default(), false).unwrap();
     assert_eq!(draft.subject, name("staff"));
     assert!(
-        draft.text.contains("staff: named with --subject-table"),
+        draft
+            .text
+            .contains("# Subject table: staff (named with --subject-table)."),
         "{}",
         draft.text
     );
