@@ -1368,7 +1368,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__map__subcmd__check)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --strict --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

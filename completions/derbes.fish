@@ -80,6 +80,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 json\t''
 csv\t''"
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l strict -d 'Treat a link step that no foreign key backs as an error (exit 6), not a warning'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'

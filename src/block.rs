@@ -22,8 +22,10 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 use crate::audit::{self, AuditEntry};
 use crate::catalog::Catalog;
-use crate::datamap::{quote_ident, BlockSpec, Category, DataMap, IdentityKind, TypeFamily};
+use crate::datamap::{quote_ident, BlockSpec, Category, DataMap, TypeFamily};
 use crate::identity::Identity;
+use crate::link::{KeyMatch, LinkPath};
+use crate::resolve::{self, ResolveError};
 
 /// Why a subject is blocked; stored in `derbes.blocks.reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -70,7 +72,7 @@ pub enum BlockError {
     NoInput,
     #[error("{count} identit(y/ies) match no subject, nothing was changed: {}; correct them, or pass --skip-unknown to block the rest", .listed.join(", "))]
     Unknown { count: usize, listed: Vec<String> },
-    #[error("{count} identit(y/ies) match several subjects, nothing was changed: {}; use a more specific identity (IIN, or id:KEY)", .listed.join(", "))]
+    #[error("{count} identit(y/ies) match several subjects, nothing was changed: {}; use a more specific identity (IIN, or id:KEY)", .listed.join("; "))]
     Ambiguous { count: usize, listed: Vec<String> },
     #[error(
         "the selector matches no subject: nothing to block; check the range, device id or --since"
@@ -82,8 +84,8 @@ pub enum BlockError {
     NoBlockSpec,
     #[error("the data map does not fit the database: {0}; run `derbes map check`")]
     MapMismatch(String),
-    #[error("an id: identity does not fit the subject key's type ({0}): give the key as stored")]
-    BadKey(String),
+    #[error(transparent)]
+    Resolve(ResolveError),
     #[error("the database is read-only (a standby, or default_transaction_read_only is on): nothing was changed; run against the primary")]
     ReadOnly,
     #[error("a row needed is locked by another transaction for too long: nothing was changed; run again in a moment")]
@@ -125,7 +127,7 @@ pub struct IdentityList {
     pub identities: Vec<GivenIdentity>,
     /// Identities given more than once (each counted once).
     pub duplicates: usize,
-    seen: HashSet<(LookupKind, String)>,
+    seen: HashSet<Identity>,
 }
 
 impl IdentityList {
@@ -169,7 +171,7 @@ impl IdentityList {
     }
 
     fn push(&mut self, identity: Identity, origin: String) {
-        if self.seen.insert(lookup(&identity)) {
+        if self.seen.insert(identity.clone()) {
             self.identities.push(GivenIdentity { identity, origin });
         } else {
             self.duplicates += 1;
@@ -192,30 +194,6 @@ fn malformed(source_name: &str, mut bad: Vec<String>) -> BlockError {
         source_name: source_name.to_owned(),
         count,
         lines: bad,
-    }
-}
-
-/// What kind of column an identity is looked up in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-enum LookupKind {
-    Identity(IdentityKind),
-    Key,
-}
-
-/// The kind and the normalised value to look up.
-fn lookup(identity: &Identity) -> (LookupKind, String) {
-    match identity {
-        Identity::Iin(iin) => (LookupKind::Identity(IdentityKind::Iin), iin.to_string()),
-        Identity::Bin(bin) => (LookupKind::Identity(IdentityKind::Bin), bin.to_string()),
-        Identity::Phone(phone) => (
-            LookupKind::Identity(IdentityKind::Phone),
-            phone.as_str().to_owned(),
-        ),
-        Identity::Email(email) => (
-            LookupKind::Identity(IdentityKind::Email),
-            email.as_str().to_owned(),
-        ),
-        Identity::Key(key) => (LookupKind::Key, key.clone()),
     }
 }
 
@@ -268,7 +246,8 @@ pub struct FoundSubject {
 pub struct Found {
     pub subjects: Vec<FoundSubject>,
     pub unknown: Vec<GivenIdentity>,
-    pub ambiguous: Vec<GivenIdentity>,
+    /// Identities matching several subjects, with the keys they match.
+    pub ambiguous: Vec<(GivenIdentity, Vec<String>)>,
 }
 
 /// SQL fragments derived from the data map and the catalogue. Every identifier
@@ -292,13 +271,14 @@ impl<'a> Shape<'a> {
             })
     }
 
-    fn primary_key(&self, table: &str) -> Result<String, BlockError> {
-        let name = self.map.table_name(table);
-        self.catalog
-            .tables
-            .get(&name)
-            .and_then(|t| t.primary_key.first().cloned())
-            .ok_or_else(|| BlockError::MapMismatch(format!("table {name} has no primary key")))
+    fn path(&self, table: &str) -> Result<LinkPath, BlockError> {
+        LinkPath::compile(self.map, self.catalog, table).map_err(BlockError::MapMismatch)
+    }
+
+    /// A condition on `alias` (a row of `table`) selecting the rows of the subjects
+    /// whose keys are the text array `$1`.
+    fn rows_of_subjects(&self, table: &str, alias: &str) -> Result<String, BlockError> {
+        Ok(self.path(table)?.rows_of(alias, KeyMatch::Any(1)))
     }
 
     fn subject_table(&self) -> String {
@@ -317,82 +297,10 @@ impl<'a> Shape<'a> {
     fn subject_ref(&self, key: &str) -> String {
         format!("{}:{key}", self.map.subject.table)
     }
-
-    /// `$n::text[]::<type>[]`: a text array cast to a column's type, so indexes apply.
-    fn key_array(&self, param: usize, table: &str, column: &str) -> Result<String, BlockError> {
-        Ok(format!(
-            "${param}::text[]::{}[]",
-            self.column_type(table, column)?
-        ))
-    }
-
-    /// Joins from `table` (alias `t0`) to the subject table; returns the FROM text and
-    /// the subject-key expression.
-    fn path_to_subject(&self, table: &str) -> Result<(String, String), BlockError> {
-        let steps = self.map.link_path(table).map_err(BlockError::MapMismatch)?;
-        let mut from = format!("{} t0", self.map.table_name(table).quoted());
-        for (i, step) in steps.iter().enumerate() {
-            let to_column = match &step.to_column {
-                Some(column) => column.clone(),
-                None => self.primary_key(&step.to)?,
-            };
-            from.push_str(&format!(
-                " JOIN {} t{next} ON t{i}.{} = t{next}.{}",
-                self.map.table_name(&step.to).quoted(),
-                quote_ident(&step.column),
-                quote_ident(&to_column),
-                next = i + 1
-            ));
-        }
-        Ok((
-            from,
-            format!("t{}.{}::text", steps.len(), self.subject_key()),
-        ))
-    }
-
-    /// A condition selecting the rows of `table` (as `alias`) that belong to the
-    /// subjects whose keys are the text array `$1`.
-    fn rows_of_subjects(
-        &self,
-        table: &str,
-        alias: &str,
-        depth: usize,
-    ) -> Result<String, BlockError> {
-        let subject = &self.map.subject;
-        if table == subject.table {
-            return Ok(format!(
-                "{alias}.{} = ANY({})",
-                self.subject_key(),
-                self.key_array(1, table, &subject.key)?
-            ));
-        }
-        let steps = self.map.link_path(table).map_err(BlockError::MapMismatch)?;
-        let step = steps
-            .first()
-            .ok_or_else(|| BlockError::MapMismatch(format!("{table} has no link")))?;
-        if step.to == subject.table && step.to_column.as_deref() == Some(subject.key.as_str()) {
-            return Ok(format!(
-                "{alias}.{} = ANY({})",
-                quote_ident(&step.column),
-                self.key_array(1, table, &step.column)?
-            ));
-        }
-        let to_column = match &step.to_column {
-            Some(column) => column.clone(),
-            None => self.primary_key(&step.to)?,
-        };
-        let inner = format!("r{depth}");
-        Ok(format!(
-            "{alias}.{} IN (SELECT {inner}.{} FROM {} {inner} WHERE {})",
-            quote_ident(&step.column),
-            quote_ident(&to_column),
-            self.map.table_name(&step.to).quoted(),
-            self.rows_of_subjects(&step.to, &inner, depth + 1)?
-        ))
-    }
 }
 
-/// Find the subjects of many identities: one query per identity kind.
+/// Find the subjects of many identities with the shared resolver: one query per
+/// identity kind.
 pub async fn find_identities(
     client: &impl GenericClient,
     map: &DataMap,
@@ -400,38 +308,17 @@ pub async fn find_identities(
     identities: &[GivenIdentity],
 ) -> Result<Found, BlockError> {
     let shape = Shape { map, catalog };
-    let mut by_kind: HashMap<LookupKind, Vec<String>> = HashMap::new();
-    for given in identities {
-        let (kind, value) = lookup(&given.identity);
-        by_kind.entry(kind).or_default().push(value);
-    }
-    // value -> distinct subject keys, per kind.
-    let mut matches: HashMap<(LookupKind, String), Vec<String>> = HashMap::new();
-    for (kind, values) in &by_kind {
-        let Some(sql) = identity_query(&shape, *kind)? else {
-            continue;
-        };
-        let rows = client.query(&sql, &[values]).await.map_err(|e| {
-            if e.code().map(|c| c.code()) == Some("22P02") {
-                BlockError::BadKey(shape.map.subject.key.clone())
-            } else {
-                e.into()
-            }
-        })?;
-        for row in rows {
-            let keys = matches.entry((*kind, row.get(0))).or_default();
-            let key: String = row.get(1);
-            if !keys.contains(&key) {
-                keys.push(key);
-            }
-        }
-    }
+    let given: Vec<Identity> = identities.iter().map(|g| g.identity.clone()).collect();
+    let resolved = resolve::resolve_all(client, map, catalog, &given)
+        .await
+        .map_err(BlockError::Resolve)?;
     let mut found = Found::default();
     let mut seen_keys = HashSet::new();
-    for given in identities {
-        match matches.get(&lookup(&given.identity)).map(Vec::as_slice) {
-            None | Some([]) => found.unknown.push(given.clone()),
-            Some([key]) => {
+    for (given, keys) in identities.iter().zip(&resolved.keys) {
+        match keys.len() {
+            0 => found.unknown.push(given.clone()),
+            1 => {
+                let key = keys.iter().next().expect("one key");
                 if seen_keys.insert(key.clone()) {
                     found.subjects.push(FoundSubject {
                         key: key.clone(),
@@ -440,57 +327,12 @@ pub async fn find_identities(
                     });
                 }
             }
-            Some(_) => found.ambiguous.push(given.clone()),
+            _ => found
+                .ambiguous
+                .push((given.clone(), keys.iter().cloned().collect())),
         }
     }
     Ok(found)
-}
-
-/// `SELECT value, subject_key` for every identity column of one kind, or None when
-/// the map has no column of that kind (every such identity is then unknown).
-fn identity_query(shape: &Shape<'_>, kind: LookupKind) -> Result<Option<String>, BlockError> {
-    let subject = &shape.map.subject;
-    let mut parts = Vec::new();
-    match kind {
-        LookupKind::Key => parts.push(format!(
-            "SELECT v.value, t0.{key}::text FROM unnest($1::text[]) AS v(value) \
-             JOIN {table} t0 ON t0.{key} = v.value::{ty}",
-            key = shape.subject_key(),
-            table = shape.subject_table(),
-            ty = shape.column_type(&subject.table, &subject.key)?,
-        )),
-        LookupKind::Identity(kind) => {
-            for spec in subject.identities.iter().filter(|s| s.kind == kind) {
-                let table = spec.table.as_deref().unwrap_or(&subject.table);
-                let (from, key) = shape.path_to_subject(table)?;
-                let column = quote_ident(&spec.column);
-                let condition = if spec.case_insensitive {
-                    format!("lower(t0.{column}) = lower(v.value)")
-                } else {
-                    let ty = shape.column_type(table, &spec.column)?;
-                    format!("t0.{column} = v.value::{ty}")
-                };
-                // The identity table joins first so its index on the column is used.
-                let (first, rest) = from
-                    .split_once(" JOIN ")
-                    .map_or((from.as_str(), ""), |(a, b)| (a, b));
-                let rest = if rest.is_empty() {
-                    String::new()
-                } else {
-                    format!(" JOIN {rest}")
-                };
-                parts.push(format!(
-                    "SELECT v.value, {key} FROM unnest($1::text[]) AS v(value) \
-                     JOIN {first} ON {condition}{rest}"
-                ));
-            }
-        }
-    }
-    if parts.is_empty() {
-        Ok(None)
-    } else {
-        Ok(Some(parts.join(" UNION ")))
-    }
 }
 
 /// Find every subject a selector matches: one query over every mapped column of
@@ -542,8 +384,11 @@ pub async fn find_selected(
                 }
                 _ => continue,
             };
-            let (from, key) = shape.path_to_subject(table)?;
-            let mut part = format!("SELECT {key} AS key FROM {from} WHERE {condition}");
+            let joined = shape.path(table)?.joined();
+            let mut part = format!(
+                "SELECT {}::text AS key FROM {}{} WHERE {condition}",
+                joined.key, joined.first, joined.joins
+            );
             if since.is_some() {
                 match &spec.time_column {
                     Some(time) => part.push_str(&format!(" AND t0.{} >= $2", quote_ident(time))),
@@ -595,9 +440,22 @@ pub struct Guards {
 /// large selection. Returns the subjects to act on.
 pub fn check_guards(found: Found, guards: Guards) -> Result<Vec<FoundSubject>, BlockError> {
     if !found.ambiguous.is_empty() {
+        const SHOWN: usize = 20;
+        let mut listed: Vec<String> = found
+            .ambiguous
+            .iter()
+            .take(SHOWN)
+            .map(|(given, keys)| {
+                let keys: Vec<String> = keys.iter().map(|k| format!("id:{k}")).collect();
+                format!("{} matches {}", given.describe(), keys.join(", "))
+            })
+            .collect();
+        if found.ambiguous.len() > SHOWN {
+            listed.push(format!("and {} more", found.ambiguous.len() - SHOWN));
+        }
         return Err(BlockError::Ambiguous {
             count: found.ambiguous.len(),
-            listed: first_few(&found.ambiguous),
+            listed,
         });
     }
     if !found.unknown.is_empty() && !guards.skip_unknown {
@@ -846,7 +704,7 @@ pub async fn unblock(
             let sql = format!(
                 "UPDATE {} t0 SET {column} = CAST($2::text AS {ty}) WHERE {} AND t0.{column} = CAST($3::text AS {ty})",
                 map.table_name(&set.table).quoted(),
-                shape.rows_of_subjects(&set.table, "t0", 0)?
+                shape.rows_of_subjects(&set.table, "t0")?
             );
             let n = tx
                 .execute(&sql, &[&to_unblock, &set.unblock_value, &set.value])
@@ -924,7 +782,7 @@ async fn lock_subjects(
         "SELECT t0.{key}::text FROM {table} t0 WHERE {condition} ORDER BY t0.{key} FOR UPDATE",
         key = shape.subject_key(),
         table = shape.subject_table(),
-        condition = shape.rows_of_subjects(&shape.map.subject.table, "t0", 0)?,
+        condition = shape.rows_of_subjects(&shape.map.subject.table, "t0")?,
     );
     Ok(tx
         .query(&sql, &[&keys])
@@ -994,7 +852,7 @@ async fn apply_block_spec(
             "UPDATE {} t0 SET {} WHERE {}",
             map.table_name(table).quoted(),
             assignments.join(", "),
-            shape.rows_of_subjects(table, "t0", 0)?
+            shape.rows_of_subjects(table, "t0")?
         );
         let n = tx.execute(&sql, &values).await?;
         for column in columns {
@@ -1006,7 +864,7 @@ async fn apply_block_spec(
         let sql = format!(
             "UPDATE {} t0 SET {column} = now() WHERE {} AND t0.{column} IS NULL",
             map.table_name(&revoke.table).quoted(),
-            shape.rows_of_subjects(&revoke.table, "t0", 0)?
+            shape.rows_of_subjects(&revoke.table, "t0")?
         );
         let n = tx.execute(&sql, &[&keys]).await?;
         changes.insert(format!("{}.{}", revoke.table, revoke.column), n as i64);

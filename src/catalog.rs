@@ -10,6 +10,7 @@ use serde::Serialize;
 use tokio_postgres::GenericClient;
 
 use crate::datamap::{quote_ident, Category, DataMap, TableName, TypeFamily};
+use crate::link::{Direction, LinkPath};
 
 /// One table (or partitioned table) of the catalogue.
 #[derive(Debug, Clone, Serialize)]
@@ -20,7 +21,23 @@ pub struct CatalogTable {
     pub primary_key: Vec<String>,
     /// Each index's column list (expressions as None), in order.
     pub indexes: Vec<Vec<Option<String>>>,
+    /// Column sets that are unique: the primary key and every unique index without
+    /// expressions or a predicate.
+    pub unique_keys: Vec<Vec<String>>,
+    /// `pg_get_indexdef` of every index, to recognise expression indexes; filled
+    /// only by [`Catalog::read_index_definitions`] (it waits on locked tables).
+    pub index_definitions: Vec<String>,
     pub partitioned: bool,
+    /// The leaf partitions of a partitioned table, with their own indexes.
+    pub partitions: Vec<Partition>,
+}
+
+/// A leaf partition of a partitioned table.
+#[derive(Debug, Clone, Serialize)]
+pub struct Partition {
+    pub name: TableName,
+    /// (index name, its columns) of every valid, non-partial index.
+    pub indexes: Vec<(String, Vec<Option<String>>)>,
 }
 
 impl CatalogTable {
@@ -31,13 +48,28 @@ impl CatalogTable {
             .map(|(_, ty)| ty.as_str())
     }
 
-    /// An index whose leading column is `column` (the primary key counts).
+    /// An index whose leading column is `column` (the primary key counts). On a
+    /// partitioned table, an index on every partition counts as the parent's.
     pub fn has_leading_index(&self, column: &str) -> bool {
+        let leading =
+            |idx: &Vec<Option<String>>| idx.first().and_then(|c| c.as_deref()) == Some(column);
         self.primary_key.first().map(String::as_str) == Some(column)
-            || self
-                .indexes
-                .iter()
-                .any(|idx| idx.first().and_then(|c| c.as_deref()) == Some(column))
+            || self.indexes.iter().any(leading)
+            || (self.partitioned
+                && !self.partitions.is_empty()
+                && self
+                    .partitions
+                    .iter()
+                    .all(|p| p.indexes.iter().any(|(_, idx)| leading(idx))))
+    }
+
+    /// Whether `columns` (in any order) are unique in this table.
+    pub fn is_unique(&self, columns: &[String]) -> bool {
+        let wanted: BTreeSet<&String> = columns.iter().collect();
+        self.unique_keys.iter().any(|key| {
+            // A unique key that is a subset of the columns makes them unique too.
+            !key.is_empty() && key.iter().all(|c| wanted.contains(c))
+        })
     }
 }
 
@@ -48,6 +80,9 @@ pub struct ForeignKey {
     pub columns: Vec<String>,
     pub parent: TableName,
     pub ref_columns: Vec<String>,
+    /// Declared on every partition of `child` rather than on `child` itself.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub on_partitions: bool,
 }
 
 #[derive(Debug, Clone, Default, Serialize)]
@@ -56,12 +91,18 @@ pub struct Catalog {
     pub foreign_keys: Vec<ForeignKey>,
 }
 
+/// A foreign key's (child, columns, parent, referenced columns).
+type FkShape = (TableName, Vec<String>, TableName, Vec<String>);
+
+const OWNED: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'derbes') \
+     AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'";
+
 impl Catalog {
-    /// Read every ordinary and partitioned table (not partitions, not system schemas,
-    /// not derbes' own schema).
+    /// Read every ordinary and partitioned table (not system schemas, not derbes'
+    /// own schema). Partitions are not tables of their own here: their indexes are
+    /// listed under the partitioned table, and a foreign key declared on every
+    /// partition counts as the partitioned table's.
     pub async fn read(client: &impl GenericClient) -> Result<Catalog, tokio_postgres::Error> {
-        const OWNED: &str = "n.nspname NOT IN ('pg_catalog', 'information_schema', 'derbes') \
-             AND n.nspname NOT LIKE 'pg_toast%' AND n.nspname NOT LIKE 'pg_temp%'";
         let mut tables = BTreeMap::new();
         let sql = format!(
             "SELECT n.nspname, c.relname, c.relkind = 'p', \
@@ -87,16 +128,189 @@ impl Catalog {
                     columns: names.into_iter().zip(types).collect(),
                     primary_key: Vec::new(),
                     indexes: Vec::new(),
+                    unique_keys: Vec::new(),
+                    index_definitions: Vec::new(),
                     partitioned: row.get(2),
+                    partitions: Vec::new(),
                 },
             );
         }
 
+        // Indexes of tables and of leaf partitions (the latter filed under their root).
         let sql = format!(
             "SELECT n.nspname, c.relname, i.indisprimary, \
                     array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
                           LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum AND k.attnum > 0 \
-                          ORDER BY k.ord) \
+                          ORDER BY k.ord), \
+                    i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL, \
+                    NULL::text, ic.relname, \
+                    c.relispartition, rn.nspname, r.relname, \
+                    i.indisvalid AND i.indpred IS NULL \
+             FROM pg_index i \
+             JOIN pg_class c ON c.oid = i.indrelid \
+             JOIN pg_class ic ON ic.oid = i.indexrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class r ON r.oid = CASE WHEN c.relispartition THEN pg_partition_root(c.oid) ELSE c.oid END \
+             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+             WHERE {OWNED}"
+        );
+        for row in client.query(&sql, &[]).await? {
+            let columns: Vec<Option<String>> = row.get(3);
+            if row.get::<_, bool>(7) {
+                let root = TableName {
+                    schema: row.get(8),
+                    table: row.get(9),
+                };
+                let partition = TableName {
+                    schema: row.get(0),
+                    table: row.get(1),
+                };
+                if let Some(table) = tables.get_mut(&root) {
+                    let entry = match table.partitions.iter().position(|p| p.name == partition) {
+                        Some(i) => &mut table.partitions[i],
+                        None => {
+                            table.partitions.push(Partition {
+                                name: partition,
+                                indexes: Vec::new(),
+                            });
+                            table.partitions.last_mut().expect("just pushed")
+                        }
+                    };
+                    if row.get::<_, bool>(10) {
+                        entry.indexes.push((row.get(6), columns));
+                    }
+                }
+                continue;
+            }
+            let name = TableName {
+                schema: row.get(0),
+                table: row.get(1),
+            };
+            if let Some(table) = tables.get_mut(&name) {
+                let plain: Vec<String> = columns.iter().flatten().cloned().collect();
+                if row.get::<_, bool>(2) {
+                    table.primary_key = plain.clone();
+                }
+                if row.get::<_, bool>(4) && plain.len() == columns.len() {
+                    table.unique_keys.push(plain);
+                }
+                table.indexes.push(columns);
+            }
+        }
+
+        // Leaf partitions without any index still count when checking coverage.
+        let sql = format!(
+            "SELECT n.nspname, c.relname, rn.nspname, r.relname \
+             FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class r ON r.oid = pg_partition_root(c.oid) \
+             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+             WHERE c.relispartition AND c.relkind = 'r' AND {OWNED}"
+        );
+        for row in client.query(&sql, &[]).await? {
+            let root = TableName {
+                schema: row.get(2),
+                table: row.get(3),
+            };
+            let partition = TableName {
+                schema: row.get(0),
+                table: row.get(1),
+            };
+            if let Some(table) = tables.get_mut(&root) {
+                if !table.partitions.iter().any(|p| p.name == partition) {
+                    table.partitions.push(Partition {
+                        name: partition,
+                        indexes: Vec::new(),
+                    });
+                }
+            }
+        }
+        for table in tables.values_mut() {
+            table.partitions.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+
+        // Foreign keys declared on a table, and those declared on partitions only
+        // (filed under the root, counted once every leaf partition has one).
+        let sql = format!(
+            "SELECT rn.nspname, r.relname, pn.nspname, p.relname, \
+                    array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord) \
+                          JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.ord), \
+                    array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord) \
+                          JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum ORDER BY u.ord), \
+                    c.relispartition, n.nspname || '.' || c.relname \
+             FROM pg_constraint k \
+             JOIN pg_class c ON c.oid = k.conrelid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class r ON r.oid = CASE WHEN c.relispartition THEN pg_partition_root(c.oid) ELSE c.oid END \
+             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+             JOIN pg_class p ON p.oid = CASE WHEN (SELECT relispartition FROM pg_class WHERE oid = k.confrelid) \
+                                        THEN pg_partition_root(k.confrelid) ELSE k.confrelid END \
+             JOIN pg_namespace pn ON pn.oid = p.relnamespace \
+             WHERE k.contype = 'f' AND k.conparentid = 0 AND {OWNED}"
+        );
+        let mut foreign_keys = Vec::new();
+        // (child root, columns, parent, ref columns) -> partitions declaring it.
+        let mut on_partitions: BTreeMap<FkShape, BTreeSet<String>> = BTreeMap::new();
+        for row in client.query(&sql, &[]).await? {
+            let child = TableName {
+                schema: row.get(0),
+                table: row.get(1),
+            };
+            let parent = TableName {
+                schema: row.get(2),
+                table: row.get(3),
+            };
+            let columns: Vec<String> = row.get(4);
+            let ref_columns: Vec<String> = row.get(5);
+            if row.get::<_, bool>(6) {
+                on_partitions
+                    .entry((child, columns, parent, ref_columns))
+                    .or_default()
+                    .insert(row.get(7));
+            } else {
+                foreign_keys.push(ForeignKey {
+                    child,
+                    columns,
+                    parent,
+                    ref_columns,
+                    on_partitions: false,
+                });
+            }
+        }
+        for ((child, columns, parent, ref_columns), declared_on) in on_partitions {
+            let Some(table) = tables.get(&child) else {
+                continue;
+            };
+            let every = !table.partitions.is_empty()
+                && table
+                    .partitions
+                    .iter()
+                    .all(|p| declared_on.contains(&p.name.to_string()));
+            if every {
+                foreign_keys.push(ForeignKey {
+                    child,
+                    columns,
+                    parent,
+                    ref_columns,
+                    on_partitions: true,
+                });
+            }
+        }
+        Ok(Catalog {
+            tables,
+            foreign_keys,
+        })
+    }
+
+    /// Fill `index_definitions` of every table (for `map check`'s expression-index
+    /// advice). `pg_get_indexdef` waits on a table another session holds locked, so
+    /// commands that only read rows never call it.
+    pub async fn read_index_definitions(
+        &mut self,
+        client: &impl GenericClient,
+    ) -> Result<(), tokio_postgres::Error> {
+        let sql = format!(
+            "SELECT n.nspname, c.relname, pg_get_indexdef(i.indexrelid) \
              FROM pg_index i \
              JOIN pg_class c ON c.oid = i.indrelid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
@@ -107,47 +321,11 @@ impl Catalog {
                 schema: row.get(0),
                 table: row.get(1),
             };
-            let columns: Vec<Option<String>> = row.get(3);
-            if let Some(table) = tables.get_mut(&name) {
-                if row.get::<_, bool>(2) {
-                    table.primary_key = columns.iter().flatten().cloned().collect();
-                }
-                table.indexes.push(columns);
+            if let Some(table) = self.tables.get_mut(&name) {
+                table.index_definitions.push(row.get(2));
             }
         }
-
-        let sql = format!(
-            "SELECT n.nspname, c.relname, pn.nspname, p.relname, \
-                    array(SELECT a.attname::text FROM unnest(k.conkey) WITH ORDINALITY u(attnum, ord) \
-                          JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = u.attnum ORDER BY u.ord), \
-                    array(SELECT a.attname::text FROM unnest(k.confkey) WITH ORDINALITY u(attnum, ord) \
-                          JOIN pg_attribute a ON a.attrelid = k.confrelid AND a.attnum = u.attnum ORDER BY u.ord) \
-             FROM pg_constraint k \
-             JOIN pg_class c ON c.oid = k.conrelid \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             JOIN pg_class p ON p.oid = k.confrelid \
-             JOIN pg_namespace pn ON pn.oid = p.relnamespace \
-             WHERE k.contype = 'f' AND NOT c.relispartition AND k.conparentid = 0 AND {OWNED}"
-        );
-        let mut foreign_keys = Vec::new();
-        for row in client.query(&sql, &[]).await? {
-            foreign_keys.push(ForeignKey {
-                child: TableName {
-                    schema: row.get(0),
-                    table: row.get(1),
-                },
-                parent: TableName {
-                    schema: row.get(2),
-                    table: row.get(3),
-                },
-                columns: row.get(4),
-                ref_columns: row.get(5),
-            });
-        }
-        Ok(Catalog {
-            tables,
-            foreign_keys,
-        })
+        Ok(())
     }
 
     /// Tables in an order safe for deleting: every table before the tables it
@@ -218,6 +396,27 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
     /// Mapped tables, children first: the order deletes must follow.
     pub delete_order: Vec<String>,
+    /// Every mapped table's link path and what backs each step.
+    pub links: Vec<CheckedLink>,
+}
+
+/// How strict `map check` is.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CheckOptions {
+    /// A link step no foreign key backs is an error, not a warning.
+    pub strict: bool,
+}
+
+/// One mapped table's compiled link path, as `map check` proved it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CheckedLink {
+    pub table: String,
+    /// `shop.address <- shop.customer(address_id)`.
+    pub path: String,
+    /// What backs the table's own step: `foreign key a(x) -> b(y)`, or `none`.
+    pub backed_by: String,
+    /// Rows may be shared by several subjects (a reverse step on the path).
+    pub shared: bool,
 }
 
 impl CheckReport {
@@ -237,8 +436,9 @@ pub fn looks_personal(column: &str) -> bool {
 
 /// Check a data map against the catalogue: tables and columns exist, types fit the
 /// categories, link columns are indexed, personal-looking columns are mapped.
-pub fn check(map: &DataMap, catalog: &Catalog) -> CheckReport {
+pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckReport {
     let mut findings = Vec::new();
+    let mut links = Vec::new();
     let mut error = |object: String, message: String, fix: Option<String>| {
         findings.push(Finding {
             severity: Severity::Error,
@@ -308,45 +508,22 @@ pub fn check(map: &DataMap, catalog: &Catalog) -> CheckReport {
                 }
             }
         }
-        if let Some(link) = &spec.link {
-            if found.column_type(&link.column).is_some() && !found.has_leading_index(&link.column) {
-                let index = format!("{}_{}_idx", name.table, link.column);
-                warnings.push(Finding {
-                    severity: Severity::Warning,
-                    object: format!("{table}.{}", link.column),
-                    message: format!(
-                        "link column has no index: exports and erasures will scan all of {name}"
-                    ),
-                    fix: Some(format!(
-                        "CREATE INDEX CONCURRENTLY {} ON {} ({});",
-                        quote_ident(&index),
-                        name.quoted(),
-                        quote_ident(&link.column)
-                    )),
-                });
-            }
-            if let Some(via) = &link.via {
-                let via_name = map.table_name(via);
-                let target = link.via_column.clone().or_else(|| {
-                    catalog
-                        .tables
-                        .get(&via_name)
-                        .and_then(|t| (t.primary_key.len() == 1).then(|| t.primary_key[0].clone()))
-                });
-                if target.is_none() && catalog.tables.contains_key(&via_name) {
-                    error(
-                        table.clone(),
-                        format!(
-                            "{via_name} has no single-column primary key for the link to point at"
-                        ),
-                        Some(format!("set `via_column` in [tables.{table}] link")),
-                    );
+        if spec.link.is_some() {
+            let (link_findings, checked) = check_link(map, catalog, table, options);
+            for finding in link_findings {
+                match finding.severity {
+                    Severity::Error => error(finding.object, finding.message, finding.fix),
+                    Severity::Warning => warnings.push(finding),
                 }
             }
+            links.extend(checked);
         }
         for (column, ty) in &found.columns {
             let named = spec.columns.contains_key(column)
-                || spec.link.as_ref().is_some_and(|l| &l.column == column)
+                || spec
+                    .link
+                    .as_ref()
+                    .is_some_and(|l| l.column.contains(column))
                 || spec.time_column.as_deref() == Some(column);
             if !named && looks_personal(column) {
                 warnings.push(Finding {
@@ -358,6 +535,39 @@ pub fn check(map: &DataMap, catalog: &Catalog) -> CheckReport {
                     )),
                 });
             }
+        }
+    }
+
+    for identity in map.subject.identities.iter().filter(|i| i.normalise) {
+        let table = identity.table.as_deref().unwrap_or(&map.subject.table);
+        let Some(found) = catalog.tables.get(&map.table_name(table)) else {
+            continue;
+        };
+        let object = format!("{table}.{}", identity.column);
+        if identity.kind != crate::datamap::IdentityKind::Phone {
+            error(
+                object,
+                "`normalise = true` applies to phone identities only".to_owned(),
+                Some("remove `normalise` from this identity".to_owned()),
+            );
+            continue;
+        }
+        let expression = crate::resolve::normalised_phone_sql(&quote_ident(&identity.column));
+        let indexed = found
+            .index_definitions
+            .iter()
+            .any(|def| def.contains("regexp_replace") && def.contains(identity.column.as_str()));
+        if !indexed {
+            warnings.push(Finding {
+                severity: Severity::Warning,
+                object,
+                message: "phones compared after normalising have no expression index: every lookup scans the table".to_owned(),
+                fix: Some(format!(
+                    "CREATE INDEX CONCURRENTLY {} ON {} ({expression});",
+                    quote_ident(&format!("{}_{}_e164_idx", found.name.table, identity.column)),
+                    found.name.quoted()
+                )),
+            });
         }
     }
 
@@ -409,7 +619,297 @@ pub fn check(map: &DataMap, catalog: &Catalog) -> CheckReport {
         columns_mapped,
         findings,
         delete_order,
+        links,
     }
+}
+
+/// Prove the first step of `table`'s link (later steps are their own tables'):
+/// columns exist on both sides with types that compare, a foreign key backs it in
+/// either direction (on a partitioned table, one on every partition counts), no
+/// foreign key on the same columns says otherwise, at least one side is unique, and
+/// the link columns are indexed (with advice PostgreSQL accepts).
+fn check_link(
+    map: &DataMap,
+    catalog: &Catalog,
+    table: &str,
+    options: CheckOptions,
+) -> (Vec<Finding>, Option<CheckedLink>) {
+    let mut findings = Vec::new();
+    let finding = |severity, object: String, message: String, fix: Option<String>| Finding {
+        severity,
+        object,
+        message,
+        fix,
+    };
+    let path = match LinkPath::compile(map, catalog, table) {
+        Ok(path) => path,
+        Err(reason) => {
+            findings.push(finding(
+                Severity::Error,
+                table.to_owned(),
+                format!("the link cannot be followed: {reason}"),
+                Some(format!(
+                    "fix `link` in [tables.{table}]: `column` names this table's column(s), `via` the mapped table they equal (the subject table when absent), `via_column` its column(s) (its primary key when absent)"
+                )),
+            ));
+            return (findings, None);
+        }
+    };
+    let step = &path.steps[0];
+    let object = format!("{table}.{}", step.from_columns.join(","));
+    let from = &catalog.tables[&step.from];
+    let to = &catalog.tables[&step.to];
+    let pairs: Vec<(&String, &String)> = step.from_columns.iter().zip(&step.to_columns).collect();
+    for (f, t) in &pairs {
+        let (ft, tt) = (
+            from.column_type(f).unwrap_or_default(),
+            to.column_type(t).unwrap_or_default(),
+        );
+        if !types_compare(ft, tt) {
+            findings.push(finding(
+                Severity::Error,
+                object.clone(),
+                format!(
+                    "link compares {}.{f} ({ft}) with {}.{t} ({tt}): the types differ",
+                    step.from, step.to
+                ),
+                Some(
+                    "point the link at columns of the same type (a foreign key's columns)"
+                        .to_owned(),
+                ),
+            ));
+        }
+    }
+    let same_pairs =
+        |fk_cols: &[String], fk_refs: &[String], ours: &[String], theirs: &[String]| {
+            let mut a: Vec<(&String, &String)> = fk_cols.iter().zip(fk_refs).collect();
+            let mut b: Vec<(&String, &String)> = ours.iter().zip(theirs).collect();
+            a.sort();
+            b.sort();
+            a == b
+        };
+    let forward = catalog.foreign_keys.iter().find(|fk| {
+        fk.child == step.from
+            && fk.parent == step.to
+            && same_pairs(
+                &fk.columns,
+                &fk.ref_columns,
+                &step.from_columns,
+                &step.to_columns,
+            )
+    });
+    let reverse = catalog.foreign_keys.iter().find(|fk| {
+        fk.child == step.to
+            && fk.parent == step.from
+            && same_pairs(
+                &fk.columns,
+                &fk.ref_columns,
+                &step.to_columns,
+                &step.from_columns,
+            )
+    });
+    let describe_fk = |fk: &ForeignKey| {
+        format!(
+            "foreign key {}({}) -> {}({}){}",
+            fk.child,
+            fk.columns.join(", "),
+            fk.parent,
+            fk.ref_columns.join(", "),
+            if fk.on_partitions {
+                " on every partition"
+            } else {
+                ""
+            }
+        )
+    };
+    let backed_by = match forward.or(reverse) {
+        Some(fk) => describe_fk(fk),
+        None => {
+            let mut own: Vec<&String> = step.from_columns.iter().collect();
+            own.sort();
+            let contradicting = catalog.foreign_keys.iter().find(|fk| {
+                let mut cols: Vec<&String> = fk.columns.iter().collect();
+                cols.sort();
+                fk.child == step.from && cols == own
+            });
+            match contradicting {
+                Some(fk) => findings.push(finding(
+                    Severity::Error,
+                    object.clone(),
+                    format!(
+                        "the link says {}({}) = {}({}), but the {} says otherwise",
+                        step.from,
+                        step.from_columns.join(", "),
+                        step.to,
+                        step.to_columns.join(", "),
+                        describe_fk(fk)
+                    ),
+                    Some(format!(
+                        "follow the foreign key: link = {{ column = {:?}, via = \"{}\", via_column = {:?} }}",
+                        fk.columns,
+                        fk.parent.table,
+                        fk.ref_columns
+                    )),
+                )),
+                None => findings.push(finding(
+                    if options.strict {
+                        Severity::Error
+                    } else {
+                        Severity::Warning
+                    },
+                    object.clone(),
+                    format!(
+                        "no foreign key backs this link ({}({}) = {}({})): derbes cannot prove the rows are the subject's",
+                        step.from,
+                        step.from_columns.join(", "),
+                        step.to,
+                        step.to_columns.join(", ")
+                    ),
+                    Some(format!(
+                        "ALTER TABLE {} ADD FOREIGN KEY ({}) REFERENCES {} ({}) NOT VALID;",
+                        step.from.quoted(),
+                        quoted_list(&step.from_columns),
+                        step.to.quoted(),
+                        quoted_list(&step.to_columns)
+                    )),
+                )),
+            }
+            "none".to_owned()
+        }
+    };
+    if step.direction == Direction::ManyToMany {
+        findings.push(finding(
+            Severity::Error,
+            object.clone(),
+            format!(
+                "neither {}({}) nor {}({}) is unique: the join multiplies rows and mixes subjects",
+                step.from,
+                step.from_columns.join(", "),
+                step.to,
+                step.to_columns.join(", ")
+            ),
+            Some(format!(
+                "point `via_column` at a unique key of {} (its primary key), or link through the table that holds the foreign key",
+                step.to
+            )),
+        ));
+    }
+    if let Some(advice) = index_advice(from, &step.from_columns) {
+        findings.push(finding(
+            Severity::Warning,
+            object.clone(),
+            format!(
+                "link column has no index: exports and erasures will scan all of {}",
+                step.from
+            ),
+            Some(advice),
+        ));
+    }
+    if step.direction == Direction::Reverse {
+        // The identity resolver and shared-row checks look rows of `to` up by these.
+        if let Some(advice) = index_advice(to, &step.to_columns) {
+            findings.push(finding(
+                Severity::Warning,
+                format!("{}.{}", step.to, step.to_columns.join(",")),
+                format!(
+                    "the reverse link of {table} looks {} up by an unindexed column",
+                    step.to
+                ),
+                Some(advice),
+            ));
+        }
+    }
+    let checked = CheckedLink {
+        table: table.to_owned(),
+        path: path.describe(),
+        backed_by,
+        shared: path.may_share(),
+    };
+    (findings, Some(checked))
+}
+
+/// Whether two column types can be compared by a link: the same type, or the same
+/// family among integers and text.
+fn types_compare(a: &str, b: &str) -> bool {
+    if a == b {
+        return true;
+    }
+    let (fa, fb) = (TypeFamily::of(a), TypeFamily::of(b));
+    fa == fb
+        && matches!(fa, TypeFamily::Integer | TypeFamily::Text)
+        && !a.contains("uuid")
+        && !b.contains("uuid")
+}
+
+fn quoted_list(columns: &[String]) -> String {
+    columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The SQL that indexes `columns` of `table`, or None when an index already leads
+/// with its first column. A partitioned table cannot take `CREATE INDEX
+/// CONCURRENTLY`: the advice creates the parent's index `ON ONLY`, indexes each
+/// partition that lacks one concurrently, and attaches every partition's index.
+pub fn index_advice(table: &CatalogTable, columns: &[String]) -> Option<String> {
+    if table.has_leading_index(&columns[0]) {
+        return None;
+    }
+    let name = format!("{}_{}_idx", table.name.table, columns.join("_"));
+    let list = quoted_list(columns);
+    if !table.partitioned {
+        return Some(format!(
+            "CREATE INDEX CONCURRENTLY {} ON {} ({list});",
+            quote_ident(&name),
+            table.name.quoted()
+        ));
+    }
+    let parent_index = TableName {
+        schema: table.name.schema.clone(),
+        table: name.clone(),
+    };
+    let mut sql = vec![format!(
+        "CREATE INDEX IF NOT EXISTS {} ON ONLY {} ({list});",
+        quote_ident(&name),
+        table.name.quoted()
+    )];
+    for partition in &table.partitions {
+        let existing = partition
+            .indexes
+            .iter()
+            .find(|(_, idx)| {
+                idx.len() == columns.len()
+                    && idx
+                        .iter()
+                        .zip(columns)
+                        .all(|(a, b)| a.as_deref() == Some(b.as_str()))
+            })
+            .map(|(index, _)| index.clone());
+        let index = match existing {
+            Some(index) => index,
+            None => {
+                let index = format!("{}_{}_idx", partition.name.table, columns.join("_"));
+                sql.push(format!(
+                    "CREATE INDEX CONCURRENTLY IF NOT EXISTS {} ON {} ({list});",
+                    quote_ident(&index),
+                    partition.name.quoted()
+                ));
+                index
+            }
+        };
+        sql.push(format!(
+            "ALTER INDEX {} ATTACH PARTITION {};",
+            parent_index.quoted(),
+            TableName {
+                schema: partition.name.schema.clone(),
+                table: index,
+            }
+            .quoted()
+        ));
+    }
+    Some(sql.join("\n"))
 }
 
 /// Guess a category from a column name and type, for `map init` drafts.
@@ -449,12 +949,14 @@ mod tests {
                     columns: vec!["loan_id".into()],
                     parent: t("loans"),
                     ref_columns: vec!["id".into()],
+                    on_partitions: false,
                 },
                 ForeignKey {
                     child: t("loans"),
                     columns: vec!["borrower_id".into()],
                     parent: t("borrowers"),
                     ref_columns: vec!["id".into()],
+                    on_partitions: false,
                 },
             ],
         };
@@ -470,6 +972,7 @@ mod tests {
             columns: vec!["x".into()],
             parent: t(p),
             ref_columns: vec!["id".into()],
+            on_partitions: false,
         };
         let catalog = Catalog {
             tables: BTreeMap::new(),

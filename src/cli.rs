@@ -289,11 +289,25 @@ pub enum MapCommand {
     /// Validate the data map against the live catalogue and print the delete order.
     ///
     /// Checks that tables and columns exist, that types fit the declared categories,
-    /// that every link column has an index, and reports columns that look personal but
-    /// are not mapped. Exits 6 when the map does not fit the database.
-    Check,
+    /// that every link step is backed by a foreign key (either direction; on a
+    /// partitioned table, one on every partition counts) and indexed, and reports
+    /// columns that look personal but are not mapped. All problems are reported in
+    /// one run. Exits 6 when the map does not fit the database.
+    ///
+    /// Examples:
+    ///   derbes --map examples/datamap.toml map check
+    ///   derbes --map shop.toml map check --strict     # unbacked links are errors
+    ///   derbes --format json map check | jq .links
+    Check(MapCheckArgs),
     /// Draft a data map from the database catalogue (review it before use).
     Init(MapInitArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct MapCheckArgs {
+    /// Treat a link step that no foreign key backs as an error (exit 6), not a warning.
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -101,6 +101,11 @@ pub struct IdentitySpec {
     /// Compare case-insensitively (`lower(column) = lower($1)`); for emails.
     #[serde(default)]
     pub case_insensitive: bool,
+    /// Phones only: the column stores other spellings than E.164 (`8 701 ...`),
+    /// so both sides are normalised before comparing (`map check` prints the
+    /// expression index that keeps it fast).
+    #[serde(default)]
+    pub normalise: bool,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -143,20 +148,59 @@ pub struct TableSpec {
     pub columns: BTreeMap<String, ColumnSpec>,
 }
 
-/// How a table's rows reach the subject.
+/// How a table's rows reach the subject: one step of a path.
 ///
-/// `column` holds the key of the subject (`via` absent) or of a row of another
-/// mapped table (`via = "loans"`), whose own link continues the path.
+/// The step says `this.column = via.via_column`. `via` is the subject table when
+/// absent, or another mapped table whose own link continues the path; `via_column`
+/// is the primary key of `via` when absent (the subject key for the subject table).
+/// The step may run either way along a foreign key: `loans.borrower_id ->
+/// borrowers.id` (this table points at `via`), or `address.address_id <-
+/// customer.address_id` (`via` points at this table, so an address may be shared
+/// by several customers). Both sides may name several columns (a composite key).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Link {
-    pub column: String,
-    /// The mapped table `column` points to; the subject table when absent.
+    pub column: Columns,
+    /// The mapped table `column` is compared with; the subject table when absent.
     #[serde(default)]
     pub via: Option<String>,
-    /// Column of `via` that `column` references; its primary key when absent.
+    /// Column(s) of `via` that `column` equals; its primary key when absent.
     #[serde(default)]
-    pub via_column: Option<String>,
+    pub via_column: Option<Columns>,
+}
+
+/// One column name, or several for a composite key: `"a"` or `["a", "b"]`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Columns {
+    One(String),
+    Many(Vec<String>),
+}
+
+impl Columns {
+    pub fn names(&self) -> Vec<String> {
+        match self {
+            Columns::One(name) => vec![name.clone()],
+            Columns::Many(names) => names.clone(),
+        }
+    }
+
+    /// Whether `column` is one of these.
+    pub fn contains(&self, column: &str) -> bool {
+        match self {
+            Columns::One(name) => name == column,
+            Columns::Many(names) => names.iter().any(|n| n == column),
+        }
+    }
+}
+
+impl fmt::Display for Columns {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Columns::One(name) => f.write_str(name),
+            Columns::Many(names) => write!(f, "({})", names.join(", ")),
+        }
+    }
 }
 
 /// One personal column.
@@ -517,14 +561,15 @@ pub fn quote_ident(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
 }
 
-/// One step of a join path from a table to the subject: `from.column = to.to_column`.
+/// One step of a join path from a table towards the subject, as the map writes it:
+/// `from.columns = to.to_columns`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct LinkStep {
     pub from: String,
-    pub column: String,
+    pub columns: Vec<String>,
     pub to: String,
     /// None: the primary key of `to`, resolved from the catalogue.
-    pub to_column: Option<String>,
+    pub to_columns: Option<Vec<String>>,
 }
 
 impl DataMap {
@@ -599,15 +644,31 @@ impl DataMap {
                 .via
                 .clone()
                 .unwrap_or_else(|| self.subject.table.clone());
-            let to_column = match &link.via {
-                None => Some(link.via_column.clone().unwrap_or(self.subject.key.clone())),
-                Some(_) => link.via_column.clone(),
+            let to_columns = match (&link.via_column, to == self.subject.table) {
+                (Some(columns), _) => Some(columns.names()),
+                (None, true) => Some(vec![self.subject.key.clone()]),
+                (None, false) => None,
             };
+            let columns = link.column.names();
+            if columns.is_empty() || columns.iter().any(|c| c.is_empty()) {
+                return Err(format!(
+                    "[tables.{current}] link names no column: give `column = \"...\"`"
+                ));
+            }
+            if let Some(to_columns) = &to_columns {
+                if to_columns.len() != columns.len() {
+                    return Err(format!(
+                        "[tables.{current}] link compares {} column(s) with {} of `{to}`: give as many `via_column` as `column`",
+                        columns.len(),
+                        to_columns.len()
+                    ));
+                }
+            }
             steps.push(LinkStep {
                 from: current.clone(),
-                column: link.column.clone(),
+                columns,
                 to: to.clone(),
-                to_column,
+                to_columns,
             });
             if steps.len() > self.tables.len() {
                 return Err(format!(
@@ -721,9 +782,14 @@ impl DataMap {
         }
         for (table, spec) in &self.tables {
             if let Some(link) = &spec.link {
-                named.push((table.clone(), link.column.clone(), "link column"));
-                if let (Some(via), Some(via_column)) = (&link.via, &link.via_column) {
-                    named.push((via.clone(), via_column.clone(), "link target"));
+                for column in link.column.names() {
+                    named.push((table.clone(), column, "link column"));
+                }
+                if let Some(via_column) = &link.via_column {
+                    let via = link.via.clone().unwrap_or(subject.table.clone());
+                    for column in via_column.names() {
+                        named.push((via.clone(), column, "link target"));
+                    }
                 }
             }
             if let Some(time) = &spec.time_column {
@@ -830,7 +896,8 @@ link = { column = "order_id", via = "orders" }
         assert_eq!(path.len(), 2);
         assert_eq!(path[0].to, "orders");
         assert_eq!(path[1].to, "people");
-        assert_eq!(path[1].to_column.as_deref(), Some("id"));
+        assert_eq!(path[1].to_columns, Some(vec!["id".to_owned()]));
+        assert_eq!(path[0].to_columns, None);
         assert!(map.link_path("people").unwrap().is_empty());
     }
 

@@ -31,7 +31,8 @@ use tokio_postgres::GenericClient;
 
 use crate::catalog::Catalog;
 use crate::datamap::{quote_ident, Category, DataMap, RetentionAction};
-use crate::subject::{self, ConsentRecord, DisclosureRecord, SubjectJoin, SubjectSummary};
+use crate::link::LinkPath;
+use crate::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
 
 /// Who asked for the export and why; recorded in the manifest.
 #[derive(Debug, Clone)]
@@ -329,7 +330,7 @@ async fn spool_table(
     spool_key: &age::x25519::Identity,
     categories: &mut BTreeMap<Category, CategorySpool>,
 ) -> Result<(TableExport, Spooled), ExportError> {
-    let join = SubjectJoin::new(map, catalog, table).map_err(ExportError::Map)?;
+    let join = LinkPath::compile(map, catalog, table).map_err(ExportError::Map)?;
     let catalog_table = catalog.tables.get(&join.table).ok_or_else(|| {
         ExportError::Map(format!(
             "table {} is in the data map but not in the database",
@@ -351,7 +352,7 @@ async fn spool_table(
         .iter()
         .map(|c| format!("t0.{}", quote_ident(c)))
         .collect();
-    let mut sql = format!("SELECT {} {}", select.join(", "), join.from_where());
+    let mut sql = format!("SELECT {} {}", select.join(", "), join.from_where_one());
     if !order.is_empty() {
         sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
     }

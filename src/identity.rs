@@ -47,15 +47,17 @@ pub enum IdentityError {
     PhoneCharacters,
     #[error("a Kazakh phone number has 10 digits after the country code 7 (or the trunk prefix 8), this one has {found} digits in all; check for a missing or extra digit")]
     PhoneLength { found: usize },
-    #[error("only Kazakh numbers (+7) are accepted; this one has another country code")]
-    PhoneCountry,
-    #[error("this +7 number is not Kazakh: Kazakh numbers continue with 6 or 7 (+7 7xx, +7 6xx); check the operator code")]
-    PhoneNotKazakh,
+    #[error("an international number has 8 to 15 digits after the '+', the first being the country code (not 0); check the number")]
+    PhoneInternational,
+    #[error("11 digits are neither an IIN or BIN (12 digits) nor a Kazakh phone (8 or 7 and ten digits); check for a missing digit, or write a foreign phone with + and its country code")]
+    ElevenDigits,
+    #[error("`{prefix}` must be followed by a value, e.g. `{prefix}061211600012`")]
+    EmptyPrefixed { prefix: &'static str },
     #[error("not a usable email address: {reason}")]
     Email { reason: &'static str },
     #[error("`id:` must be followed by the subject's key, e.g. `id:12345`")]
     EmptyKey,
-    #[error("not a recognised identity; accepted forms: a 12-digit IIN or BIN, a Kazakh phone number (+7 701 234 56 78, 87012345678), an email address, or id:<key>")]
+    #[error("not a recognised identity; accepted forms: a 12-digit IIN or BIN, a phone number (+7 701 234 56 78, 87012345678, +380 50 123 45 67), an email address, or id:<key>; `iin:`, `bin:`, `phone:` and `email:` say the kind")]
     Unrecognised,
 }
 
@@ -415,16 +417,23 @@ impl std::str::FromStr for Bin {
     }
 }
 
-/// A Kazakh phone number in E.164 (`+77012345678`).
+/// A phone number in E.164 (`+77012345678`, `+380501234567`).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Phone(String);
 
 impl Phone {
-    /// Accepts the common spellings: `+7 701 234 56 78`, `87012345678`, `7012345678`,
-    /// `+7(701)234-56-78`, `8 701 234 5678`.
+    /// Accepts the common Kazakh spellings (`+7 701 234 56 78`, `87012345678`,
+    /// `7012345678`, `+7(701)234-56-78`, `8 701 234 5678`) and any international
+    /// number written with `+` and its country code (`+380 50 123 45 67`).
     pub fn parse(input: &str) -> Result<Phone, IdentityError> {
+        Phone::parse_with(input, false)
+    }
+
+    /// Like [`Phone::parse`]; with `international`, digits without `+` that are not
+    /// a Kazakh spelling are read as a number with its country code (`phone:` prefix).
+    fn parse_with(input: &str, international: bool) -> Result<Phone, IdentityError> {
         let input = input.trim();
-        let mut digits = String::with_capacity(12);
+        let mut digits = String::with_capacity(15);
         let mut plus = false;
         for (position, c) in input.chars().enumerate() {
             match c {
@@ -434,28 +443,27 @@ impl Phone {
                 _ => return Err(IdentityError::PhoneCharacters),
             }
         }
-        let national = if plus {
-            if !digits.starts_with('7') {
-                return Err(IdentityError::PhoneCountry);
+        let kazakh =
+            |national: &str| -> Result<Phone, IdentityError> { Ok(Phone(format!("+7{national}"))) };
+        if plus {
+            if let Some(national) = digits.strip_prefix('7') {
+                return match digits.len() {
+                    11 => kazakh(national),
+                    found => Err(IdentityError::PhoneLength { found }),
+                };
             }
-            if digits.len() != 11 {
-                return Err(IdentityError::PhoneLength {
-                    found: digits.len(),
-                });
-            }
-            &digits[1..]
-        } else {
-            match digits.len() {
-                10 => &digits[..],
-                11 if digits.starts_with('8') || digits.starts_with('7') => &digits[1..],
-                11 => return Err(IdentityError::PhoneCountry),
-                found => return Err(IdentityError::PhoneLength { found }),
-            }
-        };
-        if !national.starts_with('7') && !national.starts_with('6') {
-            return Err(IdentityError::PhoneNotKazakh);
+            return match digits.len() {
+                8..=15 if !digits.starts_with('0') => Ok(Phone(format!("+{digits}"))),
+                _ => Err(IdentityError::PhoneInternational),
+            };
         }
-        Ok(Phone(format!("+7{national}")))
+        match digits.len() {
+            10 if digits.starts_with('7') || digits.starts_with('6') => kazakh(&digits),
+            11 if digits.starts_with('8') || digits.starts_with('7') => kazakh(&digits[1..]),
+            8..=15 if international && !digits.starts_with('0') => Ok(Phone(format!("+{digits}"))),
+            11 => Err(IdentityError::ElevenDigits),
+            found => Err(IdentityError::PhoneLength { found }),
+        }
     }
 
     /// The E.164 form, `+77012345678`.
@@ -463,9 +471,12 @@ impl Phone {
         &self.0
     }
 
-    /// `+7701*****78`: country and operator code and the last two digits.
+    /// `+7701*****78`: the country and the first digits, and the last two.
     pub fn masked(&self) -> String {
-        format!("{}*****{}", &self.0[..5], &self.0[10..])
+        let chars: Vec<char> = self.0.chars().collect();
+        let tail: String = chars[chars.len() - 2..].iter().collect();
+        let head: String = chars[..5.min(chars.len() - 2)].iter().collect();
+        format!("{head}*****{tail}")
     }
 }
 
@@ -536,7 +547,9 @@ pub enum Identity {
 
 impl Identity {
     /// `id:<key>` is a key; 12 digits are an IIN (5th digit 0-3) or a BIN (4-6);
-    /// anything with `@` is an email; digits with `+()- .` are a phone number.
+    /// anything with `@` is an email; digits with `+()- .` are a phone number. A
+    /// prefix says the kind when the bare value would be read otherwise: `iin:`,
+    /// `bin:`, `phone:` (a 12-digit foreign number is not an IIN), `email:`, `id:`.
     pub fn parse(input: &str) -> Result<Identity, IdentityError> {
         let input = input.trim();
         if let Some(key) = input.strip_prefix("id:") {
@@ -545,6 +558,22 @@ impl Identity {
                 return Err(IdentityError::EmptyKey);
             }
             return Ok(Identity::Key(key.to_owned()));
+        }
+        for prefix in ["iin:", "bin:", "phone:", "email:"] {
+            let Some(value) = input.strip_prefix(prefix) else {
+                continue;
+            };
+            let value = value.trim();
+            if value.is_empty() {
+                return Err(IdentityError::EmptyPrefixed { prefix });
+            }
+            let compact: String = value.chars().filter(|c| *c != ' ').collect();
+            return match prefix {
+                "iin:" => Iin::parse(&compact).map(Identity::Iin),
+                "bin:" => Bin::parse(&compact).map(Identity::Bin),
+                "phone:" => Phone::parse_with(value, true).map(Identity::Phone),
+                _ => Email::parse(value).map(Identity::Email),
+            };
         }
         // Spaces may group the digits of an IIN or BIN (`061211 600012`).
         let compact: String = input.chars().filter(|c| *c != ' ').collect();
@@ -765,17 +794,23 @@ mod tests {
                 "{spelling}"
             );
         }
+        // Any country code, written with `+`.
         assert_eq!(
-            Phone::parse("+998 90 123 45 67"),
-            Err(IdentityError::PhoneCountry)
+            Phone::parse("+998 90 123 45 67").map(|p| p.to_string()),
+            Ok("+998901234567".to_owned())
+        );
+        assert_eq!(
+            Phone::parse("+998 90 123 45 67").unwrap().masked(),
+            "+9989*****67"
         );
         assert_eq!(
             Phone::parse("+7 701 234 56 7"),
             Err(IdentityError::PhoneLength { found: 10 })
         );
+        // +7 is Russia too: a Russian mobile is a phone like any other.
         assert_eq!(
-            Phone::parse("+7 916 234 56 78"),
-            Err(IdentityError::PhoneNotKazakh)
+            Phone::parse("+7 916 234 56 78").map(|p| p.to_string()),
+            Ok("+79162345678".to_owned())
         );
         assert_eq!(
             Phone::parse("701-CALL-NOW"),
@@ -784,6 +819,47 @@ mod tests {
         assert_eq!(
             Phone::parse("87012345678").unwrap().masked(),
             "+7701*****78"
+        );
+    }
+
+    #[test]
+    fn prefixes_say_the_kind() {
+        // Twelve digits are an IIN unless `phone:` says it is a foreign number.
+        assert!(matches!(
+            Identity::parse("061211600012"),
+            Ok(Identity::Iin(_))
+        ));
+        assert_eq!(
+            Identity::parse("phone:380501234567").map(|i| i.to_string()),
+            Ok("+380501234567".to_owned())
+        );
+        assert_eq!(
+            Identity::parse("phone:8 701 234 56 78").map(|i| i.to_string()),
+            Ok("+77012345678".to_owned())
+        );
+        assert!(matches!(
+            Identity::parse("iin:061211 600012"),
+            Ok(Identity::Iin(_))
+        ));
+        assert_eq!(
+            Identity::parse("iin:061211600013"),
+            Err(IdentityError::CheckDigit { kind: "IIN" })
+        );
+        assert!(matches!(
+            Identity::parse("email: A@Mail.kz"),
+            Ok(Identity::Email(_))
+        ));
+        assert_eq!(
+            Identity::parse("bin:"),
+            Err(IdentityError::EmptyPrefixed { prefix: "bin:" })
+        );
+    }
+
+    #[test]
+    fn eleven_digits_are_not_blamed_on_a_country_code() {
+        assert_eq!(
+            Identity::parse("06121160001"),
+            Err(IdentityError::ElevenDigits)
         );
     }
 
@@ -843,7 +919,7 @@ mod tests {
             "061211600013",
             "06121160001",
             "061311600012",
-            "+7 916 234 56 78",
+            "+7 916 234 56",
             "87012345",
             "someone@nowhere",
             "Нурланова Айгерим",

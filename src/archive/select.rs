@@ -17,7 +17,8 @@ use crate::catalog::{Catalog, CatalogTable};
 use crate::datamap::{parse_duration, quote_ident, DataMap, TableName, TypeFamily};
 use crate::error::DerbesError;
 use crate::identity::Identity;
-use crate::subject::{self, ResolveError, SubjectJoin};
+use crate::link::{KeyMatch, LinkPath};
+use crate::subject::{self, ResolveError};
 
 /// Session setting holding the subject key of a `--subject` dump.
 pub(crate) const SUBJECT_SETTING: &str = "derbes.archive_subject";
@@ -293,23 +294,20 @@ async fn plan_subject(
         .await
         .map_err(ResolveError::into_anyhow)?
         .key;
-    let key_type = subject::subject_key_type(map, catalog).map_err(usage)?;
-    let key_value = format!("(SELECT current_setting('{SUBJECT_SETTING}')::{key_type})");
-
     let mut tables = Vec::new();
     for mapped in map.tables.keys() {
         let table = catalog_table(map, catalog, mapped)?;
         // The same join path every subject command uses; COPY takes no bind
         // parameters, so the key comes from a transaction-local setting.
-        let join = SubjectJoin::new(map, catalog, mapped).map_err(usage)?;
+        let path = LinkPath::compile(map, catalog, mapped).map_err(usage)?;
         tables.push(PlannedTable {
             name: table.name.clone(),
             columns: column_defs(table),
             select: format!(
-                "SELECT {} FROM {} WHERE {} = {key_value}",
+                "SELECT {} FROM {} t0 WHERE {}",
                 column_list(table, "t0"),
-                join.from,
-                join.key_expr
+                table.name.quoted(),
+                path.rows_of("t0", KeyMatch::Setting(SUBJECT_SETTING))
             ),
         });
     }

@@ -148,7 +148,6 @@ pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
         BlockError::MalformedInput { .. }
         | BlockError::BadCidr(_)
         | BlockError::NoInput
-        | BlockError::BadKey(_)
         | BlockError::NoBlockSpec
         | BlockError::NoApplication => DerbesError::Usage(message).into(),
         BlockError::Unknown { .. } | BlockError::NothingSelected => {
@@ -157,6 +156,7 @@ pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
         BlockError::Ambiguous { .. } => DerbesError::Ambiguous(message).into(),
         BlockError::TooMany { .. } => DerbesError::Refused(message).into(),
         BlockError::MapMismatch(_) => DerbesError::VerificationFailed(message).into(),
+        BlockError::Resolve(e) => e.into_anyhow(),
         BlockError::ReadOnly | BlockError::LockTimeout | BlockError::Database(_) => {
             anyhow::Error::new(error)
         }

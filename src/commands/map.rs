@@ -1,8 +1,8 @@
 //! `derbes map check|init`: validate the data map against the live catalogue, or
 //! draft one from it.
 
-use crate::catalog::{self, Catalog, CheckReport, Severity};
-use crate::cli::{MapCommand, MapInitArgs};
+use crate::catalog::{self, Catalog, CheckOptions, CheckReport, Severity};
+use crate::cli::{MapCheckArgs, MapCommand, MapInitArgs};
 use crate::commands::Context;
 use crate::draft::{self, DraftError, DraftOptions};
 use crate::error::DerbesError;
@@ -10,16 +10,23 @@ use crate::output::{emit, Tabular};
 
 pub async fn run(ctx: &Context, command: MapCommand) -> anyhow::Result<()> {
     match command {
-        MapCommand::Check => check(ctx).await,
+        MapCommand::Check(args) => check(ctx, args).await,
         MapCommand::Init(args) => init(ctx, args).await,
     }
 }
 
-async fn check(ctx: &Context) -> anyhow::Result<()> {
+async fn check(ctx: &Context, args: MapCheckArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let (client, _) = ctx.connect().await?;
-    let catalog = Catalog::read(&client).await?;
-    let report = catalog::check(&map, &catalog);
+    let mut catalog = Catalog::read(&client).await?;
+    catalog.read_index_definitions(&client).await?;
+    let report = catalog::check(
+        &map,
+        &catalog,
+        CheckOptions {
+            strict: args.strict,
+        },
+    );
     emit(ctx.format(), &report)?;
     for finding in report
         .findings
@@ -66,6 +73,22 @@ impl Tabular for CheckReport {
             self.errors(),
             warnings
         )];
+        for link in &self.links {
+            notes.push(format!(
+                "link {}: {}{}",
+                link.path,
+                if link.backed_by == "none" {
+                    "no foreign key backs it".to_owned()
+                } else {
+                    format!("backed by {}", link.backed_by)
+                },
+                if link.shared {
+                    "; rows may be shared by several subjects"
+                } else {
+                    ""
+                }
+            ));
+        }
         if !self.delete_order.is_empty() {
             notes.push(format!(
                 "delete order (from foreign keys, children first): {}",

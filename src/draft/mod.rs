@@ -171,6 +171,8 @@ enum Reach {
         column: Vec<String>,
         via: TableName,
         via_column: Vec<String>,
+        /// The foreign key is declared on the partitions of this (partitioned) table.
+        on_partitions: bool,
     },
     /// `via`'s `via_column` references this table's `column`; other tables pointing
     /// at it are in `shared_with`.
@@ -390,6 +392,7 @@ impl<'a> Drafter<'a> {
                             column: fk.columns.clone(),
                             via: parent.clone(),
                             via_column: fk.ref_columns.clone(),
+                            on_partitions: fk.on_partitions,
                         },
                     ));
                     queue.push_back(fk.child.clone());
@@ -458,7 +461,8 @@ impl<'a> Drafter<'a> {
                 .map(|r| r.table.clone())
                 .collect();
             return format!(
-                "{pointer} points at it, but so do {} (not linked to {}): its rows are not the subject's alone; map it by hand if they are",
+                "{pointer} points at it, but so {} {} (not linked to {}): its rows are not the subject's alone; map it by hand if they are",
+                if others.len() == 1 { "does" } else { "do" },
                 others.join(", "),
                 subject.table
             );
@@ -700,7 +704,15 @@ pub fn draft_map(
                 column,
                 via,
                 via_column,
+                on_partitions,
             } => {
+                if *on_partitions {
+                    let _ = writeln!(
+                        out,
+                        "# partitioned table ({} partitions): the foreign key behind this link is declared on each partition",
+                        info.partitions.len()
+                    );
+                }
                 let target = drafter.table(via);
                 let default_target = if via == &subject {
                     vec![key_of(&subject_info.primary_key)]
@@ -819,7 +831,7 @@ pub fn draft_map(
 pub fn check_draft(text: &str, catalog: &Catalog) -> Vec<String> {
     match crate::datamap::DataMap::parse(text, std::path::Path::new("draft")) {
         Err(e) => vec![e.to_string()],
-        Ok(map) => crate::catalog::check(&map, catalog)
+        Ok(map) => crate::catalog::check(&map, catalog, Default::default())
             .findings
             .into_iter()
             .filter(|f| f.severity == crate::catalog::Severity::Error)

@@ -41,7 +41,10 @@ impl Builder {
                 columns,
                 primary_key,
                 indexes: Vec::new(),
+                unique_keys: Vec::new(),
+                index_definitions: Vec::new(),
                 partitioned: false,
+                partitions: Vec::new(),
             },
         );
         self
@@ -53,6 +56,7 @@ impl Builder {
             columns: columns.iter().map(|c| (*c).to_owned()).collect(),
             parent: name(parent),
             ref_columns: refs.iter().map(|c| (*c).to_owned()).collect(),
+            on_partitions: false,
         });
         self
     }
@@ -202,7 +206,7 @@ fn the_customer_not_the_address_is_the_subject() {
         );
         assert!(text.contains(&format!("# - {left}")), "{left}: {text}");
     }
-    assert!(text.contains("# - staff (personal-looking columns: first_name, last_name, email): payment.staff_id points at it, but so do store"), "{text}");
+    assert!(text.contains("# - staff (personal-looking columns: first_name, last_name, email): payment.staff_id points at it, but so does store"), "{text}");
     assert!(text.contains("# - city (personal-looking columns: city): address points at it, and address is itself reached by a reverse link"), "{text}");
     assert!(
         text.contains("# - film: no foreign key connects it to customer"),
@@ -322,6 +326,10 @@ fn a_second_schema_is_named_schema_dot_table_and_composite_keys_are_arrays() {
         text.contains("kind = \"phone\"\ncolumn = \"telefon\""),
         "{text}"
     );
+    let map = parses(&draft);
+    let lines = map.link_path("sales.order_lines").unwrap();
+    assert_eq!(lines[0].columns, ["shop_id", "order_no"]);
+    assert_eq!(lines[1].to, "klienty");
 }
 
 #[test]

@@ -20,7 +20,8 @@ async fn db_with(sql: &str) -> TestDb {
 }
 
 /// Run `map init` (with `args`, verbose, so logs are checked too) into a file; return
-/// the draft with stdout and stderr, after checking it passes `map check`.
+/// the draft with stdout and stderr, after checking it passes `map check --strict`
+/// (every link backed by a foreign key).
 fn init(db: &TestDb, args: &[&str]) -> (String, String) {
     let dir = tempfile::tempdir().unwrap();
     let draft = dir.path().join("draft.toml");
@@ -41,7 +42,7 @@ fn init(db: &TestDb, args: &[&str]) -> (String, String) {
     db.cmd()
         .arg("--map")
         .arg(&draft)
-        .args(["map", "check"])
+        .args(["map", "check", "--strict"])
         .assert()
         .success()
         .stdout(predicate::str::contains("0 error(s)"));
@@ -81,6 +82,11 @@ async fn a_rental_shop_gets_its_customer_and_a_reverse_link_to_the_address() {
     );
     assert!(
         text.contains("[tables.rental]\nlink = { column = \"customer_id\" }"),
+        "{text}"
+    );
+    // Payments are partitioned by month, their foreign keys on the partitions only.
+    assert!(
+        text.contains("[tables.payment]\n# partitioned table (2 partitions): the foreign key behind this link is declared on each partition\nlink = { column = \"customer_id\" }\ntime_column = \"payment_date\""),
         "{text}"
     );
     assert!(text.contains("phone = { category = \"phone\""), "{text}");

@@ -202,8 +202,37 @@ async fn an_unknown_subject_exits_3_saying_what_was_searched() {
         .stderr(predicate::str::contains("iin"))
         .stderr(predicate::str::contains("public.borrowers.iin"))
         .stderr(predicate::str::contains(iin.as_str()).not());
+    // A key of the wrong type is bad input, not an unknown subject: exit 2 in every
+    // command (the same input gives the same exit code everywhere).
+    for args in [
+        vec!["subject", "show", "id:not-a-number"],
+        vec![
+            "block",
+            "id:not-a-number",
+            "--reason",
+            "fraud",
+            "--ticket",
+            "T-1",
+            "--dry-run",
+        ],
+        vec![
+            "export",
+            "id:not-a-number",
+            "--ticket",
+            "T-1",
+            "--plaintext",
+            "--out",
+            "/tmp/never-written.tar",
+        ],
+    ] {
+        db.cmd()
+            .args(&args)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is not a key of public.borrowers"));
+    }
     db.cmd()
-        .args(["subject", "show", "id:not-a-number"])
+        .args(["subject", "show", "id:999999999"])
         .assert()
         .code(3);
 }
