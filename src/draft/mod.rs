@@ -677,15 +677,22 @@ pub fn draft_map(
         if let Some(evidence) = &g.evidence {
             let _ = writeln!(out, "# found by sampling: {evidence}");
         }
+        let normalise = kind == "phone" && samples.phones_need_normalising(&subject, &g.column);
+        if normalise {
+            let _ = writeln!(
+                out,
+                "# sampled phones are not all stored as E.164 (+77012345678): compared after normalising"
+            );
+        }
         let _ = writeln!(
             out,
             "[[subject.identities]]\nkind = {}\ncolumn = {}{}",
             q(kind),
             q(&g.column),
-            if kind == "email" {
-                "\ncase_insensitive = true"
-            } else {
-                ""
+            match kind {
+                "email" => "\ncase_insensitive = true",
+                _ if normalise => "\nnormalise = true",
+                _ => "",
             }
         );
     }

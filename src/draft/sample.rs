@@ -82,6 +82,8 @@ pub struct ColumnCounts {
     pub iin: usize,
     pub bin: usize,
     pub phone: usize,
+    /// Phone numbers stored in E.164 (`+77012345678`), no other spelling.
+    pub e164: usize,
     pub email: usize,
 }
 
@@ -105,6 +107,12 @@ impl ColumnCounts {
             }
         } else if phone_like(value) {
             self.phone += 1;
+            if value.len() > 1
+                && value.starts_with('+')
+                && value[1..].bytes().all(|b| b.is_ascii_digit())
+            {
+                self.e164 += 1;
+            }
         }
     }
 
@@ -177,6 +185,15 @@ pub struct Samples {
 }
 
 impl Samples {
+    /// Whether a column of sampled phone numbers holds spellings other than E.164
+    /// (`8 701 ...`, `+7 (701) ...`), so lookups must normalise it.
+    pub fn phones_need_normalising(&self, table: &TableName, column: &str) -> bool {
+        self.tables
+            .get(table)
+            .and_then(|t| t.columns.get(column))
+            .is_some_and(|c| c.category() == Some(Category::Phone) && c.e164 < c.phone)
+    }
+
     /// The category a column's sampled values show, if any.
     pub fn category(&self, table: &TableName, column: &str) -> Option<(Category, String)> {
         let counts = self.tables.get(table)?.columns.get(column)?;
@@ -331,6 +348,10 @@ mod tests {
             phones.add(v);
         }
         assert_eq!(phones.category(), Some(Category::Phone));
+        assert_eq!(phones.e164, 0);
+        let mut e164 = ColumnCounts::default();
+        e164.add("+77012345678");
+        assert_eq!((e164.phone, e164.e164), (1, 1));
         let mut numbers = ColumnCounts::default();
         for v in ["1234567890", "9876543210", "5555555555"] {
             numbers.add(v);

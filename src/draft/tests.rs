@@ -33,15 +33,15 @@ impl Builder {
                 (n.to_owned(), ty.to_owned())
             })
             .collect();
-        let primary_key = columns.iter().take(pk).map(|(c, _)| c.clone()).collect();
+        let primary_key: Vec<String> = columns.iter().take(pk).map(|(c, _)| c.clone()).collect();
         self.0.tables.insert(
             t.clone(),
             CatalogTable {
                 name: t,
                 columns,
-                primary_key,
+                primary_key: primary_key.clone(),
                 indexes: Vec::new(),
-                unique_keys: Vec::new(),
+                unique_keys: vec![primary_key],
                 index_definitions: Vec::new(),
                 partitioned: false,
                 partitions: Vec::new(),
@@ -389,4 +389,24 @@ fn the_subject_can_be_named() {
     let err = draft_map(&b.0, &scope, Some("nope"), &Samples::default(), false).unwrap_err();
     assert!(err.contains("\"nope\" does not exist"), "{err}");
     let _ = BTreeMap::<u8, u8>::new();
+}
+
+#[test]
+fn every_problem_of_a_draft_is_listed_at_once() {
+    let b = rental();
+    let draft = b.draft(&Samples::default());
+    assert_eq!(check_draft(&draft.text, &b.0), Vec::<String>::new());
+    let broken = draft
+        .text
+        .replace(
+            "first_name = { category = \"name\"",
+            "first_name = { category = \"birth_date\"",
+        )
+        .replace(
+            "district = { category = \"address\"",
+            "district = { category = \"birth_date\"",
+        );
+    let problems = check_draft(&broken, &b.0);
+    assert_eq!(problems.len(), 2, "{problems:?}");
+    assert!(problems[0].contains("first_name") || problems[1].contains("first_name"));
 }
