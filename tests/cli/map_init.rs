@@ -246,3 +246,42 @@ async fn an_iin_column_under_another_name_is_found_by_sampling() {
         "{draft}"
     );
 }
+
+#[tokio::test]
+async fn a_table_that_cannot_be_read_is_drafted_by_name_and_said_so() {
+    let db = db_with(include_str!("../fixtures/rental.sql")).await;
+    let role = format!("{}_reader", db.name);
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "CREATE ROLE \"{role}\" LOGIN;
+             GRANT USAGE ON SCHEMA public TO \"{role}\";
+             GRANT SELECT ON ALL TABLES IN SCHEMA public TO \"{role}\";
+             REVOKE SELECT ON address FROM \"{role}\";"
+        ))
+        .await
+        .unwrap();
+    let conninfo = format!("{} user={role}", db.conninfo().replace("user=", "olduser="));
+    let conninfo: String = conninfo
+        .split_whitespace()
+        .filter(|kv| !kv.starts_with("olduser="))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let output = db
+        .cmd()
+        .env("DATABASE_URL", &conninfo)
+        .args(["map", "init"])
+        .output()
+        .unwrap();
+    client
+        .batch_execute(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\";"))
+        .await
+        .unwrap();
+    let draft = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "{draft}");
+    assert!(
+        draft.contains("#   address was not sampled: no SELECT privilege on it."),
+        "{draft}"
+    );
+    assert!(draft.contains("phone = { category = \"phone\""), "{draft}");
+}
