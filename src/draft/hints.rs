@@ -5,7 +5,8 @@
 //! Column names are matched word by word (split on `_` and other non-alphanumerics,
 //! lowercased); hints longer than four characters also match inside a word
 //! (`contactphone`). Short hints (`iin`, `pol`, `aty`) match whole words only, so
-//! `binary` is not a BIN and `policy` is not a sex.
+//! `binary` is not a BIN and `policy` is not a sex. Names written in Cyrillic
+//! (`фамилия`, `клиенты`) are recognised too.
 
 use crate::datamap::{Category, TypeFamily};
 
@@ -21,12 +22,22 @@ const CATEGORY_HINTS: &[(Category, &[&str])] = &[
             "zhsn_iin",
             "individual_id",
             "national_id",
+            "иин",
+            "жсн",
         ],
     ),
-    (Category::Bin, &["bin", "bsn"]),
+    (Category::Bin, &["bin", "bsn", "бин", "бсн"]),
     (
         Category::Email,
-        &["email", "mail", "e_mail", "pochta", "elpochta", "epochta"],
+        &[
+            "email",
+            "mail",
+            "e_mail",
+            "pochta",
+            "elpochta",
+            "epochta",
+            "почта",
+        ],
     ),
     (
         Category::Phone,
@@ -41,6 +52,8 @@ const CATEGORY_HINTS: &[(Category, &[&str])] = &[
             "uyaly",
             "mobilnyy",
             "mobilniy",
+            "телефон",
+            "тел",
         ],
     ),
     (
@@ -56,6 +69,8 @@ const CATEGORY_HINTS: &[(Category, &[&str])] = &[
             "rozhdeniia",
             "tugan",
             "tuylgan",
+            "рождения",
+            "туған",
         ],
     ),
     (
@@ -69,6 +84,9 @@ const CATEGORY_HINTS: &[(Category, &[&str])] = &[
             "udostovereniya",
             "kuelik",
             "id_card",
+            "паспорт",
+            "удостоверение",
+            "куәлік",
         ],
     ),
     (
@@ -95,6 +113,12 @@ const CATEGORY_HINTS: &[(Category, &[&str])] = &[
             "tegi",
             "aty",
             "akesinin",
+            "фамилия",
+            "имя",
+            "отчество",
+            "фио",
+            "аты",
+            "тегі",
         ],
     ),
     (
@@ -117,6 +141,10 @@ const CATEGORY_HINTS: &[(Category, &[&str])] = &[
             "indeks",
             "kvartira",
             "district",
+            "адрес",
+            "мекенжай",
+            "улица",
+            "город",
         ],
     ),
     (
@@ -201,7 +229,7 @@ fn matches(name_words: &[String], joined: &str, hint: &str) -> bool {
     {
         return true;
     }
-    hint.len() > 4 && joined.contains(hint)
+    hint.chars().count() > 4 && joined.contains(hint)
 }
 
 /// Whether a column name looks like it holds personal data.
@@ -269,10 +297,21 @@ const SUBJECT_WORDS: &[&str] = &[
     "karyzalushy",
     "tulga",
     "azamat",
+    "клиент",
+    "заемщик",
+    "заёмщик",
+    "пользовател",
+    "покупател",
+    "абонент",
+    "физлиц",
+    "тұтынушы",
+    "пайдаланушы",
+    "қарыз_алушы",
 ];
 
 const PLURALS: &[&str] = &[
-    "", "s", "es", "y", "i", "a", "lar", "ler", "tar", "ter", "dar", "der",
+    "", "s", "es", "y", "i", "a", "lar", "ler", "tar", "ter", "dar", "der", "ь", "и", "ы", "а",
+    "о", "лар", "лер", "тар", "тер", "дар", "дер",
 ];
 
 /// The subject word a table name reads as (`customers`, `app_users`, `zaemshiki`,
@@ -368,6 +407,9 @@ mod tests {
             ("ip_address", "text", Category::IpAddress),
             ("client_host", "inet", Category::IpAddress),
             ("pol", "text", Category::Sex),
+            ("фамилия", "text", Category::Name),
+            ("дата_рождения", "date", Category::BirthDate),
+            ("иин", "character(12)", Category::Iin),
         ];
         for (column, ty, expected) in cases {
             assert_eq!(guess_category(column, ty), Some(expected), "{column}");
@@ -410,6 +452,10 @@ mod tests {
             "paydalanushylar",
             "tutynushy",
             "karyz_alushylar",
+            "клиенты",
+            "заемщики",
+            "пользователи",
+            "пайдаланушылар",
         ] {
             assert!(subject_word(name).is_some(), "{name}");
         }
