@@ -605,6 +605,30 @@ pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckRe
         }
     }
 
+    if let Some(block) = &map.block {
+        let tables: BTreeSet<&String> = block
+            .set
+            .iter()
+            .map(|s| &s.table)
+            .chain(block.revoke.iter().map(|r| &r.table))
+            .chain(block.bump.iter().map(|b| &b.table))
+            .collect();
+        for table in tables {
+            if let Ok(path) = LinkPath::compile(map, catalog, table) {
+                if path.may_share() {
+                    error(
+                        format!("[block] {table}"),
+                        format!(
+                            "blocking acts on {table}, whose rows may be shared by several subjects ({}): blocking one would change another's",
+                            path.describe()
+                        ),
+                        Some("act only on tables whose rows belong to one subject (the subject table, sessions, tokens)".to_owned()),
+                    );
+                }
+            }
+        }
+    }
+
     let delete_order = match catalog.delete_order(&mapped) {
         Ok(order) => order.iter().map(ToString::to_string).collect(),
         Err(cycle) => {
@@ -910,6 +934,66 @@ pub fn index_advice(table: &CatalogTable, columns: &[String]) -> Option<String> 
         ));
     }
     Some(sql.join("\n"))
+}
+
+/// Check the ledgers' recorded values against the map: every category a
+/// disclosure lists must be a category the map knows, or the export cannot tell
+/// the subject what went where. One query per ledger.
+pub async fn check_ledgers(
+    client: &impl GenericClient,
+    map: &DataMap,
+    catalog: &Catalog,
+) -> Result<Vec<Finding>, tokio_postgres::Error> {
+    let mut findings = Vec::new();
+    let Some(ledger) = &map.ledgers.disclosures else {
+        return Ok(findings);
+    };
+    let Some(column) = &ledger.categories else {
+        findings.push(Finding {
+            severity: Severity::Warning,
+            object: "[ledgers] disclosures".to_owned(),
+            message: "the disclosure ledger names no `categories` column: exports cannot say which categories each recipient received".to_owned(),
+            fix: Some("add `categories = \"<text[] column>\"` to [ledgers] disclosures".to_owned()),
+        });
+        return Ok(findings);
+    };
+    let table = map.table_name(&ledger.table);
+    let typed = catalog
+        .tables
+        .get(&table)
+        .and_then(|t| t.column_type(column))
+        .is_some_and(|ty| TypeFamily::of(ty) == TypeFamily::Array);
+    if !typed {
+        return Ok(findings); // a missing table or column is reported by `check`
+    }
+    let sql = format!(
+        "SELECT DISTINCT c FROM {} t0, unnest(t0.{}::text[]) AS c ORDER BY c",
+        table.quoted(),
+        quote_ident(column)
+    );
+    let known: BTreeSet<String> = Category::ALL.iter().map(|c| c.name()).collect();
+    let unknown: Vec<String> = client
+        .query(&sql, &[])
+        .await?
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .filter(|c| !known.contains(c))
+        .collect();
+    if !unknown.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Error,
+            object: format!("{table}.{column}"),
+            message: format!(
+                "disclosures list categories the data map does not know: {}; exports list a recipient only under the categories it received",
+                unknown.join(", ")
+            ),
+            fix: Some(format!(
+                "record categories by their data-map names ({})",
+                known.iter().cloned().collect::<Vec<_>>().join(", ")
+            )),
+        });
+    }
+    Ok(findings)
 }
 
 /// Guess a category from a column name and type, for `map init` drafts.

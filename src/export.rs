@@ -5,8 +5,8 @@
 //! - `manifest.json`: subject reference, time, operator, ticket, data-map digest,
 //!   and per file its size and SHA-256 (per table also the row count);
 //! - `data.json`: the personal data grouped by category, each category with its
-//!   purposes, legal bases and retention from the map, the recipients it was
-//!   disclosed to, and the consent history;
+//!   purposes, legal bases and retention from the map, the recipients the
+//!   disclosure ledger says received it, every transfer, and the consent history;
 //! - `tables/<table>.csv`: every row of every mapped table, all columns;
 //! - `summary.html`: the same facts for a reader without tools, in Kazakh, Russian
 //!   and English.
@@ -529,20 +529,15 @@ fn held_in(map: &DataMap, category: Category) -> Vec<HeldIn<'_>> {
     held
 }
 
-/// Transfers that carried `category`. A transfer that does not list its categories,
-/// or lists a name that is not a data-map category (`surname`), counts for every
-/// category: telling the subject of a recipient too many beats hiding one.
+/// Transfers that carried `category`, as the disclosure ledger's categories column
+/// records them. A transfer whose categories are not recorded is not claimed for
+/// any category: it stays in the full list of disclosures, marked so.
 fn disclosed_to(summary: &SubjectSummary, category: Category) -> Vec<&DisclosureRecord> {
     let name = category.name();
-    let known: BTreeSet<String> = Category::ALL.iter().map(|c| c.name()).collect();
     summary
         .disclosures
         .iter()
-        .filter(|d| {
-            d.categories.is_empty()
-                || d.categories.contains(&name)
-                || d.categories.iter().any(|c| !known.contains(c))
-        })
+        .filter(|d| d.categories.contains(&name))
         .collect()
 }
 
@@ -636,6 +631,8 @@ struct Words {
     granted: &'static str,
     withdrawn: &'static str,
     none: &'static str,
+    transfers: &'static str,
+    not_recorded: &'static str,
     files: &'static str,
 }
 
@@ -657,6 +654,8 @@ const LANGUAGES: [Words; 3] = [
         granted: "берілген",
         withdrawn: "кері қайтарылған",
         none: "жоқ",
+        transfers: "Деректерді үшінші тұлғаларға беру",
+        not_recorded: "берілген санаттар тіркелмеген",
         files: "Толық деректер: data.json және tables/ қалтасындағы CSV файлдары.",
     },
     Words {
@@ -676,6 +675,8 @@ const LANGUAGES: [Words; 3] = [
         granted: "дано",
         withdrawn: "отозвано",
         none: "нет",
+        transfers: "Передача данных третьим лицам",
+        not_recorded: "переданные категории не записаны",
         files: "Полные данные: data.json и CSV-файлы в папке tables/.",
     },
     Words {
@@ -695,6 +696,8 @@ const LANGUAGES: [Words; 3] = [
         granted: "given",
         withdrawn: "withdrawn",
         none: "none",
+        transfers: "Transfers of data to third parties",
+        not_recorded: "the categories transferred were not recorded",
         files: "The full data: data.json and the CSV files in the tables/ folder.",
     },
 ];
@@ -779,6 +782,25 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
                     .as_deref()
                     .map(|w| format!(", {} {}", html(words.withdrawn), html(w)))
                     .unwrap_or_default()
+            ));
+        }
+        page.push_str("</ul>\n");
+        page.push_str(&format!("<h2>{}</h2>\n<ul>\n", html(words.transfers)));
+        if summary.disclosures.is_empty() {
+            page.push_str(&format!("<li>{}</li>\n", html(words.none)));
+        }
+        for disclosure in &summary.disclosures {
+            let categories = if disclosure.categories.is_empty() {
+                words.not_recorded.to_owned()
+            } else {
+                disclosure.categories.join(", ")
+            };
+            page.push_str(&format!(
+                "<li>{} {}: {} ({})</li>\n",
+                html(disclosure.disclosed_at.as_deref().unwrap_or("")),
+                html(disclosure.recipient.as_deref().unwrap_or("")),
+                html(&categories),
+                html(disclosure.purpose.as_deref().unwrap_or("")),
             ));
         }
         page.push_str("</ul>\n");

@@ -20,13 +20,17 @@ async fn check(ctx: &Context, args: MapCheckArgs) -> anyhow::Result<()> {
     let (client, _) = ctx.connect().await?;
     let mut catalog = Catalog::read(&client).await?;
     catalog.read_index_definitions(&client).await?;
-    let report = catalog::check(
+    let mut report = catalog::check(
         &map,
         &catalog,
         CheckOptions {
             strict: args.strict,
         },
     );
+    report
+        .findings
+        .extend(catalog::check_ledgers(&client, &map, &catalog).await?);
+    report.findings.sort_by_key(|f| f.severity);
     emit(ctx.format(), &report)?;
     for finding in report
         .findings

@@ -563,35 +563,21 @@ pub const CREDIT_BUREAU: (&str, &str, &str, &[&str]) = (
     "ТОО «Первое кредитное бюро» (ПКБ / First Credit Bureau)",
     "credit_history_report",
     "Law on Credit Bureaus, Art. 18; borrower consent",
-    &[
-        "surname",
-        "first_name",
-        "patronymic",
-        "iin",
-        "birth_date",
-        "microcredit",
-    ],
+    &["name", "iin", "birth_date", "microcredit"],
 );
 pub const STATE_CREDIT_BUREAU: (&str, &str, &str, &[&str]) = (
     "АО «Государственное кредитное бюро»",
     "credit_history_report",
     "Law on Credit Bureaus, Art. 18; borrower consent",
-    &["surname", "first_name", "iin", "microcredit"],
+    &["name", "iin", "microcredit"],
 );
 pub const COLLECTORS: &[&str] = &[
     "ТОО «Коллекторское агентство Долг Контроль»",
     "ТОО «КА Эксперт Финанс»",
     "ТОО «Казахстанское коллекторское агентство»",
 ];
-pub const COLLECTOR_CATEGORIES: &[&str] = &[
-    "surname",
-    "first_name",
-    "patronymic",
-    "phone",
-    "contact_phone",
-    "address",
-    "microcredit",
-];
+pub const COLLECTOR_CATEGORIES: &[&str] =
+    &["name", "phone", "contact_person", "address", "microcredit"];
 pub const SCORING_PARTNER: (&str, &str, &str, &[&str]) = (
     "ТОО «Скоринг Плюс»",
     "credit_scoring",

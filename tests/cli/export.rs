@@ -14,7 +14,7 @@ use crate::subject::{iin_born, insert_borrower};
 use crate::support::TestDb;
 
 /// An age key pair made by `age-keygen`: (key file, public key).
-fn age_key(dir: &Path) -> (PathBuf, String) {
+pub(crate) fn age_key(dir: &Path) -> (PathBuf, String) {
     let key = dir.join("key.txt");
     let out = Command::new("age-keygen")
         .arg("-o")
@@ -32,7 +32,7 @@ fn age_key(dir: &Path) -> (PathBuf, String) {
 }
 
 /// Decrypt with `age -d -i key` and return the tar's members by path.
-fn open_bundle(bundle: &Path, key: &Path) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn open_bundle(bundle: &Path, key: &Path) -> BTreeMap<String, Vec<u8>> {
     let out = Command::new("age")
         .args(["-d", "-i"])
         .arg(key)
@@ -47,7 +47,7 @@ fn open_bundle(bundle: &Path, key: &Path) -> BTreeMap<String, Vec<u8>> {
     untar(&out.stdout)
 }
 
-fn untar(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
+pub(crate) fn untar(bytes: &[u8]) -> BTreeMap<String, Vec<u8>> {
     let mut archive = tar::Archive::new(bytes);
     let mut members = BTreeMap::new();
     for entry in archive.entries().unwrap() {
@@ -578,4 +578,63 @@ async fn reads_go_to_the_read_db_when_one_is_given() {
     // The same database as a replica: the bundle is written, the audit row lands on --db.
     export(&db.conninfo()).assert().success();
     assert!(bundle.exists());
+}
+
+#[tokio::test]
+async fn a_recipient_is_listed_only_under_the_categories_the_ledger_says_it_received() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let iin = iin_born("900101", '3', 700);
+    let me = insert_borrower(&client, &iin, "ledger@example.kz", "+77010000070", 3).await;
+    client
+        .execute("DELETE FROM disclosures WHERE borrower_id = $1", &[&me])
+        .await
+        .unwrap();
+    for (recipient, categories) in [
+        ("Bureau", "{name,iin}"),
+        ("Scoring", "{ip_address}"),
+        ("Unrecorded", "{}"),
+    ] {
+        client
+            .execute(
+                "INSERT INTO disclosures (borrower_id, recipient, purpose, legal_basis, categories, disclosed_at) \
+                 VALUES ($1, $2, 'p', 'b', $3::text::text[], now())",
+                &[&me, &recipient, &categories],
+            )
+            .await
+            .unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.tar");
+    db.cmd()
+        .args(["export", &iin, "--ticket", "REQ-9", "--plaintext", "--out"])
+        .arg(&bundle)
+        .assert()
+        .success();
+    let members = untar(&std::fs::read(&bundle).unwrap());
+    let data: serde_json::Value = serde_json::from_slice(&members["data.json"]).unwrap();
+    let recipients = |category: &str| -> BTreeSet<String> {
+        data["categories"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["category"] == category)
+            .unwrap_or_else(|| panic!("{category} held"))["disclosed_to"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d["recipient"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(recipients("name"), BTreeSet::from(["Bureau".to_owned()]));
+    assert_eq!(recipients("iin"), BTreeSet::from(["Bureau".to_owned()]));
+    assert_eq!(
+        recipients("ip_address"),
+        BTreeSet::from(["Scoring".to_owned()])
+    );
+    assert!(recipients("email").is_empty(), "email went to nobody");
+    // Every transfer stays in the full list; the one without categories says so.
+    assert_eq!(data["disclosures"].as_array().unwrap().len(), 3);
+    let html = String::from_utf8(members["summary.html"].clone()).unwrap();
+    assert!(html.contains("the categories transferred were not recorded"));
 }

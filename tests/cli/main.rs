@@ -9,6 +9,7 @@ mod audit;
 mod block;
 mod export;
 mod foreign_schema;
+mod links;
 mod map;
 mod map_init;
 mod migrate;

@@ -102,3 +102,23 @@ fn a_category_that_does_not_exist_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("shoe_size"));
 }
+
+#[tokio::test]
+async fn disclosures_naming_categories_the_map_does_not_know_fail_the_check() {
+    let db = TestDb::reference().await;
+    db.client()
+        .await
+        .batch_execute(
+            "INSERT INTO disclosures (borrower_id, recipient, purpose, legal_basis, categories, disclosed_at) \
+             SELECT id, 'Bureau', 'p', 'b', '{surname,iin}', now() FROM borrowers LIMIT 1",
+        )
+        .await
+        .unwrap();
+    db.cmd()
+        .args(["map", "check"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains(
+            "disclosures list categories the data map does not know: surname",
+        ));
+}
