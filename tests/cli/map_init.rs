@@ -285,3 +285,48 @@ async fn a_table_that_cannot_be_read_is_drafted_by_name_and_said_so() {
     );
     assert!(draft.contains("phone = { category = \"phone\""), "{draft}");
 }
+
+#[tokio::test]
+async fn the_link_shapes_family_is_drafted_with_every_shape() {
+    let db = db_with(include_str!("../fixtures/links.sql")).await;
+    let client = db.client().await;
+    let refs: Vec<String> = client
+        .query("SELECT person_ref FROM crm.person ORDER BY 1", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let mut iins = Vec::new();
+    for (n, person) in refs.iter().enumerate() {
+        let born = NaiveDate::from_ymd_opt(1970 + n as i32, 1 + (n % 12) as u32, 2).unwrap();
+        let iin = (0..50u16)
+            .find_map(|s| Iin::from_parts(born, Sex::Male, 3000 + s))
+            .unwrap()
+            .to_string();
+        client
+            .execute(
+                "UPDATE crm.person SET tax_no = $2 WHERE person_ref = $1",
+                &[person, &iin],
+            )
+            .await
+            .unwrap();
+        iins.push(iin);
+    }
+    let (text, logs) = init(&db, &[]);
+    for expected in [
+        "table = \"person\"\nkey = \"person_ref\"",
+        "kind = \"iin\"\ncolumn = \"tax_no\"",
+        "kind = \"phone\"\ncolumn = \"tel\"\nnormalise = true",
+        "[tables.\"ops.instalment\"]\nlink = { column = [\"branch\", \"contract_no\"], via = \"contract\", via_column = [\"branch\", \"number\"] }",
+        "[tables.\"ops.event\"]\n# partitioned table (3 partitions)",
+        "[tables.home]\n# reverse link: person.home_id points at this table",
+        "[tables.contract_line]\nlink = { column = \"contract_id\", via = \"contract\" }",
+        "# - home_photo: it references home, which is linked to person only by a reverse link",
+        "# - note: no foreign key connects it to person",
+    ] {
+        assert!(text.contains(expected), "{expected}\n---\n{text}");
+    }
+    let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
+    assert_no_value(&refs, &text, &logs);
+}
