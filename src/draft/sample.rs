@@ -1,5 +1,6 @@
 //! Sampling a few hundred rows per table to recognise personal values by their
-//! shape: a 12-digit IIN or BIN with a valid check digit, a phone number, an email.
+//! shape: a 12-digit IIN or BIN with a valid check digit, a phone number, an email,
+//! an IP address kept as text.
 //!
 //! One bounded query per table (`TABLESAMPLE BERNOULLI` or `SYSTEM` when the table is
 //! large, `LIMIT`, a `statement_timeout` and a `lock_timeout`), in read-only
@@ -85,6 +86,8 @@ pub struct ColumnCounts {
     /// Phone numbers stored in E.164 (`+77012345678`), no other spelling.
     pub e164: usize,
     pub email: usize,
+    /// IPv4 or IPv6 addresses stored as text.
+    pub ip: usize,
 }
 
 impl ColumnCounts {
@@ -105,6 +108,8 @@ impl ColumnCounts {
             if Email::parse(value).is_ok() {
                 self.email += 1;
             }
+        } else if value.parse::<std::net::IpAddr>().is_ok() {
+            self.ip += 1;
         } else if phone_like(value) {
             self.phone += 1;
             if value.len() > 1
@@ -127,6 +132,7 @@ impl ColumnCounts {
             (self.bin, Category::Bin),
             (self.email, Category::Email),
             (self.phone, Category::Phone),
+            (self.ip, Category::IpAddress),
         ]
         .into_iter()
         .find(|(n, _)| share(*n))
@@ -140,12 +146,14 @@ impl ColumnCounts {
             Category::Bin => self.bin,
             Category::Email => self.email,
             Category::Phone => self.phone,
+            Category::IpAddress => self.ip,
             _ => 0,
         };
         let what = match category {
             Category::Iin => "valid IINs (check digit verified)",
             Category::Bin => "valid BINs (check digit verified)",
             Category::Email => "email addresses",
+            Category::IpAddress => "IP addresses",
             _ => "phone numbers",
         };
         format!("{n} of {} sampled values are {what}", self.non_null)
@@ -368,6 +376,19 @@ mod tests {
         assert_eq!(emails.category(), None, "3 of 4 is below the share");
         emails.add("d@e.kz");
         assert_eq!(emails.category(), Some(Category::Email));
+    }
+
+    #[test]
+    fn ip_addresses_kept_as_text() {
+        let mut ips = ColumnCounts::default();
+        for v in ["10.0.0.1", "2a02:ec0::1", "192.168.1.20"] {
+            ips.add(v);
+        }
+        assert_eq!(ips.category(), Some(Category::IpAddress));
+        assert_eq!(
+            ips.evidence(Category::IpAddress),
+            "3 of 3 sampled values are IP addresses"
+        );
     }
 
     #[test]
