@@ -300,6 +300,18 @@ pub enum MapCommand {
     ///   derbes --format json map check | jq .links
     Check(MapCheckArgs),
     /// Draft a data map from the database catalogue (review it before use).
+    ///
+    /// Reads every non-system schema, guesses the subject table (named in the draft's
+    /// header with the reason), drafts links from foreign keys in both directions, and
+    /// finds personal columns by name and by sampling a few hundred rows per table
+    /// (values are never printed). Tables with no path to the subject are listed as
+    /// comments. The draft is checked as `map check` would (exit 6 on a problem).
+    ///
+    /// Examples:
+    ///   derbes map init --out draft.toml
+    ///   derbes map init --schema crm --schema sales --subject-table crm.klienty
+    ///   derbes map init --no-sample > draft.toml      # names and types only
+    #[command(verbatim_doc_comment)]
     Init(MapInitArgs),
 }
 
