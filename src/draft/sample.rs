@@ -27,6 +27,8 @@ const SHARE: f64 = 0.8;
 pub struct TableFacts {
     /// Estimated rows (statistics, or pages when the table was never analysed).
     pub estimated_rows: f64,
+    /// Pages on disk now (statistics may be stale; the files are not).
+    pub pages: f64,
     /// The table belongs to an extension (PostGIS' `spatial_ref_sys`, ...).
     pub extension: bool,
 }
@@ -56,11 +58,12 @@ pub async fn table_facts(
         let tuples: f64 = row.get(2);
         let never_analysed: bool = row.get(3);
         let pages: f64 = row.get(4);
-        // Never analysed: assume small rows, so the sample errs on reading more.
+        // Never analysed: assume a hundred rows a page. Stale statistics: at least a
+        // row per page.
         let estimated_rows = if never_analysed {
             tuples.max(pages * 100.0)
         } else {
-            tuples
+            tuples.max(pages)
         };
         facts.insert(
             TableName {
@@ -69,6 +72,7 @@ pub async fn table_facts(
             },
             TableFacts {
                 estimated_rows,
+                pages,
                 extension: row.get(5),
             },
         );
@@ -210,25 +214,26 @@ impl Samples {
     }
 }
 
-/// How a table of about `estimated_rows` rows is sampled: the `TABLESAMPLE` clause
-/// with its percentage, or none for a small table (its first rows are all there is).
-fn sample_clause(estimated_rows: f64) -> Option<(&'static str, f32)> {
+/// How a table of about `estimated_rows` rows in `pages` pages is sampled: the
+/// `TABLESAMPLE` clause with its percentage, or none for a small table (its first
+/// rows are all there is). BERNOULLI reads every page but spreads the rows, so it is
+/// kept to tables of at most `BERNOULLI_PAGES` pages on disk (whatever the statistics
+/// say); SYSTEM reads only the pages it picks. `LIMIT` bounds both.
+fn sample_clause(estimated_rows: f64, pages: f64) -> Option<(&'static str, f32)> {
+    const BERNOULLI_PAGES: f64 = 5_000.0;
     let target = (ROWS_PER_TABLE * 3) as f64;
-    if estimated_rows <= target * 2.0 {
-        None
-    } else {
-        let percent = (100.0 * target / estimated_rows).clamp(0.0001, 100.0) as f32;
-        // BERNOULLI reads every page but spreads the rows; SYSTEM reads only the
-        // pages it picks, for tables too large to scan.
-        Some((
-            if estimated_rows <= 200_000.0 {
-                "BERNOULLI"
-            } else {
-                "SYSTEM"
-            },
-            percent,
-        ))
+    if estimated_rows <= target * 2.0 && pages <= 64.0 {
+        return None;
     }
+    let percent = (100.0 * target / estimated_rows.max(1.0)).clamp(0.0001, 100.0) as f32;
+    Some((
+        if pages <= BERNOULLI_PAGES {
+            "BERNOULLI"
+        } else {
+            "SYSTEM"
+        },
+        percent,
+    ))
 }
 
 /// Sample the text columns of `tables`: one query per table, each bounded by
@@ -267,8 +272,10 @@ pub async fn sample(
             .iter()
             .map(|c| format!("left({}::text, {VALUE_PREFIX})", quote_ident(c)))
             .collect();
-        let estimated = facts.get(name).map_or(0.0, |f| f.estimated_rows);
-        let result = match sample_clause(estimated) {
+        let (rows, pages) = facts
+            .get(name)
+            .map_or((0.0, 0.0), |f| (f.estimated_rows, f.pages));
+        let result = match sample_clause(rows, pages) {
             None => {
                 let sql = format!(
                     "SELECT {} FROM {} LIMIT {ROWS_PER_TABLE}",
@@ -393,11 +400,16 @@ mod tests {
 
     #[test]
     fn large_tables_are_sampled_small_ones_read() {
-        assert_eq!(sample_clause(0.0), None);
-        assert_eq!(sample_clause(1000.0), None);
-        assert_eq!(sample_clause(10_000.0).map(|c| c.0), Some("BERNOULLI"));
-        let (method, percent) = sample_clause(100_000_000.0).unwrap();
+        assert_eq!(sample_clause(0.0, 0.0), None);
+        assert_eq!(sample_clause(1000.0, 10.0), None);
+        assert_eq!(
+            sample_clause(10_000.0, 100.0).map(|c| c.0),
+            Some("BERNOULLI")
+        );
+        let (method, percent) = sample_clause(100_000_000.0, 1_000_000.0).unwrap();
         assert_eq!(method, "SYSTEM");
         assert!(percent < 0.01);
+        // Statistics say small, the files say large: never a full BERNOULLI scan.
+        assert_eq!(sample_clause(500.0, 200_000.0).map(|c| c.0), Some("SYSTEM"));
     }
 }
