@@ -215,7 +215,13 @@ async fn an_iin_column_under_another_name_is_found_by_sampling() {
          CREATE TABLE loans (id integer PRIMARY KEY, account_id integer NOT NULL REFERENCES accounts,
                              opened_at timestamptz NOT NULL DEFAULT now());
          CREATE INDEX ON loans (account_id);
-         INSERT INTO accounts VALUES {};",
+         INSERT INTO accounts VALUES {};
+         -- Large enough to be sampled with TABLESAMPLE rather than read.
+         CREATE TABLE logins (id integer PRIMARY KEY, account_id integer NOT NULL REFERENCES accounts,
+                              contact text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+         CREATE INDEX ON logins (account_id);
+         INSERT INTO logins SELECT g, g % 20, 'user' || g || '@example.kz', now() FROM generate_series(1, 30000) g;
+         ANALYZE logins;",
         values.join(", ")
     ))
     .await;
@@ -229,7 +235,17 @@ async fn an_iin_column_under_another_name_is_found_by_sampling() {
         "{text}"
     );
     assert!(text.contains("tax_code = { category = \"iin\""), "{text}");
-    let refs: Vec<&str> = iins.iter().map(String::as_str).collect();
+    let contact = text
+        .lines()
+        .find(|l| l.starts_with("contact = "))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        contact.contains("category = \"email\"")
+            && contact.contains("sampled values are email addresses"),
+        "{text}"
+    );
+    let mut refs: Vec<&str> = iins.iter().map(String::as_str).collect();
+    refs.push("@example.kz");
     assert_no_value(&refs, &text, &logs);
 
     // Without sampling, the name alone says nothing about an IIN.
