@@ -20,8 +20,9 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use crate::audit::{self, AuditEntry};
+use crate::audit::AuditEntry;
 use crate::catalog::Catalog;
+use crate::change::{self, ChangeError, Limits};
 use crate::datamap::{quote_ident, BlockSpec, Category, DataMap, TypeFamily};
 use crate::identity::Identity;
 use crate::link::{KeyMatch, LinkPath};
@@ -86,10 +87,8 @@ pub enum BlockError {
     MapMismatch(String),
     #[error(transparent)]
     Resolve(ResolveError),
-    #[error("the database is read-only (a standby, or default_transaction_read_only is on): nothing was changed; run against the primary")]
-    ReadOnly,
-    #[error("a row needed is locked by another transaction for too long: nothing was changed; run again in a moment")]
-    LockTimeout,
+    #[error(transparent)]
+    Change(#[from] ChangeError),
     #[error("unblocking needs the reference of the subject's written application (policy 5.7): pass --application REF")]
     NoApplication,
     #[error("database error: {0}")]
@@ -98,10 +97,9 @@ pub enum BlockError {
 
 impl From<tokio_postgres::Error> for BlockError {
     fn from(error: tokio_postgres::Error) -> BlockError {
-        match error.code().map(|c| c.code()) {
-            Some("25006") => BlockError::ReadOnly,
-            Some("55P03") => BlockError::LockTimeout,
-            _ => BlockError::Database(crate::db::describe(&error)),
+        match ChangeError::from(error) {
+            ChangeError::Database(message) => BlockError::Database(message),
+            other => BlockError::Change(other),
         }
     }
 }
@@ -279,14 +277,6 @@ impl<'a> Shape<'a> {
     /// whose keys are the text array `$1`.
     fn rows_of_subjects(&self, table: &str, alias: &str) -> Result<String, BlockError> {
         Ok(self.path(table)?.rows_of(alias, KeyMatch::Any(1)))
-    }
-
-    fn subject_table(&self) -> String {
-        self.map.subject_table().quoted()
-    }
-
-    fn subject_key(&self) -> String {
-        quote_ident(&self.map.subject.key)
     }
 
     /// `"schema.table"` as recorded in `derbes.blocks.subject_table`.
@@ -541,10 +531,13 @@ pub async fn block(
 ) -> Result<BlockReport, BlockError> {
     let spec = map.block.as_ref().ok_or(BlockError::NoBlockSpec)?;
     let shape = Shape { map, catalog };
-    let tx = begin(client).await?;
+    let change = change::begin(client, &Limits::default(), request.dry_run).await?;
     let keys: Vec<String> = request.subjects.iter().map(|s| s.key.clone()).collect();
-    let present = lock_subjects(&tx, &shape, &keys).await?;
-    let active: HashSet<String> = active_blocks(&tx, &shape, &keys)
+    let present = change
+        .lock_subjects(&shape.path(&map.subject.table)?, &keys)
+        .await?;
+    let tx = change.tx();
+    let active: HashSet<String> = active_blocks(tx, &shape, &keys)
         .await?
         .into_iter()
         .map(|b| b.subject_key)
@@ -573,7 +566,7 @@ pub async fn block(
     }
     let to_block: Vec<String> = report.blocked.iter().map(|s| s.key.clone()).collect();
     if !to_block.is_empty() {
-        report.changes = apply_block_spec(&tx, &shape, spec, &to_block).await?;
+        report.changes = apply_block_spec(tx, &shape, spec, &to_block).await?;
         tx.execute(
             "INSERT INTO derbes.blocks (subject_table, subject_key, reason, ticket, selector, blocked_by) \
              SELECT $1, k, $3, $4, $5, $6 FROM unnest($2::text[]) AS k",
@@ -609,9 +602,7 @@ pub async fn block(
             "map_digest": map.digest(),
         }),
     };
-    let record = audit::append(&tx, &request.operator, &entry).await?;
-    report.audit_seq = Some(record.seq);
-    crate::db::finish(tx, request.dry_run).await?;
+    report.audit_seq = Some(change.commit(&request.operator, &entry).await?.seq);
     Ok(report)
 }
 
@@ -663,10 +654,13 @@ pub async fn unblock(
     }
     let spec = map.block.as_ref().ok_or(BlockError::NoBlockSpec)?;
     let shape = Shape { map, catalog };
-    let tx = begin(client).await?;
+    let change = change::begin(client, &Limits::default(), request.dry_run).await?;
     let keys: Vec<String> = request.subjects.iter().map(|s| s.key.clone()).collect();
-    lock_subjects(&tx, &shape, &keys).await?;
-    let active: HashMap<String, BlockRecord> = active_blocks(&tx, &shape, &keys)
+    change
+        .lock_subjects(&shape.path(&map.subject.table)?, &keys)
+        .await?;
+    let tx = change.tx();
+    let active: HashMap<String, BlockRecord> = active_blocks(tx, &shape, &keys)
         .await?
         .into_iter()
         .map(|b| (b.subject_key.clone(), b))
@@ -749,47 +743,8 @@ pub async fn unblock(
             "map_digest": map.digest(),
         }),
     };
-    let record = audit::append(&tx, &request.operator, &entry).await?;
-    report.audit_seq = Some(record.seq);
-    crate::db::finish(tx, request.dry_run).await?;
+    report.audit_seq = Some(change.commit(&request.operator, &entry).await?.seq);
     Ok(report)
-}
-
-/// Start the change: refuse a read-only database at once, and never wait long on
-/// a lock (on-call runs must not hang behind a stuck transaction).
-async fn begin(client: &mut Client) -> Result<Transaction<'_>, BlockError> {
-    let tx = client.transaction().await?;
-    let read_only: String = tx
-        .query_one("SELECT current_setting('transaction_read_only')", &[])
-        .await?
-        .get(0);
-    if read_only == "on" {
-        return Err(BlockError::ReadOnly);
-    }
-    tx.batch_execute("SET LOCAL lock_timeout = '10s'").await?;
-    Ok(tx)
-}
-
-/// Lock the subject rows, always in key order, so concurrent runs touching the same
-/// subjects wait for each other instead of deadlocking or interleaving. Returns the
-/// keys still present.
-async fn lock_subjects(
-    tx: &Transaction<'_>,
-    shape: &Shape<'_>,
-    keys: &[String],
-) -> Result<HashSet<String>, BlockError> {
-    let sql = format!(
-        "SELECT t0.{key}::text FROM {table} t0 WHERE {condition} ORDER BY t0.{key} FOR UPDATE",
-        key = shape.subject_key(),
-        table = shape.subject_table(),
-        condition = shape.rows_of_subjects(&shape.map.subject.table, "t0")?,
-    );
-    Ok(tx
-        .query(&sql, &[&keys])
-        .await?
-        .iter()
-        .map(|row| row.get(0))
-        .collect())
 }
 
 async fn active_blocks(

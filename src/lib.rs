@@ -9,6 +9,7 @@ pub mod archive;
 pub mod audit;
 pub mod block;
 pub mod catalog;
+pub mod change;
 pub mod cli;
 pub mod commands;
 pub mod connect;

@@ -10,6 +10,7 @@ use crate::block::{
     self, BlockError, BlockReport, BlockRequest, Guards, IdentityList, Reason, Selector,
 };
 use crate::catalog::Catalog;
+use crate::change::ChangeError;
 use crate::cli::{BlockArgs, BlockReason};
 use crate::commands::Context;
 use crate::error::DerbesError;
@@ -48,11 +49,12 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     if !args.confirm.dry_run {
         confirm(
             &format!(
-                "Block {} subject(s) of {} (reason {}, ticket {})?",
+                "Block {} subject(s) of {} (reason {}, ticket {})?\n{}",
                 subjects.len(),
                 map.subject.table,
                 reason(args.reason),
-                args.ticket
+                args.ticket,
+                crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
         )?;
@@ -141,6 +143,14 @@ pub(crate) fn read_identities(
     Ok(list)
 }
 
+/// Each subject as `table:key, found by <masked identity> (<where given>)`.
+pub(crate) fn named(subjects: &[block::FoundSubject]) -> Vec<String> {
+    subjects
+        .iter()
+        .map(|s| format!("{}, found by {}", s.subject, s.found_by))
+        .collect()
+}
+
 /// A library error with the exit code the command-line contract gives it.
 pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
     let message = error.to_string();
@@ -157,9 +167,10 @@ pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
         BlockError::TooMany { .. } => DerbesError::Refused(message).into(),
         BlockError::MapMismatch(_) => DerbesError::VerificationFailed(message).into(),
         BlockError::Resolve(e) => e.into_anyhow(),
-        BlockError::ReadOnly | BlockError::LockTimeout | BlockError::Database(_) => {
-            anyhow::Error::new(error)
+        BlockError::Change(ChangeError::RunLockHeld { .. }) => {
+            DerbesError::LockHeld(message).into()
         }
+        BlockError::Change(_) | BlockError::Database(_) => anyhow::Error::new(error),
     }
 }
 

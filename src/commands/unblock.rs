@@ -6,7 +6,7 @@ use anyhow::Context as _;
 use crate::block::{self, Guards, UnblockReport, UnblockRequest};
 use crate::catalog::Catalog;
 use crate::cli::UnblockArgs;
-use crate::commands::block::{exit_error, read_identities};
+use crate::commands::block::{exit_error, named, read_identities};
 use crate::commands::Context;
 use crate::migrate::ensure_current;
 use crate::output::{emit, Tabular};
@@ -37,10 +37,11 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     if !args.confirm.dry_run {
         confirm(
             &format!(
-                "Unblock {} subject(s) on application {} (ticket {})?",
+                "Unblock {} subject(s) on application {} (ticket {})?\n{}",
                 subjects.len(),
                 args.application,
-                args.ticket
+                args.ticket,
+                crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
         )?;
