@@ -79,6 +79,10 @@ pub async fn init(
 ) -> Result<Draft, DraftError> {
     let facts = sample::table_facts(client).await?;
     let scope = scope(catalog, &facts, &options.schemas).map_err(DraftError::Usage)?;
+    if let Some(named) = &options.subject_table {
+        // A wrong name fails before any row is read.
+        named_table(&scope, named).map_err(DraftError::Usage)?;
+    }
     let samples = if options.sample {
         sample::sample(client, catalog, &scope, &facts, options.sample_timeout_ms).await?
     } else {
@@ -141,6 +145,30 @@ pub fn scope(
         );
     }
     Ok(scope)
+}
+
+/// The table `--subject-table` names (`table` or `schema.table`) in the scope.
+pub fn named_table(scope: &BTreeSet<TableName>, named: &str) -> Result<TableName, String> {
+    let found: Vec<&TableName> = scope
+        .iter()
+        .filter(|t| match named.split_once('.') {
+            Some((s, n)) => t.schema == s && t.table == n,
+            None => t.table == named,
+        })
+        .collect();
+    match found.as_slice() {
+        [one] => Ok((*one).clone()),
+        [] => Err(format!(
+            "table \"{named}\" does not exist in the schemas read: check --subject-table (and --schema)"
+        )),
+        many => Err(format!(
+            "\"{named}\" exists in several schemas ({}): pass --subject-table SCHEMA.TABLE",
+            many.iter()
+                .map(|t| t.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        )),
+    }
 }
 
 /// Categories that identify a person, for telling the subject table from others.
@@ -280,24 +308,8 @@ impl<'a> Drafter<'a> {
     /// The subject table and why it was chosen.
     fn subject(&self, named: Option<&str>) -> Result<(TableName, String), String> {
         if let Some(named) = named {
-            let found: Vec<&TableName> = self
-                .scope
-                .iter()
-                .filter(|t| match named.split_once('.') {
-                    Some((s, n)) => t.schema == s && t.table == n,
-                    None => t.table == named,
-                })
-                .collect();
-            return match found.as_slice() {
-                [one] => Ok(((*one).clone(), "named with --subject-table".to_owned())),
-                [] => Err(format!(
-                    "table \"{named}\" does not exist in the schemas read: check --subject-table (and --schema)"
-                )),
-                many => Err(format!(
-                    "\"{named}\" exists in several schemas ({}): pass --subject-table SCHEMA.TABLE",
-                    many.iter().map(|t| t.to_string()).collect::<Vec<_>>().join(", ")
-                )),
-            };
+            return named_table(self.scope, named)
+                .map(|t| (t, "named with --subject-table".to_owned()));
         }
         let inbound = |t: &TableName| self.referrers(t).len();
         let candidates: Vec<&TableName> = self

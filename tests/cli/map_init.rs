@@ -181,6 +181,18 @@ async fn every_schema_is_read_unless_schema_narrows_it() {
         .code(2)
         .stderr(predicate::str::contains("schema \"nowhere\" has no tables"))
         .stderr(predicate::str::contains("\"crm\", \"sales\""));
+    db.cmd()
+        .args(["map", "init", "--subject-table", "sales.klienty"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains(
+            "table \"sales.klienty\" does not exist in the schemas read",
+        ));
+    let (text, _) = init(&db, &["--subject-table", "crm.klienty"]);
+    assert!(
+        text.contains("# Subject table: klienty (named with --subject-table)."),
+        "{text}"
+    );
 }
 
 #[tokio::test]
