@@ -1458,7 +1458,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__map__subcmd__init)
-            opts="-v -q -h -V --subject-table --schema --out --force --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --subject-table --schema --no-sample --out --force --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -71,7 +71,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s h -l help -d 'Print help'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
-complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use).'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -85,8 +85,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l subject-table -d 'The table that holds one row per data subject; guessed from foreign keys if absent' -r
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l schema -d 'Schema to read' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l subject-table -d 'The table that holds one row per data subject (`table` or `schema.table`); guessed from table names and foreign keys if absent' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l schema -d 'Read only this schema (repeat for several); default: every schema but the system ones' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l out -d 'Write the draft here instead of stdout (refuses to overwrite without --force)' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -95,13 +95,14 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 json\t''
 csv\t''"
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l no-sample -d 'Guess personal columns from names and types only: sample no rows'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l force -d 'Overwrite --out if it exists'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Only errors on stderr'
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use).'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -399,7 +400,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "completions" -d 'Print shell completions or the man page'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use).'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from sample" -f -a "init" -d 'Create the reference schema and fill it with synthetic borrowers (like pgbench -i)'

@@ -428,60 +428,10 @@ impl CheckReport {
     }
 }
 
-/// Column names that usually hold personal data, for reporting unmapped ones.
-const PERSONAL_HINTS: &[&str] = &[
-    "iin",
-    "bin",
-    "name",
-    "surname",
-    "patronymic",
-    "phone",
-    "mobile",
-    "email",
-    "mail",
-    "address",
-    "street",
-    "city",
-    "birth",
-    "passport",
-    "document",
-    "doc_number",
-    "card",
-    "pan",
-    "iban",
-    "account",
-    "ip",
-    "latitude",
-    "longitude",
-    "lat",
-    "lon",
-    "location",
-    "device",
-    "user_agent",
-    "cookie",
-    "selfie",
-    "photo",
-    "employer",
-    "income",
-    "citizenship",
-    "sex",
-    "gender",
-    "marital",
-    "dependants",
-    "pep",
-    "tax",
-    "national_id",
-];
-
-/// Whether a column name looks like it holds personal data.
+/// Whether a column name looks like it holds personal data (English, Russian and
+/// Kazakh hints: see [`crate::draft::hints`]).
 pub fn looks_personal(column: &str) -> bool {
-    let lower = column.to_ascii_lowercase();
-    lower
-        .split(|c: char| !c.is_ascii_alphanumeric())
-        .any(|word| PERSONAL_HINTS.contains(&word))
-        || PERSONAL_HINTS
-            .iter()
-            .any(|hint| hint.len() > 4 && lower.contains(hint))
+    crate::draft::hints::looks_personal(column)
 }
 
 /// Check a data map against the catalogue: tables and columns exist, types fit the
@@ -1046,57 +996,9 @@ pub async fn check_ledgers(
     Ok(findings)
 }
 
-/// Guess a category from a column name, for `map init` drafts.
+/// Guess a category from a column name and type, for `map init` drafts.
 pub fn guess_category(column: &str, pg_type: &str) -> Option<Category> {
-    let c = column.to_ascii_lowercase();
-    let family = TypeFamily::of(pg_type);
-    let has = |w: &str| c.split('_').any(|p| p == w) || c == w;
-    let guess = if has("iin") {
-        Category::Iin
-    } else if has("bin") {
-        Category::Bin
-    } else if c.contains("email") || has("mail") {
-        Category::Email
-    } else if c.contains("phone") || has("mobile") {
-        Category::Phone
-    } else if c.contains("birth") {
-        Category::BirthDate
-    } else if c.contains("name") || c.contains("patronymic") {
-        Category::Name
-    } else if c.contains("address") || has("street") || has("city") || has("postcode") {
-        Category::Address
-    } else if has("ip") || family == TypeFamily::Inet {
-        Category::IpAddress
-    } else if c.contains("passport") || c.contains("doc") {
-        Category::IdentityDocument
-    } else if has("pan") || c.contains("card") {
-        Category::BankCard
-    } else if c.contains("iban") || c.contains("account") {
-        Category::BankAccount
-    } else if c.contains("lat") || c.contains("lon") || c.contains("location") {
-        Category::Location
-    } else if c.contains("selfie") {
-        Category::Selfie
-    } else if c.contains("photo") {
-        Category::DocumentPhoto
-    } else if c.contains("device") {
-        Category::Device
-    } else if c.contains("agent") || c.contains("browser") {
-        Category::Browser
-    } else if c.contains("cookie") {
-        Category::Cookie
-    } else if has("sex") || has("gender") {
-        Category::Sex
-    } else if c.contains("citizenship") {
-        Category::Citizenship
-    } else if c.contains("employer") {
-        Category::Employer
-    } else if c.contains("marital") {
-        Category::MaritalStatus
-    } else {
-        return None;
-    };
-    guess.accepts(family).then_some(guess)
+    crate::draft::hints::guess_category(column, pg_type)
 }
 
 #[cfg(test)]

@@ -300,6 +300,18 @@ pub enum MapCommand {
     ///   derbes --format json map check | jq .links
     Check(MapCheckArgs),
     /// Draft a data map from the database catalogue (review it before use).
+    ///
+    /// Reads every non-system schema, guesses the subject table (named in the draft's
+    /// header with the reason), drafts links from foreign keys in both directions, and
+    /// finds personal columns by name and by sampling a few hundred rows per table
+    /// (values are never printed). Tables with no path to the subject are listed as
+    /// comments. The draft is checked as `map check` would (exit 6 on a problem).
+    ///
+    /// Examples:
+    ///   derbes map init --out draft.toml
+    ///   derbes map init --schema crm --schema sales --subject-table crm.klienty
+    ///   derbes map init --no-sample > draft.toml      # names and types only
+    #[command(verbatim_doc_comment)]
     Init(MapInitArgs),
 }
 
@@ -312,13 +324,19 @@ pub struct MapCheckArgs {
 
 #[derive(Debug, Args)]
 pub struct MapInitArgs {
-    /// The table that holds one row per data subject; guessed from foreign keys if absent.
+    /// The table that holds one row per data subject (`table` or `schema.table`);
+    /// guessed from table names and foreign keys if absent.
     #[arg(long, value_name = "TABLE")]
     pub subject_table: Option<String>,
 
-    /// Schema to read.
-    #[arg(long, default_value = "public")]
-    pub schema: String,
+    /// Read only this schema (repeat for several); default: every schema but the
+    /// system ones.
+    #[arg(long = "schema", value_name = "SCHEMA")]
+    pub schemas: Vec<String>,
+
+    /// Guess personal columns from names and types only: sample no rows.
+    #[arg(long)]
+    pub no_sample: bool,
 
     /// Write the draft here instead of stdout (refuses to overwrite without --force).
     #[arg(long, value_name = "PATH")]

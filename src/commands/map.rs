@@ -4,7 +4,7 @@
 use crate::catalog::{self, Catalog, CheckOptions, CheckReport, Severity};
 use crate::cli::{MapCheckArgs, MapCommand, MapInitArgs};
 use crate::commands::Context;
-use crate::draft::draft_map;
+use crate::draft::{self, DraftError, DraftOptions};
 use crate::error::DerbesError;
 use crate::output::{emit, Tabular};
 
@@ -104,21 +104,32 @@ impl Tabular for CheckReport {
 }
 
 async fn init(ctx: &Context, args: MapInitArgs) -> anyhow::Result<()> {
-    let (client, _) = ctx.connect().await?;
+    if let Some(path) = args.out.as_ref().filter(|p| p.exists() && !args.force) {
+        return Err(DerbesError::Refused(format!(
+            "{} exists: pass --force to overwrite it, or choose another --out",
+            path.display()
+        ))
+        .into());
+    }
+    let (client, _) = ctx.connect_read().await?;
     let catalog = Catalog::read(&client).await?;
-    let text = draft_map(&catalog, &args.schema, args.subject_table.as_deref())
-        .map_err(DerbesError::Usage)?;
-    match args.out {
-        None => print!("{text}"),
+    let options = DraftOptions {
+        schemas: args.schemas,
+        subject_table: args.subject_table,
+        sample: !args.no_sample,
+        sample_timeout_ms: 5_000,
+    };
+    let draft = draft::init(&client, &catalog, &options)
+        .await
+        .map_err(|e| match e {
+            DraftError::Usage(message) => DerbesError::Usage(message).into(),
+            DraftError::Db(e) => anyhow::Error::new(e),
+        })?;
+    let problems = draft::check_draft(&draft.text, &catalog);
+    match &args.out {
+        None => print!("{}", draft.text),
         Some(path) => {
-            if path.exists() && !args.force {
-                return Err(DerbesError::Refused(format!(
-                    "{} exists: pass --force to overwrite it, or choose another --out",
-                    path.display()
-                ))
-                .into());
-            }
-            std::fs::write(&path, text)
+            std::fs::write(path, &draft.text)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
             eprintln!(
                 "wrote a draft data map to {}: review it, then run `derbes --map {} map check`",
@@ -127,5 +138,22 @@ async fn init(ctx: &Context, args: MapInitArgs) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    eprintln!(
+        "subject table{}: {}; {} table(s) mapped, {} left out (see the end of the draft)",
+        if draft.guessed { " (a guess)" } else { "" },
+        draft.subject,
+        draft.mapped.len(),
+        draft.left_out.len()
+    );
+    if problems.is_empty() {
+        return Ok(());
+    }
+    for problem in &problems {
+        eprintln!("draft problem: {problem}");
+    }
+    Err(DerbesError::VerificationFailed(format!(
+        "the draft does not pass `map check`: {} problem(s) above; fix them in the draft",
+        problems.len()
+    ))
+    .into())
 }

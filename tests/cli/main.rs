@@ -12,6 +12,7 @@ mod export;
 mod foreign_schema;
 mod links;
 mod map;
+mod map_init;
 mod migrate;
 mod promises;
 mod sample;
