@@ -5,21 +5,88 @@ use tokio_postgres::{Client, Transaction};
 
 use crate::error::DerbesError;
 
-/// A server error as one readable line: message, detail and hint, no SQL.
+/// A server error as one readable line: what failed, the table, column and
+/// constraint it names, and what to do. Never the server's `DETAIL` (it may quote the
+/// failing row: "Failing row contains (...)") and, for data and integrity errors,
+/// never the server's message either (it may quote a value); no SQL.
 pub fn describe(error: &tokio_postgres::Error) -> String {
     match error.as_db_error() {
-        Some(db) => {
-            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
-            if let Some(detail) = db.detail() {
-                text.push_str(&format!("; {detail}"));
-            }
-            if let Some(hint) = db.hint() {
-                text.push_str(&format!("; hint: {hint}"));
-            }
-            text
-        }
+        Some(db) => describe_db(db),
         None => error.to_string(),
     }
+}
+
+/// [`describe`] for the server's error itself.
+pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
+    let code = db.code().code();
+    let table = match (db.schema(), db.table()) {
+        (Some(schema), Some(table)) => Some(format!("{schema}.{table}")),
+        (None, Some(table)) => Some(table.to_owned()),
+        _ => None,
+    };
+    let mut text = match code {
+        "23514" => "a value breaks a check constraint".to_owned(),
+        "23505" => "a value duplicates one that must be unique".to_owned(),
+        "23503" => "a row breaks a foreign key".to_owned(),
+        "23502" => "a required value is missing (NOT NULL)".to_owned(),
+        "23P01" => "a row breaks an exclusion constraint".to_owned(),
+        c if c.starts_with("23") => "a row breaks an integrity constraint".to_owned(),
+        c if c.starts_with("22") => {
+            "a value does not fit its column's type or range (data exception)".to_owned()
+        }
+        _ => db.message().to_owned(),
+    };
+    text.push_str(&format!(" (SQLSTATE {code}"));
+    if let Some(table) = &table {
+        text.push_str(&format!(", table {table}"));
+    }
+    if let Some(column) = db.column() {
+        text.push_str(&format!(", column {column}"));
+    }
+    if let Some(constraint) = db.constraint() {
+        text.push_str(&format!(", constraint {constraint}"));
+    }
+    if let Some(datatype) = db.datatype() {
+        text.push_str(&format!(", type {datatype}"));
+    }
+    text.push(')');
+    let fix = match code {
+        c if c.starts_with("23") => Some(match &table {
+            Some(t) => format!(
+                "compare the value derbes writes (the data map, or the input) with the definition of {} on {t} (`\\d {t}` in psql) and correct it",
+                db.constraint().unwrap_or("the constraint")
+            ),
+            None => "correct the value derbes writes (the data map, or the input) to satisfy the constraint".to_owned(),
+        }),
+        c if c.starts_with("22") => Some(
+            "correct the value (the data map, or the input) to the column's type".to_owned(),
+        ),
+        _ => None,
+    };
+    if let Some(fix) = fix {
+        text.push_str(&format!(": {fix}"));
+    }
+    text
+}
+
+/// The lines `main` prints for an error: the error and its causes, with server
+/// errors rendered by [`describe`] (a server error's own `Display` carries its
+/// `DETAIL`, which may quote row values).
+pub fn render_chain(error: &anyhow::Error) -> Vec<String> {
+    let mut lines: Vec<String> = Vec::new();
+    for cause in error.chain() {
+        let line = if let Some(pg) = cause.downcast_ref::<tokio_postgres::Error>() {
+            describe(pg)
+        } else if let Some(db) = cause.downcast_ref::<tokio_postgres::error::DbError>() {
+            describe_db(db)
+        } else {
+            cause.to_string()
+        };
+        if !lines.iter().any(|l| l.contains(&line)) {
+            lines.push(line);
+        }
+    }
+    lines
 }
 
 /// Commit a change, or roll it back when this is a dry run. A dry run is the real

@@ -598,13 +598,9 @@ pub async fn restore(
         let refused = |e: tokio_postgres::Error| -> anyhow::Error {
             match e.as_db_error() {
                 Some(db) => DerbesError::Refused(format!(
-                    "restoring {source} into {target} failed: {} (SQLSTATE {}{}); nothing was loaded. \
+                    "restoring {source} into {target} failed: {}; nothing was loaded. \
                      Restore --into a side schema to compare with what is there",
-                    db.message(),
-                    db.code().code(),
-                    db.constraint()
-                        .map(|c| format!(", constraint {c}"))
-                        .unwrap_or_default()
+                    crate::db::describe_db(db)
                 ))
                 .into(),
                 None => anyhow::anyhow!("restoring {source} failed: {e}; nothing was loaded"),
