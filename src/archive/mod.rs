@@ -140,7 +140,9 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
 fn output_error(error: OutputError) -> anyhow::Error {
     match error {
-        OutputError::Exists { .. } => DerbesError::Usage(error.to_string()).into(),
+        OutputError::Exists { .. }
+        | OutputError::IsDirectory { .. }
+        | OutputError::NotRegular { .. } => DerbesError::Usage(error.to_string()).into(),
         other => anyhow::Error::new(other),
     }
 }
@@ -201,6 +203,9 @@ pub async fn write_verified(
     recipients.add(&read_back.to_public().to_string(), public.len() + 1)?;
 
     let out = absolute(&request.out);
+    if request.overwrite {
+        refuse_catalogued(tx, &out).await?;
+    }
     let file = SecureFile::create(&out, request.overwrite).map_err(output_error)?;
     let mut writer =
         write::ArchiveWriter::start(file, recipients, created_at.timestamp().max(0) as u64)?;
@@ -335,6 +340,52 @@ pub async fn write_verified(
     )
     .await?;
     Ok(receipt)
+}
+
+/// Refuse to replace a catalogued archive: `--force` (of `archive dump` or `export`)
+/// never destroys an archive the catalogue still promises to keep. The path is
+/// compared as given, made absolute, and resolved through links and `..`.
+pub async fn refuse_catalogued(client: &impl GenericClient, path: &Path) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(()); // nothing there to replace
+    }
+    let given = absolute(path);
+    let resolved = std::fs::canonicalize(path).ok();
+    let name = match given.file_name() {
+        Some(name) => name.to_string_lossy().into_owned(),
+        None => return Ok(()),
+    };
+    let mut spellings = vec![given.to_string_lossy().into_owned()];
+    if let Some(resolved) = &resolved {
+        spellings.push(resolved.to_string_lossy().into_owned());
+    }
+    // Candidates: the same spelling, or any catalogued path with the same file name
+    // (resolved here, since the catalogue keeps paths as they were given).
+    let rows = client
+        .query(
+            "SELECT id, path FROM derbes.archives \
+             WHERE path = ANY($1) OR right(path, length($2) + 1) = '/' || $2",
+            &[&spellings, &name],
+        )
+        .await?;
+    for row in rows {
+        let id: i64 = row.get(0);
+        let catalogued: String = row.get(1);
+        let same = spellings.contains(&catalogued)
+            || match (&resolved, std::fs::canonicalize(&catalogued)) {
+                (Some(a), Ok(b)) => *a == b,
+                _ => false,
+            };
+        if same {
+            return Err(DerbesError::Refused(format!(
+                "{} is catalogued archive {id}: --force never replaces a catalogued archive; \
+                 choose another path (an archive leaves the catalogue only through `derbes archive expire`)",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -670,7 +721,11 @@ fn table_name(text: &str) -> TableName {
 /// What `expire` did (or would do, in a dry run).
 #[derive(Debug, Clone, Serialize)]
 pub struct ExpireReport {
+    /// Archives destroyed (or, in a dry run, that would be): catalogue row deleted.
     pub expired: Vec<ExpiredArchive>,
+    /// Archives past keep-until whose path holds something that is not the
+    /// catalogued file: the file and the catalogue row were both kept.
+    pub kept: Vec<ExpiredArchive>,
     pub dry_run: bool,
 }
 
@@ -679,13 +734,80 @@ pub struct ExpiredArchive {
     pub id: i64,
     pub path: String,
     pub keep_until: DateTime<Utc>,
-    /// False when the file was already gone.
-    pub file_removed: bool,
+    pub file: FileOutcome,
+}
+
+/// What happened to the file at a catalogued path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileOutcome {
+    /// The catalogued file was removed.
+    Removed,
+    /// Dry run: the catalogued file is there and would be removed.
+    WouldRemove,
+    /// No file at the path (e.g. a run stopped between removing the file and
+    /// deleting the row): only the catalogue row goes.
+    AlreadyGone,
+    /// The path holds something else (a different file, a directory, a link):
+    /// kept, with its catalogue row.
+    NotTheArchive,
+}
+
+impl FileOutcome {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileOutcome::Removed => "removed",
+            FileOutcome::WouldRemove => "would be removed",
+            FileOutcome::AlreadyGone => "already gone: catalogue row deleted",
+            FileOutcome::NotTheArchive => "KEPT: not the catalogued file (SHA-256 differs)",
+        }
+    }
+}
+
+/// What sits at a catalogued path, compared by size and SHA-256 with the catalogue.
+enum AtPath {
+    Missing,
+    TheArchive,
+    SomethingElse,
+}
+
+fn examine(path: &str, sha256: &str, bytes: i64) -> std::io::Result<AtPath> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AtPath::Missing),
+        Err(e) => return Err(e),
+    };
+    if !meta.file_type().is_file() || meta.len() as i64 != bytes {
+        return Ok(AtPath::SomethingElse);
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1024 * 1024];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(if hex::encode(hasher.finalize()) == sha256 {
+        AtPath::TheArchive
+    } else {
+        AtPath::SomethingElse
+    })
 }
 
 /// Destroy every archive past its keep-until: remove the file and its catalogue row,
 /// one audit row per archive (the record that it existed and when it was
 /// destroyed), each in its own transaction.
+///
+/// A file is removed only when its size and SHA-256 are the catalogue's; anything
+/// else at the path is kept, with its catalogue row, and reported in
+/// [`ExpireReport::kept`]. Both steps are safe to repeat: a run stopped after
+/// removing the file leaves a row whose file is gone, which the next run deletes
+/// (reported as [`FileOutcome::AlreadyGone`]).
 pub async fn expire(
     client: &mut Client,
     operator: &str,
@@ -694,7 +816,31 @@ pub async fn expire(
 ) -> anyhow::Result<ExpireReport> {
     let due = list(&*client, true).await?;
     let mut expired = Vec::new();
+    let mut kept = Vec::new();
     for archive in due {
+        let (path, sha256, bytes) = (archive.path.clone(), archive.sha256.clone(), archive.bytes);
+        let at_path = tokio::task::spawn_blocking(move || examine(&path, &sha256, bytes))
+            .await?
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read expired archive {} to check it against the catalogue: {e}; \
+                     fix its permissions and run `derbes archive expire` again",
+                    archive.path
+                )
+            })?;
+        let present = match at_path {
+            AtPath::SomethingElse => {
+                kept.push(ExpiredArchive {
+                    id: archive.id,
+                    path: archive.path,
+                    keep_until: archive.keep_until,
+                    file: FileOutcome::NotTheArchive,
+                });
+                continue;
+            }
+            AtPath::TheArchive => true,
+            AtPath::Missing => false,
+        };
         let tx = client.transaction().await?;
         let updated = tx
             .execute("DELETE FROM derbes.archives WHERE id = $1", &[&archive.id])
@@ -702,7 +848,6 @@ pub async fn expire(
         if updated == 0 {
             continue; // another run expired it meanwhile
         }
-        let exists = Path::new(&archive.path).exists();
         audit::append(
             &tx,
             operator,
@@ -721,26 +866,40 @@ pub async fn expire(
                     "catalogue_id": archive.id,
                     "sha256": archive.sha256,
                     "keep_until": archive.keep_until,
-                    "file_was_present": exists,
+                    "file_was_present": present,
                 }),
             },
         )
         .await?;
-        if !dry_run && exists {
-            std::fs::remove_file(&archive.path).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot remove expired archive {}: {e}; fix its permissions and run `derbes archive expire` again",
-                    archive.path
-                )
-            })?;
+        // The file goes before the row's deletion commits: a stop in between leaves
+        // a row whose file is gone, which the next run deletes.
+        if !dry_run && present {
+            match std::fs::remove_file(&archive.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot remove expired archive {}: {e}; fix its permissions and run `derbes archive expire` again",
+                        archive.path
+                    ))
+                }
+            }
         }
         crate::db::finish(tx, dry_run).await?;
         expired.push(ExpiredArchive {
             id: archive.id,
             path: archive.path,
             keep_until: archive.keep_until,
-            file_removed: exists,
+            file: match (present, dry_run) {
+                (true, true) => FileOutcome::WouldRemove,
+                (true, false) => FileOutcome::Removed,
+                (false, _) => FileOutcome::AlreadyGone,
+            },
         });
     }
-    Ok(ExpireReport { expired, dry_run })
+    Ok(ExpireReport {
+        expired,
+        kept,
+        dry_run,
+    })
 }

@@ -347,7 +347,19 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
         args.confirm.dry_run,
     )
     .await?;
-    emit(ctx.format(), &report)
+    emit(ctx.format(), &report)?;
+    if !report.kept.is_empty() {
+        let paths: Vec<&str> = report.kept.iter().map(|a| a.path.as_str()).collect();
+        return Err(DerbesError::VerificationFailed(format!(
+            "{} expired archive(s) kept: the file at {} is not the catalogued archive (its size or \
+             SHA-256 differs), so it was not deleted and its catalogue row stays. Find out what \
+             replaced the archive; move the foreign file away and run `derbes archive expire` again",
+            report.kept.len(),
+            paths.join(", ")
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 impl Tabular for ExpireReport {
@@ -357,27 +369,42 @@ impl Tabular for ExpireReport {
     fn rows(&self) -> Vec<Vec<String>> {
         self.expired
             .iter()
+            .chain(&self.kept)
             .map(|a| {
                 vec![
                     a.id.to_string(),
                     a.keep_until.format("%Y-%m-%d").to_string(),
                     a.path.clone(),
-                    if a.file_removed {
-                        "removed"
-                    } else {
-                        "already gone"
-                    }
-                    .to_owned(),
+                    a.file.describe().to_owned(),
                 ]
             })
             .collect()
     }
     fn notes(&self) -> Vec<String> {
-        vec![match (self.expired.len(), self.dry_run) {
-            (0, _) => "no archive is past its keep-until".to_owned(),
+        let mut notes = vec![match (self.expired.len(), self.dry_run) {
+            (0, _) if self.kept.is_empty() => "no archive is past its keep-until".to_owned(),
+            (0, _) => "no archive destroyed".to_owned(),
             (n, true) => format!("dry run: {n} archive(s) would be destroyed; nothing changed"),
             (n, false) => format!("{n} archive(s) destroyed and removed from the catalogue"),
-        }]
+        }];
+        let gone = self
+            .expired
+            .iter()
+            .filter(|a| a.file == archive::FileOutcome::AlreadyGone)
+            .count();
+        if gone > 0 {
+            notes.push(format!(
+                "{gone} catalogue row(s) had no file left (an earlier run stopped after removing it): \
+                 only the row was deleted"
+            ));
+        }
+        if !self.kept.is_empty() {
+            notes.push(format!(
+                "{} archive(s) kept with their catalogue rows: the file at the path is not the catalogued one",
+                self.kept.len()
+            ));
+        }
+        notes
     }
 }
 

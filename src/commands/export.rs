@@ -36,6 +36,9 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
 
     let (mut primary, _) = ctx.connect().await?;
     ensure_current(&primary).await?;
+    if args.force {
+        crate::archive::refuse_catalogued(&primary, &args.out).await?;
+    }
     // A second connection only when --read-db names a replica; the snapshot ends
     // before the audit transaction starts, so one connection serves both otherwise.
     let mut replica = match ctx.global.read_db {
@@ -177,7 +180,9 @@ fn output_error(error: OutputError) -> anyhow::Error {
     let message = error.to_string();
     match error {
         OutputError::Exists { .. } => DerbesError::Refused(message).into(),
-        OutputError::Directory { .. } => DerbesError::Usage(message).into(),
+        OutputError::Directory { .. }
+        | OutputError::IsDirectory { .. }
+        | OutputError::NotRegular { .. } => DerbesError::Usage(message).into(),
         OutputError::Write { .. } => anyhow::Error::new(error),
     }
 }

@@ -710,3 +710,138 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
         .success()
         .stdout(predicate::str::contains(format!("{deleted} rows loaded")));
 }
+
+async fn expire_now(db: &TestDb, path_like: &str) {
+    db.client()
+        .await
+        .execute(
+            "UPDATE derbes.archives SET keep_until = now() - interval '1 day' WHERE path LIKE $1",
+            &[&format!("%{path_like}")],
+        )
+        .await
+        .unwrap();
+}
+
+/// Regression (issue 10, defect 1): expire deleted whatever sat at a catalogued
+/// path. Now a file whose SHA-256 is not the catalogue's is kept, with its row,
+/// and reported (exit 6); once it is moved away, the row goes ("already gone").
+#[tokio::test]
+async fn expire_removes_only_the_file_the_catalogue_describes() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let path = keys.dir.join("old.age");
+    dump(&db, &keys, &path, &["--table", "loans"]).success();
+    expire_now(&db, "old.age").await;
+    // Something else now sits at the catalogued path.
+    std::fs::write(&path, "an unrelated file").unwrap();
+    db.cmd()
+        .args(["archive", "expire", "--yes", "--ticket", "RET-2"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("not the catalogued file"))
+        .stderr(predicate::str::contains("old.age"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "an unrelated file");
+    assert_eq!(catalogue_count(&db).await, 1, "the row stays");
+
+    // The foreign file moved away: the row is deleted, and the run says the file was gone.
+    std::fs::remove_file(&path).unwrap();
+    db.cmd()
+        .args(["archive", "expire", "--yes", "--ticket", "RET-2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already gone"));
+    assert_eq!(catalogue_count(&db).await, 0);
+}
+
+/// A dry run of expire says what would happen, never "removed".
+#[tokio::test]
+async fn expire_dry_run_says_would_be_removed() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let path = keys.dir.join("old.age");
+    dump(&db, &keys, &path, &["--table", "loans"]).success();
+    expire_now(&db, "old.age").await;
+    db.cmd()
+        .args(["archive", "expire", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("would be removed"))
+        .stdout(predicate::str::contains("| removed").not());
+    assert!(path.exists());
+    assert_eq!(catalogue_count(&db).await, 1);
+}
+
+/// Regression (issue 10, defect 1): `--force` replaced a catalogued 5-year archive.
+/// `archive dump --force` and `export --force` now refuse a catalogued path.
+#[tokio::test]
+async fn force_never_replaces_a_catalogued_archive() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let path = keys.dir.join("same.age");
+    dump(&db, &keys, &path, &["--subject", IIN_A]).success();
+    let before = std::fs::read(&path).unwrap();
+    db.cmd()
+        .args(["archive", "dump", "--keep", "5y", "--force", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&path)
+        .args(["--subject", IIN_B])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("catalogued archive"));
+    // The same file through another spelling of its path.
+    let other = keys.dir.join(".").join("same.age");
+    db.cmd()
+        .args([
+            "export",
+            IIN_B,
+            "--ticket",
+            "REQ-1",
+            "--force",
+            "--recipient",
+        ])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&other)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("catalogued archive"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(catalogue_count(&db).await, 1);
+}
+
+/// Regression (issue 10, defect 1): `--out /dev/null --force` turned /dev/null into
+/// a 0600 file; `--out DIR` was answered "pass --force".
+#[tokio::test]
+async fn force_writes_only_regular_files() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    for args in [
+        vec!["archive", "dump", "--table", "loans", "--keep", "1y", "-r"],
+        vec!["export", IIN_A, "--ticket", "REQ-2", "--recipient"],
+    ] {
+        db.cmd()
+            .args(&args)
+            .arg(&keys.age_recipient)
+            .args(["--out", "/dev/null", "--force"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a regular file"));
+        db.cmd()
+            .args(&args)
+            .arg(&keys.age_recipient)
+            .arg("--out")
+            .arg(&keys.dir)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is a directory"))
+            .stderr(predicate::str::contains("--force").not());
+    }
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(!meta.file_type().is_file(), "/dev/null is still a device");
+    assert_eq!(catalogue_count(&db).await, 0);
+}
