@@ -5,6 +5,10 @@ use tokio_postgres::{Client, Transaction};
 
 use crate::error::DerbesError;
 
+/// The `lock_timeout` of every connection a command opens, in seconds: a statement
+/// waits at most this long for a lock held by another session.
+pub const LOCK_TIMEOUT_SECS: u32 = 10;
+
 /// A server error as one readable line: what failed, the table, column and
 /// constraint it names, and what to do. Never the server's `DETAIL` (it may quote the
 /// failing row: "Failing row contains (...)") and, for data and integrity errors,
@@ -34,6 +38,11 @@ pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
         c if c.starts_with("22") => {
             "a value does not fit its column's type or range (data exception)".to_owned()
         }
+        "55P03" => format!(
+            "a table or row this run needs stayed locked by another session for longer than \
+             lock_timeout ({} s), so the run stopped and committed nothing",
+            LOCK_TIMEOUT_SECS
+        ),
         _ => db.message().to_owned(),
     };
     text.push_str(&format!(" (SQLSTATE {code}"));
@@ -60,6 +69,11 @@ pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
         }),
         c if c.starts_with("22") => Some(
             "correct the value (the data map, or the input) to the column's type".to_owned(),
+        ),
+        "55P03" => Some(
+            "run again in a moment; if it keeps happening, find the session holding the lock \
+             (pg_locks joined to pg_stat_activity) and ask its owner to finish"
+                .to_owned(),
         ),
         _ => None,
     };

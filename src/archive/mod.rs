@@ -181,6 +181,14 @@ pub async fn write_verified(
     let keep = crate::datamap::parse_duration(&keep_text).map_err(|e| {
         DerbesError::Usage(format!("--keep {keep_text}: {e}; give e.g. 90d, 1y or 5y"))
     })?;
+    // An archive kept less than a day would be destroyed by the next expire run.
+    if keep < chrono::Duration::days(1) {
+        return Err(DerbesError::Usage(format!(
+            "keep {keep_text} is shorter than one day, so the archive would expire at once: \
+             give --keep of at least 1d (e.g. 90d, 1y or 5y, the period the law sets)"
+        ))
+        .into());
+    }
     let settings = plan
         .settings
         .iter()

@@ -59,7 +59,17 @@ impl Context {
             application_name: "derbes".to_owned(),
             connect_timeout: Some(std::time::Duration::from_secs(10)),
         };
-        Ok(connect(&options).await?)
+        let (client, target) = connect(&options).await?;
+        // Every statement of every command waits at most this long for a lock (a
+        // table or row held by another session), then fails with a clear error
+        // (`db::describe`) instead of hanging; a command may set a shorter one.
+        client
+            .batch_execute(&format!(
+                "SET lock_timeout = '{}s'",
+                crate::db::LOCK_TIMEOUT_SECS
+            ))
+            .await?;
+        Ok((client, target))
     }
 
     /// The data map named by `--map` / `DERBES_MAP`.

@@ -845,3 +845,24 @@ async fn force_writes_only_regular_files() {
     assert!(!meta.file_type().is_file(), "/dev/null is still a device");
     assert_eq!(catalogue_count(&db).await, 0);
 }
+
+/// Regression (issue 10, defect 11): `--keep 0d` made an archive that expired at once.
+#[tokio::test]
+async fn keep_below_one_day_is_refused() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("short.age");
+    for keep in ["0d", "12h", "30m"] {
+        db.cmd()
+            .args(["archive", "dump", "--table", "loans", "--keep", keep, "-r"])
+            .arg(&keys.age_recipient)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("at least 1d"));
+    }
+    assert!(!out.exists());
+    assert_eq!(catalogue_count(&db).await, 0);
+}

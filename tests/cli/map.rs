@@ -102,3 +102,20 @@ fn a_category_that_does_not_exist_is_refused() {
         .code(2)
         .stderr(predicate::str::contains("shoe_size"));
 }
+
+/// Regression (issue 10, defect 11): a 5 MB data map took over a minute to parse.
+/// A map over 1 MiB is refused before parsing, with a clear usage error.
+#[test]
+fn a_data_map_over_one_mib_is_refused_before_parsing() {
+    let big = format!("version = 1\n# {}\n", "x".repeat(2 * 1024 * 1024));
+    let (_dir, path) = temp_file("huge.toml", &big);
+    let started = std::time::Instant::now();
+    crate::support::derbes_cmd()
+        .env("DERBES_MAP", &path)
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .args(["map", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("larger than 1024 KiB"));
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
