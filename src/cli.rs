@@ -435,13 +435,14 @@ pub struct ArchiveDumpArgs {
     #[command(flatten)]
     pub selection: ArchiveSelectionArgs,
 
-    /// With --table: only rows older than this (e.g. 90d, 1y, 2024-01-01).
-    #[arg(long, value_name = "DURATION", requires = "table")]
+    /// With --table or --subject: only rows older than this (e.g. 90d, 1y,
+    /// 2024-01-01), each table's rows by its time_column in the data map.
+    #[arg(long, value_name = "DURATION", conflicts_with = "rule")]
     pub where_older_than: Option<String>,
 
-    /// With --where-older-than: the timestamp column to age rows by
+    /// With --table --where-older-than: the timestamp column to age rows by
     /// (default: the table's time_column in the data map).
-    #[arg(long, value_name = "COLUMN", requires = "where_older_than")]
+    #[arg(long, value_name = "COLUMN", requires_all = ["where_older_than", "table"])]
     pub on: Option<String>,
 
     /// The archive file to write (refuses to overwrite without --force).

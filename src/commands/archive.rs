@@ -77,16 +77,19 @@ fn progress_bar(ctx: &Context) -> Option<indicatif::ProgressBar> {
 
 async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     let recipients = recipients(&args)?;
+    let older_than = match &args.where_older_than {
+        None => None,
+        Some(text) => Some(OlderThan {
+            cutoff: parse_since(text)?,
+            column: args.on.clone(),
+        }),
+    };
     let selection = if let Some(identity) = args.selection.subject.clone() {
-        Selection::Subject { identity }
+        Selection::Subject {
+            identity,
+            older_than,
+        }
     } else if let Some(table) = args.selection.table.clone() {
-        let older_than = match &args.where_older_than {
-            None => None,
-            Some(text) => Some(OlderThan {
-                cutoff: parse_since(text)?,
-                column: args.on.clone(),
-            }),
-        };
         Selection::Table { table, older_than }
     } else if let Some(name) = args.selection.rule.clone() {
         Selection::Rule { name }

@@ -866,3 +866,57 @@ async fn keep_below_one_day_is_refused() {
     assert!(!out.exists());
     assert_eq!(catalogue_count(&db).await, 0);
 }
+
+/// Regression (issue 10, defect 7): `--where-older-than` was ignored with
+/// `--subject`. Now it keeps only the subject's rows older than the cut-off, each
+/// table aged by its time_column; `--on` and `--rule` do not combine with it.
+#[tokio::test]
+async fn where_older_than_with_subject_keeps_only_older_rows() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("old-of-a.age");
+    let assert = db
+        .cmd()
+        .args(["--format", "json", "archive", "dump", "--keep", "5y", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .args(["--subject", IIN_A, "--where-older-than", "1y"])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let counts = &report["counts"];
+    // Loan 900010 and payment 900020 are six years old; the rest of A's rows are new.
+    assert_eq!(counts["public.loans"], 1, "{report}");
+    assert_eq!(counts["public.payments"], 1, "{report}");
+    assert_eq!(counts["public.borrowers"], 0, "{report}");
+    assert_eq!(counts["public.server_logs"], 0, "{report}");
+    assert!(report["selection"]["older_than"].is_string(), "{report}");
+    let files = unpack_with_stock_tools(&out, &keys.age_identity);
+    let payments = csv_rows(&files.path().join("public.payments.csv"));
+    assert_eq!(payments.len(), 1);
+    assert_eq!(&payments[0][0], "900020");
+
+    for extra in [
+        vec![
+            "--subject",
+            IIN_A,
+            "--where-older-than",
+            "1y",
+            "--on",
+            "issued_at",
+        ],
+        vec!["--rule", "loan-records", "--where-older-than", "1y"],
+    ] {
+        db.cmd()
+            .args(["archive", "dump", "--keep", "5y", "-r"])
+            .arg(&keys.age_recipient)
+            .arg("--out")
+            .arg(keys.dir.join("refused.age"))
+            .args(&extra)
+            .assert()
+            .code(2);
+    }
+    assert!(!keys.dir.join("refused.age").exists());
+}
