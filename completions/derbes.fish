@@ -169,7 +169,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_su
 json\t''
 csv\t''"
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
-complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l force -d 'Drop the existing tables of schema public first'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l force -d 'Drop the existing tables of schema public first (only an untouched sample made by this command; confirmation on a terminal, --yes off it)'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s y -l yes -d 'With --force: do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'

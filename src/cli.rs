@@ -347,7 +347,8 @@ pub enum SampleCommand {
     /// Create the reference schema and fill it with synthetic borrowers (like pgbench -i).
     ///
     /// Refuses a database that already holds tables in schema public unless --force,
-    /// which drops them first. Never point this at production.
+    /// which drops them first, and only when they are an untouched sample this command
+    /// made and derbes.audit_log is empty. Never point this at production.
     Init(SampleInitArgs),
 }
 
@@ -369,9 +370,14 @@ pub struct SampleInitArgs {
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<chrono::NaiveDate>,
 
-    /// Drop the existing tables of schema public first.
+    /// Drop the existing tables of schema public first (only an untouched sample
+    /// made by this command; confirmation on a terminal, --yes off it).
     #[arg(long)]
     pub force: bool,
+
+    /// With --force: do not ask for confirmation (needed when not on a terminal).
+    #[arg(short = 'y', long, requires = "force")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]

@@ -11,5 +11,6 @@ mod export;
 mod foreign_schema;
 mod map;
 mod migrate;
+mod sample;
 mod subject;
 mod usage;
