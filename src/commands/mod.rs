@@ -87,8 +87,37 @@ impl Context {
     }
 }
 
+/// Every free-text value of the command line that an audit row or a history row
+/// keeps, with the option it came from.
+fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
+    use crate::cli::ArchiveCommand;
+    let mut values = Vec::new();
+    if let Some(operator) = &cli.global.operator {
+        values.push(("--operator", operator.as_str()));
+    }
+    let ticket = match &cli.command {
+        Command::Export(args) => Some(args.ticket.as_str()),
+        Command::Block(args) => Some(args.ticket.as_str()),
+        Command::Unblock(args) => {
+            values.push(("--application", args.application.as_str()));
+            Some(args.ticket.as_str())
+        }
+        Command::Archive(ArchiveCommand::Dump(args)) => args.ticket.as_deref(),
+        Command::Archive(ArchiveCommand::Restore(args)) => args.ticket.as_deref(),
+        Command::Archive(ArchiveCommand::Expire(args)) => args.ticket.as_deref(),
+        _ => None,
+    };
+    if let Some(ticket) = ticket {
+        values.push(("--ticket", ticket));
+    }
+    values
+}
+
 /// Run the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    for (option, value) in free_text(&cli) {
+        crate::free_text::check(option, value).map_err(|e| DerbesError::Usage(e.to_string()))?;
+    }
     let ctx = Context::new(cli.global);
     match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
