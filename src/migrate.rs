@@ -34,6 +34,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "archives",
         sql: include_str!("../sql/derbes/0003_archives.sql"),
     },
+    Migration {
+        version: 4,
+        name: "audit_session_user",
+        sql: include_str!("../sql/derbes/0004_audit_session_user.sql"),
+    },
 ];
 
 /// The schema version this binary expects.
