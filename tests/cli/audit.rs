@@ -226,3 +226,53 @@ async fn rows_record_the_session_user_and_rows_from_before_still_verify() {
         .success()
         .stdout(predicate::str::contains("\"db_session_user\""));
 }
+
+/// Issue 10, defect 8: a spreadsheet opening `--format csv` output runs cells that
+/// start with `=`, `+`, `-` or `@`; and a ticket with escape codes (stored before
+/// tickets were validated) made `audit log` print a fake coloured row.
+#[tokio::test]
+async fn csv_output_neutralises_formulas_and_tables_escape_control_characters() {
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    for ticket in ["=HYPERLINK(\"http://x\")", "-5", "T\n\x1b[31mFAKE OK"] {
+        let tx = client.transaction().await.unwrap();
+        audit::append(
+            &tx,
+            "tester",
+            &AuditEntry {
+                action: "test.change".into(),
+                ticket: Some(ticket.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let csv = db
+        .cmd()
+        .args(["--format", "csv", "audit", "log"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let tickets: Vec<String> = csv::Reader::from_reader(csv.as_slice())
+        .records()
+        .map(|r| r.unwrap()[4].to_owned())
+        .collect();
+    assert_eq!(tickets[0], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(tickets[1], "-5", "a number stays a number");
+    let table = db
+        .cmd()
+        .args(["audit", "log"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(!table.contains('\x1b'), "{table}");
+    assert!(table.contains("\\u{1b}"), "{table}");
+    assert!(!table.contains("\nFAKE"), "{table}");
+}
