@@ -39,6 +39,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_session_user",
         sql: include_str!("../sql/derbes/0004_audit_session_user.sql"),
     },
+    Migration {
+        version: 5,
+        name: "archive_runs",
+        sql: include_str!("../sql/derbes/0005_archive_runs.sql"),
+    },
 ];
 
 /// The schema version this binary expects.

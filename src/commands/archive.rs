@@ -101,7 +101,54 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let (mut client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
+    report_cleaned(&archive::clean_dead_runs(&client).await?);
     let catalog = Catalog::read(&client).await?;
+    let run = archive::begin_run(&client, &args.out, &ctx.operator, args.ticket.as_deref()).await?;
+    let result = dump_recorded(
+        ctx,
+        &args,
+        &map,
+        &catalog,
+        recipients,
+        selection,
+        &mut client,
+    )
+    .await;
+    // A failed or dry run leaves no row; a committed one's row went with its commit.
+    let ended = archive::end_run(&client, run).await;
+    let summary = result?;
+    ended?;
+    emit(
+        ctx.format(),
+        &DumpReport {
+            archive: summary,
+            dry_run: args.dry_run,
+        },
+    )
+}
+
+/// What dead runs left, removed by this run (on stderr: it is not this run's result).
+fn report_cleaned(cleaned: &[archive::PendingRun]) {
+    for run in cleaned {
+        for file in &run.leftovers {
+            tracing::warn!(
+                "removed {file}, left by an archive dump that did not finish (started {} by {})",
+                run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                run.operator
+            );
+        }
+    }
+}
+
+async fn dump_recorded(
+    ctx: &Context,
+    args: &ArchiveDumpArgs,
+    map: &crate::datamap::DataMap,
+    catalog: &Catalog,
+    recipients: Recipients,
+    selection: Selection,
+    client: &mut tokio_postgres::Client,
+) -> anyhow::Result<ArchiveSummary> {
     let request = ArchiveRequest {
         selection,
         out: args.out.clone(),
@@ -119,23 +166,16 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         }
     };
     let tx = client.transaction().await?;
-    let result = archive::write_verified(&tx, &map, &catalog, request, &on_progress).await;
+    let result = archive::write_verified(&tx, map, catalog, request, &on_progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let receipt = result?;
-    let summary = if args.dry_run {
-        receipt.discard(tx).await?
+    if args.dry_run {
+        receipt.discard(tx).await
     } else {
-        receipt.commit(tx).await?
-    };
-    emit(
-        ctx.format(),
-        &DumpReport {
-            archive: summary,
-            dry_run: args.dry_run,
-        },
-    )
+        receipt.commit(tx).await
+    }
 }
 
 #[derive(Serialize)]
@@ -266,17 +306,22 @@ impl Tabular for RestoreReport {
 struct ListReport {
     archives: Vec<CatalogueEntry>,
     expired_only: bool,
+    /// Dumps still running, and those left by runs that are gone.
+    pending: Vec<archive::PendingRun>,
 }
 
 async fn list(ctx: &Context, args: ArchiveListArgs) -> anyhow::Result<()> {
-    let (client, _) = ctx.connect_read().await?;
+    // The primary: whether a run's session is alive is known only there.
+    let (client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
     let archives = archive::list(&client, args.expired).await?;
+    let pending = archive::pending_runs(&client).await?;
     emit(
         ctx.format(),
         &ListReport {
             archives,
             expired_only: args.expired,
+            pending,
         },
     )
 }
@@ -321,13 +366,35 @@ impl Tabular for ListReport {
             .collect()
     }
     fn notes(&self) -> Vec<String> {
-        vec![match (self.archives.len(), self.expired_only) {
+        let mut notes = vec![match (self.archives.len(), self.expired_only) {
             (0, true) => "no archive is past its keep-until".to_owned(),
             (n, true) => {
                 format!("{n} archive(s) past keep-until: `derbes archive expire` destroys them")
             }
             (n, false) => format!("{n} archive(s)"),
-        }]
+        }];
+        for run in &self.pending {
+            let started = run.started_at.format("%Y-%m-%d %H:%M:%S UTC");
+            if run.running {
+                notes.push(format!(
+                    "pending: a dump to {} is running (started {started} by {})",
+                    run.path, run.operator
+                ));
+            } else {
+                notes.push(format!(
+                    "orphaned: a dump to {} started {started} by {} did not finish; left {}. \
+                     The next `derbes archive dump` or `archive expire` removes it",
+                    run.path,
+                    run.operator,
+                    if run.leftovers.is_empty() {
+                        "no file".to_owned()
+                    } else {
+                        run.leftovers.join(", ")
+                    }
+                ));
+            }
+        }
+        notes
     }
 }
 
@@ -342,6 +409,8 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
                 args.confirm.yes,
             )?;
         }
+        // Leftovers of dumps that were killed: never catalogued, so never kept.
+        report_cleaned(&archive::clean_dead_runs(&client).await?);
     }
     let report = archive::expire(
         &mut client,

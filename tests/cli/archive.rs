@@ -920,3 +920,131 @@ async fn where_older_than_with_subject_keeps_only_older_rows() {
     }
     assert!(!keys.dir.join("refused.age").exists());
 }
+
+/// Wait until this database has no derbes session left (a stopped run's backend
+/// ends a moment after the process).
+async fn wait_for_no_derbes_session(db: &TestDb) {
+    let client = db.client().await;
+    for _ in 0..100 {
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'derbes'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("a derbes session outlived its process");
+}
+
+async fn pending_runs(db: &TestDb) -> i64 {
+    db.client()
+        .await
+        .query_one("SELECT count(*) FROM derbes.archive_runs", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn partials(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}
+
+/// Regression (issue 10, defect 6): a dump killed while writing left its encrypted
+/// `.partial` file forever. The run is recorded before writing; `archive list`
+/// shows it orphaned, and the next dump removes what it left.
+#[tokio::test]
+async fn a_dump_killed_while_writing_is_cleaned_up_by_the_next_dump() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let killed = keys.dir.join("killed.age");
+    db.cmd()
+        .env("DERBES_FAULT_POINT", "archive.dump.writing")
+        .args(["archive", "dump", "--table", "loans", "--keep", "1y", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&killed)
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    assert_eq!(partials(&keys.dir).len(), 1, "the kill left its temporary");
+    assert_eq!(pending_runs(&db).await, 1);
+    db.cmd()
+        .args(["archive", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("orphaned"))
+        .stdout(predicate::str::contains(".killed.age."));
+
+    dump(
+        &db,
+        &keys,
+        &keys.dir.join("next.age"),
+        &["--table", "loans"],
+    )
+    .success()
+    .stderr(predicate::str::contains("did not finish"));
+    assert!(partials(&keys.dir).is_empty(), "{:?}", partials(&keys.dir));
+    assert!(!killed.exists());
+    assert_eq!(pending_runs(&db).await, 0);
+    assert_eq!(catalogue_count(&db).await, 1);
+}
+
+/// Regression (issue 10, defect 6): a dump killed right after the rename left a
+/// complete archive the catalogue never learnt of. The next expire removes it.
+#[tokio::test]
+async fn a_dump_killed_after_the_rename_is_cleaned_up_by_the_next_expire() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let killed = keys.dir.join("renamed.age");
+    db.cmd()
+        .env("DERBES_FAULT_POINT", "archive.dump.renamed")
+        .args(["archive", "dump", "--table", "loans", "--keep", "1y", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&killed)
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    assert!(killed.exists(), "the archive was renamed into place");
+    assert_eq!(catalogue_count(&db).await, 0, "but never catalogued");
+    db.cmd()
+        .args(["--format", "json", "archive", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"running\": false"))
+        .stdout(predicate::str::contains("renamed.age"));
+    // A file that was there before the run is never taken for its leftover.
+    let keep = keys.dir.join("unrelated.age");
+    std::fs::write(&keep, "age-encryption.org/v1 but not ours").unwrap();
+
+    db.cmd()
+        .args(["archive", "expire", "--yes", "--ticket", "RET-3"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("renamed.age"));
+    assert!(!killed.exists());
+    assert!(keep.exists());
+    assert_eq!(pending_runs(&db).await, 0);
+    // A finished dump leaves no run behind.
+    dump(
+        &db,
+        &keys,
+        &keys.dir.join("fine.age"),
+        &["--table", "loans"],
+    )
+    .success();
+    assert_eq!(pending_runs(&db).await, 0);
+}
