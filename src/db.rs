@@ -150,3 +150,49 @@ impl RunLock {
             .map(|_| ())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A server error's DETAIL ("Failing row contains (...)") and, for integrity and
+    /// data errors, its message never reach the text derbes prints.
+    #[tokio::test]
+    async fn a_described_error_names_the_constraint_never_the_row() {
+        let url = std::env::var("DERBES_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| "host=127.0.0.1 user=postgres dbname=postgres".to_owned());
+        let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+            .await
+            .expect("the test PostgreSQL (DERBES_TEST_DATABASE_URL) is reachable");
+        tokio::spawn(connection);
+        client
+            .batch_execute(
+                "CREATE TEMP TABLE people (name text, iin text CHECK (length(iin) = 12))",
+            )
+            .await
+            .unwrap();
+        let error = client
+            .execute(
+                "INSERT INTO people VALUES ('Ибраев Ернар', '98100232430')",
+                &[],
+            )
+            .await
+            .unwrap_err();
+        let text = describe(&error);
+        assert!(!text.contains("Ибраев"), "{text}");
+        assert!(!text.contains("98100232430"), "{text}");
+        assert!(text.contains("people_iin_check"), "{text}");
+        assert!(text.contains("people"), "{text}");
+        let chain = render_chain(&anyhow::Error::new(error)).join("\n");
+        assert!(!chain.contains("Ибраев"), "{chain}");
+        let error = client
+            .query("SELECT '98100232430x'::bigint", &[])
+            .await
+            .unwrap_err();
+        assert!(
+            !describe(&error).contains("98100232430"),
+            "{}",
+            describe(&error)
+        );
+    }
+}

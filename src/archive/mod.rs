@@ -451,10 +451,12 @@ pub async fn clean_dead_runs(client: &impl GenericClient) -> anyhow::Result<Vec<
                 match std::fs::remove_file(file) {
                     Ok(()) => {}
                     Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-                    Err(e) => return Err(anyhow::anyhow!(
+                    Err(e) => {
+                        return Err(anyhow::anyhow!(
                         "cannot remove {file}, left by an archive dump that did not finish: {e}; \
                              fix its permissions (or remove it) and run again"
-                    )),
+                    ))
+                    }
                 }
             }
         }

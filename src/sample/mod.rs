@@ -77,7 +77,7 @@ impl SampleReport {
 
 #[derive(Debug, Error)]
 pub enum SampleError {
-    #[error("could not {step}: {source}; check that the database is reachable and holds the reference schema (load it into an empty database first)")]
+    #[error("could not {step}: {}; check that the database is reachable and holds the reference schema (load it into an empty database first)", crate::db::describe(.source))]
     Postgres {
         step: String,
         source: tokio_postgres::Error,
