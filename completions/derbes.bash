@@ -1614,7 +1614,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__sample__subcmd__init)
-            opts="-v -q -h -V --borrowers --seed --logs-per-borrower --as-of --force --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --borrowers --seed --logs-per-borrower --as-of --force --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -171,7 +171,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_su
 json\t''
 csv\t''"
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
-complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l force -d 'Drop the existing tables of schema public first'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l force -d 'Drop the existing tables of schema public first (only an untouched sample made by this command; confirmation on a terminal, --yes off it)'
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s y -l yes -d 'With --force: do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -198,8 +199,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_se
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l subject -d 'Every row of one subject, through the data map (IIN, BIN, phone, email or id:KEY)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l table -d 'The rows of one mapped table (all, or with --where-older-than)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l rule -d 'The expired rows of a retention rule of the data map' -r
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l where-older-than -d 'With --table: only rows older than this (e.g. 90d, 1y, 2024-01-01)' -r
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l on -d 'With --where-older-than: the timestamp column to age rows by (default: the table\'s time_column in the data map)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l where-older-than -d 'With --table or --subject: only rows older than this (e.g. 90d, 1y, 2024-01-01), each table\'s rows by its time_column in the data map' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l on -d 'With --table --where-older-than: the timestamp column to age rows by (default: the table\'s time_column in the data map)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l out -d 'The archive file to write (refuses to overwrite without --force)' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -s r -l recipient -d 'An age recipient (age1...) or SSH public key line; repeat for several' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l recipients-file -d 'A file of recipients, one a line (# comments allowed)' -r -F

@@ -47,7 +47,10 @@ if [ "$("${PSQL[@]}" -tA -c "SELECT to_regclass('public.borrowers') IS NOT NULL"
 fi
 if [ "$have" -lt "$BORROWERS" ]; then
     echo "preparing $DB with $BORROWERS borrowers (once) ..." >&2
-    "$DERBES" sample init --borrowers "$BORROWERS" --force >&2
+    # A throwaway benchmark database: made afresh (sample init --force only replaces an
+    # untouched sample, and earlier runs wrote audit rows).
+    psql -X -q "$SERVER dbname=postgres" -c "DROP DATABASE \"$DB\" WITH (FORCE)" -c "CREATE DATABASE \"$DB\""
+    "$DERBES" sample init --borrowers "$BORROWERS" >&2
 fi
 "$DERBES" migrate >/dev/null
 

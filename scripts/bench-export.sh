@@ -43,7 +43,10 @@ if [ "$("${psql_bench[@]}" -c "SELECT to_regclass('borrowers') IS NOT NULL")" = 
 fi
 if [ "$have" -lt "$borrowers" ]; then
     echo "generating $borrowers borrowers (once; the database is reused)"
-    "$derbes" sample init --borrowers "$borrowers" --force >/dev/null
+    # A throwaway benchmark database: made afresh (sample init --force only replaces an
+    # untouched sample, and earlier runs wrote audit rows).
+    "${psql_admin[@]}" -c "DROP DATABASE \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\""
+    "$derbes" sample init --borrowers "$borrowers" >/dev/null
     have=$("${psql_bench[@]}" -c "SELECT count(*) FROM borrowers")
     if [ "$have" -lt "$borrowers" ]; then
         # The generator is not there yet: bulk rows by SQL, 20 log rows per borrower.

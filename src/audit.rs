@@ -4,7 +4,9 @@
 //! commit or vanish together. Each row's hash covers the previous row's hash and
 //! the row's canonical form; [`verify`] recomputes the chain and names the first
 //! row that was edited, deleted or reordered. Rows carry counts, field names and
-//! subject references (`table:key`), never a personal value in clear.
+//! subject references (`table:key`), never a personal value in clear. Beside the
+//! declared operator, each row records the database's `session_user` (migration 4;
+//! older rows have none, and their hash is computed as before).
 
 use std::collections::BTreeMap;
 
@@ -47,6 +49,9 @@ pub struct AuditRecord {
     pub counts: serde_json::Value,
     pub fields: Vec<String>,
     pub detail: serde_json::Value,
+    /// The role the database authenticated (`session_user`); None on rows written
+    /// before migration 4.
+    pub db_session_user: Option<String>,
     #[serde(serialize_with = "as_hex")]
     pub prev_hash: Vec<u8>,
     #[serde(serialize_with = "as_hex")]
@@ -69,6 +74,9 @@ struct Canonical<'a> {
     counts: &'a serde_json::Value,
     fields: &'a [String],
     detail: &'a serde_json::Value,
+    /// Last and left out when None, so rows from before migration 4 hash as they did.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    db_session_user: Option<&'a str>,
 }
 
 impl AuditRecord {
@@ -83,6 +91,7 @@ impl AuditRecord {
             counts: &self.counts,
             fields: &self.fields,
             detail: &self.detail,
+            db_session_user: self.db_session_user.as_deref(),
         };
         let mut hasher = Sha256::new();
         hasher.update(prev_hash);
@@ -101,14 +110,15 @@ impl AuditRecord {
             counts: row.get("counts"),
             fields: row.get("fields"),
             detail: row.get("detail"),
+            db_session_user: row.get("db_session_user"),
             prev_hash: row.get("prev_hash"),
             row_hash: row.get("row_hash"),
         }
     }
 }
 
-const COLUMNS: &str =
-    "seq, at, operator, action, ticket, subject_ref, counts, fields, detail, prev_hash, row_hash";
+const COLUMNS: &str = "seq, at, operator, action, ticket, subject_ref, counts, fields, detail, \
+     prev_hash, row_hash, db_session_user";
 
 /// Append one audit row inside the caller's transaction.
 pub async fn append(
@@ -145,21 +155,24 @@ pub async fn append(
         counts,
         fields: entry.fields.clone(),
         detail,
+        db_session_user: None,
         prev_hash,
         row_hash: Vec::new(),
     };
     // Store jsonb as PostgreSQL will give it back, so the verify-time hash matches.
+    // ... and the role the server authenticated, beside the declared operator.
     let normalised = tx
         .query_one(
-            "SELECT $1::jsonb, $2::jsonb",
+            "SELECT $1::jsonb, $2::jsonb, session_user::text",
             &[&record.counts, &record.detail],
         )
         .await?;
     record.counts = normalised.get(0);
     record.detail = normalised.get(1);
+    record.db_session_user = normalised.get(2);
     record.row_hash = record.canonical_hash(&record.prev_hash);
     tx.execute(
-        &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"),
+        &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
         &[
             &record.seq,
             &record.at,
@@ -172,6 +185,7 @@ pub async fn append(
             &record.detail,
             &record.prev_hash,
             &record.row_hash,
+            &record.db_session_user,
         ],
     )
     .await?;

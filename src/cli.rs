@@ -379,7 +379,8 @@ pub enum SampleCommand {
     /// Create the reference schema and fill it with synthetic borrowers (like pgbench -i).
     ///
     /// Refuses a database that already holds tables in schema public unless --force,
-    /// which drops them first. Never point this at production.
+    /// which drops them first, and only when they are an untouched sample this command
+    /// made and derbes.audit_log is empty. Never point this at production.
     Init(SampleInitArgs),
 }
 
@@ -401,9 +402,14 @@ pub struct SampleInitArgs {
     #[arg(long, value_name = "DATE")]
     pub as_of: Option<chrono::NaiveDate>,
 
-    /// Drop the existing tables of schema public first.
+    /// Drop the existing tables of schema public first (only an untouched sample
+    /// made by this command; confirmation on a terminal, --yes off it).
     #[arg(long)]
     pub force: bool,
+
+    /// With --force: do not ask for confirmation (needed when not on a terminal).
+    #[arg(short = 'y', long, requires = "force")]
+    pub yes: bool,
 }
 
 #[derive(Debug, Args)]
@@ -467,13 +473,14 @@ pub struct ArchiveDumpArgs {
     #[command(flatten)]
     pub selection: ArchiveSelectionArgs,
 
-    /// With --table: only rows older than this (e.g. 90d, 1y, 2024-01-01).
-    #[arg(long, value_name = "DURATION", requires = "table")]
+    /// With --table or --subject: only rows older than this (e.g. 90d, 1y,
+    /// 2024-01-01), each table's rows by its time_column in the data map.
+    #[arg(long, value_name = "DURATION", conflicts_with = "rule")]
     pub where_older_than: Option<String>,
 
-    /// With --where-older-than: the timestamp column to age rows by
+    /// With --table --where-older-than: the timestamp column to age rows by
     /// (default: the table's time_column in the data map).
-    #[arg(long, value_name = "COLUMN", requires = "where_older_than")]
+    #[arg(long, value_name = "COLUMN", requires_all = ["where_older_than", "table"])]
     pub on: Option<String>,
 
     /// The archive file to write (refuses to overwrite without --force).

@@ -574,10 +574,34 @@ pub struct LinkStep {
 
 impl DataMap {
     /// Read and validate a map file; errors name the file, line and reason.
+    ///
+    /// A map over 1 MiB is refused before parsing (the reference map is 20 KiB; a
+    /// huge or endless input such as `/dev/zero` would only stall the run).
     pub fn load(path: &Path) -> Result<DataMap, MapError> {
-        let text = std::fs::read_to_string(path).map_err(|source| MapError::Read {
+        use std::io::Read;
+        const MAX_MAP_BYTES: u64 = 1024 * 1024;
+        let read_error = |source| MapError::Read {
             path: path.to_owned(),
             source,
+        };
+        let file = std::fs::File::open(path).map_err(read_error)?;
+        let mut bytes = Vec::new();
+        file.take(MAX_MAP_BYTES + 1)
+            .read_to_end(&mut bytes)
+            .map_err(read_error)?;
+        if bytes.len() as u64 > MAX_MAP_BYTES {
+            return Err(MapError::Invalid {
+                path: path.to_owned(),
+                reason: format!(
+                    "the file is larger than {} KiB, the most a data map may be: \
+                     check --map names the data map (not a dump or a log), or split what is not the map out of it",
+                    MAX_MAP_BYTES / 1024
+                ),
+            });
+        }
+        let text = String::from_utf8(bytes).map_err(|_| MapError::Invalid {
+            path: path.to_owned(),
+            reason: "the file is not UTF-8 text: give the TOML data map".to_owned(),
         })?;
         DataMap::parse(&text, path)
     }

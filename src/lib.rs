@@ -19,6 +19,8 @@ pub mod db;
 pub mod draft;
 pub mod error;
 pub mod export;
+pub mod fault;
+pub mod free_text;
 pub mod identity;
 pub mod link;
 pub mod migrate;

@@ -16,8 +16,11 @@ fn main() {
     let result = runtime.block_on(derbes::commands::run(cli));
     if let Err(error) = result {
         let exit = exit_for(&error);
-        eprintln!("error: {error}");
-        for cause in error.chain().skip(1) {
+        let mut lines = derbes::db::render_chain(&error).into_iter();
+        if let Some(first) = lines.next() {
+            eprintln!("error: {first}");
+        }
+        for cause in lines {
             eprintln!("  caused by: {cause}");
         }
         std::process::exit(exit.code());

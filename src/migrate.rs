@@ -37,8 +37,18 @@ pub const MIGRATIONS: &[Migration] = &[
     },
     Migration {
         version: 4,
+        name: "audit_session_user",
+        sql: include_str!("../sql/derbes/0004_audit_session_user.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "archive_runs",
+        sql: include_str!("../sql/derbes/0005_archive_runs.sql"),
+    },
+    Migration {
+        version: 6,
         name: "jobs",
-        sql: include_str!("../sql/derbes/0004_jobs.sql"),
+        sql: include_str!("../sql/derbes/0006_jobs.sql"),
     },
 ];
 

@@ -11,6 +11,13 @@ use std::path::{Path, PathBuf};
 pub enum OutputError {
     #[error("{path} already exists: pass --force to replace it, or choose another path")]
     Exists { path: PathBuf },
+    #[error("{path} is a directory: give a file name inside it (e.g. {path}/bundle.age)")]
+    IsDirectory { path: PathBuf },
+    #[error(
+        "{path} is not a regular file (a device, pipe, socket or symbolic link): derbes only \
+         writes regular files and never replaces anything else, even with --force; choose another path"
+    )]
+    NotRegular { path: PathBuf },
     #[error("cannot write in {dir}: {source}. Choose a writable directory for the output")]
     Directory { dir: PathBuf, source: io::Error },
     #[error("writing {path} failed: {source} (the partial file was removed)")]
@@ -28,13 +35,11 @@ pub struct SecureFile {
 }
 
 impl SecureFile {
-    /// Start writing `dest`. Refuses an existing file unless `overwrite`.
+    /// Start writing `dest`. Refuses an existing file unless `overwrite`, and
+    /// anything at `dest` that is not a regular file (a directory, a device such as
+    /// `/dev/null`, a pipe, a symbolic link) even with `overwrite`.
     pub fn create(dest: &Path, overwrite: bool) -> Result<SecureFile, OutputError> {
-        if dest.exists() && !overwrite {
-            return Err(OutputError::Exists {
-                path: dest.to_owned(),
-            });
-        }
+        check_replaceable(dest, overwrite)?;
         let dir = match dest.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
             _ => PathBuf::from("."),
@@ -75,9 +80,8 @@ impl SecureFile {
         let mut temp = self.temp;
         temp.flush().map_err(write_error)?;
         temp.as_file().sync_all().map_err(write_error)?;
-        if !self.overwrite && dest.exists() {
-            return Err(OutputError::Exists { path: dest });
-        }
+        // Checked again: something may have appeared at `dest` while writing.
+        check_replaceable(&dest, self.overwrite)?;
         temp.persist(&dest).map_err(|e| write_error(e.error))?;
         if let Some(dir) = dest.parent().filter(|p| !p.as_os_str().is_empty()) {
             if let Ok(dir) = File::open(dir) {
@@ -86,6 +90,28 @@ impl SecureFile {
         }
         Ok(dest)
     }
+}
+
+/// What sits at `dest` may be replaced: nothing, or a regular file when `overwrite`.
+/// The link itself is examined, never its target.
+fn check_replaceable(dest: &Path, overwrite: bool) -> Result<(), OutputError> {
+    let meta = match std::fs::symlink_metadata(dest) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        // e.g. a path through a regular file: reported when the temporary is created.
+        Err(_) => return Ok(()),
+    };
+    let path = dest.to_owned();
+    if meta.is_dir() {
+        return Err(OutputError::IsDirectory { path });
+    }
+    if !meta.file_type().is_file() {
+        return Err(OutputError::NotRegular { path });
+    }
+    if !overwrite {
+        return Err(OutputError::Exists { path });
+    }
+    Ok(())
 }
 
 impl Write for SecureFile {
@@ -129,6 +155,29 @@ mod tests {
             file.write_all(b"half").unwrap();
         }
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn only_regular_files_are_replaced_even_with_overwrite() {
+        let dir = tempfile::tempdir().unwrap();
+        for overwrite in [false, true] {
+            let err = SecureFile::create(dir.path(), overwrite).err().unwrap();
+            assert!(matches!(err, OutputError::IsDirectory { .. }), "{err}");
+            assert!(!err.to_string().contains("--force"), "{err}");
+            let err = SecureFile::create(Path::new("/dev/null"), overwrite)
+                .err()
+                .unwrap();
+            assert!(matches!(err, OutputError::NotRegular { .. }), "{err}");
+        }
+        let target = dir.path().join("target");
+        std::fs::write(&target, "keep").unwrap();
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        assert!(matches!(
+            SecureFile::create(&link, true),
+            Err(OutputError::NotRegular { .. })
+        ));
+        assert_eq!(std::fs::read(&target).unwrap(), b"keep");
     }
 
     #[test]

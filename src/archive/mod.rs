@@ -140,7 +140,9 @@ pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
 fn output_error(error: OutputError) -> anyhow::Error {
     match error {
-        OutputError::Exists { .. } => DerbesError::Usage(error.to_string()).into(),
+        OutputError::Exists { .. }
+        | OutputError::IsDirectory { .. }
+        | OutputError::NotRegular { .. } => DerbesError::Usage(error.to_string()).into(),
         other => anyhow::Error::new(other),
     }
 }
@@ -179,6 +181,14 @@ pub async fn write_verified(
     let keep = crate::datamap::parse_duration(&keep_text).map_err(|e| {
         DerbesError::Usage(format!("--keep {keep_text}: {e}; give e.g. 90d, 1y or 5y"))
     })?;
+    // An archive kept less than a day would be destroyed by the next expire run.
+    if keep < chrono::Duration::days(1) {
+        return Err(DerbesError::Usage(format!(
+            "keep {keep_text} is shorter than one day, so the archive would expire at once: \
+             give --keep of at least 1d (e.g. 90d, 1y or 5y, the period the law sets)"
+        ))
+        .into());
+    }
     let settings = plan
         .settings
         .iter()
@@ -201,6 +211,9 @@ pub async fn write_verified(
     recipients.add(&read_back.to_public().to_string(), public.len() + 1)?;
 
     let out = absolute(&request.out);
+    if request.overwrite {
+        refuse_catalogued(tx, &out).await?;
+    }
     let file = SecureFile::create(&out, request.overwrite).map_err(output_error)?;
     let mut writer =
         write::ArchiveWriter::start(file, recipients, created_at.timestamp().max(0) as u64)?;
@@ -214,7 +227,10 @@ pub async fn write_verified(
     let mut tables = Vec::new();
     for table in &plan.tables {
         match write::dump_table(tx, table, &mut writer, request.part_bytes.max(1), progress).await {
-            Ok(entry) => tables.push(entry),
+            Ok(entry) => {
+                tables.push(entry);
+                crate::fault::point("archive.dump.writing");
+            }
             Err(e) => {
                 writer.abandon();
                 return Err(e);
@@ -243,6 +259,7 @@ pub async fn write_verified(
         })
         .await?;
     let written = writer.finish().await?;
+    crate::fault::point("archive.dump.renamed");
 
     let mut receipt = ArchiveReceipt {
         summary: ArchiveSummary {
@@ -310,6 +327,13 @@ pub async fn write_verified(
         )
         .await?;
     receipt.summary.id = row.get(0);
+    // This session's pending run for the file (see `begin_run`) ends when the
+    // catalogue row commits.
+    tx.execute(
+        "DELETE FROM derbes.archive_runs WHERE path = $1 AND backend_pid = pg_backend_pid()",
+        &[&path_text],
+    )
+    .await?;
     audit::append(
         tx,
         &request.operator,
@@ -335,6 +359,212 @@ pub async fn write_verified(
     )
     .await?;
     Ok(receipt)
+}
+
+/// Record a dump to `out` before writing it, committed at once: a run killed at any
+/// point leaves this row, which names the file and the run's session, so the next
+/// dump or expire can tell the run is gone and remove what it left
+/// ([`clean_dead_runs`]). The transaction that catalogues the archive deletes the
+/// row; [`end_run`] deletes it after a run that failed or was a dry run.
+pub async fn begin_run(
+    client: &Client,
+    out: &Path,
+    operator: &str,
+    ticket: Option<&str>,
+) -> anyhow::Result<i64> {
+    let path = absolute(out).to_string_lossy().into_owned();
+    let row = client
+        .query_one(
+            "INSERT INTO derbes.archive_runs (path, backend_pid, backend_start, operator, ticket) \
+             SELECT $1, pid, backend_start, $2, $3 FROM pg_stat_activity WHERE pid = pg_backend_pid() \
+             RETURNING id",
+            &[&path, &operator, &ticket],
+        )
+        .await?;
+    Ok(row.get(0))
+}
+
+/// Forget a run recorded by [`begin_run`] (a no-op once its archive was catalogued).
+pub async fn end_run(client: &Client, run: i64) -> anyhow::Result<()> {
+    client
+        .execute("DELETE FROM derbes.archive_runs WHERE id = $1", &[&run])
+        .await?;
+    Ok(())
+}
+
+/// An archive dump recorded by [`begin_run`] and not yet catalogued.
+#[derive(Debug, Clone, Serialize)]
+pub struct PendingRun {
+    pub id: i64,
+    pub path: String,
+    pub started_at: DateTime<Utc>,
+    pub operator: String,
+    pub ticket: Option<String>,
+    /// False when the run's session is gone: the run was killed.
+    pub running: bool,
+    /// Files the run left: its `.partial` temporary, or a finished archive the
+    /// catalogue never learnt of (empty while it runs).
+    pub leftovers: Vec<String>,
+}
+
+const RUNS_SQL: &str = "SELECT r.id, r.path, r.started_at, r.operator, r.ticket, \
+     EXISTS (SELECT 1 FROM pg_stat_activity a \
+             WHERE a.pid = r.backend_pid AND a.backend_start = r.backend_start) \
+     FROM derbes.archive_runs r ORDER BY r.started_at, r.id";
+
+/// Archive dumps in progress, and those left by runs that are gone, with the files
+/// they left.
+pub async fn pending_runs(client: &impl GenericClient) -> anyhow::Result<Vec<PendingRun>> {
+    let rows = client.query(RUNS_SQL, &[]).await?;
+    let mut runs = Vec::new();
+    for row in rows {
+        let mut run = PendingRun {
+            id: row.get(0),
+            path: row.get(1),
+            started_at: row.get(2),
+            operator: row.get(3),
+            ticket: row.get(4),
+            running: row.get(5),
+            leftovers: Vec::new(),
+        };
+        if !run.running {
+            run.leftovers = leftovers_of(client, &run).await?;
+        }
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// Remove what dead runs left (see [`begin_run`]) and their rows; returns them.
+pub async fn clean_dead_runs(client: &impl GenericClient) -> anyhow::Result<Vec<PendingRun>> {
+    let runs = pending_runs(client).await?;
+    let live: BTreeSet<String> = runs
+        .iter()
+        .filter(|r| r.running)
+        .map(|r| r.path.clone())
+        .collect();
+    let mut cleaned = Vec::new();
+    for run in runs.into_iter().filter(|r| !r.running) {
+        // A live run writing to the same path may own a matching temporary file.
+        if !live.contains(&run.path) {
+            for file in &run.leftovers {
+                match std::fs::remove_file(file) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(anyhow::anyhow!(
+                        "cannot remove {file}, left by an archive dump that did not finish: {e}; \
+                             fix its permissions (or remove it) and run again"
+                    ))
+                    }
+                }
+            }
+        }
+        client
+            .execute("DELETE FROM derbes.archive_runs WHERE id = $1", &[&run.id])
+            .await?;
+        cleaned.push(run);
+    }
+    Ok(cleaned)
+}
+
+/// The files a dead run left: its temporaries (`.<name>.*.partial` beside the
+/// target), and the target itself when it is an age file written after the run
+/// started that the catalogue does not know (the run died between the rename and
+/// the commit).
+async fn leftovers_of(
+    client: &impl GenericClient,
+    run: &PendingRun,
+) -> anyhow::Result<Vec<String>> {
+    let path = Path::new(&run.path);
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return Ok(Vec::new());
+    };
+    let since = std::time::SystemTime::from(run.started_at) - std::time::Duration::from_secs(2);
+    let written_since = |meta: &std::fs::Metadata| {
+        meta.file_type().is_file() && meta.modified().is_ok_and(|m| m >= since)
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let mut found = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name().to_string_lossy().into_owned();
+            if file_name.starts_with(&prefix)
+                && file_name.ends_with(".partial")
+                && entry.metadata().is_ok_and(|m| written_since(&m))
+            {
+                found.push(entry.path().to_string_lossy().into_owned());
+            }
+        }
+    }
+    if std::fs::symlink_metadata(path).is_ok_and(|m| written_since(&m)) && is_age_file(path) {
+        let catalogued: bool = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM derbes.archives WHERE path = $1)",
+                &[&run.path],
+            )
+            .await?
+            .get(0);
+        if !catalogued {
+            found.push(run.path.clone());
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+fn is_age_file(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 21];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok_and(|()| &head == b"age-encryption.org/v1")
+}
+
+/// Refuse to replace a catalogued archive: `--force` (of `archive dump` or `export`)
+/// never destroys an archive the catalogue still promises to keep. The path is
+/// compared as given, made absolute, and resolved through links and `..`.
+pub async fn refuse_catalogued(client: &impl GenericClient, path: &Path) -> anyhow::Result<()> {
+    if std::fs::symlink_metadata(path).is_err() {
+        return Ok(()); // nothing there to replace
+    }
+    let given = absolute(path);
+    let resolved = std::fs::canonicalize(path).ok();
+    let name = match given.file_name() {
+        Some(name) => name.to_string_lossy().into_owned(),
+        None => return Ok(()),
+    };
+    let mut spellings = vec![given.to_string_lossy().into_owned()];
+    if let Some(resolved) = &resolved {
+        spellings.push(resolved.to_string_lossy().into_owned());
+    }
+    // Candidates: the same spelling, or any catalogued path with the same file name
+    // (resolved here, since the catalogue keeps paths as they were given).
+    let rows = client
+        .query(
+            "SELECT id, path FROM derbes.archives \
+             WHERE path = ANY($1) OR right(path, length($2) + 1) = '/' || $2",
+            &[&spellings, &name],
+        )
+        .await?;
+    for row in rows {
+        let id: i64 = row.get(0);
+        let catalogued: String = row.get(1);
+        let same = spellings.contains(&catalogued)
+            || match (&resolved, std::fs::canonicalize(&catalogued)) {
+                (Some(a), Ok(b)) => *a == b,
+                _ => false,
+            };
+        if same {
+            return Err(DerbesError::Refused(format!(
+                "{} is catalogued archive {id}: --force never replaces a catalogued archive; \
+                 choose another path (an archive leaves the catalogue only through `derbes archive expire`)",
+                path.display()
+            ))
+            .into());
+        }
+    }
+    Ok(())
 }
 
 fn absolute(path: &Path) -> PathBuf {
@@ -598,13 +828,9 @@ pub async fn restore(
         let refused = |e: tokio_postgres::Error| -> anyhow::Error {
             match e.as_db_error() {
                 Some(db) => DerbesError::Refused(format!(
-                    "restoring {source} into {target} failed: {} (SQLSTATE {}{}); nothing was loaded. \
+                    "restoring {source} into {target} failed: {}; nothing was loaded. \
                      Restore --into a side schema to compare with what is there",
-                    db.message(),
-                    db.code().code(),
-                    db.constraint()
-                        .map(|c| format!(", constraint {c}"))
-                        .unwrap_or_default()
+                    crate::db::describe_db(db)
                 ))
                 .into(),
                 None => anyhow::anyhow!("restoring {source} failed: {e}; nothing was loaded"),
@@ -674,7 +900,11 @@ fn table_name(text: &str) -> TableName {
 /// What `expire` did (or would do, in a dry run).
 #[derive(Debug, Clone, Serialize)]
 pub struct ExpireReport {
+    /// Archives destroyed (or, in a dry run, that would be): catalogue row deleted.
     pub expired: Vec<ExpiredArchive>,
+    /// Archives past keep-until whose path holds something that is not the
+    /// catalogued file: the file and the catalogue row were both kept.
+    pub kept: Vec<ExpiredArchive>,
     pub dry_run: bool,
 }
 
@@ -683,13 +913,80 @@ pub struct ExpiredArchive {
     pub id: i64,
     pub path: String,
     pub keep_until: DateTime<Utc>,
-    /// False when the file was already gone.
-    pub file_removed: bool,
+    pub file: FileOutcome,
+}
+
+/// What happened to the file at a catalogued path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileOutcome {
+    /// The catalogued file was removed.
+    Removed,
+    /// Dry run: the catalogued file is there and would be removed.
+    WouldRemove,
+    /// No file at the path (e.g. a run stopped between removing the file and
+    /// deleting the row): only the catalogue row goes.
+    AlreadyGone,
+    /// The path holds something else (a different file, a directory, a link):
+    /// kept, with its catalogue row.
+    NotTheArchive,
+}
+
+impl FileOutcome {
+    pub fn describe(self) -> &'static str {
+        match self {
+            FileOutcome::Removed => "removed",
+            FileOutcome::WouldRemove => "would be removed",
+            FileOutcome::AlreadyGone => "already gone: catalogue row deleted",
+            FileOutcome::NotTheArchive => "KEPT: not the catalogued file (SHA-256 differs)",
+        }
+    }
+}
+
+/// What sits at a catalogued path, compared by size and SHA-256 with the catalogue.
+enum AtPath {
+    Missing,
+    TheArchive,
+    SomethingElse,
+}
+
+fn examine(path: &str, sha256: &str, bytes: i64) -> std::io::Result<AtPath> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(meta) => meta,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(AtPath::Missing),
+        Err(e) => return Err(e),
+    };
+    if !meta.file_type().is_file() || meta.len() as i64 != bytes {
+        return Ok(AtPath::SomethingElse);
+    }
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1024 * 1024];
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+    }
+    Ok(if hex::encode(hasher.finalize()) == sha256 {
+        AtPath::TheArchive
+    } else {
+        AtPath::SomethingElse
+    })
 }
 
 /// Destroy every archive past its keep-until: remove the file and its catalogue row,
 /// one audit row per archive (the record that it existed and when it was
 /// destroyed), each in its own transaction.
+///
+/// A file is removed only when its size and SHA-256 are the catalogue's; anything
+/// else at the path is kept, with its catalogue row, and reported in
+/// [`ExpireReport::kept`]. Both steps are safe to repeat: a run stopped after
+/// removing the file leaves a row whose file is gone, which the next run deletes
+/// (reported as [`FileOutcome::AlreadyGone`]).
 pub async fn expire(
     client: &mut Client,
     operator: &str,
@@ -698,7 +995,31 @@ pub async fn expire(
 ) -> anyhow::Result<ExpireReport> {
     let due = list(&*client, true).await?;
     let mut expired = Vec::new();
+    let mut kept = Vec::new();
     for archive in due {
+        let (path, sha256, bytes) = (archive.path.clone(), archive.sha256.clone(), archive.bytes);
+        let at_path = tokio::task::spawn_blocking(move || examine(&path, &sha256, bytes))
+            .await?
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read expired archive {} to check it against the catalogue: {e}; \
+                     fix its permissions and run `derbes archive expire` again",
+                    archive.path
+                )
+            })?;
+        let present = match at_path {
+            AtPath::SomethingElse => {
+                kept.push(ExpiredArchive {
+                    id: archive.id,
+                    path: archive.path,
+                    keep_until: archive.keep_until,
+                    file: FileOutcome::NotTheArchive,
+                });
+                continue;
+            }
+            AtPath::TheArchive => true,
+            AtPath::Missing => false,
+        };
         let tx = client.transaction().await?;
         let updated = tx
             .execute("DELETE FROM derbes.archives WHERE id = $1", &[&archive.id])
@@ -706,7 +1027,6 @@ pub async fn expire(
         if updated == 0 {
             continue; // another run expired it meanwhile
         }
-        let exists = Path::new(&archive.path).exists();
         audit::append(
             &tx,
             operator,
@@ -725,26 +1045,40 @@ pub async fn expire(
                     "catalogue_id": archive.id,
                     "sha256": archive.sha256,
                     "keep_until": archive.keep_until,
-                    "file_was_present": exists,
+                    "file_was_present": present,
                 }),
             },
         )
         .await?;
-        if !dry_run && exists {
-            std::fs::remove_file(&archive.path).map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot remove expired archive {}: {e}; fix its permissions and run `derbes archive expire` again",
-                    archive.path
-                )
-            })?;
+        // The file goes before the row's deletion commits: a stop in between leaves
+        // a row whose file is gone, which the next run deletes.
+        if !dry_run && present {
+            match std::fs::remove_file(&archive.path) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => {
+                    return Err(anyhow::anyhow!(
+                        "cannot remove expired archive {}: {e}; fix its permissions and run `derbes archive expire` again",
+                        archive.path
+                    ))
+                }
+            }
         }
         crate::db::finish(tx, dry_run).await?;
         expired.push(ExpiredArchive {
             id: archive.id,
             path: archive.path,
             keep_until: archive.keep_until,
-            file_removed: exists,
+            file: match (present, dry_run) {
+                (true, true) => FileOutcome::WouldRemove,
+                (true, false) => FileOutcome::Removed,
+                (false, _) => FileOutcome::AlreadyGone,
+            },
         });
     }
-    Ok(ExpireReport { expired, dry_run })
+    Ok(ExpireReport {
+        expired,
+        kept,
+        dry_run,
+    })
 }

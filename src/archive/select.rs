@@ -28,9 +28,13 @@ pub(crate) const CUTOFF_SETTING: &str = "derbes.archive_cutoff";
 /// Which rows go into an archive.
 #[derive(Debug, Clone)]
 pub enum Selection {
-    /// Every row of one subject, through the data map's link paths. The identity is
-    /// an IIN (or BIN) or `id:<key>`.
-    Subject { identity: String },
+    /// Every row of one subject, through the data map's link paths, all or (with
+    /// `older_than`) only those older than a cut-off by each table's `time_column`.
+    /// The identity is an IIN (or BIN) or `id:<key>`.
+    Subject {
+        identity: String,
+        older_than: Option<OlderThan>,
+    },
     /// The rows of one mapped table, all or only those older than a cut-off.
     Table {
         table: String,
@@ -170,7 +174,10 @@ pub(crate) async fn plan(
     selection: &Selection,
 ) -> anyhow::Result<Plan> {
     match selection {
-        Selection::Subject { identity } => plan_subject(tx, map, catalog, identity).await,
+        Selection::Subject {
+            identity,
+            older_than,
+        } => plan_subject(tx, map, catalog, identity, older_than.as_ref()).await,
         Selection::Table { table, older_than } => {
             plan_table(map, catalog, table, older_than.as_ref())
         }
@@ -288,7 +295,12 @@ async fn plan_subject(
     map: &DataMap,
     catalog: &Catalog,
     identity: &str,
+    older_than: Option<&OlderThan>,
 ) -> anyhow::Result<Plan> {
+    let cutoffs = match older_than {
+        Some(older) => Some(subject_cutoff_columns(map, catalog, older)?),
+        None => None,
+    };
     let identity = Identity::parse(identity).map_err(|e| usage(e.to_string()))?;
     let key = subject::resolve(tx, map, catalog, &identity)
         .await
@@ -300,16 +312,28 @@ async fn plan_subject(
         // The same join path every subject command uses; COPY takes no bind
         // parameters, so the key comes from a transaction-local setting.
         let path = LinkPath::compile(map, catalog, mapped).map_err(usage)?;
+        // With --where-older-than: only this table's rows older than the cut-off.
+        let cutoff = match cutoffs.as_ref().and_then(|c| c.get(mapped)) {
+            Some(column) => format!(
+                " AND t0.{} < (SELECT current_setting('{CUTOFF_SETTING}')::timestamptz)",
+                quote_ident(column)
+            ),
+            None => String::new(),
+        };
         tables.push(PlannedTable {
             name: table.name.clone(),
             columns: column_defs(table),
             select: format!(
-                "SELECT {} FROM {} t0 WHERE {}",
+                "SELECT {} FROM {} t0 WHERE {}{cutoff}",
                 column_list(table, "t0"),
                 table.name.quoted(),
                 path.rows_of("t0", KeyMatch::Setting(SUBJECT_SETTING))
             ),
         });
+    }
+    let mut settings = vec![(SUBJECT_SETTING, key.clone())];
+    if let Some(older) = older_than {
+        settings.push((CUTOFF_SETTING, older.cutoff.to_rfc3339()));
     }
     Ok(Plan {
         tables,
@@ -319,9 +343,47 @@ async fn plan_subject(
             table: None,
             rule: None,
             column: None,
-            older_than: None,
+            older_than: older_than.map(|o| o.cutoff),
         },
-        settings: vec![(SUBJECT_SETTING, key)],
+        settings,
         default_keep: None,
     })
+}
+
+/// For a subject dump with a cut-off: each mapped table's time column, checked
+/// against the catalogue. Every table needs one (a row without a date cannot be
+/// shown to be older than the cut-off), and `--on` (one column name) is refused.
+fn subject_cutoff_columns(
+    map: &DataMap,
+    catalog: &Catalog,
+    older: &OlderThan,
+) -> anyhow::Result<std::collections::BTreeMap<String, String>> {
+    if older.column.is_some() {
+        return Err(usage(
+            "--on names one table's column and applies to --table only: with --subject each \
+             table is aged by its time_column in the data map; drop --on"
+                .to_owned(),
+        ));
+    }
+    let undated: Vec<&str> = map
+        .tables
+        .iter()
+        .filter(|(_, spec)| spec.time_column.is_none())
+        .map(|(name, _)| name.as_str())
+        .collect();
+    if !undated.is_empty() {
+        return Err(usage(format!(
+            "--where-older-than with --subject ages every table by its time_column, and {} \
+             ha(s/ve) none: add a time_column to the data map, or archive the subject without \
+             --where-older-than",
+            undated.join(", ")
+        )));
+    }
+    let mut columns = std::collections::BTreeMap::new();
+    for (mapped, spec) in &map.tables {
+        let table = catalog_table(map, catalog, mapped)?;
+        let wanted = spec.time_column.as_deref().unwrap_or_default();
+        columns.insert(mapped.clone(), time_column(table, wanted)?.to_owned());
+    }
+    Ok(columns)
 }

@@ -77,16 +77,19 @@ fn progress_bar(ctx: &Context) -> Option<indicatif::ProgressBar> {
 
 async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     let recipients = recipients(&args)?;
+    let older_than = match &args.where_older_than {
+        None => None,
+        Some(text) => Some(OlderThan {
+            cutoff: parse_since(text)?,
+            column: args.on.clone(),
+        }),
+    };
     let selection = if let Some(identity) = args.selection.subject.clone() {
-        Selection::Subject { identity }
+        Selection::Subject {
+            identity,
+            older_than,
+        }
     } else if let Some(table) = args.selection.table.clone() {
-        let older_than = match &args.where_older_than {
-            None => None,
-            Some(text) => Some(OlderThan {
-                cutoff: parse_since(text)?,
-                column: args.on.clone(),
-            }),
-        };
         Selection::Table { table, older_than }
     } else if let Some(name) = args.selection.rule.clone() {
         Selection::Rule { name }
@@ -98,7 +101,54 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let (mut client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
+    report_cleaned(&archive::clean_dead_runs(&client).await?);
     let catalog = Catalog::read(&client).await?;
+    let run = archive::begin_run(&client, &args.out, &ctx.operator, args.ticket.as_deref()).await?;
+    let result = dump_recorded(
+        ctx,
+        &args,
+        &map,
+        &catalog,
+        recipients,
+        selection,
+        &mut client,
+    )
+    .await;
+    // A failed or dry run leaves no row; a committed one's row went with its commit.
+    let ended = archive::end_run(&client, run).await;
+    let summary = result?;
+    ended?;
+    emit(
+        ctx.format(),
+        &DumpReport {
+            archive: summary,
+            dry_run: args.dry_run,
+        },
+    )
+}
+
+/// What dead runs left, removed by this run (on stderr: it is not this run's result).
+fn report_cleaned(cleaned: &[archive::PendingRun]) {
+    for run in cleaned {
+        for file in &run.leftovers {
+            tracing::warn!(
+                "removed {file}, left by an archive dump that did not finish (started {} by {})",
+                run.started_at.format("%Y-%m-%d %H:%M:%S UTC"),
+                run.operator
+            );
+        }
+    }
+}
+
+async fn dump_recorded(
+    ctx: &Context,
+    args: &ArchiveDumpArgs,
+    map: &crate::datamap::DataMap,
+    catalog: &Catalog,
+    recipients: Recipients,
+    selection: Selection,
+    client: &mut tokio_postgres::Client,
+) -> anyhow::Result<ArchiveSummary> {
     let request = ArchiveRequest {
         selection,
         out: args.out.clone(),
@@ -116,23 +166,16 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         }
     };
     let tx = client.transaction().await?;
-    let result = archive::write_verified(&tx, &map, &catalog, request, &on_progress).await;
+    let result = archive::write_verified(&tx, map, catalog, request, &on_progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let receipt = result?;
-    let summary = if args.dry_run {
-        receipt.discard(tx).await?
+    if args.dry_run {
+        receipt.discard(tx).await
     } else {
-        receipt.commit(tx).await?
-    };
-    emit(
-        ctx.format(),
-        &DumpReport {
-            archive: summary,
-            dry_run: args.dry_run,
-        },
-    )
+        receipt.commit(tx).await
+    }
 }
 
 #[derive(Serialize)]
@@ -263,17 +306,22 @@ impl Tabular for RestoreReport {
 struct ListReport {
     archives: Vec<CatalogueEntry>,
     expired_only: bool,
+    /// Dumps still running, and those left by runs that are gone.
+    pending: Vec<archive::PendingRun>,
 }
 
 async fn list(ctx: &Context, args: ArchiveListArgs) -> anyhow::Result<()> {
-    let (client, _) = ctx.connect_read().await?;
+    // The primary: whether a run's session is alive is known only there.
+    let (client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
     let archives = archive::list(&client, args.expired).await?;
+    let pending = archive::pending_runs(&client).await?;
     emit(
         ctx.format(),
         &ListReport {
             archives,
             expired_only: args.expired,
+            pending,
         },
     )
 }
@@ -318,13 +366,35 @@ impl Tabular for ListReport {
             .collect()
     }
     fn notes(&self) -> Vec<String> {
-        vec![match (self.archives.len(), self.expired_only) {
+        let mut notes = vec![match (self.archives.len(), self.expired_only) {
             (0, true) => "no archive is past its keep-until".to_owned(),
             (n, true) => {
                 format!("{n} archive(s) past keep-until: `derbes archive expire` destroys them")
             }
             (n, false) => format!("{n} archive(s)"),
-        }]
+        }];
+        for run in &self.pending {
+            let started = run.started_at.format("%Y-%m-%d %H:%M:%S UTC");
+            if run.running {
+                notes.push(format!(
+                    "pending: a dump to {} is running (started {started} by {})",
+                    run.path, run.operator
+                ));
+            } else {
+                notes.push(format!(
+                    "orphaned: a dump to {} started {started} by {} did not finish; left {}. \
+                     The next `derbes archive dump` or `archive expire` removes it",
+                    run.path,
+                    run.operator,
+                    if run.leftovers.is_empty() {
+                        "no file".to_owned()
+                    } else {
+                        run.leftovers.join(", ")
+                    }
+                ));
+            }
+        }
+        notes
     }
 }
 
@@ -339,6 +409,8 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
                 args.confirm.yes,
             )?;
         }
+        // Leftovers of dumps that were killed: never catalogued, so never kept.
+        report_cleaned(&archive::clean_dead_runs(&client).await?);
     }
     let report = archive::expire(
         &mut client,
@@ -347,7 +419,19 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
         args.confirm.dry_run,
     )
     .await?;
-    emit(ctx.format(), &report)
+    emit(ctx.format(), &report)?;
+    if !report.kept.is_empty() {
+        let paths: Vec<&str> = report.kept.iter().map(|a| a.path.as_str()).collect();
+        return Err(DerbesError::VerificationFailed(format!(
+            "{} expired archive(s) kept: the file at {} is not the catalogued archive (its size or \
+             SHA-256 differs), so it was not deleted and its catalogue row stays. Find out what \
+             replaced the archive; move the foreign file away and run `derbes archive expire` again",
+            report.kept.len(),
+            paths.join(", ")
+        ))
+        .into());
+    }
+    Ok(())
 }
 
 impl Tabular for ExpireReport {
@@ -357,27 +441,42 @@ impl Tabular for ExpireReport {
     fn rows(&self) -> Vec<Vec<String>> {
         self.expired
             .iter()
+            .chain(&self.kept)
             .map(|a| {
                 vec![
                     a.id.to_string(),
                     a.keep_until.format("%Y-%m-%d").to_string(),
                     a.path.clone(),
-                    if a.file_removed {
-                        "removed"
-                    } else {
-                        "already gone"
-                    }
-                    .to_owned(),
+                    a.file.describe().to_owned(),
                 ]
             })
             .collect()
     }
     fn notes(&self) -> Vec<String> {
-        vec![match (self.expired.len(), self.dry_run) {
-            (0, _) => "no archive is past its keep-until".to_owned(),
+        let mut notes = vec![match (self.expired.len(), self.dry_run) {
+            (0, _) if self.kept.is_empty() => "no archive is past its keep-until".to_owned(),
+            (0, _) => "no archive destroyed".to_owned(),
             (n, true) => format!("dry run: {n} archive(s) would be destroyed; nothing changed"),
             (n, false) => format!("{n} archive(s) destroyed and removed from the catalogue"),
-        }]
+        }];
+        let gone = self
+            .expired
+            .iter()
+            .filter(|a| a.file == archive::FileOutcome::AlreadyGone)
+            .count();
+        if gone > 0 {
+            notes.push(format!(
+                "{gone} catalogue row(s) had no file left (an earlier run stopped after removing it): \
+                 only the row was deleted"
+            ));
+        }
+        if !self.kept.is_empty() {
+            notes.push(format!(
+                "{} archive(s) kept with their catalogue rows: the file at the path is not the catalogued one",
+                self.kept.len()
+            ));
+        }
+        notes
     }
 }
 

@@ -53,7 +53,12 @@ impl Tabular for AuditLog {
                 vec![
                     r.seq.to_string(),
                     r.at.format("%Y-%m-%d %H:%M:%S").to_string(),
-                    r.operator.clone(),
+                    match &r.db_session_user {
+                        Some(role) if role != &r.operator => {
+                            format!("{} (db role {role})", r.operator)
+                        }
+                        _ => r.operator.clone(),
+                    },
                     r.action.clone(),
                     r.ticket.clone().unwrap_or_default(),
                     r.subject_ref.clone().unwrap_or_default(),

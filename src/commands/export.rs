@@ -36,6 +36,9 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
 
     let primary_at = ctx.connect().await?;
     ensure_current(&primary_at.0).await?;
+    if args.force {
+        crate::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
+    }
     // A second connection only when --read-db names a replica (checked to be one
     // before anything is read); the snapshot ends before the audit transaction
     // starts, so one connection serves both otherwise.
@@ -179,7 +182,9 @@ fn output_error(error: OutputError) -> anyhow::Error {
     let message = error.to_string();
     match error {
         OutputError::Exists { .. } => DerbesError::Refused(message).into(),
-        OutputError::Directory { .. } => DerbesError::Usage(message).into(),
+        OutputError::Directory { .. }
+        | OutputError::IsDirectory { .. }
+        | OutputError::NotRegular { .. } => DerbesError::Usage(message).into(),
         OutputError::Write { .. } => anyhow::Error::new(error),
     }
 }

@@ -76,7 +76,17 @@ impl Context {
             application_name: "derbes".to_owned(),
             connect_timeout: Some(std::time::Duration::from_secs(10)),
         };
-        Ok(connect(&options).await?)
+        let (client, target) = connect(&options).await?;
+        // Every statement of every command waits at most this long for a lock (a
+        // table or row held by another session), then fails with a clear error
+        // (`db::describe`) instead of hanging; a command may set a shorter one.
+        client
+            .batch_execute(&format!(
+                "SET lock_timeout = '{}s'",
+                crate::db::LOCK_TIMEOUT_SECS
+            ))
+            .await?;
+        Ok((client, target))
     }
 
     /// The data map named by `--map` / `DERBES_MAP`.
@@ -94,8 +104,37 @@ impl Context {
     }
 }
 
+/// Every free-text value of the command line that an audit row or a history row
+/// keeps, with the option it came from.
+fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
+    use crate::cli::ArchiveCommand;
+    let mut values = Vec::new();
+    if let Some(operator) = &cli.global.operator {
+        values.push(("--operator", operator.as_str()));
+    }
+    let ticket = match &cli.command {
+        Command::Export(args) => Some(args.ticket.as_str()),
+        Command::Block(args) => Some(args.ticket.as_str()),
+        Command::Unblock(args) => {
+            values.push(("--application", args.application.as_str()));
+            Some(args.ticket.as_str())
+        }
+        Command::Archive(ArchiveCommand::Dump(args)) => args.ticket.as_deref(),
+        Command::Archive(ArchiveCommand::Restore(args)) => args.ticket.as_deref(),
+        Command::Archive(ArchiveCommand::Expire(args)) => args.ticket.as_deref(),
+        _ => None,
+    };
+    if let Some(ticket) = ticket {
+        values.push(("--ticket", ticket));
+    }
+    values
+}
+
 /// Run the parsed command line.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    for (option, value) in free_text(&cli) {
+        crate::free_text::check(option, value).map_err(|e| DerbesError::Usage(e.to_string()))?;
+    }
     let ctx = Context::new(cli.global);
     match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,

@@ -8,6 +8,7 @@ use crate::commands::Context;
 use crate::error::DerbesError;
 use crate::output::{emit, Tabular};
 use crate::sample::{self, SampleOptions};
+use crate::terminal::confirm;
 
 pub async fn run(ctx: &Context, command: SampleCommand) -> anyhow::Result<()> {
     match command {
@@ -49,6 +50,22 @@ async fn init(ctx: &Context, args: SampleInitArgs) -> anyhow::Result<()> {
             ))
             .into());
         }
+        sample::guard::check_replaceable(&client)
+            .await
+            .map_err(|e| match e {
+                sample::guard::ReplaceRefused::Db(_) => anyhow::Error::new(e),
+                refused => {
+                    DerbesError::Refused(format!("database \"{}\": {refused}", target.dbname))
+                        .into()
+                }
+            })?;
+        confirm(
+            &format!(
+                "Drop all {existing} table(s) of schema public in database \"{}\" on {} and load a new sample?",
+                target.dbname, target.host
+            ),
+            args.yes,
+        )?;
         tracing::warn!(tables = existing, "dropping schema public (--force)");
         client
             .batch_execute("DROP SCHEMA public CASCADE; CREATE SCHEMA public;")

@@ -10,6 +10,7 @@
 //! needs its parent's ids (payments of loans, sessions of devices) replays the
 //! parent's stream for that borrower.
 
+pub mod guard;
 mod names;
 
 use std::collections::HashSet;
@@ -76,7 +77,7 @@ impl SampleReport {
 
 #[derive(Debug, Error)]
 pub enum SampleError {
-    #[error("could not {step}: {source}; check that the database is reachable and holds the reference schema (load it into an empty database first)")]
+    #[error("could not {step}: {}; check that the database is reachable and holds the reference schema (load it into an empty database first)", crate::db::describe(.source))]
     Postgres {
         step: String,
         source: tokio_postgres::Error,
@@ -438,6 +439,10 @@ async fn load(
                 "move the id sequence of {table} past the loaded rows"
             )))?;
     }
+    // What `sample init --force` later checks before replacing this population.
+    guard::write_marker(client)
+        .await
+        .map_err(postgres("mark schema public as a derbes sample"))?;
     Ok(report)
 }
 

@@ -841,3 +841,341 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
         .success()
         .stdout(predicate::str::contains(format!("{deleted} rows loaded")));
 }
+
+async fn expire_now(db: &TestDb, path_like: &str) {
+    db.client()
+        .await
+        .execute(
+            "UPDATE derbes.archives SET keep_until = now() - interval '1 day' WHERE path LIKE $1",
+            &[&format!("%{path_like}")],
+        )
+        .await
+        .unwrap();
+}
+
+/// Regression (issue 10, defect 1): expire deleted whatever sat at a catalogued
+/// path. Now a file whose SHA-256 is not the catalogue's is kept, with its row,
+/// and reported (exit 6); once it is moved away, the row goes ("already gone").
+#[tokio::test]
+async fn expire_removes_only_the_file_the_catalogue_describes() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let path = keys.dir.join("old.age");
+    dump(&db, &keys, &path, &["--table", "loans"]).success();
+    expire_now(&db, "old.age").await;
+    // Something else now sits at the catalogued path.
+    std::fs::write(&path, "an unrelated file").unwrap();
+    db.cmd()
+        .args(["archive", "expire", "--yes", "--ticket", "RET-2"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("not the catalogued file"))
+        .stderr(predicate::str::contains("old.age"));
+    assert_eq!(std::fs::read_to_string(&path).unwrap(), "an unrelated file");
+    assert_eq!(catalogue_count(&db).await, 1, "the row stays");
+
+    // The foreign file moved away: the row is deleted, and the run says the file was gone.
+    std::fs::remove_file(&path).unwrap();
+    db.cmd()
+        .args(["archive", "expire", "--yes", "--ticket", "RET-2"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already gone"));
+    assert_eq!(catalogue_count(&db).await, 0);
+}
+
+/// A dry run of expire says what would happen, never "removed".
+#[tokio::test]
+async fn expire_dry_run_says_would_be_removed() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let path = keys.dir.join("old.age");
+    dump(&db, &keys, &path, &["--table", "loans"]).success();
+    expire_now(&db, "old.age").await;
+    db.cmd()
+        .args(["archive", "expire", "--dry-run"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("would be removed"))
+        .stdout(predicate::str::contains("| removed").not());
+    assert!(path.exists());
+    assert_eq!(catalogue_count(&db).await, 1);
+}
+
+/// Regression (issue 10, defect 1): `--force` replaced a catalogued 5-year archive.
+/// `archive dump --force` and `export --force` now refuse a catalogued path.
+#[tokio::test]
+async fn force_never_replaces_a_catalogued_archive() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let path = keys.dir.join("same.age");
+    dump(&db, &keys, &path, &["--subject", IIN_A]).success();
+    let before = std::fs::read(&path).unwrap();
+    db.cmd()
+        .args(["archive", "dump", "--keep", "5y", "--force", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&path)
+        .args(["--subject", IIN_B])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("catalogued archive"));
+    // The same file through another spelling of its path.
+    let other = keys.dir.join(".").join("same.age");
+    db.cmd()
+        .args([
+            "export",
+            IIN_B,
+            "--ticket",
+            "REQ-1",
+            "--force",
+            "--recipient",
+        ])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&other)
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("catalogued archive"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    assert_eq!(catalogue_count(&db).await, 1);
+}
+
+/// Regression (issue 10, defect 1): `--out /dev/null --force` turned /dev/null into
+/// a 0600 file; `--out DIR` was answered "pass --force".
+#[tokio::test]
+async fn force_writes_only_regular_files() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    for args in [
+        vec!["archive", "dump", "--table", "loans", "--keep", "1y", "-r"],
+        vec!["export", IIN_A, "--ticket", "REQ-2", "--recipient"],
+    ] {
+        db.cmd()
+            .args(&args)
+            .arg(&keys.age_recipient)
+            .args(["--out", "/dev/null", "--force"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a regular file"));
+        db.cmd()
+            .args(&args)
+            .arg(&keys.age_recipient)
+            .arg("--out")
+            .arg(&keys.dir)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("is a directory"))
+            .stderr(predicate::str::contains("--force").not());
+    }
+    let meta = std::fs::metadata("/dev/null").unwrap();
+    assert!(!meta.file_type().is_file(), "/dev/null is still a device");
+    assert_eq!(catalogue_count(&db).await, 0);
+}
+
+/// Regression (issue 10, defect 11): `--keep 0d` made an archive that expired at once.
+#[tokio::test]
+async fn keep_below_one_day_is_refused() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("short.age");
+    for keep in ["0d", "12h", "30m"] {
+        db.cmd()
+            .args(["archive", "dump", "--table", "loans", "--keep", keep, "-r"])
+            .arg(&keys.age_recipient)
+            .arg("--out")
+            .arg(&out)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("at least 1d"));
+    }
+    assert!(!out.exists());
+    assert_eq!(catalogue_count(&db).await, 0);
+}
+
+/// Regression (issue 10, defect 7): `--where-older-than` was ignored with
+/// `--subject`. Now it keeps only the subject's rows older than the cut-off, each
+/// table aged by its time_column; `--on` and `--rule` do not combine with it.
+#[tokio::test]
+async fn where_older_than_with_subject_keeps_only_older_rows() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("old-of-a.age");
+    let assert = db
+        .cmd()
+        .args(["--format", "json", "archive", "dump", "--keep", "5y", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .args(["--subject", IIN_A, "--where-older-than", "1y"])
+        .assert()
+        .success();
+    let report: serde_json::Value = serde_json::from_slice(&assert.get_output().stdout).unwrap();
+    let counts = &report["counts"];
+    // Loan 900010 and payment 900020 are six years old; the rest of A's rows are new.
+    assert_eq!(counts["public.loans"], 1, "{report}");
+    assert_eq!(counts["public.payments"], 1, "{report}");
+    assert_eq!(counts["public.borrowers"], 0, "{report}");
+    assert_eq!(counts["public.server_logs"], 0, "{report}");
+    assert!(report["selection"]["older_than"].is_string(), "{report}");
+    let files = unpack_with_stock_tools(&out, &keys.age_identity);
+    let payments = csv_rows(&files.path().join("public.payments.csv"));
+    assert_eq!(payments.len(), 1);
+    assert_eq!(&payments[0][0], "900020");
+
+    for extra in [
+        vec![
+            "--subject",
+            IIN_A,
+            "--where-older-than",
+            "1y",
+            "--on",
+            "issued_at",
+        ],
+        vec!["--rule", "loan-records", "--where-older-than", "1y"],
+    ] {
+        db.cmd()
+            .args(["archive", "dump", "--keep", "5y", "-r"])
+            .arg(&keys.age_recipient)
+            .arg("--out")
+            .arg(keys.dir.join("refused.age"))
+            .args(&extra)
+            .assert()
+            .code(2);
+    }
+    assert!(!keys.dir.join("refused.age").exists());
+}
+
+/// Wait until this database has no derbes session left (a stopped run's backend
+/// ends a moment after the process).
+async fn wait_for_no_derbes_session(db: &TestDb) {
+    let client = db.client().await;
+    for _ in 0..100 {
+        let n: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE datname = current_database() AND application_name = 'derbes'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if n == 0 {
+            return;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    panic!("a derbes session outlived its process");
+}
+
+async fn pending_runs(db: &TestDb) -> i64 {
+    db.client()
+        .await
+        .query_one("SELECT count(*) FROM derbes.archive_runs", &[])
+        .await
+        .unwrap()
+        .get(0)
+}
+
+fn partials(dir: &Path) -> Vec<String> {
+    std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect()
+}
+
+/// Regression (issue 10, defect 6): a dump killed while writing left its encrypted
+/// `.partial` file forever. The run is recorded before writing; `archive list`
+/// shows it orphaned, and the next dump removes what it left.
+#[tokio::test]
+async fn a_dump_killed_while_writing_is_cleaned_up_by_the_next_dump() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let killed = keys.dir.join("killed.age");
+    db.cmd()
+        .env("DERBES_FAULT_POINT", "archive.dump.writing")
+        .args(["archive", "dump", "--table", "loans", "--keep", "1y", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&killed)
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    assert_eq!(partials(&keys.dir).len(), 1, "the kill left its temporary");
+    assert_eq!(pending_runs(&db).await, 1);
+    db.cmd()
+        .args(["archive", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("orphaned"))
+        .stdout(predicate::str::contains(".killed.age."));
+
+    dump(
+        &db,
+        &keys,
+        &keys.dir.join("next.age"),
+        &["--table", "loans"],
+    )
+    .success()
+    .stderr(predicate::str::contains("did not finish"));
+    assert!(partials(&keys.dir).is_empty(), "{:?}", partials(&keys.dir));
+    assert!(!killed.exists());
+    assert_eq!(pending_runs(&db).await, 0);
+    assert_eq!(catalogue_count(&db).await, 1);
+}
+
+/// Regression (issue 10, defect 6): a dump killed right after the rename left a
+/// complete archive the catalogue never learnt of. The next expire removes it.
+#[tokio::test]
+async fn a_dump_killed_after_the_rename_is_cleaned_up_by_the_next_expire() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let killed = keys.dir.join("renamed.age");
+    db.cmd()
+        .env("DERBES_FAULT_POINT", "archive.dump.renamed")
+        .args(["archive", "dump", "--table", "loans", "--keep", "1y", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&killed)
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    assert!(killed.exists(), "the archive was renamed into place");
+    assert_eq!(catalogue_count(&db).await, 0, "but never catalogued");
+    db.cmd()
+        .args(["--format", "json", "archive", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"running\": false"))
+        .stdout(predicate::str::contains("renamed.age"));
+    // A file that was there before the run is never taken for its leftover.
+    let keep = keys.dir.join("unrelated.age");
+    std::fs::write(&keep, "age-encryption.org/v1 but not ours").unwrap();
+
+    db.cmd()
+        .args(["archive", "expire", "--yes", "--ticket", "RET-3"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("renamed.age"));
+    assert!(!killed.exists());
+    assert!(keep.exists());
+    assert_eq!(pending_runs(&db).await, 0);
+    // A finished dump leaves no run behind.
+    dump(
+        &db,
+        &keys,
+        &keys.dir.join("fine.age"),
+        &["--table", "loans"],
+    )
+    .success();
+    assert_eq!(pending_runs(&db).await, 0);
+}

@@ -183,3 +183,135 @@ async fn audit_log_since_lists_only_later_records() {
         .code(2)
         .stderr(predicate::str::contains("is not a time"));
 }
+
+/// Issue 10, defect 8: each audit row records the database's session_user beside
+/// the declared operator. A row written before migration 4 (hashed without it, as
+/// then) still verifies after the upgrade, chained to the new rows.
+#[tokio::test]
+async fn rows_record_the_session_user_and_rows_from_before_still_verify() {
+    use sha2::{Digest, Sha256};
+
+    let db = TestDb::reference().await;
+    let client = db.client().await;
+    // The derbes schema at version 3, as an older derbes left it.
+    client
+        .batch_execute(
+            "CREATE SCHEMA derbes; CREATE TABLE derbes.schema_migrations (
+                 version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await
+        .unwrap();
+    for migration in &derbes::migrate::MIGRATIONS[..3] {
+        client.batch_execute(migration.sql).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO derbes.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                &[&migration.version, &migration.name, &migration.checksum()],
+            )
+            .await
+            .unwrap();
+    }
+    // One row in the version-3 form, hashed as version 3 hashed it.
+    let canonical = r#"{"seq":1,"at":"2026-01-01T00:00:00.000000Z","operator":"old","action":"export","ticket":"T-1","subject_ref":null,"counts":{},"fields":[],"detail":{}}"#;
+    let mut hasher = Sha256::new();
+    hasher.update([0u8; 32]);
+    hasher.update(canonical.as_bytes());
+    let row_hash = hasher.finalize().to_vec();
+    client
+        .execute(
+            "INSERT INTO derbes.audit_log (seq, at, operator, action, ticket, prev_hash, row_hash) \
+             VALUES (1, '2026-01-01T00:00:00Z', 'old', 'export', 'T-1', $1, $2)",
+            &[&vec![0u8; 32], &row_hash],
+        )
+        .await
+        .unwrap();
+
+    db.cmd().arg("migrate").assert().success();
+    db.cmd()
+        .args([
+            "--operator",
+            "declared-name",
+            "block",
+            "id:1",
+            "--reason",
+            "other",
+        ])
+        .args(["--ticket", "INC-5", "--yes"])
+        .assert()
+        .success();
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("intact"));
+    let rows = client
+        .query(
+            "SELECT operator, db_session_user, session_user::text FROM derbes.audit_log ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].get::<_, Option<String>>(1), None);
+    assert_eq!(rows[1].get::<_, String>(0), "declared-name");
+    assert_eq!(
+        rows[1].get::<_, Option<String>>(1),
+        Some(rows[1].get::<_, String>(2))
+    );
+    db.cmd()
+        .args(["--format", "json", "audit", "log"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("\"db_session_user\""));
+}
+
+/// Issue 10, defect 8: a spreadsheet opening `--format csv` output runs cells that
+/// start with `=`, `+`, `-` or `@`; and a ticket with escape codes (stored before
+/// tickets were validated) made `audit log` print a fake coloured row.
+#[tokio::test]
+async fn csv_output_neutralises_formulas_and_tables_escape_control_characters() {
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    for ticket in ["=HYPERLINK(\"http://x\")", "-5", "T\n\x1b[31mFAKE OK"] {
+        let tx = client.transaction().await.unwrap();
+        audit::append(
+            &tx,
+            "tester",
+            &AuditEntry {
+                action: "test.change".into(),
+                ticket: Some(ticket.into()),
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
+    let csv = db
+        .cmd()
+        .args(["--format", "csv", "audit", "log"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let tickets: Vec<String> = csv::Reader::from_reader(csv.as_slice())
+        .records()
+        .map(|r| r.unwrap()[4].to_owned())
+        .collect();
+    assert_eq!(tickets[0], "'=HYPERLINK(\"http://x\")");
+    assert_eq!(tickets[1], "-5", "a number stays a number");
+    let table = db
+        .cmd()
+        .args(["audit", "log"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let table = String::from_utf8(table).unwrap();
+    assert!(!table.contains('\x1b'), "{table}");
+    assert!(table.contains("\\u{1b}"), "{table}");
+    assert!(!table.contains("\nFAKE"), "{table}");
+}

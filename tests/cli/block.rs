@@ -836,3 +836,36 @@ async fn blocks_limit_and_a_dash_argument_read_as_asked() {
     assert_eq!(blocks(&["--limit", "2"]), 2);
     assert_eq!(blocks(&["--limit", "1"]), 1);
 }
+
+/// Regression (issue 10, defect 3): a `[block]` value that breaks a CHECK constraint
+/// made `block --dry-run` print the server's "Failing row contains (...)" with the
+/// subject's IIN and name. The error names the table and constraint instead.
+#[tokio::test]
+async fn a_check_constraint_failure_names_the_constraint_never_the_row() {
+    let (db, client) = db_with_subjects().await;
+    client
+        .batch_execute(
+            "UPDATE borrowers SET last_name = 'Ибраев', first_name = 'Ернар' WHERE id = 900001",
+        )
+        .await
+        .unwrap();
+    let map = std::fs::read_to_string(reference_map())
+        .unwrap()
+        .replace("value = \"blocked\"", "value = \"frozen\"");
+    assert!(map.contains("\"frozen\""), "the map variant took");
+    let (_dir, map_path) = temp_file("frozen.toml", &map);
+    let assert = db
+        .cmd()
+        .env("DERBES_MAP", &map_path)
+        .args(["block", "061211600012", "--reason", "compromised"])
+        .args(["--ticket", "INC-9", "--dry-run"])
+        .assert()
+        .failure();
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    for personal in ["061211600012", "Ибраев", "Ернар", "Failing row", "Aigerim"] {
+        assert!(!stderr.contains(personal), "{personal} leaked: {stderr}");
+    }
+    assert!(stderr.contains("borrowers_status_check"), "{stderr}");
+    assert!(stderr.contains("borrowers"), "{stderr}");
+    assert_eq!(app_view(&client, 900001).await.0, "active");
+}

@@ -938,3 +938,34 @@ async fn a_recipient_is_listed_only_under_the_categories_the_ledger_says_it_rece
     let html = String::from_utf8(members["summary.html"].clone()).unwrap();
     assert!(html.contains("the categories transferred were not recorded"));
 }
+
+/// Regression (issue 10, defect 11): export waited 29 s on a locked audit table.
+/// Every statement runs under lock_timeout, and the timeout reads as such.
+#[tokio::test]
+async fn a_locked_audit_table_times_out_with_a_clear_error() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let iin = iin_born("900101", '3', 700);
+    insert_borrower(&client, &iin, "lock@example.kz", "+77016660700", 1).await;
+    let mut holder = db.client().await;
+    let tx = holder.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE derbes.audit_log IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("b.tar");
+    let started = std::time::Instant::now();
+    let assert = db
+        .cmd()
+        .args(["export", &iin, "--ticket", "T-LOCK", "--plaintext", "--out"])
+        .arg(&out)
+        .timeout(std::time::Duration::from_secs(60))
+        .assert()
+        .code(1);
+    let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+    assert!(stderr.contains("lock_timeout"), "{stderr}");
+    assert!(stderr.contains("run again"), "{stderr}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(25));
+    assert!(!out.exists());
+    tx.rollback().await.unwrap();
+}

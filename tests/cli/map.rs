@@ -196,3 +196,18 @@ async fn the_delete_order_is_whole_and_puts_every_child_before_its_parent() {
         "only {checked} foreign keys among mapped tables"
     );
 }
+
+/// Regression (issue 10, defect 11): a 5 MB data map took over a minute to parse.
+/// A map over 1 MiB is refused before parsing, with a clear usage error.
+#[test]
+fn a_data_map_over_one_mib_is_refused_before_parsing() {
+    let big = format!("version = 1\n# {}\n", "x".repeat(2 * 1024 * 1024));
+    let (_dir, path) = temp_file("huge.toml", &big);
+    crate::support::derbes_cmd()
+        .env("DERBES_MAP", &path)
+        .env("DATABASE_URL", "postgres://nobody@127.0.0.1:1/none")
+        .args(["map", "check"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("larger than 1024 KiB"));
+}

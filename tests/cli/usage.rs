@@ -82,3 +82,99 @@ fn a_malformed_connection_string_is_a_usage_error_that_hides_the_password() {
         .code(2)
         .stderr(predicate::str::contains("s3cret").not());
 }
+
+/// Regression (issue 10, defect 8): empty, huge, multi-line, escape-laden and
+/// personal-data tickets were stored forever in the audit log. Every command that
+/// keeps free text refuses them (exit 2) before touching the database, without
+/// echoing the value.
+#[tokio::test]
+async fn free_text_holding_personal_data_or_control_characters_is_refused() {
+    let db = crate::support::TestDb::migrated().await;
+    let huge = "T".repeat(100 * 1024);
+    let cases: Vec<(Vec<&str>, &str, &str)> = vec![
+        (
+            vec![
+                "export",
+                "061211600012",
+                "--plaintext",
+                "--out",
+                "x.tar",
+                "--ticket",
+            ],
+            "INC-1 650622474046 Гүлмира",
+            "IIN",
+        ),
+        (
+            vec![
+                "block",
+                "061211600012",
+                "--reason",
+                "fraud",
+                "--yes",
+                "--ticket",
+            ],
+            "T\n\x1b[31mFAKE OK",
+            "one line",
+        ),
+        (
+            vec![
+                "block",
+                "061211600012",
+                "--reason",
+                "fraud",
+                "--yes",
+                "--ticket",
+            ],
+            "T\x1b[31mFAKE OK",
+            "control",
+        ),
+        (
+            vec![
+                "unblock",
+                "061211600012",
+                "--ticket",
+                "REQ-1",
+                "--yes",
+                "--application",
+            ],
+            "from aigerim@example.kz",
+            "email",
+        ),
+        (
+            vec!["archive", "expire", "--yes", "--ticket"],
+            "   ",
+            "empty",
+        ),
+        (vec!["archive", "expire", "--yes", "--ticket"], &huge, "200"),
+        (
+            vec![
+                "archive",
+                "expire",
+                "--yes",
+                "--ticket",
+                "RET-1",
+                "--operator",
+            ],
+            "+7 701 234 56 78",
+            "phone",
+        ),
+    ];
+    for (args, value, words) in cases {
+        let assert = db.cmd().args(&args).arg(value).assert().code(2);
+        let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
+        assert!(stderr.contains(words), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains(value.trim()) || value.trim().is_empty(),
+            "{stderr}"
+        );
+        assert!(!stderr.contains('\x1b'), "{stderr}");
+    }
+    let audit: i64 = db
+        .client()
+        .await
+        .query_one("SELECT count(*) FROM derbes.audit_log", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(audit, 0, "nothing was recorded");
+}

@@ -1,4 +1,4 @@
--- derbes' own schema, version 4: checkpoints of batched jobs (purging, cohort
+-- derbes' own schema, version 6: checkpoints of batched jobs (purging, cohort
 -- anonymisation). One row per run of an operation over a scope; a run that was
 -- stopped leaves finished_at NULL and the last key of its last committed batch, and
 -- the next run of the same job continues after it. Never a personal value here: keys
