@@ -652,56 +652,64 @@ impl DataMap {
     }
 
     /// The join path from `table` to the subject table, nearest step first.
-    /// Empty for the subject table itself.
+    /// Empty for the subject table itself. A `via` chain that loops is an error
+    /// (reported by `map check`, exit 6).
     pub fn link_path(&self, table: &str) -> Result<Vec<LinkStep>, String> {
         let mut steps = Vec::new();
         let mut current = table.to_owned();
         while current != self.subject.table {
-            let spec = self
-                .tables
-                .get(&current)
-                .ok_or_else(|| format!("table `{current}` is not mapped under [tables]"))?;
-            let link = spec.link.as_ref().ok_or_else(|| {
-                format!("[tables.{current}] has no `link`: say how its rows reach a subject")
-            })?;
-            let to = link
-                .via
-                .clone()
-                .unwrap_or_else(|| self.subject.table.clone());
-            let to_columns = match (&link.via_column, to == self.subject.table) {
-                (Some(columns), _) => Some(columns.names()),
-                (None, true) => Some(vec![self.subject.key.clone()]),
-                (None, false) => None,
-            };
-            let columns = link.column.names();
-            if columns.is_empty() || columns.iter().any(|c| c.is_empty()) {
-                return Err(format!(
-                    "[tables.{current}] link names no column: give `column = \"...\"`"
-                ));
-            }
-            if let Some(to_columns) = &to_columns {
-                if to_columns.len() != columns.len() {
-                    return Err(format!(
-                        "[tables.{current}] link compares {} column(s) with {} of `{to}`: give as many `via_column` as `column`",
-                        columns.len(),
-                        to_columns.len()
-                    ));
-                }
-            }
-            steps.push(LinkStep {
-                from: current.clone(),
-                columns,
-                to: to.clone(),
-                to_columns,
-            });
+            let step = self.link_step(&current)?;
+            current = step.to.clone();
+            steps.push(step);
             if steps.len() > self.tables.len() {
                 return Err(format!(
-                    "the link of [tables.{table}] loops back on itself: follow its `via` chain"
+                    "the link of [tables.{table}] loops back on itself ({}): follow its `via` chain and end it at the subject table",
+                    steps.iter().map(|s| s.from.as_str()).collect::<Vec<_>>().join(" -> ")
                 ));
             }
-            current = to;
         }
         Ok(steps)
+    }
+
+    /// The one step a table's `link` declares, checked in itself.
+    fn link_step(&self, table: &str) -> Result<LinkStep, String> {
+        let spec = self
+            .tables
+            .get(table)
+            .ok_or_else(|| format!("table `{table}` is not mapped under [tables]"))?;
+        let link = spec.link.as_ref().ok_or_else(|| {
+            format!("[tables.{table}] has no `link`: say how its rows reach a subject")
+        })?;
+        let to = link
+            .via
+            .clone()
+            .unwrap_or_else(|| self.subject.table.clone());
+        let to_columns = match (&link.via_column, to == self.subject.table) {
+            (Some(columns), _) => Some(columns.names()),
+            (None, true) => Some(vec![self.subject.key.clone()]),
+            (None, false) => None,
+        };
+        let columns = link.column.names();
+        if columns.is_empty() || columns.iter().any(|c| c.is_empty()) {
+            return Err(format!(
+                "[tables.{table}] link names no column: give `column = \"...\"`"
+            ));
+        }
+        if let Some(to_columns) = &to_columns {
+            if to_columns.len() != columns.len() {
+                return Err(format!(
+                    "[tables.{table}] link compares {} column(s) with {} of `{to}`: give as many `via_column` as `column`",
+                    columns.len(),
+                    to_columns.len()
+                ));
+            }
+        }
+        Ok(LinkStep {
+            from: table.to_owned(),
+            columns,
+            to,
+            to_columns,
+        })
     }
 
     /// Consistency of the map in itself (the catalogue is checked separately).
@@ -733,7 +741,7 @@ impl DataMap {
                         ));
                     }
                 }
-                self.link_path(name)?;
+                self.link_step(name)?;
             }
             if let Some(rule) = &spec.retention {
                 if !self.retention.contains_key(rule) {
