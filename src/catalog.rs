@@ -91,6 +91,14 @@ pub struct Catalog {
     pub foreign_keys: Vec<ForeignKey>,
 }
 
+/// The table named by columns `i` (schema) and `i + 1` (name) of a catalogue row.
+fn name_at(row: &tokio_postgres::Row, i: usize) -> TableName {
+    TableName {
+        schema: row.get(i),
+        table: row.get(i + 1),
+    }
+}
+
 /// A foreign key's (child, columns, parent, referenced columns).
 type FkShape = (TableName, Vec<String>, TableName, Vec<String>);
 
@@ -115,10 +123,7 @@ impl Catalog {
              GROUP BY 1, 2, 3"
         );
         for row in client.query(&sql, &[]).await? {
-            let name = TableName {
-                schema: row.get(0),
-                table: row.get(1),
-            };
+            let name = name_at(&row, 0);
             let names: Vec<String> = row.get(3);
             let types: Vec<String> = row.get(4);
             tables.insert(
@@ -136,15 +141,33 @@ impl Catalog {
             );
         }
 
-        // Indexes of tables and of leaf partitions (the latter filed under their root).
+        // Leaf partitions, filed under their root (indexes are added below).
+        let sql = format!(
+            "SELECT rn.nspname, r.relname, n.nspname, c.relname \
+             FROM pg_class c \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             JOIN pg_class r ON r.oid = pg_partition_root(c.oid) \
+             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
+             WHERE c.relispartition AND c.relkind = 'r' AND {OWNED} \
+             ORDER BY 3, 4"
+        );
+        for row in client.query(&sql, &[]).await? {
+            if let Some(table) = tables.get_mut(&name_at(&row, 0)) {
+                table.partitions.push(Partition {
+                    name: name_at(&row, 2),
+                    indexes: Vec::new(),
+                });
+            }
+        }
+
+        // Indexes of tables and of leaf partitions (the latter under their root).
         let sql = format!(
             "SELECT n.nspname, c.relname, i.indisprimary, \
                     array(SELECT a.attname::text FROM unnest(i.indkey::int2[]) WITH ORDINALITY k(attnum, ord) \
                           LEFT JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum = k.attnum AND k.attnum > 0 \
                           ORDER BY k.ord), \
                     i.indisunique AND i.indpred IS NULL AND i.indexprs IS NULL, \
-                    NULL::text, ic.relname, \
-                    c.relispartition, rn.nspname, r.relname, \
+                    ic.relname, c.relispartition, rn.nspname, r.relname, \
                     i.indisvalid AND i.indpred IS NULL \
              FROM pg_index i \
              JOIN pg_class c ON c.oid = i.indrelid \
@@ -156,77 +179,27 @@ impl Catalog {
         );
         for row in client.query(&sql, &[]).await? {
             let columns: Vec<Option<String>> = row.get(3);
-            if row.get::<_, bool>(7) {
-                let root = TableName {
-                    schema: row.get(8),
-                    table: row.get(9),
-                };
-                let partition = TableName {
-                    schema: row.get(0),
-                    table: row.get(1),
-                };
-                if let Some(table) = tables.get_mut(&root) {
-                    let entry = match table.partitions.iter().position(|p| p.name == partition) {
-                        Some(i) => &mut table.partitions[i],
-                        None => {
-                            table.partitions.push(Partition {
-                                name: partition,
-                                indexes: Vec::new(),
-                            });
-                            table.partitions.last_mut().expect("just pushed")
-                        }
-                    };
-                    if row.get::<_, bool>(10) {
-                        entry.indexes.push((row.get(6), columns));
+            let Some(table) = tables.get_mut(&name_at(&row, 7)) else {
+                continue;
+            };
+            if row.get::<_, bool>(6) {
+                let partition = name_at(&row, 0);
+                let usable = row.get::<_, bool>(9);
+                if let Some(entry) = table.partitions.iter_mut().find(|p| p.name == partition) {
+                    if usable {
+                        entry.indexes.push((row.get(5), columns));
                     }
                 }
                 continue;
             }
-            let name = TableName {
-                schema: row.get(0),
-                table: row.get(1),
-            };
-            if let Some(table) = tables.get_mut(&name) {
-                let plain: Vec<String> = columns.iter().flatten().cloned().collect();
-                if row.get::<_, bool>(2) {
-                    table.primary_key = plain.clone();
-                }
-                if row.get::<_, bool>(4) && plain.len() == columns.len() {
-                    table.unique_keys.push(plain);
-                }
-                table.indexes.push(columns);
+            let plain: Vec<String> = columns.iter().flatten().cloned().collect();
+            if row.get::<_, bool>(2) {
+                table.primary_key = plain.clone();
             }
-        }
-
-        // Leaf partitions without any index still count when checking coverage.
-        let sql = format!(
-            "SELECT n.nspname, c.relname, rn.nspname, r.relname \
-             FROM pg_class c \
-             JOIN pg_namespace n ON n.oid = c.relnamespace \
-             JOIN pg_class r ON r.oid = pg_partition_root(c.oid) \
-             JOIN pg_namespace rn ON rn.oid = r.relnamespace \
-             WHERE c.relispartition AND c.relkind = 'r' AND {OWNED}"
-        );
-        for row in client.query(&sql, &[]).await? {
-            let root = TableName {
-                schema: row.get(2),
-                table: row.get(3),
-            };
-            let partition = TableName {
-                schema: row.get(0),
-                table: row.get(1),
-            };
-            if let Some(table) = tables.get_mut(&root) {
-                if !table.partitions.iter().any(|p| p.name == partition) {
-                    table.partitions.push(Partition {
-                        name: partition,
-                        indexes: Vec::new(),
-                    });
-                }
+            if row.get::<_, bool>(4) && plain.len() == columns.len() {
+                table.unique_keys.push(plain);
             }
-        }
-        for table in tables.values_mut() {
-            table.partitions.sort_by(|a, b| a.name.cmp(&b.name));
+            table.indexes.push(columns);
         }
 
         // Foreign keys declared on a table, and those declared on partitions only
@@ -252,14 +225,8 @@ impl Catalog {
         // (child root, columns, parent, ref columns) -> partitions declaring it.
         let mut on_partitions: BTreeMap<FkShape, BTreeSet<String>> = BTreeMap::new();
         for row in client.query(&sql, &[]).await? {
-            let child = TableName {
-                schema: row.get(0),
-                table: row.get(1),
-            };
-            let parent = TableName {
-                schema: row.get(2),
-                table: row.get(3),
-            };
+            let child = name_at(&row, 0);
+            let parent = name_at(&row, 2);
             let columns: Vec<String> = row.get(4);
             let ref_columns: Vec<String> = row.get(5);
             if row.get::<_, bool>(6) {
@@ -317,10 +284,7 @@ impl Catalog {
              WHERE NOT c.relispartition AND {OWNED}"
         );
         for row in client.query(&sql, &[]).await? {
-            let name = TableName {
-                schema: row.get(0),
-                table: row.get(1),
-            };
+            let name = name_at(&row, 0);
             if let Some(table) = self.tables.get_mut(&name) {
                 table.index_definitions.push(row.get(2));
             }

@@ -54,6 +54,21 @@ fn job(dry_run: bool) -> BatchJob {
     }
 }
 
+/// Run `job` with a fresh step; the step's batch count comes back with the result.
+async fn run(
+    runner: &mut tokio_postgres::Client,
+    catalog: &Catalog,
+    job: &BatchJob,
+    fail_at: Option<usize>,
+) -> (Result<change::BatchReport, ChangeError>, usize) {
+    let mut step = Bump {
+        batches: 0,
+        fail_at,
+    };
+    let result = change::run_batches(runner, catalog, &Limits::default(), job, &mut step).await;
+    (result, step.batches)
+}
+
 async fn cohort_db() -> (TestDb, tokio_postgres::Client, Catalog) {
     let db = TestDb::migrated().await;
     let client = db.client().await;
@@ -81,36 +96,14 @@ async fn audit_rows(client: &tokio_postgres::Client) -> i64 {
 
 #[tokio::test]
 async fn a_batched_dry_run_reports_the_real_counts_and_changes_nothing() {
-    let (_db, client, catalog) = cohort_db().await;
-    let mut runner = _db.client().await;
+    let (db, client, catalog) = cohort_db().await;
+    let mut runner = db.client().await;
     let before = database_checksums(&client).await;
-    let mut step = Bump {
-        batches: 0,
-        fail_at: None,
-    };
-    let dry = change::run_batches(
-        &mut runner,
-        &catalog,
-        &Limits::default(),
-        &job(true),
-        &mut step,
-    )
-    .await
-    .unwrap();
+    let (dry, _) = run(&mut runner, &catalog, &job(true), None).await;
+    let dry = dry.unwrap();
     assert_eq!(database_checksums(&client).await, before, "nothing changed");
-    let mut step = Bump {
-        batches: 0,
-        fail_at: None,
-    };
-    let real = change::run_batches(
-        &mut runner,
-        &catalog,
-        &Limits::default(),
-        &job(false),
-        &mut step,
-    )
-    .await
-    .unwrap();
+    let (real, _) = run(&mut runner, &catalog, &job(false), None).await;
+    let real = real.unwrap();
     assert_eq!(
         (dry.batches, dry.rows, &dry.counts),
         (real.batches, real.rows, &real.counts)
@@ -137,18 +130,7 @@ async fn a_batched_dry_run_reports_the_real_counts_and_changes_nothing() {
 async fn a_stopped_batched_run_resumes_after_its_last_committed_batch() {
     let (db, client, catalog) = cohort_db().await;
     let mut runner = db.client().await;
-    let mut failing = Bump {
-        batches: 0,
-        fail_at: Some(4),
-    };
-    let stopped = change::run_batches(
-        &mut runner,
-        &catalog,
-        &Limits::default(),
-        &job(false),
-        &mut failing,
-    )
-    .await;
+    let (stopped, _) = run(&mut runner, &catalog, &job(false), Some(4)).await;
     assert!(stopped.is_err());
     let (batches, last_key): (i64, Vec<String>) = client
         .query_one(
@@ -164,22 +146,11 @@ async fn a_stopped_batched_run_resumes_after_its_last_committed_batch() {
     // Killed for real: a new connection (the old session's locks are gone) goes on.
     drop(runner);
     let mut runner = db.client().await;
-    let mut step = Bump {
-        batches: 0,
-        fail_at: None,
-    };
-    let resumed = change::run_batches(
-        &mut runner,
-        &catalog,
-        &Limits::default(),
-        &job(false),
-        &mut step,
-    )
-    .await
-    .unwrap();
+    let (resumed, ran) = run(&mut runner, &catalog, &job(false), None).await;
+    let resumed = resumed.unwrap();
     assert!(resumed.resumed);
     assert_eq!(resumed.rows, 525, "the report covers the whole job");
-    assert_eq!(step.batches, 3, "only the batches not yet committed ran");
+    assert_eq!(ran, 3, "only the batches not yet committed ran");
     let wrong: i64 = client
         .query_one(
             "SELECT count(*) FROM public.cohort WHERE v <> CASE WHEN id % 2 = 0 THEN 1 ELSE 0 END",
@@ -208,29 +179,16 @@ async fn two_runs_of_one_job_never_overlap() {
         .await
         .unwrap();
     let mut runner = db.client().await;
-    let mut step = Bump {
-        batches: 0,
-        fail_at: None,
-    };
-    let second = change::run_batches(
-        &mut runner,
-        &catalog,
-        &Limits::default(),
-        &job(false),
-        &mut step,
-    )
-    .await;
+    let (second, ran) = run(&mut runner, &catalog, &job(false), None).await;
     assert!(
         matches!(second, Err(ChangeError::RunLockHeld { .. })),
         "{second:?}"
     );
-    assert_eq!(step.batches, 0, "the second run did nothing");
+    assert_eq!(ran, 0, "the second run did nothing");
     // Another scope of the same operation is another job: it runs.
     let mut other = job(false);
     other.scope = "another cohort".to_owned();
-    change::run_batches(&mut runner, &catalog, &Limits::default(), &other, &mut step)
-        .await
-        .unwrap();
+    run(&mut runner, &catalog, &other, None).await.0.unwrap();
     lock.release(&holder).await.unwrap();
 }
 
