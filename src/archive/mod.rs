@@ -138,15 +138,6 @@ const DUMP_SETTINGS: &[(&str, &str)] = &[
 /// Called as parts go out: (bytes, rows) since the last call.
 pub type Progress<'a> = &'a (dyn Fn(u64, u64) + Send + Sync);
 
-fn output_error(error: OutputError) -> anyhow::Error {
-    match error {
-        OutputError::Exists { .. }
-        | OutputError::IsDirectory { .. }
-        | OutputError::NotRegular { .. } => DerbesError::Usage(error.to_string()).into(),
-        other => anyhow::Error::new(other),
-    }
-}
-
 /// Dump the selected rows into an archive, read it back and check it, and record
 /// it in the catalogue and the audit trail, all in `tx`. See the module docs.
 pub async fn write_verified(
@@ -214,7 +205,7 @@ pub async fn write_verified(
     if request.overwrite {
         refuse_catalogued(tx, &out).await?;
     }
-    let file = SecureFile::create(&out, request.overwrite).map_err(output_error)?;
+    let file = SecureFile::create(&out, request.overwrite).map_err(OutputError::into_anyhow)?;
     let mut writer =
         write::ArchiveWriter::start(file, recipients, created_at.timestamp().max(0) as u64)?;
     // The read-back follows the writer: it decrypts and checks what was written and

@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         );
     }
     let map = ctx.map()?;
-    let file = SecureFile::create(&args.out, args.force).map_err(output_error)?;
+    let file = SecureFile::create(&args.out, args.force).map_err(OutputError::into_anyhow)?;
 
     let primary_at = ctx.connect().await?;
     ensure_current(&primary_at.0).await?;
@@ -109,7 +109,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         }),
     };
     audit::append(&tx, &ctx.operator, &entry).await?;
-    let path = file.commit().map_err(output_error)?;
+    let path = file.commit().map_err(OutputError::into_anyhow)?;
     if let Err(e) = tx.commit().await {
         let _ = std::fs::remove_file(&path);
         return Err(anyhow::Error::new(e).context(
@@ -176,17 +176,6 @@ fn recipients(args: &ExportArgs) -> anyhow::Result<Option<Recipients>> {
         .into());
     }
     Ok(Some(recipients))
-}
-
-fn output_error(error: OutputError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        OutputError::Exists { .. } => DerbesError::Refused(message).into(),
-        OutputError::Directory { .. }
-        | OutputError::IsDirectory { .. }
-        | OutputError::NotRegular { .. } => DerbesError::Usage(message).into(),
-        OutputError::Write { .. } => anyhow::Error::new(error),
-    }
 }
 
 /// Where the tar stream goes: through age, or straight to the file.

@@ -387,13 +387,16 @@ async fn bad_recipients_and_unwritable_outputs_leave_nothing() {
         PathBuf::from("/nonexistent/derbes/x.age"),
         file.join("x.age"),
     ] {
+        // The same exit code as `export` gives for the same mistake.
         dump(&db, &keys, &bad, &["--table", "loans"])
-            .code(1)
+            .code(2)
             .stderr(predicate::str::contains("cannot write in"));
     }
-    // An existing file is not overwritten without --force.
+    // An existing file is not overwritten without --force: exit 5, as in `export`.
     std::fs::write(&out, "keep me").unwrap();
-    dump(&db, &keys, &out, &["--table", "loans"]).code(2);
+    dump(&db, &keys, &out, &["--table", "loans"])
+        .code(5)
+        .stderr(predicate::str::contains("pass --force"));
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "keep me");
     assert_eq!(catalogue_count(&db).await, 0);
 }
