@@ -72,8 +72,8 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
             return e.exit();
         }
         // A connection string that cannot be parsed is a usage error, not an outage.
-        if let Some(crate::connect::ConnectError::InvalidConnectionString { .. }) =
-            cause.downcast_ref::<crate::connect::ConnectError>()
+        if let Some(crate::pg::connect::ConnectError::InvalidConnectionString { .. }) =
+            cause.downcast_ref::<crate::pg::connect::ConnectError>()
         {
             return Exit::Usage;
         }

@@ -16,7 +16,7 @@ fn main() {
     let result = runtime.block_on(derbes::commands::run(cli));
     if let Err(error) = result {
         let exit = exit_for(&error);
-        let mut lines = derbes::db::render_chain(&error).into_iter();
+        let mut lines = derbes::pg::db::render_chain(&error).into_iter();
         if let Some(first) = lines.next() {
             eprintln!("error: {first}");
         }

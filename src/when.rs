@@ -2,8 +2,8 @@
 
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::datamap::parse_duration;
 use crate::error::DerbesError;
+use crate::map::parse_duration;
 
 /// A moment given as an age (`24h`, `7d`, `6mo`) or a date / RFC 3339 timestamp.
 pub fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {

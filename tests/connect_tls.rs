@@ -14,7 +14,7 @@ use std::collections::HashMap;
 use std::io::Write;
 use std::os::unix::fs::PermissionsExt;
 
-use derbes::connect::{connect_with_env, ConnectError, ConnectOptions, SslMode};
+use derbes::pg::connect::{connect_with_env, ConnectError, ConnectOptions, SslMode};
 use support::cluster::{Cluster, ClusterOptions};
 
 fn tls_cluster() -> &'static Cluster {

@@ -6,20 +6,20 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
-use crate::archive::{
-    self, ArchiveRequest, ArchiveSummary, CatalogueEntry, ExpireReport, OlderThan, RestoreOptions,
-    RestoreReport, Selection, VerifyReport,
-};
-use crate::catalog::Catalog;
 use crate::cli::{
     ArchiveCommand, ArchiveDumpArgs, ArchiveExpireArgs, ArchiveListArgs, ArchiveRestoreArgs,
     ArchiveVerifyArgs,
 };
 use crate::commands::Context;
-use crate::crypto::{self, CryptoError, Recipients};
 use crate::error::DerbesError;
-use crate::migrate::ensure_current;
+use crate::files::crypto::{self, CryptoError, Recipients};
+use crate::ops::archive::{
+    self, ArchiveRequest, ArchiveSummary, CatalogueEntry, ExpireReport, OlderThan, RestoreOptions,
+    RestoreReport, Selection, VerifyReport,
+};
 use crate::output::{emit, Tabular};
+use crate::pg::catalog::Catalog;
+use crate::pg::migrate::ensure_current;
 use crate::terminal::confirm;
 use crate::when::parse_since;
 
@@ -143,7 +143,7 @@ fn report_cleaned(cleaned: &[archive::PendingRun]) {
 async fn dump_recorded(
     ctx: &Context,
     args: &ArchiveDumpArgs,
-    map: &crate::datamap::DataMap,
+    map: &crate::map::DataMap,
     catalog: &Catalog,
     recipients: Recipients,
     selection: Selection,

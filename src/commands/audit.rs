@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
-use crate::audit::{self, AuditFilter, AuditRecord, VerifyReport};
 use crate::cli::{AuditCommand, AuditLogArgs};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::migrate::ensure_current;
 use crate::output::{emit, Tabular};
+use crate::pg::audit::{self, AuditFilter, AuditRecord, VerifyReport};
+use crate::pg::migrate::ensure_current;
 use crate::when::parse_since;
 
 pub async fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<()> {

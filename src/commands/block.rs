@@ -6,16 +6,16 @@ use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::block::{
-    self, BlockError, BlockReport, BlockRequest, Guards, IdentityList, Reason, Selector,
-};
-use crate::catalog::Catalog;
-use crate::change::ChangeError;
 use crate::cli::{BlockArgs, BlockReason};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::migrate::ensure_current;
+use crate::ops::block::{
+    self, BlockError, BlockReport, BlockRequest, Guards, IdentityList, Reason, Selector,
+};
 use crate::output::{emit, Tabular};
+use crate::pg::catalog::Catalog;
+use crate::pg::change::ChangeError;
+use crate::pg::migrate::ensure_current;
 use crate::terminal::confirm;
 use crate::when::parse_since;
 

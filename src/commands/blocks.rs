@@ -2,12 +2,12 @@
 
 use serde::Serialize;
 
-use crate::block::{self, BlockRecord, BlocksFilter};
 use crate::cli::BlocksArgs;
 use crate::commands::block::exit_error;
 use crate::commands::Context;
-use crate::migrate::ensure_current;
+use crate::ops::block::{self, BlockRecord, BlocksFilter};
 use crate::output::{emit, Tabular};
+use crate::pg::migrate::ensure_current;
 use crate::when::parse_since;
 
 #[derive(Serialize)]

@@ -7,18 +7,18 @@ use anyhow::Context as _;
 use secrecy::SecretString;
 use serde::Serialize;
 
-use crate::audit::{self, AuditEntry};
-use crate::catalog::Catalog;
 use crate::cli::ExportArgs;
 use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
-use crate::crypto::{self, Recipients};
 use crate::error::DerbesError;
-use crate::export::{self, ExportOptions, ExportReport};
-use crate::migrate::ensure_current;
+use crate::files::crypto::{self, Recipients};
+use crate::files::secure_file::{OutputError, SecureFile};
+use crate::ops::export::{self, ExportOptions, ExportReport};
+use crate::ops::subject::kind_name;
 use crate::output::{emit, Tabular};
-use crate::secure_file::{OutputError, SecureFile};
-use crate::subject::kind_name;
+use crate::pg::audit::{self, AuditEntry};
+use crate::pg::catalog::Catalog;
+use crate::pg::migrate::ensure_current;
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     // Everything that can be refused is checked before the first query.
@@ -37,7 +37,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let primary_at = ctx.connect().await?;
     ensure_current(&primary_at.0).await?;
     if args.force {
-        crate::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
+        crate::ops::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
     }
     // A second connection only when --read-db names a replica (checked to be one
     // before anything is read); the snapshot ends before the audit transaction

@@ -1,12 +1,12 @@
 //! `derbes map check|init`: validate the data map against the live catalogue, or
 //! draft one from it.
 
-use crate::catalog::{self, Catalog, CheckOptions, CheckReport, Severity};
 use crate::cli::{MapCheckArgs, MapCommand, MapInitArgs};
 use crate::commands::Context;
-use crate::draft::{self, DraftError, DraftOptions};
 use crate::error::DerbesError;
+use crate::map::draft::{self, DraftError, DraftOptions};
 use crate::output::{emit, Tabular};
+use crate::pg::catalog::{self, Catalog, CheckOptions, CheckReport, Severity};
 
 pub async fn run(ctx: &Context, command: MapCommand) -> anyhow::Result<()> {
     match command {

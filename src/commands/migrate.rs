@@ -2,8 +2,8 @@
 
 use crate::cli::MigrateArgs;
 use crate::commands::Context;
-use crate::migrate::{self, MigrateReport};
 use crate::output::{emit, Tabular};
+use crate::pg::migrate::{self, MigrateReport};
 
 pub async fn run(ctx: &Context, args: MigrateArgs) -> anyhow::Result<()> {
     let (mut client, _) = ctx.connect().await?;

@@ -18,10 +18,10 @@ use std::path::PathBuf;
 use tokio_postgres::Client;
 
 use crate::cli::{Cli, Command, Format, GlobalOpts};
-use crate::connect::{connect, ConnectOptions, Target};
-use crate::datamap::DataMap;
-use crate::db::check_read_db;
 use crate::error::DerbesError;
+use crate::map::DataMap;
+use crate::pg::connect::{connect, ConnectOptions, Target};
+use crate::pg::db::check_read_db;
 
 /// What every command gets: the global options and who is running it.
 pub struct Context {
@@ -83,7 +83,7 @@ impl Context {
         client
             .batch_execute(&format!(
                 "SET lock_timeout = '{}s'",
-                crate::db::LOCK_TIMEOUT_SECS
+                crate::pg::db::LOCK_TIMEOUT_SECS
             ))
             .await?;
         Ok((client, target))
@@ -98,7 +98,7 @@ impl Context {
             )
         })?;
         DataMap::load(&path).map_err(|e| match e {
-            crate::datamap::MapError::Read { .. } => anyhow::Error::new(e),
+            crate::map::MapError::Read { .. } => anyhow::Error::new(e),
             other => DerbesError::Usage(other.to_string()).into(),
         })
     }

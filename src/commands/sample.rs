@@ -6,8 +6,8 @@ use serde::Serialize;
 use crate::cli::{SampleCommand, SampleInitArgs};
 use crate::commands::Context;
 use crate::error::DerbesError;
+use crate::ops::sample::{self, SampleOptions};
 use crate::output::{emit, Tabular};
-use crate::sample::{self, SampleOptions};
 use crate::terminal::confirm;
 
 pub async fn run(ctx: &Context, command: SampleCommand) -> anyhow::Result<()> {

@@ -6,14 +6,14 @@ use std::io::IsTerminal;
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
-use crate::catalog::Catalog;
 use crate::cli::{SubjectCommand, SubjectShowArgs};
 use crate::commands::Context;
-use crate::datamap::DataMap;
 use crate::error::DerbesError;
-use crate::identity::Identity;
+use crate::kz::identity::Identity;
+use crate::map::DataMap;
+use crate::ops::subject::{self, Candidate, ResolveError, SubjectSummary};
 use crate::output::{emit, Tabular};
-use crate::subject::{self, Candidate, ResolveError, SubjectSummary};
+use crate::pg::catalog::Catalog;
 
 pub async fn run(ctx: &Context, command: SubjectCommand) -> anyhow::Result<()> {
     match command {

@@ -3,13 +3,13 @@
 
 use anyhow::Context as _;
 
-use crate::block::{self, Guards, UnblockReport, UnblockRequest};
-use crate::catalog::Catalog;
 use crate::cli::UnblockArgs;
 use crate::commands::block::{exit_error, named, read_identities};
 use crate::commands::Context;
-use crate::migrate::ensure_current;
+use crate::ops::block::{self, Guards, UnblockReport, UnblockRequest};
 use crate::output::{emit, Tabular};
+use crate::pg::catalog::Catalog;
+use crate::pg::migrate::ensure_current;
 use crate::terminal::confirm;
 
 pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {

@@ -753,15 +753,15 @@ async fn a_connection_killed_mid_dump_leaves_no_file_and_no_catalogue_row() {
 
 #[tokio::test]
 async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
-    use derbes::archive::{self, ArchiveRequest, OlderThan, Selection};
-    use derbes::crypto::Recipients;
+    use derbes::files::crypto::Recipients;
+    use derbes::ops::archive::{self, ArchiveRequest, OlderThan, Selection};
 
     let db = TestDb::migrated().await;
     seed(&db).await;
     let keys = age_keys();
-    let map = derbes::datamap::DataMap::load(&crate::support::reference_map()).unwrap();
+    let map = derbes::map::DataMap::load(&crate::support::reference_map()).unwrap();
     let mut client = db.client().await;
-    let catalog = derbes::catalog::Catalog::read(&client).await.unwrap();
+    let catalog = derbes::pg::catalog::Catalog::read(&client).await.unwrap();
     let request = |out: &Path| {
         let mut recipients = Recipients::new();
         recipients.add(&keys.age_recipient, 1).unwrap();

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use predicates::prelude::*;
 
 use crate::support::TestDb;
-use derbes::audit::{self, AuditEntry};
+use derbes::pg::audit::{self, AuditEntry};
 
 async fn write_entries(db: &TestDb, n: usize) {
     let mut client = db.client().await;
@@ -79,7 +79,7 @@ async fn the_audit_log_refuses_updates_and_deletes() {
         .batch_execute("UPDATE derbes.audit_log SET operator = 'x'")
         .await
         .unwrap_err();
-    assert!(derbes::db::describe(&err).contains("append-only"));
+    assert!(derbes::pg::db::describe(&err).contains("append-only"));
     assert!(client
         .batch_execute("DELETE FROM derbes.audit_log")
         .await
@@ -202,7 +202,7 @@ async fn rows_record_the_session_user_and_rows_from_before_still_verify() {
         )
         .await
         .unwrap();
-    for migration in &derbes::migrate::MIGRATIONS[..3] {
+    for migration in &derbes::pg::migrate::MIGRATIONS[..3] {
         client.batch_execute(migration.sql).await.unwrap();
         client
             .execute(

@@ -1,10 +1,10 @@
-//! The change engine (`src/change.rs`): batched jobs with checkpoints that resume
+//! The change engine (`src/pg/change.rs`): batched jobs with checkpoints that resume
 //! after a stop, dry runs that are the real run rolled back, run locks that keep two
 //! runs of one job apart (exit 7), and `migrate` one at a time per database.
 
-use derbes::catalog::Catalog;
-use derbes::change::{self, BatchJob, BatchStep, ChangeError, Counts, Limits, RunLock};
-use derbes::datamap::TableName;
+use derbes::map::TableName;
+use derbes::pg::catalog::Catalog;
+use derbes::pg::change::{self, BatchJob, BatchStep, ChangeError, Counts, Limits, RunLock};
 use tokio_postgres::Transaction;
 
 use crate::support::{database_checksums, TestDb};

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
-use derbes::identity::{Iin, Sex};
+use derbes::kz::identity::{Iin, Sex};
 use predicates::prelude::*;
 use tokio_postgres::Client;
 
@@ -271,8 +271,8 @@ async fn every_command_selects_exactly_the_oracle_rows_on_every_link_shape() {
         assert_eq!(held, oracle_held, "subject show counts of {subject}");
 
         // Shared rows: the homes and device models another person reaches too.
-        let catalog = derbes::catalog::Catalog::read(&client).await.unwrap();
-        let map = derbes::datamap::DataMap::load(&links_map()).unwrap();
+        let catalog = derbes::pg::catalog::Catalog::read(&client).await.unwrap();
+        let map = derbes::map::DataMap::load(&links_map()).unwrap();
         for (table, key_column, oracle_sql) in [
             (
                 "home",
@@ -290,10 +290,10 @@ async fn every_command_selects_exactly_the_oracle_rows_on_every_link_shape() {
                  WHERE o.model_id = m.model_id AND o.owner_ref <> $1)",
             ),
         ] {
-            let path = derbes::link::LinkPath::compile(&map, &catalog, table).unwrap();
+            let path = derbes::map::link::LinkPath::compile(&map, &catalog, table).unwrap();
             assert!(path.may_share(), "{table} is reached through a reverse step");
             let sql = path
-                .shared_rows(&[key_column.to_owned()], derbes::link::KeyMatch::One(1))
+                .shared_rows(&[key_column.to_owned()], derbes::map::link::KeyMatch::One(1))
                 .unwrap();
             let got: BTreeSet<String> = client
                 .query(&sql, &[&subject])

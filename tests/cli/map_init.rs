@@ -4,7 +4,7 @@
 //! `map check`, and no sampled value may reach stdout, stderr or the draft.
 
 use chrono::NaiveDate;
-use derbes::identity::{Iin, Sex};
+use derbes::kz::identity::{Iin, Sex};
 use predicates::prelude::*;
 
 use crate::support::TestDb;

@@ -23,7 +23,7 @@ async fn migrate_installs_then_is_idempotent() {
         .await
         .unwrap()
         .get(0);
-    assert_eq!(version, derbes::migrate::latest_version());
+    assert_eq!(version, derbes::pg::migrate::latest_version());
 }
 
 /// `derbes --format json migrate [--dry-run]`'s report, without the `dry_run` flag.
@@ -56,7 +56,7 @@ async fn migrate_dry_run_changes_nothing() {
     assert_eq!(dry, real);
     assert_eq!(
         real["applied"].as_array().unwrap().len(),
-        derbes::migrate::MIGRATIONS.len()
+        derbes::pg::migrate::MIGRATIONS.len()
     );
     assert_ne!(database_checksums(&client).await, before);
 
@@ -106,7 +106,7 @@ async fn commands_on_an_unmigrated_database_say_to_run_migrate() {
 async fn commands_on_an_older_schema_say_to_run_migrate() {
     let db = TestDb::migrated().await;
     let client = db.client().await;
-    let latest = derbes::migrate::latest_version();
+    let latest = derbes::pg::migrate::latest_version();
     // As if the newest migration had not been applied yet.
     client
         .execute(

@@ -70,10 +70,10 @@ async fn sample_init_force_refuses_a_database_with_audit_records() {
     let db = TestDb::migrated().await;
     let mut client = db.client().await;
     let tx = client.transaction().await.unwrap();
-    derbes::audit::append(
+    derbes::pg::audit::append(
         &tx,
         "tester",
-        &derbes::audit::AuditEntry {
+        &derbes::pg::audit::AuditEntry {
             action: "export".to_owned(),
             ..Default::default()
         },

@@ -88,7 +88,7 @@ impl TestDb {
     pub async fn migrated() -> TestDb {
         let db = TestDb::reference().await;
         let mut client = db.client().await;
-        derbes::migrate::apply(&mut client, false)
+        derbes::pg::migrate::apply(&mut client, false)
             .await
             .expect("derbes migrate works on a fresh database");
         db
@@ -262,23 +262,23 @@ async fn ensure_reference_template(admin: &Client) -> String {
 /// Identifies the generator's code, so a changed generator builds a new template.
 fn generator_fingerprint() -> &'static [u8] {
     concat!(
-        include_str!("../../src/sample/mod.rs"),
-        include_str!("../../src/sample/names.rs")
+        include_str!("../../src/ops/sample/mod.rs"),
+        include_str!("../../src/ops/sample/names.rs")
     )
     .as_bytes()
 }
 
 async fn populate_reference(client: &Client) {
-    derbes::sample::load_reference_schema(client)
+    derbes::ops::sample::load_reference_schema(client)
         .await
         .expect("reference schema loads");
-    let options = derbes::sample::SampleOptions {
+    let options = derbes::ops::sample::SampleOptions {
         borrowers: TEMPLATE_BORROWERS,
         seed: TEMPLATE_SEED,
         as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).expect("date"),
         log_rows_per_borrower: 20,
     };
-    derbes::sample::generate(client, &options, &mut |_, _| {})
+    derbes::ops::sample::generate(client, &options, &mut |_, _| {})
         .await
         .expect("sample population generates");
 }

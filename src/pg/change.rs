@@ -21,10 +21,10 @@ use serde::Serialize;
 
 use tokio_postgres::{Client, Transaction};
 
-use crate::audit::{self, AuditEntry, AuditRecord};
-use crate::catalog::Catalog;
-use crate::datamap::{quote_ident, TableName};
-use crate::link::{KeyMatch, LinkPath};
+use crate::map::link::{KeyMatch, LinkPath};
+use crate::map::{quote_ident, TableName};
+use crate::pg::audit::{self, AuditEntry, AuditRecord};
+use crate::pg::catalog::Catalog;
 
 /// Bounds on every statement of a change.
 #[derive(Debug, Clone)]
@@ -65,7 +65,7 @@ impl From<tokio_postgres::Error> for ChangeError {
             Some("25006") => ChangeError::ReadOnly,
             Some("55P03") => ChangeError::LockTimeout,
             Some("57014") => ChangeError::StatementTimeout,
-            _ => ChangeError::Database(crate::db::describe(&error)),
+            _ => ChangeError::Database(crate::pg::db::describe(&error)),
         }
     }
 }
@@ -137,7 +137,7 @@ impl<'c> Change<'c> {
         entry: &AuditEntry,
     ) -> Result<AuditRecord, ChangeError> {
         let record = audit::append(&self.tx, operator, entry).await?;
-        crate::db::finish(self.tx, self.dry_run).await?;
+        crate::pg::db::finish(self.tx, self.dry_run).await?;
         Ok(record)
     }
 }

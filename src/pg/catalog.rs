@@ -9,8 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
-use crate::datamap::{quote_ident, Category, DataMap, TableName, TypeFamily};
-use crate::link::{Direction, LinkPath};
+use crate::map::link::{Direction, LinkPath};
+use crate::map::{quote_ident, Category, DataMap, TableName, TypeFamily};
 
 /// One table (or partitioned table) of the catalogue.
 #[derive(Debug, Clone, Serialize)]
@@ -393,9 +393,9 @@ impl CheckReport {
 }
 
 /// Whether a column name looks like it holds personal data (English, Russian and
-/// Kazakh hints: see [`crate::draft::hints`]).
+/// Kazakh hints: see [`crate::map::draft::hints`]).
 pub fn looks_personal(column: &str) -> bool {
-    crate::draft::hints::looks_personal(column)
+    crate::map::draft::hints::looks_personal(column)
 }
 
 /// Check a data map against the catalogue: tables and columns exist, types fit the
@@ -508,7 +508,7 @@ pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckRe
             continue;
         };
         let object = format!("{table}.{}", identity.column);
-        if identity.kind != crate::datamap::IdentityKind::Phone {
+        if identity.kind != crate::map::IdentityKind::Phone {
             error(
                 object,
                 "`normalise = true` applies to phone identities only".to_owned(),
@@ -516,7 +516,7 @@ pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckRe
             );
             continue;
         }
-        let expression = crate::resolve::normalised_phone_sql(&quote_ident(&identity.column));
+        let expression = crate::ops::resolve::normalised_phone_sql(&quote_ident(&identity.column));
         let indexed = found
             .index_definitions
             .iter()
@@ -962,7 +962,7 @@ pub async fn check_ledgers(
 
 /// Guess a category from a column name and type, for `map init` drafts.
 pub fn guess_category(column: &str, pg_type: &str) -> Option<Category> {
-    crate::draft::hints::guess_category(column, pg_type)
+    crate::map::draft::hints::guess_category(column, pg_type)
 }
 
 #[cfg(test)]

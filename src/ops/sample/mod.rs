@@ -26,12 +26,12 @@ use sha2::{Digest, Sha256};
 use thiserror::Error;
 use tokio_postgres::Client;
 
-use crate::identity::{Bin, BinEntity, BinUnit, Iin, Sex};
+use crate::kz::identity::{Bin, BinEntity, BinUnit, Iin, Sex};
 use names::*;
 
 /// The reference schema: every personal-data category of the policy in the tables
 /// of an MFO's production database.
-pub const REFERENCE_SCHEMA: &str = include_str!("../../sql/reference/schema.sql");
+pub const REFERENCE_SCHEMA: &str = include_str!("../../../sql/reference/schema.sql");
 
 /// Average server-log rows per borrower unless told otherwise.
 pub const DEFAULT_LOG_ROWS_PER_BORROWER: u32 = 20;
@@ -77,7 +77,7 @@ impl SampleReport {
 
 #[derive(Debug, Error)]
 pub enum SampleError {
-    #[error("could not {step}: {}; check that the database is reachable and holds the reference schema (load it into an empty database first)", crate::db::describe(.source))]
+    #[error("could not {step}: {}; check that the database is reachable and holds the reference schema (load it into an empty database first)", crate::pg::db::describe(.source))]
     Postgres {
         step: String,
         source: tokio_postgres::Error,

@@ -1,7 +1,7 @@
 //! Finding a data subject from one identity, and what is held about them.
 //!
-//! Identities are resolved by [`crate::resolve`] and rows reached through the
-//! compiled link paths of [`crate::link`], like every other command; [`summary`]
+//! Identities are resolved by [`crate::ops::resolve`] and rows reached through the
+//! compiled link paths of [`crate::map::link`], like every other command; [`summary`]
 //! gathers what `subject show` prints.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -11,12 +11,12 @@ use serde::Serialize;
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::GenericClient;
 
-use crate::catalog::Catalog;
-use crate::datamap::{quote_ident, Category, DataMap, IdentityKind};
-use crate::identity::{Identity, Iin};
-use crate::link::LinkPath;
+use crate::kz::identity::{Identity, Iin};
+use crate::map::link::LinkPath;
+use crate::map::{quote_ident, Category, DataMap, IdentityKind};
+use crate::pg::catalog::Catalog;
 
-pub use crate::resolve::{mask_iin, resolve_one as resolve, Candidate, ResolveError};
+pub use crate::ops::resolve::{mask_iin, resolve_one as resolve, Candidate, ResolveError};
 
 /// The name an identity's kind has in messages and in the data map.
 pub fn kind_name(identity: &Identity) -> &'static str {

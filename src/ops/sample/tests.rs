@@ -2,7 +2,7 @@
 //! and drops it at the end, also when the test fails.
 
 use super::*;
-use crate::identity::Iin;
+use crate::kz::identity::Iin;
 use tokio_postgres::NoTls;
 
 const SERVER: &str = "host=127.0.0.1 port=5432 user=postgres";
@@ -154,7 +154,7 @@ async fn hundred_borrowers_fill_every_table_consistently() {
         assert_eq!(iin.sex().code().to_string(), row.get::<_, String>(2));
         let phone: String = row.get(3);
         assert_eq!(
-            crate::identity::Phone::parse(&phone).unwrap().as_str(),
+            crate::kz::identity::Phone::parse(&phone).unwrap().as_str(),
             phone
         );
     }
@@ -298,7 +298,7 @@ fn population_has_the_promised_shape() {
         "duplicate emails {duplicated}"
     );
     for email in emails.iter().take(200) {
-        crate::identity::Email::parse(email).unwrap();
+        crate::kz::identity::Email::parse(email).unwrap();
     }
 }
 

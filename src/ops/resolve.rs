@@ -4,7 +4,7 @@
 //! archive `--subject`) resolves them here, one at a time or thousands at once, with
 //! one query per identity kind: an `= ANY`-style join of the given values against
 //! every identity column of that kind the data map declares, through the compiled
-//! link path of the column's table ([`crate::link::LinkPath::joined`]). So the same
+//! link path of the column's table ([`crate::map::link::LinkPath::joined`]). So the same
 //! input gives the same subjects and the same exit code everywhere.
 //!
 //! Phones are compared in E.164. A column whose stored spellings vary (`8 (701)
@@ -16,11 +16,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
-use crate::catalog::Catalog;
-use crate::datamap::{quote_ident, DataMap, IdentityKind, IdentitySpec};
 use crate::error::DerbesError;
-use crate::identity::{Identity, Iin};
-use crate::link::LinkPath;
+use crate::kz::identity::{Identity, Iin};
+use crate::map::link::LinkPath;
+use crate::map::{quote_ident, DataMap, IdentityKind, IdentitySpec};
+use crate::pg::catalog::Catalog;
 
 /// One subject an identity matched, safe to show to whoever picks among them.
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
@@ -84,7 +84,7 @@ pub enum ResolveError {
     },
     #[error("the data map does not fit the database: {0}. Run `derbes map check`")]
     Map(String),
-    #[error("looking up the subject failed: {}", crate::db::describe(.0))]
+    #[error("looking up the subject failed: {}", crate::pg::db::describe(.0))]
     Db(#[from] tokio_postgres::Error),
 }
 
@@ -360,7 +360,7 @@ pub async fn describe(
         "SELECT t0.{key}::text, {iin_column}, {status_column} FROM {} t0 \
          WHERE {} ORDER BY t0.{key}",
         subject.table.quoted(),
-        subject.rows_of("t0", crate::link::KeyMatch::Any(1)),
+        subject.rows_of("t0", crate::map::link::KeyMatch::Any(1)),
         key = quote_ident(&map.subject.key),
     );
     let keys: Vec<&String> = keys.iter().collect();

@@ -29,8 +29,8 @@ use tokio_postgres::Transaction;
 
 use super::manifest::{MemberEntry, TableEntry};
 use super::select::PlannedTable;
-use crate::crypto::{self, Recipients};
-use crate::secure_file::SecureFile;
+use crate::files::crypto::{self, Recipients};
+use crate::files::secure_file::SecureFile;
 
 /// Default largest part of a table's CSV held in memory (a single larger row makes
 /// a larger part).
@@ -294,7 +294,11 @@ pub(crate) async fn dump_table(
     let base = format!("{}.{}", table.name.schema, table.name.table);
     let sql = format!("COPY ({}) TO STDOUT (FORMAT csv, HEADER)", table.select);
     let stream = tx.copy_out(sql.as_str()).await.map_err(|e| {
-        anyhow::anyhow!("dumping {} failed: {}", table.name, crate::db::describe(&e))
+        anyhow::anyhow!(
+            "dumping {} failed: {}",
+            table.name,
+            crate::pg::db::describe(&e)
+        )
     })?;
     pin_mut!(stream);
 
@@ -308,7 +312,7 @@ pub(crate) async fn dump_table(
             anyhow::anyhow!(
                 "dumping {} failed: {}; nothing was archived",
                 table.name,
-                crate::db::describe(&e)
+                crate::pg::db::describe(&e)
             )
         })?;
         let Some(header) = &header else {

@@ -29,10 +29,10 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::GenericClient;
 
-use crate::catalog::Catalog;
-use crate::datamap::{quote_ident, Category, DataMap, RetentionAction};
-use crate::link::LinkPath;
-use crate::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
+use crate::map::link::LinkPath;
+use crate::map::{quote_ident, Category, DataMap, RetentionAction};
+use crate::ops::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
+use crate::pg::catalog::Catalog;
 
 /// Who asked for the export and why; recorded in the manifest.
 #[derive(Debug, Clone)]
@@ -76,7 +76,7 @@ pub struct FileEntry {
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
-    #[error("reading the subject's data failed: {}. Nothing was written; check the connection and run again", crate::db::describe(.0))]
+    #[error("reading the subject's data failed: {}. Nothing was written; check the connection and run again", crate::pg::db::describe(.0))]
     Db(#[from] tokio_postgres::Error),
     #[error("writing the bundle failed: {0}. Nothing was kept; free space or pick another --out and run again")]
     Io(#[from] io::Error),

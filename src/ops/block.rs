@@ -20,13 +20,13 @@ use serde::Serialize;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use crate::audit::AuditEntry;
-use crate::catalog::Catalog;
-use crate::change::{self, ChangeError, Limits};
-use crate::datamap::{quote_ident, BlockSpec, Category, DataMap, TypeFamily};
-use crate::identity::Identity;
-use crate::link::{KeyMatch, LinkPath};
-use crate::resolve::{self, ResolveError};
+use crate::kz::identity::Identity;
+use crate::map::link::{KeyMatch, LinkPath};
+use crate::map::{quote_ident, BlockSpec, Category, DataMap, TypeFamily};
+use crate::ops::resolve::{self, ResolveError};
+use crate::pg::audit::AuditEntry;
+use crate::pg::catalog::Catalog;
+use crate::pg::change::{self, ChangeError, Limits};
 
 /// Why a subject is blocked; stored in `derbes.blocks.reason`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

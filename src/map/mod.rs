@@ -9,6 +9,9 @@
 //! Every SQL identifier derbes uses comes from here, after [`DataMap::load`] has
 //! validated it, and is always quoted with [`quote_ident`].
 
+pub mod draft;
+pub mod link;
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -41,12 +41,12 @@ use futures_util::SinkExt;
 use serde::Serialize;
 use tokio_postgres::{Client, GenericClient, Transaction};
 
-use crate::audit::{self, AuditEntry};
-use crate::catalog::Catalog;
-use crate::crypto::{Identities, Recipients};
-use crate::datamap::{quote_ident, DataMap, TableName};
 use crate::error::DerbesError;
-use crate::secure_file::{OutputError, SecureFile};
+use crate::files::crypto::{Identities, Recipients};
+use crate::files::secure_file::{OutputError, SecureFile};
+use crate::map::{quote_ident, DataMap, TableName};
+use crate::pg::audit::{self, AuditEntry};
+use crate::pg::catalog::Catalog;
 
 pub use manifest::Manifest;
 pub use select::{OlderThan, Selection, SelectionRecord};
@@ -102,7 +102,7 @@ impl ArchiveReceipt {
             anyhow::anyhow!(
                 "committing after archive {} failed: {}; the archive was removed and nothing changed",
                 self.summary.path.display(),
-                crate::db::describe(&e)
+                crate::pg::db::describe(&e)
             )
         })?;
         self.armed = false;
@@ -169,7 +169,7 @@ pub async fn write_verified(
                     .to_owned(),
             )
         })?;
-    let keep = crate::datamap::parse_duration(&keep_text).map_err(|e| {
+    let keep = crate::map::parse_duration(&keep_text).map_err(|e| {
         DerbesError::Usage(format!("--keep {keep_text}: {e}; give e.g. 90d, 1y or 5y"))
     })?;
     // An archive kept less than a day would be destroyed by the next expire run.
@@ -778,7 +778,7 @@ pub async fn restore(
                 .map_err(|e| {
                     DerbesError::Refused(format!(
                         "cannot create side table {side}: {}; drop it or choose another --into schema",
-                        crate::db::describe(&e)
+                        crate::pg::db::describe(&e)
                     ))
                 })?;
                 side
@@ -790,7 +790,7 @@ pub async fn restore(
     let mut counts = BTreeMap::new();
     let path = options.path.clone();
     let file = std::fs::File::open(&path)?;
-    let plain = crate::crypto::decrypt(file, &identities)?;
+    let plain = crate::files::crypto::decrypt(file, &identities)?;
     let mut archive = tar::Archive::new(plain);
     let by_member: BTreeMap<&str, &manifest::TableEntry> = manifest
         .members()
@@ -821,7 +821,7 @@ pub async fn restore(
                 Some(db) => DerbesError::Refused(format!(
                     "restoring {source} into {target} failed: {}; nothing was loaded. \
                      Restore --into a side schema to compare with what is there",
-                    crate::db::describe_db(db)
+                    crate::pg::db::describe_db(db)
                 ))
                 .into(),
                 None => anyhow::anyhow!("restoring {source} failed: {e}; nothing was loaded"),
@@ -859,12 +859,14 @@ pub async fn restore(
         },
     )
     .await?;
-    crate::db::finish(tx, options.dry_run).await.map_err(|e| {
-        DerbesError::Refused(format!(
-            "restoring failed at commit: {} ; nothing was loaded",
-            crate::db::describe(&e)
-        ))
-    })?;
+    crate::pg::db::finish(tx, options.dry_run)
+        .await
+        .map_err(|e| {
+            DerbesError::Refused(format!(
+                "restoring failed at commit: {} ; nothing was loaded",
+                crate::pg::db::describe(&e)
+            ))
+        })?;
     Ok(RestoreReport {
         path,
         archive_id: manifest.archive_id,
@@ -1055,7 +1057,7 @@ pub async fn expire(
                 }
             }
         }
-        crate::db::finish(tx, dry_run).await?;
+        crate::pg::db::finish(tx, dry_run).await?;
         expired.push(ExpiredArchive {
             id: archive.id,
             path: archive.path,

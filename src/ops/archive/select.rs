@@ -13,12 +13,12 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use tokio_postgres::Transaction;
 
-use crate::catalog::{Catalog, CatalogTable};
-use crate::datamap::{parse_duration, quote_ident, DataMap, TableName, TypeFamily};
 use crate::error::DerbesError;
-use crate::identity::Identity;
-use crate::link::{KeyMatch, LinkPath};
-use crate::subject::{self, ResolveError};
+use crate::kz::identity::Identity;
+use crate::map::link::{KeyMatch, LinkPath};
+use crate::map::{parse_duration, quote_ident, DataMap, TableName, TypeFamily};
+use crate::ops::subject::{self, ResolveError};
+use crate::pg::catalog::{Catalog, CatalogTable};
 
 /// Session setting holding the subject key of a `--subject` dump.
 pub(crate) const SUBJECT_SETTING: &str = "derbes.archive_subject";

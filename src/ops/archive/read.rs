@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256};
 
 use super::manifest::{Manifest, FORMAT, MANIFEST_NAME};
 use super::write::{End, WrittenSoFar};
-use crate::crypto::{self, CryptoError, Identities};
 use crate::error::DerbesError;
+use crate::files::crypto::{self, CryptoError, Identities};
 
 /// Bytes fsynced between two waits of the read-back: large enough that syncing
 /// costs little, small enough that the read-back keeps up with the dump.

@@ -8,7 +8,7 @@
 //! `binary` is not a BIN and `policy` is not a sex. Names written in Cyrillic
 //! (`фамилия`, `клиенты`) are recognised too.
 
-use crate::datamap::{Category, TypeFamily};
+use crate::map::{Category, TypeFamily};
 
 /// Per category, the name hints that suggest it, in the order categories are tried
 /// (the first category whose hints match wins, if the column's type can hold it).

@@ -28,8 +28,8 @@ use std::fmt::Write;
 
 use tokio_postgres::Client;
 
-use crate::catalog::{Catalog, CatalogTable, ForeignKey};
-use crate::datamap::{Category, TableName, TypeFamily};
+use crate::map::{Category, TableName, TypeFamily};
+use crate::pg::catalog::{Catalog, CatalogTable, ForeignKey};
 use hints::{guess_category, looks_personal, reads_as_created, reads_as_lookup, subject_word};
 use sample::{Samples, TableFacts};
 
@@ -848,12 +848,12 @@ pub fn draft_map(
 /// Every problem `map check` finds in a draft (none for a good one): the map's own
 /// consistency, then its fit to the catalogue.
 pub fn check_draft(text: &str, catalog: &Catalog) -> Vec<String> {
-    match crate::datamap::DataMap::parse(text, std::path::Path::new("draft")) {
+    match crate::map::DataMap::parse(text, std::path::Path::new("draft")) {
         Err(e) => vec![e.to_string()],
-        Ok(map) => crate::catalog::check(&map, catalog, Default::default())
+        Ok(map) => crate::pg::catalog::check(&map, catalog, Default::default())
             .findings
             .into_iter()
-            .filter(|f| f.severity == crate::catalog::Severity::Error)
+            .filter(|f| f.severity == crate::pg::catalog::Severity::Error)
             .map(|f| format!("{}: {}", f.object, f.message))
             .collect(),
     }

@@ -7,8 +7,8 @@
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
-use crate::change::{ChangeError, RunLock};
 use crate::error::DerbesError;
+use crate::pg::change::{ChangeError, RunLock};
 
 /// One migration: `sql/derbes/NNNN_name.sql`.
 #[derive(Debug, Clone, Copy)]
@@ -23,32 +23,32 @@ pub const MIGRATIONS: &[Migration] = &[
     Migration {
         version: 1,
         name: "audit",
-        sql: include_str!("../sql/derbes/0001_audit.sql"),
+        sql: include_str!("../../sql/derbes/0001_audit.sql"),
     },
     Migration {
         version: 2,
         name: "blocks",
-        sql: include_str!("../sql/derbes/0002_blocks.sql"),
+        sql: include_str!("../../sql/derbes/0002_blocks.sql"),
     },
     Migration {
         version: 3,
         name: "archives",
-        sql: include_str!("../sql/derbes/0003_archives.sql"),
+        sql: include_str!("../../sql/derbes/0003_archives.sql"),
     },
     Migration {
         version: 4,
         name: "audit_session_user",
-        sql: include_str!("../sql/derbes/0004_audit_session_user.sql"),
+        sql: include_str!("../../sql/derbes/0004_audit_session_user.sql"),
     },
     Migration {
         version: 5,
         name: "archive_runs",
-        sql: include_str!("../sql/derbes/0005_archive_runs.sql"),
+        sql: include_str!("../../sql/derbes/0005_archive_runs.sql"),
     },
     Migration {
         version: 6,
         name: "jobs",
-        sql: include_str!("../sql/derbes/0006_jobs.sql"),
+        sql: include_str!("../../sql/derbes/0006_jobs.sql"),
     },
 ];
 
@@ -146,7 +146,7 @@ async fn apply_locked(client: &mut Client, dry_run: bool) -> anyhow::Result<Migr
                 "migration {} ({}) failed: {}",
                 migration.version,
                 migration.name,
-                crate::db::describe(&e)
+                crate::pg::db::describe(&e)
             )
         })?;
         tx.execute(

@@ -40,7 +40,7 @@ pub enum ReplaceRefused {
 }
 
 fn db(error: tokio_postgres::Error) -> ReplaceRefused {
-    ReplaceRefused::Db(crate::db::describe(&error))
+    ReplaceRefused::Db(crate::pg::db::describe(&error))
 }
 
 async fn fingerprint(

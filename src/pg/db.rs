@@ -4,8 +4,8 @@
 
 use tokio_postgres::{Client, Transaction};
 
-use crate::connect::Target;
 use crate::error::DerbesError;
+use crate::pg::connect::Target;
 
 /// Which cluster and database a connection reached: the cluster's
 /// `system_identifier` (shared by a primary and its streaming replicas) and the

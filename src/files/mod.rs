@@ -1,0 +1,5 @@
+//! What reaches the disk: age encryption and decryption, and output files written
+//! 0600 under a temporary name, fsynced and renamed.
+
+pub mod crypto;
+pub mod secure_file;

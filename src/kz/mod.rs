@@ -1,0 +1,3 @@
+//! Kazakh specifics: the IIN and BIN with their check digits, phone spellings.
+
+pub mod identity;
