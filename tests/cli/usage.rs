@@ -178,3 +178,24 @@ async fn free_text_holding_personal_data_or_control_characters_is_refused() {
         .get(0);
     assert_eq!(audit, 0, "nothing was recorded");
 }
+
+#[tokio::test]
+async fn test_templates_of_other_versions_are_dropped() {
+    let admin = crate::support::connect_to("postgres").await;
+    let stale = format!("derbes_tpl_stale{}", std::process::id());
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{stale}\" TEMPLATE template0"))
+        .await
+        .unwrap();
+    let template = crate::support::ensure_reference_template(&admin).await;
+    crate::support::drop_stale_templates(&admin, &template).await;
+    let left: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_database WHERE datname = $1",
+            &[&stale],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the stale template is gone");
+}

@@ -4,7 +4,8 @@
 //!
 //! The server is `DERBES_TEST_DATABASE_URL` (default: the local one on
 //! 127.0.0.1:5432 as `postgres`). Templates are named after a digest of what they
-//! hold, so a changed schema or generator builds a fresh one.
+//! hold, so a changed schema or generator builds a fresh one; the first test of a run
+//! drops the templates no current test uses.
 
 #![allow(dead_code)]
 
@@ -192,7 +193,7 @@ fn rand_suffix() -> String {
 
 /// Build the reference template once per content digest, under an advisory lock
 /// so parallel test processes wait for one builder.
-async fn ensure_reference_template(admin: &Client) -> String {
+pub async fn ensure_reference_template(admin: &Client) -> String {
     let digest = {
         let mut hasher = Sha256::new();
         hasher.update(include_str!("../../sql/reference/schema.sql"));
@@ -249,6 +250,9 @@ async fn ensure_reference_template(admin: &Client) -> String {
             .await
             .expect("finish template");
     }
+    if !SWEPT.swap(true, Ordering::Relaxed) {
+        drop_stale_templates(admin, &name).await;
+    }
     admin
         .execute(
             "SELECT pg_advisory_unlock(hashtext('derbes-test-template'))",
@@ -257,6 +261,30 @@ async fn ensure_reference_template(admin: &Client) -> String {
         .await
         .expect("template unlock");
     name
+}
+
+static SWEPT: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Drop the templates of other schema or generator versions, so they do not pile up
+/// on the test server. One still being cloned (by a run of another checkout) cannot
+/// be dropped and is left for a later sweep.
+pub async fn drop_stale_templates(admin: &Client, current: &str) {
+    let stale: Vec<String> = admin
+        .query(
+            "SELECT datname FROM pg_database WHERE datname LIKE 'derbes\\_tpl\\_%' \
+             AND datname NOT LIKE '%\\_building' AND datname <> $1",
+            &[&current],
+        )
+        .await
+        .expect("pg_database readable")
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    for name in stale {
+        let _ = admin
+            .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\""))
+            .await;
+    }
 }
 
 /// Identifies the generator's code, so a changed generator builds a new template.
