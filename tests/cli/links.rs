@@ -578,3 +578,50 @@ async fn map_check_refuses_links_that_cannot_be_the_subjects() {
             "give as many `via_column` as `column`",
         ));
 }
+
+#[tokio::test]
+async fn an_ip_selector_finds_exactly_the_subjects_with_rows_from_the_range() {
+    let db = links_db().await;
+    let client = db.client().await;
+    // Events sit in a partitioned table of another schema; some are anonymous.
+    for range in ["10.0.5.0/24", "10.0.0.0/16", "10.0.96.0/20"] {
+        let want: BTreeSet<String> = client
+            .query(
+                "SELECT DISTINCT e.person_ref FROM ops.event e \
+                 JOIN crm.person p ON p.person_ref = e.person_ref WHERE e.ip <<= $1::text::inet",
+                &[&range],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.get(0))
+            .collect();
+        let out = db
+            .cmd()
+            .env("DERBES_MAP", links_map())
+            .args(["--format", "json", "block", "--ip", range])
+            .args([
+                "--reason",
+                "fraud",
+                "--ticket",
+                "INC-3",
+                "--dry-run",
+                "--max",
+                "100",
+            ])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone();
+        let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+        let got: BTreeSet<String> = report["blocked"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["key"].as_str().unwrap().to_owned())
+            .collect();
+        assert!(!want.is_empty(), "{range} selects someone");
+        assert_eq!(got, want, "subjects of {range}");
+    }
+}
