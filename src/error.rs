@@ -71,6 +71,12 @@ pub fn exit_for(error: &anyhow::Error) -> Exit {
         if let Some(e) = cause.downcast_ref::<DerbesError>() {
             return e.exit();
         }
+        // Another run holding the lock is exit 7 wherever the change engine says so.
+        if let Some(crate::pg::change::ChangeError::RunLockHeld { .. }) =
+            cause.downcast_ref::<crate::pg::change::ChangeError>()
+        {
+            return Exit::LockHeld;
+        }
         // A connection string that cannot be parsed is a usage error, not an outage.
         if let Some(crate::pg::connect::ConnectError::InvalidConnectionString { .. }) =
             cause.downcast_ref::<crate::pg::connect::ConnectError>()

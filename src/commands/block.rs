@@ -14,7 +14,6 @@ use crate::ops::block::{
 };
 use crate::output::{emit, Tabular};
 use crate::pg::catalog::Catalog;
-use crate::pg::change::ChangeError;
 use crate::pg::migrate::ensure_current;
 use crate::terminal::confirm;
 use crate::when::parse_since;
@@ -167,10 +166,8 @@ pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
         BlockError::TooMany { .. } => DerbesError::Refused(message).into(),
         BlockError::MapMismatch(_) => DerbesError::VerificationFailed(message).into(),
         BlockError::Resolve(e) => e.into_anyhow(),
-        BlockError::Change(ChangeError::RunLockHeld { .. }) => {
-            DerbesError::LockHeld(message).into()
-        }
-        BlockError::Change(_) | BlockError::Database(_) => anyhow::Error::new(error),
+        BlockError::Change(change) => anyhow::Error::new(change),
+        BlockError::Database(_) => anyhow::Error::new(error),
     }
 }
 

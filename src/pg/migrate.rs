@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
 use crate::error::DerbesError;
-use crate::pg::change::{ChangeError, RunLock};
+use crate::pg::change::RunLock;
 
 /// One migration: `sql/derbes/NNNN_name.sql`.
 #[derive(Debug, Clone, Copy)]
@@ -79,12 +79,7 @@ pub struct MigrateReport {
 /// schema newer than this binary and a migration whose applied text differs.
 /// One migration run at a time per database: a second one exits 7 at once.
 pub async fn apply(client: &mut Client, dry_run: bool) -> anyhow::Result<MigrateReport> {
-    let lock = RunLock::acquire(client, "migrate", "database")
-        .await
-        .map_err(|e| match e {
-            ChangeError::RunLockHeld { .. } => DerbesError::LockHeld(e.to_string()).into(),
-            other => anyhow::Error::new(other),
-        })?;
+    let lock = RunLock::acquire(client, "migrate", "database").await?;
     let result = apply_locked(client, dry_run).await;
     lock.release(client).await?;
     result
