@@ -175,13 +175,27 @@ impl ArchiveReceipt {
     /// from then on the file stays.
     pub async fn commit(mut self, tx: Transaction<'_>) -> anyhow::Result<ArchiveSummary> {
         crate::fault::point("archive.dump.committing");
-        tx.commit().await.map_err(|e| {
-            anyhow::anyhow!(
+        if let Err(e) = tx.commit().await {
+            if crate::db::connection_lost(&e) {
+                // The commit may have reached the server before the connection went:
+                // removing the file could destroy a catalogued archive whose rows
+                // were deleted. Keep it; if the commit did not happen, the run's
+                // pending row (`begin_run`) lets the next dump or expire remove it.
+                self.armed = false;
+                return Err(anyhow::anyhow!(
+                    "committing after archive {} failed: {}. Whether it committed is unknown, \
+                     so the file is kept: `derbes archive list` shows it catalogued if it did, \
+                     else the next `derbes archive dump` or `archive expire` removes it",
+                    self.summary.path.display(),
+                    crate::db::describe(&e)
+                ));
+            }
+            return Err(anyhow::anyhow!(
                 "committing after archive {} failed: {}; the archive was removed and nothing changed",
                 self.summary.path.display(),
                 crate::db::describe(&e)
-            )
-        })?;
+            ));
+        }
         self.armed = false;
         Ok(self.summary.clone())
     }
@@ -995,6 +1009,13 @@ pub async fn restore(
         };
         let target = &targets[&table.table];
         let refused = |e: tokio_postgres::Error| -> anyhow::Error {
+            if crate::db::connection_lost(&e) {
+                // Not a refusal: the session is gone (exit 1, with the advice).
+                return anyhow::Error::new(e).context(format!(
+                    "restoring {} failed; nothing was loaded",
+                    table.table
+                ));
+            }
             match e.as_db_error() {
                 Some(db) => DerbesError::Refused(format!(
                     "restoring {} into {} failed: {}; nothing was loaded. \
@@ -1062,10 +1083,18 @@ pub async fn restore(
     .await?;
     crate::fault::point("archive.restore.committing");
     crate::db::finish(tx, options.dry_run).await.map_err(|e| {
+        if crate::db::connection_lost(&e) {
+            // The commit may have reached the server before the connection went.
+            return anyhow::Error::new(e).context(
+                "restoring failed at commit: whether the rows were loaded is unknown; \
+                 `derbes audit log` shows an archive.restore row if they were",
+            );
+        }
         DerbesError::Refused(format!(
             "restoring failed at commit: {}; nothing was loaded",
             crate::db::describe(&e)
         ))
+        .into()
     })?;
     Ok(RestoreReport {
         path,

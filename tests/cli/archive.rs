@@ -15,7 +15,7 @@ use crate::support::{database_checksums, TestDb};
 const IIN_A: &str = "880330300026";
 const IIN_B: &str = "061211600012";
 
-async fn seed(db: &TestDb) {
+pub(crate) async fn seed(db: &TestDb) {
     let client = db.client().await;
     client
         .batch_execute(&format!(
@@ -45,14 +45,14 @@ async fn seed(db: &TestDb) {
         .expect("test rows insert");
 }
 
-struct Keys {
+pub(crate) struct Keys {
     _dir: tempfile::TempDir,
-    dir: PathBuf,
-    age_identity: PathBuf,
-    age_recipient: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) age_identity: PathBuf,
+    pub(crate) age_recipient: String,
 }
 
-fn age_keys() -> Keys {
+pub(crate) fn age_keys() -> Keys {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key.txt");
     let status = Process::new("age-keygen")
@@ -843,7 +843,7 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
         .stdout(predicate::str::contains(format!("{deleted} rows loaded")));
 }
 
-async fn expire_now(db: &TestDb, path_like: &str) {
+pub(crate) async fn expire_now(db: &TestDb, path_like: &str) {
     db.client()
         .await
         .execute(
@@ -1055,7 +1055,7 @@ async fn where_older_than_with_subject_keeps_only_older_rows() {
 
 /// Wait until this database has no derbes session left (a stopped run's backend
 /// ends a moment after the process).
-async fn wait_for_no_derbes_session(db: &TestDb) {
+pub(crate) async fn wait_for_no_derbes_session(db: &TestDb) {
     let client = db.client().await;
     for _ in 0..100 {
         let n: i64 = client
@@ -1084,7 +1084,7 @@ async fn pending_runs(db: &TestDb) -> i64 {
         .get(0)
 }
 
-fn partials(dir: &Path) -> Vec<String> {
+pub(crate) fn partials(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
