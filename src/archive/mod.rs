@@ -1262,6 +1262,19 @@ impl Target {
     }
 }
 
+/// Whether a manifest's type could be a `format_type` spelling (`integer`,
+/// `character varying(20)`, `numeric(12,2)`, `timestamp with time zone`, `text[]`,
+/// `"char"`, `public.mood`): letters, digits, spaces and `_ , ( ) [ ] " .` only, so
+/// no quote, semicolon or comment can end the type and start other SQL.
+fn plain_type_spelling(text: &str) -> bool {
+    !text.trim().is_empty()
+        && text.len() <= 200
+        && text.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, ' ' | '_' | ',' | '(' | ')' | '[' | ']' | '"' | '.')
+        })
+}
+
 /// `(col type, ...)` for a side table the database has no original of, from the
 /// manifest. The names are quoted; each type must be a plain type name the server
 /// knows (`to_regtype`), spelt only with letters, digits, spaces and `_ , ( ) [ ] " .`
@@ -1273,13 +1286,7 @@ async fn columns_from_manifest(
 ) -> anyhow::Result<String> {
     let mut definitions = Vec::new();
     for column in columns {
-        let spelling_ok = !column.pg_type.is_empty()
-            && column.pg_type.len() <= 200
-            && column.pg_type.chars().all(|c| {
-                c.is_ascii_alphanumeric()
-                    || matches!(c, ' ' | '_' | ',' | '(' | ')' | '[' | ']' | '"' | '.')
-            });
-        let known = spelling_ok
+        let known = plain_type_spelling(&column.pg_type)
             && tx
                 .query_one("SELECT to_regtype($1) IS NOT NULL", &[&column.pg_type])
                 .await
@@ -1496,4 +1503,41 @@ pub async fn expire(
         kept,
         dry_run,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_type_spelling;
+
+    /// Types in a manifest reach `CREATE TABLE` of a side table: only spellings
+    /// `format_type` writes pass; anything that could end the type and run other SQL
+    /// is refused.
+    #[test]
+    fn archive_manifest_types_are_plain_spellings_only() {
+        for good in [
+            "integer",
+            "bigint",
+            "character varying(20)",
+            "numeric(12,2)",
+            "timestamp with time zone",
+            "text[]",
+            "\"char\"",
+            "public.mood",
+            "inet",
+        ] {
+            assert!(plain_type_spelling(good), "{good}");
+        }
+        for bad in [
+            "",
+            "   ",
+            "text); DROP TABLE borrowers; --",
+            "text default 'x'",
+            "int -- comment",
+            "text/*x*/",
+            "text\n",
+            &"a".repeat(201),
+        ] {
+            assert!(!plain_type_spelling(bad), "{bad:?}");
+        }
+    }
 }
