@@ -232,7 +232,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s i -l identity -d 'An age identity file (age-keygen) or an SSH private key' -r -F
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l into -d 'Load into new tables of this schema (created LIKE the originals) for inspection' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l into -d 'Load into new tables of this schema for inspection (created LIKE the originals, or from the archive\'s column definitions where the database has none)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l ticket -d 'The request or incident this restore is for' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r

@@ -442,7 +442,10 @@ pub enum ArchiveCommand {
     /// Load an archive's rows back (COPY FROM), into their tables or a side schema.
     ///
     /// The archive is verified first; all rows load in one transaction, so a row that
-    /// breaks a constraint is reported and nothing is loaded.
+    /// breaks a constraint is reported and nothing is loaded. An archive this
+    /// database's catalogue does not know (e.g. a fresh database) is checked against
+    /// its own manifest and loaded, with a warning. Generated columns are computed
+    /// again; GENERATED ALWAYS identity columns keep their archived values.
     Restore(ArchiveRestoreArgs),
     /// List catalogued archives (or only those past keep-until, which expire destroys).
     List(ArchiveListArgs),
@@ -536,7 +539,8 @@ pub struct ArchiveRestoreArgs {
     #[arg(long, short = 'i', value_name = "KEYFILE")]
     pub identity: PathBuf,
 
-    /// Load into new tables of this schema (created LIKE the originals) for inspection.
+    /// Load into new tables of this schema for inspection (created LIKE the originals,
+    /// or from the archive's column definitions where the database has none).
     #[arg(long, value_name = "SCHEMA")]
     pub into: Option<String>,
 

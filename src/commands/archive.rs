@@ -158,6 +158,8 @@ async fn dump_recorded(
         operator: ctx.operator.clone(),
         ticket: args.ticket.clone(),
         part_bytes: archive::write::PART_BYTES,
+        // A dump deletes nothing: no keys to keep.
+        capture_keys: false,
     };
     let bar = progress_bar(ctx);
     let on_progress = |bytes: u64, _rows: u64| {
@@ -283,6 +285,14 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
         },
     )
     .await?;
+    if report.catalogue_id.is_none() {
+        tracing::warn!(
+            "archive {} (id {}) is not in this database's archive catalogue: it was checked \
+             against its own manifest only, not against a catalogued digest",
+            report.path.display(),
+            report.archive_id
+        );
+    }
     emit(ctx.format(), &report)
 }
 
@@ -294,11 +304,17 @@ impl Tabular for RestoreReport {
         rows_per_table(&self.counts)
     }
     fn notes(&self) -> Vec<String> {
-        vec![if self.dry_run {
+        let mut notes = vec![if self.dry_run {
             format!("dry run: {} rows would load; rolled back", self.rows)
         } else {
             format!("{} rows loaded from {}", self.rows, self.path.display())
-        }]
+        }];
+        if self.catalogue_id.is_none() {
+            notes.push(
+                "not catalogued here: checked against the archive's own manifest only".to_owned(),
+            );
+        }
+        notes
     }
 }
 

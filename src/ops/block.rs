@@ -602,6 +602,7 @@ pub async fn block(
             "map_digest": map.digest(),
         }),
     };
+    crate::fault::point("block.updated");
     report.audit_seq = Some(change.commit(&request.operator, &entry).await?.seq);
     Ok(report)
 }

@@ -73,9 +73,14 @@ pub const LOCK_TIMEOUT_SECS: u32 = 10;
 /// failing row: "Failing row contains (...)") and, for data and integrity errors,
 /// never the server's message either (it may quote a value); no SQL.
 pub fn describe(error: &tokio_postgres::Error) -> String {
-    match error.as_db_error() {
+    let text = match error.as_db_error() {
         Some(db) => describe_db(db),
         None => error.to_string(),
+    };
+    if connection_lost(error) {
+        format!("{text}; {LOST_CONNECTION_ADVICE}")
+    } else {
+        text
     }
 }
 
@@ -147,6 +152,11 @@ pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
 /// `DETAIL`, which may quote row values).
 pub fn render_chain(error: &anyhow::Error) -> Vec<String> {
     let mut lines: Vec<String> = Vec::new();
+    let lost = error.chain().any(|cause| {
+        cause
+            .downcast_ref::<tokio_postgres::Error>()
+            .is_some_and(connection_lost)
+    });
     for cause in error.chain() {
         let line = if let Some(pg) = cause.downcast_ref::<tokio_postgres::Error>() {
             describe(pg)
@@ -159,7 +169,27 @@ pub fn render_chain(error: &anyhow::Error) -> Vec<String> {
             lines.push(line);
         }
     }
+    if lost && !lines.iter().any(|l| l.contains(LOST_CONNECTION_ADVICE)) {
+        lines.push(LOST_CONNECTION_ADVICE.to_owned());
+    }
     lines
+}
+
+/// What to do after a lost connection, added to the error once.
+pub const LOST_CONNECTION_ADVICE: &str =
+    "the connection to PostgreSQL was lost (the session was terminated, the server \
+     restarted or the network failed): a transaction that had not committed was rolled \
+     back by the server; check that the server is up and run the command again";
+
+/// Whether an error means the session is gone: the connection closed, or the server
+/// ended the session (SQLSTATE class 08, or 57P01..57P03: terminated by an
+/// administrator, crash or shutdown).
+pub fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    error.is_closed()
+        || error.as_db_error().is_some_and(|db| {
+            let code = db.code().code();
+            code.starts_with("08") || code.starts_with("57P0")
+        })
 }
 
 /// Commit a change, or roll it back when this is a dry run. A dry run is the real

@@ -15,7 +15,7 @@ use crate::support::{database_checksums, TestDb};
 const IIN_A: &str = "880330300026";
 const IIN_B: &str = "061211600012";
 
-async fn seed(db: &TestDb) {
+pub(crate) async fn seed(db: &TestDb) {
     let client = db.client().await;
     client
         .batch_execute(&format!(
@@ -45,14 +45,14 @@ async fn seed(db: &TestDb) {
         .expect("test rows insert");
 }
 
-struct Keys {
+pub(crate) struct Keys {
     _dir: tempfile::TempDir,
-    dir: PathBuf,
-    age_identity: PathBuf,
-    age_recipient: String,
+    pub(crate) dir: PathBuf,
+    pub(crate) age_identity: PathBuf,
+    pub(crate) age_recipient: String,
 }
 
-fn age_keys() -> Keys {
+pub(crate) fn age_keys() -> Keys {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("key.txt");
     let status = Process::new("age-keygen")
@@ -781,6 +781,7 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
             ticket: None,
             // Small parts, so the archive has several members per table.
             part_bytes: 4096,
+            capture_keys: false,
         }
     };
 
@@ -845,7 +846,7 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
         .stdout(predicate::str::contains(format!("{deleted} rows loaded")));
 }
 
-async fn expire_now(db: &TestDb, path_like: &str) {
+pub(crate) async fn expire_now(db: &TestDb, path_like: &str) {
     db.client()
         .await
         .execute(
@@ -1057,7 +1058,7 @@ async fn where_older_than_with_subject_keeps_only_older_rows() {
 
 /// Wait until this database has no derbes session left (a stopped run's backend
 /// ends a moment after the process).
-async fn wait_for_no_derbes_session(db: &TestDb) {
+pub(crate) async fn wait_for_no_derbes_session(db: &TestDb) {
     let client = db.client().await;
     for _ in 0..100 {
         let n: i64 = client
@@ -1086,7 +1087,7 @@ async fn pending_runs(db: &TestDb) -> i64 {
         .get(0)
 }
 
-fn partials(dir: &Path) -> Vec<String> {
+pub(crate) fn partials(dir: &Path) -> Vec<String> {
     std::fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -1181,4 +1182,320 @@ async fn a_dump_killed_after_the_rename_is_cleaned_up_by_the_next_expire() {
     )
     .success();
     assert_eq!(pending_runs(&db).await, 0);
+}
+
+fn recipients_of(keys: &Keys) -> derbes::files::crypto::Recipients {
+    let mut recipients = derbes::files::crypto::Recipients::new();
+    recipients.add(&keys.age_recipient, 1).unwrap();
+    recipients
+}
+
+/// Issue 9 (item 8): an archive-then-delete deletes exactly the keys it archived.
+/// A row matching the same selection, committed by another session between the
+/// dump and the delete, survives (deleting by the predicate again would take it).
+#[tokio::test]
+async fn archive_then_delete_deletes_exactly_the_archived_keys() {
+    use derbes::ops::archive::{self, ArchiveRequest, OlderThan, Selection};
+
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let map = derbes::map::DataMap::load(&crate::support::reference_map()).unwrap();
+    let mut client = db.client().await;
+    let other = db.client().await;
+    let catalog = derbes::pg::catalog::Catalog::read(&client).await.unwrap();
+    let out = keys.dir.join("purge.age");
+    let older = "logged_at < now() - interval '100 hours'";
+    let count_matching = || {
+        let other = &other;
+        async move {
+            other
+                .query_one(
+                    &format!("SELECT count(*) FROM server_logs WHERE {older}"),
+                    &[],
+                )
+                .await
+                .unwrap()
+                .get::<_, i64>(0)
+        }
+    };
+    let before = count_matching().await;
+
+    let tx = client.transaction().await.unwrap();
+    let receipt = archive::write_verified(
+        &tx,
+        &map,
+        &catalog,
+        ArchiveRequest {
+            selection: Selection::Table {
+                table: "server_logs".into(),
+                older_than: Some(OlderThan {
+                    cutoff: chrono::Utc::now() - chrono::Duration::hours(100),
+                    column: None,
+                }),
+            },
+            out: out.clone(),
+            overwrite: false,
+            recipients: recipients_of(&keys),
+            keep: Some("1y".into()),
+            operator: "purge-test".into(),
+            ticket: Some("RET-9".into()),
+            part_bytes: 4096,
+            capture_keys: true,
+        },
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    assert_eq!(receipt.summary.rows as i64, before);
+    assert_eq!(receipt.keys.len(), 1);
+    assert_eq!(receipt.keys[0].rows as i64, before);
+    assert_eq!(receipt.keys[0].key_columns, ["id", "logged_at"]);
+    let recorded: i64 = tx
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {}",
+                receipt.keys[0].quoted_temp_table()
+            ),
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(
+        recorded, before,
+        "the temporary table holds every archived key"
+    );
+
+    // Another session commits a row the same selection matches.
+    other
+        .execute(
+            "INSERT INTO server_logs (id, logged_at, borrower_id, ip, method, path, status) \
+             VALUES (990001, now() - interval '200 hours', 900001, '10.0.0.9', 'GET', '/late', 200)",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(count_matching().await, before + 1);
+
+    let deleted = receipt.delete_archived(&tx).await.unwrap();
+    assert_eq!(
+        deleted,
+        BTreeMap::from([("public.server_logs".to_owned(), before as u64)])
+    );
+    let summary = receipt.commit(tx).await.unwrap();
+    assert_eq!(summary.rows as i64, before);
+    let late: i64 = other
+        .query_one("SELECT count(*) FROM server_logs WHERE id = 990001", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(late, 1, "the row committed after the dump survives");
+    assert_eq!(count_matching().await, 1);
+
+    // Without captured keys there is nothing to delete by: refused, nothing deleted.
+    let tx = client.transaction().await.unwrap();
+    let receipt = archive::write_verified(
+        &tx,
+        &map,
+        &catalog,
+        ArchiveRequest {
+            selection: Selection::Table {
+                table: "loans".into(),
+                older_than: None,
+            },
+            out: keys.dir.join("plain.age"),
+            overwrite: false,
+            recipients: recipients_of(&keys),
+            keep: Some("1y".into()),
+            operator: "purge-test".into(),
+            ticket: Some("RET-9".into()),
+            part_bytes: archive::write::PART_BYTES,
+            capture_keys: false,
+        },
+        &|_, _| {},
+    )
+    .await
+    .unwrap();
+    let refused = receipt.delete_archived(&tx).await.unwrap_err();
+    assert!(refused.to_string().contains("capture_keys"), "{refused}");
+    drop(receipt);
+    tx.rollback().await.unwrap();
+    assert!(!keys.dir.join("plain.age").exists());
+}
+
+/// Issue 9 (item 8): an archive stands alone. Restored into another database whose
+/// catalogue does not know it: a warning, members still checked against the
+/// manifest, rows loaded; into a database without the tables, `--into` creates side
+/// tables from the manifest's column definitions, and the originals are refused.
+#[tokio::test]
+async fn an_uncatalogued_archive_restores_into_a_fresh_database() {
+    let source = TestDb::migrated().await;
+    seed(&source).await;
+    let keys = age_keys();
+    let out = keys.dir.join("alone.age");
+    dump(&source, &keys, &out, &["--subject", "id:900001"]).success();
+
+    // A fresh copy of the reference schema, without the subject.
+    let fresh = TestDb::migrated().await;
+    let client = fresh.client().await;
+    let restore = |db: &TestDb, extra: &[&str]| {
+        let mut cmd = db.cmd();
+        cmd.args(["archive", "restore", "--yes", "--ticket", "DPO-9", "-i"])
+            .arg(&keys.age_identity)
+            .arg(&out)
+            .args(extra);
+        cmd.assert()
+    };
+    db_verify_fails_uncatalogued(&fresh, &keys, &out);
+    restore(&fresh, &[])
+        .success()
+        .stderr(predicate::str::contains(
+            "not in this database's archive catalogue",
+        ))
+        .stdout(predicate::str::contains("1004 rows loaded"));
+    let count = |sql: &'static str| {
+        let client = &client;
+        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
+    };
+    assert_eq!(
+        count("SELECT count(*) FROM borrowers WHERE id = 900001").await,
+        1
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM payments WHERE loan_id = 900010").await,
+        2
+    );
+    fresh.cmd().args(["audit", "verify"]).assert().success();
+
+    // A damaged uncatalogued archive is still refused: the manifest is checked.
+    let damaged = keys.dir.join("damaged.age");
+    let mut bytes = std::fs::read(&out).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x01;
+    std::fs::write(&damaged, bytes).unwrap();
+    fresh
+        .cmd()
+        .args(["archive", "restore", "--yes", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&damaged)
+        .assert()
+        .code(6);
+
+    // A database without the tables: the originals are refused, side tables work.
+    let empty = TestDb::empty().await;
+    let mut empty_client = empty.client().await;
+    derbes::pg::migrate::apply(&mut empty_client, false)
+        .await
+        .unwrap();
+    let before = database_checksums(&empty_client).await;
+    restore(&empty, &[])
+        .code(5)
+        .stderr(predicate::str::contains("not in this database"))
+        .stderr(predicate::str::contains("--into"));
+    assert_eq!(database_checksums(&empty_client).await, before);
+    restore(&empty, &["--into", "inspect"]).success();
+    let typed: Vec<(String, String)> = empty_client
+        .query(
+            "SELECT column_name::text, data_type::text FROM information_schema.columns \
+             WHERE table_schema = 'inspect' AND table_name = 'payments' ORDER BY ordinal_position",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert!(
+        typed.contains(&("amount".to_owned(), "numeric".to_owned())),
+        "{typed:?}"
+    );
+    let side: i64 = empty_client
+        .query_one("SELECT count(*) FROM inspect.server_logs", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(side, 1000);
+}
+
+fn db_verify_fails_uncatalogued(db: &TestDb, keys: &Keys, out: &Path) {
+    // `verify` still insists on the catalogue: it answers "is this our archive?".
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(out)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains(
+            "not in this database's archive catalogue",
+        ));
+}
+
+/// Issue 9 (item 8): generated columns (COPY cannot write them) and `GENERATED
+/// ALWAYS` identity columns (they refuse given values) restore: the generated value
+/// is computed again, the identity keeps its archived value, and its sequence moves
+/// past it.
+#[tokio::test]
+async fn generated_and_identity_always_columns_restore() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "ALTER TABLE payments ALTER COLUMN id SET GENERATED ALWAYS;
+             ALTER TABLE payments ADD COLUMN amount_tiyn bigint
+               GENERATED ALWAYS AS ((amount * 100)::bigint) STORED;",
+        )
+        .await
+        .unwrap();
+    let keys = age_keys();
+    let out = keys.dir.join("generated.age");
+    dump(&db, &keys, &out, &["--subject", "id:900001"]).success();
+    let unpacked = unpack_with_stock_tools(&out, &keys.age_identity);
+    let header = csv::Reader::from_path(unpacked.path().join("public.payments.csv"))
+        .unwrap()
+        .headers()
+        .unwrap()
+        .clone();
+    assert!(header.iter().any(|h| h == "amount_tiyn"), "{header:?}");
+
+    client
+        .batch_execute(
+            "DELETE FROM server_logs WHERE borrower_id = 900001;
+             DELETE FROM payments WHERE loan_id = 900010;
+             DELETE FROM loans WHERE borrower_id = 900001;
+             DELETE FROM borrowers WHERE id = 900001;
+             SELECT setval(pg_get_serial_sequence('payments', 'id'), 1);",
+        )
+        .await
+        .unwrap();
+    db.cmd()
+        .args(["archive", "restore", "--yes", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1004 rows loaded"));
+    let rows: Vec<(i64, i64)> = client
+        .query(
+            "SELECT id, amount_tiyn FROM payments WHERE loan_id = 900010 ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect();
+    assert_eq!(rows, [(900020, 500000), (900021, 10000)]);
+    // A new payment takes an id past the restored ones.
+    let next: i64 = client
+        .query_one(
+            "INSERT INTO payments (loan_id, paid_at, amount, channel) \
+             VALUES (900010, now(), 1, 'card') RETURNING id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(next > 900021, "{next}");
 }

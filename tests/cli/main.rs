@@ -9,6 +9,7 @@ mod audit;
 mod block;
 mod change;
 mod export;
+mod faults;
 mod foreign_schema;
 mod links;
 mod map;

@@ -11,8 +11,9 @@
 //!
 //! ```text
 //! let tx = client.transaction().await?;
+//! // request.capture_keys = true: record the primary key of every row archived
 //! let receipt = archive::write_verified(&tx, &map, &catalog, request, &|_, _| {}).await?;
-//! // ... delete the archived rows in `tx` ...
+//! let deleted = receipt.delete_archived(&tx).await?; // exactly the archived keys
 //! receipt.commit(tx).await?;          // commit; the file is kept
 //! ```
 //!
@@ -23,8 +24,13 @@
 //! transaction. Until [`ArchiveReceipt::commit`] succeeds, dropping the receipt
 //! removes the file, so a failed or rolled-back delete leaves no stray archive.
 //!
-//! The rows archived are those the caller's transaction sees; the caller deletes
-//! with the same selection in the same transaction.
+//! The rows archived are those the caller's transaction sees when each table's
+//! `COPY` runs. With [`ArchiveRequest::capture_keys`], the same statement that
+//! streams a table's rows also inserts their primary keys into a temporary table of
+//! the caller's transaction (`ON COMMIT DROP`; one statement, one snapshot), and
+//! [`ArchiveReceipt::delete_archived`] deletes by those keys: never the selection
+//! run again, which under READ COMMITTED would also take rows committed by others
+//! after the dump.
 
 pub mod manifest;
 pub mod read;
@@ -49,7 +55,7 @@ use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
 
 pub use manifest::Manifest;
-pub use select::{OlderThan, Selection, SelectionRecord};
+pub use select::{ColumnDef, OlderThan, Selection, SelectionRecord};
 
 /// What to archive, where, for whom and for how long.
 pub struct ArchiveRequest {
@@ -66,6 +72,11 @@ pub struct ArchiveRequest {
     pub ticket: Option<String>,
     /// Largest CSV member, in bytes; [`write::PART_BYTES`] unless testing.
     pub part_bytes: usize,
+    /// Record the primary key of every archived row in a temporary table of the
+    /// caller's transaction (see [`ArchivedKeys`]), for an archive-then-delete.
+    /// Every table of the selection needs a primary key. Costs a materialised copy
+    /// of the rows on the server, so a plain `archive dump` leaves it off.
+    pub capture_keys: bool,
 }
 
 /// A written, read-back and catalogued archive, not yet committed. Dropping it
@@ -73,7 +84,30 @@ pub struct ArchiveRequest {
 #[derive(Debug)]
 pub struct ArchiveReceipt {
     pub summary: ArchiveSummary,
+    /// With [`ArchiveRequest::capture_keys`]: per table, in archive order (parents
+    /// first), where the keys of its archived rows are. Empty otherwise.
+    pub keys: Vec<ArchivedKeys>,
     armed: bool,
+}
+
+/// The primary keys of the rows one table contributed to an archive, held in a
+/// temporary table of the transaction that wrote it (dropped at its end).
+#[derive(Debug, Clone, Serialize)]
+pub struct ArchivedKeys {
+    pub table: TableName,
+    /// The table's primary key columns, which are the temporary table's columns.
+    pub key_columns: Vec<String>,
+    /// Name of the temporary table (schema `pg_temp`), unquoted.
+    pub temp_table: String,
+    /// Rows archived (= keys recorded).
+    pub rows: u64,
+}
+
+impl ArchivedKeys {
+    /// `pg_temp."<temp_table>"`, for SQL.
+    pub fn quoted_temp_table(&self) -> String {
+        format!("pg_temp.{}", quote_ident(&self.temp_table))
+    }
 }
 
 /// What an archive holds, as reported to the operator and stored in the catalogue.
@@ -95,16 +129,73 @@ pub struct ArchiveSummary {
 }
 
 impl ArchiveReceipt {
+    /// Delete, in `tx` (the transaction that wrote the archive), exactly the rows
+    /// whose keys the archive recorded, children before parents; returns the rows
+    /// deleted per table (`schema.table`). A row committed by someone else after
+    /// the dump is never deleted, even when it matches the selection; a row deleted
+    /// meanwhile is simply not counted. Needs [`ArchiveRequest::capture_keys`].
+    pub async fn delete_archived(
+        &self,
+        tx: &Transaction<'_>,
+    ) -> anyhow::Result<BTreeMap<String, u64>> {
+        if self.keys.len() != self.summary.counts.len() {
+            return Err(anyhow::anyhow!(
+                "archive {} was written without capture_keys, so its rows' keys are unknown: \
+                 write it with ArchiveRequest::capture_keys = true to delete what it holds",
+                self.summary.path.display()
+            ));
+        }
+        let mut deleted = BTreeMap::new();
+        for keys in self.keys.iter().rev() {
+            let on = keys
+                .key_columns
+                .iter()
+                .map(|c| format!("t.{0} = k.{0}", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            let sql = format!(
+                "DELETE FROM {} t USING {} k WHERE {on}",
+                keys.table.quoted(),
+                keys.quoted_temp_table()
+            );
+            let n = tx.execute(&sql, &[]).await.map_err(|e| {
+                DerbesError::Refused(format!(
+                    "deleting the archived rows of {} failed: {}; nothing was deleted and the archive \
+                     is removed when the transaction rolls back",
+                    keys.table,
+                    crate::pg::db::describe(&e)
+                ))
+            })?;
+            deleted.insert(keys.table.to_string(), n);
+        }
+        Ok(deleted)
+    }
+
     /// Commit the caller's transaction (the delete, the catalogue and audit rows);
     /// from then on the file stays.
     pub async fn commit(mut self, tx: Transaction<'_>) -> anyhow::Result<ArchiveSummary> {
-        tx.commit().await.map_err(|e| {
-            anyhow::anyhow!(
+        crate::fault::point("archive.dump.committing");
+        if let Err(e) = tx.commit().await {
+            if crate::pg::db::connection_lost(&e) {
+                // The commit may have reached the server before the connection went:
+                // removing the file could destroy a catalogued archive whose rows
+                // were deleted. Keep it; if the commit did not happen, the run's
+                // pending row (`begin_run`) lets the next dump or expire remove it.
+                self.armed = false;
+                return Err(anyhow::anyhow!(
+                    "committing after archive {} failed: {}. Whether it committed is unknown, \
+                     so the file is kept: `derbes archive list` shows it catalogued if it did, \
+                     else the next `derbes archive dump` or `archive expire` removes it",
+                    self.summary.path.display(),
+                    crate::pg::db::describe(&e)
+                ));
+            }
+            return Err(anyhow::anyhow!(
                 "committing after archive {} failed: {}; the archive was removed and nothing changed",
                 self.summary.path.display(),
                 crate::pg::db::describe(&e)
-            )
-        })?;
+            ));
+        }
         self.armed = false;
         Ok(self.summary.clone())
     }
@@ -215,6 +306,11 @@ pub async fn write_verified(
     let read_back = std::thread::Builder::new()
         .name("archive-read-back".to_owned())
         .spawn(move || read::check_following(&read_back_path, following, &read_back))?;
+    let keys = if request.capture_keys {
+        capture_keys(tx, &mut plan.tables, &archive_id).await?
+    } else {
+        Vec::new()
+    };
     let mut tables = Vec::new();
     for table in &plan.tables {
         match write::dump_table(tx, table, &mut writer, request.part_bytes.max(1), progress).await {
@@ -271,6 +367,14 @@ pub async fn write_verified(
             created_at,
             keep_until,
         },
+        keys: keys
+            .into_iter()
+            .zip(&manifest.tables)
+            .map(|(keys, entry)| ArchivedKeys {
+                rows: entry.rows,
+                ..keys
+            })
+            .collect(),
         armed: true,
     };
 
@@ -350,6 +454,62 @@ pub async fn write_verified(
     )
     .await?;
     Ok(receipt)
+}
+
+/// For an archive-then-delete: give every planned table a temporary table for its
+/// primary keys and make its dump statement fill it from the very rows it streams
+/// (`WITH sel AS MATERIALIZED (...), keys AS (INSERT ...) SELECT * FROM sel`: one
+/// statement, one snapshot). Refused for a table without a primary key.
+async fn capture_keys(
+    tx: &Transaction<'_>,
+    tables: &mut [select::PlannedTable],
+    archive_id: &str,
+) -> anyhow::Result<Vec<ArchivedKeys>> {
+    let mut keys = Vec::new();
+    for (index, table) in tables.iter_mut().enumerate() {
+        if table.key_columns.is_empty() {
+            return Err(DerbesError::Refused(format!(
+                "table {} has no primary key, so the rows archived could not be deleted by key: \
+                 add a primary key to it, or archive without deleting",
+                table.name
+            ))
+            .into());
+        }
+        let temp_table = format!("derbes_archived_{}_{index}", &archive_id[..12]);
+        let columns = table
+            .key_columns
+            .iter()
+            .map(|c| quote_ident(c))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let quoted = format!("pg_temp.{}", quote_ident(&temp_table));
+        tx.batch_execute(&format!(
+            "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {columns} FROM {} WITH NO DATA",
+            quote_ident(&temp_table),
+            table.name.quoted()
+        ))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the temporary table for the keys of {}: {}; check the role may \
+                 create temporary tables (GRANT TEMPORARY ON DATABASE)",
+                table.name,
+                crate::pg::db::describe(&e)
+            )
+        })?;
+        table.select = format!(
+            "WITH sel AS MATERIALIZED ({}), keys AS (INSERT INTO {quoted} ({columns}) \
+             SELECT {columns} FROM sel) SELECT * FROM sel",
+            table.select
+        );
+        keys.push(ArchivedKeys {
+            table: table.name.clone(),
+            key_columns: table.key_columns.clone(),
+            temp_table,
+            rows: 0,
+        });
+    }
+    Ok(keys)
 }
 
 /// Record a dump to `out` before writing it, committed at once: a run killed at any
@@ -638,32 +798,15 @@ pub async fn verify(
     path: &Path,
     identities: Arc<Identities>,
 ) -> anyhow::Result<(VerifyReport, Manifest)> {
-    let owned = path.to_owned();
-    let checked =
-        tokio::task::spawn_blocking(move || read::check_with_identities(&owned, &identities, true))
-            .await??;
+    let (checked, entry) = check_and_find(client, path, identities).await?;
     let manifest = checked.manifest;
-    let row = client
-        .query_opt(
-            &format!("SELECT {CATALOGUE_COLUMNS} FROM derbes.archives WHERE archive_id = $1"),
-            &[&manifest.archive_id],
-        )
-        .await?;
-    let entry = row.as_ref().map(catalogue_entry).ok_or_else(|| {
+    let entry = entry.ok_or_else(|| {
         DerbesError::VerificationFailed(format!(
             "archive {} (id {}) is not in this database's archive catalogue: it was not made here, or its dump was rolled back",
             path.display(),
             manifest.archive_id
         ))
     })?;
-    if entry.sha256 != checked.sha256 || entry.bytes as u64 != checked.bytes {
-        return Err(DerbesError::VerificationFailed(format!(
-            "archive {}: its SHA-256 differs from the catalogue's (catalogue id {}): the file was replaced or altered",
-            path.display(),
-            entry.id
-        ))
-        .into());
-    }
     let report = VerifyReport {
         path: path.to_owned(),
         archive_id: manifest.archive_id.clone(),
@@ -685,6 +828,38 @@ pub async fn verify(
     Ok((report, manifest))
 }
 
+/// Decrypt and check an archive against its manifest (every member, every CSV row
+/// count), then find it in the catalogue: None when the catalogue does not know it,
+/// exit 6 when it does and the file's digest is not the catalogued one.
+async fn check_and_find(
+    client: &impl GenericClient,
+    path: &Path,
+    identities: Arc<Identities>,
+) -> anyhow::Result<(read::Checked, Option<CatalogueEntry>)> {
+    let owned = path.to_owned();
+    let checked =
+        tokio::task::spawn_blocking(move || read::check_with_identities(&owned, &identities, true))
+            .await??;
+    let row = client
+        .query_opt(
+            &format!("SELECT {CATALOGUE_COLUMNS} FROM derbes.archives WHERE archive_id = $1"),
+            &[&checked.manifest.archive_id],
+        )
+        .await?;
+    let entry = row.as_ref().map(catalogue_entry);
+    if let Some(entry) = &entry {
+        if entry.sha256 != checked.sha256 || entry.bytes as u64 != checked.bytes {
+            return Err(DerbesError::VerificationFailed(format!(
+                "archive {}: its SHA-256 differs from the catalogue's (catalogue id {}): the file was replaced or altered",
+                path.display(),
+                entry.id
+            ))
+            .into());
+        }
+    }
+    Ok((checked, entry))
+}
+
 /// Options of a restore.
 pub struct RestoreOptions {
     pub path: PathBuf,
@@ -700,6 +875,9 @@ pub struct RestoreOptions {
 pub struct RestoreReport {
     pub path: PathBuf,
     pub archive_id: String,
+    /// The archive's catalogue row; None when this database's catalogue does not
+    /// know it (restored from its manifest alone).
+    pub catalogue_id: Option<i64>,
     /// Table loaded into -> rows.
     pub counts: BTreeMap<String, u64>,
     pub rows: u64,
@@ -728,8 +906,18 @@ fn check_side_schema(name: &str, map_schema: &str) -> anyhow::Result<()> {
 
 /// Verify an archive, then load its rows with `COPY ... FROM STDIN` in one
 /// transaction: into the original tables (parents first), or into tables of a side
-/// schema created `LIKE` the originals. A row that breaks a constraint rolls
-/// everything back and is reported by table and constraint, never by value.
+/// schema. A row that breaks a constraint rolls everything back and is reported by
+/// table and constraint, never by value.
+///
+/// The archive stands alone: one the catalogue does not know (e.g. restored into a
+/// fresh database) is checked against its own manifest and loaded, and the report
+/// says it is not catalogued. Original tables must exist; side tables are created
+/// `LIKE` the originals where they exist, else from the manifest's column names and
+/// types (no constraints). Generated columns are left out (the server computes
+/// them again) and `GENERATED ALWAYS` identity columns get the archived values:
+/// such a table is loaded through a temporary table and
+/// `INSERT ... OVERRIDING SYSTEM VALUE`; the identity's sequence is then moved past
+/// the largest value loaded (not in a dry run: sequences do not roll back).
 pub async fn restore(
     client: &mut Client,
     identities: Arc<Identities>,
@@ -739,40 +927,46 @@ pub async fn restore(
     if let Some(schema) = &options.into {
         check_side_schema(schema, map_schema)?;
     }
-    let (_, manifest) = verify(&*client, &options.path, identities.clone()).await?;
+    let (checked, entry) = check_and_find(&*client, &options.path, identities.clone()).await?;
+    let manifest = checked.manifest;
     let catalog = Catalog::read(&*client).await?;
 
     // Archives list parent tables before their children (see `write_verified`), so
     // loading in archive order keeps foreign keys satisfied as rows arrive.
-    let order: Vec<TableName> = manifest
-        .tables
-        .iter()
-        .map(|t| table_name(&t.table))
-        .collect();
-    for name in &order {
-        if !catalog.tables.contains_key(name) {
-            return Err(DerbesError::Refused(format!(
-                "table {name} of the archive is not in this database: create it first, or restore elsewhere"
-            ))
-            .into());
+    if options.into.is_none() {
+        for table in &manifest.tables {
+            let name = table_name(&table.table);
+            if !catalog.tables.contains_key(&name) {
+                return Err(DerbesError::Refused(format!(
+                    "table {name} of the archive is not in this database: create it first (from the \
+                     schema the archive came from), or restore --into SCHEMA, which creates side \
+                     tables from the archive's column definitions"
+                ))
+                .into());
+            }
         }
     }
 
     let tx = client.transaction().await?;
-    let mut targets: BTreeMap<TableName, TableName> = BTreeMap::new();
-    for name in &order {
+    let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+    for (index, table) in manifest.tables.iter().enumerate() {
+        let name = table_name(&table.table);
         let target = match &options.into {
-            None => name.clone(),
+            None => Target::original(&tx, name, index, &table.columns).await?,
             Some(schema) => {
                 let side = TableName {
                     schema: schema.clone(),
                     table: name.table.clone(),
                 };
+                let definition = if catalog.tables.contains_key(&name) {
+                    format!("(LIKE {})", name.quoted())
+                } else {
+                    columns_from_manifest(&tx, &table.table, &table.columns).await?
+                };
                 tx.batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {} (LIKE {})",
+                    "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {} {definition}",
                     quote_ident(schema),
                     side.quoted(),
-                    name.quoted()
                 ))
                 .await
                 .map_err(|e| {
@@ -781,10 +975,10 @@ pub async fn restore(
                         crate::pg::db::describe(&e)
                     ))
                 })?;
-                side
+                Target::plain(side, &table.columns)
             }
         };
-        targets.insert(name.clone(), target);
+        targets.insert(table.table.clone(), target);
     }
 
     let mut counts = BTreeMap::new();
@@ -804,30 +998,36 @@ pub async fn restore(
         let Some(table) = by_member.get(name.as_str()) else {
             continue;
         };
-        let source = table_name(&table.table);
-        let target = &targets[&source];
-        let columns = table
-            .columns
-            .iter()
-            .map(|c| quote_ident(&c.name))
-            .collect::<Vec<_>>()
-            .join(", ");
-        let sql = format!(
-            "COPY {} ({columns}) FROM STDIN (FORMAT csv, HEADER)",
-            target.quoted()
-        );
+        let target = &targets[&table.table];
         let refused = |e: tokio_postgres::Error| -> anyhow::Error {
+            if crate::pg::db::connection_lost(&e) {
+                // Not a refusal: the session is gone (exit 1, with the advice).
+                return anyhow::Error::new(e).context(format!(
+                    "restoring {} failed; nothing was loaded",
+                    table.table
+                ));
+            }
             match e.as_db_error() {
                 Some(db) => DerbesError::Refused(format!(
-                    "restoring {source} into {target} failed: {}; nothing was loaded. \
+                    "restoring {} into {} failed: {}; nothing was loaded. \
                      Restore --into a side schema to compare with what is there",
+                    table.table,
+                    target.table,
                     crate::pg::db::describe_db(db)
                 ))
                 .into(),
-                None => anyhow::anyhow!("restoring {source} failed: {e}; nothing was loaded"),
+                None => anyhow::anyhow!(
+                    "restoring {} failed: {}; nothing was loaded. Check the connection to the \
+                     database and run the restore again",
+                    table.table,
+                    crate::pg::db::describe(&e)
+                ),
             }
         };
-        let sink = tx.copy_in(sql.as_str()).await.map_err(refused)?;
+        let sink = tx
+            .copy_in(target.copy_sql.as_str())
+            .await
+            .map_err(refused)?;
         futures_util::pin_mut!(sink);
         let mut buffer = vec![0u8; 256 * 1024];
         loop {
@@ -839,8 +1039,20 @@ pub async fn restore(
                 .await
                 .map_err(refused)?;
         }
-        let loaded = sink.finish().await.map_err(refused)?;
-        *counts.entry(target.to_string()).or_insert(0u64) += loaded;
+        let mut loaded = sink.finish().await.map_err(refused)?;
+        if let Some(insert) = &target.insert_sql {
+            loaded = tx.execute(insert.as_str(), &[]).await.map_err(refused)?;
+            tx.batch_execute(&format!("TRUNCATE {}", target.staging_quoted()))
+                .await
+                .map_err(refused)?;
+        }
+        *counts.entry(target.table.to_string()).or_insert(0u64) += loaded;
+        crate::fault::point("archive.restore.loading");
+    }
+    if !options.dry_run {
+        for target in targets.values() {
+            target.advance_identities(&tx).await?;
+        }
     }
     let rows = counts.values().sum();
     audit::append(
@@ -855,26 +1067,235 @@ pub async fn restore(
             detail: serde_json::json!({
                 "archive_id": manifest.archive_id,
                 "into": options.into,
+                "catalogue_id": entry.as_ref().map(|e| e.id),
             }),
         },
     )
     .await?;
+    crate::fault::point("archive.restore.committing");
     crate::pg::db::finish(tx, options.dry_run)
         .await
         .map_err(|e| {
+            if crate::pg::db::connection_lost(&e) {
+                // The commit may have reached the server before the connection went.
+                return anyhow::Error::new(e).context(
+                    "restoring failed at commit: whether the rows were loaded is unknown; \
+                 `derbes audit log` shows an archive.restore row if they were",
+                );
+            }
             DerbesError::Refused(format!(
-                "restoring failed at commit: {} ; nothing was loaded",
+                "restoring failed at commit: {}; nothing was loaded",
                 crate::pg::db::describe(&e)
             ))
+            .into()
         })?;
     Ok(RestoreReport {
         path,
         archive_id: manifest.archive_id,
+        catalogue_id: entry.map(|e| e.id),
         counts,
         rows,
         into: options.into,
         dry_run: options.dry_run,
     })
+}
+
+/// Where one archived table's rows go, and how.
+struct Target {
+    table: TableName,
+    /// `COPY ... FROM STDIN` into the table, or into its staging table.
+    copy_sql: String,
+    /// Staging table (`pg_temp`) when the table has generated or `GENERATED ALWAYS`
+    /// identity columns among the archived ones.
+    staging: Option<String>,
+    /// `INSERT INTO table (...) OVERRIDING SYSTEM VALUE SELECT ... FROM staging`.
+    insert_sql: Option<String>,
+    /// Identity columns given archived values, whose sequences follow them.
+    identities: Vec<String>,
+}
+
+fn column_list_of(columns: &[&str]) -> String {
+    columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn copy_into(table: &str, columns: &[&str]) -> String {
+    format!(
+        "COPY {table} ({}) FROM STDIN (FORMAT csv, HEADER)",
+        column_list_of(columns)
+    )
+}
+
+impl Target {
+    /// A table without generated or identity columns of its own (a side table).
+    fn plain(table: TableName, columns: &[ColumnDef]) -> Target {
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        Target {
+            copy_sql: copy_into(&table.quoted(), &names),
+            table,
+            staging: None,
+            insert_sql: None,
+            identities: Vec::new(),
+        }
+    }
+
+    /// An original table: read which archived columns it generates (left out) and
+    /// which are identity columns; stage through a temporary table where `COPY`
+    /// cannot write directly.
+    async fn original(
+        tx: &Transaction<'_>,
+        table: TableName,
+        index: usize,
+        columns: &[ColumnDef],
+    ) -> anyhow::Result<Target> {
+        let rows = tx
+            .query(
+                "SELECT a.attname::text, a.attgenerated <> '', a.attidentity::text \
+                 FROM pg_attribute a WHERE a.attrelid = $1::text::regclass \
+                 AND a.attnum > 0 AND NOT a.attisdropped",
+                &[&table.quoted()],
+            )
+            .await?;
+        let mut generated = BTreeSet::new();
+        let mut always = false;
+        let mut identities = Vec::new();
+        for row in &rows {
+            let name: String = row.get(0);
+            if !columns.iter().any(|c| c.name == name) {
+                continue;
+            }
+            if row.get::<_, bool>(1) {
+                generated.insert(name.clone());
+            }
+            match row.get::<_, String>(2).as_str() {
+                "a" => {
+                    always = true;
+                    identities.push(name);
+                }
+                "d" => identities.push(name),
+                _ => {}
+            }
+        }
+        let all: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        if generated.is_empty() && !always {
+            let mut target = Target::plain(table, columns);
+            target.identities = identities;
+            return Ok(target);
+        }
+        let staging = format!("derbes_restore_{index}");
+        let staging_quoted = format!("pg_temp.{}", quote_ident(&staging));
+        // The staging table has the archived columns as plain columns of the same
+        // types (CREATE TABLE AS copies neither generation nor identity).
+        tx.batch_execute(&format!(
+            "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
+            quote_ident(&staging),
+            column_list_of(&all),
+            table.quoted()
+        ))
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create a temporary table to restore {table} through: {}; check the role \
+                 may create temporary tables (GRANT TEMPORARY ON DATABASE)",
+                crate::pg::db::describe(&e)
+            )
+        })?;
+        let kept: Vec<&str> = all
+            .iter()
+            .copied()
+            .filter(|c| !generated.contains(*c))
+            .collect();
+        let kept_list = column_list_of(&kept);
+        Ok(Target {
+            copy_sql: copy_into(&staging_quoted, &all),
+            insert_sql: Some(format!(
+                "INSERT INTO {} ({kept_list}) OVERRIDING SYSTEM VALUE SELECT {kept_list} FROM {staging_quoted}",
+                table.quoted()
+            )),
+            table,
+            staging: Some(staging),
+            identities,
+        })
+    }
+
+    fn staging_quoted(&self) -> String {
+        format!(
+            "pg_temp.{}",
+            quote_ident(self.staging.as_deref().unwrap_or_default())
+        )
+    }
+
+    /// Move each identity column's sequence past the largest value now in the
+    /// table, so later inserts (e.g. in a fresh database) do not collide.
+    async fn advance_identities(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+        for column in &self.identities {
+            let sql = format!(
+                "SELECT setval(s.seq, s.top) FROM (SELECT pg_get_serial_sequence($1, $2)::regclass AS seq, \
+                 (SELECT max({})::bigint FROM {}) AS top) s \
+                 WHERE s.seq IS NOT NULL AND s.top IS NOT NULL \
+                 AND s.top > coalesce(pg_sequence_last_value(s.seq), 0)",
+                quote_ident(column),
+                self.table.quoted()
+            );
+            tx.query(&sql, &[&self.table.quoted(), column])
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!(
+                        "moving the identity sequence of {}.{column} past the restored rows failed: {}; \
+                         nothing was loaded. Check the role may use the sequence and run again",
+                        self.table,
+                        crate::pg::db::describe(&e)
+                    )
+                })?;
+        }
+        Ok(())
+    }
+}
+
+/// Whether a manifest's type could be a `format_type` spelling (`integer`,
+/// `character varying(20)`, `numeric(12,2)`, `timestamp with time zone`, `text[]`,
+/// `"char"`, `public.mood`): letters, digits, spaces and `_ , ( ) [ ] " .` only, so
+/// no quote, semicolon or comment can end the type and start other SQL.
+fn plain_type_spelling(text: &str) -> bool {
+    !text.trim().is_empty()
+        && text.len() <= 200
+        && text.chars().all(|c| {
+            c.is_ascii_alphanumeric()
+                || matches!(c, ' ' | '_' | ',' | '(' | ')' | '[' | ']' | '"' | '.')
+        })
+}
+
+/// `(col type, ...)` for a side table the database has no original of, from the
+/// manifest. The names are quoted; each type must be a plain type name the server
+/// knows (`to_regtype`), spelt only with letters, digits, spaces and `_ , ( ) [ ] " .`
+/// as `format_type` writes them, so no text of the file reaches the SQL otherwise.
+async fn columns_from_manifest(
+    tx: &Transaction<'_>,
+    table: &str,
+    columns: &[ColumnDef],
+) -> anyhow::Result<String> {
+    let mut definitions = Vec::new();
+    for column in columns {
+        let known = plain_type_spelling(&column.pg_type)
+            && tx
+                .query_one("SELECT to_regtype($1) IS NOT NULL", &[&column.pg_type])
+                .await
+                .map(|row| row.get::<_, bool>(0))
+                .unwrap_or(false);
+        if !known {
+            return Err(DerbesError::Refused(format!(
+                "table {table} of the archive is not in this database and its column {} has a type \
+                 this server does not know: create the table first, then restore into it",
+                quote_ident(&column.name)
+            ))
+            .into());
+        }
+        definitions.push(format!("{} {}", quote_ident(&column.name), column.pg_type));
+    }
+    Ok(format!("({})", definitions.join(", ")))
 }
 
 fn table_name(text: &str) -> TableName {
@@ -1056,6 +1477,7 @@ pub async fn expire(
                     ))
                 }
             }
+            crate::fault::point("archive.expire.removed");
         }
         crate::pg::db::finish(tx, dry_run).await?;
         expired.push(ExpiredArchive {
@@ -1074,4 +1496,41 @@ pub async fn expire(
         kept,
         dry_run,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::plain_type_spelling;
+
+    /// Types in a manifest reach `CREATE TABLE` of a side table: only spellings
+    /// `format_type` writes pass; anything that could end the type and run other SQL
+    /// is refused.
+    #[test]
+    fn archive_manifest_types_are_plain_spellings_only() {
+        for good in [
+            "integer",
+            "bigint",
+            "character varying(20)",
+            "numeric(12,2)",
+            "timestamp with time zone",
+            "text[]",
+            "\"char\"",
+            "public.mood",
+            "inet",
+        ] {
+            assert!(plain_type_spelling(good), "{good}");
+        }
+        for bad in [
+            "",
+            "   ",
+            "text); DROP TABLE borrowers; --",
+            "text default 'x'",
+            "int -- comment",
+            "text/*x*/",
+            "text\n",
+            &"a".repeat(201),
+        ] {
+            assert!(!plain_type_spelling(bad), "{bad:?}");
+        }
+    }
 }

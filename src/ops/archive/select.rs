@@ -83,6 +83,8 @@ pub struct ColumnDef {
 pub(crate) struct PlannedTable {
     pub name: TableName,
     pub columns: Vec<ColumnDef>,
+    /// The table's primary key (from the catalogue; empty when it has none).
+    pub key_columns: Vec<String>,
     /// `SELECT ...` (no trailing semicolon), identifiers quoted.
     pub select: String,
 }
@@ -234,6 +236,7 @@ fn plan_table(
         tables: vec![PlannedTable {
             name: table.name.clone(),
             columns: column_defs(table),
+            key_columns: table.primary_key.clone(),
             select,
         }],
         record,
@@ -272,6 +275,7 @@ fn plan_rule(
         tables.push(PlannedTable {
             name: table.name.clone(),
             columns: column_defs(table),
+            key_columns: table.primary_key.clone(),
             select: older_than_query(table, column),
         });
     }
@@ -323,6 +327,7 @@ async fn plan_subject(
         tables.push(PlannedTable {
             name: table.name.clone(),
             columns: column_defs(table),
+            key_columns: table.primary_key.clone(),
             select: format!(
                 "SELECT {} FROM {} t0 WHERE {}{cutoff}",
                 column_list(table, "t0"),
