@@ -65,7 +65,7 @@ async fn a_rolled_back_change_leaves_no_audit_row() {
     .unwrap();
     tx.rollback().await.unwrap();
     write_entries(&db, 1).await;
-    let report = audit::verify(&client).await.unwrap();
+    let report = audit::verify(&client, &[]).await.unwrap();
     assert_eq!(report.records, 1);
     assert!(report.first_bad.is_none());
 }
@@ -314,4 +314,154 @@ async fn csv_output_neutralises_formulas_and_tables_escape_control_characters() 
     assert!(!table.contains('\x1b'), "{table}");
     assert!(table.contains("\\u{1b}"), "{table}");
     assert!(!table.contains("\nFAKE"), "{table}");
+}
+
+/// The anchor `audit head` prints on its last line (`SEQ:HASH`).
+fn anchor_of(db: &TestDb) -> String {
+    let output = db.cmd().args(["audit", "head"]).assert().success();
+    let stdout = String::from_utf8(output.get_output().stdout.clone()).unwrap();
+    stdout.lines().last().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn audit_head_prints_an_anchor_that_verify_accepts() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 3).await;
+    let client = db.client().await;
+    let hash: Vec<u8> = client
+        .query_one("SELECT row_hash FROM derbes.audit_log WHERE seq = 3", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let anchor = anchor_of(&db);
+    assert_eq!(anchor, format!("3:{}", hex::encode(&hash)));
+    let json = db
+        .cmd()
+        .args(["--format", "json", "audit", "head"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["seq"], 3);
+    assert_eq!(json["anchor"], anchor.as_str());
+    assert_eq!(json["database"], db.name.as_str());
+    db.cmd()
+        .args(["audit", "verify", "--head", &anchor])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("intact, anchored"))
+        .stdout(predicate::str::contains("cannot be detected").not());
+    // Later records do not disturb an older anchor.
+    write_entries(&db, 2).await;
+    db.cmd()
+        .args(["audit", "verify", "--head", &anchor.to_uppercase()])
+        .assert()
+        .success();
+    // Without a head, verify says what it cannot see.
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("intact (unanchored)"))
+        .stdout(predicate::str::contains(
+            "deleting the newest records or truncating the log cannot be detected",
+        ));
+}
+
+#[tokio::test]
+async fn audit_head_of_an_empty_log_says_so() {
+    let db = TestDb::migrated().await;
+    db.cmd()
+        .args(["audit", "head"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("empty"));
+}
+
+/// Issue 10, defect 4: a superuser deleting the newest rows behind the trigger
+/// leaves a chain that verifies; the anchored head catches it.
+#[tokio::test]
+async fn deleting_the_newest_records_is_caught_with_an_anchored_head() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 5).await;
+    let anchor = anchor_of(&db);
+    tamper(&db, "DELETE FROM derbes.audit_log WHERE seq >= 4").await;
+    // What the chain alone cannot show.
+    db.cmd().args(["audit", "verify"]).assert().success();
+    db.cmd()
+        .args(["audit", "verify", "--head", &anchor])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("CUT SHORT before record 5"))
+        .stderr(predicate::str::contains("ends at record 3"))
+        .stderr(predicate::str::contains("newest records were deleted"));
+    // An older anchor still held does not hide the newer one that is gone.
+    let older = {
+        let client = db.client().await;
+        let hash: Vec<u8> = client
+            .query_one("SELECT row_hash FROM derbes.audit_log WHERE seq = 2", &[])
+            .await
+            .unwrap()
+            .get(0);
+        format!("2:{}", hex::encode(hash))
+    };
+    db.cmd()
+        .args(["audit", "verify", "--head", &older, "--head", &anchor])
+        .assert()
+        .code(6);
+}
+
+/// Issue 10, defect 4: TRUNCATE with the triggers disabled left "0 records,
+/// intact"; with a known head an empty log is a failure.
+#[tokio::test]
+async fn truncating_the_log_is_caught_with_an_anchored_head() {
+    let db = TestDb::migrated().await;
+    write_entries(&db, 3).await;
+    let anchor = anchor_of(&db);
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "ALTER TABLE derbes.audit_log DISABLE TRIGGER USER; \
+             TRUNCATE derbes.audit_log; \
+             ALTER TABLE derbes.audit_log ENABLE TRIGGER USER",
+        )
+        .await
+        .unwrap();
+    db.cmd().args(["audit", "verify"]).assert().success();
+    db.cmd()
+        .args(["audit", "verify", "--head", &anchor])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("the audit log is empty"))
+        .stderr(predicate::str::contains("truncated"));
+    // Refilled past the anchor, the chain verifies but differs at the anchor.
+    write_entries(&db, 4).await;
+    db.cmd().args(["audit", "verify"]).assert().success();
+    db.cmd()
+        .args(["--format", "json", "audit", "verify", "--head", &anchor])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("\"differs\""));
+}
+
+/// Issue 10, defect 4: an empty log with a known head fails (exit 6), whatever the
+/// head; a head that is not SEQ:HASH is a usage error.
+#[tokio::test]
+async fn an_empty_log_with_a_known_head_fails() {
+    let db = TestDb::migrated().await;
+    let head = format!("1:{}", "ab".repeat(32));
+    db.cmd()
+        .args(["audit", "verify", "--head", &head])
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("empty"));
+    for bad in ["abc", "0:00", &format!("x:{}", "ab".repeat(32)), "3:abcd"] {
+        db.cmd()
+            .args(["audit", "verify", "--head", bad])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("SEQ:HASH"));
+    }
 }
