@@ -465,3 +465,211 @@ async fn an_empty_log_with_a_known_head_fails() {
             .stderr(predicate::str::contains("SEQ:HASH"));
     }
 }
+
+/// How the concurrent appenders open their transactions.
+#[derive(Clone, Copy, Debug)]
+enum Appender {
+    ReadCommitted,
+    RepeatableRead,
+    Serializable,
+}
+
+fn entry(n: usize) -> AuditEntry {
+    AuditEntry {
+        action: "test.concurrent".into(),
+        ticket: Some(format!("C-{n}")),
+        ..Default::default()
+    }
+}
+
+/// Issue 9, item 7: eight appenders on their own connections, a mix of READ
+/// COMMITTED (lock taken in `append`) and REPEATABLE READ / SERIALIZABLE changes
+/// (`begin_snapshot`: lock before the snapshot), each reading in its transaction and
+/// holding it open across the append, never fork the chain: every append succeeds,
+/// `seq` has no gap and each `prev_hash` is the row before's `row_hash`.
+#[tokio::test]
+async fn eight_concurrent_appenders_never_fork_the_chain() {
+    use derbes::change::{self, Limits, Snapshot};
+    const ROUNDS: usize = 6;
+    let db = std::sync::Arc::new(TestDb::migrated().await);
+    let mut tasks = Vec::new();
+    for task in 0..8usize {
+        let db = db.clone();
+        let kind = match task % 3 {
+            0 => Appender::ReadCommitted,
+            1 => Appender::RepeatableRead,
+            _ => Appender::Serializable,
+        };
+        tasks.push(tokio::spawn(async move {
+            let mut client = db.client().await;
+            for round in 0..ROUNDS {
+                let n = task * ROUNDS + round;
+                let pause = std::time::Duration::from_millis((n % 4) as u64 * 3);
+                match kind {
+                    Appender::ReadCommitted => {
+                        let tx = client.transaction().await.unwrap();
+                        tx.query_one("SELECT count(*) FROM derbes.audit_log", &[])
+                            .await
+                            .unwrap();
+                        tokio::time::sleep(pause).await;
+                        audit::append(&tx, "tester", &entry(n))
+                            .await
+                            .unwrap_or_else(|e| panic!("{kind:?} append: {e}"));
+                        tokio::time::sleep(pause).await;
+                        tx.commit().await.unwrap();
+                    }
+                    Appender::RepeatableRead | Appender::Serializable => {
+                        let isolation = match kind {
+                            Appender::RepeatableRead => Snapshot::RepeatableRead,
+                            _ => Snapshot::Serializable,
+                        };
+                        let change = change::begin_snapshot(
+                            &mut client,
+                            &Limits::default(),
+                            isolation,
+                            false,
+                        )
+                        .await
+                        .unwrap();
+                        change
+                            .tx()
+                            .query_one("SELECT count(*) FROM derbes.audit_log", &[])
+                            .await
+                            .unwrap();
+                        tokio::time::sleep(pause).await;
+                        change
+                            .commit("tester", &entry(n))
+                            .await
+                            .unwrap_or_else(|e| panic!("{kind:?} append: {e}"));
+                    }
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    let client = db.client().await;
+    let report = audit::verify(&client, &[]).await.unwrap();
+    assert!(report.first_bad.is_none(), "{:?}", report.first_bad);
+    assert_eq!(report.records, 8 * ROUNDS as i64);
+    let row = client
+        .query_one(
+            "SELECT min(seq), max(seq), count(DISTINCT seq), \
+                    count(*) FILTER (WHERE prev_hash IS DISTINCT FROM \
+                        coalesce(before, '\\x0000000000000000000000000000000000000000000000000000000000000000'::bytea)), \
+                    count(DISTINCT ticket) \
+             FROM (SELECT seq, prev_hash, ticket, lag(row_hash) OVER (ORDER BY seq) AS before \
+                   FROM derbes.audit_log) chain",
+            &[],
+        )
+        .await
+        .unwrap();
+    let n = 8 * ROUNDS as i64;
+    assert_eq!(row.get::<_, i64>(0), 1, "seq starts at 1");
+    assert_eq!(row.get::<_, i64>(1), n, "seq has no gap");
+    assert_eq!(row.get::<_, i64>(2), n);
+    assert_eq!(
+        row.get::<_, i64>(3),
+        0,
+        "each prev_hash is the row before's row_hash"
+    );
+    assert_eq!(row.get::<_, i64>(4), n, "every append is there once");
+}
+
+/// A REPEATABLE READ change started by `begin_snapshot` while another change holds
+/// the audit lock waits for it, and its snapshot then holds the row that change
+/// committed: it appends after it.
+#[tokio::test]
+async fn a_snapshot_change_appends_after_the_change_it_waited_for() {
+    use derbes::change::{self, Limits, Snapshot};
+    let db = TestDb::migrated().await;
+    let mut first = db.client().await;
+    let tx = first.transaction().await.unwrap();
+    audit::append(&tx, "tester", &entry(1)).await.unwrap();
+    let db_name = db.name.clone();
+    let waiting = tokio::spawn(async move {
+        let mut client = crate::support::connect_to(&db_name).await;
+        let change = change::begin_snapshot(
+            &mut client,
+            &Limits::default(),
+            Snapshot::RepeatableRead,
+            false,
+        )
+        .await
+        .unwrap();
+        change.commit("tester", &entry(2)).await.map(|r| r.seq)
+    });
+    // Commit the first only once the second waits for the lock.
+    let observer = db.client().await;
+    loop {
+        let waiting: bool = observer
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE NOT granted \
+                 AND relation = 'derbes.audit_lock'::regclass)",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(waiting.await.unwrap().unwrap(), 2);
+    assert!(audit::verify(&observer, &[])
+        .await
+        .unwrap()
+        .first_bad
+        .is_none());
+}
+
+/// `append` refuses a REPEATABLE READ or SERIALIZABLE transaction that did not take
+/// the audit lock before its snapshot; and one that took it too late (after its
+/// snapshot, with a row committed in between) is refused by the primary key instead
+/// of forking the chain.
+#[tokio::test]
+async fn append_refuses_a_snapshot_that_may_be_stale() {
+    use derbes::audit::AppendError;
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    for level in [
+        tokio_postgres::IsolationLevel::RepeatableRead,
+        tokio_postgres::IsolationLevel::Serializable,
+    ] {
+        let tx = client
+            .build_transaction()
+            .isolation_level(level)
+            .start()
+            .await
+            .unwrap();
+        let err = audit::append(&tx, "tester", &entry(1)).await.unwrap_err();
+        assert!(
+            matches!(err, AppendError::SnapshotWithoutLock { .. }),
+            "{err}"
+        );
+        assert!(err.to_string().contains("begin_snapshot"), "{err}");
+        tx.rollback().await.unwrap();
+    }
+
+    write_entries(&db, 1).await;
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .start()
+        .await
+        .unwrap();
+    tx.query_one("SELECT 1", &[]).await.unwrap(); // the snapshot
+    write_entries(&db, 1).await; // committed after it
+    tx.batch_execute(derbes::audit::LOCK_BEFORE_SNAPSHOT)
+        .await
+        .unwrap();
+    let err = audit::append(&tx, "tester", &entry(2)).await.unwrap_err();
+    assert!(matches!(err, AppendError::StaleSnapshot), "{err}");
+    tx.rollback().await.unwrap();
+    let report = audit::verify(&client, &[]).await.unwrap();
+    assert_eq!(report.records, 2);
+    assert!(report.first_bad.is_none());
+}
