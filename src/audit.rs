@@ -380,21 +380,28 @@ impl AnchorStatus {
     }
 }
 
-/// Look up one anchored head in the log (the record only; [`verify`] checks the chain).
-pub async fn anchor_status(
+/// Look up one anchored head in the log: its record only (without reading the
+/// chain; [`verify`] checks that too).
+pub async fn check_anchor(
     client: &impl GenericClient,
     head: &Head,
-) -> Result<AnchorStatus, tokio_postgres::Error> {
+) -> Result<AnchorCheck, tokio_postgres::Error> {
     let row = client
-        .query_opt(
-            "SELECT row_hash FROM derbes.audit_log WHERE seq = $1",
+        .query_one(
+            "SELECT (SELECT row_hash FROM derbes.audit_log WHERE seq = $1), \
+                    (SELECT coalesce(max(seq), 0) FROM derbes.audit_log)",
             &[&head.seq],
         )
         .await?;
-    Ok(match row {
+    let status = match row.get::<_, Option<Vec<u8>>>(0) {
         None => AnchorStatus::Missing,
-        Some(row) if hex::encode(row.get::<_, Vec<u8>>(0)) == head.row_hash => AnchorStatus::Held,
+        Some(hash) if hex::encode(&hash) == head.row_hash => AnchorStatus::Held,
         Some(_) => AnchorStatus::Differs,
+    };
+    Ok(AnchorCheck {
+        head: head.clone(),
+        status,
+        problem: status.problem(head, row.get(1)),
     })
 }
 
