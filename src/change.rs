@@ -6,7 +6,10 @@
 //! stuck lock never hangs an on-call run), the subjects' rows are locked in key order
 //! ([`Change::lock_subjects`]) so concurrent runs queue instead of interleaving, the
 //! audit row is appended in the same transaction, and a dry run is the same
-//! transaction rolled back.
+//! transaction rolled back. A change that must read one snapshot throughout
+//! (REPEATABLE READ or SERIALIZABLE: what is archived is what is deleted) starts with
+//! [`begin_snapshot`], which takes the audit lock before the snapshot so its audit
+//! row follows the true chain head (see `audit`).
 //!
 //! Cohort work (purging, cohort anonymisation) runs in batches ([`run_batches`]):
 //! keyset on the table's primary key (never OFFSET, never `ctid`), one short
