@@ -232,7 +232,7 @@ async fn verify(ctx: &Context, args: ArchiveVerifyArgs) -> anyhow::Result<()> {
         None => Ok(()),
         Some(problem) => Err(DerbesError::VerificationFailed(format!(
             "archive {} is intact, but the audit head it recorded at creation is not in this database's audit log: {problem}; \
-             run derbes audit verify --head {} and restore the audit log from backup",
+             run derbes audit verify --head {} and compare the audit log with a backup",
             report.path.display(),
             report.audit_head.as_ref().map(|a| a.head.to_string()).unwrap_or_default()
         ))

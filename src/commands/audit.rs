@@ -158,7 +158,7 @@ async fn verify(
     match report.problem() {
         None => Ok(()),
         Some(problem) => Err(DerbesError::VerificationFailed(format!(
-            "{problem}; keep the database as it is for investigation and restore the audit log from backup"
+            "{problem}; keep the database as it is and compare its audit log with a backup to find what was removed or changed"
         ))
         .into()),
     }
