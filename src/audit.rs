@@ -546,3 +546,29 @@ pub async fn verify(
         anchors,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Head;
+
+    #[test]
+    fn a_head_reads_back_as_it_is_printed() {
+        let hash = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+        let head: Head = format!(" 42:{hash}\n").parse().unwrap();
+        assert_eq!(head.seq, 42);
+        assert_eq!(head.row_hash, hash.to_ascii_lowercase());
+        assert_eq!(head.to_string().parse::<Head>().unwrap(), head);
+        for bad in [
+            "",
+            "42",
+            "0:00",
+            "-1:00",
+            "x:00",
+            &format!("1:{}", &hash[1..]),
+            &format!("1:{}z", &hash[1..]),
+        ] {
+            let err = bad.parse::<Head>().unwrap_err();
+            assert!(err.contains("SEQ:HASH"), "{bad}: {err}");
+        }
+    }
+}

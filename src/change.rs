@@ -58,6 +58,8 @@ pub enum ChangeError {
     StatementTimeout,
     #[error("another derbes {operation} run ({scope}) holds the lock on this database: wait for it to finish (pg_stat_activity, application_name = 'derbes') and run again")]
     RunLockHeld { operation: String, scope: String },
+    #[error("another transaction changed the rows this change needs while it ran (a serialization failure or a deadlock): nothing was changed; run again")]
+    Conflict,
     #[error("{0}")]
     Audit(String),
     #[error("database error: {0}")]
@@ -79,6 +81,7 @@ impl From<tokio_postgres::Error> for ChangeError {
             Some("25006") => ChangeError::ReadOnly,
             Some("55P03") => ChangeError::LockTimeout,
             Some("57014") => ChangeError::StatementTimeout,
+            Some("40001") | Some("40P01") => ChangeError::Conflict,
             _ => ChangeError::Database(crate::db::describe(&error)),
         }
     }
@@ -152,7 +155,19 @@ pub async fn begin_snapshot<'c>(
         .isolation_level(level)
         .start()
         .await?;
-    // A read-only server refuses this lock mode (SQLSTATE 25006: ReadOnly).
+    // Neither `SHOW` nor `LOCK TABLE` takes a snapshot. A read-only transaction may
+    // take the lock (a standby refuses it, SQLSTATE 25006), so ask first.
+    let read_only = tx
+        .simple_query("SHOW transaction_read_only")
+        .await?
+        .into_iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        });
+    if read_only.as_deref() == Some("on") {
+        return Err(ChangeError::ReadOnly);
+    }
     tx.batch_execute(audit::LOCK_BEFORE_SNAPSHOT).await?;
     Ok(Change { tx, dry_run })
 }
