@@ -88,6 +88,9 @@ _derbes() {
             derbes__subcmd__archive__subcmd__help,verify)
                 cmd="derbes__subcmd__archive__subcmd__help__subcmd__verify"
                 ;;
+            derbes__subcmd__audit,head)
+                cmd="derbes__subcmd__audit__subcmd__head"
+                ;;
             derbes__subcmd__audit,help)
                 cmd="derbes__subcmd__audit__subcmd__help"
                 ;;
@@ -96,6 +99,9 @@ _derbes() {
                 ;;
             derbes__subcmd__audit,verify)
                 cmd="derbes__subcmd__audit__subcmd__verify"
+                ;;
+            derbes__subcmd__audit__subcmd__help,head)
+                cmd="derbes__subcmd__audit__subcmd__help__subcmd__head"
                 ;;
             derbes__subcmd__audit__subcmd__help,help)
                 cmd="derbes__subcmd__audit__subcmd__help__subcmd__help"
@@ -156,6 +162,9 @@ _derbes() {
                 ;;
             derbes__subcmd__help__subcmd__archive,verify)
                 cmd="derbes__subcmd__help__subcmd__archive__subcmd__verify"
+                ;;
+            derbes__subcmd__help__subcmd__audit,head)
+                cmd="derbes__subcmd__help__subcmd__audit__subcmd__head"
                 ;;
             derbes__subcmd__help__subcmd__audit,log)
                 cmd="derbes__subcmd__help__subcmd__audit__subcmd__log"
@@ -632,7 +641,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__audit)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version log verify help"
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version log head verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -665,9 +674,57 @@ _derbes() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
-        derbes__subcmd__audit__subcmd__help)
-            opts="log verify help"
+        derbes__subcmd__audit__subcmd__head)
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__audit__subcmd__help)
+            opts="log head verify help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__audit__subcmd__help__subcmd__head)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -772,12 +829,16 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__audit__subcmd__verify)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --head --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --head)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -1096,8 +1157,22 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__help__subcmd__audit)
-            opts="log verify"
+            opts="log head verify"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__audit__subcmd__head)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -104,20 +104,21 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use).'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l map -d 'The data map: where personal data lives in this database' -r -F
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
 json\t''
 csv\t''"
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s q -l quiet -d 'Only errors on stderr'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s h -l help -d 'Print help'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "log" -d 'List audit records, newest last'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -f -a "log" -d 'List audit records, newest last'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -f -a "head" -d 'Print the chain head (the newest record\'s sequence number and hash) to keep elsewhere'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l action -d 'Only records of this action (e.g. block, export)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l ticket -d 'Only records with this ticket' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l since -d 'Only records newer than this (e.g. 24h, 7d, 2026-11-01)' -r
@@ -133,6 +134,18 @@ complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_sub
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l format -d 'Output format; table on a terminal, json for scripts' -r -f -a "table\t''
+json\t''
+csv\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l head -d 'A head printed earlier by `derbes audit head` (or recorded in an archive\'s manifest), as SEQ:HASH: the record\'s sequence number, a colon, its 64-hex-digit hash. Repeatable' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -142,9 +155,10 @@ csv\t''"
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "log" -d 'List audit records, newest last'
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "head" -d 'Print the chain head (the newest record\'s sequence number and hash) to keep elsewhere'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
@@ -403,6 +417,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use).'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "head" -d 'Print the chain head (the newest record\'s sequence number and hash) to keep elsewhere'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "verify" -d 'Recompute the hash chain; exits 6 naming the first bad record'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from sample" -f -a "init" -d 'Create the reference schema and fill it with synthetic borrowers (like pgbench -i)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "dump" -d 'Write selected rows to an age-encrypted archive (tar of CSV + manifest.json)'

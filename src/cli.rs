@@ -351,8 +351,40 @@ pub struct MapInitArgs {
 pub enum AuditCommand {
     /// List audit records, newest last.
     Log(AuditLogArgs),
+    /// Print the chain head (the newest record's sequence number and hash) to keep elsewhere.
+    ///
+    /// The last line is the anchor, SEQ:HASH, for a ticket or a cron log. Kept outside
+    /// the database, it lets `audit verify --head` detect that the newest records were
+    /// deleted or the log truncated, which the chain alone cannot show.
+    #[command(after_help = "Examples:
+  derbes audit head                       # the head; its last line is the anchor SEQ:HASH
+  derbes audit head | tail -n1 >> /srv/anchors/audit-heads   # from cron, kept off the database server
+  derbes audit verify --head 42:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    Head,
     /// Recompute the hash chain; exits 6 naming the first bad record.
-    Verify,
+    ///
+    /// With --head, also checks that the log still holds each anchored head (same
+    /// sequence number, same hash): a log that ends before it (newest records
+    /// deleted, the table truncated) or differs there fails, exit 6. Without it,
+    /// deleting the newest records cannot be detected.
+    #[command(after_help = "Examples:
+  derbes audit verify                     # the chain; says the newest records are unanchored
+  derbes audit verify --head 42:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+  derbes audit verify --head \"$(tail -n1 /srv/anchors/audit-heads)\"   # the last kept anchor")]
+    Verify(AuditVerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditVerifyArgs {
+    /// A head printed earlier by `derbes audit head` (or recorded in an archive's
+    /// manifest), as SEQ:HASH: the record's sequence number, a colon, its 64-hex-digit
+    /// hash. Repeatable.
+    #[arg(long = "head", value_name = "SEQ:HASH", value_parser = parse_head)]
+    pub heads: Vec<crate::pg::audit::Head>,
+}
+
+fn parse_head(text: &str) -> Result<crate::pg::audit::Head, String> {
+    text.parse()
 }
 
 #[derive(Debug, Args)]

@@ -228,7 +228,18 @@ async fn verify(ctx: &Context, args: ArchiveVerifyArgs) -> anyhow::Result<()> {
     let (client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
     let (report, _) = archive::verify(&client, &args.path, identities).await?;
-    emit(ctx.format(), &report)
+    emit(ctx.format(), &report)?;
+    // The archive is intact; the audit log it anchors is not.
+    match report.audit_head.as_ref().and_then(|a| a.problem.as_ref()) {
+        None => Ok(()),
+        Some(problem) => Err(DerbesError::VerificationFailed(format!(
+            "archive {} is intact, but the audit head it recorded at creation is not in this database's audit log: {problem}; \
+             run derbes audit verify --head {} and compare the audit log with a backup",
+            report.path.display(),
+            report.audit_head.as_ref().map(|a| a.head.to_string()).unwrap_or_default()
+        ))
+        .into()),
+    }
 }
 
 impl Tabular for VerifyReport {
@@ -250,6 +261,19 @@ impl Tabular for VerifyReport {
         if self.empty {
             notes.push("the archive is empty: its selection matched no rows".to_owned());
         }
+        notes.push(match &self.audit_head {
+            None => "audit head at creation: none recorded (an empty audit log, or an archive from before heads were recorded)".to_owned(),
+            Some(check) => match &check.problem {
+                None => format!(
+                    "audit head at creation: {} (held in this database's audit log)",
+                    check.head
+                ),
+                Some(problem) => format!(
+                    "audit head at creation: {} NOT held in this database's audit log: {problem}",
+                    check.head
+                ),
+            },
+        });
         notes
     }
 }

@@ -1,12 +1,12 @@
-//! `derbes audit log|verify`: read and check the audit trail.
+//! `derbes audit log|head|verify`: read, anchor and check the audit trail.
 
 use serde::Serialize;
 
-use crate::cli::{AuditCommand, AuditLogArgs};
+use crate::cli::{AuditCommand, AuditLogArgs, AuditVerifyArgs};
 use crate::commands::Context;
 use crate::error::DerbesError;
 use crate::output::{emit, Tabular};
-use crate::pg::audit::{self, AuditFilter, AuditRecord, VerifyReport};
+use crate::pg::audit::{self, AnchorStatus, AuditFilter, AuditRecord, HeadRecord, VerifyReport};
 use crate::pg::migrate::ensure_current;
 use crate::when::parse_since;
 
@@ -15,7 +15,8 @@ pub async fn run(ctx: &Context, command: AuditCommand) -> anyhow::Result<()> {
     ensure_current(&client).await?;
     match command {
         AuditCommand::Log(args) => log(ctx, &client, args).await,
-        AuditCommand::Verify => verify(ctx, &client).await,
+        AuditCommand::Head => head(ctx, &client).await,
+        AuditCommand::Verify(args) => verify(ctx, &client, args).await,
     }
 }
 
@@ -90,14 +91,74 @@ fn compact_counts(counts: &serde_json::Value) -> String {
         .unwrap_or_default()
 }
 
-async fn verify(ctx: &Context, client: &tokio_postgres::Client) -> anyhow::Result<()> {
-    let report = audit::verify(client).await?;
+/// `audit head`: the newest record, to keep elsewhere.
+#[derive(Serialize)]
+struct HeadReport {
+    database: String,
+    #[serde(flatten)]
+    head: Option<HeadRecord>,
+    /// `SEQ:HASH`, what `audit verify --head` takes.
+    anchor: Option<String>,
+}
+
+async fn head(ctx: &Context, client: &tokio_postgres::Client) -> anyhow::Result<()> {
+    let database: String = client
+        .query_one("SELECT current_database()", &[])
+        .await?
+        .get(0);
+    let head = audit::head(client).await?;
+    let anchor = head.as_ref().map(|h| h.head.to_string());
+    emit(
+        ctx.format(),
+        &HeadReport {
+            database,
+            head,
+            anchor,
+        },
+    )
+}
+
+impl Tabular for HeadReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["database", "seq", "at", "row_hash", "anchor"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        match &self.head {
+            None => Vec::new(),
+            Some(h) => vec![vec![
+                self.database.clone(),
+                h.head.seq.to_string(),
+                h.at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                h.head.row_hash.clone(),
+                h.head.to_string(),
+            ]],
+        }
+    }
+    fn notes(&self) -> Vec<String> {
+        match &self.anchor {
+            None => vec!["the audit trail is empty: there is no head to keep yet".to_owned()],
+            // The anchor alone on the last line, for `tail -n1`.
+            Some(anchor) => vec![
+                "keep this anchor off the database server (a ticket, a cron log); \
+                 check later with derbes audit verify --head SEQ:HASH:"
+                    .to_owned(),
+                anchor.clone(),
+            ],
+        }
+    }
+}
+
+async fn verify(
+    ctx: &Context,
+    client: &tokio_postgres::Client,
+    args: AuditVerifyArgs,
+) -> anyhow::Result<()> {
+    let report = audit::verify(client, &args.heads).await?;
     emit(ctx.format(), &report)?;
-    match &report.first_bad {
+    match report.problem() {
         None => Ok(()),
-        Some(bad) => Err(DerbesError::VerificationFailed(format!(
-            "audit trail broken at record {}: {}",
-            bad.seq, bad.problem
+        Some(problem) => Err(DerbesError::VerificationFailed(format!(
+            "{problem}; keep the database as it is and compare its audit log with a backup to find what was removed or changed"
         ))
         .into()),
     }
@@ -105,22 +166,59 @@ async fn verify(ctx: &Context, client: &tokio_postgres::Client) -> anyhow::Resul
 
 impl Tabular for VerifyReport {
     fn headers(&self) -> Vec<&'static str> {
-        vec!["records", "status"]
+        vec!["records", "status", "head", "anchors"]
     }
     fn rows(&self) -> Vec<Vec<String>> {
-        vec![vec![
-            self.records.to_string(),
-            match &self.first_bad {
-                None => "intact".to_owned(),
-                Some(bad) => format!("BROKEN at record {}", bad.seq),
-            },
-        ]]
+        let status = match (
+            &self.first_bad,
+            self.anchors.iter().find(|a| a.problem.is_some()),
+        ) {
+            (Some(bad), _) => format!("BROKEN at record {}", bad.seq),
+            (None, Some(a)) if a.status == AnchorStatus::Missing => {
+                format!("CUT SHORT before record {}", a.head.seq)
+            }
+            (None, Some(a)) => format!("REWRITTEN at record {}", a.head.seq),
+            (None, None) if self.anchored => "intact, anchored".to_owned(),
+            (None, None) => "intact (unanchored)".to_owned(),
+        };
+        let head = match (self.head_seq, &self.head_hash) {
+            (Some(seq), Some(hash)) => format!("{seq}:{hash}"),
+            _ => String::new(),
+        };
+        let anchors = self
+            .anchors
+            .iter()
+            .map(|a| {
+                format!(
+                    "{}:{}",
+                    a.head.seq,
+                    match a.status {
+                        AnchorStatus::Held => "held",
+                        AnchorStatus::Missing => "missing",
+                        AnchorStatus::Differs => "differs",
+                        AnchorStatus::Unchecked => "unchecked",
+                    }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join(" ");
+        vec![vec![self.records.to_string(), status, head, anchors]]
     }
     fn notes(&self) -> Vec<String> {
-        match (&self.first_bad, &self.head_hash) {
-            (Some(bad), _) => vec![format!("record {}: {}", bad.seq, bad.problem)],
-            (None, Some(head)) => vec![format!("chain head: {head}")],
-            (None, None) => vec!["the audit trail is empty".to_owned()],
+        let mut notes = Vec::new();
+        if let Some(bad) = &self.first_bad {
+            notes.push(format!("record {}: {}", bad.seq, bad.problem));
         }
+        notes.extend(self.anchors.iter().filter_map(|a| a.problem.clone()));
+        if self.first_bad.is_none() {
+            match (self.head_seq, &self.head_hash) {
+                (Some(seq), Some(hash)) => notes.push(format!("chain head: {seq}:{hash}")),
+                _ => notes.push("the audit trail is empty".to_owned()),
+            }
+        }
+        if let Some(warning) = &self.warning {
+            notes.push(format!("note: {warning}"));
+        }
+        notes
     }
 }

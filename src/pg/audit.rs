@@ -7,17 +7,33 @@
 //! subject references (`table:key`), never a personal value in clear. Beside the
 //! declared operator, each row records the database's `session_user` (migration 4;
 //! older rows have none, and their hash is computed as before).
+//!
+//! Deleting the newest rows (or truncating the table) leaves a chain that verifies;
+//! only a [`Head`] kept elsewhere (`audit head` in a ticket or a cron log, the
+//! manifest of every archive) shows it: [`verify`] given anchors fails when an
+//! anchored record is gone or differs.
+//!
+//! Appends are serialised by a table lock (`derbes.audit_lock`, migration 7) held to
+//! commit. A READ COMMITTED transaction takes it in [`append`] and then reads the
+//! newest head; a REPEATABLE READ or SERIALIZABLE one must take it before its
+//! snapshot ([`LOCK_BEFORE_SNAPSHOT`], which `change::begin_snapshot` runs first),
+//! else its snapshot may miss rows committed since, and [`append`] refuses it.
 
 use std::collections::BTreeMap;
 
+use std::fmt;
+use std::str::FromStr;
+
 use chrono::{DateTime, SubsecRound, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio_postgres::{GenericClient, Row, Transaction};
 
-/// Key of the advisory lock that serialises appends (held to the end of the
-/// transaction, so sequence numbers and hashes follow commit order).
-const AUDIT_LOCK: i64 = 0x6465_7262_6573_0002;
+/// The lock that serialises appends, held to the end of the transaction (so sequence
+/// numbers and hashes follow commit order). `LOCK TABLE` takes no snapshot, so it can
+/// be the first statement of a REPEATABLE READ or SERIALIZABLE transaction, whose
+/// snapshot then sees every append committed before the lock was granted.
+pub const LOCK_BEFORE_SNAPSHOT: &str = "LOCK TABLE derbes.audit_lock IN EXCLUSIVE MODE";
 
 const GENESIS: [u8; 32] = [0; 32];
 
@@ -120,14 +136,48 @@ impl AuditRecord {
 const COLUMNS: &str = "seq, at, operator, action, ticket, subject_ref, counts, fields, detail, \
      prev_hash, row_hash, db_session_user";
 
+/// Why [`append`] wrote nothing (the caller's transaction should roll back).
+#[derive(Debug, thiserror::Error)]
+pub enum AppendError {
+    #[error("an audit row cannot be appended in a {isolation} transaction that did not lock the audit log before its snapshot (its view of the log may be stale, which would fork the chain): start the change with change::begin_snapshot; nothing was written")]
+    SnapshotWithoutLock { isolation: String },
+    #[error("the audit log grew after this transaction's snapshot was taken, so its head is stale: nothing was written; take the audit lock first (change::begin_snapshot) and run again")]
+    StaleSnapshot,
+    #[error(transparent)]
+    Database(#[from] tokio_postgres::Error),
+}
+
 /// Append one audit row inside the caller's transaction.
+///
+/// READ COMMITTED: takes the audit lock here, then reads the newest head. REPEATABLE
+/// READ and SERIALIZABLE: the transaction must hold the lock already, taken before
+/// its snapshot (`change::begin_snapshot`); otherwise [`AppendError::SnapshotWithoutLock`].
+/// Whatever the caller did, the chain cannot fork: `seq` is the primary key, so a row
+/// appended to a stale head collides with the row that already follows it, which is
+/// reported as [`AppendError::StaleSnapshot`].
 pub async fn append(
     tx: &Transaction<'_>,
     operator: &str,
     entry: &AuditEntry,
-) -> Result<AuditRecord, tokio_postgres::Error> {
-    tx.execute("SELECT pg_advisory_xact_lock($1)", &[&AUDIT_LOCK])
+) -> Result<AuditRecord, AppendError> {
+    let state = tx
+        .query_one(
+            "SELECT current_setting('transaction_isolation'), EXISTS ( \
+                 SELECT 1 FROM pg_locks WHERE locktype = 'relation' \
+                   AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                   AND relation = 'derbes.audit_lock'::regclass \
+                   AND pid = pg_backend_pid() AND mode = 'ExclusiveLock' AND granted)",
+            &[],
+        )
         .await?;
+    let isolation: String = state.get(0);
+    let locked: bool = state.get(1);
+    if !locked {
+        if isolation != "read committed" {
+            return Err(AppendError::SnapshotWithoutLock { isolation });
+        }
+        tx.batch_execute(LOCK_BEFORE_SNAPSHOT).await?;
+    }
     let last = tx
         .query_opt(
             "SELECT seq, row_hash FROM derbes.audit_log ORDER BY seq DESC LIMIT 1",
@@ -171,7 +221,7 @@ pub async fn append(
     record.detail = normalised.get(1);
     record.db_session_user = normalised.get(2);
     record.row_hash = record.canonical_hash(&record.prev_hash);
-    tx.execute(
+    let inserted = tx.execute(
         &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
         &[
             &record.seq,
@@ -188,8 +238,14 @@ pub async fn append(
             &record.db_session_user,
         ],
     )
-    .await?;
-    Ok(record)
+    .await;
+    match inserted {
+        Ok(_) => Ok(record),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            Err(AppendError::StaleSnapshot)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// Filters for [`list`].
@@ -221,13 +277,179 @@ pub async fn list(
     Ok(rows.iter().map(AuditRecord::from_row).collect())
 }
 
+/// The newest record of the chain, as kept elsewhere to anchor it: written and
+/// read as `SEQ:HASH` (the record's sequence number and its row hash in hex, e.g.
+/// `42:9f86d081...`), the form `audit verify --head` takes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    pub seq: i64,
+    /// SHA-256 row hash, lowercase hex.
+    pub row_hash: String,
+}
+
+impl fmt::Display for Head {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.seq, self.row_hash)
+    }
+}
+
+impl FromStr for Head {
+    type Err = String;
+
+    fn from_str(text: &str) -> Result<Head, String> {
+        let usage = "give the head as SEQ:HASH, the anchor `derbes audit head` printed (e.g. 42:9f86d081884c7d65...; 64 hex digits)";
+        let (seq, hash) = text
+            .trim()
+            .split_once(':')
+            .ok_or_else(|| format!("not an audit head: {usage}"))?;
+        let seq: i64 = seq.parse().ok().filter(|n| *n >= 1).ok_or_else(|| {
+            format!("the sequence number before ':' is not a number from 1 up: {usage}")
+        })?;
+        if hash.len() != 64 || !hash.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Err(format!("the hash after ':' is not 64 hex digits: {usage}"));
+        }
+        Ok(Head {
+            seq,
+            row_hash: hash.to_ascii_lowercase(),
+        })
+    }
+}
+
+/// The chain head as committed (or as the caller's transaction sees it); None for an
+/// empty log. A transaction that appended rows sees its own: read the head before
+/// appending when it is to anchor anything outside.
+pub async fn head(
+    client: &impl GenericClient,
+) -> Result<Option<HeadRecord>, tokio_postgres::Error> {
+    let row = client
+        .query_opt(
+            "SELECT seq, row_hash, at FROM derbes.audit_log ORDER BY seq DESC LIMIT 1",
+            &[],
+        )
+        .await?;
+    Ok(row.map(|row| HeadRecord {
+        head: Head {
+            seq: row.get(0),
+            row_hash: hex::encode(row.get::<_, Vec<u8>>(1)),
+        },
+        at: row.get(2),
+    }))
+}
+
+/// The head and when its record was written.
+#[derive(Debug, Clone, Serialize)]
+pub struct HeadRecord {
+    #[serde(flatten)]
+    pub head: Head,
+    pub at: DateTime<Utc>,
+}
+
+/// Whether the log still holds an anchored head.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnchorStatus {
+    /// The record is there with the same hash.
+    Held,
+    /// The log ends before the anchored record: the newest rows were deleted, or
+    /// the log was truncated.
+    Missing,
+    /// The record is there with another hash: the log was rewritten.
+    Differs,
+    /// Not reached: the chain breaks before it (the break is the finding).
+    Unchecked,
+}
+
+impl AnchorStatus {
+    /// What it means, for messages; None when held.
+    pub fn problem(self, head: &Head, records: i64) -> Option<String> {
+        match self {
+            AnchorStatus::Held | AnchorStatus::Unchecked => None,
+            AnchorStatus::Missing if records == 0 => Some(format!(
+                "the audit log is empty but record {} was anchored: the log was truncated",
+                head.seq
+            )),
+            AnchorStatus::Missing => Some(format!(
+                "the log ends at record {records} but record {} was anchored: the newest records were deleted (or the log truncated and refilled)",
+                head.seq
+            )),
+            AnchorStatus::Differs => Some(format!(
+                "record {} differs from the anchored head (another hash): the log was rewritten up to it",
+                head.seq
+            )),
+        }
+    }
+}
+
+/// Look up one anchored head in the log: its record only (without reading the
+/// chain; [`verify`] checks that too).
+pub async fn check_anchor(
+    client: &impl GenericClient,
+    head: &Head,
+) -> Result<AnchorCheck, tokio_postgres::Error> {
+    let row = client
+        .query_one(
+            "SELECT (SELECT row_hash FROM derbes.audit_log WHERE seq = $1), \
+                    (SELECT coalesce(max(seq), 0) FROM derbes.audit_log)",
+            &[&head.seq],
+        )
+        .await?;
+    let status = match row.get::<_, Option<Vec<u8>>>(0) {
+        None => AnchorStatus::Missing,
+        Some(hash) if hex::encode(&hash) == head.row_hash => AnchorStatus::Held,
+        Some(_) => AnchorStatus::Differs,
+    };
+    Ok(AnchorCheck {
+        head: head.clone(),
+        status,
+        problem: status.problem(head, row.get(1)),
+    })
+}
+
 /// What [`verify`] found.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
     pub records: i64,
+    /// The last record's sequence number, when the chain is intact and not empty.
+    pub head_seq: Option<i64>,
     pub head_hash: Option<String>,
     /// The first record that breaks the chain, and how.
     pub first_bad: Option<BadRecord>,
+    /// Each head given to check against, and whether the log still holds it.
+    pub anchors: Vec<AnchorCheck>,
+    /// True when at least one head was given: only then can deleting the newest
+    /// records (or truncating the log) be detected.
+    pub anchored: bool,
+    /// Said when no head was given.
+    pub warning: Option<String>,
+}
+
+/// What an unanchored check cannot see.
+pub const UNANCHORED: &str = "without an anchored head (--head SEQ:HASH, kept from an earlier \
+     `derbes audit head` or an archive's manifest), deleting the newest records or truncating \
+     the log cannot be detected";
+
+impl VerifyReport {
+    /// The first problem found: a break in the chain, else an anchored head that is
+    /// missing or differs.
+    pub fn problem(&self) -> Option<String> {
+        if let Some(bad) = &self.first_bad {
+            return Some(format!(
+                "audit trail broken at record {}: {}",
+                bad.seq, bad.problem
+            ));
+        }
+        self.anchors
+            .iter()
+            .find_map(|a| a.problem.clone())
+            .map(|p| format!("audit trail cut short: {p}"))
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AnchorCheck {
+    pub head: Head,
+    pub status: AnchorStatus,
+    pub problem: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -236,8 +458,13 @@ pub struct BadRecord {
     pub problem: String,
 }
 
-/// Recompute the whole chain in `seq` order, streaming (memory stays flat).
-pub async fn verify(client: &impl GenericClient) -> Result<VerifyReport, tokio_postgres::Error> {
+/// Recompute the whole chain in `seq` order, streaming (memory stays flat), and
+/// check that it still holds every anchored head: its record there, with its hash.
+/// Without anchors, newest records deleted leave a chain that verifies.
+pub async fn verify(
+    client: &impl GenericClient,
+    anchors: &[Head],
+) -> Result<VerifyReport, tokio_postgres::Error> {
     use futures_util::{pin_mut, TryStreamExt};
 
     let stream = client
@@ -250,6 +477,8 @@ pub async fn verify(client: &impl GenericClient) -> Result<VerifyReport, tokio_p
     let mut expected_seq = 1;
     let mut prev_hash = GENESIS.to_vec();
     let mut records = 0;
+    let mut seen: Vec<Option<AnchorStatus>> = vec![None; anchors.len()];
+    let mut first_bad = None;
     while let Some(row) = stream.try_next().await? {
         let record = AuditRecord::from_row(&row);
         records += 1;
@@ -270,21 +499,76 @@ pub async fn verify(client: &impl GenericClient) -> Result<VerifyReport, tokio_p
             None
         };
         if let Some(problem) = problem {
-            return Ok(VerifyReport {
-                records,
-                head_hash: None,
-                first_bad: Some(BadRecord {
-                    seq: record.seq,
-                    problem,
-                }),
+            first_bad = Some(BadRecord {
+                seq: record.seq,
+                problem,
             });
+            break;
+        }
+        let hash = hex::encode(&record.row_hash);
+        for (anchor, status) in anchors.iter().zip(seen.iter_mut()) {
+            if anchor.seq == record.seq {
+                *status = Some(if anchor.row_hash == hash {
+                    AnchorStatus::Held
+                } else {
+                    AnchorStatus::Differs
+                });
+            }
         }
         expected_seq += 1;
         prev_hash = record.row_hash;
     }
+    let intact = first_bad.is_none();
+    let anchors = anchors
+        .iter()
+        .zip(seen)
+        .map(|(head, status)| {
+            // Past a break the records were not read: a head there is not judged.
+            let status = status.unwrap_or(if intact {
+                AnchorStatus::Missing
+            } else {
+                AnchorStatus::Unchecked
+            });
+            AnchorCheck {
+                head: head.clone(),
+                status,
+                problem: status.problem(head, records),
+            }
+        })
+        .collect::<Vec<_>>();
     Ok(VerifyReport {
         records,
-        head_hash: (records > 0).then(|| hex::encode(&prev_hash)),
-        first_bad: None,
+        head_seq: (intact && records > 0).then_some(expected_seq - 1),
+        head_hash: (intact && records > 0).then(|| hex::encode(&prev_hash)),
+        first_bad,
+        anchored: !anchors.is_empty(),
+        warning: anchors.is_empty().then(|| UNANCHORED.to_owned()),
+        anchors,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Head;
+
+    #[test]
+    fn a_head_reads_back_as_it_is_printed() {
+        let hash = "9F86D081884C7D659A2FEAA0C55AD015A3BF4F1B2B0B822CD15D6C15B0F00A08";
+        let head: Head = format!(" 42:{hash}\n").parse().unwrap();
+        assert_eq!(head.seq, 42);
+        assert_eq!(head.row_hash, hash.to_ascii_lowercase());
+        assert_eq!(head.to_string().parse::<Head>().unwrap(), head);
+        for bad in [
+            "",
+            "42",
+            "0:00",
+            "-1:00",
+            "x:00",
+            &format!("1:{}", &hash[1..]),
+            &format!("1:{}z", &hash[1..]),
+        ] {
+            let err = bad.parse::<Head>().unwrap_err();
+            assert!(err.contains("SEQ:HASH"), "{bad}: {err}");
+        }
+    }
 }

@@ -6,7 +6,10 @@
 //! stuck lock never hangs an on-call run), the subjects' rows are locked in key order
 //! ([`Change::lock_subjects`]) so concurrent runs queue instead of interleaving, the
 //! audit row is appended in the same transaction, and a dry run is the same
-//! transaction rolled back.
+//! transaction rolled back. A change that must read one snapshot throughout
+//! (REPEATABLE READ or SERIALIZABLE: what is archived is what is deleted) starts with
+//! [`begin_snapshot`], which takes the audit lock before the snapshot so its audit
+//! row follows the true chain head (see `audit`).
 //!
 //! Cohort work (purging, cohort anonymisation) runs in batches ([`run_batches`]):
 //! keyset on the table's primary key (never OFFSET, never `ctid`), one short
@@ -55,8 +58,21 @@ pub enum ChangeError {
     StatementTimeout,
     #[error("another derbes {operation} run ({scope}) holds the lock on this database: wait for it to finish (pg_stat_activity, application_name = 'derbes') and run again")]
     RunLockHeld { operation: String, scope: String },
+    #[error("another transaction changed the rows this change needs while it ran (a serialization failure or a deadlock): nothing was changed; run again")]
+    Conflict,
+    #[error("{0}")]
+    Audit(String),
     #[error("database error: {0}")]
     Database(String),
+}
+
+impl From<audit::AppendError> for ChangeError {
+    fn from(error: audit::AppendError) -> ChangeError {
+        match error {
+            audit::AppendError::Database(e) => ChangeError::from(e),
+            other => ChangeError::Audit(other.to_string()),
+        }
+    }
 }
 
 impl From<tokio_postgres::Error> for ChangeError {
@@ -65,6 +81,7 @@ impl From<tokio_postgres::Error> for ChangeError {
             Some("25006") => ChangeError::ReadOnly,
             Some("55P03") => ChangeError::LockTimeout,
             Some("57014") => ChangeError::StatementTimeout,
+            Some("40001") | Some("40P01") => ChangeError::Conflict,
             _ => ChangeError::Database(crate::pg::db::describe(&error)),
         }
     }
@@ -95,6 +112,63 @@ pub async fn begin<'c>(
         &[&limits.lock_timeout, &limits.statement_timeout],
     )
     .await?;
+    Ok(Change { tx, dry_run })
+}
+
+/// The isolation of a change that reads one snapshot from start to commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Snapshot {
+    RepeatableRead,
+    Serializable,
+}
+
+/// Start a change whose statements all see one snapshot (REPEATABLE READ or
+/// SERIALIZABLE: erasure and purging, where what is archived must be what is
+/// deleted). Its first statement takes the audit lock ([`audit::LOCK_BEFORE_SNAPSHOT`];
+/// `LOCK TABLE` takes no snapshot), so the snapshot, taken by the next statement,
+/// holds every audit row committed before, and the audit row appended at commit
+/// follows the true head. The lock is held to commit: other changes wait for their
+/// audit row (up to their `lock_timeout`) while this one runs, so keep these
+/// transactions short (one subject, one batch).
+///
+/// The bounds are set on the session before the transaction starts (`SET` takes no
+/// parameters, and a `SELECT set_config` inside would fix the snapshot before the
+/// lock); the session keeps them.
+pub async fn begin_snapshot<'c>(
+    client: &'c mut Client,
+    limits: &Limits,
+    isolation: Snapshot,
+    dry_run: bool,
+) -> Result<Change<'c>, ChangeError> {
+    client
+        .execute(
+            "SELECT set_config('lock_timeout', $1, false), set_config('statement_timeout', $2, false)",
+            &[&limits.lock_timeout, &limits.statement_timeout],
+        )
+        .await?;
+    let level = match isolation {
+        Snapshot::RepeatableRead => tokio_postgres::IsolationLevel::RepeatableRead,
+        Snapshot::Serializable => tokio_postgres::IsolationLevel::Serializable,
+    };
+    let tx = client
+        .build_transaction()
+        .isolation_level(level)
+        .start()
+        .await?;
+    // Neither `SHOW` nor `LOCK TABLE` takes a snapshot. A read-only transaction may
+    // take the lock (a standby refuses it, SQLSTATE 25006), so ask first.
+    let read_only = tx
+        .simple_query("SHOW transaction_read_only")
+        .await?
+        .into_iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        });
+    if read_only.as_deref() == Some("on") {
+        return Err(ChangeError::ReadOnly);
+    }
+    tx.batch_execute(audit::LOCK_BEFORE_SNAPSHOT).await?;
     Ok(Change { tx, dry_run })
 }
 

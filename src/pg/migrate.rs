@@ -50,6 +50,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "jobs",
         sql: include_str!("../../sql/derbes/0006_jobs.sql"),
     },
+    Migration {
+        version: 7,
+        name: "audit_lock",
+        sql: include_str!("../../sql/derbes/0007_audit_lock.sql"),
+    },
 ];
 
 /// The schema version this binary expects.

@@ -1499,3 +1499,83 @@ async fn generated_and_identity_always_columns_restore() {
         .get(0);
     assert!(next > 900021, "{next}");
 }
+
+/// Issue 9, item 7: every archive's manifest records the audit head at its creation
+/// (so an archive anchors the chain); `archive verify` shows it and fails (exit 6)
+/// when this database's audit log no longer holds it.
+#[tokio::test]
+async fn an_archive_records_the_audit_head_and_verify_checks_it() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let verify = |path: &Path| {
+        db.cmd()
+            .args(["archive", "verify", "--identity"])
+            .arg(&keys.age_identity)
+            .arg(path)
+            .assert()
+    };
+    // On an empty log there is no head to record.
+    let first = keys.dir.join("first.age");
+    dump(&db, &keys, &first, &["--subject", IIN_B]).success();
+    verify(&first).success().stdout(predicate::str::contains(
+        "audit head at creation: none recorded",
+    ));
+
+    // The second archive anchors the first one's audit row.
+    let second = keys.dir.join("second.age");
+    dump(&db, &keys, &second, &["--subject", IIN_A]).success();
+    let client = db.client().await;
+    let hash: Vec<u8> = client
+        .query_one(
+            "SELECT row_hash FROM derbes.audit_log WHERE seq = 1 AND action = 'archive.dump'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let anchor = format!("1:{}", hex::encode(&hash));
+    let unpacked = unpack_with_stock_tools(&second, &keys.age_identity);
+    let manifest: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(unpacked.path().join("manifest.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(manifest["audit_head"]["seq"], 1);
+    assert_eq!(manifest["audit_head"]["row_hash"], hex::encode(&hash));
+    verify(&second)
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "audit head at creation: {anchor} (held"
+        )));
+    let json = db
+        .cmd()
+        .args(["--format", "json", "archive", "verify", "--identity"])
+        .arg(&keys.age_identity)
+        .arg(&second)
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let json: serde_json::Value = serde_json::from_slice(&json).unwrap();
+    assert_eq!(json["audit_head"]["status"], "held");
+
+    // Every audit row deleted behind the trigger: the archive still anchors the chain.
+    client
+        .batch_execute(
+            "SET session_replication_role = replica; DELETE FROM derbes.audit_log; \
+             SET session_replication_role = origin",
+        )
+        .await
+        .unwrap();
+    db.cmd().args(["audit", "verify"]).assert().success();
+    verify(&second)
+        .code(6)
+        .stdout(predicate::str::contains("NOT held"))
+        .stderr(predicate::str::contains("is intact, but the audit head"))
+        .stderr(predicate::str::contains(format!("--head {anchor}")));
+    db.cmd()
+        .args(["audit", "verify", "--head", &anchor])
+        .assert()
+        .code(6);
+}

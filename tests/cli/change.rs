@@ -219,3 +219,78 @@ async fn a_change_on_a_read_only_server_is_refused_before_anything() {
     let refused = change::begin(&mut client, &Limits::default(), false).await;
     assert!(matches!(refused, Err(ChangeError::ReadOnly)));
 }
+
+/// A snapshot change (REPEATABLE READ, `begin_snapshot`) refuses a read-only server
+/// before anything, rolls back a dry run with its audit row, and reports a row
+/// changed by someone else after its snapshot as a conflict to run again.
+#[tokio::test]
+async fn a_snapshot_change_refuses_read_only_rolls_back_dry_runs_and_reports_conflicts() {
+    use change::Snapshot;
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    client
+        .batch_execute("SET default_transaction_read_only = on")
+        .await
+        .unwrap();
+    assert!(matches!(
+        change::begin_snapshot(
+            &mut client,
+            &Limits::default(),
+            Snapshot::RepeatableRead,
+            false
+        )
+        .await,
+        Err(ChangeError::ReadOnly)
+    ));
+    client
+        .batch_execute("SET default_transaction_read_only = off")
+        .await
+        .unwrap();
+
+    let before = database_checksums(&client).await;
+    let dry = change::begin_snapshot(
+        &mut client,
+        &Limits::default(),
+        Snapshot::Serializable,
+        true,
+    )
+    .await
+    .unwrap();
+    dry.tx()
+        .execute("UPDATE borrowers SET phone = phone WHERE id = 1", &[])
+        .await
+        .unwrap();
+    dry.commit(
+        "tester",
+        &derbes::pg::audit::AuditEntry {
+            action: "test.dry".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(database_checksums(&client).await, before);
+
+    let change = change::begin_snapshot(
+        &mut client,
+        &Limits::default(),
+        Snapshot::RepeatableRead,
+        false,
+    )
+    .await
+    .unwrap();
+    change.tx().query_one("SELECT 1", &[]).await.unwrap(); // the snapshot
+    db.client()
+        .await
+        .batch_execute("UPDATE borrowers SET phone = phone WHERE id = 1")
+        .await
+        .unwrap();
+    let err = change
+        .tx()
+        .execute("UPDATE borrowers SET phone = phone WHERE id = 1", &[])
+        .await
+        .unwrap_err();
+    let err = ChangeError::from(err);
+    assert!(matches!(err, ChangeError::Conflict), "{err}");
+    assert!(err.to_string().contains("run again"));
+}

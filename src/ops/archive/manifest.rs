@@ -1,6 +1,6 @@
 //! `manifest.json`, the last member of every archive: what was selected, by whom,
 //! until when it is kept, each table's columns and row count, and the size and
-//! SHA-256 of every CSV member.
+//! SHA-256 of every CSV member, and the audit chain's head at its creation.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -30,6 +30,11 @@ pub struct Manifest {
     /// True when the selection matched no row: the archive is valid and holds only headers.
     pub empty: bool,
     pub tables: Vec<TableEntry>,
+    /// The audit chain's head when the archive was made (its own audit row comes
+    /// after): kept with the archive, it anchors the chain (`audit verify --head`).
+    /// None when the log was empty, and in archives made before it was recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit_head: Option<crate::pg::audit::Head>,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

@@ -284,6 +284,9 @@ pub async fn write_verified(
     let keep_until = created_at + keep;
     let archive_id = hex::encode(rand::random::<[u8; 16]>());
     let database: String = tx.query_one("SELECT current_database()", &[]).await?.get(0);
+    // The head the archive anchors: read before this transaction appends its own row
+    // (a caller that appended earlier in `tx` would anchor a row that may roll back).
+    let audit_head = audit::head(tx).await?.map(|h| h.head);
 
     // The catalogue lists the operator's recipients; the read-back key is added only
     // to the file and its secret is dropped when this function returns.
@@ -337,6 +340,7 @@ pub async fn write_verified(
         map_digest: map.digest(),
         empty: tables.iter().all(|t| t.rows == 0),
         tables,
+        audit_head,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)?;
     writer
@@ -789,6 +793,10 @@ pub struct VerifyReport {
     pub members: usize,
     pub rows: u64,
     pub empty: bool,
+    /// The audit head the manifest recorded at creation, and whether this database's
+    /// audit log still holds it (None: an archive made before heads were recorded,
+    /// or on an empty log).
+    pub audit_head: Option<audit::AnchorCheck>,
 }
 
 /// Decrypt and check an archive against its manifest (every member, every CSV row
@@ -824,6 +832,10 @@ pub async fn verify(
         members: manifest.members().count(),
         rows: manifest.total_rows(),
         empty: manifest.empty,
+        audit_head: match &manifest.audit_head {
+            Some(head) => Some(audit::check_anchor(client, head).await?),
+            None => None,
+        },
     };
     Ok((report, manifest))
 }
