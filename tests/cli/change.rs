@@ -294,3 +294,24 @@ async fn a_snapshot_change_refuses_read_only_rolls_back_dry_runs_and_reports_con
     assert!(matches!(err, ChangeError::Conflict), "{err}");
     assert!(err.to_string().contains("run again"));
 }
+
+#[tokio::test]
+async fn a_second_archive_expire_while_one_runs_exits_7() {
+    let db = TestDb::migrated().await;
+    let holder = db.client().await;
+    let lock = RunLock::acquire(&holder, "archive expire", "database")
+        .await
+        .unwrap();
+    db.cmd()
+        .args(["archive", "expire", "--ticket", "RET-1", "--yes"])
+        .assert()
+        .code(7)
+        .stderr(predicates::str::contains(
+            "another derbes archive expire run",
+        ));
+    lock.release(&holder).await.unwrap();
+    db.cmd()
+        .args(["archive", "expire", "--ticket", "RET-1", "--yes"])
+        .assert()
+        .success();
+}

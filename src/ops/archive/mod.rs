@@ -1413,7 +1413,20 @@ fn examine(path: &str, sha256: &str, bytes: i64) -> std::io::Result<AtPath> {
 /// [`ExpireReport::kept`]. Both steps are safe to repeat: a run stopped after
 /// removing the file leaves a row whose file is gone, which the next run deletes
 /// (reported as [`FileOutcome::AlreadyGone`]).
+/// One run at a time per database: a second `archive expire` exits 7 at once.
 pub async fn expire(
+    client: &mut Client,
+    operator: &str,
+    ticket: Option<String>,
+    dry_run: bool,
+) -> anyhow::Result<ExpireReport> {
+    let lock = crate::pg::change::RunLock::acquire(client, "archive expire", "database").await?;
+    let result = expire_locked(client, operator, ticket, dry_run).await;
+    lock.release(client).await?;
+    result
+}
+
+async fn expire_locked(
     client: &mut Client,
     operator: &str,
     ticket: Option<String>,
