@@ -100,7 +100,7 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     };
     let map = ctx.map()?;
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, Some(&map)).await?;
     report_cleaned(&archive::clean_dead_runs(&client).await?);
     let catalog = Catalog::read(&client).await?;
     let run = archive::begin_run(&client, &args.out, &ctx.operator, args.ticket.as_deref()).await?;
@@ -254,12 +254,15 @@ impl Tabular for VerifyReport {
 
 async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> {
     let identities = identities(&args.identity)?;
-    let map_schema = match ctx.map() {
-        Ok(map) => map.schema,
-        Err(_) => "public".to_owned(),
+    // The map only names the default schema here; one that is given must load and
+    // fit the database like any other change's.
+    let map = match ctx.global.map {
+        Some(_) => Some(ctx.map()?),
+        None => None,
     };
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, map.as_ref()).await?;
+    let map_schema = map.map_or_else(|| "public".to_owned(), |m| m.schema);
     if !args.confirm.dry_run {
         let place = match &args.into {
             Some(schema) => format!("into new tables of schema {schema}"),
@@ -400,7 +403,7 @@ impl Tabular for ListReport {
 
 async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, None).await?;
     if !args.confirm.dry_run {
         let due = archive::list(&client, true).await?;
         if !due.is_empty() {

@@ -14,7 +14,6 @@ use crate::change::ChangeError;
 use crate::cli::{BlockArgs, BlockReason};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::migrate::ensure_current;
 use crate::output::{emit, Tabular};
 use crate::terminal::confirm;
 use crate::when::parse_since;
@@ -28,7 +27,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
         IdentityList::default()
     };
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, Some(&map)).await?;
     let catalog = Catalog::read(&client)
         .await
         .context("cannot read the database catalogue")?;

@@ -15,7 +15,6 @@ use crate::commands::Context;
 use crate::crypto::{self, Recipients};
 use crate::error::DerbesError;
 use crate::export::{self, ExportOptions, ExportReport};
-use crate::migrate::ensure_current;
 use crate::output::{emit, Tabular};
 use crate::secure_file::{OutputError, SecureFile};
 use crate::subject::kind_name;
@@ -35,7 +34,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let file = SecureFile::create(&args.out, args.force).map_err(output_error)?;
 
     let primary_at = ctx.connect().await?;
-    ensure_current(&primary_at.0).await?;
+    ctx.gate(&primary_at.0, Some(&map)).await?;
     if args.force {
         crate::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
     }

@@ -89,6 +89,54 @@ impl Context {
         Ok((client, target))
     }
 
+    /// The gate before anything that changes data or writes personal data to a
+    /// file: the derbes schema current and as this binary wrote it (what `migrate`
+    /// refuses, refused here too), and the data map, when the command has one,
+    /// passing the catalogue checks of `map check` (tables, columns, types, links,
+    /// privileges; not the index definitions or ledgers, which are slow). Refuses
+    /// with exit 6 naming the first findings; nothing has run yet.
+    pub async fn gate(&self, client: &Client, map: Option<&DataMap>) -> anyhow::Result<()> {
+        crate::migrate::ensure_current(client).await?;
+        crate::migrate::ensure_unmodified(client).await?;
+        let Some(map) = map else {
+            return Ok(());
+        };
+        let catalog = crate::catalog::Catalog::read(client).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the database catalogue: {}",
+                crate::db::describe(&e)
+            )
+        })?;
+        let mut report = crate::catalog::check(map, &catalog, Default::default());
+        report
+            .findings
+            .extend(crate::catalog::check_privileges(client, map, &catalog).await?);
+        let errors: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::catalog::Severity::Error)
+            .collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        const SHOWN: usize = 3;
+        let first: Vec<String> = errors
+            .iter()
+            .take(SHOWN)
+            .map(|f| format!("{}: {}", f.object, f.message))
+            .collect();
+        let more = match errors.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        Err(DerbesError::VerificationFailed(format!(
+            "the data map does not fit the database, so nothing was changed: {}{more}; \
+             run `derbes map check` for every finding and its fix, then try again",
+            first.join("; ")
+        ))
+        .into())
+    }
+
     /// The data map named by `--map` / `DERBES_MAP`.
     pub fn map(&self) -> anyhow::Result<DataMap> {
         let path: PathBuf = self.global.map.clone().ok_or_else(|| {

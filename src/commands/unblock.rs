@@ -8,7 +8,6 @@ use crate::catalog::Catalog;
 use crate::cli::UnblockArgs;
 use crate::commands::block::{exit_error, named, read_identities};
 use crate::commands::Context;
-use crate::migrate::ensure_current;
 use crate::output::{emit, Tabular};
 use crate::terminal::confirm;
 
@@ -19,7 +18,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let identities = read_identities(&args.identities, None)?;
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, Some(&map)).await?;
     let catalog = Catalog::read(&client)
         .await
         .context("cannot read the database catalogue")?;

@@ -10,6 +10,7 @@ mod block;
 mod change;
 mod export;
 mod foreign_schema;
+mod gate;
 mod links;
 mod map;
 mod map_init;
