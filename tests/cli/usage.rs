@@ -178,3 +178,17 @@ async fn free_text_holding_personal_data_or_control_characters_is_refused() {
         .get(0);
     assert_eq!(audit, 0, "nothing was recorded");
 }
+
+/// Diagnostics on stderr carry no colour codes when stderr is not a terminal (a
+/// log file, a pipe, cron mail).
+#[tokio::test]
+async fn stderr_off_a_terminal_has_no_colour_codes() {
+    let db = crate::support::TestDb::migrated().await;
+    let output = db.cmd().args(["-vv", "map", "init"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEBUG"), "-vv logged nothing: {stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "colour codes off a terminal: {stderr:?}"
+    );
+}
