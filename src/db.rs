@@ -142,6 +142,24 @@ pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
     text
 }
 
+/// Whether `error` means the connection is gone (closed, terminated by an
+/// administrator, the server shutting down or crashing), not a refusal of the
+/// statement: the transaction was rolled back and a rerun may simply work.
+pub fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.as_db_error() {
+        // 57P01..57P05: admin shutdown, crash shutdown, cannot connect now, database
+        // dropped, idle session timeout; class 08: connection exceptions.
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("57P") || code.starts_with("08")
+        }
+        None => error.to_string().contains("connection closed"),
+    }
+}
+
 /// The lines `main` prints for an error: the error and its causes, with server
 /// errors rendered by [`describe`] (a server error's own `Display` carries its
 /// `DETAIL`, which may quote row values).

@@ -748,6 +748,16 @@ async fn damaged_or_wrong_key(
     ))
 }
 
+/// A restore whose connection went away: a plain failure (exit 1), not a refusal.
+/// The transaction died with the connection, so nothing was loaded.
+fn lost(error: &tokio_postgres::Error) -> anyhow::Error {
+    anyhow::anyhow!(
+        "the connection to the database was lost during the restore ({}): nothing was loaded, \
+         the transaction was rolled back; check that the server is up and run the restore again",
+        crate::db::describe(error)
+    )
+}
+
 /// Options of a restore.
 pub struct RestoreOptions {
     pub path: PathBuf,
@@ -839,10 +849,13 @@ pub async fn restore(
                 ))
                 .await
                 .map_err(|e| {
-                    DerbesError::Refused(format!(
+                    if crate::db::connection_lost(&e) {
+                        return lost(&e);
+                    }
+                    anyhow::Error::from(DerbesError::Refused(format!(
                         "cannot create side table {side}: {}; drop it or choose another --into schema",
                         crate::db::describe(&e)
-                    ))
+                    )))
                 })?;
                 side
             }
@@ -880,6 +893,9 @@ pub async fn restore(
             target.quoted()
         );
         let refused = |e: tokio_postgres::Error| -> anyhow::Error {
+            if crate::db::connection_lost(&e) {
+                return lost(&e);
+            }
             match e.as_db_error() {
                 Some(db) => DerbesError::Refused(format!(
                     "restoring {source} into {target} failed: {}; nothing was loaded. \
@@ -923,10 +939,14 @@ pub async fn restore(
     )
     .await?;
     crate::db::finish(tx, options.dry_run).await.map_err(|e| {
+        if crate::db::connection_lost(&e) {
+            return lost(&e);
+        }
         DerbesError::Refused(format!(
-            "restoring failed at commit: {} ; nothing was loaded",
+            "restoring failed at commit: {}; nothing was loaded",
             crate::db::describe(&e)
         ))
+        .into()
     })?;
     Ok(RestoreReport {
         path,

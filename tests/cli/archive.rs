@@ -768,6 +768,74 @@ async fn expired_archives_are_listed_and_destroyed() {
         .stdout(predicate::str::contains("old.age").not());
 }
 
+/// A connection terminated while a restore loads rows is a failure (exit 1) that
+/// says nothing was loaded, not a refusal (exit 5) with advice about side schemas.
+#[tokio::test]
+async fn a_connection_lost_during_restore_is_exit_1_and_nothing_was_loaded() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("a.age");
+    dump(&db, &keys, &out, &["--subject", IIN_A]).success();
+    let client = db.client().await;
+    let before = database_checksums(&client).await;
+
+    // Hold the tables so the restore waits in its first COPY (or CREATE ... LIKE).
+    let mut holder = db.client().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE borrowers IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .env("DERBES_OPERATOR", "test-operator")
+        .args(["archive", "restore", "--yes", "--into", "restored", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    loop {
+        let blocked: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'derbes' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if blocked > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 300, "the restore never waited on borrowers");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    hold.rollback().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("connection to the database was lost"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was loaded"), "{stderr}");
+    assert!(!stderr.contains("side schema"), "{stderr}");
+    assert_eq!(before, database_checksums(&client).await);
+}
+
 #[tokio::test]
 async fn a_connection_killed_mid_dump_leaves_no_file_and_no_catalogue_row() {
     let db = TestDb::migrated().await;
