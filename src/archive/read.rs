@@ -225,6 +225,12 @@ impl Read for Raw {
 }
 
 fn open(path: &Path) -> anyhow::Result<Raw> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "cannot open archive {}: it is a directory; give the path of the archive file (see `derbes archive list`)",
+            path.display()
+        );
+    }
     let file = File::open(path).map_err(|e| {
         anyhow::anyhow!(
             "cannot open archive {}: {e}; check the path",
