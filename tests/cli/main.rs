@@ -6,6 +6,7 @@ mod support;
 
 mod archive;
 mod audit;
+mod bad_input;
 mod block;
 mod change;
 mod export;
