@@ -52,6 +52,16 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// The tables of schema `derbes` the migrations create.
+pub const OWN_TABLES: &[&str] = &[
+    "schema_migrations",
+    "audit_log",
+    "blocks",
+    "archives",
+    "archive_runs",
+    "jobs",
+];
+
 /// The schema version this binary expects.
 pub fn latest_version() -> i32 {
     MIGRATIONS.last().map_or(0, |m| m.version)

@@ -80,12 +80,19 @@ impl Context {
         // Every statement of every command waits at most this long for a lock (a
         // table or row held by another session), then fails with a clear error
         // (`db::describe`) instead of hanging; a command may set a shorter one.
-        client
-            .batch_execute(&format!(
-                "SET lock_timeout = '{}s'",
+        let replies = client
+            .simple_query(&format!(
+                "SET lock_timeout = '{}s'; SELECT current_user",
                 crate::db::LOCK_TIMEOUT_SECS
             ))
             .await?;
+        // The role, so that a "permission denied" can name who lacks the grant.
+        if let Some(role) = replies.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        }) {
+            crate::db::note_connected_role(role);
+        }
         Ok((client, target))
     }
 

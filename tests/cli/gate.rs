@@ -207,3 +207,98 @@ async fn map_check_fails_for_a_role_that_cannot_read_a_mapped_table() {
         .batch_execute(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""))
         .await;
 }
+
+/// A role (one with read grants only) for a test database, and the conninfo that
+/// logs in as it.
+async fn read_only_role(db: &TestDb, client: &Client) -> (String, String) {
+    let role = format!("{}_ro", db.name);
+    client
+        .batch_execute(&format!(
+            "DROP ROLE IF EXISTS \"{role}\"; CREATE ROLE \"{role}\" LOGIN; \
+             GRANT USAGE ON SCHEMA public, derbes TO \"{role}\"; \
+             GRANT SELECT ON ALL TABLES IN SCHEMA public, derbes TO \"{role}\";"
+        ))
+        .await
+        .expect("create a role");
+    let conninfo: Vec<String> = db
+        .conninfo()
+        .split_whitespace()
+        .filter(|kv| !kv.starts_with("user="))
+        .map(str::to_owned)
+        .chain([format!("user={role}")])
+        .collect();
+    (role, conninfo.join(" "))
+}
+
+/// "permission denied for table borrowers" names the role and the GRANT to give
+/// (never UPDATE on the append-only audit log), and changes nothing.
+#[tokio::test]
+async fn a_missing_grant_names_the_role_and_the_grant() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let iin = active_iin(&client).await;
+    let (role, conninfo) = read_only_role(&db, &client).await;
+    let before = database_checksums(&client).await;
+    db.cmd()
+        .env("DATABASE_URL", &conninfo)
+        .args([
+            "block",
+            &iin,
+            "--reason",
+            "fraud",
+            "--ticket",
+            "INC-9",
+            "--dry-run",
+        ])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!("role \"{role}\" lacks")))
+        .stderr(predicate::str::contains(format!(
+            "GRANT SELECT, UPDATE ON TABLE borrowers TO \"{role}\";"
+        )))
+        .stderr(predicate::str::contains("permission denied").not());
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("bundle.tar");
+    db.cmd()
+        .env("DATABASE_URL", &conninfo)
+        .args(["export", &iin, "--plaintext", "--ticket", "REQ-9", "--out"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "GRANT SELECT, INSERT ON TABLE derbes.audit_log TO \"{role}\";"
+        )))
+        .stderr(predicate::str::contains("UPDATE ON TABLE derbes.audit_log").not());
+    assert!(!file.exists());
+    assert_eq!(before, database_checksums(&client).await);
+    let _ = client
+        .batch_execute(&format!("DROP OWNED BY \"{role}\"; DROP ROLE \"{role}\""))
+        .await;
+}
+
+/// An export against a read-only server (a standby, or read-only by default) says
+/// so and where to run it, instead of the server's raw text; no file is kept.
+#[tokio::test]
+async fn an_export_on_a_read_only_server_says_to_use_the_primary() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let iin = active_iin(&client).await;
+    client
+        .batch_execute(&format!(
+            "ALTER DATABASE \"{}\" SET default_transaction_read_only = on",
+            db.name
+        ))
+        .await
+        .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let file = out.path().join("bundle.tar");
+    db.cmd()
+        .args(["export", &iin, "--plaintext", "--ticket", "REQ-9", "--out"])
+        .arg(&file)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("the database is read-only"))
+        .stderr(predicate::str::contains("against the primary"))
+        .stderr(predicate::str::contains("cannot execute").not());
+    assert!(!file.exists());
+}
