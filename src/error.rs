@@ -67,6 +67,10 @@ impl DerbesError {
 /// The exit code for any error: the first [`DerbesError`] in the chain decides,
 /// anything else is a plain failure (1).
 pub fn exit_for(error: &anyhow::Error) -> Exit {
+    // A DerbesError attached with `.context(...)` is found here, not in `chain()`.
+    if let Some(e) = error.downcast_ref::<DerbesError>() {
+        return e.exit();
+    }
     for cause in error.chain() {
         if let Some(e) = cause.downcast_ref::<DerbesError>() {
             return e.exit();

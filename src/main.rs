@@ -1,6 +1,8 @@
 //! The `derbes` binary: parse, run, map errors to the documented exit codes.
 #![forbid(unsafe_code)]
 
+use std::io::IsTerminal;
+
 use clap::Parser;
 
 use derbes::cli::Cli;
@@ -37,8 +39,13 @@ fn init_logging(verbose: u8, quiet: bool) {
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("DERBES_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(format!("derbes={level}")));
+    // Colour only for a person at a terminal: logs kept in files or read by other
+    // programs get plain text (and NO_COLOR is honoured).
+    let colour = std::io::stderr().is_terminal()
+        && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()

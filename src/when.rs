@@ -21,5 +21,21 @@ pub fn parse_since(text: &str) -> anyhow::Result<DateTime<Utc>> {
             "`{text}` is not a time: give an age like 24h, 7d, 6mo or a date like 2026-11-01 ({reason})"
         ))
     })?;
-    Ok(Utc::now() - age)
+    Utc::now().checked_sub_signed(age).ok_or_else(|| {
+        DerbesError::Usage(format!(
+            "`{text}` reaches further back than a date can: give a shorter age or a date like 2026-11-01"
+        ))
+        .into()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    /// An age too long for a date is a usage error, never a panic.
+    #[test]
+    fn an_age_beyond_the_calendar_is_refused_not_a_panic() {
+        let error = super::parse_since("99999999999d").unwrap_err();
+        assert!(error.to_string().contains("further back"), "{error}");
+        assert!(super::parse_since("7d").is_ok());
+    }
 }

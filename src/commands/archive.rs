@@ -100,7 +100,7 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     };
     let map = ctx.map()?;
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, Some(&map)).await?;
     report_cleaned(&archive::clean_dead_runs(&client).await?);
     let catalog = Catalog::read(&client).await?;
     let run = archive::begin_run(&client, &args.out, &ctx.operator, args.ticket.as_deref()).await?;
@@ -280,12 +280,18 @@ impl Tabular for VerifyReport {
 
 async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> {
     let identities = identities(&args.identity)?;
-    let map_schema = match ctx.map() {
-        Ok(map) => map.schema,
-        Err(_) => "public".to_owned(),
+    // The map only names the default schema here; one that is given must load. It
+    // need not fit the database: an archive stands alone and may be restored into a
+    // fresh database (side tables made from its manifest), whose tables the map names
+    // but which does not hold them yet. Rows go back as the manifest describes them,
+    // never through the map's link paths.
+    let map = match ctx.global.map {
+        Some(_) => Some(ctx.map()?),
+        None => None,
     };
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, None).await?;
+    let map_schema = map.map_or_else(|| "public".to_owned(), |m| m.schema);
     if !args.confirm.dry_run {
         let place = match &args.into {
             Some(schema) => format!("into new tables of schema {schema}"),
@@ -440,7 +446,7 @@ impl Tabular for ListReport {
 
 async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, None).await?;
     if !args.confirm.dry_run {
         let due = archive::list(&client, true).await?;
         if !due.is_empty() {

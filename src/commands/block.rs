@@ -14,7 +14,6 @@ use crate::ops::block::{
 };
 use crate::output::{emit, Tabular};
 use crate::pg::catalog::Catalog;
-use crate::pg::migrate::ensure_current;
 use crate::terminal::confirm;
 use crate::when::parse_since;
 
@@ -27,7 +26,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
         IdentityList::default()
     };
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, Some(&map)).await?;
     let catalog = Catalog::read(&client)
         .await
         .context("cannot read the database catalogue")?;
@@ -120,20 +119,20 @@ pub(crate) fn read_identities(
     list.add_arguments(&literal).map_err(exit_error)?;
     let reads_stdin = !stdin.is_empty() || from_file == Some(Path::new("-"));
     if reads_stdin {
-        let mut text = String::new();
+        let mut bytes = Vec::new();
         std::io::stdin()
-            .read_to_string(&mut text)
+            .read_to_end(&mut bytes)
             .context("cannot read identities from stdin")?;
-        list.add_lines(&text, "stdin").map_err(exit_error)?;
+        list.add_bytes(&bytes, "stdin").map_err(exit_error)?;
     }
     if let Some(path) = from_file.filter(|p| *p != Path::new("-")) {
-        let text = std::fs::read_to_string(path).with_context(|| {
-            format!(
-                "cannot read identities from {}: check the path",
+        let bytes = std::fs::read(path).map_err(|e| {
+            DerbesError::Usage(format!(
+                "cannot read identities from {}: {e}; check the path and that it is a readable file",
                 path.display()
-            )
+            ))
         })?;
-        list.add_lines(&text, &path.display().to_string())
+        list.add_bytes(&bytes, &path.display().to_string())
             .map_err(exit_error)?;
     }
     if list.is_empty() {
@@ -155,6 +154,7 @@ pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
     let message = error.to_string();
     match error {
         BlockError::MalformedInput { .. }
+        | BlockError::NotText { .. }
         | BlockError::BadCidr(_)
         | BlockError::NoInput
         | BlockError::NoBlockSpec

@@ -18,7 +18,6 @@ use crate::ops::subject::kind_name;
 use crate::output::{emit, Tabular};
 use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
-use crate::pg::migrate::ensure_current;
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     // Everything that can be refused is checked before the first query.
@@ -35,7 +34,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let file = SecureFile::create(&args.out, args.force).map_err(OutputError::into_anyhow)?;
 
     let primary_at = ctx.connect().await?;
-    ensure_current(&primary_at.0).await?;
+    ctx.gate(&primary_at.0, Some(&map)).await?;
     if args.force {
         crate::ops::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
     }

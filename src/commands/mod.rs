@@ -80,13 +80,70 @@ impl Context {
         // Every statement of every command waits at most this long for a lock (a
         // table or row held by another session), then fails with a clear error
         // (`db::describe`) instead of hanging; a command may set a shorter one.
-        client
-            .batch_execute(&format!(
-                "SET lock_timeout = '{}s'",
+        let replies = client
+            .simple_query(&format!(
+                "SET lock_timeout = '{}s'; SELECT current_user",
                 crate::pg::db::LOCK_TIMEOUT_SECS
             ))
             .await?;
+        // The role, so that a "permission denied" can name who lacks the grant.
+        if let Some(role) = replies.iter().find_map(|m| match m {
+            tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+            _ => None,
+        }) {
+            crate::pg::db::note_connected_role(role);
+        }
         Ok((client, target))
+    }
+
+    /// The gate before anything that changes data or writes personal data to a
+    /// file: the derbes schema current and as this binary wrote it (what `migrate`
+    /// refuses, refused here too), and the data map, when the command has one,
+    /// passing the catalogue checks of `map check` (tables, columns, types, links,
+    /// privileges; not the index definitions or ledgers, which are slow). Refuses
+    /// with exit 6 naming the first findings; nothing has run yet.
+    pub async fn gate(&self, client: &Client, map: Option<&DataMap>) -> anyhow::Result<()> {
+        crate::pg::migrate::ensure_current(client).await?;
+        crate::pg::migrate::ensure_unmodified(client).await?;
+        let Some(map) = map else {
+            return Ok(());
+        };
+        let catalog = crate::pg::catalog::Catalog::read(client)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot read the database catalogue: {}",
+                    crate::pg::db::describe(&e)
+                )
+            })?;
+        let mut report = crate::pg::catalog::check(map, &catalog, Default::default());
+        report
+            .findings
+            .extend(crate::pg::catalog::check_privileges(client, map, &catalog).await?);
+        let errors: Vec<_> = report
+            .findings
+            .iter()
+            .filter(|f| f.severity == crate::pg::catalog::Severity::Error)
+            .collect();
+        if errors.is_empty() {
+            return Ok(());
+        }
+        const SHOWN: usize = 3;
+        let first: Vec<String> = errors
+            .iter()
+            .take(SHOWN)
+            .map(|f| format!("{}: {}", f.object, f.message))
+            .collect();
+        let more = match errors.len().saturating_sub(SHOWN) {
+            0 => String::new(),
+            n => format!(" (and {n} more)"),
+        };
+        Err(DerbesError::VerificationFailed(format!(
+            "the data map does not fit the database, so nothing was changed: {}{more}; \
+             run `derbes map check` for every finding and its fix, then try again",
+            first.join("; ")
+        ))
+        .into())
     }
 
     /// The data map named by `--map` / `DERBES_MAP`.

@@ -9,7 +9,6 @@ use crate::commands::Context;
 use crate::ops::block::{self, Guards, UnblockReport, UnblockRequest};
 use crate::output::{emit, Tabular};
 use crate::pg::catalog::Catalog;
-use crate::pg::migrate::ensure_current;
 use crate::terminal::confirm;
 
 pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
@@ -19,7 +18,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let identities = read_identities(&args.identities, None)?;
     let (mut client, _) = ctx.connect().await?;
-    ensure_current(&client).await?;
+    ctx.gate(&client, Some(&map)).await?;
     let catalog = Catalog::read(&client)
         .await
         .context("cannot read the database catalogue")?;

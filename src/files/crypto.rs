@@ -36,6 +36,9 @@ pub enum CryptoError {
     WrongKey { reason: String },
     #[error("not a valid age file (truncated or not encrypted?): {reason}")]
     NotAgeFile { reason: String },
+    /// A key opened the header but its MAC does not match: the header was altered.
+    #[error("the file's header is damaged (a key matched but the header's MAC does not): the file was altered or corrupted, the key is not the problem")]
+    Damaged,
     #[error("encryption failed: {0}")]
     Encrypt(String),
 }
@@ -230,6 +233,7 @@ pub fn decrypt<R: Read>(
                     reason: e.to_string(),
                 }
             }
+            age::DecryptError::InvalidMac => CryptoError::Damaged,
             other => CryptoError::WrongKey {
                 reason: other.to_string(),
             },

@@ -67,6 +67,11 @@ pub enum BlockError {
         /// The first few, by line number or argument position (never by content).
         lines: Vec<String>,
     },
+    #[error("{source_name} is not a text file of identities ({reason}), nothing was done; give UTF-8 text, one identity a line (its content is not shown)")]
+    NotText {
+        source_name: String,
+        reason: &'static str,
+    },
     #[error("`{0}` is not an IP address range: give CIDR notation such as 203.0.113.0/24 or 2001:db8::/32")]
     BadCidr(String),
     #[error("no subjects given: name identities, --from-file FILE (or - for stdin), --ip CIDR or --device ID")]
@@ -144,6 +149,26 @@ impl IdentityList {
         } else {
             Err(malformed("command line", bad))
         }
+    }
+
+    /// Add the identities of a file or stdin as read: a UTF-8 byte-order mark (as
+    /// spreadsheet programs write) is skipped; UTF-16, NUL bytes or bytes that are not
+    /// UTF-8 (a binary file given by mistake) are refused without showing them.
+    pub fn add_bytes(&mut self, bytes: &[u8], source_name: &str) -> Result<(), BlockError> {
+        let not_text = |reason| BlockError::NotText {
+            source_name: source_name.to_owned(),
+            reason,
+        };
+        if bytes.starts_with(&[0xFF, 0xFE]) || bytes.starts_with(&[0xFE, 0xFF]) {
+            return Err(not_text("it is UTF-16: save it as UTF-8"));
+        }
+        let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+        if bytes.contains(&0) {
+            return Err(not_text("it holds NUL bytes: a binary file?"));
+        }
+        let text = std::str::from_utf8(bytes)
+            .map_err(|_| not_text("it holds bytes that are not UTF-8: a binary file?"))?;
+        self.add_lines(text, source_name)
     }
 
     /// Add one identity per line of `text`; blank lines and `#` comments are skipped.

@@ -78,7 +78,7 @@ pub struct FileEntry {
 pub enum ExportError {
     #[error("reading the subject's data failed: {}. Nothing was written; check the connection and run again", crate::pg::db::describe(.0))]
     Db(#[from] tokio_postgres::Error),
-    #[error("writing the bundle failed: {0}. Nothing was kept; free space or pick another --out and run again")]
+    #[error("writing the bundle failed: {0}. Nothing was kept; {advice}", advice = io_advice(.0))]
     Io(#[from] io::Error),
     #[error("{0}")]
     Subject(#[from] subject::ResolveError),
@@ -242,6 +242,44 @@ impl<W: Write> Write for CountingWriter<W> {
 
 /// A member being written: age-encrypted to the export's own key, into an
 /// anonymous temporary file, hashing and counting the plaintext on the way.
+/// A failure of the temporary space the spools live in (`TMPDIR`), not of `--out`.
+#[derive(Debug)]
+struct SpoolError(io::Error);
+
+impl std::fmt::Display for SpoolError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "the temporary space for the encrypted spools ({}, from TMPDIR) failed: {}",
+            std::env::temp_dir().display(),
+            self.0
+        )
+    }
+}
+
+impl std::error::Error for SpoolError {}
+
+fn spool_io(error: io::Error) -> io::Error {
+    if error.get_ref().is_some_and(|e| e.is::<SpoolError>()) {
+        return error;
+    }
+    io::Error::new(error.kind(), SpoolError(error))
+}
+
+/// What to do after an I/O failure: the spools' temporary space, or the output.
+fn io_advice(error: &io::Error) -> String {
+    let spool = error.get_ref().is_some_and(|e| e.is::<SpoolError>())
+        || error.to_string().contains("from TMPDIR");
+    if spool {
+        format!(
+            "free space in {} or set TMPDIR to a directory that exists and has room (the export needs about its own size there), and run again",
+            std::env::temp_dir().display()
+        )
+    } else {
+        "free space in the directory of --out or pick another --out, and run again".to_owned()
+    }
+}
+
 struct Spool {
     writer: age::stream::StreamWriter<BufWriter<File>>,
     hasher: Sha256,
@@ -257,12 +295,14 @@ struct Spooled {
 
 impl Spool {
     fn create(key: &age::x25519::Identity) -> io::Result<Spool> {
-        let file = tempfile::tempfile()?;
+        let file = tempfile::tempfile().map_err(spool_io)?;
         let recipient = key.to_public();
         let encryptor =
             age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
                 .map_err(io::Error::other)?;
-        let writer = encryptor.wrap_output(BufWriter::with_capacity(64 * 1024, file))?;
+        let writer = encryptor
+            .wrap_output(BufWriter::with_capacity(64 * 1024, file))
+            .map_err(spool_io)?;
         Ok(Spool {
             writer,
             hasher: Sha256::new(),
@@ -271,9 +311,11 @@ impl Spool {
     }
 
     fn finish(self) -> io::Result<Spooled> {
-        let mut buffered = self.writer.finish()?;
-        buffered.flush()?;
-        let file = buffered.into_inner().map_err(|e| e.into_error())?;
+        let mut buffered = self.writer.finish().map_err(spool_io)?;
+        buffered.flush().map_err(spool_io)?;
+        let file = buffered
+            .into_inner()
+            .map_err(|e| spool_io(e.into_error()))?;
         Ok(Spooled {
             file,
             bytes: self.bytes,
@@ -284,13 +326,13 @@ impl Spool {
 
 impl Write for Spool {
     fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.writer.write(buf)?;
+        let n = self.writer.write(buf).map_err(spool_io)?;
         self.hasher.update(&buf[..n]);
         self.bytes += n as u64;
         Ok(n)
     }
     fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush()
+        self.writer.flush().map_err(spool_io)
     }
 }
 

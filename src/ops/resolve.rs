@@ -159,6 +159,23 @@ pub async fn resolve_all(
             Some(kind) => identity_query(map, catalog, *kind, kind_name)?,
         };
         resolved.searched.insert(kind_name, searched);
+        if kind.is_none() {
+            // Keys that cannot be of the key's type are told apart here, without
+            // a failing query (which would abort a caller's transaction).
+            let given: Vec<String> = values
+                .iter()
+                .filter(|v| key_fits(v, &subject.key_type) == Some(false))
+                .map(|v| format!("id:{v}"))
+                .collect();
+            if !given.is_empty() {
+                return Err(ResolveError::BadKey {
+                    given,
+                    table: subject.table.to_string(),
+                    column: map.subject.key.clone(),
+                    key_type: subject.key_type.clone(),
+                });
+            }
+        }
         let rows = match client.query(&sql, &[values]).await {
             Ok(rows) => rows,
             Err(e) if kind.is_none() && is_bad_literal(&e) => {
@@ -307,6 +324,27 @@ fn is_bad_literal(error: &tokio_postgres::Error) -> bool {
     )
 }
 
+/// Whether `value` can be a key of type `key_type` as PostgreSQL reads it: known
+/// for integer and uuid keys, `None` (ask the server) for any other type.
+fn key_fits(value: &str, key_type: &str) -> Option<bool> {
+    let value = value.trim();
+    match key_type {
+        "bigint" => Some(value.parse::<i64>().is_ok()),
+        "integer" => Some(value.parse::<i32>().is_ok()),
+        "smallint" => Some(value.parse::<i16>().is_ok()),
+        "uuid" => {
+            let hex: String = value
+                .trim_start_matches('{')
+                .trim_end_matches('}')
+                .chars()
+                .filter(|c| *c != '-')
+                .collect();
+            Some(hex.len() == 32 && hex.chars().all(|c| c.is_ascii_hexdigit()))
+        }
+        _ => None,
+    }
+}
+
 /// Which `id:` values do not fit the key's type, checked one by one (only after the
 /// set-based query failed on one of them).
 async fn bad_keys(
@@ -385,6 +423,25 @@ pub fn mask_iin(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    /// An `id:` that cannot be of the key's type is refused before any query, so a
+    /// caller's transaction (archive dump resolves inside one) is never aborted.
+    #[test]
+    fn keys_of_the_wrong_type_are_known_without_the_server() {
+        assert_eq!(super::key_fits(" 42 ", "bigint"), Some(true));
+        assert_eq!(
+            super::key_fits("'; DROP TABLE borrowers; --", "bigint"),
+            Some(false)
+        );
+        assert_eq!(super::key_fits("$1", "integer"), Some(false));
+        assert_eq!(super::key_fits("99999999999", "integer"), Some(false));
+        assert_eq!(
+            super::key_fits("a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11", "uuid"),
+            Some(true)
+        );
+        assert_eq!(super::key_fits("not-a-uuid", "uuid"), Some(false));
+        assert_eq!(super::key_fits("anything", "text"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -960,6 +960,86 @@ pub async fn check_ledgers(
     Ok(findings)
 }
 
+/// Whether the connected role may read what the map names: `SELECT` on every named
+/// column of every mapped table that exists (a table-level grant covers its
+/// columns). Each table it may not read is an error naming the role and the grant
+/// to give. One query; a superuser passes.
+pub async fn check_privileges(
+    client: &impl GenericClient,
+    map: &DataMap,
+    catalog: &Catalog,
+) -> Result<Vec<Finding>, tokio_postgres::Error> {
+    let mut tables: BTreeMap<TableName, BTreeSet<String>> = BTreeMap::new();
+    for (table, column, _) in map.named_columns() {
+        let name = map.table_name(&table);
+        let Some(found) = catalog.tables.get(&name) else {
+            continue; // reported by `check`
+        };
+        if found.column_type(&column).is_some() {
+            tables.entry(name).or_default().insert(column);
+        }
+    }
+    let mut relations = Vec::new();
+    let mut columns = Vec::new();
+    for (table, names) in &tables {
+        for column in names {
+            relations.push(table.quoted());
+            columns.push(column.clone());
+        }
+    }
+    let rows = client
+        .query(
+            "SELECT current_user::text, t, c, has_table_privilege(t, 'SELECT') \
+             FROM unnest($1::text[], $2::text[]) AS x(t, c) \
+             WHERE NOT has_column_privilege(t, c, 'SELECT')",
+            &[&relations, &columns],
+        )
+        .await?;
+    let mut role = String::new();
+    let mut denied: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for row in &rows {
+        role = row.get(0);
+        denied
+            .entry(row.get(1))
+            .or_default()
+            .push(row.get::<_, String>(2));
+    }
+    let mut findings = Vec::new();
+    let role_quoted = quote_ident(&role);
+    for (name, named) in &tables {
+        let table = name.quoted();
+        let Some(missing) = denied.get(&table) else {
+            continue;
+        };
+        let (what, grant) = if missing.len() == named.len() {
+            (
+                format!("SELECT on {name}"),
+                format!("GRANT SELECT ON {table} TO {role_quoted};"),
+            )
+        } else {
+            let quoted: Vec<String> = missing.iter().map(|c| quote_ident(c)).collect();
+            (
+                format!("SELECT on {name}({})", missing.join(", ")),
+                format!(
+                    "GRANT SELECT ({}) ON {table} TO {role_quoted};",
+                    quoted.join(", ")
+                ),
+            )
+        };
+        findings.push(Finding {
+            severity: Severity::Error,
+            object: name.to_string(),
+            message: format!(
+                "role {role} lacks {what}: every command reading this table would fail with \"permission denied\""
+            ),
+            fix: Some(format!(
+                "{grant} (as the table's owner), or connect as a role that has it"
+            )),
+        });
+    }
+    Ok(findings)
+}
+
 /// Guess a category from a column name and type, for `map init` drafts.
 pub fn guess_category(column: &str, pg_type: &str) -> Option<Category> {
     crate::map::draft::hints::guess_category(column, pg_type)

@@ -68,6 +68,73 @@ pub async fn check_read_db(
 /// waits at most this long for a lock held by another session.
 pub const LOCK_TIMEOUT_SECS: u32 = 10;
 
+/// The role the primary connection logged in as (`current_user`), for messages.
+static CONNECTED_ROLE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Remember the role a command connected as (the first connection wins).
+pub fn note_connected_role(role: String) {
+    let _ = CONNECTED_ROLE.set(role);
+}
+
+/// What a missing grant means, naming the role and the object, with the GRANT to
+/// give: the server says only "permission denied for table loans".
+fn permission_denied(db: &tokio_postgres::error::DbError) -> (String, String) {
+    let role = CONNECTED_ROLE
+        .get()
+        .map(|r| crate::map::quote_ident(r))
+        .unwrap_or_else(|| "the role derbes connects as".to_owned());
+    // "permission denied for table loans" / "... for schema derbes" / "... sequence x"
+    let object = db
+        .message()
+        .strip_prefix("permission denied for ")
+        .and_then(|rest| rest.split_once(' '));
+    match object {
+        Some((kind, name)) => {
+            // The server names the object without its schema; derbes' own tables
+            // are known by name.
+            let own = crate::pg::migrate::OWN_TABLES.contains(&name);
+            let object = if own && kind == "table" {
+                format!("derbes.{name}")
+            } else {
+                name.to_owned()
+            };
+            let grant = match (kind, object.as_str()) {
+                ("schema", _) => format!("GRANT USAGE ON SCHEMA {object} TO {role};"),
+                ("sequence", _) => format!("GRANT USAGE ON SEQUENCE {object} TO {role};"),
+                // Append-only: never UPDATE or DELETE on the audit log.
+                ("table", "derbes.audit_log") => {
+                    format!("GRANT SELECT, INSERT ON TABLE {object} TO {role};")
+                }
+                // LOCK TABLE ... IN EXCLUSIVE MODE needs UPDATE; the table holds no rows.
+                ("table", "derbes.audit_lock") => {
+                    format!("GRANT UPDATE ON TABLE {object} TO {role};")
+                }
+                ("table", _) if own => {
+                    format!("GRANT SELECT, INSERT, UPDATE, DELETE ON TABLE {object} TO {role};")
+                }
+                ("table", _) => format!("GRANT SELECT, UPDATE ON TABLE {object} TO {role};"),
+                _ => format!("GRANT ... ON {kind} {object} TO {role};"),
+            };
+            (
+                format!("role {role} lacks a privilege on {kind} {object} that this command needs"),
+                format!(
+                    "have its owner grant it, e.g. `{grant}`{}, or connect as a role that has it; \
+                     `derbes map check` lists missing read grants",
+                    if kind == "table" && !own {
+                        " (SELECT to read, UPDATE to block, INSERT to restore)"
+                    } else {
+                        ""
+                    }
+                ),
+            )
+        }
+        None => (
+            format!("role {role} lacks a privilege this command needs"),
+            "have the object's owner GRANT it, or connect as a role that has it".to_owned(),
+        ),
+    }
+}
+
 /// A server error as one readable line: what failed, the table, column and
 /// constraint it names, and what to do. Never the server's `DETAIL` (it may quote the
 /// failing row: "Failing row contains (...)") and, for data and integrity errors,
@@ -102,6 +169,8 @@ pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
         c if c.starts_with("22") => {
             "a value does not fit its column's type or range (data exception)".to_owned()
         }
+        "25006" => "the database is read-only (a standby, or default_transaction_read_only is on), so nothing was changed".to_owned(),
+        "42501" => permission_denied(db).0,
         "55P03" => format!(
             "a table or row this run needs stayed locked by another session for longer than \
              lock_timeout ({} s), so the run stopped and committed nothing",
@@ -134,6 +203,10 @@ pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
         c if c.starts_with("22") => Some(
             "correct the value (the data map, or the input) to the column's type".to_owned(),
         ),
+        "25006" => Some(
+            "run it against the primary (--db); reads may go to a replica with --read-db".to_owned(),
+        ),
+        "42501" => Some(permission_denied(db).1),
         "55P03" => Some(
             "run again in a moment; if it keeps happening, find the session holding the lock \
              (pg_locks joined to pg_stat_activity) and ask its owner to finish"
@@ -145,6 +218,24 @@ pub fn describe_db(db: &tokio_postgres::error::DbError) -> String {
         text.push_str(&format!(": {fix}"));
     }
     text
+}
+
+/// Whether `error` means the connection is gone (closed, terminated by an
+/// administrator, the server shutting down or crashing), not a refusal of the
+/// statement: the transaction was rolled back and a rerun may simply work.
+pub fn connection_lost(error: &tokio_postgres::Error) -> bool {
+    if error.is_closed() {
+        return true;
+    }
+    match error.as_db_error() {
+        // 57P01..57P05: admin shutdown, crash shutdown, cannot connect now, database
+        // dropped, idle session timeout; class 08: connection exceptions.
+        Some(db) => {
+            let code = db.code().code();
+            code.starts_with("57P") || code.starts_with("08")
+        }
+        None => error.to_string().contains("connection closed"),
+    }
 }
 
 /// The lines `main` prints for an error: the error and its causes, with server
@@ -181,17 +272,6 @@ pub const LOST_CONNECTION_ADVICE: &str =
      restarted or the network failed): a transaction that had not committed was rolled \
      back by the server; check that the server is up and run the command again";
 
-/// Whether an error means the session is gone: the connection closed, or the server
-/// ended the session (SQLSTATE class 08, or 57P01..57P03: terminated by an
-/// administrator, crash or shutdown).
-pub fn connection_lost(error: &tokio_postgres::Error) -> bool {
-    error.is_closed()
-        || error.as_db_error().is_some_and(|db| {
-            let code = db.code().code();
-            code.starts_with("08") || code.starts_with("57P0")
-        })
-}
-
 /// Commit a change, or roll it back when this is a dry run. A dry run is the real
 /// run: same statements, same counts, then `ROLLBACK`.
 pub async fn finish(tx: Transaction<'_>, dry_run: bool) -> Result<(), tokio_postgres::Error> {
@@ -201,6 +281,7 @@ pub async fn finish(tx: Transaction<'_>, dry_run: bool) -> Result<(), tokio_post
         tx.commit().await
     }
 }
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -57,6 +57,17 @@ pub const MIGRATIONS: &[Migration] = &[
     },
 ];
 
+/// The tables of schema `derbes` the migrations create.
+pub const OWN_TABLES: &[&str] = &[
+    "schema_migrations",
+    "audit_log",
+    "blocks",
+    "archives",
+    "archive_runs",
+    "jobs",
+    "audit_lock",
+];
+
 /// The schema version this binary expects.
 pub fn latest_version() -> i32 {
     MIGRATIONS.last().map_or(0, |m| m.version)
@@ -123,17 +134,7 @@ async fn apply_locked(client: &mut Client, dry_run: bool) -> anyhow::Result<Migr
         ))
         .into());
     }
-    for (version, name, checksum) in &applied {
-        if let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version) {
-            if &m.checksum() != checksum {
-                return Err(DerbesError::VerificationFailed(format!(
-                    "migration {version} ({name}) in the database differs from this derbes' copy: \
-                     the schema was changed by hand or by another build; restore it before migrating"
-                ))
-                .into());
-            }
-        }
-    }
+    check_checksums(&applied, "before migrating")?;
     let mut report = MigrateReport {
         from_version,
         to_version: from_version,
@@ -165,6 +166,41 @@ async fn apply_locked(client: &mut Client, dry_run: bool) -> anyhow::Result<Migr
         tx.commit().await?;
     }
     Ok(report)
+}
+
+/// Refuse (exit 6) when an applied migration's recorded checksum differs from this
+/// binary's copy of it: the schema was edited by hand or by another build.
+fn check_checksums(applied: &[(i32, String, String)], when: &str) -> anyhow::Result<()> {
+    for (version, name, checksum) in applied {
+        if let Some(m) = MIGRATIONS.iter().find(|m| m.version == *version) {
+            if &m.checksum() != checksum {
+                return Err(DerbesError::VerificationFailed(format!(
+                    "migration {version} ({name}) in the database differs from this derbes' copy: \
+                     the schema was changed by hand or by another build; restore it {when}"
+                ))
+                .into());
+            }
+        }
+    }
+    Ok(())
+}
+
+/// What `migrate` refuses, refused before a change too: an applied migration whose
+/// checksum differs from this binary's (exit 6). Call after [`ensure_current`].
+pub async fn ensure_unmodified(client: &Client) -> anyhow::Result<()> {
+    let applied: Vec<(i32, String, String)> = client
+        .query(
+            "SELECT version, name, checksum FROM derbes.schema_migrations ORDER BY version",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    check_checksums(
+        &applied,
+        "(or ask whoever changed it) before changing data with derbes",
+    )
 }
 
 /// Fail with what to do when the `derbes` schema is missing, older or newer than

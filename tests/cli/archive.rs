@@ -356,6 +356,105 @@ async fn wrong_keys_damage_and_truncation_fail_verification() {
         ));
 }
 
+/// Flip one base64 character at `at` of the first header line starting with
+/// `prefix` (or of the line after it when `next`), keeping the header parseable.
+fn flip_header(bytes: &mut [u8], prefix: &str, next: bool, at: usize) {
+    let mac_line = bytes
+        .windows(5)
+        .position(|w| w == b"\n--- ")
+        .expect("an age header")
+        + 1;
+    let header_end = mac_line + bytes[mac_line..].iter().position(|b| *b == b'\n').unwrap() + 1;
+    let text = std::str::from_utf8(&bytes[..header_end])
+        .unwrap()
+        .to_owned();
+    let mut offset = 0;
+    let mut lines = text.split_inclusive('\n');
+    while let Some(line) = lines.next() {
+        if line.starts_with(prefix) {
+            let (start, _) = if next {
+                let start = offset + line.len();
+                (start, lines.next().unwrap())
+            } else {
+                (offset, line)
+            };
+            let i = start + at;
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            return;
+        }
+        offset += line.len();
+    }
+    panic!("no header line starts with {prefix:?}");
+}
+
+/// A flipped byte in an archive's header is damage, not a wrong key: a flipped
+/// recipient stanza (no key opens it) is told apart by the catalogue's digest, a
+/// flipped header MAC by age itself; neither says "wrong key".
+#[tokio::test]
+async fn a_flipped_byte_in_the_header_is_damage_not_a_wrong_key() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("a.age");
+    dump(&db, &keys, &out, &["--subject", IIN_A]).success();
+    let good = std::fs::read(&out).unwrap();
+
+    let mut stanzas = good.clone();
+    for _ in 0..2 {
+        // Every recipient's wrapped key (there are two: the operator's and the
+        // dump's read-back key), so that no identity matches.
+        flip_header(&mut stanzas, "-> X25519 ", true, 5);
+        let at = stanzas
+            .windows(10)
+            .position(|w| w == b"-> X25519 ")
+            .unwrap();
+        stanzas[at] = b'#'; // hide it from the next search, restored below
+    }
+    for at in 0..stanzas.len() {
+        if stanzas[at..].starts_with(b"#> X25519 ") {
+            stanzas[at] = b'-';
+        }
+    }
+    std::fs::write(&out, &stanzas).unwrap();
+    for command in [
+        &["archive", "verify", "-i"][..],
+        &["archive", "restore", "--dry-run", "-i"][..],
+    ] {
+        db.cmd()
+            .args(command)
+            .arg(&keys.age_identity)
+            .arg(&out)
+            .assert()
+            .code(6)
+            .stderr(predicate::str::contains(
+                "damaged or altered, not a key problem",
+            ))
+            .stderr(predicate::str::contains("wrong key").not());
+    }
+
+    let mut mac = good.clone();
+    flip_header(&mut mac, "--- ", false, 9);
+    std::fs::write(&out, &mac).unwrap();
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("header is damaged"))
+        .stderr(predicate::str::contains("wrong key").not());
+
+    // The intact file with another key is still a wrong key.
+    std::fs::write(&out, &good).unwrap();
+    db.cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&age_keys().age_identity)
+        .arg(&out)
+        .assert()
+        .code(6)
+        .stderr(predicate::str::contains("wrong key"));
+}
+
 #[tokio::test]
 async fn bad_recipients_and_unwritable_outputs_leave_nothing() {
     let db = TestDb::migrated().await;
@@ -670,6 +769,74 @@ async fn expired_archives_are_listed_and_destroyed() {
         .assert()
         .success()
         .stdout(predicate::str::contains("old.age").not());
+}
+
+/// A connection terminated while a restore loads rows is a failure (exit 1) that
+/// says nothing was loaded, not a refusal (exit 5) with advice about side schemas.
+#[tokio::test]
+async fn a_connection_lost_during_restore_is_exit_1_and_nothing_was_loaded() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let out = keys.dir.join("a.age");
+    dump(&db, &keys, &out, &["--subject", IIN_A]).success();
+    let client = db.client().await;
+    let before = database_checksums(&client).await;
+
+    // Hold the tables so the restore waits in its first COPY (or CREATE ... LIKE).
+    let mut holder = db.client().await;
+    let hold = holder.transaction().await.unwrap();
+    hold.batch_execute("LOCK TABLE borrowers IN ACCESS EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .env("DERBES_OPERATOR", "test-operator")
+        .args(["archive", "restore", "--yes", "--into", "restored", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut waited = 0;
+    loop {
+        let blocked: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND application_name = 'derbes' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if blocked > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 300, "the restore never waited on borrowers");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
+             AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    hold.rollback().await.unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("connection to the database was lost"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("nothing was loaded"), "{stderr}");
+    assert!(!stderr.contains("side schema"), "{stderr}");
+    assert_eq!(before, database_checksums(&client).await);
 }
 
 #[tokio::test]

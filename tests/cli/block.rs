@@ -869,3 +869,57 @@ async fn a_check_constraint_failure_names_the_constraint_never_the_row() {
     assert!(stderr.contains("borrowers"), "{stderr}");
     assert_eq!(app_view(&client, 900001).await.0, "active");
 }
+
+/// A UTF-8 byte-order mark (as spreadsheet programs save) is skipped; a binary or
+/// UTF-16 file is refused (exit 2) with a message that never echoes its content.
+#[tokio::test]
+async fn a_byte_order_mark_is_skipped_and_binary_files_are_refused_unechoed() {
+    let (db, client) = db_with_subjects().await;
+    let dir = tempfile::tempdir().unwrap();
+    let bom = dir.path().join("bom.txt");
+    std::fs::write(&bom, b"\xEF\xBB\xBF061211600012\n").unwrap();
+    db.cmd()
+        .args(["block", "--from-file"])
+        .arg(&bom)
+        .args(["--reason", "compromised", "--ticket", "INC-7", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(app_view(&client, 900001).await.0, "blocked");
+
+    let before = database_checksums(&client).await;
+    let cases: [(&str, &[u8], &str); 3] = [
+        (
+            "nul.bin",
+            b"880330300016\x00\x01secret-bytes\n",
+            "NUL bytes",
+        ),
+        (
+            "latin1.txt",
+            b"880330300016\n\xE9\xFFsecret-bytes\n",
+            "not UTF-8",
+        ),
+        ("utf16.txt", b"\xFF\xFE8\x008\x000\x00", "UTF-16"),
+    ];
+    for (name, bytes, words) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        db.cmd()
+            .args(["block", "--from-file"])
+            .arg(&path)
+            .args(["--reason", "fraud", "--ticket", "INC-8", "--yes"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("not a text file"))
+            .stderr(predicate::str::contains(words))
+            .stderr(predicate::str::contains("secret-bytes").not())
+            .stderr(predicate::str::contains("880330300016").not());
+        db.cmd()
+            .args(["block", "--from-file", "-"])
+            .args(["--reason", "fraud", "--ticket", "INC-8", "--yes"])
+            .write_stdin(bytes)
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("stdin is not a text file"));
+    }
+    assert_eq!(before, database_checksums(&client).await);
+}

@@ -450,6 +450,40 @@ async fn a_full_disk_removes_the_partial_file() {
     );
 }
 
+/// The encrypted spools live in TMPDIR: when it is missing (or full) the message
+/// names TMPDIR and says what to do, instead of blaming --out.
+#[tokio::test]
+async fn a_missing_tmpdir_is_blamed_on_tmpdir_not_on_out() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let iin = iin_born("900101", '3', 701);
+    insert_borrower(&client, &iin, "tmp@example.kz", "+77017770001", 2001).await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_key, public) = age_key(dir.path());
+    let out = dir.path().join("b.age");
+    let missing = dir.path().join("no-such-tmp");
+    db.cmd()
+        .env("TMPDIR", &missing)
+        .args([
+            "export",
+            &iin,
+            "--ticket",
+            "T",
+            "--recipient",
+            &public,
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("from TMPDIR"))
+        .stderr(predicate::str::contains("set TMPDIR to a directory"))
+        .stderr(predicate::str::contains("--out").not());
+    assert!(leftovers(dir.path())
+        .iter()
+        .all(|f| !f.starts_with("b.age")));
+}
+
 #[tokio::test]
 async fn a_lost_connection_leaves_no_partial_file() {
     let db = TestDb::migrated().await;

@@ -6,11 +6,13 @@ mod support;
 
 mod archive;
 mod audit;
+mod bad_input;
 mod block;
 mod change;
 mod export;
 mod faults;
 mod foreign_schema;
+mod gate;
 mod links;
 mod map;
 mod map_init;

@@ -199,3 +199,17 @@ async fn test_templates_of_other_versions_are_dropped() {
         .get(0);
     assert_eq!(left, 0, "the stale template is gone");
 }
+
+/// Diagnostics on stderr carry no colour codes when stderr is not a terminal (a
+/// log file, a pipe, cron mail).
+#[tokio::test]
+async fn stderr_off_a_terminal_has_no_colour_codes() {
+    let db = crate::support::TestDb::migrated().await;
+    let output = db.cmd().args(["-vv", "map", "init"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("DEBUG"), "-vv logged nothing: {stderr}");
+    assert!(
+        !stderr.contains('\x1b'),
+        "colour codes off a terminal: {stderr:?}"
+    );
+}

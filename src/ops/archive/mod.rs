@@ -849,9 +849,17 @@ async fn check_and_find(
     identities: Arc<Identities>,
 ) -> anyhow::Result<(read::Checked, Option<CatalogueEntry>)> {
     let owned = path.to_owned();
-    let checked =
-        tokio::task::spawn_blocking(move || read::check_with_identities(&owned, &identities, true))
-            .await??;
+    let checked = match tokio::task::spawn_blocking(move || {
+        read::check_with_identities(&owned, &identities, true)
+    })
+    .await?
+    {
+        Ok(checked) => checked,
+        Err(e) if e.chain().any(|c| c.is::<read::KeyMismatch>()) => {
+            return Err(damaged_or_wrong_key(client, path).await?.unwrap_or(e));
+        }
+        Err(e) => return Err(e),
+    };
     let row = client
         .query_opt(
             &format!("SELECT {CATALOGUE_COLUMNS} FROM derbes.archives WHERE archive_id = $1"),
@@ -870,6 +878,52 @@ async fn check_and_find(
         }
     }
     Ok((checked, entry))
+}
+
+/// When no key opens `path`: compare its SHA-256 with what the catalogue recorded
+/// for that path. A differing digest means the file was damaged or altered (a
+/// flipped byte in a recipient stanza looks like a wrong key to age); `None` when
+/// the file is as catalogued, or not catalogued, and the key may be wrong.
+async fn damaged_or_wrong_key(
+    client: &impl GenericClient,
+    path: &Path,
+) -> anyhow::Result<Option<anyhow::Error>> {
+    let mut spellings = vec![absolute(path).to_string_lossy().into_owned()];
+    if let Ok(resolved) = std::fs::canonicalize(path) {
+        spellings.push(resolved.to_string_lossy().into_owned());
+    }
+    let rows = client
+        .query(
+            "SELECT id, sha256 FROM derbes.archives WHERE path = ANY($1) ORDER BY id DESC",
+            &[&spellings],
+        )
+        .await?;
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let owned = path.to_owned();
+    let digest = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        std::io::copy(&mut std::fs::File::open(owned)?, &mut hasher)?;
+        Ok(hex::encode(hasher.finalize()))
+    })
+    .await?;
+    let Ok(digest) = digest else {
+        return Ok(None);
+    };
+    if rows.iter().any(|r| r.get::<_, String>(1) == digest) {
+        return Ok(None);
+    }
+    let id: i64 = rows[0].get(0);
+    Ok(Some(
+        DerbesError::VerificationFailed(format!(
+            "archive {} is damaged or altered, not a key problem: no key opens it and its SHA-256 \
+             differs from the catalogue's (catalogue id {id}); restore it from a good copy",
+            path.display()
+        ))
+        .into(),
+    ))
 }
 
 /// Options of a restore.
@@ -982,10 +1036,17 @@ pub async fn restore(
                 ))
                 .await
                 .map_err(|e| {
-                    DerbesError::Refused(format!(
+                    if crate::pg::db::connection_lost(&e) {
+                        // Not a refusal: the session is gone (exit 1, with the advice).
+                        return anyhow::Error::new(e).context(
+                            "the connection to the database was lost during the restore: \
+                             nothing was loaded",
+                        );
+                    }
+                    anyhow::Error::from(DerbesError::Refused(format!(
                         "cannot create side table {side}: {}; drop it or choose another --into schema",
                         crate::pg::db::describe(&e)
-                    ))
+                    )))
                 })?;
                 Target::plain(side, &table.columns)
             }

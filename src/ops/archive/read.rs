@@ -132,6 +132,16 @@ pub struct Checked {
     pub bytes: u64,
 }
 
+/// No identity given opens the archive. Cryptography cannot tell a wrong key from
+/// a damaged recipient stanza; [`super::verify`] compares the file with the
+/// catalogue to say which.
+#[derive(Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct KeyMismatch {
+    /// The same text as the [`DerbesError`] it travels under (printed once).
+    message: String,
+}
+
 fn failed(message: String) -> anyhow::Error {
     DerbesError::VerificationFailed(message).into()
 }
@@ -154,10 +164,16 @@ pub fn check_with_identities(
         crypto::decrypt(raw, identities)
             .map(|r| Box::new(r) as Box<dyn Read + '_>)
             .map_err(|e| match e {
-                CryptoError::WrongKey { .. } => failed(format!(
-                    "archive {} cannot be opened with this identity: {e}. Use a key the archive was encrypted to (see `derbes archive list`)",
-                    path.display()
-                )),
+                CryptoError::WrongKey { .. } => {
+                    let message = format!(
+                        "archive {} cannot be opened with this identity: {e}. Use a key the archive was encrypted to (see `derbes archive list`)",
+                        path.display()
+                    );
+                    anyhow::Error::new(KeyMismatch {
+                        message: message.clone(),
+                    })
+                    .context(DerbesError::VerificationFailed(message))
+                }
                 other => failed(format!(
                     "archive {} is not a readable age file ({other}): it is truncated, damaged or not an archive",
                     path.display()
@@ -209,6 +225,12 @@ impl Read for Raw {
 }
 
 fn open(path: &Path) -> anyhow::Result<Raw> {
+    if path.is_dir() {
+        anyhow::bail!(
+            "cannot open archive {}: it is a directory; give the path of the archive file (see `derbes archive list`)",
+            path.display()
+        );
+    }
     let file = File::open(path).map_err(|e| {
         anyhow::anyhow!(
             "cannot open archive {}: {e}; check the path",
