@@ -243,7 +243,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -277,7 +277,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -292,7 +292,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__dump)
-            opts="-r -v -q -h -V --subject --table --rule --where-older-than --on --out --force --recipient --recipients-file --keep --ticket --dry-run --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -y -v -q -h -V --subject --table --rule --where-older-than --on --out --force --recipient --recipients-file --keep --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -355,7 +355,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -393,7 +393,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -525,7 +525,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -575,7 +575,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -617,7 +617,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -651,7 +651,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -757,7 +757,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -791,7 +791,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -853,7 +853,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -895,7 +895,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -910,12 +910,16 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__completions)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version bash zsh fish man"
+            opts="-v -q -h -V --dir --db --read-db --map --format --operator --verbose --quiet --help --version bash zsh fish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -929,7 +933,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -944,7 +948,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__export)
-            opts="-v -q -h -V --ticket --out --force --recipient --recipients-file --passphrase --passphrase-file --plaintext --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -v -q -h -V --ticket --out --force --recipient --recipients-file --passphrase --passphrase-file --plaintext --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -959,6 +963,10 @@ _derbes() {
                     return 0
                     ;;
                 --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -983,7 +991,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1353,7 +1361,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1387,7 +1395,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1489,7 +1497,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1523,7 +1531,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1557,7 +1565,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1649,7 +1657,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1683,7 +1691,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1759,7 +1767,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1801,7 +1809,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)

@@ -33,7 +33,7 @@ age -d -i demo-out/dpo-key.txt demo-out/subject-1.age | tar -t
 $derbes block id:2 id:3 --reason compromised --ticket DEMO-INC-7 --dry-run
 
 # DPO: archive loan records past their 5 years (archive-then-delete rule) before a purge.
-$derbes archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age
+$derbes archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age --yes
 $derbes archive verify demo-out/loan-records.age --identity demo-out/dpo-key.txt
 
 $derbes audit log

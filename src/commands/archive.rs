@@ -39,13 +39,7 @@ fn crypto_usage(error: CryptoError) -> anyhow::Error {
 }
 
 fn recipients(args: &ArchiveDumpArgs) -> anyhow::Result<Recipients> {
-    let mut recipients = Recipients::new();
-    for (index, text) in args.recipients.iter().enumerate() {
-        recipients.add(text, index + 1).map_err(crypto_usage)?;
-    }
-    if let Some(file) = &args.recipients_file {
-        recipients.add_file(file).map_err(crypto_usage)?;
-    }
+    let recipients = super::recipients(&args.to)?;
     if recipients.is_empty() {
         return Err(crypto_usage(CryptoError::NoRecipients));
     }
@@ -99,11 +93,29 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         );
     };
     let map = ctx.map()?;
+    if !args.confirm.dry_run {
+        confirm(
+            &format!(
+                "Write {} to {} (personal data, encrypted to {} recipient(s)), ticket {}?",
+                describe(&args.selection),
+                args.out.display(),
+                recipients.public.len(),
+                args.request.ticket
+            ),
+            args.confirm.yes,
+        )?;
+    }
     let (mut client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
     report_cleaned(&archive::clean_dead_runs(&client).await?);
     let catalog = Catalog::read(&client).await?;
-    let run = archive::begin_run(&client, &args.out, &ctx.operator, args.ticket.as_deref()).await?;
+    let run = archive::begin_run(
+        &client,
+        &args.out,
+        &ctx.operator,
+        Some(args.request.ticket.as_str()),
+    )
+    .await?;
     let result = dump_recorded(
         ctx,
         &args,
@@ -122,9 +134,20 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         ctx.format(),
         &DumpReport {
             archive: summary,
-            dry_run: args.dry_run,
+            dry_run: args.confirm.dry_run,
         },
     )
+}
+
+/// The selection in words for the confirmation (no identity value: it is personal).
+fn describe(selection: &crate::cli::ArchiveSelectionArgs) -> String {
+    if let Some(table) = &selection.table {
+        format!("the selected rows of table {table}")
+    } else if let Some(rule) = &selection.rule {
+        format!("the expired rows of retention rule {rule}")
+    } else {
+        "every selected row of one subject".to_owned()
+    }
 }
 
 /// What dead runs left, removed by this run (on stderr: it is not this run's result).
@@ -156,7 +179,7 @@ async fn dump_recorded(
         recipients,
         keep: args.keep.clone(),
         operator: ctx.operator.clone(),
-        ticket: args.ticket.clone(),
+        ticket: Some(args.request.ticket.clone()),
         part_bytes: archive::write::PART_BYTES,
     };
     let bar = progress_bar(ctx);
@@ -171,7 +194,7 @@ async fn dump_recorded(
         bar.finish_and_clear();
     }
     let receipt = result?;
-    if args.dry_run {
+    if args.confirm.dry_run {
         receipt.discard(tx).await
     } else {
         receipt.commit(tx).await
@@ -279,7 +302,7 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
             into: args.into,
             dry_run: args.confirm.dry_run,
             operator: ctx.operator.clone(),
-            ticket: args.ticket,
+            ticket: Some(args.request.ticket),
         },
     )
     .await?;
@@ -415,7 +438,7 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
     let report = archive::expire(
         &mut client,
         &ctx.operator,
-        args.ticket,
+        Some(args.request.ticket),
         args.confirm.dry_run,
     )
     .await?;

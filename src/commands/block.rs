@@ -53,7 +53,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
                 subjects.len(),
                 map.subject.table,
                 reason(args.reason),
-                args.ticket,
+                args.request.ticket,
                 crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
@@ -62,7 +62,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     let request = BlockRequest {
         subjects,
         reason: reason(args.reason),
-        ticket: args.ticket,
+        ticket: args.request.ticket,
         selector: BlockRequest::selector_of(selector.as_ref()),
         operator: ctx.operator.clone(),
         skipped_unknown,

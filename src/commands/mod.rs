@@ -13,6 +13,7 @@ pub mod sample;
 pub mod subject;
 pub mod unblock;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use tokio_postgres::Client;
@@ -39,8 +40,11 @@ impl Context {
         Context { global, operator }
     }
 
+    /// `--format`, else a table on a terminal and tab-separated text off one.
     pub fn format(&self) -> Format {
-        self.global.format
+        self.global
+            .format
+            .unwrap_or_else(|| crate::output::default_format(std::io::stdout().is_terminal()))
     }
 
     /// The primary: every write goes here.
@@ -104,6 +108,20 @@ impl Context {
     }
 }
 
+/// The age recipients of `-r/--recipient` and `--recipients-file` (export and
+/// archive): a key that does not parse is a usage error (exit 2). May be empty.
+pub fn recipients(args: &crate::cli::RecipientArgs) -> anyhow::Result<crate::crypto::Recipients> {
+    let usage = |e: crate::crypto::CryptoError| DerbesError::Usage(e.to_string());
+    let mut recipients = crate::crypto::Recipients::new();
+    for (index, text) in args.recipients.iter().enumerate() {
+        recipients.add(text, index + 1).map_err(usage)?;
+    }
+    for path in &args.recipients_file {
+        recipients.add_file(path).map_err(usage)?;
+    }
+    Ok(recipients)
+}
+
 /// Every free-text value of the command line that an audit row or a history row
 /// keeps, with the option it came from.
 fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
@@ -113,15 +131,15 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         values.push(("--operator", operator.as_str()));
     }
     let ticket = match &cli.command {
-        Command::Export(args) => Some(args.ticket.as_str()),
-        Command::Block(args) => Some(args.ticket.as_str()),
+        Command::Export(args) => Some(args.request.ticket.as_str()),
+        Command::Block(args) => Some(args.request.ticket.as_str()),
         Command::Unblock(args) => {
             values.push(("--application", args.application.as_str()));
-            Some(args.ticket.as_str())
+            Some(args.request.ticket.as_str())
         }
-        Command::Archive(ArchiveCommand::Dump(args)) => args.ticket.as_deref(),
-        Command::Archive(ArchiveCommand::Restore(args)) => args.ticket.as_deref(),
-        Command::Archive(ArchiveCommand::Expire(args)) => args.ticket.as_deref(),
+        Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
+        Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
+        Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
         _ => None,
     };
     if let Some(ticket) = ticket {

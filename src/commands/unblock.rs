@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
                 "Unblock {} subject(s) on application {} (ticket {})?\n{}",
                 subjects.len(),
                 args.application,
-                args.ticket,
+                args.request.ticket,
                 crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     let request = UnblockRequest {
         subjects,
         application: args.application,
-        ticket: args.ticket,
+        ticket: args.request.ticket,
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };

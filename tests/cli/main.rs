@@ -17,4 +17,5 @@ mod migrate;
 mod promises;
 mod sample;
 mod subject;
+mod surface;
 mod usage;
