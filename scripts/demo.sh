@@ -20,7 +20,8 @@ age-keygen -o demo-out/dpo-key.txt 2>/dev/null
 recipient=$(age-keygen -y demo-out/dpo-key.txt)
 
 set -x
-$derbes sample init --borrowers 1000 --seed 42
+# Pinned: the same 1,000 borrowers (ages, loan dates, minors) whatever day the demo runs.
+$derbes sample init --borrowers 1000 --seed 42 --as-of 2026-11-01
 $derbes migrate
 $derbes map check
 

@@ -174,15 +174,17 @@ pub async fn write_verified(
         .or(plan.default_keep.clone())
         .ok_or_else(|| {
             DerbesError::Usage(
-                "say how long the archive is kept with --keep (e.g. 5y, the period the law sets)"
+                "say how long the archive is kept with --keep (e.g. 5y, the period the law sets): \
+                 only --rule, or --table of a table whose retention rule has archive_keep, \
+                 has a default"
                     .to_owned(),
             )
         })?;
-    let keep = crate::datamap::parse_duration(&keep_text).map_err(|e| {
+    let keep = crate::when::Period::parse(&keep_text).map_err(|e| {
         DerbesError::Usage(format!("--keep {keep_text}: {e}; give e.g. 90d, 1y or 5y"))
     })?;
     // An archive kept less than a day would be destroyed by the next expire run.
-    if keep < chrono::Duration::days(1) {
+    if keep.is_under_a_day() {
         return Err(DerbesError::Usage(format!(
             "keep {keep_text} is shorter than one day, so the archive would expire at once: \
              give --keep of at least 1d (e.g. 90d, 1y or 5y, the period the law sets)"
@@ -199,7 +201,8 @@ pub async fn write_verified(
             .await?;
     }
     let created_at = Utc::now();
-    let keep_until = created_at + keep;
+    // Calendar years and months, counted in the map's time zone.
+    let keep_until = keep.after(created_at, map.time_zone());
     let archive_id = hex::encode(rand::random::<[u8; 16]>());
     let database: String = tx.query_one("SELECT current_database()", &[]).await?.get(0);
 

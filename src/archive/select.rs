@@ -14,11 +14,12 @@ use serde::{Deserialize, Serialize};
 use tokio_postgres::Transaction;
 
 use crate::catalog::{Catalog, CatalogTable};
-use crate::datamap::{parse_duration, quote_ident, DataMap, TableName, TypeFamily};
+use crate::datamap::{quote_ident, DataMap, TableName, TypeFamily};
 use crate::error::DerbesError;
 use crate::identity::Identity;
 use crate::link::{KeyMatch, LinkPath};
 use crate::subject::{self, ResolveError};
+use crate::when::Period;
 
 /// Session setting holding the subject key of a `--subject` dump.
 pub(crate) const SUBJECT_SETTING: &str = "derbes.archive_subject";
@@ -238,7 +239,12 @@ fn plan_table(
         }],
         record,
         settings,
-        default_keep: None,
+        // The archive of a table is kept as long as its retention rule says.
+        default_keep: spec
+            .retention
+            .as_ref()
+            .and_then(|rule| map.retention.get(rule))
+            .and_then(|rule| rule.archive_keep.clone()),
     })
 }
 
@@ -254,9 +260,9 @@ fn plan_rule(
             map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
         ))
     })?;
-    let keep = parse_duration(&rule.keep)
+    let keep = Period::parse(&rule.keep)
         .map_err(|e| usage(format!("[retention.{rule_name}] keep: {e}")))?;
-    let cutoff = now - keep;
+    let cutoff = keep.before(now, map.time_zone());
     let mut tables = Vec::new();
     for (mapped, spec) in &map.tables {
         if spec.retention.as_deref() != Some(rule_name) {

@@ -71,10 +71,11 @@ fn progress_bar(ctx: &Context) -> Option<indicatif::ProgressBar> {
 
 async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     let recipients = recipients(&args)?;
+    let map = ctx.map()?;
     let older_than = match &args.where_older_than {
         None => None,
         Some(text) => Some(OlderThan {
-            cutoff: parse_since(text)?,
+            cutoff: parse_since(text, map.time_zone())?,
             column: args.on.clone(),
         }),
     };
@@ -92,7 +93,6 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
             DerbesError::Usage("choose rows with --subject, --table or --rule".into()).into(),
         );
     };
-    let map = ctx.map()?;
     if !args.confirm.dry_run {
         confirm(
             &format!(

@@ -29,7 +29,12 @@ async fn log(
     client: &tokio_postgres::Client,
     args: AuditLogArgs,
 ) -> anyhow::Result<()> {
-    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let zone = ctx.time_zone()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| parse_since(text, zone))
+        .transpose()?;
     let filter = AuditFilter {
         action: args.action,
         ticket: args.ticket,

@@ -21,7 +21,7 @@ use crate::when::parse_since;
 
 pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
-    let selector = selector(&args)?;
+    let selector = selector(&args, map.time_zone())?;
     let identities = if selector.is_none() {
         read_identities(&args.identities, args.from_file.as_deref())?
     } else {
@@ -84,8 +84,12 @@ fn reason(reason: BlockReason) -> Reason {
     }
 }
 
-fn selector(args: &BlockArgs) -> anyhow::Result<Option<Selector>> {
-    let since = args.since.as_deref().map(parse_since).transpose()?;
+fn selector(args: &BlockArgs, zone: chrono_tz::Tz) -> anyhow::Result<Option<Selector>> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| parse_since(text, zone))
+        .transpose()?;
     if since.is_some() && args.ip.is_none() && args.device.is_none() {
         return Err(DerbesError::Usage(
             "--since narrows --ip or --device; identities are blocked whatever their activity"

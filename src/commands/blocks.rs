@@ -16,7 +16,12 @@ struct Blocks {
 }
 
 pub async fn run(ctx: &Context, args: BlocksArgs) -> anyhow::Result<()> {
-    let since = args.since.as_deref().map(parse_since).transpose()?;
+    let zone = ctx.time_zone()?;
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| parse_since(text, zone))
+        .transpose()?;
     let (client, _) = ctx.connect_read().await?;
     ensure_current(&client).await?;
     let filter = BlocksFilter {

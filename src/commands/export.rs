@@ -56,7 +56,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         ticket: args.request.ticket.clone(),
         operator: ctx.operator.clone(),
         generated_at: now,
-        today: now.with_timezone(&chrono::Local).date_naive(),
+        today: now.with_timezone(&map.time_zone()).date_naive(),
     };
     let sink = match &recipients {
         Some(recipients) => Sink::Age(crypto::encrypt(

@@ -93,6 +93,15 @@ impl Context {
         Ok((client, target))
     }
 
+    /// The zone in which "today" is read: the data map's `timezone` when a map is
+    /// given, else Asia/Almaty (`when::DEFAULT_TIME_ZONE`).
+    pub fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        match self.global.map {
+            Some(_) => Ok(self.map()?.time_zone()),
+            None => Ok(crate::when::default_time_zone()),
+        }
+    }
+
     /// The data map named by `--map` / `DERBES_MAP`.
     pub fn map(&self) -> anyhow::Result<DataMap> {
         let path: PathBuf = self.global.map.clone().ok_or_else(|| {

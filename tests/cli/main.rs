@@ -14,6 +14,7 @@ mod links;
 mod map;
 mod map_init;
 mod migrate;
+mod periods;
 mod promises;
 mod sample;
 mod subject;
