@@ -49,7 +49,7 @@ use crate::error::DerbesError;
 use crate::secure_file::{OutputError, SecureFile};
 
 pub use manifest::Manifest;
-pub use select::{OlderThan, Selection, SelectionRecord};
+pub use select::{estimated_rows, OlderThan, Selection, SelectionRecord};
 
 /// What to archive, where, for whom and for how long.
 pub struct ArchiveRequest {
@@ -650,10 +650,22 @@ pub async fn verify(
     path: &Path,
     identities: Arc<Identities>,
 ) -> anyhow::Result<(VerifyReport, Manifest)> {
+    verify_reporting(client, path, identities, None).await
+}
+
+/// [`verify`], telling `bytes_read` as the file is read (a progress bar's total is
+/// the file's size).
+pub async fn verify_reporting(
+    client: &impl GenericClient,
+    path: &Path,
+    identities: Arc<Identities>,
+    bytes_read: Option<read::BytesRead>,
+) -> anyhow::Result<(VerifyReport, Manifest)> {
     let owned = path.to_owned();
-    let checked =
-        tokio::task::spawn_blocking(move || read::check_with_identities(&owned, &identities, true))
-            .await??;
+    let checked = tokio::task::spawn_blocking(move || {
+        read::check_with_identities_reporting(&owned, &identities, true, bytes_read)
+    })
+    .await??;
     let manifest = checked.manifest;
     let row = client
         .query_opt(

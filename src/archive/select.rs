@@ -393,3 +393,34 @@ fn subject_cutoff_columns(
     }
     Ok(columns)
 }
+
+/// The planner's estimate (`reltuples`, summed over partitions) of the rows a
+/// selection archives, where it can be known without running it: a whole mapped
+/// table. None for a filtered selection, a table never analysed, or any error
+/// (an estimate only feeds a progress bar).
+pub async fn estimated_rows(
+    client: &impl tokio_postgres::GenericClient,
+    map: &DataMap,
+    selection: &Selection,
+) -> Option<u64> {
+    let Selection::Table {
+        table,
+        older_than: None,
+    } = selection
+    else {
+        return None;
+    };
+    let name = map.table_name(table).quoted();
+    let row = client
+        .query_one(
+            "SELECT sum(c.reltuples)::float8 FROM pg_class c \
+             WHERE c.relkind = 'r' AND c.reltuples >= 0 \
+               AND (c.oid = to_regclass($1) OR c.oid IN \
+                    (SELECT relid FROM pg_partition_tree(to_regclass($1)) WHERE isleaf))",
+            &[&name],
+        )
+        .await
+        .ok()?;
+    let estimate: Option<f64> = row.get(0);
+    estimate.filter(|n| *n >= 1.0).map(|n| n as u64)
+}

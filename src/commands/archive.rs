@@ -52,19 +52,40 @@ fn identities(path: &std::path::Path) -> anyhow::Result<Arc<crypto::Identities>>
         .map_err(crypto_usage)
 }
 
-/// A byte counter on stderr when a person watches; nothing otherwise.
-fn progress_bar(ctx: &Context) -> Option<indicatif::ProgressBar> {
+/// What a progress bar counts, and its total where it can be known.
+enum Measure {
+    /// Rows, against the planner's estimate (`reltuples`) when there is one.
+    Rows(Option<u64>),
+    /// Bytes of a file, against its size.
+    Bytes(u64),
+}
+
+/// Progress on stderr when a person watches (never with -q, never off a
+/// terminal): with a known total, a bar with the percentage and the time left;
+/// without one, a counter.
+fn progress_bar(ctx: &Context, message: &str, measure: Measure) -> Option<indicatif::ProgressBar> {
     if ctx.global.quiet || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new_spinner();
+    let (bar, template) = match measure {
+        Measure::Rows(Some(total)) => (
+            indicatif::ProgressBar::new(total),
+            "{msg} [{bar:30}] {human_pos}/~{human_len} rows ({percent}%), {elapsed} elapsed, about {eta} left",
+        ),
+        Measure::Rows(None) => (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} {msg} {human_pos} rows, {elapsed}",
+        ),
+        Measure::Bytes(total) => (
+            indicatif::ProgressBar::new(total),
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}), about {eta} left",
+        ),
+    };
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} {bytes} ({bytes_per_sec}), {elapsed}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
-    bar.set_message("archiving");
+    bar.set_message(message.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Some(bar)
 }
@@ -182,13 +203,18 @@ async fn dump_recorded(
         ticket: Some(args.request.ticket.clone()),
         part_bytes: archive::write::PART_BYTES,
     };
-    let bar = progress_bar(ctx);
-    let on_progress = |bytes: u64, _rows: u64| {
+    let tx = client.transaction().await?;
+    let estimate = archive::estimated_rows(&tx, map, &request.selection).await;
+    let bar = progress_bar(ctx, "archiving", Measure::Rows(estimate));
+    let on_progress = |_bytes: u64, rows: u64| {
         if let Some(bar) = &bar {
-            bar.inc(bytes);
+            // The estimate may be short: the bar grows rather than stopping at 100%.
+            if bar.length().is_some_and(|len| bar.position() + rows > len) {
+                bar.set_length(bar.position() + rows);
+            }
+            bar.inc(rows);
         }
     };
-    let tx = client.transaction().await?;
     let result = archive::write_verified(&tx, map, catalog, request, &on_progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
@@ -248,7 +274,17 @@ async fn verify(ctx: &Context, args: ArchiveVerifyArgs) -> anyhow::Result<()> {
     let identities = identities(&args.identity)?;
     let (client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
-    let (report, _) = archive::verify(&client, &args.path, identities).await?;
+    // The whole file is read once: its size is the total.
+    let size = std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(ctx, "verifying", Measure::Bytes(size));
+    let tell: Option<archive::read::BytesRead> = bar
+        .clone()
+        .map(|bar| Arc::new(move |bytes: u64| bar.inc(bytes)) as archive::read::BytesRead);
+    let result = archive::verify_reporting(&client, &args.path, identities, tell).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let (report, _) = result?;
     emit(ctx.format(), &report)
 }
 

@@ -365,3 +365,95 @@ async fn archive_dump_needs_yes_off_a_terminal_and_dry_run_leaves_nothing() {
     assert!(!out.exists());
     assert_eq!(crate::support::database_checksums(&client).await, before);
 }
+
+/// Item 10: the dump's progress total is the planner's estimate of a whole table
+/// (partitions summed), and unknown for a filtered selection.
+#[tokio::test]
+async fn archive_progress_knows_the_rows_of_a_whole_table() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute("ANALYZE loans; ANALYZE server_logs")
+        .await
+        .unwrap();
+    let map = derbes::datamap::DataMap::load(&crate::support::reference_map()).unwrap();
+    for table in ["loans", "server_logs"] {
+        let count: i64 = client
+            .query_one(&format!("SELECT count(*) FROM {table}"), &[])
+            .await
+            .unwrap()
+            .get(0);
+        let selection = derbes::archive::Selection::Table {
+            table: table.to_owned(),
+            older_than: None,
+        };
+        let estimate = derbes::archive::estimated_rows(&client, &map, &selection).await;
+        assert_eq!(estimate, Some(count as u64), "{table}");
+    }
+    let filtered = derbes::archive::Selection::Rule {
+        name: "loan-records".to_owned(),
+    };
+    assert_eq!(
+        derbes::archive::estimated_rows(&client, &map, &filtered).await,
+        None
+    );
+}
+
+/// Item 10: on a terminal `archive verify` shows how far it is through the file,
+/// against the file's size (it was silent); off a terminal it prints none.
+#[tokio::test]
+async fn archive_verify_shows_progress_against_the_file_size_on_a_terminal() {
+    let db = TestDb::migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let key = dir.path().join("key.txt");
+    assert!(std::process::Command::new("age-keygen")
+        .arg("-o")
+        .arg(&key)
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap()
+        .success());
+    let public = std::process::Command::new("age-keygen")
+        .arg("-y")
+        .arg(&key)
+        .output()
+        .unwrap();
+    let recipient = String::from_utf8(public.stdout).unwrap().trim().to_owned();
+    let out = dir.path().join("logs.age");
+    db.cmd()
+        .args(["archive", "dump", "--table", "server_logs", "--keep", "1y"])
+        .args(["--ticket", "RET-1", "--yes", "-r", &recipient, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let size = std::fs::metadata(&out).unwrap().len();
+    let off = db
+        .cmd()
+        .args(["archive", "verify", "-i"])
+        .arg(&key)
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(off.status.success());
+    assert!(!String::from_utf8_lossy(&off.stderr).contains("verifying"));
+    // `script` gives the command a terminal and records what it showed.
+    let binary = assert_cmd::cargo::cargo_bin("derbes");
+    let line = format!(
+        "{} archive verify -i {} {}",
+        binary.display(),
+        key.display(),
+        out.display()
+    );
+    let shown = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .output()
+        .expect("script (util-linux) is installed");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    let total = indicatif::HumanBytes(size).to_string();
+    assert!(
+        text.contains("verifying") && text.contains(&format!("/{total}")),
+        "no progress against {total}:\n{text}"
+    );
+}
