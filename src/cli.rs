@@ -307,15 +307,18 @@ pub enum SubjectCommand {
 
 #[derive(Debug, Args)]
 pub struct SubjectShowArgs {
-    /// IIN (12 digits), BIN, phone (+7 701 234 56 78, 87012345678, 7012345678),
-    /// email, or id:KEY.
+    /// IIN (a person's 12-digit individual identification number, check digit
+    /// verified), BIN (a business's 12-digit number), phone (+7 701 234 56 78,
+    /// 87012345678, 7012345678), email, or id:KEY (the subject table's primary key).
+    /// A prefix iin:, bin:, phone:, email: says the kind where it is ambiguous.
     #[arg(value_name = "IDENTITY")]
     pub identity: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// IIN (12 digits), BIN, phone, email, or id:KEY of the subject.
+    /// The subject: IIN (12-digit individual identification number), BIN (12-digit
+    /// business number), phone, email, or id:KEY (the subject table's primary key).
     #[arg(value_name = "IDENTITY")]
     pub identity: String,
 
