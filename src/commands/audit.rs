@@ -29,12 +29,11 @@ async fn log(
     client: &tokio_postgres::Client,
     args: AuditLogArgs,
 ) -> anyhow::Result<()> {
-    let zone = ctx.time_zone()?;
-    let since = args
-        .since
-        .as_deref()
-        .map(|text| parse_since(text, zone))
-        .transpose()?;
+    // The map is read only for its time zone, and only when --since needs it.
+    let since = match args.since.as_deref() {
+        Some(text) => Some(parse_since(text, ctx.time_zone()?)?),
+        None => None,
+    };
     let filter = AuditFilter {
         action: args.action,
         ticket: args.ticket,

@@ -457,3 +457,28 @@ async fn archive_verify_shows_progress_against_the_file_size_on_a_terminal() {
         "no progress against {total}:\n{text}"
     );
 }
+
+/// The time zone comes from the data map only when a date needs it: `audit log`
+/// without --since runs whatever DERBES_MAP holds; with --since it reads the map's
+/// `timezone` and says what is wrong with a bad one.
+#[tokio::test]
+async fn the_map_is_read_for_its_time_zone_only_when_needed() {
+    let db = TestDb::migrated().await;
+    let (_dir, bad) = crate::support::temp_file(
+        "map.toml",
+        &std::fs::read_to_string(crate::support::reference_map())
+            .unwrap()
+            .replace("timezone = \"Asia/Almaty\"", "timezone = \"Almaty\""),
+    );
+    db.cmd()
+        .env("DERBES_MAP", &bad)
+        .args(["audit", "log"])
+        .assert()
+        .success();
+    db.cmd()
+        .env("DERBES_MAP", &bad)
+        .args(["audit", "log", "--since", "2026-11-01"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("timezone").and(predicate::str::contains("IANA")));
+}
