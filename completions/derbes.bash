@@ -252,7 +252,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -286,7 +286,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -301,7 +301,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__dump)
-            opts="-r -v -q -h -V --subject --table --rule --where-older-than --on --out --force --recipient --recipients-file --keep --ticket --dry-run --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -y -v -q -h -V --subject --table --rule --where-older-than --on --out --force --recipient --recipients-file --keep --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -364,7 +364,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -402,7 +402,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -534,7 +534,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -584,7 +584,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -626,7 +626,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -660,7 +660,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -694,7 +694,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -814,7 +814,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -852,7 +852,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -914,7 +914,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -956,7 +956,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -971,12 +971,16 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__completions)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version bash zsh fish man"
+            opts="-v -q -h -V --dir --db --read-db --map --format --operator --verbose --quiet --help --version bash zsh fish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --db)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -990,7 +994,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1005,7 +1009,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__export)
-            opts="-v -q -h -V --ticket --out --force --recipient --recipients-file --passphrase --passphrase-file --plaintext --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -v -q -h -V --ticket --out --force --recipient --recipients-file --passphrase --passphrase-file --plaintext --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1020,6 +1024,10 @@ _derbes() {
                     return 0
                     ;;
                 --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -r)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1044,7 +1052,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1428,7 +1436,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1462,7 +1470,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1564,7 +1572,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1598,7 +1606,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1632,7 +1640,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1724,7 +1732,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1758,7 +1766,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1834,7 +1842,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)
@@ -1876,7 +1884,7 @@ _derbes() {
                     return 0
                     ;;
                 --format)
-                    COMPREPLY=($(compgen -W "table json csv" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 --operator)

@@ -20,7 +20,8 @@ age-keygen -o demo-out/dpo-key.txt 2>/dev/null
 recipient=$(age-keygen -y demo-out/dpo-key.txt)
 
 set -x
-$derbes sample init --borrowers 1000 --seed 42
+# Pinned: the same 1,000 borrowers (ages, loan dates, minors) whatever day the demo runs.
+$derbes sample init --borrowers 1000 --seed 42 --as-of 2026-11-01
 $derbes migrate
 $derbes map check
 
@@ -33,7 +34,7 @@ age -d -i demo-out/dpo-key.txt demo-out/subject-1.age | tar -t
 $derbes block id:2 id:3 --reason compromised --ticket DEMO-INC-7 --dry-run
 
 # DPO: archive loan records past their 5 years (archive-then-delete rule) before a purge.
-$derbes archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age
+$derbes archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age --yes
 $derbes archive verify demo-out/loan-records.age --identity demo-out/dpo-key.txt
 
 $derbes audit log

@@ -10,20 +10,22 @@ use crate::error::EXIT_CODES_HELP;
 const ABOUT: &str = "Keep the privacy policy's promises against the production PostgreSQL: \
 subject-access exports, blocking, archives and an audit trail of every change.";
 
-const AFTER_HELP: &str = "\
+const CONNECTION_HELP: &str = "\
 Connection: --db or DATABASE_URL (postgres://user@host/db?sslmode=verify-full), or libpq's
 PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT, PGSERVICE and ~/.pgpass.
+";
 
-Start here:
-  derbes migrate                    install or upgrade the derbes schema
-  derbes --map datamap.toml map check   check the data map against the database
-  derbes audit verify               check the audit trail has not been edited
+const EX_ROOT: &str = "\
+Examples:
+  derbes migrate                                        # install the derbes schema
+  derbes --map examples/datamap.toml map check          # the data map fits the database
+  derbes audit verify                                   # the audit trail is intact
 ";
 
 /// derbes: the privacy-policy toolkit for the lender's PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "derbes", version, about = ABOUT, long_about = None)]
-#[command(after_help = AFTER_HELP, after_long_help = format!("{AFTER_HELP}\n{EXIT_CODES_HELP}"))]
+#[command(after_help = format!("{CONNECTION_HELP}\n{EX_ROOT}"), after_long_help = format!("{CONNECTION_HELP}\n{EXIT_CODES_HELP}\n{EX_ROOT}"))]
 #[command(propagate_version = true, arg_required_else_help = true)]
 pub struct Cli {
     #[command(flatten)]
@@ -60,9 +62,11 @@ pub struct GlobalOpts {
     #[arg(long, global = true, env = "DERBES_MAP", value_name = "PATH")]
     pub map: Option<PathBuf>,
 
-    /// Output format; table on a terminal, json for scripts.
-    #[arg(long, global = true, value_enum, default_value_t = Format::Table)]
-    pub format: Format,
+    /// Output format. Default: a table on a terminal; off a terminal (a pipe, a
+    /// file, cron) tab-separated text: one header line, one line per row, notes
+    /// as lines starting with `# `, no box drawing and no colour.
+    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    pub format: Option<Format>,
 
     /// Who is running this; recorded in every audit row. Defaults to the OS user.
     #[arg(long, global = true, env = "DERBES_OPERATOR", value_name = "NAME")]
@@ -79,8 +83,13 @@ pub struct GlobalOpts {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
+    /// A table for people (box drawing); the default on a terminal.
     Table,
+    /// Tab-separated text, notes as `# ` lines; the default off a terminal.
+    Tsv,
+    /// One JSON document on stdout.
     Json,
+    /// CSV for spreadsheets; notes as `# ` lines after the rows.
     Csv,
 }
 
@@ -96,39 +105,200 @@ pub struct ConfirmArgs {
     pub yes: bool,
 }
 
+/// The reference every change and every file of personal data is recorded under.
+#[derive(Debug, Args, Clone)]
+pub struct TicketArgs {
+    /// The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the
+    /// audit row (and the file's manifest): a reference, never a note about a person.
+    #[arg(long, value_name = "TICKET")]
+    pub ticket: String,
+}
+
+/// Who can open an encrypted file: one set of flags for `export` and `archive`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RecipientArgs {
+    /// Age recipient: the public key that can open the file, `age1...` (from
+    /// age-keygen) or an SSH public key line `ssh-ed25519 ...` / `ssh-rsa ...`;
+    /// repeat for several.
+    #[arg(short = 'r', long = "recipient", value_name = "KEY")]
+    pub recipients: Vec<String>,
+
+    /// A file of age recipients, one a line (`#` starts a comment); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub recipients_file: Vec<PathBuf>,
+}
+
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Install or upgrade derbes' own schema (audit log, ...) in the database.
+    #[command(after_help = EX_MIGRATE)]
     Migrate(MigrateArgs),
     /// Work with the data map: check it against the database, or draft one.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EX_MAP)]
     Map(MapCommand),
     /// Read and verify the append-only, hash-chained audit trail.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EX_AUDIT)]
     Audit(AuditCommand),
     /// Load the reference schema and a synthetic population (demo, tests, benchmarks).
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EX_SAMPLE)]
     Sample(SampleCommand),
     /// Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EX_ARCHIVE)]
     Archive(ArchiveCommand),
     /// Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = EX_SUBJECT_SHOW)]
     Subject(SubjectCommand),
     /// Export everything held about one subject as an age-encrypted bundle (access request).
+    ///
+    /// The bundle is a tar of manifest.json, data.json (personal data by category,
+    /// with purposes, legal bases and recipients), one CSV per table and
+    /// summary.html, encrypted with age (a modern file encryption tool: only the
+    /// holders of the recipients' private keys can open it). Read it with
+    /// `age -d -i key.txt FILE | tar -xv`.
+    #[command(after_help = EX_EXPORT)]
     Export(ExportArgs),
     /// Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7).
     ///
     /// Sets what the data map's [block] section declares (status, revoked sessions,
     /// token version) in one transaction, with a history row per subject and one audit row.
+    #[command(after_help = EX_BLOCK)]
     Block(BlockArgs),
     /// Restore blocked accounts on the subject's written application (policy 5.7).
+    #[command(after_help = EX_UNBLOCK)]
     Unblock(UnblockArgs),
     /// List blocks: who is blocked, why, by whom, when, under which ticket.
+    #[command(after_help = EX_BLOCKS)]
     Blocks(BlocksArgs),
-    /// Print shell completions or the man page.
+    /// Print shell completions or the man pages.
+    #[command(after_help = EX_COMPLETIONS)]
     Completions(CompletionsArgs),
 }
+
+// Examples closing each command's help. Every line starting with `derbes` is parsed
+// by a test (tests/cli/usage.rs), so they stay real.
+const EX_MIGRATE: &str = "\
+Examples:
+  derbes migrate --dry-run        # which migrations would run
+  derbes migrate                  # install or upgrade the derbes schema
+";
+const EX_MAP: &str = "\
+Examples:
+  derbes --map examples/datamap.toml map check
+  derbes map init --out draft.toml
+";
+const EX_MAP_CHECK: &str = "\
+Examples:
+  derbes --map examples/datamap.toml map check
+  derbes --map shop.toml map check --strict      # unbacked links are errors
+  derbes --format json map check                 # one JSON document for scripts
+";
+const EX_MAP_INIT: &str = "\
+Examples:
+  derbes map init --out draft.toml
+  derbes map init --schema crm --schema sales --subject-table crm.klienty
+  derbes map init --no-sample --out draft.toml   # names and types only
+";
+const EX_AUDIT: &str = "\
+Examples:
+  derbes audit log --since 7d --action block
+  derbes audit verify
+";
+const EX_AUDIT_LOG: &str = "\
+Examples:
+  derbes audit log --since 7d --action block
+  derbes audit log --ticket INC-4711
+  derbes --format csv audit log --since 2026-11-01 --limit 1000
+";
+const EX_AUDIT_VERIFY: &str = "\
+Examples:
+  derbes audit verify                       # exit 6 names the first bad record
+  derbes audit verify --head 42:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
+  derbes --format json audit verify
+";
+const EX_AUDIT_HEAD: &str = "\
+Examples:
+  derbes audit head                         # the head; its last line is the anchor SEQ:HASH
+  derbes audit head | tail -n1 >> /srv/anchors/audit-heads   # from cron, off the database server
+";
+const EX_SAMPLE: &str = "\
+Examples:
+  derbes --db postgres:///scratch sample init --borrowers 1000 --seed 42
+  derbes --db postgres:///scratch sample init --as-of 2026-11-01 \\
+      --force --yes
+";
+const EX_ARCHIVE: &str = "\
+Examples:
+  derbes archive dump --rule loan-records --ticket RET-1 \\
+      -r age1... --out loans.age --yes
+  derbes archive verify loans.age -i key.txt
+  derbes archive expire --ticket RET-2 --dry-run
+";
+const EX_ARCHIVE_DUMP: &str = "\
+Examples:
+  derbes archive dump --subject 061211600012 --keep 5y --ticket DPO-17 \\
+      -r age1... --out dpo-17.age --yes
+  derbes archive dump --table server_logs --where-older-than 1y --keep 1y \\
+      --ticket RET-3 --recipients-file keys.txt --out logs.age --yes
+  derbes archive dump --rule loan-records --ticket RET-4 \\
+      -r age1... --out loans.age --dry-run     # written, checked, removed
+";
+const EX_ARCHIVE_VERIFY: &str = "\
+Examples:
+  derbes archive verify dpo-17.age --identity key.txt
+  derbes archive verify dpo-17.age -i ~/.ssh/id_ed25519   # an SSH private key
+";
+const EX_ARCHIVE_RESTORE: &str = "\
+Examples:
+  derbes archive restore dpo-17.age -i key.txt --into inspect \\
+      --ticket DPO-18 --yes
+  derbes archive restore dpo-17.age -i key.txt --ticket DPO-19 --dry-run
+";
+const EX_ARCHIVE_LIST: &str = "\
+Examples:
+  derbes archive list
+  derbes archive list --expired
+  derbes --format json archive list
+";
+const EX_ARCHIVE_EXPIRE: &str = "\
+Examples:
+  derbes archive expire --ticket RET-2026-11 --dry-run
+  derbes archive expire --ticket RET-2026-11 --yes
+";
+const EX_SUBJECT_SHOW: &str = "\
+Examples:
+  derbes subject show 061211600012
+  derbes subject show phone:+77012345678
+  derbes --format json subject show aigerim@example.kz
+";
+const EX_EXPORT: &str = "\
+Examples:
+  derbes export 061211600012 --ticket REQ-2291 -r age1... --out req-2291.age
+  derbes export +77012345678 --ticket REQ-2292 \\
+      --recipients-file dpo-keys.txt --out b.age
+  derbes export id:42 --ticket REQ-2293 --passphrase-file pass.txt --out subject.age
+";
+const EX_BLOCK: &str = "\
+Examples:
+  derbes block 061211600012 aigerim@example.kz --reason compromised --ticket INC-4711
+  derbes block --from-file leaked.txt --reason compromised \\
+      --ticket INC-4711 --dry-run
+  derbes block --ip 203.0.113.0/24 --since 24h --reason fraud --ticket INC-4713 --yes
+";
+const EX_UNBLOCK: &str = "\
+Examples:
+  derbes unblock 061211600012 --application MAIL-2026-0042 --ticket REQ-88
+  derbes unblock id:42 --application MAIL-2026-0043 --ticket REQ-89 --dry-run
+";
+const EX_BLOCKS: &str = "\
+Examples:
+  derbes blocks --active
+  derbes blocks --since 7d --format json
+";
+const EX_COMPLETIONS: &str = "\
+Examples:
+  derbes completions bash
+  derbes completions man --dir /usr/local/share/man/man1  # a page per command
+";
 
 #[derive(Debug, Subcommand)]
 pub enum SubjectCommand {
@@ -137,26 +307,29 @@ pub enum SubjectCommand {
     ///
     /// Exits 3 when nobody matches and 4 when several subjects do (a shared phone,
     /// a duplicate email); on a terminal it offers a choice instead.
+    #[command(after_help = EX_SUBJECT_SHOW)]
     Show(SubjectShowArgs),
 }
 
 #[derive(Debug, Args)]
 pub struct SubjectShowArgs {
-    /// IIN (12 digits), BIN, phone (+7 701 234 56 78, 87012345678, 7012345678),
-    /// email, or id:KEY.
+    /// IIN (a person's 12-digit individual identification number, check digit
+    /// verified), BIN (a business's 12-digit number), phone (+7 701 234 56 78,
+    /// 87012345678, 7012345678), email, or id:KEY (the subject table's primary key).
+    /// A prefix iin:, bin:, phone:, email: says the kind where it is ambiguous.
     #[arg(value_name = "IDENTITY")]
     pub identity: String,
 }
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// IIN (12 digits), BIN, phone, email, or id:KEY of the subject.
+    /// The subject: IIN (12-digit individual identification number), BIN (12-digit
+    /// business number), phone, email, or id:KEY (the subject table's primary key).
     #[arg(value_name = "IDENTITY")]
     pub identity: String,
 
-    /// The request this export answers (recorded in the bundle and the audit trail).
-    #[arg(long)]
-    pub ticket: String,
+    #[command(flatten)]
+    pub request: TicketArgs,
 
     /// Where to write the bundle (an age file; a tar file with --plaintext).
     #[arg(long, value_name = "PATH")]
@@ -166,24 +339,19 @@ pub struct ExportArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// Encrypt to this age (age1…) or SSH public key; repeatable.
-    #[arg(long, value_name = "KEY")]
-    pub recipient: Vec<String>,
-
-    /// Encrypt to every key in this file (one per line, # comments); repeatable.
-    #[arg(long, value_name = "PATH")]
-    pub recipients_file: Vec<PathBuf>,
+    #[command(flatten)]
+    pub to: RecipientArgs,
 
     /// Encrypt with a passphrase (prompted twice) for handing the bundle to the subject.
-    #[arg(long, conflicts_with_all = ["recipient", "recipients_file", "passphrase_file"])]
+    #[arg(long, conflicts_with_all = ["recipients", "recipients_file", "passphrase_file"])]
     pub passphrase: bool,
 
     /// Encrypt with the passphrase on the first line of this file.
-    #[arg(long, value_name = "PATH", conflicts_with_all = ["recipient", "recipients_file"])]
+    #[arg(long, value_name = "PATH", conflicts_with_all = ["recipients", "recipients_file"])]
     pub passphrase_file: Option<PathBuf>,
 
     /// Write an unencrypted tar file (warns): personal data in clear on disk.
-    #[arg(long, conflicts_with_all = ["recipient", "recipients_file", "passphrase", "passphrase_file"])]
+    #[arg(long, conflicts_with_all = ["recipients", "recipients_file", "passphrase", "passphrase_file"])]
     pub plaintext: bool,
 }
 
@@ -220,7 +388,9 @@ pub struct BlockArgs {
     #[arg(long, value_name = "ID")]
     pub device: Option<String>,
 
-    /// With --ip or --device: only rows newer than this (e.g. 24h, 7d, 2026-11-01).
+    /// With --ip or --device: only rows newer than this: a period back from now
+    /// (24h, 7d, 6mo: calendar months and years) or a date (2026-11-01, midnight in
+    /// the data map's time zone).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
 
@@ -228,9 +398,8 @@ pub struct BlockArgs {
     #[arg(long, value_enum)]
     pub reason: BlockReason,
 
-    /// The incident or request reference, recorded in the history and the audit row.
-    #[arg(long, value_name = "T")]
-    pub ticket: String,
+    #[command(flatten)]
+    pub request: TicketArgs,
 
     /// Refuse (exit 5) when more subjects than this would be blocked.
     #[arg(long, value_name = "N", default_value_t = 100)]
@@ -254,9 +423,8 @@ pub struct UnblockArgs {
     #[arg(long, value_name = "REF")]
     pub application: String,
 
-    /// The request reference, recorded in the history and the audit row.
-    #[arg(long, value_name = "T")]
-    pub ticket: String,
+    #[command(flatten)]
+    pub request: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -268,7 +436,8 @@ pub struct BlocksArgs {
     #[arg(long)]
     pub active: bool,
 
-    /// Only blocks made since (e.g. 24h, 7d, 2026-11-01).
+    /// Only blocks made since: a period back from now (24h, 7d, 6mo) or a date
+    /// (2026-11-01).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
 
@@ -293,11 +462,7 @@ pub enum MapCommand {
     /// partitioned table, one on every partition counts) and indexed, and reports
     /// columns that look personal but are not mapped. All problems are reported in
     /// one run. Exits 6 when the map does not fit the database.
-    ///
-    /// Examples:
-    ///   derbes --map examples/datamap.toml map check
-    ///   derbes --map shop.toml map check --strict     # unbacked links are errors
-    ///   derbes --format json map check | jq .links
+    #[command(after_help = EX_MAP_CHECK)]
     Check(MapCheckArgs),
     /// Draft a data map from the database catalogue (review it before use).
     ///
@@ -306,12 +471,7 @@ pub enum MapCommand {
     /// finds personal columns by name and by sampling a few hundred rows per table
     /// (values are never printed). Tables with no path to the subject are listed as
     /// comments. The draft is checked as `map check` would (exit 6 on a problem).
-    ///
-    /// Examples:
-    ///   derbes map init --out draft.toml
-    ///   derbes map init --schema crm --schema sales --subject-table crm.klienty
-    ///   derbes map init --no-sample > draft.toml      # names and types only
-    #[command(verbatim_doc_comment)]
+    #[command(after_help = EX_MAP_INIT)]
     Init(MapInitArgs),
 }
 
@@ -350,16 +510,14 @@ pub struct MapInitArgs {
 #[derive(Debug, Subcommand)]
 pub enum AuditCommand {
     /// List audit records, newest last.
+    #[command(after_help = EX_AUDIT_LOG)]
     Log(AuditLogArgs),
     /// Print the chain head (the newest record's sequence number and hash) to keep elsewhere.
     ///
     /// The last line is the anchor, SEQ:HASH, for a ticket or a cron log. Kept outside
     /// the database, it lets `audit verify --head` detect that the newest records were
     /// deleted or the log truncated, which the chain alone cannot show.
-    #[command(after_help = "Examples:
-  derbes audit head                       # the head; its last line is the anchor SEQ:HASH
-  derbes audit head | tail -n1 >> /srv/anchors/audit-heads   # from cron, kept off the database server
-  derbes audit verify --head 42:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08")]
+    #[command(after_help = EX_AUDIT_HEAD)]
     Head,
     /// Recompute the hash chain; exits 6 naming the first bad record.
     ///
@@ -367,10 +525,7 @@ pub enum AuditCommand {
     /// sequence number, same hash): a log that ends before it (newest records
     /// deleted, the table truncated) or differs there fails, exit 6. Without it,
     /// deleting the newest records cannot be detected.
-    #[command(after_help = "Examples:
-  derbes audit verify                     # the chain; says the newest records are unanchored
-  derbes audit verify --head 42:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-  derbes audit verify --head \"$(tail -n1 /srv/anchors/audit-heads)\"   # the last kept anchor")]
+    #[command(after_help = EX_AUDIT_VERIFY)]
     Verify(AuditVerifyArgs),
 }
 
@@ -397,7 +552,8 @@ pub struct AuditLogArgs {
     #[arg(long)]
     pub ticket: Option<String>,
 
-    /// Only records newer than this (e.g. 24h, 7d, 2026-11-01).
+    /// Only records newer than this: a period back from now (24h, 7d, 6mo) or a
+    /// date (2026-11-01).
     #[arg(long, value_name = "WHEN")]
     pub since: Option<String>,
 
@@ -413,6 +569,7 @@ pub enum SampleCommand {
     /// Refuses a database that already holds tables in schema public unless --force,
     /// which drops them first, and only when they are an untouched sample this command
     /// made and derbes.audit_log is empty. Never point this at production.
+    #[command(after_help = EX_SAMPLE)]
     Init(SampleInitArgs),
 }
 
@@ -446,9 +603,14 @@ pub struct SampleInitArgs {
 
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
-    /// bash, zsh, fish, or man for the man page.
+    /// bash, zsh, fish, or man for the man pages.
     #[arg(value_enum)]
     pub shell: CompletionShell,
+
+    /// With man: write one page per command (derbes.1, derbes-archive-dump.1, ...)
+    /// into this directory instead of printing derbes.1 on stdout.
+    #[arg(long, value_name = "DIR")]
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -464,12 +626,17 @@ pub enum ArchiveCommand {
     /// Write selected rows to an age-encrypted archive (tar of CSV + manifest.json).
     ///
     /// The file is written 0600 under a temporary name, read back and checked, then
-    /// catalogued in the derbes schema with an audit row. Nothing is deleted.
+    /// catalogued in the derbes schema with an audit row. Nothing is deleted. Asks
+    /// for confirmation on a terminal; off one it needs --yes. --dry-run is the real
+    /// dump (written, read back, checked), after which the file is removed and
+    /// nothing is catalogued or audited.
+    #[command(after_help = EX_ARCHIVE_DUMP)]
     Dump(ArchiveDumpArgs),
     /// Decrypt an archive and check every member against its manifest and the catalogue.
     ///
     /// Exits 6 naming what is wrong: wrong key, truncation, a flipped byte, a member
     /// that does not match, a file the catalogue does not know.
+    #[command(after_help = EX_ARCHIVE_VERIFY)]
     Verify(ArchiveVerifyArgs),
     /// Load an archive's rows back (COPY FROM), into their tables or a side schema.
     ///
@@ -478,11 +645,14 @@ pub enum ArchiveCommand {
     /// database's catalogue does not know (e.g. a fresh database) is checked against
     /// its own manifest and loaded, with a warning. Generated columns are computed
     /// again; GENERATED ALWAYS identity columns keep their archived values.
+    #[command(after_help = EX_ARCHIVE_RESTORE)]
     Restore(ArchiveRestoreArgs),
     /// List catalogued archives (or only those past keep-until, which expire destroys).
+    #[command(after_help = EX_ARCHIVE_LIST)]
     List(ArchiveListArgs),
     /// Destroy archives past their keep-until: the file and its catalogue row go, an
     /// audit row records it.
+    #[command(after_help = EX_ARCHIVE_EXPIRE)]
     Expire(ArchiveExpireArgs),
 }
 
@@ -498,7 +668,7 @@ pub struct ArchiveSelectionArgs {
     #[arg(long, value_name = "TABLE", group = "selection")]
     pub table: Option<String>,
 
-    /// The expired rows of a retention rule of the data map.
+    /// The expired rows of a retention rule of the data map (older than its keep).
     #[arg(long, value_name = "NAME", group = "selection")]
     pub rule: Option<String>,
 }
@@ -508,9 +678,11 @@ pub struct ArchiveDumpArgs {
     #[command(flatten)]
     pub selection: ArchiveSelectionArgs,
 
-    /// With --table or --subject: only rows older than this (e.g. 90d, 1y,
-    /// 2024-01-01), each table's rows by its time_column in the data map.
-    #[arg(long, value_name = "DURATION", conflicts_with = "rule")]
+    /// With --table or --subject: only rows older than this, each table's rows by its
+    /// time_column in the data map: a period back from now (90d, 6mo, 1y: calendar
+    /// months and years, as PostgreSQL's interval counts them) or a date (2024-01-01,
+    /// midnight in the data map's time zone).
+    #[arg(long, value_name = "PERIOD|DATE", conflicts_with = "rule")]
     pub where_older_than: Option<String>,
 
     /// With --table --where-older-than: the timestamp column to age rows by
@@ -526,30 +698,19 @@ pub struct ArchiveDumpArgs {
     #[arg(long)]
     pub force: bool,
 
-    /// An age recipient (age1...) or SSH public key line; repeat for several.
-    #[arg(
-        long = "recipient",
-        short = 'r',
-        value_name = "RECIPIENT",
-        required_unless_present = "recipients_file"
-    )]
-    pub recipients: Vec<String>,
+    #[command(flatten)]
+    pub to: RecipientArgs,
 
-    /// A file of recipients, one a line (# comments allowed).
-    #[arg(long, value_name = "FILE")]
-    pub recipients_file: Option<PathBuf>,
-
-    /// How long the archive is kept (e.g. 5y); default: the rule's archive_keep.
-    #[arg(long, value_name = "DURATION")]
+    /// How long the archive is kept, a calendar period (90d, 6mo, 5y); default: the
+    /// archive_keep of the retention rule (--rule, or the table's rule with --table).
+    #[arg(long, value_name = "PERIOD")]
     pub keep: Option<String>,
 
-    /// The request or incident this archive is for, recorded in the catalogue and audit.
-    #[arg(long)]
-    pub ticket: Option<String>,
+    #[command(flatten)]
+    pub request: TicketArgs,
 
-    /// Write, read back and check the archive, then remove it and catalogue nothing.
-    #[arg(long)]
-    pub dry_run: bool,
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 #[derive(Debug, Args)]
@@ -557,7 +718,8 @@ pub struct ArchiveVerifyArgs {
     /// The archive file.
     pub path: PathBuf,
 
-    /// An age identity file (age-keygen) or an SSH private key.
+    /// Age identity: the private key that opens the file, an age-keygen key file
+    /// (`AGE-SECRET-KEY-1...`) or an SSH private key.
     #[arg(long, short = 'i', value_name = "KEYFILE")]
     pub identity: PathBuf,
 }
@@ -567,7 +729,8 @@ pub struct ArchiveRestoreArgs {
     /// The archive file.
     pub path: PathBuf,
 
-    /// An age identity file (age-keygen) or an SSH private key.
+    /// Age identity: the private key that opens the file, an age-keygen key file
+    /// (`AGE-SECRET-KEY-1...`) or an SSH private key.
     #[arg(long, short = 'i', value_name = "KEYFILE")]
     pub identity: PathBuf,
 
@@ -576,9 +739,8 @@ pub struct ArchiveRestoreArgs {
     #[arg(long, value_name = "SCHEMA")]
     pub into: Option<String>,
 
-    /// The request or incident this restore is for.
-    #[arg(long)]
-    pub ticket: Option<String>,
+    #[command(flatten)]
+    pub request: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -593,9 +755,8 @@ pub struct ArchiveListArgs {
 
 #[derive(Debug, Args)]
 pub struct ArchiveExpireArgs {
-    /// The request or ticket this run is recorded under.
-    #[arg(long)]
-    pub ticket: Option<String>,
+    #[command(flatten)]
+    pub request: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,

@@ -1,8 +1,16 @@
-//! Rendering reports: a table for people, JSON for scripts, CSV for spreadsheets.
+//! Rendering reports: a table for people, tab-separated text for pipes, JSON for
+//! scripts, CSV for spreadsheets.
 //!
 //! A command builds a report (a `Serialize` struct) and implements [`Tabular`] for
 //! it; [`emit`] prints it in the chosen format on stdout. JSON is always one
-//! document. Diagnostics never go to stdout.
+//! document. Diagnostics never go to stdout. Without `--format`, a terminal gets
+//! the table and anything else (a pipe, a file, cron) tab-separated text
+//! ([`default_format`]): no box drawing, no colour. Every format keeps every part
+//! of the report: TSV and CSV write the notes (a delete order, a chain head, a
+//! summary) after the rows as lines starting with `# `, which CSV readers that
+//! know comments skip; in TSV a tab, newline or backslash inside a cell is written
+//! `\t`, `\n`, `\\`, so one row stays one line. A row whose first cell starts
+//! with `#` is written `\#...` (TSV) or `'#...` (CSV), so it never reads as a note.
 //!
 //! CSV is for spreadsheets, which run a cell starting with `=`, `+`, `-` or `@` (or
 //! a tab or carriage return) as a formula: such a cell is written with a leading
@@ -30,10 +38,29 @@ pub trait Tabular {
     }
 }
 
+/// The format when `--format` is absent: a table for a person at a terminal,
+/// tab-separated text for a pipe or a file.
+pub fn default_format(stdout_is_terminal: bool) -> Format {
+    if stdout_is_terminal {
+        Format::Table
+    } else {
+        Format::Tsv
+    }
+}
+
 /// Print `report` on stdout in `format`.
 pub fn emit<T: Serialize + Tabular>(format: Format, report: &T) -> anyhow::Result<()> {
     let stdout = io::stdout();
     let mut out = stdout.lock();
+    render(format, report, &mut out)
+}
+
+/// Write `report` in `format` to `out`.
+pub fn render<T: Serialize + Tabular>(
+    format: Format,
+    report: &T,
+    mut out: &mut dyn Write,
+) -> anyhow::Result<()> {
     match format {
         Format::Json => {
             serde_json::to_writer_pretty(&mut out, report)?;
@@ -43,9 +70,29 @@ pub fn emit<T: Serialize + Tabular>(format: Format, report: &T) -> anyhow::Resul
             let mut writer = csv::Writer::from_writer(&mut out);
             writer.write_record(report.headers())?;
             for row in report.rows() {
-                writer.write_record(row.iter().map(|cell| csv_cell(cell).into_owned()))?;
+                writer.write_record(row.iter().enumerate().map(|(i, cell)| {
+                    // A first cell starting with `#` would read as a note.
+                    match (i, csv_cell(cell)) {
+                        (0, c) if c.starts_with('#') => format!("'{c}"),
+                        (_, c) => c.into_owned(),
+                    }
+                }))?;
             }
             writer.flush()?;
+            drop(writer);
+            write_comment_notes(out, report)?;
+        }
+        Format::Tsv => {
+            writeln!(out, "{}", report.headers().join("\t"))?;
+            for row in report.rows() {
+                let mut cells: Vec<Cow<'_, str>> = row.iter().map(|cell| tsv_cell(cell)).collect();
+                // A first cell starting with `#` would read as a note.
+                if let Some(first) = cells.first_mut().filter(|c| c.starts_with('#')) {
+                    *first = Cow::Owned(format!("\\{first}"));
+                }
+                writeln!(out, "{}", cells.join("\t"))?;
+            }
+            write_comment_notes(out, report)?;
         }
         Format::Table => {
             let rows = report.rows();
@@ -66,6 +113,37 @@ pub fn emit<T: Serialize + Tabular>(format: Format, report: &T) -> anyhow::Resul
         }
     }
     Ok(())
+}
+
+/// The notes as `# ` lines, each line of a multi-line note its own comment.
+fn write_comment_notes<T: Tabular>(out: &mut dyn Write, report: &T) -> io::Result<()> {
+    for note in report.notes() {
+        for line in note.lines() {
+            writeln!(out, "# {}", table_cell(line))?;
+        }
+    }
+    Ok(())
+}
+
+/// A TSV cell on one line: tab, newline, carriage return and backslash escaped,
+/// other control characters as in a table.
+fn tsv_cell(cell: &str) -> Cow<'_, str> {
+    if cell.contains(['\t', '\n', '\r', '\\']) || cell.chars().any(char::is_control) {
+        let mut escaped = String::with_capacity(cell.len() + 2);
+        for c in cell.chars() {
+            match c {
+                '\t' => escaped.push_str("\\t"),
+                '\n' => escaped.push_str("\\n"),
+                '\r' => escaped.push_str("\\r"),
+                '\\' => escaped.push_str("\\\\"),
+                c if c.is_control() => escaped.push_str(&c.escape_unicode().to_string()),
+                c => escaped.push(c),
+            }
+        }
+        Cow::Owned(escaped)
+    } else {
+        Cow::Borrowed(cell)
+    }
 }
 
 /// A CSV cell a spreadsheet will not run as a formula (see the module docs).
@@ -129,6 +207,62 @@ mod tests {
         ] {
             assert_eq!(csv_cell(cell), written, "{cell}");
         }
+    }
+
+    struct Sample;
+    impl Serialize for Sample {
+        fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+            s.serialize_str("sample")
+        }
+    }
+    impl Tabular for Sample {
+        fn headers(&self) -> Vec<&'static str> {
+            vec!["table", "rows"]
+        }
+        fn rows(&self) -> Vec<Vec<String>> {
+            vec![
+                vec!["a\tb\nc\\".to_owned(), "1".to_owned()],
+                vec!["# not a note".to_owned(), "2".to_owned()],
+            ]
+        }
+        fn notes(&self) -> Vec<String> {
+            vec!["delete order: b, a".to_owned(), "two\nlines".to_owned()]
+        }
+    }
+
+    fn rendered(format: Format) -> String {
+        let mut out = Vec::new();
+        render(format, &Sample, &mut out).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn tsv_is_one_line_per_row_with_notes_as_comments() {
+        assert_eq!(
+            rendered(Format::Tsv),
+            "table\trows\na\\tb\\nc\\\\\t1\n\\# not a note\t2\n# delete order: b, a\n# two\n# lines\n"
+        );
+    }
+
+    #[test]
+    fn csv_keeps_the_notes_as_comment_lines() {
+        let text = rendered(Format::Csv);
+        assert!(
+            text.ends_with("# delete order: b, a\n# two\n# lines\n"),
+            "{text}"
+        );
+        let mut reader = csv::ReaderBuilder::new()
+            .comment(Some(b'#'))
+            .from_reader(text.as_bytes());
+        assert_eq!(reader.records().count(), 2);
+    }
+
+    #[test]
+    fn off_a_terminal_the_default_is_plain_text() {
+        assert_eq!(default_format(false), Format::Tsv);
+        assert_eq!(default_format(true), Format::Table);
+        let text = rendered(Format::Tsv);
+        assert!(!text.contains('│') && !text.contains('─') && !text.contains('\x1b'));
     }
 
     #[test]

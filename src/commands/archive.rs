@@ -39,13 +39,7 @@ fn crypto_usage(error: CryptoError) -> anyhow::Error {
 }
 
 fn recipients(args: &ArchiveDumpArgs) -> anyhow::Result<Recipients> {
-    let mut recipients = Recipients::new();
-    for (index, text) in args.recipients.iter().enumerate() {
-        recipients.add(text, index + 1).map_err(crypto_usage)?;
-    }
-    if let Some(file) = &args.recipients_file {
-        recipients.add_file(file).map_err(crypto_usage)?;
-    }
+    let recipients = super::recipients(&args.to)?;
     if recipients.is_empty() {
         return Err(crypto_usage(CryptoError::NoRecipients));
     }
@@ -58,29 +52,51 @@ fn identities(path: &std::path::Path) -> anyhow::Result<Arc<crypto::Identities>>
         .map_err(crypto_usage)
 }
 
-/// A byte counter on stderr when a person watches; nothing otherwise.
-fn progress_bar(ctx: &Context) -> Option<indicatif::ProgressBar> {
+/// What a progress bar counts, and its total where it can be known.
+enum Measure {
+    /// Rows, against the planner's estimate (`reltuples`) when there is one.
+    Rows(Option<u64>),
+    /// Bytes of a file, against its size.
+    Bytes(u64),
+}
+
+/// Progress on stderr when a person watches (never with -q, never off a
+/// terminal): with a known total, a bar with the percentage and the time left;
+/// without one, a counter.
+fn progress_bar(ctx: &Context, message: &str, measure: Measure) -> Option<indicatif::ProgressBar> {
     if ctx.global.quiet || !std::io::stderr().is_terminal() {
         return None;
     }
-    let bar = indicatif::ProgressBar::new_spinner();
+    let (bar, template) = match measure {
+        Measure::Rows(Some(total)) => (
+            indicatif::ProgressBar::new(total),
+            "{msg} [{bar:30}] {human_pos}/~{human_len} rows ({percent}%), {elapsed} elapsed, about {eta} left",
+        ),
+        Measure::Rows(None) => (
+            indicatif::ProgressBar::new_spinner(),
+            "{spinner} {msg} {human_pos} rows, {elapsed}",
+        ),
+        Measure::Bytes(total) => (
+            indicatif::ProgressBar::new(total),
+            "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}), about {eta} left",
+        ),
+    };
     bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{spinner} {msg} {bytes} ({bytes_per_sec}), {elapsed}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template(template)
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
-    bar.set_message("archiving");
+    bar.set_message(message.to_owned());
     bar.enable_steady_tick(std::time::Duration::from_millis(200));
     Some(bar)
 }
 
 async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     let recipients = recipients(&args)?;
+    let map = ctx.map()?;
     let older_than = match &args.where_older_than {
         None => None,
         Some(text) => Some(OlderThan {
-            cutoff: parse_since(text)?,
+            cutoff: parse_since(text, map.time_zone())?,
             column: args.on.clone(),
         }),
     };
@@ -98,12 +114,29 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
             DerbesError::Usage("choose rows with --subject, --table or --rule".into()).into(),
         );
     };
-    let map = ctx.map()?;
+    if !args.confirm.dry_run {
+        confirm(
+            &format!(
+                "Write {} to {} (personal data, encrypted to {} recipient(s)), ticket {}?",
+                describe(&args.selection),
+                args.out.display(),
+                recipients.public.len(),
+                args.request.ticket
+            ),
+            args.confirm.yes,
+        )?;
+    }
     let (mut client, _) = ctx.connect().await?;
     ctx.gate(&client, Some(&map)).await?;
     report_cleaned(&archive::clean_dead_runs(&client).await?);
     let catalog = Catalog::read(&client).await?;
-    let run = archive::begin_run(&client, &args.out, &ctx.operator, args.ticket.as_deref()).await?;
+    let run = archive::begin_run(
+        &client,
+        &args.out,
+        &ctx.operator,
+        Some(args.request.ticket.as_str()),
+    )
+    .await?;
     let result = dump_recorded(
         ctx,
         &args,
@@ -122,9 +155,20 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         ctx.format(),
         &DumpReport {
             archive: summary,
-            dry_run: args.dry_run,
+            dry_run: args.confirm.dry_run,
         },
     )
+}
+
+/// The selection in words for the confirmation (no identity value: it is personal).
+fn describe(selection: &crate::cli::ArchiveSelectionArgs) -> String {
+    if let Some(table) = &selection.table {
+        format!("the selected rows of table {table}")
+    } else if let Some(rule) = &selection.rule {
+        format!("the expired rows of retention rule {rule}")
+    } else {
+        "every selected row of one subject".to_owned()
+    }
 }
 
 /// What dead runs left, removed by this run (on stderr: it is not this run's result).
@@ -156,24 +200,29 @@ async fn dump_recorded(
         recipients,
         keep: args.keep.clone(),
         operator: ctx.operator.clone(),
-        ticket: args.ticket.clone(),
+        ticket: Some(args.request.ticket.clone()),
         part_bytes: archive::write::PART_BYTES,
         // A dump deletes nothing: no keys to keep.
         capture_keys: false,
     };
-    let bar = progress_bar(ctx);
-    let on_progress = |bytes: u64, _rows: u64| {
+    let tx = client.transaction().await?;
+    let estimate = archive::estimated_rows(&tx, map, &request.selection).await;
+    let bar = progress_bar(ctx, "archiving", Measure::Rows(estimate));
+    let on_progress = |_bytes: u64, rows: u64| {
         if let Some(bar) = &bar {
-            bar.inc(bytes);
+            // The estimate may be short: the bar grows rather than stopping at 100%.
+            if bar.length().is_some_and(|len| bar.position() + rows > len) {
+                bar.set_length(bar.position() + rows);
+            }
+            bar.inc(rows);
         }
     };
-    let tx = client.transaction().await?;
     let result = archive::write_verified(&tx, map, catalog, request, &on_progress).await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
     let receipt = result?;
-    if args.dry_run {
+    if args.confirm.dry_run {
         receipt.discard(tx).await
     } else {
         receipt.commit(tx).await
@@ -227,7 +276,17 @@ async fn verify(ctx: &Context, args: ArchiveVerifyArgs) -> anyhow::Result<()> {
     let identities = identities(&args.identity)?;
     let (client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
-    let (report, _) = archive::verify(&client, &args.path, identities).await?;
+    // The whole file is read once: its size is the total.
+    let size = std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(ctx, "verifying", Measure::Bytes(size));
+    let tell: Option<archive::read::BytesRead> = bar
+        .clone()
+        .map(|bar| Arc::new(move |bytes: u64| bar.inc(bytes)) as archive::read::BytesRead);
+    let result = archive::verify_reporting(&client, &args.path, identities, tell).await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let (report, _) = result?;
     emit(ctx.format(), &report)?;
     // The archive is intact; the audit log it anchors is not.
     match report.audit_head.as_ref().and_then(|a| a.problem.as_ref()) {
@@ -311,7 +370,7 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
             into: args.into,
             dry_run: args.confirm.dry_run,
             operator: ctx.operator.clone(),
-            ticket: args.ticket,
+            ticket: Some(args.request.ticket),
         },
     )
     .await?;
@@ -461,7 +520,7 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
     let report = archive::expire(
         &mut client,
         &ctx.operator,
-        args.ticket,
+        Some(args.request.ticket),
         args.confirm.dry_run,
     )
     .await?;

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::cli::{AuditCommand, AuditLogArgs, AuditVerifyArgs};
+use crate::cli::{AuditCommand, AuditLogArgs, AuditVerifyArgs, Format};
 use crate::commands::Context;
 use crate::error::DerbesError;
 use crate::output::{emit, Tabular};
@@ -30,7 +30,11 @@ async fn log(
     client: &tokio_postgres::Client,
     args: AuditLogArgs,
 ) -> anyhow::Result<()> {
-    let since = args.since.as_deref().map(parse_since).transpose()?;
+    // The map is read only for its time zone, and only when --since needs it.
+    let since = match args.since.as_deref() {
+        Some(text) => Some(parse_since(text, ctx.time_zone()?)?),
+        None => None,
+    };
     let filter = AuditFilter {
         action: args.action,
         ticket: args.ticket,
@@ -108,14 +112,21 @@ async fn head(ctx: &Context, client: &tokio_postgres::Client) -> anyhow::Result<
         .get(0);
     let head = audit::head(client).await?;
     let anchor = head.as_ref().map(|h| h.head.to_string());
+    let format = ctx.format();
     emit(
-        ctx.format(),
+        format,
         &HeadReport {
             database,
             head,
-            anchor,
+            anchor: anchor.clone(),
         },
-    )
+    )?;
+    // The anchor alone on the last line, for `| tail -n1` into a ticket or a cron log
+    // (JSON and CSV carry it in their own field).
+    if let (Some(anchor), Format::Table | Format::Tsv) = (anchor, format) {
+        println!("{anchor}");
+    }
+    Ok(())
 }
 
 impl Tabular for HeadReport {
@@ -137,12 +148,10 @@ impl Tabular for HeadReport {
     fn notes(&self) -> Vec<String> {
         match &self.anchor {
             None => vec!["the audit trail is empty: there is no head to keep yet".to_owned()],
-            // The anchor alone on the last line, for `tail -n1`.
-            Some(anchor) => vec![
-                "keep this anchor off the database server (a ticket, a cron log); \
-                 check later with derbes audit verify --head SEQ:HASH:"
+            Some(_) => vec![
+                "keep the anchor (the last line) off the database server (a ticket, a cron \
+                 log); check later with derbes audit verify --head SEQ:HASH"
                     .to_owned(),
-                anchor.clone(),
             ],
         }
     }

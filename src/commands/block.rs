@@ -19,7 +19,7 @@ use crate::when::parse_since;
 
 pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
-    let selector = selector(&args)?;
+    let selector = selector(&args, map.time_zone())?;
     let identities = if selector.is_none() {
         read_identities(&args.identities, args.from_file.as_deref())?
     } else {
@@ -51,7 +51,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
                 subjects.len(),
                 map.subject.table,
                 reason(args.reason),
-                args.ticket,
+                args.request.ticket,
                 crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     let request = BlockRequest {
         subjects,
         reason: reason(args.reason),
-        ticket: args.ticket,
+        ticket: args.request.ticket,
         selector: BlockRequest::selector_of(selector.as_ref()),
         operator: ctx.operator.clone(),
         skipped_unknown,
@@ -82,8 +82,12 @@ fn reason(reason: BlockReason) -> Reason {
     }
 }
 
-fn selector(args: &BlockArgs) -> anyhow::Result<Option<Selector>> {
-    let since = args.since.as_deref().map(parse_since).transpose()?;
+fn selector(args: &BlockArgs, zone: chrono_tz::Tz) -> anyhow::Result<Option<Selector>> {
+    let since = args
+        .since
+        .as_deref()
+        .map(|text| parse_since(text, zone))
+        .transpose()?;
     if since.is_some() && args.ip.is_none() && args.device.is_none() {
         return Err(DerbesError::Usage(
             "--since narrows --ip or --device; identities are blocked whatever their activity"

@@ -16,7 +16,11 @@ struct Blocks {
 }
 
 pub async fn run(ctx: &Context, args: BlocksArgs) -> anyhow::Result<()> {
-    let since = args.since.as_deref().map(parse_since).transpose()?;
+    // The map is read only for its time zone, and only when --since needs it.
+    let since = match args.since.as_deref() {
+        Some(text) => Some(parse_since(text, ctx.time_zone()?)?),
+        None => None,
+    };
     let (client, _) = ctx.connect_read().await?;
     ensure_current(&client).await?;
     let filter = BlocksFilter {

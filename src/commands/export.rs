@@ -52,10 +52,10 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
 
     let now = chrono::Utc::now();
     let options = ExportOptions {
-        ticket: args.ticket.clone(),
+        ticket: args.request.ticket.clone(),
         operator: ctx.operator.clone(),
         generated_at: now,
-        today: now.with_timezone(&chrono::Local).date_naive(),
+        today: now.with_timezone(&map.time_zone()).date_naive(),
     };
     let sink = match &recipients {
         Some(recipients) => Sink::Age(crypto::encrypt(
@@ -90,7 +90,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let tx = primary.transaction().await?;
     let entry = AuditEntry {
         action: "export".to_owned(),
-        ticket: Some(args.ticket.clone()),
+        ticket: Some(args.request.ticket.clone()),
         subject_ref: Some(report.subject_ref.clone()),
         counts: report
             .tables
@@ -130,14 +130,7 @@ fn recipients(args: &ExportArgs) -> anyhow::Result<Option<Recipients>> {
     if args.plaintext {
         return Ok(None);
     }
-    let usage = |e: crypto::CryptoError| DerbesError::Usage(e.to_string());
-    let mut recipients = Recipients::new();
-    for (i, text) in args.recipient.iter().enumerate() {
-        recipients.add(text, i + 1).map_err(usage)?;
-    }
-    for path in &args.recipients_file {
-        recipients.add_file(path).map_err(usage)?;
-    }
+    let mut recipients = super::recipients(&args.to)?;
     if let Some(path) = &args.passphrase_file {
         let text = std::fs::read_to_string(path).map_err(|e| {
             DerbesError::Usage(format!(
@@ -168,7 +161,7 @@ fn recipients(args: &ExportArgs) -> anyhow::Result<Option<Recipients>> {
     }
     if recipients.is_empty() {
         return Err(DerbesError::Usage(
-            "no recipient for the bundle: pass --recipient age1… (or an SSH public key), \
+            "no recipient for the bundle: pass -r/--recipient age1… (or an SSH public key), \
              --recipients-file, --passphrase, or --plaintext to write it unencrypted"
                 .to_owned(),
         )

@@ -13,6 +13,7 @@ pub mod sample;
 pub mod subject;
 pub mod unblock;
 
+use std::io::IsTerminal;
 use std::path::PathBuf;
 
 use tokio_postgres::Client;
@@ -39,8 +40,11 @@ impl Context {
         Context { global, operator }
     }
 
+    /// `--format`, else a table on a terminal and tab-separated text off one.
     pub fn format(&self) -> Format {
-        self.global.format
+        self.global
+            .format
+            .unwrap_or_else(|| crate::output::default_format(std::io::stdout().is_terminal()))
     }
 
     /// The primary: every write goes here.
@@ -146,6 +150,15 @@ impl Context {
         .into())
     }
 
+    /// The zone in which "today" is read: the data map's `timezone` when a map is
+    /// given, else Asia/Almaty (`when::DEFAULT_TIME_ZONE`).
+    pub fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
+        match self.global.map {
+            Some(_) => Ok(self.map()?.time_zone()),
+            None => Ok(crate::when::default_time_zone()),
+        }
+    }
+
     /// The data map named by `--map` / `DERBES_MAP`.
     pub fn map(&self) -> anyhow::Result<DataMap> {
         let path: PathBuf = self.global.map.clone().ok_or_else(|| {
@@ -161,6 +174,22 @@ impl Context {
     }
 }
 
+/// The age recipients of `-r/--recipient` and `--recipients-file` (export and
+/// archive): a key that does not parse is a usage error (exit 2). May be empty.
+pub fn recipients(
+    args: &crate::cli::RecipientArgs,
+) -> anyhow::Result<crate::files::crypto::Recipients> {
+    let usage = |e: crate::files::crypto::CryptoError| DerbesError::Usage(e.to_string());
+    let mut recipients = crate::files::crypto::Recipients::new();
+    for (index, text) in args.recipients.iter().enumerate() {
+        recipients.add(text, index + 1).map_err(usage)?;
+    }
+    for path in &args.recipients_file {
+        recipients.add_file(path).map_err(usage)?;
+    }
+    Ok(recipients)
+}
+
 /// Every free-text value of the command line that an audit row or a history row
 /// keeps, with the option it came from.
 fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
@@ -170,15 +199,15 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         values.push(("--operator", operator.as_str()));
     }
     let ticket = match &cli.command {
-        Command::Export(args) => Some(args.ticket.as_str()),
-        Command::Block(args) => Some(args.ticket.as_str()),
+        Command::Export(args) => Some(args.request.ticket.as_str()),
+        Command::Block(args) => Some(args.request.ticket.as_str()),
         Command::Unblock(args) => {
             values.push(("--application", args.application.as_str()));
-            Some(args.ticket.as_str())
+            Some(args.request.ticket.as_str())
         }
-        Command::Archive(ArchiveCommand::Dump(args)) => args.ticket.as_deref(),
-        Command::Archive(ArchiveCommand::Restore(args)) => args.ticket.as_deref(),
-        Command::Archive(ArchiveCommand::Expire(args)) => args.ticket.as_deref(),
+        Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
+        Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
+        Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
         _ => None,
     };
     if let Some(ticket) = ticket {

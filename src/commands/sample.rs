@@ -76,7 +76,7 @@ async fn init(ctx: &Context, args: SampleInitArgs) -> anyhow::Result<()> {
         seed: args.seed,
         as_of: args
             .as_of
-            .unwrap_or_else(|| chrono::Utc::now().date_naive()),
+            .unwrap_or_else(|| crate::when::today(crate::when::default_time_zone())),
         log_rows_per_borrower: args.logs_per_borrower,
     };
     let started = std::time::Instant::now();

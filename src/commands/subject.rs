@@ -27,7 +27,7 @@ async fn show(ctx: &Context, args: SubjectShowArgs) -> anyhow::Result<()> {
     let (client, _) = ctx.connect_read().await?;
     let catalog = Catalog::read(&client).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
-    let today = chrono::Local::now().date_naive();
+    let today = crate::when::today(map.time_zone());
     let summary = subject::summary(&client, &map, &catalog, &candidate.key, today)
         .await
         .map_err(resolve_error)?;

@@ -39,7 +39,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
                 "Unblock {} subject(s) on application {} (ticket {})?\n{}",
                 subjects.len(),
                 args.application,
-                args.ticket,
+                args.request.ticket,
                 crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
@@ -48,7 +48,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     let request = UnblockRequest {
         subjects,
         application: args.application,
-        ticket: args.ticket,
+        ticket: args.request.ticket,
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };

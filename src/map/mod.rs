@@ -19,6 +19,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::when::Period;
+
 /// The data map, as written in TOML.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -44,6 +46,10 @@ pub struct DataMap {
     /// Consent and disclosure ledgers, for exports and `consent withdraw`.
     #[serde(default)]
     pub ledgers: Ledgers,
+    /// The IANA time zone in which "today" is read (minor flag, cut-offs, due dates,
+    /// keep-until); default Asia/Almaty.
+    #[serde(default)]
+    pub timezone: Option<String>,
 }
 
 fn default_schema() -> String {
@@ -414,7 +420,7 @@ pub struct PurposeSpec {
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct RetentionRule {
-    /// How long rows are kept, e.g. "90d", "1y", "5y".
+    /// How long rows are kept, a calendar period: "90d", "6mo", "5y".
     pub keep: String,
     pub action: RetentionAction,
     /// How long the archive of purged rows is kept (archive-then-delete only).
@@ -715,6 +721,14 @@ impl DataMap {
         })
     }
 
+    /// The zone in which "today" is read: `timezone`, else Asia/Almaty.
+    pub fn time_zone(&self) -> chrono_tz::Tz {
+        self.timezone
+            .as_deref()
+            .and_then(|zone| crate::when::parse_time_zone(zone).ok())
+            .unwrap_or_else(crate::when::default_time_zone)
+    }
+
     /// Consistency of the map in itself (the catalogue is checked separately).
     fn validate(&self) -> Result<(), String> {
         if self.version != 1 {
@@ -771,11 +785,14 @@ impl DataMap {
                 ));
             }
         }
+        if let Some(zone) = &self.timezone {
+            crate::when::parse_time_zone(zone).map_err(|e| format!("timezone: {e}"))?;
+        }
         for (name, rule) in &self.retention {
-            parse_duration(&rule.keep)
+            Period::parse(&rule.keep)
                 .map_err(|e| format!("[retention.{name}] keep = \"{}\": {e}", rule.keep))?;
             if let Some(keep) = &rule.archive_keep {
-                parse_duration(keep)
+                Period::parse(keep)
                     .map_err(|e| format!("[retention.{name}] archive_keep = \"{keep}\": {e}"))?;
             }
         }
@@ -879,30 +896,6 @@ fn line_column(text: &str, offset: usize) -> (usize, usize) {
     (line, column)
 }
 
-/// Parse a retention or `--since` duration: `90d`, `12h`, `30m`, `2w`, `6mo`, `5y`.
-pub fn parse_duration(text: &str) -> Result<chrono::Duration, String> {
-    let text = text.trim();
-    let split = text
-        .find(|c: char| !c.is_ascii_digit())
-        .ok_or_else(|| "add a unit: m, h, d, w, mo or y (e.g. 90d)".to_owned())?;
-    let (number, unit) = text.split_at(split);
-    let n: i64 = number
-        .parse()
-        .map_err(|_| "start with a whole number (e.g. 90d)".to_owned())?;
-    let days = |d: i64| chrono::Duration::try_days(d).ok_or_else(|| "too long".to_owned());
-    match unit {
-        "m" | "min" => chrono::Duration::try_minutes(n).ok_or_else(|| "too long".to_owned()),
-        "h" => chrono::Duration::try_hours(n).ok_or_else(|| "too long".to_owned()),
-        "d" => days(n),
-        "w" => days(n * 7),
-        "mo" => days(n * 30),
-        "y" => days(n * 365),
-        _ => Err(format!(
-            "unknown unit `{unit}`: use m, h, d, w, mo or y (e.g. 90d)"
-        )),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -967,13 +960,14 @@ link = { column = "order_id", via = "orders" }
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(parse_duration("90d").unwrap().num_days(), 90);
-        assert_eq!(parse_duration("5y").unwrap().num_days(), 5 * 365);
-        assert_eq!(parse_duration("12h").unwrap().num_hours(), 12);
-        assert!(parse_duration("12").is_err());
-        assert!(parse_duration("x1d").is_err());
-        assert!(parse_duration("1fortnight").is_err());
+    fn the_time_zone_defaults_to_almaty_and_is_checked() {
+        let path = Path::new("t.toml");
+        let map = DataMap::parse(MINIMAL, path).unwrap();
+        assert_eq!(map.time_zone(), chrono_tz::Asia::Almaty);
+        let map = DataMap::parse(&format!("timezone = \"Asia/Aqtobe\"\n{MINIMAL}"), path).unwrap();
+        assert_eq!(map.time_zone(), chrono_tz::Asia::Aqtobe);
+        let bad = DataMap::parse(&format!("timezone = \"Almaty\"\n{MINIMAL}"), path);
+        assert!(bad.unwrap_err().to_string().contains("IANA"));
     }
 
     #[test]

@@ -77,7 +77,9 @@ pub(crate) fn age_keys() -> Keys {
 
 fn dump(db: &TestDb, keys: &Keys, out: &Path, selection: &[&str]) -> assert_cmd::assert::Assert {
     db.cmd()
-        .args(["archive", "dump", "--keep", "5y", "--ticket", "DPO-1", "-r"])
+        .args([
+            "archive", "dump", "--yes", "--keep", "5y", "--ticket", "DPO-1", "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(out)
@@ -206,7 +208,8 @@ async fn an_ssh_ed25519_key_encrypts_and_opens() {
     let out = keys.dir.join("ssh.age");
     db.cmd()
         .args([
-            "archive", "dump", "--keep", "1y", "--table", "loans", "--out",
+            "archive", "dump", "--yes", "--ticket", "T-1", "--keep", "1y", "--table", "loans",
+            "--out",
         ])
         .arg(&out)
         .arg("--recipient")
@@ -418,7 +421,7 @@ async fn a_flipped_byte_in_the_header_is_damage_not_a_wrong_key() {
     std::fs::write(&out, &stanzas).unwrap();
     for command in [
         &["archive", "verify", "-i"][..],
-        &["archive", "restore", "--dry-run", "-i"][..],
+        &["archive", "restore", "--dry-run", "--ticket", "T-1", "-i"][..],
     ] {
         db.cmd()
             .args(command)
@@ -465,6 +468,9 @@ async fn bad_recipients_and_unwritable_outputs_leave_nothing() {
         .args([
             "archive",
             "dump",
+            "--yes",
+            "--ticket",
+            "T-1",
             "--keep",
             "1y",
             "--table",
@@ -508,7 +514,9 @@ async fn an_empty_selection_makes_a_valid_empty_archive() {
     let out = keys.dir.join("empty.age");
     let output = db
         .cmd()
-        .args(["--format", "json", "archive", "dump", "--keep", "1y", "-r"])
+        .args([
+            "--format", "json", "archive", "dump", "--yes", "--ticket", "T-1", "--keep", "1y", "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(&out)
@@ -543,7 +551,16 @@ async fn a_rule_archives_only_its_expired_rows() {
     let out = keys.dir.join("rule.age");
     // loan-records keeps 5y and archives for 5y (archive_keep): no --keep needed.
     db.cmd()
-        .args(["archive", "dump", "--rule", "loan-records", "-r"])
+        .args([
+            "archive",
+            "dump",
+            "--yes",
+            "--ticket",
+            "T-1",
+            "--rule",
+            "loan-records",
+            "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(&out)
@@ -601,7 +618,7 @@ async fn restore_loads_rows_back_and_refuses_duplicates() {
     dump(&db, &keys, &out, &["--subject", "id:900001"]).success();
     let restore = |extra: &[&str]| {
         let mut cmd = db.cmd();
-        cmd.args(["archive", "restore", "--yes", "-i"])
+        cmd.args(["archive", "restore", "--yes", "--ticket", "T-1", "-i"])
             .arg(&keys.age_identity)
             .arg(&out)
             .args(extra);
@@ -639,7 +656,9 @@ async fn restore_loads_rows_back_and_refuses_duplicates() {
     let restore_json = |extra: &[&str]| -> serde_json::Value {
         let output = db
             .cmd()
-            .args(["--format", "json", "archive", "restore", "--yes", "-i"])
+            .args([
+                "--format", "json", "archive", "restore", "--yes", "--ticket", "T-1", "-i",
+            ])
             .arg(&keys.age_identity)
             .arg(&out)
             .args(extra)
@@ -732,7 +751,7 @@ async fn expired_archives_are_listed_and_destroyed() {
     let files = |paths: [&Path; 2]| paths.map(|p| std::fs::read(p).unwrap());
     let before = (database_checksums(&client).await, files([&old, &fresh]));
     db.cmd()
-        .args(["archive", "expire", "--dry-run"])
+        .args(["archive", "expire", "--dry-run", "--ticket", "T-1"])
         .assert()
         .success()
         .stdout(predicate::str::contains("old.age"))
@@ -741,7 +760,10 @@ async fn expired_archives_are_listed_and_destroyed() {
         (database_checksums(&client).await, files([&old, &fresh])),
         before
     );
-    db.cmd().args(["archive", "expire"]).assert().code(5);
+    db.cmd()
+        .args(["archive", "expire", "--ticket", "T-1"])
+        .assert()
+        .code(5);
     db.cmd()
         .args(["archive", "expire", "--yes", "--ticket", "RET-1"])
         .assert()
@@ -793,7 +815,9 @@ async fn a_connection_lost_during_restore_is_exit_1_and_nothing_was_loaded() {
         .env("DATABASE_URL", db.conninfo())
         .env("DERBES_MAP", crate::support::reference_map())
         .env("DERBES_OPERATOR", "test-operator")
-        .args(["archive", "restore", "--yes", "--into", "restored", "-i"])
+        .args([
+            "archive", "restore", "--yes", "--ticket", "T-1", "--into", "restored", "-i",
+        ])
         .arg(&keys.age_identity)
         .arg(&out)
         .stdout(std::process::Stdio::null())
@@ -858,7 +882,18 @@ async fn a_connection_killed_mid_dump_leaves_no_file_and_no_catalogue_row() {
     let child = std::process::Command::new(assert_cmd::cargo::cargo_bin("derbes"))
         .env("DATABASE_URL", db.conninfo())
         .env("DERBES_MAP", crate::support::reference_map())
-        .args(["archive", "dump", "--keep", "1y", "--subject", IIN_A, "-r"])
+        .args([
+            "archive",
+            "dump",
+            "--yes",
+            "--ticket",
+            "T-1",
+            "--keep",
+            "1y",
+            "--subject",
+            IIN_A,
+            "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(&out)
@@ -1005,7 +1040,9 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
 
     // And the parts load back.
     db.cmd()
-        .args(["archive", "restore", "--yes", "--into", "purged", "-i"])
+        .args([
+            "archive", "restore", "--yes", "--ticket", "T-1", "--into", "purged", "-i",
+        ])
         .arg(&keys.age_identity)
         .arg(&kept)
         .assert()
@@ -1066,7 +1103,7 @@ async fn expire_dry_run_says_would_be_removed() {
     dump(&db, &keys, &path, &["--table", "loans"]).success();
     expire_now(&db, "old.age").await;
     db.cmd()
-        .args(["archive", "expire", "--dry-run"])
+        .args(["archive", "expire", "--dry-run", "--ticket", "T-1"])
         .assert()
         .success()
         .stdout(predicate::str::contains("would be removed"))
@@ -1086,7 +1123,9 @@ async fn force_never_replaces_a_catalogued_archive() {
     dump(&db, &keys, &path, &["--subject", IIN_A]).success();
     let before = std::fs::read(&path).unwrap();
     db.cmd()
-        .args(["archive", "dump", "--keep", "5y", "--force", "-r"])
+        .args([
+            "archive", "dump", "--yes", "--ticket", "T-1", "--keep", "5y", "--force", "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(&path)
@@ -1123,7 +1162,9 @@ async fn force_writes_only_regular_files() {
     seed(&db).await;
     let keys = age_keys();
     for args in [
-        vec!["archive", "dump", "--table", "loans", "--keep", "1y", "-r"],
+        vec![
+            "archive", "dump", "--yes", "--ticket", "T-1", "--table", "loans", "--keep", "1y", "-r",
+        ],
         vec!["export", IIN_A, "--ticket", "REQ-2", "--recipient"],
     ] {
         db.cmd()
@@ -1157,7 +1198,10 @@ async fn keep_below_one_day_is_refused() {
     let out = keys.dir.join("short.age");
     for keep in ["0d", "12h", "30m"] {
         db.cmd()
-            .args(["archive", "dump", "--table", "loans", "--keep", keep, "-r"])
+            .args([
+                "archive", "dump", "--yes", "--ticket", "T-1", "--table", "loans", "--keep", keep,
+                "-r",
+            ])
             .arg(&keys.age_recipient)
             .arg("--out")
             .arg(&out)
@@ -1180,7 +1224,9 @@ async fn where_older_than_with_subject_keeps_only_older_rows() {
     let out = keys.dir.join("old-of-a.age");
     let assert = db
         .cmd()
-        .args(["--format", "json", "archive", "dump", "--keep", "5y", "-r"])
+        .args([
+            "--format", "json", "archive", "dump", "--yes", "--ticket", "T-1", "--keep", "5y", "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(&out)
@@ -1212,7 +1258,9 @@ async fn where_older_than_with_subject_keeps_only_older_rows() {
         vec!["--rule", "loan-records", "--where-older-than", "1y"],
     ] {
         db.cmd()
-            .args(["archive", "dump", "--keep", "5y", "-r"])
+            .args([
+                "archive", "dump", "--yes", "--ticket", "T-1", "--keep", "5y", "-r",
+            ])
             .arg(&keys.age_recipient)
             .arg("--out")
             .arg(keys.dir.join("refused.age"))
@@ -1273,7 +1321,9 @@ async fn a_dump_killed_while_writing_is_cleaned_up_by_the_next_dump() {
     let killed = keys.dir.join("killed.age");
     db.cmd()
         .env("DERBES_FAULT_POINT", "archive.dump.writing")
-        .args(["archive", "dump", "--table", "loans", "--keep", "1y", "-r"])
+        .args([
+            "archive", "dump", "--yes", "--ticket", "T-1", "--table", "loans", "--keep", "1y", "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(&killed)
@@ -1313,7 +1363,9 @@ async fn a_dump_killed_after_the_rename_is_cleaned_up_by_the_next_expire() {
     let killed = keys.dir.join("renamed.age");
     db.cmd()
         .env("DERBES_FAULT_POINT", "archive.dump.renamed")
-        .args(["archive", "dump", "--table", "loans", "--keep", "1y", "-r"])
+        .args([
+            "archive", "dump", "--yes", "--ticket", "T-1", "--table", "loans", "--keep", "1y", "-r",
+        ])
         .arg(&keys.age_recipient)
         .arg("--out")
         .arg(&killed)
@@ -1543,7 +1595,7 @@ async fn an_uncatalogued_archive_restores_into_a_fresh_database() {
     std::fs::write(&damaged, bytes).unwrap();
     fresh
         .cmd()
-        .args(["archive", "restore", "--yes", "-i"])
+        .args(["archive", "restore", "--yes", "--ticket", "T-1", "-i"])
         .arg(&keys.age_identity)
         .arg(&damaged)
         .assert()
@@ -1637,7 +1689,7 @@ async fn generated_and_identity_always_columns_restore() {
         .await
         .unwrap();
     db.cmd()
-        .args(["archive", "restore", "--yes", "-i"])
+        .args(["archive", "restore", "--yes", "--ticket", "T-1", "-i"])
         .arg(&keys.age_identity)
         .arg(&out)
         .assert()

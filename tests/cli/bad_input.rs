@@ -243,7 +243,22 @@ async fn run(db: &TestDb, fixtures: &Fixtures, cases: Vec<Case>) {
     // next one's "before".
     let mut before = sums.take(&client).await;
     for case in cases {
-        let args: Vec<String> = case.args.iter().map(|a| fixtures.expand(a)).collect();
+        let mut args: Vec<String> = case.args.iter().map(|a| fixtures.expand(a)).collect();
+        // Commands that write personal data need a ticket and a confirmation before
+        // they look at anything else: every case gets both unless it is about them.
+        if args.first().map(String::as_str) == Some("archive")
+            && matches!(
+                args.get(1).map(String::as_str),
+                Some("dump" | "restore" | "expire")
+            )
+        {
+            if !args.iter().any(|a| a.starts_with("--ticket")) {
+                args.extend(["--ticket".to_owned(), "T-BAD".to_owned()]);
+            }
+            if !args.iter().any(|a| a == "--yes" || a == "--dry-run") {
+                args.push("--yes".to_owned());
+            }
+        }
         let shown = format!("derbes {}", shorten(&args.join(" ")));
         let mut cmd = db.cmd();
         cmd.args(&args);
@@ -1058,7 +1073,7 @@ async fn bad_dates_ranges_and_options_are_refused_and_change_nothing() {
         (PARAM, &["is not a time"]),
         ("-5d", &["is not a time"]),
         ("2026-13-45", &["is not a time"]),
-        ("99999999999d", &["further back", "shorter age"]),
+        ("99999999999d", &["is not a time"]),
         ("{long}", &["is not a time"]),
     ] {
         let flag = format!("--since={since}");

@@ -50,6 +50,7 @@ impl Setup {
                 let mut args = owned(&[
                     "archive",
                     "dump",
+                    "--yes",
                     "--subject",
                     "id:900001",
                     "--keep",
@@ -95,7 +96,9 @@ async fn prepare(command: Command) -> Setup {
         setup
             .db
             .cmd()
-            .args(["archive", "dump", "--keep", "5y", "--ticket", "DPO-0", "-r"])
+            .args([
+                "archive", "dump", "--yes", "--keep", "5y", "--ticket", "DPO-0", "-r",
+            ])
             .arg(&setup.keys.age_recipient)
             .arg("--out")
             .arg(setup.dir.join(out))

@@ -147,6 +147,9 @@ async fn the_gate_also_stops_export_unblock_and_archive_dump() {
         vec![
             "archive",
             "dump",
+            "--yes",
+            "--ticket",
+            "DPO-1",
             "--subject",
             iin.as_str(),
             "-r",

@@ -198,7 +198,13 @@ async fn every_command_selects_exactly_the_oracle_rows_on_every_link_shape() {
         let archive = dir.path().join(format!("{subject}.age"));
         db.cmd()
             .env("DERBES_MAP", links_map())
-            .args(["archive", "dump", "--subject", &format!("id:{subject}")])
+            .args([
+                "archive",
+                "dump",
+                "--yes",
+                "--subject",
+                &format!("id:{subject}"),
+            ])
             .args([
                 "--keep", "1y", "--ticket", "ORACLE-2", "-r", &recipient, "--out",
             ])
@@ -403,6 +409,7 @@ async fn identities_resolve_through_any_spelling_and_the_same_way_everywhere() {
         vec![
             "archive",
             "dump",
+            "--yes",
             "--subject",
             "id:P-999",
             "--keep",

@@ -119,12 +119,14 @@ async fn walk(db: &TestDb, dir: &Path) -> Vec<(String, Output)> {
             "1y",
             "--ticket",
             "DPO-1",
+            "--yes",
         ],
         vec!["archive", "list"],
-        vec!["archive", "expire", "--dry-run"],
+        vec!["archive", "expire", "--dry-run", "--ticket", "RET-1"],
         vec!["archive", "verify", "-i", &key, &archive],
         vec![
-            "archive", "restore", "-i", &key, &archive, "--into", "inspect", "--yes",
+            "archive", "restore", "-i", &key, &archive, "--into", "inspect", "--yes", "--ticket",
+            "DPO-2",
         ],
         vec!["audit", "log"],
         vec!["audit", "verify"],
@@ -161,8 +163,10 @@ async fn every_command_writes_csv_with_format_csv() {
             !stdout.trim_start().starts_with('{') && !stdout.contains('│'),
             "derbes {line} --format csv printed JSON or a table:\n{stdout}"
         );
+        // Notes (a delete order, a chain head) follow the rows as `# ` lines.
         let mut reader = csv::ReaderBuilder::new()
             .flexible(false)
+            .comment(Some(b'#'))
             .from_reader(stdout.as_bytes());
         let headers = reader
             .headers()

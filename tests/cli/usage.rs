@@ -54,22 +54,58 @@ fn a_command_needing_the_map_says_how_to_pass_it() {
 #[test]
 fn completions_are_in_sync_with_the_cli() {
     let root = crate::support::repo_root();
+    let bless = std::env::var_os("DERBES_BLESS").is_some();
     for (shell, file) in [
         ("bash", "completions/derbes.bash"),
         ("zsh", "completions/_derbes"),
         ("fish", "completions/derbes.fish"),
-        ("man", "completions/derbes.1"),
     ] {
         let output = derbes_cmd().args(["completions", shell]).output().unwrap();
         assert!(output.status.success());
         let path = root.join(file);
-        if std::env::var_os("DERBES_BLESS").is_some() {
+        if bless {
             std::fs::write(&path, &output.stdout).unwrap();
         }
         let committed = std::fs::read(&path).unwrap_or_default();
         assert!(
             committed == output.stdout,
             "{file} is out of date: run `DERBES_BLESS=1 cargo test completions` and commit it"
+        );
+    }
+    // One man page per command in completions/man, no page left over.
+    let generated = tempfile::tempdir().unwrap();
+    derbes_cmd()
+        .args(["completions", "man", "--dir"])
+        .arg(generated.path())
+        .assert()
+        .success();
+    let committed_dir = root.join("completions/man");
+    let names = |dir: &std::path::Path| -> std::collections::BTreeSet<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    if bless {
+        let _ = std::fs::remove_dir_all(&committed_dir);
+        std::fs::create_dir_all(&committed_dir).unwrap();
+        for name in names(generated.path()) {
+            std::fs::copy(generated.path().join(&name), committed_dir.join(&name)).unwrap();
+        }
+    }
+    assert_eq!(
+        names(&committed_dir),
+        names(generated.path()),
+        "completions/man is out of date: run `DERBES_BLESS=1 cargo test completions` and commit it"
+    );
+    for name in names(generated.path()) {
+        assert!(
+            std::fs::read(committed_dir.join(&name)).unwrap()
+                == std::fs::read(generated.path().join(&name)).unwrap(),
+            "completions/man/{name} is out of date: run `DERBES_BLESS=1 cargo test completions` and commit it"
         );
     }
 }

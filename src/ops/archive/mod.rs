@@ -55,7 +55,7 @@ use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
 
 pub use manifest::Manifest;
-pub use select::{ColumnDef, OlderThan, Selection, SelectionRecord};
+pub use select::{estimated_rows, ColumnDef, OlderThan, Selection, SelectionRecord};
 
 /// What to archive, where, for whom and for how long.
 pub struct ArchiveRequest {
@@ -256,15 +256,17 @@ pub async fn write_verified(
         .or(plan.default_keep.clone())
         .ok_or_else(|| {
             DerbesError::Usage(
-                "say how long the archive is kept with --keep (e.g. 5y, the period the law sets)"
+                "say how long the archive is kept with --keep (e.g. 5y, the period the law sets): \
+                 only --rule, or --table of a table whose retention rule has archive_keep, \
+                 has a default"
                     .to_owned(),
             )
         })?;
-    let keep = crate::map::parse_duration(&keep_text).map_err(|e| {
+    let keep = crate::when::Period::parse(&keep_text).map_err(|e| {
         DerbesError::Usage(format!("--keep {keep_text}: {e}; give e.g. 90d, 1y or 5y"))
     })?;
     // An archive kept less than a day would be destroyed by the next expire run.
-    if keep < chrono::Duration::days(1) {
+    if keep.is_under_a_day() {
         return Err(DerbesError::Usage(format!(
             "keep {keep_text} is shorter than one day, so the archive would expire at once: \
              give --keep of at least 1d (e.g. 90d, 1y or 5y, the period the law sets)"
@@ -281,7 +283,8 @@ pub async fn write_verified(
             .await?;
     }
     let created_at = Utc::now();
-    let keep_until = created_at + keep;
+    // Calendar years and months, counted in the map's time zone.
+    let keep_until = keep.after(created_at, map.time_zone());
     let archive_id = hex::encode(rand::random::<[u8; 16]>());
     let database: String = tx.query_one("SELECT current_database()", &[]).await?.get(0);
     // The head the archive anchors: read before this transaction appends its own row
@@ -806,7 +809,18 @@ pub async fn verify(
     path: &Path,
     identities: Arc<Identities>,
 ) -> anyhow::Result<(VerifyReport, Manifest)> {
-    let (checked, entry) = check_and_find(client, path, identities).await?;
+    verify_reporting(client, path, identities, None).await
+}
+
+/// [`verify`], telling `bytes_read` as the file is read (a progress bar's total is
+/// the file's size).
+pub async fn verify_reporting(
+    client: &impl GenericClient,
+    path: &Path,
+    identities: Arc<Identities>,
+    bytes_read: Option<read::BytesRead>,
+) -> anyhow::Result<(VerifyReport, Manifest)> {
+    let (checked, entry) = check_and_find(client, path, identities, bytes_read).await?;
     let manifest = checked.manifest;
     let entry = entry.ok_or_else(|| {
         DerbesError::VerificationFailed(format!(
@@ -847,10 +861,11 @@ async fn check_and_find(
     client: &impl GenericClient,
     path: &Path,
     identities: Arc<Identities>,
+    bytes_read: Option<read::BytesRead>,
 ) -> anyhow::Result<(read::Checked, Option<CatalogueEntry>)> {
     let owned = path.to_owned();
     let checked = match tokio::task::spawn_blocking(move || {
-        read::check_with_identities(&owned, &identities, true)
+        read::check_with_identities_reporting(&owned, &identities, true, bytes_read)
     })
     .await?
     {
@@ -993,7 +1008,8 @@ pub async fn restore(
     if let Some(schema) = &options.into {
         check_side_schema(schema, map_schema)?;
     }
-    let (checked, entry) = check_and_find(&*client, &options.path, identities.clone()).await?;
+    let (checked, entry) =
+        check_and_find(&*client, &options.path, identities.clone(), None).await?;
     let manifest = checked.manifest;
     let catalog = Catalog::read(&*client).await?;
 

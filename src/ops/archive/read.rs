@@ -154,13 +154,26 @@ fn damaged(path: &Path, what: &str, error: &io::Error) -> anyhow::Error {
     ))
 }
 
+/// Told how many more bytes of the archive file were read (for a progress bar).
+pub type BytesRead = Arc<dyn Fn(u64) + Send + Sync>;
+
 /// Decrypt `path` with the operator's identities and check it.
 pub fn check_with_identities(
     path: &Path,
     identities: &Identities,
     count_rows: bool,
 ) -> anyhow::Result<Checked> {
-    check(path, open(path)?, count_rows, |raw| {
+    check_with_identities_reporting(path, identities, count_rows, None)
+}
+
+/// [`check_with_identities`], telling `bytes_read` as the file is read.
+pub fn check_with_identities_reporting(
+    path: &Path,
+    identities: &Identities,
+    count_rows: bool,
+    bytes_read: Option<BytesRead>,
+) -> anyhow::Result<Checked> {
+    check(path, open(path, bytes_read)?, count_rows, |raw| {
         crypto::decrypt(raw, identities)
             .map(|r| Box::new(r) as Box<dyn Read + '_>)
             .map_err(|e| match e {
@@ -199,9 +212,10 @@ pub(crate) fn check_following(
     })
 }
 
-/// The raw bytes of an archive: a finished file, or one being written.
+/// The raw bytes of an archive: a finished file (with whom to tell the bytes
+/// read), or one being written.
 enum Raw {
-    Finished(File),
+    Finished(File, Option<BytesRead>),
     Following(Following),
 }
 
@@ -209,7 +223,7 @@ impl Raw {
     /// A handle for reading the bytes after the age stream, if any.
     fn handle(&self) -> io::Result<File> {
         match self {
-            Raw::Finished(file) => file.try_clone(),
+            Raw::Finished(file, _) => file.try_clone(),
             Raw::Following(following) => following.file.try_clone(),
         }
     }
@@ -218,13 +232,19 @@ impl Raw {
 impl Read for Raw {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         match self {
-            Raw::Finished(file) => file.read(buf),
+            Raw::Finished(file, bytes_read) => {
+                let n = file.read(buf)?;
+                if let Some(tell) = bytes_read {
+                    tell(n as u64);
+                }
+                Ok(n)
+            }
             Raw::Following(following) => following.read(buf),
         }
     }
 }
 
-fn open(path: &Path) -> anyhow::Result<Raw> {
+fn open(path: &Path, bytes_read: Option<BytesRead>) -> anyhow::Result<Raw> {
     if path.is_dir() {
         anyhow::bail!(
             "cannot open archive {}: it is a directory; give the path of the archive file (see `derbes archive list`)",
@@ -237,7 +257,7 @@ fn open(path: &Path) -> anyhow::Result<Raw> {
             path.display()
         )
     })?;
-    Ok(Raw::Finished(file))
+    Ok(Raw::Finished(file, bytes_read))
 }
 
 type Decrypt<'a> = dyn FnOnce(HashingReader<Raw>) -> anyhow::Result<Box<dyn Read + 'a>> + 'a;

@@ -16,9 +16,10 @@ use tokio_postgres::Transaction;
 use crate::error::DerbesError;
 use crate::kz::identity::Identity;
 use crate::map::link::{KeyMatch, LinkPath};
-use crate::map::{parse_duration, quote_ident, DataMap, TableName, TypeFamily};
+use crate::map::{quote_ident, DataMap, TableName, TypeFamily};
 use crate::ops::subject::{self, ResolveError};
 use crate::pg::catalog::{Catalog, CatalogTable};
+use crate::when::Period;
 
 /// Session setting holding the subject key of a `--subject` dump.
 pub(crate) const SUBJECT_SETTING: &str = "derbes.archive_subject";
@@ -241,7 +242,12 @@ fn plan_table(
         }],
         record,
         settings,
-        default_keep: None,
+        // The archive of a table is kept as long as its retention rule says.
+        default_keep: spec
+            .retention
+            .as_ref()
+            .and_then(|rule| map.retention.get(rule))
+            .and_then(|rule| rule.archive_keep.clone()),
     })
 }
 
@@ -257,9 +263,9 @@ fn plan_rule(
             map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
         ))
     })?;
-    let keep = parse_duration(&rule.keep)
+    let keep = Period::parse(&rule.keep)
         .map_err(|e| usage(format!("[retention.{rule_name}] keep: {e}")))?;
-    let cutoff = now - keep;
+    let cutoff = keep.before(now, map.time_zone());
     let mut tables = Vec::new();
     for (mapped, spec) in &map.tables {
         if spec.retention.as_deref() != Some(rule_name) {
@@ -391,4 +397,35 @@ fn subject_cutoff_columns(
         columns.insert(mapped.clone(), time_column(table, wanted)?.to_owned());
     }
     Ok(columns)
+}
+
+/// The planner's estimate (`reltuples`, summed over partitions) of the rows a
+/// selection archives, where it can be known without running it: a whole mapped
+/// table. None for a filtered selection, a table never analysed, or any error
+/// (an estimate only feeds a progress bar).
+pub async fn estimated_rows(
+    client: &impl tokio_postgres::GenericClient,
+    map: &DataMap,
+    selection: &Selection,
+) -> Option<u64> {
+    let Selection::Table {
+        table,
+        older_than: None,
+    } = selection
+    else {
+        return None;
+    };
+    let name = map.table_name(table).quoted();
+    let row = client
+        .query_one(
+            "SELECT sum(c.reltuples)::float8 FROM pg_class c \
+             WHERE c.relkind = 'r' AND c.reltuples >= 0 \
+               AND (c.oid = to_regclass($1) OR c.oid IN \
+                    (SELECT relid FROM pg_partition_tree(to_regclass($1)) WHERE isleaf))",
+            &[&name],
+        )
+        .await
+        .ok()?;
+    let estimate: Option<f64> = row.get(0);
+    estimate.filter(|n| *n >= 1.0).map(|n| n as u64)
 }
