@@ -64,20 +64,7 @@ async fn periods_count_like_postgresql_intervals() {
 async fn archive_keep_defaults_to_the_rule_and_counts_calendar_years() {
     let db = TestDb::migrated().await;
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key.txt");
-    assert!(std::process::Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap()
-        .success());
-    let public = std::process::Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let recipient = String::from_utf8(public.stdout).unwrap().trim().to_owned();
+    let (_key, recipient) = crate::export::age_key(dir.path());
     // loans are under loan-records: archive_keep = "5y".
     db.cmd()
         .args([

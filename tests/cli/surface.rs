@@ -407,20 +407,7 @@ async fn archive_progress_knows_the_rows_of_a_whole_table() {
 async fn archive_verify_shows_progress_against_the_file_size_on_a_terminal() {
     let db = TestDb::migrated().await;
     let dir = tempfile::tempdir().unwrap();
-    let key = dir.path().join("key.txt");
-    assert!(std::process::Command::new("age-keygen")
-        .arg("-o")
-        .arg(&key)
-        .stderr(std::process::Stdio::null())
-        .status()
-        .unwrap()
-        .success());
-    let public = std::process::Command::new("age-keygen")
-        .arg("-y")
-        .arg(&key)
-        .output()
-        .unwrap();
-    let recipient = String::from_utf8(public.stdout).unwrap().trim().to_owned();
+    let (key, recipient) = crate::export::age_key(dir.path());
     let out = dir.path().join("logs.age");
     db.cmd()
         .args(["archive", "dump", "--table", "server_logs", "--keep", "1y"])
