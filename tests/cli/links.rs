@@ -632,3 +632,63 @@ async fn an_ip_selector_finds_exactly_the_subjects_with_rows_from_the_range() {
         assert_eq!(got, want, "subjects of {range}");
     }
 }
+
+/// Regression (issue 8): with a phone on a table reached through a reverse step (a
+/// home two people share), `subject show` and `archive dump --subject` found one
+/// person and `block` another. One resolver: every command finds both, exit 4.
+#[tokio::test]
+async fn an_identity_behind_a_reverse_step_resolves_the_same_in_every_command() {
+    let db = links_db().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (_, recipient) = age_key(dir.path());
+    let out = dir.path().join("x.age");
+    let out = out.to_str().unwrap();
+    // Home 3's landline is stored as `8 727 2000003`; persons 5 and 6 live there.
+    let typed = "+7 727 200 00 03";
+    for args in [
+        vec!["subject", "show", typed],
+        vec![
+            "block",
+            typed,
+            "--reason",
+            "fraud",
+            "--ticket",
+            "INC-5",
+            "--dry-run",
+        ],
+        vec![
+            "export", typed, "--ticket", "R-5", "-r", &recipient, "--out", out,
+        ],
+        vec![
+            "archive",
+            "dump",
+            "--yes",
+            "--subject",
+            typed,
+            "--keep",
+            "1y",
+            "--ticket",
+            "A-5",
+            "-r",
+            &recipient,
+            "--out",
+            out,
+        ],
+    ] {
+        db.cmd()
+            .env("DERBES_MAP", links_map())
+            .args(&args)
+            .assert()
+            .code(4)
+            .stderr(predicate::str::contains("id:P-005"))
+            .stderr(predicate::str::contains("id:P-006"))
+            .stderr(predicate::str::contains("2000003").not());
+    }
+    assert!(!std::path::Path::new(out).exists());
+    // Home 12 has a landline and nobody living there: nobody is found, exit 3.
+    db.cmd()
+        .env("DERBES_MAP", links_map())
+        .args(["subject", "show", "+7 727 200 00 12"])
+        .assert()
+        .code(3);
+}
