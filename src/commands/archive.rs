@@ -361,7 +361,13 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
             args.confirm.yes,
         )?;
     }
-    let report = archive::restore(
+    // The file is read twice (checked, then loaded): the total is twice its size.
+    let size = std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0);
+    let bar = progress_bar(ctx, "restoring", Measure::Bytes(2 * size));
+    let tell: Option<archive::read::BytesRead> = bar
+        .clone()
+        .map(|bar| Arc::new(move |bytes: u64| bar.inc(bytes)) as archive::read::BytesRead);
+    let result = archive::restore(
         &mut client,
         identities,
         &map_schema,
@@ -371,9 +377,14 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
             dry_run: args.confirm.dry_run,
             operator: ctx.operator.clone(),
             ticket: Some(args.request.ticket),
+            progress: tell,
         },
     )
-    .await?;
+    .await;
+    if let Some(bar) = &bar {
+        bar.finish_and_clear();
+    }
+    let report = result?;
     if report.catalogue_id.is_none() {
         tracing::warn!(
             "archive {} (id {}) is not in this database's archive catalogue: it was checked \

@@ -471,3 +471,52 @@ async fn the_map_is_read_for_its_time_zone_only_when_needed() {
         .code(2)
         .stderr(predicate::str::contains("timezone").and(predicate::str::contains("IANA")));
 }
+
+/// Item 10: `archive restore` shows how far it is against twice the file's size (the
+/// file is read to check it, then to load it); off a terminal it prints none.
+#[tokio::test]
+async fn archive_restore_shows_progress_on_a_terminal() {
+    let db = TestDb::migrated().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (key, recipient) = crate::export::age_key(dir.path());
+    let out = dir.path().join("logs.age");
+    db.cmd()
+        .args(["archive", "dump", "--table", "server_logs", "--keep", "1y"])
+        .args(["--ticket", "RET-1", "--yes", "-r", &recipient, "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let size = std::fs::metadata(&out).unwrap().len();
+    let restore = |key: &std::path::Path, out: &std::path::Path| {
+        format!(
+            "archive restore --dry-run --ticket RET-2 --into side -i {} {}",
+            key.display(),
+            out.display()
+        )
+    };
+    let off = db
+        .cmd()
+        .args(restore(&key, &out).split(' '))
+        .output()
+        .unwrap();
+    assert!(
+        off.status.success(),
+        "{}",
+        String::from_utf8_lossy(&off.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&off.stderr).contains("restoring"));
+    let binary = assert_cmd::cargo::cargo_bin("derbes");
+    let line = format!("{} {}", binary.display(), restore(&key, &out));
+    let shown = std::process::Command::new("script")
+        .args(["-qec", &line, "/dev/null"])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .output()
+        .expect("script (util-linux) is installed");
+    let text = String::from_utf8_lossy(&shown.stdout);
+    let total = indicatif::HumanBytes(2 * size).to_string();
+    assert!(
+        text.contains("restoring") && text.contains(&format!("/{total}")),
+        "no progress against {total}:\n{text}"
+    );
+}

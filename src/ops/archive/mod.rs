@@ -949,6 +949,9 @@ pub struct RestoreOptions {
     pub dry_run: bool,
     pub operator: String,
     pub ticket: Option<String>,
+    /// Told the bytes of the archive file read: the file is read twice, once to
+    /// check it and once to load it, so a progress bar's total is twice its size.
+    pub progress: Option<read::BytesRead>,
 }
 
 /// What a restore loaded (or would load, in a dry run).
@@ -1008,8 +1011,13 @@ pub async fn restore(
     if let Some(schema) = &options.into {
         check_side_schema(schema, map_schema)?;
     }
-    let (checked, entry) =
-        check_and_find(&*client, &options.path, identities.clone(), None).await?;
+    let (checked, entry) = check_and_find(
+        &*client,
+        &options.path,
+        identities.clone(),
+        options.progress.clone(),
+    )
+    .await?;
     let manifest = checked.manifest;
     let catalog = Catalog::read(&*client).await?;
 
@@ -1072,7 +1080,7 @@ pub async fn restore(
 
     let mut counts = BTreeMap::new();
     let path = options.path.clone();
-    let file = std::fs::File::open(&path)?;
+    let file = read::Telling::new(std::fs::File::open(&path)?, options.progress.clone());
     let plain = crate::files::crypto::decrypt(file, &identities)?;
     let mut archive = tar::Archive::new(plain);
     let by_member: BTreeMap<&str, &manifest::TableEntry> = manifest

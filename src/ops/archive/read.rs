@@ -157,6 +157,28 @@ fn damaged(path: &Path, what: &str, error: &io::Error) -> anyhow::Error {
 /// Told how many more bytes of the archive file were read (for a progress bar).
 pub type BytesRead = Arc<dyn Fn(u64) + Send + Sync>;
 
+/// A reader that tells `tell` how many bytes each read returned.
+pub struct Telling<R> {
+    inner: R,
+    tell: Option<BytesRead>,
+}
+
+impl<R: Read> Telling<R> {
+    pub fn new(inner: R, tell: Option<BytesRead>) -> Telling<R> {
+        Telling { inner, tell }
+    }
+}
+
+impl<R: Read> Read for Telling<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(tell) = &self.tell {
+            tell(n as u64);
+        }
+        Ok(n)
+    }
+}
+
 /// Decrypt `path` with the operator's identities and check it.
 pub fn check_with_identities(
     path: &Path,
