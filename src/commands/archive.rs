@@ -127,9 +127,8 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         )?;
     }
     let (mut client, _) = ctx.connect().await?;
-    ctx.gate(&client, Some(&map)).await?;
+    let catalog = ctx.gate(&client, &map).await?;
     report_cleaned(&archive::clean_dead_runs(&client).await?);
-    let catalog = Catalog::read(&client).await?;
     let run = archive::begin_run(
         &client,
         &args.out,
@@ -349,7 +348,7 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
         None => None,
     };
     let (mut client, _) = ctx.connect().await?;
-    ctx.gate(&client, None).await?;
+    ctx.gate_schema(&client).await?;
     let map_schema = map.map_or_else(|| "public".to_owned(), |m| m.schema);
     if !args.confirm.dry_run {
         let place = match &args.into {
@@ -516,7 +515,7 @@ impl Tabular for ListReport {
 
 async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
     let (mut client, _) = ctx.connect().await?;
-    ctx.gate(&client, None).await?;
+    ctx.gate_schema(&client).await?;
     if !args.confirm.dry_run {
         let due = archive::list(&client, true).await?;
         if !due.is_empty() {

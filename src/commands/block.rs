@@ -13,7 +13,6 @@ use crate::ops::block::{
     self, BlockError, BlockReport, BlockRequest, Guards, IdentityList, Reason, Selector,
 };
 use crate::output::{emit, Tabular};
-use crate::pg::catalog::Catalog;
 use crate::terminal::confirm;
 use crate::when::parse_since;
 
@@ -26,10 +25,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
         IdentityList::default()
     };
     let (mut client, _) = ctx.connect().await?;
-    ctx.gate(&client, Some(&map)).await?;
-    let catalog = Catalog::read(&client)
-        .await
-        .context("cannot read the database catalogue")?;
+    let catalog = ctx.gate(&client, &map).await?;
     let found = match &selector {
         Some(selector) => block::find_selected(&client, &map, &catalog, selector).await,
         None => block::find_identities(&client, &map, &catalog, &identities.identities).await,

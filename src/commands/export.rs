@@ -34,7 +34,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let file = SecureFile::create(&args.out, args.force).map_err(OutputError::into_anyhow)?;
 
     let primary_at = ctx.connect().await?;
-    ctx.gate(&primary_at.0, Some(&map)).await?;
+    let checked = ctx.gate(&primary_at.0, &map).await?;
     if args.force {
         crate::ops::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
     }
@@ -46,8 +46,12 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         None => None,
     };
     let (mut primary, _) = primary_at;
+    // The replica's own catalogue when reading there; else the one the gate read.
+    let catalog = match &replica {
+        Some(replica) => Catalog::read(replica).await?,
+        None => checked,
+    };
     let reader = replica.as_mut().unwrap_or(&mut primary);
-    let catalog = Catalog::read(&*reader).await?;
     let candidate = resolve_one(&*reader, &map, &catalog, &identity).await?;
 
     let now = chrono::Utc::now();

@@ -21,6 +21,7 @@ use tokio_postgres::Client;
 use crate::cli::{Cli, Command, Format, GlobalOpts};
 use crate::error::DerbesError;
 use crate::map::DataMap;
+use crate::pg::catalog::Catalog;
 use crate::pg::connect::{connect, ConnectOptions, Target};
 use crate::pg::db::check_read_db;
 
@@ -101,25 +102,27 @@ impl Context {
     }
 
     /// The gate before anything that changes data or writes personal data to a
-    /// file: the derbes schema current and as this binary wrote it (what `migrate`
-    /// refuses, refused here too), and the data map, when the command has one,
-    /// passing the catalogue checks of `map check` (tables, columns, types, links,
-    /// privileges; not the index definitions or ledgers, which are slow). Refuses
-    /// with exit 6 naming the first findings; nothing has run yet.
-    pub async fn gate(&self, client: &Client, map: Option<&DataMap>) -> anyhow::Result<()> {
+    /// file, for commands without a data map: the derbes schema current and as this
+    /// binary wrote it (what `migrate` refuses, refused here too).
+    pub async fn gate_schema(&self, client: &Client) -> anyhow::Result<()> {
         crate::pg::migrate::ensure_current(client).await?;
         crate::pg::migrate::ensure_unmodified(client).await?;
-        let Some(map) = map else {
-            return Ok(());
-        };
-        let catalog = crate::pg::catalog::Catalog::read(client)
-            .await
-            .map_err(|e| {
-                anyhow::anyhow!(
-                    "cannot read the database catalogue: {}",
-                    crate::pg::db::describe(&e)
-                )
-            })?;
+        Ok(())
+    }
+
+    /// [`Context::gate_schema`], then the data map passing the catalogue checks of
+    /// `map check` (tables, columns, types, links, privileges; not the index
+    /// definitions or ledgers, which are slow). Refuses with exit 6 naming the first
+    /// findings; nothing has run yet. Returns the catalogue it checked, for the
+    /// command to use.
+    pub async fn gate(&self, client: &Client, map: &DataMap) -> anyhow::Result<Catalog> {
+        self.gate_schema(client).await?;
+        let catalog = Catalog::read(client).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot read the database catalogue: {}",
+                crate::pg::db::describe(&e)
+            )
+        })?;
         let mut report = crate::pg::catalog::check(map, &catalog, Default::default());
         report
             .findings
@@ -130,7 +133,7 @@ impl Context {
             .filter(|f| f.severity == crate::pg::catalog::Severity::Error)
             .collect();
         if errors.is_empty() {
-            return Ok(());
+            return Ok(catalog);
         }
         const SHOWN: usize = 3;
         let first: Vec<String> = errors

@@ -1,14 +1,11 @@
 //! `derbes unblock`: restore access on the subject's written application (policy
 //! 5.7), showing the reason each block had. Sessions stay revoked.
 
-use anyhow::Context as _;
-
 use crate::cli::UnblockArgs;
 use crate::commands::block::{exit_error, named, read_identities};
 use crate::commands::Context;
 use crate::ops::block::{self, Guards, UnblockReport, UnblockRequest};
 use crate::output::{emit, Tabular};
-use crate::pg::catalog::Catalog;
 use crate::terminal::confirm;
 
 pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
@@ -18,10 +15,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let identities = read_identities(&args.identities, None)?;
     let (mut client, _) = ctx.connect().await?;
-    ctx.gate(&client, Some(&map)).await?;
-    let catalog = Catalog::read(&client)
-        .await
-        .context("cannot read the database catalogue")?;
+    let catalog = ctx.gate(&client, &map).await?;
     let found = block::find_identities(&client, &map, &catalog, &identities.identities)
         .await
         .map_err(exit_error)?;
