@@ -177,10 +177,6 @@ impl<'c> Change<'c> {
         &self.tx
     }
 
-    pub fn dry_run(&self) -> bool {
-        self.dry_run
-    }
-
     /// Lock the subject rows of `keys`, in key order (so two runs over the same
     /// subjects queue instead of deadlocking). Returns the keys still present.
     pub async fn lock_subjects(
