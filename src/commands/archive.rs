@@ -200,7 +200,7 @@ async fn dump_recorded(
         keep: args.keep.clone(),
         operator: ctx.operator.clone(),
         ticket: Some(args.request.ticket.clone()),
-        part_bytes: archive::write::PART_BYTES,
+        part_bytes: crate::files::tar_writer::PART_BYTES,
         // A dump deletes nothing: no keys to keep.
         capture_keys: false,
     };

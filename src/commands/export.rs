@@ -1,9 +1,6 @@
 //! `derbes export`: the subject-access bundle, age-encrypted by default, written
 //! 0600 under a temporary name and renamed only when complete and audited.
 
-use std::io::{self, BufWriter, Write};
-
-use anyhow::Context as _;
 use secrecy::SecretString;
 use serde::Serialize;
 
@@ -11,8 +8,9 @@ use crate::cli::ExportArgs;
 use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::files::crypto::{self, Recipients};
+use crate::files::crypto::Recipients;
 use crate::files::secure_file::{OutputError, SecureFile};
+use crate::files::tar_writer::{TarWriter, PART_BYTES};
 use crate::ops::export::{self, ExportOptions, ExportReport};
 use crate::ops::subject::kind_name;
 use crate::output::{emit, Tabular};
@@ -61,13 +59,8 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         generated_at: now,
         today: now.with_timezone(&map.time_zone()).date_naive(),
     };
-    let sink = match &recipients {
-        Some(recipients) => Sink::Age(crypto::encrypt(
-            BufWriter::with_capacity(256 * 1024, file),
-            recipients,
-        )?),
-        None => Sink::Plain(BufWriter::with_capacity(256 * 1024, file)),
-    };
+    let mtime = now.timestamp().max(0) as u64;
+    let mut writer = TarWriter::start(file, recipients.as_ref(), mtime)?;
     // One snapshot for every table; READ ONLY also works on a replica.
     let snapshot = reader
         .build_transaction()
@@ -75,20 +68,28 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         .read_only(true)
         .start()
         .await?;
-    let (sink, report) =
-        export::write_bundle(&snapshot, &map, &catalog, &candidate.key, &options, sink)
-            .await
-            .map_err(|e| match e {
+    let written = export::write_bundle(
+        &snapshot,
+        &map,
+        &catalog,
+        &candidate.key,
+        &options,
+        &mut writer,
+        PART_BYTES,
+    )
+    .await;
+    let report = match written {
+        Ok(report) => report,
+        Err(e) => {
+            // Dropping the writer removes the partial file.
+            writer.abandon();
+            return Err(match e {
                 export::ExportError::Subject(e) => super::subject::resolve_error(e),
                 other => anyhow::Error::new(other),
-            })?;
+            });
+        }
+    };
     snapshot.commit().await?;
-    let file = sink.finish().with_context(|| {
-        format!(
-            "writing {} failed (the partial file was removed)",
-            args.out.display()
-        )
-    })?;
 
     // The export is processing too: audit it, and only then let the file appear.
     let tx = primary.transaction().await?;
@@ -112,7 +113,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         }),
     };
     audit::append(&tx, &ctx.operator, &entry).await?;
-    let path = file.commit().map_err(OutputError::into_anyhow)?;
+    let path = writer.finish().await?.path;
     if let Err(e) = tx.commit().await {
         let _ = std::fs::remove_file(&path);
         return Err(anyhow::Error::new(e).context(
@@ -174,37 +175,6 @@ fn recipients(args: &ExportArgs) -> anyhow::Result<Option<Recipients>> {
     Ok(Some(recipients))
 }
 
-/// Where the tar stream goes: through age, or straight to the file.
-enum Sink {
-    Age(age::stream::StreamWriter<BufWriter<SecureFile>>),
-    Plain(BufWriter<SecureFile>),
-}
-
-impl Sink {
-    fn finish(self) -> io::Result<SecureFile> {
-        let buffered = match self {
-            Sink::Age(writer) => writer.finish()?,
-            Sink::Plain(buffered) => buffered,
-        };
-        buffered.into_inner().map_err(|e| e.into_error())
-    }
-}
-
-impl Write for Sink {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        match self {
-            Sink::Age(w) => w.write(buf),
-            Sink::Plain(w) => w.write(buf),
-        }
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        match self {
-            Sink::Age(w) => w.flush(),
-            Sink::Plain(w) => w.flush(),
-        }
-    }
-}
-
 #[derive(Serialize)]
 struct ExportView {
     out: String,
@@ -215,20 +185,13 @@ struct ExportView {
 
 impl Tabular for ExportView {
     fn headers(&self) -> Vec<&'static str> {
-        vec!["table", "rows", "file", "sha256"]
+        vec!["table", "rows", "files"]
     }
     fn rows(&self) -> Vec<Vec<String>> {
         self.report
             .tables
             .iter()
-            .map(|t| {
-                vec![
-                    t.table.clone(),
-                    t.rows.to_string(),
-                    t.file.clone(),
-                    t.sha256[..16].to_owned(),
-                ]
-            })
+            .map(|t| vec![t.table.clone(), t.rows.to_string(), t.files.join(" ")])
             .collect()
     }
     fn notes(&self) -> Vec<String> {

@@ -1,34 +1,36 @@
 //! The subject-access bundle (POLICY.md 2.3, 4, 7.2; Law 94-V Art. 24(1)(1)).
 //!
 //! [`write_bundle`] reads everything the data map says belongs to one subject,
-//! through every table's link path, and writes a tar stream of:
-//! - `manifest.json`: subject reference, time, operator, ticket, data-map digest,
-//!   and per file its size and SHA-256 (per table also the row count);
-//! - `data.json`: the personal data grouped by category, each category with its
-//!   purposes, legal bases and retention from the map, the recipients the
-//!   disclosure ledger says received it, every transfer, and the consent history;
-//! - `tables/<table>.csv`: every row of every mapped table, all columns;
+//! through every table's link path, and writes it through the one tar writer
+//! ([`crate::files::tar_writer`], age-encrypted as it is written) as:
+//! - `tables/<table>.csv`: every row of every mapped table, all columns; a table
+//!   larger than a part is `tables/<table>.0001.csv`, `.0002.csv`, ... each with
+//!   the header line;
+//! - `data.json`: the personal data by category, each category with its purposes,
+//!   legal bases and retention from the map, the recipients the disclosure ledger
+//!   says received it, its record count and the parts and columns that hold its
+//!   values; then the consent history and every transfer;
 //! - `summary.html`: the same facts for a reader without tools, in Kazakh, Russian
-//!   and English.
+//!   and English;
+//! - `manifest.json` (last): the shared manifest model ([`crate::files::manifest`],
+//!   format `derbes-export` version 2): subject reference, time, operator, ticket,
+//!   data-map digest, every table's columns, rows and parts, and every member's size
+//!   and SHA-256.
 //!
 //! Memory stays flat whatever the subject holds: rows are streamed from the server
-//! and never collected. A tar header needs the member's size before its bytes, so
-//! each member is first spooled to an anonymous temporary file (unlinked at once,
-//! gone when the process ends) encrypted with age to a key that exists only in this
-//! process; the tar is then written by decrypting the spools one after another.
-//! Personal data never reaches the disk in clear, even in temporary files.
+//! into parts of at most a few MiB, and nothing but the output file touches the disk.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{self, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::io;
 
 use chrono::{DateTime, Utc};
 use futures_util::{pin_mut, TryStreamExt};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::GenericClient;
 
+use crate::files::manifest::{ColumnDef, MemberEntry, TableEntry, MANIFEST_NAME};
+use crate::files::tar_writer::{member_entry, Member, Parts, TarWriter};
 use crate::map::link::LinkPath;
 use crate::map::{quote_ident, Category, DataMap, RetentionAction};
 use crate::ops::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
@@ -50,328 +52,154 @@ pub struct ExportReport {
     pub subject_ref: String,
     pub data_map_digest: String,
     pub tables: Vec<TableExport>,
-    pub files: Vec<FileEntry>,
-    /// Bytes of the tar stream before encryption.
+    /// Every member that is not table data, the manifest last.
+    pub files: Vec<MemberEntry>,
+    /// Bytes of the members before tar framing and encryption.
     pub tar_bytes: u64,
     /// Milliseconds spent reading the subject's data: every query of the bundle,
-    /// with the rows streamed into the (encrypted) spools; not connecting, reading
-    /// the catalogue, writing the tar or auditing.
+    /// with the rows streamed into the tar writer's parts; not connecting, reading
+    /// the catalogue, finishing the file or auditing.
     pub query_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
 pub struct TableExport {
     pub table: String,
-    pub file: String,
+    /// The table's CSV members, in order (one unless it is larger than a part).
+    pub files: Vec<String>,
     pub rows: u64,
-    pub sha256: String,
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct FileEntry {
-    pub path: String,
-    pub bytes: u64,
-    pub sha256: String,
 }
 
 #[derive(Debug, thiserror::Error)]
 pub enum ExportError {
     #[error("reading the subject's data failed: {}. Nothing was written; check the connection and run again", crate::pg::db::describe(.0))]
     Db(#[from] tokio_postgres::Error),
-    #[error("writing the bundle failed: {0}. Nothing was kept; {advice}", advice = io_advice(.0))]
+    #[error("writing the bundle failed: {0}. Nothing was kept; free space in the directory of --out or pick another --out, and run again")]
     Io(#[from] io::Error),
+    /// The tar writer's own error, which already says what happened to the file.
+    #[error("{0:#}")]
+    Write(anyhow::Error),
     #[error("{0}")]
     Subject(#[from] subject::ResolveError),
     #[error("the data map does not fit the database: {0}. Run `derbes map check`")]
     Map(String),
 }
 
-/// Write the bundle of the subject with `key` as a tar stream into `out`, and
-/// return `out` (for the caller to finish encryption and commit the file).
+/// Write the bundle of the subject with `key` into `writer` (the caller finishes
+/// it, which fsyncs and renames the file, once the export is audited).
 ///
 /// Run it inside a `REPEATABLE READ READ ONLY` transaction so every table is read
 /// from one snapshot.
-pub async fn write_bundle<W: Write>(
+pub async fn write_bundle(
     client: &impl GenericClient,
     map: &DataMap,
     catalog: &Catalog,
     key: &str,
     options: &ExportOptions,
-    out: W,
-) -> Result<(W, ExportReport), ExportError> {
-    let spool_key = age::x25519::Identity::generate();
+    writer: &mut TarWriter,
+    part_bytes: usize,
+) -> Result<ExportReport, ExportError> {
     let reading = std::time::Instant::now();
     let summary = subject::summary(client, map, catalog, key, options.today).await?;
 
-    let mut categories: BTreeMap<Category, CategorySpool> = BTreeMap::new();
-    let mut table_files: Vec<(TableExport, Spooled)> = Vec::new();
+    let mut entries: Vec<TableEntry> = Vec::new();
+    let mut tables: Vec<TableExport> = Vec::new();
+    let mut tar_bytes = 0u64;
     for table in map.tables.keys() {
-        let (export, spooled) = spool_table(
-            client,
-            map,
-            catalog,
-            table,
-            key,
-            &spool_key,
-            &mut categories,
-        )
-        .await?;
-        table_files.push((export, spooled));
+        let entry = export_table(client, map, catalog, table, key, writer, part_bytes).await?;
+        tar_bytes += entry.members.iter().map(|m| m.bytes).sum::<u64>();
+        tables.push(TableExport {
+            table: entry.table.clone(),
+            files: entry.members.iter().map(|m| m.name.clone()).collect(),
+            rows: entry.rows,
+        });
+        entries.push(entry);
     }
     let query_ms = reading.elapsed().as_millis() as u64;
     tracing::info!(
         "read the subject's data in {query_ms} ms ({} tables)",
-        table_files.len()
+        entries.len()
     );
 
-    let mut data = spool_data_json(map, &summary, options, categories, &spool_key)?;
+    let data_json = data_json(map, &summary, options, &entries)?;
     let summary_html = render_summary_html(map, &summary, options);
-
-    let mut files = vec![FileEntry {
-        path: "data.json".to_owned(),
-        bytes: data.bytes,
-        sha256: hex::encode(data.sha256),
-    }];
-    files.push(FileEntry {
-        path: "summary.html".to_owned(),
-        bytes: summary_html.len() as u64,
-        sha256: hex::encode(Sha256::digest(summary_html.as_bytes())),
-    });
-    for (export, spooled) in &table_files {
-        files.push(FileEntry {
-            path: export.file.clone(),
-            bytes: spooled.bytes,
-            sha256: export.sha256.clone(),
-        });
+    let mut files = Vec::new();
+    for (name, data) in [
+        ("data.json", data_json),
+        ("summary.html", summary_html.into_bytes()),
+    ] {
+        files.push(member_entry(name.to_owned(), &data, 0));
+        tar_bytes += data.len() as u64;
+        writer
+            .send(Member {
+                name: name.to_owned(),
+                data,
+            })
+            .await
+            .map_err(ExportError::Write)?;
     }
-    let tables: Vec<TableExport> = table_files.iter().map(|(t, _)| t.clone()).collect();
+
     let manifest = Manifest {
-        format: "derbes-export/1",
-        subject_ref: &summary.subject_ref,
-        generated_at: options.generated_at,
-        operator: &options.operator,
-        ticket: &options.ticket,
-        data_map_digest: map.digest(),
-        files: &files,
-        tables: &tables,
+        format: FORMAT.to_owned(),
+        version: VERSION,
+        created_at: options.generated_at,
+        operator: options.operator.clone(),
+        ticket: Some(options.ticket.clone()),
+        map_digest: map.digest(),
+        tables: entries,
+        files: files.clone(),
+        audit_head: None,
+        kind: ExportFacts {
+            subject_ref: summary.subject_ref.clone(),
+        },
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest).map_err(io::Error::other)?;
-
-    let mtime = options.generated_at.timestamp().max(0) as u64;
-    let mut tar = TarWriter {
-        builder: tar::Builder::new(CountingWriter {
-            inner: out,
-            bytes: 0,
-        }),
-        mtime,
-    };
-    tar.append(
-        "manifest.json",
-        manifest_json.len() as u64,
-        &manifest_json[..],
-    )?;
-    let size = data.bytes;
-    tar.append("data.json", size, data.reader(&spool_key)?)?;
-    tar.append(
-        "summary.html",
-        summary_html.len() as u64,
-        summary_html.as_bytes(),
-    )?;
-    for (export, mut spooled) in table_files {
-        let size = spooled.bytes;
-        tar.append(&export.file, size, spooled.reader(&spool_key)?)?;
-    }
-    let counting = tar.builder.into_inner()?;
-    let report = ExportReport {
+    files.push(member_entry(MANIFEST_NAME.to_owned(), &manifest_json, 0));
+    tar_bytes += manifest_json.len() as u64;
+    writer
+        .send(Member {
+            name: MANIFEST_NAME.to_owned(),
+            data: manifest_json,
+        })
+        .await
+        .map_err(ExportError::Write)?;
+    Ok(ExportReport {
         subject_ref: summary.subject_ref.clone(),
         data_map_digest: map.digest(),
         tables,
         files,
-        tar_bytes: counting.bytes,
+        tar_bytes,
         query_ms,
-    };
-    Ok((counting.inner, report))
+    })
 }
 
-#[derive(Serialize)]
-struct Manifest<'a> {
-    format: &'static str,
-    subject_ref: &'a str,
-    generated_at: DateTime<Utc>,
-    operator: &'a str,
-    ticket: &'a str,
-    data_map_digest: String,
-    files: &'a [FileEntry],
-    tables: &'a [TableExport],
+/// The `format` field of every bundle's manifest.
+pub const FORMAT: &str = "derbes-export";
+/// Version 2: tables cut into parts and `data.json` pointing into them, the shared
+/// manifest model ([`crate::files::manifest`]). Version 1 inlined every record in
+/// `data.json`.
+pub const VERSION: u32 = 2;
+
+/// What a bundle's manifest records beyond the shared model.
+#[derive(Debug, Clone, Serialize, serde::Deserialize)]
+pub struct ExportFacts {
+    /// `table:key` of the subject.
+    pub subject_ref: String,
 }
 
-struct TarWriter<W: Write> {
-    builder: tar::Builder<W>,
-    mtime: u64,
-}
+/// A bundle's manifest.
+pub type Manifest = crate::files::manifest::Manifest<ExportFacts>;
 
-impl<W: Write> TarWriter<W> {
-    fn append(&mut self, path: &str, size: u64, data: impl Read) -> io::Result<()> {
-        let mut header = tar::Header::new_gnu();
-        header.set_path(path)?;
-        header.set_size(size);
-        header.set_mode(0o600);
-        header.set_mtime(self.mtime);
-        header.set_entry_type(tar::EntryType::Regular);
-        header.set_cksum();
-        // `take` guards the size promised in the header against a spool that grew.
-        self.builder.append(&header, data.take(size))
-    }
-}
-
-struct CountingWriter<W> {
-    inner: W,
-    bytes: u64,
-}
-
-impl<W: Write> Write for CountingWriter<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.inner.flush()
-    }
-}
-
-/// A member being written: age-encrypted to the export's own key, into an
-/// anonymous temporary file, hashing and counting the plaintext on the way.
-/// A failure of the temporary space the spools live in (`TMPDIR`), not of `--out`.
-#[derive(Debug)]
-struct SpoolError(io::Error);
-
-impl std::fmt::Display for SpoolError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "the temporary space for the encrypted spools ({}, from TMPDIR) failed: {}",
-            std::env::temp_dir().display(),
-            self.0
-        )
-    }
-}
-
-impl std::error::Error for SpoolError {}
-
-fn spool_io(error: io::Error) -> io::Error {
-    if error.get_ref().is_some_and(|e| e.is::<SpoolError>()) {
-        return error;
-    }
-    io::Error::new(error.kind(), SpoolError(error))
-}
-
-/// What to do after an I/O failure: the spools' temporary space, or the output.
-fn io_advice(error: &io::Error) -> String {
-    let spool = error.get_ref().is_some_and(|e| e.is::<SpoolError>())
-        || error.to_string().contains("from TMPDIR");
-    if spool {
-        format!(
-            "free space in {} or set TMPDIR to a directory that exists and has room (the export needs about its own size there), and run again",
-            std::env::temp_dir().display()
-        )
-    } else {
-        "free space in the directory of --out or pick another --out, and run again".to_owned()
-    }
-}
-
-struct Spool {
-    writer: age::stream::StreamWriter<BufWriter<File>>,
-    hasher: Sha256,
-    bytes: u64,
-}
-
-/// A finished spool: the encrypted file, and the plaintext's size and hash.
-struct Spooled {
-    file: File,
-    bytes: u64,
-    sha256: [u8; 32],
-}
-
-impl Spool {
-    fn create(key: &age::x25519::Identity) -> io::Result<Spool> {
-        let file = tempfile::tempfile().map_err(spool_io)?;
-        let recipient = key.to_public();
-        let encryptor =
-            age::Encryptor::with_recipients(std::iter::once(&recipient as &dyn age::Recipient))
-                .map_err(io::Error::other)?;
-        let writer = encryptor
-            .wrap_output(BufWriter::with_capacity(64 * 1024, file))
-            .map_err(spool_io)?;
-        Ok(Spool {
-            writer,
-            hasher: Sha256::new(),
-            bytes: 0,
-        })
-    }
-
-    fn finish(self) -> io::Result<Spooled> {
-        let mut buffered = self.writer.finish().map_err(spool_io)?;
-        buffered.flush().map_err(spool_io)?;
-        let file = buffered
-            .into_inner()
-            .map_err(|e| spool_io(e.into_error()))?;
-        Ok(Spooled {
-            file,
-            bytes: self.bytes,
-            sha256: self.hasher.finalize().into(),
-        })
-    }
-}
-
-impl Write for Spool {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        let n = self.writer.write(buf).map_err(spool_io)?;
-        self.hasher.update(&buf[..n]);
-        self.bytes += n as u64;
-        Ok(n)
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        self.writer.flush().map_err(spool_io)
-    }
-}
-
-impl Spooled {
-    fn reader(&mut self, key: &age::x25519::Identity) -> io::Result<impl Read + '_> {
-        self.file.seek(SeekFrom::Start(0))?;
-        let decryptor =
-            age::Decryptor::new_buffered(BufReader::with_capacity(64 * 1024, &mut self.file))
-                .map_err(io::Error::other)?;
-        decryptor
-            .decrypt(std::iter::once(key as &dyn age::Identity))
-            .map_err(io::Error::other)
-    }
-}
-
-/// The records of one category, as comma-separated JSON objects.
-struct CategorySpool {
-    spool: Spool,
-    records: u64,
-}
-
-#[derive(Serialize)]
-struct CategoryRecord<'a> {
-    table: &'a str,
-    key: String,
-    values: BTreeMap<&'a str, Option<&'a str>>,
-}
-
-/// Stream one table's rows of the subject into its CSV spool and, for each of its
-/// mapped columns, into the spool of the column's category.
-async fn spool_table(
+/// Stream one table's rows of the subject, all columns as text, into CSV parts.
+async fn export_table(
     client: &impl GenericClient,
     map: &DataMap,
     catalog: &Catalog,
     table: &str,
     key: &str,
-    spool_key: &age::x25519::Identity,
-    categories: &mut BTreeMap<Category, CategorySpool>,
-) -> Result<(TableExport, Spooled), ExportError> {
+    writer: &mut TarWriter,
+    part_bytes: usize,
+) -> Result<TableEntry, ExportError> {
     let join = LinkPath::compile(map, catalog, table).map_err(ExportError::Map)?;
     let catalog_table = catalog.tables.get(&join.table).ok_or_else(|| {
         ExportError::Map(format!(
@@ -379,15 +207,17 @@ async fn spool_table(
             join.table
         ))
     })?;
-    let spec = &map.tables[table];
-    let columns: Vec<&str> = catalog_table
+    let columns: Vec<ColumnDef> = catalog_table
         .columns
         .iter()
-        .map(|(name, _)| name.as_str())
+        .map(|(name, pg_type)| ColumnDef {
+            name: name.clone(),
+            pg_type: pg_type.to_string(),
+        })
         .collect();
     let select: Vec<String> = columns
         .iter()
-        .map(|c| format!("t0.{}::text", quote_ident(c)))
+        .map(|c| format!("t0.{}::text", quote_ident(&c.name)))
         .collect();
     let order: Vec<String> = catalog_table
         .primary_key
@@ -398,84 +228,55 @@ async fn spool_table(
     if !order.is_empty() {
         sql.push_str(&format!(" ORDER BY {}", order.join(", ")));
     }
-    let key_positions: Vec<usize> = catalog_table
-        .primary_key
-        .iter()
-        .filter_map(|pk| columns.iter().position(|c| c == pk))
-        .collect();
-    // Category -> positions of this table's columns in it.
-    let mut by_category: BTreeMap<Category, Vec<usize>> = BTreeMap::new();
-    for (column, column_spec) in &spec.columns {
-        if let Some(position) = columns.iter().position(|c| c == column) {
-            by_category
-                .entry(column_spec.category)
-                .or_default()
-                .push(position);
-        }
-    }
-    for category in by_category.keys() {
-        if !categories.contains_key(category) {
-            categories.insert(
-                *category,
-                CategorySpool {
-                    spool: Spool::create(spool_key)?,
-                    records: 0,
-                },
-            );
-        }
-    }
 
-    let file = format!("tables/{}.csv", file_stem(table));
-    let mut csv = csv::Writer::from_writer(Spool::create(spool_key)?);
-    csv.write_record(&columns).map_err(csv_error)?;
+    let mut csv = csv::WriterBuilder::new();
+    csv.terminator(csv::Terminator::Any(b'\n'))
+        .buffer_capacity(1024);
+    let mut line: Vec<u8> = Vec::new();
+    write_csv_line(&csv, &mut line, columns.iter().map(|c| c.name.as_str()))?;
+    let mut parts = Parts::new(
+        format!("tables/{}", file_stem(table)),
+        std::mem::take(&mut line),
+        part_bytes,
+    );
     // The parameter's type is given, so the query goes out in one round trip
     // (no separate prepare per table).
     let params: [(&(dyn ToSql + Sync), Type); 1] = [(&key, Type::TEXT)];
     let rows = client.query_typed_raw(&sql, params).await?;
     pin_mut!(rows);
-    let mut count = 0u64;
     let mut values: Vec<Option<String>> = Vec::with_capacity(columns.len());
     while let Some(row) = rows.try_next().await? {
         values.clear();
         values.extend((0..columns.len()).map(|i| row.get::<_, Option<String>>(i)));
-        csv.write_record(values.iter().map(|v| v.as_deref().unwrap_or("")))
-            .map_err(csv_error)?;
-        let row_key = key_positions
-            .iter()
-            .map(|&i| values[i].as_deref().unwrap_or(""))
-            .collect::<Vec<_>>()
-            .join(",");
-        for (category, positions) in &by_category {
-            let record = CategoryRecord {
-                table,
-                key: row_key.clone(),
-                values: positions
-                    .iter()
-                    .map(|&i| (columns[i], values[i].as_deref()))
-                    .collect(),
-            };
-            let target = categories.get_mut(category).expect("spool created above");
-            if target.records > 0 {
-                target.spool.write_all(b",\n")?;
-            }
-            serde_json::to_writer(&mut target.spool, &record).map_err(io::Error::other)?;
-            target.records += 1;
-        }
-        count += 1;
+        line.clear();
+        write_csv_line(
+            &csv,
+            &mut line,
+            values.iter().map(|v| v.as_deref().unwrap_or("")),
+        )?;
+        parts
+            .push(&line, writer)
+            .await
+            .map_err(ExportError::Write)?;
     }
-    let spooled = csv
-        .into_inner()
-        .map_err(|e| io::Error::other(e.to_string()))?
-        .finish()?;
-    Ok((
-        TableExport {
-            table: table.to_owned(),
-            file,
-            rows: count,
-            sha256: hex::encode(spooled.sha256),
-        },
-        spooled,
-    ))
+    let (members, rows, _) = parts.finish(writer).await.map_err(ExportError::Write)?;
+    Ok(TableEntry {
+        table: table.to_owned(),
+        columns,
+        rows,
+        members,
+    })
+}
+
+/// Append one CSV record (with its line end) to `line`.
+fn write_csv_line<'a>(
+    csv: &csv::WriterBuilder,
+    line: &mut Vec<u8>,
+    fields: impl Iterator<Item = &'a str>,
+) -> io::Result<()> {
+    let mut writer = csv.from_writer(line);
+    writer.write_record(fields).map_err(csv_error)?;
+    writer.flush()
 }
 
 fn csv_error(error: csv::Error) -> io::Error {
@@ -524,14 +325,27 @@ struct CategoryHead<'a> {
     category: Category,
     held_in: Vec<HeldIn<'a>>,
     disclosed_to: Vec<&'a DisclosureRecord>,
+    /// Rows of the subject's tables that hold a value of this category.
     record_count: u64,
+    found_in: Vec<FoundIn<'a>>,
+}
+
+/// Where in the bundle a category's values are: these columns of these CSV parts.
+#[derive(Serialize)]
+struct FoundIn<'a> {
+    table: &'a str,
+    columns: Vec<&'a str>,
+    rows: u64,
+    files: Vec<&'a str>,
 }
 
 #[derive(Serialize)]
 struct DataHead<'a> {
     format: &'static str,
+    version: u32,
     subject_ref: &'a str,
     generated_at: DateTime<Utc>,
+    categories: Vec<CategoryHead<'a>>,
     consents: &'a [ConsentRecord],
     disclosures: &'a [DisclosureRecord],
 }
@@ -583,60 +397,65 @@ fn disclosed_to(summary: &SubjectSummary, category: Category) -> Vec<&Disclosure
         .collect()
 }
 
-/// Assemble `data.json` from the category spools, itself as a spool (its size
-/// must be known for the tar header).
-fn spool_data_json(
+/// `data.json`: the subject's data by category (POLICY.md 2.3): where each category
+/// is held and on what grounds, who received it, how many records hold it, and the
+/// CSV members and columns the values are in; then the consent history and every
+/// transfer. It holds no row itself (the rows are in the table parts), so its size
+/// is set by the data map and the ledgers, not by how much the subject holds.
+fn data_json(
     map: &DataMap,
     summary: &SubjectSummary,
     options: &ExportOptions,
-    categories: BTreeMap<Category, CategorySpool>,
-    spool_key: &age::x25519::Identity,
-) -> Result<Spooled, ExportError> {
-    let mut out = Spool::create(spool_key)?;
-    let head = DataHead {
-        format: "derbes-export/1",
-        subject_ref: &summary.subject_ref,
-        generated_at: options.generated_at,
-        consents: &summary.consents,
-        disclosures: &summary.disclosures,
-    };
-    let mut head_json = serde_json::to_string_pretty(&head).map_err(io::Error::other)?;
-    close_object(&mut head_json, "categories", "[\n");
-    out.write_all(head_json.as_bytes())?;
-    let mut first = true;
-    for (category, spool) in categories {
-        if spool.records == 0 {
+    tables: &[TableEntry],
+) -> Result<Vec<u8>, ExportError> {
+    let mut found: BTreeMap<Category, (u64, Vec<FoundIn<'_>>)> = BTreeMap::new();
+    for entry in tables {
+        let Some(spec) = map.tables.get(&entry.table) else {
             continue;
+        };
+        let mut by_category: BTreeMap<Category, Vec<&str>> = BTreeMap::new();
+        for (column, column_spec) in &spec.columns {
+            if entry.columns.iter().any(|c| &c.name == column) {
+                by_category
+                    .entry(column_spec.category)
+                    .or_default()
+                    .push(column);
+            }
         }
-        let head = CategoryHead {
+        for (category, columns) in by_category {
+            if entry.rows == 0 {
+                continue;
+            }
+            let (count, places) = found.entry(category).or_default();
+            *count += entry.rows;
+            places.push(FoundIn {
+                table: &entry.table,
+                columns,
+                rows: entry.rows,
+                files: entry.members.iter().map(|m| m.name.as_str()).collect(),
+            });
+        }
+    }
+    let categories: Vec<CategoryHead<'_>> = found
+        .into_iter()
+        .map(|(category, (record_count, found_in))| CategoryHead {
             category,
             held_in: held_in(map, category),
             disclosed_to: disclosed_to(summary, category),
-            record_count: spool.records,
-        };
-        let mut json = serde_json::to_string(&head).map_err(io::Error::other)?;
-        close_object(&mut json, "records", "[\n");
-        if !first {
-            out.write_all(b",\n")?;
-        }
-        first = false;
-        out.write_all(json.as_bytes())?;
-        let mut spooled = spool.spool.finish()?;
-        io::copy(&mut spooled.reader(spool_key)?, &mut out)?;
-        out.write_all(b"\n]}")?;
-    }
-    out.write_all(b"\n]\n}\n")?;
-    Ok(out.finish()?)
-}
-
-/// Turn a serialised object `{...}` into `{..., "field": <open>` so a streamed
-/// array can follow.
-fn close_object(json: &mut String, field: &str, open: &str) {
-    let closing = json.rfind('}').expect("an object ends with }");
-    json.truncate(closing);
-    let trimmed = json.trim_end().len();
-    json.truncate(trimmed);
-    json.push_str(&format!(",\n\"{field}\": {open}"));
+            record_count,
+            found_in,
+        })
+        .collect();
+    let data = DataHead {
+        format: FORMAT,
+        version: VERSION,
+        subject_ref: &summary.subject_ref,
+        generated_at: options.generated_at,
+        categories,
+        consents: &summary.consents,
+        disclosures: &summary.disclosures,
+    };
+    Ok(serde_json::to_vec_pretty(&data).map_err(io::Error::other)?)
 }
 
 /// Escape text for HTML.
@@ -864,35 +683,6 @@ fn join<'a>(items: impl Iterator<Item = &'a str>, none: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn close_object_opens_a_trailing_array() {
-        let mut json = "{\n  \"a\": 1\n}".to_owned();
-        close_object(&mut json, "records", "[");
-        json.push_str("1,2]}");
-        let value: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(value["records"][1], 2);
-    }
-
-    #[test]
-    fn spools_round_trip_and_hash_the_plaintext() {
-        let key = age::x25519::Identity::generate();
-        let mut spool = Spool::create(&key).unwrap();
-        spool.write_all(b"hello spool").unwrap();
-        let mut spooled = spool.finish().unwrap();
-        assert_eq!(spooled.bytes, 11);
-        assert_eq!(
-            spooled.sha256,
-            <[u8; 32]>::from(Sha256::digest(b"hello spool"))
-        );
-        let mut text = String::new();
-        spooled
-            .reader(&key)
-            .unwrap()
-            .read_to_string(&mut text)
-            .unwrap();
-        assert_eq!(text, "hello spool");
-    }
 
     #[test]
     fn html_is_escaped() {

@@ -1529,7 +1529,7 @@ async fn archive_then_delete_deletes_exactly_the_archived_keys() {
             keep: Some("1y".into()),
             operator: "purge-test".into(),
             ticket: Some("RET-9".into()),
-            part_bytes: archive::write::PART_BYTES,
+            part_bytes: derbes::files::tar_writer::PART_BYTES,
             capture_keys: false,
         },
         &|_, _| {},

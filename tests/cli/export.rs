@@ -199,19 +199,39 @@ async fn the_bundle_holds_every_row_of_the_subject_and_none_of_another() {
         );
     }
 
-    // The manifest names every file with its hash; data.json groups by category.
+    // The manifest (the shared model, format version 2) names every member with
+    // its hash; data.json groups by category.
     let manifest: serde_json::Value = serde_json::from_slice(&members["manifest.json"]).unwrap();
+    assert_eq!(manifest["format"], "derbes-export");
+    assert_eq!(manifest["version"], 2);
     assert_eq!(manifest["ticket"], "REQ-1");
     assert_eq!(manifest["operator"], "test-operator");
     assert_eq!(manifest["subject_ref"], format!("borrowers:{me}"));
-    for file in manifest["files"].as_array().unwrap() {
-        let path = file["path"].as_str().unwrap();
+    let mut listed = BTreeSet::from(["manifest.json".to_owned()]);
+    let table_members = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["members"].as_array().unwrap().iter());
+    for file in manifest["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(table_members)
+    {
+        let name = file["name"].as_str().unwrap();
         assert_eq!(
             file["sha256"].as_str().unwrap(),
-            hex::encode(Sha256::digest(&members[path])),
-            "{path}"
+            hex::encode(Sha256::digest(&members[name])),
+            "{name}"
         );
+        listed.insert(name.to_owned());
     }
+    assert_eq!(
+        listed,
+        members.keys().cloned().collect::<BTreeSet<_>>(),
+        "the manifest lists every member"
+    );
     let logs = manifest["tables"]
         .as_array()
         .unwrap()
@@ -231,6 +251,20 @@ async fn the_bundle_holds_every_row_of_the_subject_and_none_of_another() {
         .unwrap()
         .contains("Law 94-V"));
     assert!(ip["held_in"][0]["retention"]["keep"].is_string());
+    // data.json says where the values are: which columns of which parts.
+    let logs_found = ip["found_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["table"] == "server_logs")
+        .unwrap();
+    assert_eq!(logs_found["rows"], 250);
+    assert_eq!(logs_found["files"][0], "tables/server_logs.csv");
+    assert!(logs_found["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c == "ip"));
     let name = categories.iter().find(|c| c["category"] == "name").unwrap();
     assert_eq!(name["disclosed_to"][0]["recipient"], "First Credit Bureau");
     assert_eq!(data["consents"][0]["purpose"], "services");
@@ -450,16 +484,17 @@ async fn a_full_disk_removes_the_partial_file() {
     );
 }
 
-/// The encrypted spools live in TMPDIR: when it is missing (or full) the message
-/// names TMPDIR and says what to do, instead of blaming --out.
+/// Regression (exports once spooled every member through TMPDIR): the bundle is
+/// written through the one tar writer, so nothing but --out touches the disk and a
+/// missing TMPDIR does not matter.
 #[tokio::test]
-async fn a_missing_tmpdir_is_blamed_on_tmpdir_not_on_out() {
+async fn an_export_needs_no_temporary_space() {
     let db = TestDb::migrated().await;
     let client = db.client().await;
     let iin = iin_born("900101", '3', 701);
     insert_borrower(&client, &iin, "tmp@example.kz", "+77017770001", 2001).await;
     let dir = tempfile::tempdir().unwrap();
-    let (_key, public) = age_key(dir.path());
+    let (key, public) = age_key(dir.path());
     let out = dir.path().join("b.age");
     let missing = dir.path().join("no-such-tmp");
     db.cmd()
@@ -475,13 +510,12 @@ async fn a_missing_tmpdir_is_blamed_on_tmpdir_not_on_out() {
         ])
         .arg(&out)
         .assert()
-        .code(1)
-        .stderr(predicate::str::contains("from TMPDIR"))
-        .stderr(predicate::str::contains("set TMPDIR to a directory"))
-        .stderr(predicate::str::contains("--out").not());
-    assert!(leftovers(dir.path())
-        .iter()
-        .all(|f| !f.starts_with("b.age")));
+        .success();
+    let members = open_bundle(&out, &key);
+    assert_eq!(
+        csv_column(&members, "tables/server_logs.csv", "id").len(),
+        2001
+    );
 }
 
 #[tokio::test]
@@ -1002,4 +1036,109 @@ async fn a_locked_audit_table_times_out_with_a_clear_error() {
     assert!(started.elapsed() < std::time::Duration::from_secs(25));
     assert!(!out.exists());
     tx.rollback().await.unwrap();
+}
+
+/// Issue 9 (item 5): bundles and archives share one tar writer. A table larger than a
+/// part becomes numbered parts, each with the header line, listed in order in the
+/// manifest and in data.json, together holding exactly the subject's rows once.
+#[tokio::test]
+async fn a_large_table_is_cut_into_parts_that_hold_every_row_once() {
+    use derbes::files::secure_file::SecureFile;
+    use derbes::files::tar_writer::TarWriter;
+    use derbes::ops::export::{write_bundle, ExportOptions};
+
+    let db = TestDb::migrated().await;
+    let mut client = db.client().await;
+    let iin = iin_born("900101", '3', 702);
+    let me = insert_borrower(&client, &iin, "parts@example.kz", "+77017770002", 3000).await;
+    let map = derbes::map::DataMap::load(&crate::support::reference_map()).unwrap();
+    let catalog = derbes::pg::catalog::Catalog::read(&client).await.unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("parts.tar");
+    let mut writer = TarWriter::start(SecureFile::create(&out, false).unwrap(), None, 0).unwrap();
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await
+        .unwrap();
+    let now = chrono::Utc::now();
+    let options = ExportOptions {
+        ticket: "P-1".into(),
+        operator: "test".into(),
+        generated_at: now,
+        today: now.date_naive(),
+    };
+    let report = write_bundle(
+        &tx,
+        &map,
+        &catalog,
+        &me.to_string(),
+        &options,
+        &mut writer,
+        16 << 10,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    writer.finish().await.unwrap();
+
+    let members = untar(&std::fs::read(&out).unwrap());
+    let logs = report
+        .tables
+        .iter()
+        .find(|t| t.table == "server_logs")
+        .unwrap();
+    assert!(logs.files.len() > 3, "{:?}", logs.files);
+    assert_eq!(logs.files[0], "tables/server_logs.0001.csv");
+    let mut ids = Vec::new();
+    let mut header = None;
+    for file in &logs.files {
+        let mut reader = csv::Reader::from_reader(&members[file][..]);
+        let this_header = reader.headers().unwrap().clone();
+        assert_eq!(header.get_or_insert(this_header.clone()), &this_header);
+        let id = this_header.iter().position(|h| h == "id").unwrap();
+        for record in reader.records() {
+            ids.push(record.unwrap()[id].parse::<i64>().unwrap());
+        }
+    }
+    let oracle: Vec<i64> = client
+        .query(
+            "SELECT id FROM server_logs WHERE borrower_id = $1 ORDER BY id",
+            &[&me],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(ids, oracle, "every row once, in key order");
+    let data: serde_json::Value = serde_json::from_slice(&members["data.json"]).unwrap();
+    let ip = data["categories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["category"] == "ip_address")
+        .unwrap();
+    let found = ip["found_in"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["table"] == "server_logs")
+        .unwrap();
+    assert_eq!(found["files"].as_array().unwrap().len(), logs.files.len());
+    let manifest: serde_json::Value = serde_json::from_slice(&members["manifest.json"]).unwrap();
+    let listed = manifest["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "server_logs")
+        .unwrap()["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap().to_owned())
+        .collect::<Vec<_>>();
+    assert_eq!(listed, logs.files);
 }

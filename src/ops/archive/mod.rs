@@ -2,7 +2,7 @@
 //! net under erasure and purging, and the only place such rows live on.
 //!
 //! An archive is one age file holding a tar: one CSV per table (cut into parts of
-//! at most [`write::PART_BYTES`]; see `write`), then `manifest.json` with the
+//! at most [`crate::files::tar_writer::PART_BYTES`]; see `write`), then `manifest.json` with the
 //! selection, columns, row counts and each member's SHA-256. Each archive is
 //! catalogued in `derbes.archives` (path, digest of the whole file, recipients,
 //! counts, keep-until) with an audit row.
@@ -50,6 +50,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 use crate::error::DerbesError;
 use crate::files::crypto::{Identities, Recipients};
 use crate::files::secure_file::{OutputError, SecureFile};
+use crate::files::tar_writer::{Member, TarWriter};
 use crate::map::{quote_ident, DataMap, TableName};
 use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
@@ -70,7 +71,7 @@ pub struct ArchiveRequest {
     pub keep: Option<String>,
     pub operator: String,
     pub ticket: Option<String>,
-    /// Largest CSV member, in bytes; [`write::PART_BYTES`] unless testing.
+    /// Largest CSV member, in bytes; [`crate::files::tar_writer::PART_BYTES`] unless testing.
     pub part_bytes: usize,
     /// Record the primary key of every archived row in a temporary table of the
     /// caller's transaction (see [`ArchivedKeys`]), for an archive-then-delete.
@@ -303,8 +304,11 @@ pub async fn write_verified(
         refuse_catalogued(tx, &out).await?;
     }
     let file = SecureFile::create(&out, request.overwrite).map_err(OutputError::into_anyhow)?;
-    let mut writer =
-        write::ArchiveWriter::start(file, recipients, created_at.timestamp().max(0) as u64)?;
+    let mut writer = TarWriter::start(
+        file,
+        Some(&recipients),
+        created_at.timestamp().max(0) as u64,
+    )?;
     // The read-back follows the writer: it decrypts and checks what was written and
     // fsynced while later parts are still being dumped.
     let following = writer.follow()?;
@@ -332,22 +336,25 @@ pub async fn write_verified(
     }
     let manifest = Manifest {
         format: manifest::FORMAT.to_owned(),
-        version: 1,
-        archive_id: archive_id.clone(),
+        version: manifest::VERSION,
         created_at,
-        keep_until,
         operator: request.operator.clone(),
         ticket: request.ticket.clone(),
-        database,
-        selection: plan.record.clone(),
         map_digest: map.digest(),
-        empty: tables.iter().all(|t| t.rows == 0),
-        tables,
+        files: Vec::new(),
         audit_head,
+        kind: manifest::ArchiveFacts {
+            archive_id: archive_id.clone(),
+            keep_until,
+            database,
+            selection: plan.record.clone(),
+            empty: tables.iter().all(|t| t.rows == 0),
+        },
+        tables,
     };
     let manifest_json = serde_json::to_vec_pretty(&manifest)?;
     writer
-        .send(write::Member {
+        .send(Member {
             name: manifest::MANIFEST_NAME.to_owned(),
             data: manifest_json,
         })
@@ -369,7 +376,7 @@ pub async fn write_verified(
                 .map(|t| (t.table.clone(), t.rows))
                 .collect(),
             rows: manifest.total_rows(),
-            empty: manifest.empty,
+            empty: manifest.kind.empty,
             selection: plan.record.clone(),
             created_at,
             keep_until,
@@ -394,7 +401,7 @@ pub async fn write_verified(
             )
         })??;
     if checked.sha256 != written.sha256
-        || checked.manifest.archive_id != archive_id
+        || checked.manifest.kind.archive_id != archive_id
         || checked.bytes != written.bytes
     {
         return Err(DerbesError::VerificationFailed(format!(
@@ -826,18 +833,18 @@ pub async fn verify_reporting(
         DerbesError::VerificationFailed(format!(
             "archive {} (id {}) is not in this database's archive catalogue: it was not made here, or its dump was rolled back",
             path.display(),
-            manifest.archive_id
+            manifest.kind.archive_id
         ))
     })?;
     let report = VerifyReport {
         path: path.to_owned(),
-        archive_id: manifest.archive_id.clone(),
+        archive_id: manifest.kind.archive_id.clone(),
         sha256: checked.sha256,
         bytes: checked.bytes,
         catalogue_id: entry.id,
         created_at: manifest.created_at,
-        keep_until: manifest.keep_until,
-        selection: manifest.selection.clone(),
+        keep_until: manifest.kind.keep_until,
+        selection: manifest.kind.selection.clone(),
         counts: manifest
             .tables
             .iter()
@@ -845,7 +852,7 @@ pub async fn verify_reporting(
             .collect(),
         members: manifest.members().count(),
         rows: manifest.total_rows(),
-        empty: manifest.empty,
+        empty: manifest.kind.empty,
         audit_head: match &manifest.audit_head {
             Some(head) => Some(audit::check_anchor(client, head).await?),
             None => None,
@@ -878,7 +885,7 @@ async fn check_and_find(
     let row = client
         .query_opt(
             &format!("SELECT {CATALOGUE_COLUMNS} FROM derbes.archives WHERE archive_id = $1"),
-            &[&checked.manifest.archive_id],
+            &[&checked.manifest.kind.archive_id],
         )
         .await?;
     let entry = row.as_ref().map(catalogue_entry);
@@ -1158,11 +1165,11 @@ pub async fn restore(
         &AuditEntry {
             action: "archive.restore".to_owned(),
             ticket: options.ticket.clone(),
-            subject_ref: manifest.selection.subject_ref.clone(),
+            subject_ref: manifest.kind.selection.subject_ref.clone(),
             counts: counts.iter().map(|(t, n)| (t.clone(), *n as i64)).collect(),
             fields: Vec::new(),
             detail: serde_json::json!({
-                "archive_id": manifest.archive_id,
+                "archive_id": manifest.kind.archive_id,
                 "into": options.into,
                 "catalogue_id": entry.as_ref().map(|e| e.id),
             }),
@@ -1188,7 +1195,7 @@ pub async fn restore(
         })?;
     Ok(RestoreReport {
         path,
-        archive_id: manifest.archive_id,
+        archive_id: manifest.kind.archive_id,
         catalogue_id: entry.map(|e| e.id),
         counts,
         rows,

@@ -19,10 +19,10 @@ use std::sync::Arc;
 
 use sha2::{Digest, Sha256};
 
-use super::manifest::{Manifest, FORMAT, MANIFEST_NAME};
-use super::write::{End, WrittenSoFar};
+use super::manifest::{Manifest, FORMAT, MANIFEST_NAME, VERSION};
 use crate::error::DerbesError;
 use crate::files::crypto::{self, CryptoError, Identities};
+use crate::files::tar_writer::{End, WrittenSoFar};
 
 /// Bytes fsynced between two waits of the read-back: large enough that syncing
 /// costs little, small enough that the read-back keeps up with the dump.
@@ -32,7 +32,7 @@ const SYNC_STEP: u64 = 16 << 20;
 /// the writer to get ahead, fsyncs what it wrote, then reads it back (positioned
 /// reads on its own handle). Ends when the writer has committed the file; fails if
 /// the writer abandoned it.
-pub(crate) struct Following {
+pub struct Following {
     file: File,
     progress: Arc<WrittenSoFar>,
     /// Next byte to read.
@@ -42,7 +42,7 @@ pub(crate) struct Following {
 }
 
 impl Following {
-    pub(crate) fn new(file: File, progress: Arc<WrittenSoFar>) -> Following {
+    pub fn new(file: File, progress: Arc<WrittenSoFar>) -> Following {
         Following {
             file,
             progress,
@@ -330,7 +330,7 @@ fn check<'a>(
                         path.display()
                     ))
                 })?;
-                if parsed.format != FORMAT || parsed.version != 1 {
+                if parsed.format != FORMAT || parsed.version != VERSION {
                     return Err(failed(format!(
                         "archive {}: manifest format {} version {} is not one this derbes reads",
                         path.display(),

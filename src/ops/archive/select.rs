@@ -70,14 +70,7 @@ pub struct SelectionRecord {
     pub older_than: Option<DateTime<Utc>>,
 }
 
-/// A column of an archived table, as the manifest records it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ColumnDef {
-    pub name: String,
-    /// `format_type` spelling in the source database.
-    #[serde(rename = "type")]
-    pub pg_type: String,
-}
+pub use crate::files::manifest::ColumnDef;
 
 /// One table to dump and the query that selects its rows.
 #[derive(Debug, Clone)]
