@@ -534,6 +534,8 @@ struct DataHead<'a> {
     generated_at: DateTime<Utc>,
     consents: &'a [ConsentRecord],
     disclosures: &'a [DisclosureRecord],
+    /// The subject's requests with their due dates; null when not recorded.
+    requests: Option<&'a [crate::ops::request::RequestRecord]>,
 }
 
 fn held_in(map: &DataMap, category: Category) -> Vec<HeldIn<'_>> {
@@ -599,6 +601,7 @@ fn spool_data_json(
         generated_at: options.generated_at,
         consents: &summary.consents,
         disclosures: &summary.disclosures,
+        requests: summary.requests.as_deref(),
     };
     let mut head_json = serde_json::to_string_pretty(&head).map_err(io::Error::other)?;
     close_object(&mut head_json, "categories", "[\n");
