@@ -117,6 +117,13 @@ async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
         JurisdictionArg::Kz => Jurisdiction::Kz,
         JurisdictionArg::Gdpr => Jurisdiction::Gdpr,
     };
+    let today = crate::when::today(zone);
+    if args.received > today {
+        return Err(exit_error(RequestError::ReceivedInFuture {
+            received: args.received,
+            today,
+        }));
+    }
     // The due date is checked before any connection: a date the calendar does not
     // cover is refused whatever the database holds.
     request::due_date(
@@ -158,7 +165,7 @@ async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
         access_days: args.access_days,
         ticket: args.request.ticket,
         operator: ctx.operator.clone(),
-        today: crate::when::today(zone),
+        today,
         dry_run: args.confirm.dry_run,
     };
     let detail = request::open(&mut client, &calendar, &open)
