@@ -650,3 +650,33 @@ async fn bad_input_is_refused_and_changes_nothing() {
         .stdout(predicate::str::contains("dry run"));
     assert_eq!(database_checksums(&client).await, before);
 }
+
+#[tokio::test]
+async fn the_export_lists_the_subjects_requests_and_links_its_audit_row() {
+    let (db, client) = db_with_subject().await;
+    let request = open(&db, "access", "id:900001", "2026-11-02", &[]);
+    let id = request["id"].as_i64().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("subject.tar");
+    db.cmd()
+        .args(["export", "id:900001", "--ticket", "REQ-1", "--plaintext"])
+        .args(["--request", &id.to_string(), "--out"])
+        .arg(&out)
+        .assert()
+        .success();
+    let members = crate::export::untar(&std::fs::read(&out).unwrap());
+    let data: Value = serde_json::from_slice(&members["data.json"]).unwrap();
+    let requests = data["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 1);
+    assert_eq!(requests[0]["kind"], "access");
+    assert_eq!(requests[0]["due_on"], "2026-11-05");
+    let linked: Option<i64> = client
+        .query_one(
+            "SELECT request_id FROM derbes.audit_log WHERE action = 'export'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(linked, Some(id));
+}
