@@ -549,7 +549,7 @@ impl Tabular for RequestDetail {
         let r = &self.request;
         let deadline = match r.days {
             Some(days) => format!(
-                "{} ({days} working day(s) on {}; {})",
+                "{} ({days} working day(s) on the calendar \"{}\"; {})",
                 r.due_on,
                 r.calendar,
                 self.basis.unwrap_or("")
@@ -616,7 +616,10 @@ impl Tabular for BreachDetail {
             vec!["subjects".to_owned(), b.subjects.len().to_string()],
             vec![
                 "tell the authorised body by".to_owned(),
-                format!("{} (one working day, on {})", b.notify_by, b.calendar),
+                format!(
+                    "{} (one working day, on the calendar \"{}\")",
+                    b.notify_by, b.calendar
+                ),
             ],
             vec!["state".to_owned(), breach_state(b)],
             vec![

@@ -680,3 +680,79 @@ async fn the_export_lists_the_subjects_requests_and_links_its_audit_row() {
         .get(0);
     assert_eq!(linked, Some(id));
 }
+
+/// Rows written at schema version 7 (hashed without the request and breach ids)
+/// still verify after migration 8, chained to linked rows written after it.
+#[tokio::test]
+async fn audit_rows_from_before_migration_8_still_verify() {
+    use sha2::{Digest, Sha256};
+
+    let db = TestDb::reference().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE SCHEMA derbes; CREATE TABLE derbes.schema_migrations (
+                 version integer PRIMARY KEY, name text NOT NULL, checksum text NOT NULL,
+                 applied_at timestamptz NOT NULL DEFAULT now())",
+        )
+        .await
+        .unwrap();
+    for migration in &derbes::pg::migrate::MIGRATIONS[..7] {
+        client.batch_execute(migration.sql).await.unwrap();
+        client
+            .execute(
+                "INSERT INTO derbes.schema_migrations (version, name, checksum) VALUES ($1, $2, $3)",
+                &[&migration.version, &migration.name, &migration.checksum()],
+            )
+            .await
+            .unwrap();
+    }
+    // One row in the version-7 form, hashed as version 7 hashed it.
+    let canonical = r#"{"seq":1,"at":"2026-01-01T00:00:00.000000Z","operator":"old","action":"export","ticket":"T-1","subject_ref":null,"counts":{},"fields":[],"detail":{},"db_session_user":"postgres"}"#;
+    let mut hasher = Sha256::new();
+    hasher.update([0u8; 32]);
+    hasher.update(canonical.as_bytes());
+    let row_hash = hasher.finalize().to_vec();
+    client
+        .execute(
+            "INSERT INTO derbes.audit_log (seq, at, operator, action, ticket, prev_hash, row_hash, \
+             db_session_user) VALUES (1, '2026-01-01T00:00:00Z', 'old', 'export', 'T-1', $1, $2, 'postgres')",
+            &[&vec![0u8; 32], &row_hash],
+        )
+        .await
+        .unwrap();
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("derbes migrate"));
+    db.cmd().arg("migrate").assert().success();
+    client.batch_execute(SUBJECT).await.unwrap();
+    let request = open(&db, "block", "id:900001", "2026-11-02", &[]);
+    db.cmd()
+        .args([
+            "block",
+            "id:900001",
+            "--reason",
+            "other",
+            "--ticket",
+            "REQ-1",
+        ])
+        .args(["--request", &request["id"].to_string(), "--yes"])
+        .assert()
+        .success();
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("intact"));
+    let linked: Vec<Option<i64>> = client
+        .query("SELECT request_id FROM derbes.audit_log ORDER BY seq", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    let id = request["id"].as_i64();
+    assert_eq!(linked, [None, id, id]);
+}
