@@ -756,3 +756,50 @@ async fn audit_rows_from_before_migration_8_still_verify() {
     let id = request["id"].as_i64();
     assert_eq!(linked, [None, id, id]);
 }
+
+/// `archive dump` and `archive restore` link their audit rows too (a destroy
+/// request: the subject's rows archived first, then looked at again).
+#[tokio::test]
+async fn archive_dump_and_restore_link_their_audit_rows() {
+    let (db, client) = db_with_subject().await;
+    let request = open(&db, "destroy", "id:900001", "2026-11-02", &[]);
+    let id = request["id"].to_string();
+    let keys = crate::archive::age_keys();
+    let out = keys.dir.join("subject.age");
+    db.cmd()
+        .args(["archive", "dump", "--subject", "id:900001", "--keep", "5y"])
+        .args(["--ticket", "REQ-1", "--request", &id, "--yes", "-r"])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .assert()
+        .success();
+    db.cmd()
+        .args(["archive", "restore"])
+        .arg(&out)
+        .arg("-i")
+        .arg(&keys.age_identity)
+        .args([
+            "--into",
+            "inspect",
+            "--ticket",
+            "REQ-1",
+            "--request",
+            &id,
+            "--yes",
+        ])
+        .assert()
+        .success();
+    let actions: Vec<String> = client
+        .query(
+            "SELECT action FROM derbes.audit_log WHERE request_id = $1::text::bigint ORDER BY seq",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| row.get(0))
+        .collect();
+    assert_eq!(actions, ["request.open", "archive.dump", "archive.restore"]);
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
