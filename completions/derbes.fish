@@ -47,6 +47,8 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block acco
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "request" -d 'Subjects\' requests with their legal deadlines (Law 94-V): open, list, show, close'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "breach" -d 'Personal-data breaches and the deadline for telling the authorised body (policy 5.7, 6.2.6)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -232,6 +234,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l recipients-file -d 'A file of age recipients, one a line (`#` starts a comment); repeatable' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l keep -d 'How long the archive is kept, a calendar period (90d, 6mo, 5y); default: the archive_keep of the retention rule (--rule, or the table\'s rule with --table)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -263,6 +267,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s i -l identity -d 'Age identity: the private key that opens the file, an age-keygen key file (`AGE-SECRET-KEY-1...`) or an SSH private key' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l into -d 'Load into new tables of this schema for inspection (created LIKE the originals, or from the archive\'s column definitions where the database has none)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -291,6 +297,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -340,6 +348,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from help" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l out -d 'Where to write the bundle (an age file; a tar file with --plaintext)' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand export" -s r -l recipient -d 'Age recipient: the public key that can open the file, `age1...` (from age-keygen) or an SSH public key line `ssh-ed25519 ...` / `ssh-rsa ...`; repeat for several' -r
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l recipients-file -d 'A file of age recipients, one a line (`#` starts a comment); repeatable' -r -F
@@ -368,6 +378,8 @@ violation\t'The law or the policy was violated (policy 5.3)'
 fraud\t'Fraud'
 other\t'Anything else; say what in the ticket'"
 complete -c derbes -n "__fish_derbes_using_subcommand block" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block" -l max -d 'Refuse (exit 5) when more subjects than this would be blocked' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -386,6 +398,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand block" -s h -l help -d 'Pr
 complete -c derbes -n "__fish_derbes_using_subcommand block" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l application -d 'Reference of the subject\'s written application asking for access back (policy 5.7)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -428,18 +442,221 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "completions" -d 'Print shell completions or the man pages'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -f -a "open" -d 'Record a subject\'s request and compute its due date'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -f -a "list" -d 'List open requests and breaches, soonest due first'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -f -a "show" -d 'One request, its due date and every audit row linked to it (what was done)'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -f -a "close" -d 'Close a request with its outcome; lists the audit rows linked to it'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -f -a "extend" -d 'Extend a GDPR request\'s deadline by two months (once, GDPR Art. 12(3))'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l kind -d 'What the subject asked for' -r -f -a "access\t'What is held and how it is processed (deadline: --access-days)'
+rectify\t'Change or supplement data (1 working day)'
+block\t'Block data (1 working day)'
+destroy\t'Destroy data (1 working day)'
+withdraw-consent\t'Withdraw consent (15 working days)'
+object-automated\t'Object to an automated decision (3 working days)'
+transfer-notice\t'Notice of a transfer of their data (10 working days)'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l subject -d 'The subject: IIN, BIN, phone, email or id:KEY. Stored as table:key, never in clear' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l received -d 'The day the request reached you (YYYY-MM-DD); counting starts the day after' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l channel -d 'How it reached you' -r -f -a "email\t''
+call\t''
+office\t''"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l jurisdiction -d 'Whose deadlines apply' -r -f -a "kz\t'Law 94-V: working days on the Kazakh calendar'
+gdpr\t'GDPR: one calendar month, extendable by two'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l access-days -d 'Working days allowed for an access request (the controller\'s setting)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l calendar -d 'A calendar file (TOML) of holidays, days off and working weekend days that replaces the built-in Kazakh one for 2025-2027; see examples/kz-calendar-2025-2027.toml for the format and sources' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l due-within -d 'Only those due within this many calendar days from today (0: due today or late)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l overdue -d 'Only requests and breaches past their due date; exit 6 when there is any'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l all -d 'Closed ones too'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l outcome -d 'How it ended' -r -f -a "done\t'Done as asked'
+refused\t'Refused, with the reasons given to the subject'
+partly\t'Partly done'
+withdrawn\t'The subject withdrew it'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l reply -d 'The reference of the reply sent to the subject (a letter number, a mail\'s ticket)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "open" -d 'Record a subject\'s request and compute its due date'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "list" -d 'List open requests and breaches, soonest due first'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "show" -d 'One request, its due date and every audit row linked to it (what was done)'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "close" -d 'Close a request with its outcome; lists the audit rows linked to it'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "extend" -d 'Extend a GDPR request\'s deadline by two months (once, GDPR Art. 12(3))'
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -f -a "open" -d 'Record a breach and compute when the authorised body must be told'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -f -a "list" -d 'List open breaches (or all), soonest deadline first, with the blocks made for them'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -f -a "show" -d 'One breach and every audit row linked to it'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -f -a "close" -d 'Record that the authorised body was told, and close the breach'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l discovered -d 'When it was discovered: 2026-11-27T09:30:00+05:00, or 2026-11-27T09:30 (also \'2026-11-27 09:30\') in the data map\'s time zone (default Asia/Almaty)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l summary -d 'What happened, as a reference-like line (kept forever: no personal data)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l subjects -d 'The subjects concerned: a file of identities, one a line (as `block --from-file`)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l calendar -d 'A calendar file (TOML) of holidays, days off and working weekend days that replaces the built-in Kazakh one for 2025-2027; see examples/kz-calendar-2025-2027.toml for the format and sources' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l overdue -d 'Only breaches past their notification deadline; exit 6 when there is any'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l all -d 'Closed ones too'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l notified-at -d 'When the authorised body was told (as --discovered)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l reference -d 'The notification\'s reference (outgoing letter or portal number)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from help" -f -a "open" -d 'Record a breach and compute when the authorised body must be told'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from help" -f -a "list" -d 'List open breaches (or all), soonest deadline first, with the blocks made for them'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from help" -f -a "show" -d 'One breach and every audit row linked to it'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from help" -f -a "close" -d 'Record that the authorised body was told, and close the breach'
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "request" -d 'Subjects\' requests with their legal deadlines (Law 94-V): open, list, show, close'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "breach" -d 'Personal-data breaches and the deadline for telling the authorised body (policy 5.7, 6.2.6)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request breach help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
@@ -452,3 +669,12 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subc
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "list" -d 'List catalogued archives (or only those past keep-until, which expire destroys)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "expire" -d 'Destroy archives past their keep-until: the file and its catalogue row go, an audit row records it'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from subject" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "open" -d 'Record a subject\'s request and compute its due date'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "list" -d 'List open requests and breaches, soonest due first'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "show" -d 'One request, its due date and every audit row linked to it (what was done)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "close" -d 'Close a request with its outcome; lists the audit rows linked to it'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "extend" -d 'Extend a GDPR request\'s deadline by two months (once, GDPR Art. 12(3))'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from breach" -f -a "open" -d 'Record a breach and compute when the authorised body must be told'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from breach" -f -a "list" -d 'List open breaches (or all), soonest deadline first, with the blocks made for them'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from breach" -f -a "show" -d 'One breach and every audit row linked to it'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from breach" -f -a "close" -d 'Record that the authorised body was told, and close the breach'

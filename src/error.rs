@@ -100,7 +100,7 @@ Exit codes:
   3  subject not found
   4  identity ambiguous: several subjects match
   5  refused: locked field, legal hold, declined confirmation, guard tripped
-  6  verification failed: audit chain, archive or data-map check
+  6  verification failed: audit chain, archive or data-map check, overdue requests
   7  another derbes run holds the lock";
 
 impl fmt::Display for Exit {

@@ -129,6 +129,7 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     report_cleaned(&archive::clean_dead_runs(&client).await?);
+    ctx.link(&client, &args.link).await?;
     let run = archive::begin_run(
         &client,
         &args.out,
@@ -349,6 +350,7 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
     };
     let (mut client, _) = ctx.connect().await?;
     ctx.gate_schema(&client).await?;
+    ctx.link(&client, &args.link).await?;
     let map_schema = map.map_or_else(|| "public".to_owned(), |m| m.schema);
     if !args.confirm.dry_run {
         let place = match &args.into {
@@ -516,6 +518,7 @@ impl Tabular for ListReport {
 async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
     let (mut client, _) = ctx.connect().await?;
     ctx.gate_schema(&client).await?;
+    ctx.link(&client, &args.link).await?;
     if !args.confirm.dry_run {
         let due = archive::list(&client, true).await?;
         if !due.is_empty() {

@@ -65,7 +65,7 @@ impl Tabular for AuditLog {
                         _ => r.operator.clone(),
                     },
                     r.action.clone(),
-                    r.ticket.clone().unwrap_or_default(),
+                    ticket_with_link(r),
                     r.subject_ref.clone().unwrap_or_default(),
                     compact_counts(&r.counts),
                 ]
@@ -79,6 +79,18 @@ impl Tabular for AuditLog {
             Vec::new()
         }
     }
+}
+
+/// The ticket, and the request or breach the row was written for (`--request`).
+fn ticket_with_link(record: &crate::pg::audit::AuditRecord) -> String {
+    let mut text = record.ticket.clone().unwrap_or_default();
+    if let Some(id) = record.request_id {
+        text.push_str(&format!(" (request {id})"));
+    }
+    if let Some(id) = record.breach_id {
+        text.push_str(&format!(" (breach {id})"));
+    }
+    text.trim_start().to_owned()
 }
 
 fn compact_counts(counts: &serde_json::Value) -> String {

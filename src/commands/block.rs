@@ -26,6 +26,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     };
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let found = match &selector {
         Some(selector) => block::find_selected(&client, &map, &catalog, selector).await,
         None => block::find_identities(&client, &map, &catalog, &identities.identities).await,

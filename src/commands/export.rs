@@ -33,6 +33,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
 
     let primary_at = ctx.connect().await?;
     let checked = ctx.gate(&primary_at.0, &map).await?;
+    ctx.link(&primary_at.0, &args.link).await?;
     if args.force {
         crate::ops::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
     }

@@ -9,6 +9,7 @@ pub mod completions;
 pub mod export;
 pub mod map;
 pub mod migrate;
+pub mod request;
 pub mod sample;
 pub mod subject;
 pub mod unblock;
@@ -153,6 +154,25 @@ impl Context {
         .into())
     }
 
+    /// `--request`/`--breach` ([`crate::cli::LinkArgs`]): check that they exist
+    /// and are open (exit 3 / 5, before anything changed), then bind them to
+    /// `client`, so every audit row written on it records them. Call it after the
+    /// gate and before the change, on the connection the audit row is written on.
+    pub async fn link(&self, client: &Client, link: &crate::cli::LinkArgs) -> anyhow::Result<()> {
+        let link = crate::pg::audit::AuditLink {
+            request_id: link.request_id,
+            breach_id: link.breach_id,
+        };
+        if link.is_empty() {
+            return Ok(());
+        }
+        crate::ops::request::check_link(client, &link)
+            .await
+            .map_err(request::exit_error)?;
+        crate::pg::audit::bind_link(client, &link).await?;
+        Ok(())
+    }
+
     /// The zone in which "today" is read: the data map's `timezone` when a map is
     /// given, else Asia/Almaty (`when::DEFAULT_TIME_ZONE`).
     pub fn time_zone(&self) -> anyhow::Result<chrono_tz::Tz> {
@@ -211,12 +231,50 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
+        Command::Request(command) => request_free_text(command, &mut values),
+        Command::Breach(command) => breach_free_text(command, &mut values),
         _ => None,
     };
     if let Some(ticket) = ticket {
         values.push(("--ticket", ticket));
     }
     values
+}
+
+fn request_free_text<'a>(
+    command: &'a crate::cli::RequestCommand,
+    values: &mut Vec<(&'static str, &'a str)>,
+) -> Option<&'a str> {
+    use crate::cli::RequestCommand;
+    match command {
+        RequestCommand::Open(args) => Some(args.request.ticket.as_str()),
+        RequestCommand::Close(args) => {
+            if let Some(reply) = &args.reply {
+                values.push(("--reply", reply.as_str()));
+            }
+            Some(args.request.ticket.as_str())
+        }
+        RequestCommand::Extend(args) => Some(args.request.ticket.as_str()),
+        RequestCommand::List(_) | RequestCommand::Show(_) => None,
+    }
+}
+
+fn breach_free_text<'a>(
+    command: &'a crate::cli::BreachCommand,
+    values: &mut Vec<(&'static str, &'a str)>,
+) -> Option<&'a str> {
+    use crate::cli::BreachCommand;
+    match command {
+        BreachCommand::Open(args) => {
+            values.push(("--summary", args.summary.as_str()));
+            Some(args.request.ticket.as_str())
+        }
+        BreachCommand::Close(args) => {
+            values.push(("--reference", args.reference.as_str()));
+            Some(args.request.ticket.as_str())
+        }
+        BreachCommand::List(_) | BreachCommand::Show(_) => None,
+    }
 }
 
 /// Run the parsed command line.
@@ -237,5 +295,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unblock(args) => unblock::run(&ctx, args).await,
         Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
+        Command::Request(command) => request::run(&ctx, command).await,
+        Command::Breach(command) => request::run_breach(&ctx, command).await,
     }
 }

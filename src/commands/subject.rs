@@ -162,7 +162,32 @@ impl Tabular for SummaryView {
                 ),
             ]);
         }
-        rows.push(vec!["open requests".to_owned(), "none recorded".to_owned()]);
+        match &s.requests {
+            None => rows.push(vec![
+                "requests".to_owned(),
+                "not recorded (the derbes schema is older than version 8: run `derbes migrate`)"
+                    .to_owned(),
+            ]),
+            Some(requests) if requests.is_empty() => {
+                rows.push(vec!["requests".to_owned(), "none recorded".to_owned()])
+            }
+            Some(requests) => {
+                for r in requests {
+                    let state = match (&r.outcome, r.overdue) {
+                        (Some(outcome), _) => format!("closed: {outcome}"),
+                        (None, true) => "OPEN, OVERDUE".to_owned(),
+                        (None, false) => "open".to_owned(),
+                    };
+                    rows.push(vec![
+                        "request".to_owned(),
+                        format!(
+                            "#{} {} received {}, due {} ({state}; ticket {})",
+                            r.id, r.kind, r.received_on, r.due_on, r.ticket
+                        ),
+                    ]);
+                }
+            }
+        }
         rows
     }
 }

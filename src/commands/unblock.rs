@@ -16,6 +16,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     let identities = read_identities(&args.identities, None)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let found = block::find_identities(&client, &map, &catalog, &identities.identities)
         .await
         .map_err(exit_error)?;

@@ -348,6 +348,8 @@ struct DataHead<'a> {
     categories: Vec<CategoryHead<'a>>,
     consents: &'a [ConsentRecord],
     disclosures: &'a [DisclosureRecord],
+    /// The subject's requests with their due dates; null when not recorded.
+    requests: Option<&'a [crate::ops::request::RequestRecord]>,
 }
 
 fn held_in(map: &DataMap, category: Category) -> Vec<HeldIn<'_>> {
@@ -454,6 +456,7 @@ fn data_json(
         categories,
         consents: &summary.consents,
         disclosures: &summary.disclosures,
+        requests: summary.requests.as_deref(),
     };
     Ok(serde_json::to_vec_pretty(&data).map_err(io::Error::other)?)
 }

@@ -44,6 +44,9 @@ pub struct SubjectSummary {
     pub open_loans: Option<i64>,
     pub consents: Vec<ConsentRecord>,
     pub disclosures: Vec<DisclosureRecord>,
+    /// The subject's requests (`derbes request`), newest first; None when the derbes
+    /// schema holds no requests table (not installed, or older than version 8).
+    pub requests: Option<Vec<crate::ops::request::RequestRecord>>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -304,8 +307,10 @@ pub async fn summary(
     };
     let consents = consent_history(client, map, catalog, key).await?;
     let disclosures = disclosure_history(client, map, catalog, key).await?;
+    let subject_ref = format!("{}:{key}", map.subject.table);
+    let requests = crate::ops::request::of_subject(client, &subject_ref, today).await?;
     Ok(SubjectSummary {
-        subject_ref: format!("{}:{key}", map.subject.table),
+        subject_ref,
         key: key.to_owned(),
         identity,
         status,
@@ -315,6 +320,7 @@ pub async fn summary(
         open_loans,
         consents,
         disclosures,
+        requests,
     })
 }
 

@@ -8,6 +8,12 @@
 //! declared operator, each row records the database's `session_user` (migration 4;
 //! older rows have none, and their hash is computed as before).
 //!
+//! A row also records the request or breach it was written for (migration 8):
+//! [`bind_link`] sets them for the session once the command has checked they
+//! exist, and [`append`] reads them from there, so every command that takes
+//! `--request`/`--breach` links its row without passing the ids down through its
+//! operation. Like `db_session_user`, they enter the hash only when set.
+//!
 //! Deleting the newest rows (or truncating the table) leaves a chain that verifies;
 //! only a [`Head`] kept elsewhere (`audit head` in a ticket or a cron log, the
 //! manifest of every archive) shows it: [`verify`] given anchors fails when an
@@ -68,6 +74,10 @@ pub struct AuditRecord {
     /// The role the database authenticated (`session_user`); None on rows written
     /// before migration 4.
     pub db_session_user: Option<String>,
+    /// The request (`derbes.requests`) this row was written for; migration 8.
+    pub request_id: Option<i64>,
+    /// The breach (`derbes.breaches`) this row was written for; migration 8.
+    pub breach_id: Option<i64>,
     #[serde(serialize_with = "as_hex")]
     pub prev_hash: Vec<u8>,
     #[serde(serialize_with = "as_hex")]
@@ -93,6 +103,12 @@ struct Canonical<'a> {
     /// Last and left out when None, so rows from before migration 4 hash as they did.
     #[serde(skip_serializing_if = "Option::is_none")]
     db_session_user: Option<&'a str>,
+    /// After it and left out when None, so rows from before migration 8 (and rows
+    /// for no request) hash as they did; set, they are covered like every field.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    breach_id: Option<i64>,
 }
 
 impl AuditRecord {
@@ -108,6 +124,8 @@ impl AuditRecord {
             fields: &self.fields,
             detail: &self.detail,
             db_session_user: self.db_session_user.as_deref(),
+            request_id: self.request_id,
+            breach_id: self.breach_id,
         };
         let mut hasher = Sha256::new();
         hasher.update(prev_hash);
@@ -127,6 +145,8 @@ impl AuditRecord {
             fields: row.get("fields"),
             detail: row.get("detail"),
             db_session_user: row.get("db_session_user"),
+            request_id: row.get("request_id"),
+            breach_id: row.get("breach_id"),
             prev_hash: row.get("prev_hash"),
             row_hash: row.get("row_hash"),
         }
@@ -134,7 +154,7 @@ impl AuditRecord {
 }
 
 const COLUMNS: &str = "seq, at, operator, action, ticket, subject_ref, counts, fields, detail, \
-     prev_hash, row_hash, db_session_user";
+     prev_hash, row_hash, db_session_user, request_id, breach_id";
 
 /// Why [`append`] wrote nothing (the caller's transaction should roll back).
 #[derive(Debug, thiserror::Error)]
@@ -206,6 +226,8 @@ pub async fn append(
         fields: entry.fields.clone(),
         detail,
         db_session_user: None,
+        request_id: None,
+        breach_id: None,
         prev_hash,
         row_hash: Vec::new(),
     };
@@ -213,16 +235,20 @@ pub async fn append(
     // ... and the role the server authenticated, beside the declared operator.
     let normalised = tx
         .query_one(
-            "SELECT $1::jsonb, $2::jsonb, session_user::text",
+            "SELECT $1::jsonb, $2::jsonb, session_user::text, \
+                    nullif(current_setting('derbes.request_id', true), '')::bigint, \
+                    nullif(current_setting('derbes.breach_id', true), '')::bigint",
             &[&record.counts, &record.detail],
         )
         .await?;
     record.counts = normalised.get(0);
     record.detail = normalised.get(1);
     record.db_session_user = normalised.get(2);
+    record.request_id = normalised.get(3);
+    record.breach_id = normalised.get(4);
     record.row_hash = record.canonical_hash(&record.prev_hash);
     let inserted = tx.execute(
-        &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"),
+        &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
         &[
             &record.seq,
             &record.at,
@@ -236,6 +262,8 @@ pub async fn append(
             &record.prev_hash,
             &record.row_hash,
             &record.db_session_user,
+            &record.request_id,
+            &record.breach_id,
         ],
     )
     .await;
@@ -246,6 +274,56 @@ pub async fn append(
         }
         Err(e) => Err(e.into()),
     }
+}
+
+/// The request and breach the audit rows of this session are written for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct AuditLink {
+    pub request_id: Option<i64>,
+    pub breach_id: Option<i64>,
+}
+
+impl AuditLink {
+    pub fn is_empty(&self) -> bool {
+        self.request_id.is_none() && self.breach_id.is_none()
+    }
+}
+
+/// Record `link` in every audit row [`append`] writes on this connection from now
+/// on (a session setting; `is_local` false). The caller has checked that the ids
+/// exist and are open (`ops::request::check_link`); the foreign keys of
+/// `derbes.audit_log` refuse a row for one that vanished since.
+pub async fn bind_link(
+    client: &impl GenericClient,
+    link: &AuditLink,
+) -> Result<(), tokio_postgres::Error> {
+    let text = |id: Option<i64>| id.map(|id| id.to_string()).unwrap_or_default();
+    client
+        .execute(
+            "SELECT set_config('derbes.request_id', $1, false), \
+                    set_config('derbes.breach_id', $2, false)",
+            &[&text(link.request_id), &text(link.breach_id)],
+        )
+        .await?;
+    Ok(())
+}
+
+/// Every audit row written for a request or a breach, oldest first.
+pub async fn linked(
+    client: &impl GenericClient,
+    link: &AuditLink,
+) -> Result<Vec<AuditRecord>, tokio_postgres::Error> {
+    let rows = client
+        .query(
+            &format!(
+                "SELECT {COLUMNS} FROM derbes.audit_log \
+                 WHERE ($1::bigint IS NOT NULL AND request_id = $1) \
+                    OR ($2::bigint IS NOT NULL AND breach_id = $2) ORDER BY seq"
+            ),
+            &[&link.request_id, &link.breach_id],
+        )
+        .await?;
+    Ok(rows.iter().map(AuditRecord::from_row).collect())
 }
 
 /// Filters for [`list`].

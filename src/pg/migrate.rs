@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_lock",
         sql: include_str!("../../sql/derbes/0007_audit_lock.sql"),
     },
+    Migration {
+        version: 8,
+        name: "requests",
+        sql: include_str!("../../sql/derbes/0008_requests.sql"),
+    },
 ];
 
 /// The tables of schema `derbes` the migrations create.
@@ -66,6 +71,8 @@ pub const OWN_TABLES: &[&str] = &[
     "archive_runs",
     "jobs",
     "audit_lock",
+    "requests",
+    "breaches",
 ];
 
 /// The schema version this binary expects.
