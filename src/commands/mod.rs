@@ -6,9 +6,11 @@ pub mod audit;
 pub mod block;
 pub mod blocks;
 pub mod completions;
+pub mod consent;
 pub mod export;
 pub mod map;
 pub mod migrate;
+pub mod rectify;
 pub mod sample;
 pub mod subject;
 pub mod unblock;
@@ -211,6 +213,18 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
+        Command::Rectify(args) => {
+            if let Some(evidence) = &args.evidence {
+                values.push(("--evidence", evidence.as_str()));
+            }
+            Some(args.request.ticket.as_str())
+        }
+        Command::Consent(
+            crate::cli::ConsentCommand::Withdraw(args) | crate::cli::ConsentCommand::Grant(args),
+        ) => {
+            values.push(("--document", args.document.as_str()));
+            Some(args.request.ticket.as_str())
+        }
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -237,5 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unblock(args) => unblock::run(&ctx, args).await,
         Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
+        Command::Rectify(args) => rectify::run(&ctx, args).await,
+        Command::Consent(command) => consent::run(&ctx, command).await,
     }
 }

@@ -8,3 +8,5 @@ pub mod export;
 pub mod resolve;
 pub mod sample;
 pub mod subject;
+pub mod consent;
+pub mod rectify;

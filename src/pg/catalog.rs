@@ -908,7 +908,7 @@ pub async fn check_ledgers(
     map: &DataMap,
     catalog: &Catalog,
 ) -> Result<Vec<Finding>, tokio_postgres::Error> {
-    let mut findings = Vec::new();
+    let mut findings = check_consent_purposes(client, map, catalog).await?;
     let Some(ledger) = &map.ledgers.disclosures else {
         return Ok(findings);
     };
@@ -958,6 +958,57 @@ pub async fn check_ledgers(
         });
     }
     Ok(findings)
+}
+
+/// The consent ledger's purposes must be the data map's `[purposes]`: a consent
+/// to a purpose the map does not declare cannot be shown with its legal basis, nor
+/// withdrawn with `consent withdraw`. One query.
+async fn check_consent_purposes(
+    client: &impl GenericClient,
+    map: &DataMap,
+    catalog: &Catalog,
+) -> Result<Vec<Finding>, tokio_postgres::Error> {
+    let Some(ledger) = &map.ledgers.consents else {
+        return Ok(Vec::new());
+    };
+    let table = map.table_name(&ledger.table);
+    if catalog
+        .tables
+        .get(&table)
+        .and_then(|t| t.column_type(&ledger.purpose))
+        .is_none()
+    {
+        return Ok(Vec::new()); // a missing table or column is reported by `check`
+    }
+    let sql = format!(
+        "SELECT DISTINCT t0.{}::text FROM {} t0 WHERE t0.{} IS NOT NULL ORDER BY 1",
+        quote_ident(&ledger.purpose),
+        table.quoted(),
+        quote_ident(&ledger.purpose)
+    );
+    let unknown: Vec<String> = client
+        .query(&sql, &[])
+        .await?
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .filter(|p| !map.purposes.contains_key(p))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(vec![Finding {
+        severity: Severity::Error,
+        object: format!("{table}.{}", ledger.purpose),
+        message: format!(
+            "the consent ledger holds purposes the data map does not declare: {}; \
+             exports cannot give their legal basis and `consent withdraw` cannot name them",
+            unknown.join(", ")
+        ),
+        fix: Some(format!(
+            "declare them under [purposes] (description, legal_basis), or record consents by the map's purposes ({})",
+            map.purposes.keys().cloned().collect::<Vec<_>>().join(", ")
+        )),
+    }])
 }
 
 /// Whether the connected role may read what the map names: `SELECT` on every named
