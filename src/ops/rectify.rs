@@ -678,6 +678,26 @@ async fn validate(
             }
         }
     }
+    // An explicit cast cuts text to a char(n)/varchar(n) and rounds a numeric(p, s)
+    // without a word: refuse what would not be stored as given.
+    if let Some((base, modifier)) = type_modifier(pg_type) {
+        let limit = modifier.first().copied().unwrap_or(usize::MAX);
+        let text_type = ["character", "character varying", "char", "varchar", "bpchar"];
+        if text_type.contains(&base.as_str()) && value.chars().count() > limit {
+            return Err(invalid(format!(
+                "too long for the column ({pg_type}): at most {limit} characters"
+            )));
+        }
+        if base == "numeric" {
+            let scale = modifier.get(1).copied().unwrap_or(0);
+            let decimals = value.split_once('.').map_or(0, |(_, d)| d.len());
+            if decimals > scale {
+                return Err(invalid(format!(
+                    "more than {scale} decimal place(s) for the column ({pg_type})"
+                )));
+            }
+        }
+    }
     // The database has the last word on the type (length, range, a real date), and
     // gives the form it stores, so an unchanged value compares equal.
     let sql = format!("SELECT $1::text::{pg_type}::text");
@@ -685,6 +705,18 @@ async fn validate(
         Ok(row) => Ok(row.get(0)),
         Err(error) => Err(invalid(type_refusal(&error, pg_type))),
     }
+}
+
+/// `character varying(40)` -> ("character varying", [40]); `numeric(12,2)` ->
+/// ("numeric", [12, 2]); None without a modifier.
+fn type_modifier(pg_type: &str) -> Option<(String, Vec<usize>)> {
+    let (base, rest) = pg_type.split_once('(')?;
+    let inner = rest.strip_suffix(')')?;
+    let numbers = inner
+        .split(',')
+        .map(|n| n.trim().parse::<usize>().ok())
+        .collect::<Option<Vec<_>>>()?;
+    Some((base.trim().to_ascii_lowercase(), numbers))
 }
 
 /// Why the server refused a value, without the server's message (which quotes it).
@@ -1066,6 +1098,19 @@ mod tests {
         assert_eq!(masked(Category::Name, Some("Айгерим")), "А***");
         assert_eq!(masked(Category::Address, Some("12")), "***");
         assert_eq!(masked(Category::Name, None), "(empty)");
+    }
+
+    #[test]
+    fn type_modifiers_are_read() {
+        assert_eq!(
+            type_modifier("character(12)"),
+            Some(("character".to_owned(), vec![12]))
+        );
+        assert_eq!(
+            type_modifier("numeric(12,2)"),
+            Some(("numeric".to_owned(), vec![12, 2]))
+        );
+        assert_eq!(type_modifier("text"), None);
     }
 
     #[test]
