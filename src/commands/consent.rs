@@ -151,12 +151,17 @@ impl Tabular for ConsentReport {
     }
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        if !self.processing.is_empty() {
-            let what = if self.action == "withdraw" {
-                "processing for this purpose stops"
-            } else {
-                "processing for this purpose may go on"
-            };
+        let what = if self.action == "withdraw" {
+            "processing for this purpose stops"
+        } else {
+            "processing for this purpose may go on"
+        };
+        if self.processing.is_empty() {
+            notes.push(format!(
+                "{what} (no mapped column names `{}` as its purpose: the application's own use of it)",
+                self.purpose
+            ));
+        } else {
             notes.push(format!("{what}: {}", self.processing.join(", ")));
         }
         if self.outcome == "already in force" {

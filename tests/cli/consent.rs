@@ -167,5 +167,5 @@ async fn map_check_names_consent_purposes_the_map_does_not_declare() {
         .args(["map", "check"])
         .assert()
         .code(6)
-        .stdout(predicate::str::contains("do not declare: marketing"));
+        .stdout(predicate::str::contains("does not declare: marketing"));
 }
