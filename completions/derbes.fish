@@ -47,6 +47,8 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block acco
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "rectify" -d 'Correct a subject\'s personal data on their request (policy 6.2.3, 8.2; Art. 24)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "consent" -d 'List, withdraw or grant a subject\'s consents (policy 3.1, 6.1.5; Art. 8)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -428,18 +430,105 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "completions" -d 'Print shell completions or the man pages'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l set -d 'A correction: COLUMN=VALUE for a column of the subject table, or TABLE.COLUMN=VALUE for a mapped table (a 1:n table needs --row when the subject has several rows there). An empty VALUE empties a nullable column. Repeat for several columns' -r
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l row -d 'The primary key of the row to change in a linked table (an address, a contact person), when the subject has several (the error lists them)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l evidence -d 'Reference of the document proving the correct value (a scan, a letter), recorded in the audit row: a reference, never the value' -r
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l audit-key-file -d 'File holding the key of the audit row\'s keyed hashes (at least 32 bytes; make one with `openssl rand -hex 32`). Or set DERBES_AUDIT_KEY to the key itself. Keep it off the database server' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -f -a "list" -d 'The subject\'s consents from the data map\'s consent ledger, oldest first, and any open loan that holds a withdrawal back'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -f -a "withdraw" -d 'Record the withdrawal of consent to one purpose (Art. 8)'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -f -a "grant" -d 'Record a consent to one purpose, with the document the subject signed'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l purpose -d 'The purpose of processing, as named under [purposes] in the data map' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l document -d 'Reference of the subject\'s written application or signed consent' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l purpose -d 'The purpose of processing, as named under [purposes] in the data map' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l document -d 'Reference of the subject\'s written application or signed consent' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from help" -f -a "list" -d 'The subject\'s consents from the data map\'s consent ledger, oldest first, and any open loan that holds a withdrawal back'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from help" -f -a "withdraw" -d 'Record the withdrawal of consent to one purpose (Art. 8)'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from help" -f -a "grant" -d 'Record a consent to one purpose, with the document the subject signed'
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "rectify" -d 'Correct a subject\'s personal data on their request (policy 6.2.3, 8.2; Art. 24)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "consent" -d 'List, withdraw or grant a subject\'s consents (policy 3.1, 6.1.5; Art. 8)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions rectify consent help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
@@ -452,3 +541,6 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subc
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "list" -d 'List catalogued archives (or only those past keep-until, which expire destroys)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "expire" -d 'Destroy archives past their keep-until: the file and its catalogue row go, an audit row records it'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from subject" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from consent" -f -a "list" -d 'The subject\'s consents from the data map\'s consent ledger, oldest first, and any open loan that holds a withdrawal back'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from consent" -f -a "withdraw" -d 'Record the withdrawal of consent to one purpose (Art. 8)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from consent" -f -a "grant" -d 'Record a consent to one purpose, with the document the subject signed'
