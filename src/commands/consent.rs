@@ -109,9 +109,16 @@ impl Tabular for ConsentList {
                 vec![
                     c.purpose.clone().unwrap_or_default(),
                     c.granted_at.clone().unwrap_or_default(),
-                    c.withdrawn_at.clone().unwrap_or_else(|| "in force".to_owned()),
+                    c.withdrawn_at
+                        .clone()
+                        .unwrap_or_else(|| "in force".to_owned()),
                     c.document.clone().unwrap_or_default(),
-                    if c.declared { "yes" } else { "NO: run `derbes map check`" }.to_owned(),
+                    if c.declared {
+                        "yes"
+                    } else {
+                        "NO: run `derbes map check`"
+                    }
+                    .to_owned(),
                 ]
             })
             .collect()
@@ -165,7 +172,9 @@ impl Tabular for ConsentReport {
             notes.push(format!("{what}: {}", self.processing.join(", ")));
         }
         if self.outcome == "already in force" {
-            notes.push("a consent to this purpose is in force already: nothing was recorded".to_owned());
+            notes.push(
+                "a consent to this purpose is in force already: nothing was recorded".to_owned(),
+            );
         }
         if self.dry_run {
             notes.push("dry run: everything was rolled back, nothing changed".to_owned());

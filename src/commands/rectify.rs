@@ -60,8 +60,7 @@ fn audit_key(args: &RectifyArgs) -> anyhow::Result<AuditKey> {
                 path.display()
             ))
         })?;
-        return AuditKey::new(&bytes)
-            .map_err(|e| usage(format!("{e} (in {})", path.display())));
+        return AuditKey::new(&bytes).map_err(|e| usage(format!("{e} (in {})", path.display())));
     }
     match std::env::var("DERBES_AUDIT_KEY") {
         Ok(key) => AuditKey::new(key.as_bytes()).map_err(|e| usage(format!("DERBES_AUDIT_KEY: {e}"))),
@@ -155,13 +154,19 @@ impl Tabular for RectifyReport {
             .count();
         let mut notes = vec![format!(
             "{} {changed} field(s) of {} (subject {}, ticket {}); values shown masked",
-            if self.dry_run { "would rectify" } else { "rectified" },
+            if self.dry_run {
+                "would rectify"
+            } else {
+                "rectified"
+            },
             self.row,
             self.subject,
             self.ticket
         )];
         if changed == 0 {
-            notes.push("every value is already as given: nothing was changed, nothing audited".to_owned());
+            notes.push(
+                "every value is already as given: nothing was changed, nothing audited".to_owned(),
+            );
         }
         for shared in &self.shared_identities {
             notes.push(format!(
@@ -179,4 +184,3 @@ impl Tabular for RectifyReport {
         notes
     }
 }
-

@@ -4,9 +4,9 @@
 
 pub mod archive;
 pub mod block;
+pub mod consent;
 pub mod export;
+pub mod rectify;
 pub mod resolve;
 pub mod sample;
 pub mod subject;
-pub mod consent;
-pub mod rectify;

@@ -54,7 +54,9 @@ pub enum RectifyError {
     SeveralTables { tables: Vec<String> },
     #[error("--row picks a row of a linked table, but every --set column is in the subject table: drop --row")]
     RowWithoutTable,
-    #[error("the subject has no row in {table}: nothing to rectify there (see `derbes subject show`)")]
+    #[error(
+        "the subject has no row in {table}: nothing to rectify there (see `derbes subject show`)"
+    )]
     NoRow { table: String },
     #[error("the subject has {} rows in {table} ({}): pick one with --row KEY (the row's {column})", .rows.len(), .rows.join(", "))]
     SeveralRows {
@@ -253,8 +255,17 @@ pub fn plan(map: &DataMap, sets: &[String], row: Option<&str>) -> Result<Plan, R
 
 /// The column name of a malformed `--set`, never its value (which may be personal).
 fn shown_name(given: &str) -> String {
-    let name: String = given.split('=').next().unwrap_or("").chars().take(60).collect();
-    if name.chars().any(|c| c.is_ascii_digit() || c == '@' || c == '+') {
+    let name: String = given
+        .split('=')
+        .next()
+        .unwrap_or("")
+        .chars()
+        .take(60)
+        .collect();
+    if name
+        .chars()
+        .any(|c| c.is_ascii_digit() || c == '@' || c == '+')
+    {
         "(its content is not shown)".to_owned()
     } else {
         name
@@ -411,7 +422,9 @@ pub async fn prepare(
         catalog_table
             .column_type(column)
             .map(str::to_owned)
-            .ok_or_else(|| RectifyError::Map(format!("column {table_name}.{column} does not exist")))
+            .ok_or_else(|| {
+                RectifyError::Map(format!("column {table_name}.{column} does not exist"))
+            })
     };
     let fields: Vec<&PlannedField> = plan.fields.iter().collect();
     let columns: Vec<String> = fields
@@ -421,11 +434,7 @@ pub async fn prepare(
 
     // The row: the subject's own, or the one row of the linked table.
     let (row_key, old): (Option<RowKey>, Vec<Option<String>>) = if plan.linked.is_none() {
-        let sql = format!(
-            "SELECT {} {}",
-            columns.join(", "),
-            path.from_where_one()
-        );
+        let sql = format!("SELECT {} {}", columns.join(", "), path.from_where_one());
         let row = client
             .query_opt(&sql, &[&subject_key])
             .await?
@@ -448,7 +457,11 @@ pub async fn prepare(
         let rows = client.query(&sql, &[&subject_key]).await?;
         let keys: Vec<String> = rows.iter().map(|r| r.get(0)).collect();
         let chosen = match (&plan.row, rows.len()) {
-            (_, 0) => return Err(RectifyError::NoRow { table: table.clone() }),
+            (_, 0) => {
+                return Err(RectifyError::NoRow {
+                    table: table.clone(),
+                })
+            }
             (None, 1) => &rows[0],
             (None, _) => {
                 return Err(RectifyError::SeveralRows {
@@ -505,7 +518,9 @@ pub async fn prepare(
         let ty = pg_type(&field.column)?;
         let rules = column_rules(client, &table_name, &field.column).await?;
         // Only the subject's own IIN encodes the subject's birth date and sex.
-        let iin = iin_context.as_ref().filter(|_| field.table == subject_table);
+        let iin = iin_context
+            .as_ref()
+            .filter(|_| field.table == subject_table);
         let new = validate(client, field, &ty, &rules, iin).await?;
         changes.push(FieldChange {
             field: field.field(),
@@ -630,7 +645,11 @@ async fn validate(
             TypeFamily::Boolean => match raw.to_lowercase().as_str() {
                 "true" | "yes" | "t" | "y" | "1" => "true".to_owned(),
                 "false" | "no" | "f" | "n" | "0" => "false".to_owned(),
-                _ => return Err(invalid("not a yes/no value: write true or false".to_owned())),
+                _ => {
+                    return Err(invalid(
+                        "not a yes/no value: write true or false".to_owned(),
+                    ))
+                }
             },
             TypeFamily::Integer => raw
                 .parse::<i64>()
@@ -642,8 +661,13 @@ async fn validate(
                     .unwrap_or(raw)
                     .split_once('.')
                     .map_or_else(
-                        || !raw.trim_start_matches('-').is_empty()
-                            && raw.trim_start_matches('-').bytes().all(|b| b.is_ascii_digit()),
+                        || {
+                            !raw.trim_start_matches('-').is_empty()
+                                && raw
+                                    .trim_start_matches('-')
+                                    .bytes()
+                                    .all(|b| b.is_ascii_digit())
+                        },
                         |(a, b)| {
                             !a.is_empty()
                                 && !b.is_empty()
@@ -682,7 +706,13 @@ async fn validate(
     // without a word: refuse what would not be stored as given.
     if let Some((base, modifier)) = type_modifier(pg_type) {
         let limit = modifier.first().copied().unwrap_or(usize::MAX);
-        let text_type = ["character", "character varying", "char", "varchar", "bpchar"];
+        let text_type = [
+            "character",
+            "character varying",
+            "char",
+            "varchar",
+            "bpchar",
+        ];
         if text_type.contains(&base.as_str()) && value.chars().count() > limit {
             return Err(invalid(format!(
                 "too long for the column ({pg_type}): at most {limit} characters"
@@ -901,7 +931,9 @@ pub async fn apply(
         None => tx.query_opt(&select, &[&prepared.subject_key]).await?,
     }
     .ok_or(RectifyError::SubjectGone)?;
-    let still: Vec<Option<String>> = (0..prepared.changes.len()).map(|i| current.get(i)).collect();
+    let still: Vec<Option<String>> = (0..prepared.changes.len())
+        .map(|i| current.get(i))
+        .collect();
     let shown: Vec<Option<String>> = prepared.changes.iter().map(|c| c.old.clone()).collect();
     if still != shown {
         return Err(RectifyError::Change(ChangeError::Conflict));
@@ -1061,7 +1093,9 @@ mod tests {
     #[test]
     fn check_constraints_listing_values_are_read() {
         assert_eq!(
-            listed_values("CHECK ((marital_status = ANY (ARRAY['single'::text, 'married'::text])))"),
+            listed_values(
+                "CHECK ((marital_status = ANY (ARRAY['single'::text, 'married'::text])))"
+            ),
             Some(vec!["single".to_owned(), "married".to_owned()])
         );
         assert_eq!(
@@ -1094,7 +1128,10 @@ mod tests {
 
     #[test]
     fn masking_shows_no_value() {
-        assert_eq!(masked(Category::Phone, Some("+77011234567")), "+7701*****67");
+        assert_eq!(
+            masked(Category::Phone, Some("+77011234567")),
+            "+7701*****67"
+        );
         assert_eq!(masked(Category::Name, Some("Айгерим")), "А***");
         assert_eq!(masked(Category::Address, Some("12")), "***");
         assert_eq!(masked(Category::Name, None), "(empty)");

@@ -31,15 +31,24 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
     let (db, client) = db_with_subject().await;
     let before = database_checksums(&client).await;
     let withdraw = [
-        "withdraw", "061211600012", "--purpose", "marketing", "--document", "APP-2026-1",
-        "--ticket", "REQ-20", "--yes",
+        "withdraw",
+        "061211600012",
+        "--purpose",
+        "marketing",
+        "--document",
+        "APP-2026-1",
+        "--ticket",
+        "REQ-20",
+        "--yes",
     ];
     consent(&db, &withdraw)
         .assert()
         .code(5)
         .stderr(predicate::str::contains("loan loans:900001 (open)"))
         .stderr(predicate::str::contains("Art. 8(2)"))
-        .stderr(predicate::str::contains("repay and close the loan, then withdraw"))
+        .stderr(predicate::str::contains(
+            "repay and close the loan, then withdraw",
+        ))
         .stderr(predicate::str::contains("MK-TEST").not());
     assert_eq!(before, database_checksums(&client).await);
     consent(&db, &["list", "id:900001"])
@@ -66,7 +75,9 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
         .assert()
         .success()
         .stdout(predicate::str::contains("withdrawn"))
-        .stdout(predicate::str::contains("processing for this purpose stops"));
+        .stdout(predicate::str::contains(
+            "processing for this purpose stops",
+        ));
     assert_eq!(marketing(&client).await, (0, Some("APP-2026-1".to_owned())));
     let audit = client
         .query_one(
@@ -86,8 +97,15 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
     // Granted again with the signed form: a new row in force, the policy version
     // taken from the subject's newest consent.
     let grant = [
-        "grant", "id:900001", "--purpose", "marketing", "--document", "FORM-9",
-        "--ticket", "REQ-21", "--yes",
+        "grant",
+        "id:900001",
+        "--purpose",
+        "marketing",
+        "--document",
+        "FORM-9",
+        "--ticket",
+        "REQ-21",
+        "--yes",
     ];
     consent(&db, &grant)
         .assert()
@@ -124,21 +142,37 @@ async fn a_purpose_not_in_the_map_is_a_usage_error() {
         consent(
             &db,
             &[
-                action, "id:900001", "--purpose", "astrology", "--document", "APP-1",
-                "--ticket", "REQ-22", "--yes",
+                action,
+                "id:900001",
+                "--purpose",
+                "astrology",
+                "--document",
+                "APP-1",
+                "--ticket",
+                "REQ-22",
+                "--yes",
             ],
         )
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("`astrology` is not a purpose of the data map"))
+        .stderr(predicate::str::contains(
+            "`astrology` is not a purpose of the data map",
+        ))
         .stderr(predicate::str::contains("marketing"));
     }
     // A document reference that is personal data is refused too.
     consent(
         &db,
         &[
-            "withdraw", "id:900001", "--purpose", "marketing", "--document", "+77010000001",
-            "--ticket", "REQ-22", "--yes",
+            "withdraw",
+            "id:900001",
+            "--purpose",
+            "marketing",
+            "--document",
+            "+77010000001",
+            "--ticket",
+            "REQ-22",
+            "--yes",
         ],
     )
     .assert()

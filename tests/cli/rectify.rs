@@ -35,7 +35,10 @@ INSERT INTO consents (borrower_id, policy_version_id, purpose, granted_at) VALUE
 pub async fn db_with_subject() -> (TestDb, Client) {
     let db = TestDb::migrated().await;
     let client = db.client().await;
-    client.batch_execute(SUBJECT).await.expect("test subject loads");
+    client
+        .batch_execute(SUBJECT)
+        .await
+        .expect("test subject loads");
     (db, client)
 }
 
@@ -70,16 +73,32 @@ async fn a_corrected_phone_is_stored_in_e164_and_finds_the_subject() {
     let (db, client) = db_with_subject().await;
     let output = rectify(&db)
         .args(["061211600012", "--set", "phone=8 (701) 555-44-33"])
-        .args(["--set", "patronymic=", "--ticket", "REQ-1", "--evidence", "MAIL-7"])
+        .args([
+            "--set",
+            "patronymic=",
+            "--ticket",
+            "REQ-1",
+            "--evidence",
+            "MAIL-7",
+        ])
         .args(["--yes", "--format", "json"])
         .output()
         .unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(!stdout.contains("7015554433"), "the report shows a value: {stdout}");
+    assert!(
+        !stdout.contains("7015554433"),
+        "the report shows a value: {stdout}"
+    );
     assert!(stdout.contains("+7701*****33"), "{stdout}");
     assert_eq!(
-        text(&client, "SELECT phone FROM borrowers WHERE id = 900001").await.as_deref(),
+        text(&client, "SELECT phone FROM borrowers WHERE id = 900001")
+            .await
+            .as_deref(),
         Some("+77015554433")
     );
 
@@ -89,7 +108,11 @@ async fn a_corrected_phone_is_stored_in_e164_and_finds_the_subject() {
         .args(["--format", "json", "subject", "show", "87015554433"])
         .output()
         .unwrap();
-    assert!(shown.status.success(), "{}", String::from_utf8_lossy(&shown.stderr));
+    assert!(
+        shown.status.success(),
+        "{}",
+        String::from_utf8_lossy(&shown.stderr)
+    );
     let summary: serde_json::Value = serde_json::from_slice(&shown.stdout).unwrap();
     assert_eq!(summary["key"], "900001");
     db.cmd()
@@ -108,19 +131,31 @@ async fn a_corrected_phone_is_stored_in_e164_and_finds_the_subject() {
         .unwrap();
     let mut fields: Vec<String> = row.get(0);
     fields.sort();
-    assert_eq!(fields, ["borrowers.patronymic", "borrowers.phone"].map(String::from));
+    assert_eq!(
+        fields,
+        ["borrowers.patronymic", "borrowers.phone"].map(String::from)
+    );
     let detail: String = row.get(1);
     for value in ["7015554433", "7010000001", "555-44-33"] {
-        assert!(!detail.contains(value), "the audit row holds a value: {detail}");
+        assert!(
+            !detail.contains(value),
+            "the audit row holds a value: {detail}"
+        );
     }
     let key = AuditKey::new(AUDIT_KEY.as_bytes()).unwrap();
     let detail: serde_json::Value = serde_json::from_str(&detail).unwrap();
     let phone = &detail["values"]["borrowers.phone"];
     assert_eq!(phone["new"], key.hash("borrowers.phone", "+77015554433"));
     assert_eq!(phone["old"], key.hash("borrowers.phone", "+77010000001"));
-    assert_eq!(detail["values"]["borrowers.patronymic"]["new"], serde_json::Value::Null);
+    assert_eq!(
+        detail["values"]["borrowers.patronymic"]["new"],
+        serde_json::Value::Null
+    );
     assert_eq!(detail["evidence"], "MAIL-7");
-    assert_eq!(row.get::<_, Option<String>>(2).as_deref(), Some("borrowers:900001"));
+    assert_eq!(
+        row.get::<_, Option<String>>(2).as_deref(),
+        Some("borrowers:900001")
+    );
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 
@@ -129,7 +164,10 @@ async fn loan_records_and_unmarked_columns_are_refused_with_exit_5() {
     let (db, client) = db_with_subject().await;
     let before = database_checksums(&client).await;
     for (set, words) in [
-        ("loans.status=closed", "records of issued loans may not be changed"),
+        (
+            "loans.status=closed",
+            "records of issued loans may not be changed",
+        ),
         ("loans.principal=1", "policy 8.2"),
         ("payments.amount=1", "records of issued loans"),
         ("iin=061211600012", "the IIN identifies the person"),
@@ -150,7 +188,14 @@ async fn an_iin_is_checked_for_its_check_digit_and_against_birth_date_and_sex() 
     let before = database_checksums(&client).await;
     // The reference map: a BIN with a wrong check digit.
     rectify(&db)
-        .args(["id:900001", "--set", "bin=990840000017", "--ticket", "REQ-3", "--yes"])
+        .args([
+            "id:900001",
+            "--set",
+            "bin=990840000017",
+            "--ticket",
+            "REQ-3",
+            "--yes",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("check digit"));
@@ -197,7 +242,10 @@ async fn bad_values_are_refused_with_exit_2_and_nothing_changes() {
         ("invoices.total=1", "not a table of the data map"),
         ("dependants=two", "whole number"),
         ("dependants=-1", "check constraint"),
-        ("marital_status=complicated", "single, married, divorced, widowed"),
+        (
+            "marital_status=complicated",
+            "single, married, divorced, widowed",
+        ),
         ("email=aigerim-at-example.kz", "no '@'"),
         ("phone=12345", "phone"),
         ("last_name=", "NOT NULL"),
@@ -216,14 +264,26 @@ async fn bad_values_are_refused_with_exit_2_and_nothing_changes() {
     }
     // Two corrections of one column, and two linked tables at once.
     rectify(&db)
-        .args(["id:900001", "--set", "email=a@b.kz", "--set", "borrowers.email=c@d.kz"])
+        .args([
+            "id:900001",
+            "--set",
+            "email=a@b.kz",
+            "--set",
+            "borrowers.email=c@d.kz",
+        ])
         .args(["--ticket", "REQ-4", "--yes"])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("twice"));
     rectify(&db)
         .args(["id:900001", "--set", "addresses.city=Astana"])
-        .args(["--set", "employments.position=CEO", "--ticket", "REQ-4", "--yes"])
+        .args([
+            "--set",
+            "employments.position=CEO",
+            "--ticket",
+            "REQ-4",
+            "--yes",
+        ])
         .assert()
         .code(2)
         .stderr(predicate::str::contains("one linked table per run"));
@@ -266,7 +326,13 @@ async fn a_dry_run_shows_the_diff_and_changes_nothing() {
     let (db, client) = db_with_subject().await;
     let before = database_checksums(&client).await;
     rectify(&db)
-        .args(["id:900001", "--set", "marital_status=Married", "--set", "email=New@Mail.kz"])
+        .args([
+            "id:900001",
+            "--set",
+            "marital_status=Married",
+            "--set",
+            "email=New@Mail.kz",
+        ])
         .args(["--ticket", "REQ-6", "--dry-run"])
         .assert()
         .success()
@@ -277,24 +343,48 @@ async fn a_dry_run_shows_the_diff_and_changes_nothing() {
     assert_eq!(before, database_checksums(&client).await);
     // Off a terminal without --yes: refused, nothing changed.
     rectify(&db)
-        .args(["id:900001", "--set", "marital_status=married", "--ticket", "REQ-6"])
+        .args([
+            "id:900001",
+            "--set",
+            "marital_status=married",
+            "--ticket",
+            "REQ-6",
+        ])
         .assert()
         .code(5);
     assert_eq!(before, database_checksums(&client).await);
     // The real run stores the enumeration's own spelling and the lowercased email.
     rectify(&db)
-        .args(["id:900001", "--set", "marital_status=Married", "--set", "email=New@Mail.kz"])
+        .args([
+            "id:900001",
+            "--set",
+            "marital_status=Married",
+            "--set",
+            "email=New@Mail.kz",
+        ])
         .args(["--ticket", "REQ-6", "--yes"])
         .assert()
         .success();
     assert_eq!(
-        text(&client, "SELECT marital_status || ' ' || email FROM borrowers WHERE id = 900001").await.as_deref(),
+        text(
+            &client,
+            "SELECT marital_status || ' ' || email FROM borrowers WHERE id = 900001"
+        )
+        .await
+        .as_deref(),
         Some("married new@mail.kz")
     );
     // The same again changes nothing and writes no audit row.
     assert_eq!(audited(&client).await, 1);
     rectify(&db)
-        .args(["id:900001", "--set", "marital_status=married", "--ticket", "REQ-6", "--yes"])
+        .args([
+            "id:900001",
+            "--set",
+            "marital_status=married",
+            "--ticket",
+            "REQ-6",
+            "--yes",
+        ])
         .assert()
         .success()
         .stdout(predicate::str::contains("unchanged"));
@@ -306,13 +396,26 @@ async fn a_row_of_a_linked_table_is_picked_with_row() {
     let (db, client) = db_with_subject().await;
     let before = database_checksums(&client).await;
     rectify(&db)
-        .args(["id:900001", "--set", "addresses.city=Astana", "--ticket", "REQ-7", "--yes"])
+        .args([
+            "id:900001",
+            "--set",
+            "addresses.city=Astana",
+            "--ticket",
+            "REQ-7",
+            "--yes",
+        ])
         .assert()
         .code(4)
         .stderr(predicate::str::contains("900001, 900002"))
         .stderr(predicate::str::contains("--row"));
     rectify(&db)
-        .args(["id:900001", "--set", "addresses.city=Astana", "--row", "12345"])
+        .args([
+            "id:900001",
+            "--set",
+            "addresses.city=Astana",
+            "--row",
+            "12345",
+        ])
         .args(["--ticket", "REQ-7", "--yes"])
         .assert()
         .code(3);
@@ -323,29 +426,52 @@ async fn a_row_of_a_linked_table_is_picked_with_row() {
         .code(2);
     assert_eq!(before, database_checksums(&client).await);
     rectify(&db)
-        .args(["id:900001", "--set", "addresses.city=Astana", "--row", "900002"])
+        .args([
+            "id:900001",
+            "--set",
+            "addresses.city=Astana",
+            "--row",
+            "900002",
+        ])
         .args(["--ticket", "REQ-7", "--yes"])
         .assert()
         .success();
     assert_eq!(
-        text(&client, "SELECT string_agg(city, ',' ORDER BY id) FROM addresses WHERE borrower_id = 900001").await.as_deref(),
+        text(
+            &client,
+            "SELECT string_agg(city, ',' ORDER BY id) FROM addresses WHERE borrower_id = 900001"
+        )
+        .await
+        .as_deref(),
         Some("Almaty,Astana")
     );
     // One row only: no --row needed.
     rectify(&db)
-        .args(["id:900001", "--set", "identity_documents.issued_on=15.01.2023"])
+        .args([
+            "id:900001",
+            "--set",
+            "identity_documents.issued_on=15.01.2023",
+        ])
         .args(["--ticket", "REQ-7", "--yes"])
         .assert()
         .success();
     assert_eq!(
-        text(&client, "SELECT issued_on::text FROM identity_documents WHERE id = 900001").await.as_deref(),
+        text(
+            &client,
+            "SELECT issued_on::text FROM identity_documents WHERE id = 900001"
+        )
+        .await
+        .as_deref(),
         Some("2023-01-15")
     );
 }
 
 async fn audited(client: &Client) -> i64 {
     client
-        .query_one("SELECT count(*) FROM derbes.audit_log WHERE action = 'rectify'", &[])
+        .query_one(
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'rectify'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0)
