@@ -203,3 +203,49 @@ async fn map_check_names_consent_purposes_the_map_does_not_declare() {
         .code(6)
         .stdout(predicate::str::contains("does not declare: marketing"));
 }
+
+#[tokio::test]
+async fn consent_list_reports_rows_and_open_loans_as_json() {
+    let (db, _client) = db_with_subject().await;
+    let output = db
+        .cmd()
+        .args(["--format", "json", "consent", "list", "aigerim@example.kz"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let list: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(list["subject"], "borrowers:900001");
+    let purposes: Vec<&str> = list["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["purpose"].as_str().unwrap())
+        .collect();
+    assert_eq!(purposes.len(), 2);
+    assert!(purposes.contains(&"marketing") && purposes.contains(&"services"));
+    assert!(list["consents"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|c| c["declared"] == true));
+    assert_eq!(list["open_loans"][0], "loan loans:900001 (open)");
+
+    // A map without a consent ledger: a usage error naming what to declare.
+    let reference = std::fs::read_to_string(reference_map()).unwrap();
+    let without: String = reference
+        .lines()
+        .filter(|l| !l.starts_with("consents = {"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let (_dir, map) = temp_file("map.toml", &without);
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .args(["consent", "list", "id:900001"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("[ledgers]"));
+}

@@ -262,6 +262,19 @@ async fn bad_values_are_refused_with_exit_2_and_nothing_changes() {
             .code(2)
             .stderr(predicate::str::contains(words));
     }
+    // A refused value is never echoed.
+    for set in [
+        "email=aigerim.secret@@example.kz",
+        "phone=+7 701 99 88",
+        "bin=990840000017",
+    ] {
+        let value = set.split_once('=').unwrap().1;
+        rectify(&db)
+            .args(["id:900001", "--set", set, "--ticket", "REQ-4", "--yes"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(value).not());
+    }
     // Two corrections of one column, and two linked tables at once.
     rectify(&db)
         .args([
