@@ -135,7 +135,7 @@ impl Tabular for ConsentList {
         )];
         if !self.open_loans.is_empty() {
             notes.push(format!(
-                "open: {}; consents cannot be withdrawn until it is repaid and closed (Law 94-V Art. 8(2))",
+                "open: {}; consent to the purposes it needs cannot be withdrawn until it is repaid and closed (Law 94-V Art. 8(2))",
                 self.open_loans.join(", ")
             ));
         }

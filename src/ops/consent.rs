@@ -5,10 +5,10 @@
 //! A withdrawal is refused while the law still requires the processing: Art. 8(2)
 //! does not allow withdrawing consent while an obligation between the subject and
 //! the operator is unfulfilled, which for a lender is an open loan (the map's
-//! `[ledgers].loans`, its `open` statuses). The refusal names the loans by their
-//! table and key (never a personal value) and says what the subject can do. This
-//! reads Art. 8(2) as written: every purpose is held while a loan is open, marketing
-//! included; a map cannot yet mark a purpose as free of the obligation.
+//! `[ledgers].loans`, its `open` statuses). Which purposes the loan needs is the
+//! map's `[ledgers].loans.needs`; without it, every purpose (Art. 8(2) as written).
+//! The refusal names the loans by their table and key (never a personal value) and
+//! says what the subject can do.
 //!
 //! Otherwise the consent rows of the purpose still in force get their withdrawal
 //! time and the document reference, which is what tells the application that
@@ -35,7 +35,7 @@ pub enum ConsentError {
     NoLedger,
     #[error("`{purpose}` is not a purpose of the data map; its purposes are: {}. Nothing was changed", .known.join(", "))]
     UnknownPurpose { purpose: String, known: Vec<String> },
-    #[error("consent to `{purpose}` cannot be withdrawn now: the subject has an unfulfilled obligation, {} (Law 94-V Art. 8(2): no withdrawal while an obligation is unfulfilled). Nothing was changed. The subject can repay and close the loan, then withdraw; until then the processing stays lawful", .loans.join(", "))]
+    #[error("consent to `{purpose}` cannot be withdrawn now: the subject has an unfulfilled obligation that needs it, {} (Law 94-V Art. 8(2): no withdrawal while an obligation is unfulfilled). Nothing was changed. The subject can repay and close the loan, then withdraw; until then the processing stays lawful", .loans.join(", "))]
     OpenObligation { purpose: String, loans: Vec<String> },
     #[error("the subject has no consent to `{purpose}` in force, so there is nothing to withdraw (see `derbes consent list`)")]
     NothingInForce { purpose: String },
@@ -72,6 +72,17 @@ pub fn check_purpose(map: &DataMap, purpose: &str) -> Result<(), ConsentError> {
             known: map.purposes.keys().cloned().collect(),
         })
     }
+}
+
+/// Whether an open loan needs the purpose (`[ledgers].loans.needs`; every purpose
+/// when the map does not say).
+pub fn needed_by_loans(map: &DataMap, purpose: &str) -> bool {
+    map.ledgers.loans.as_ref().is_some_and(|loans| {
+        loans
+            .needs
+            .as_ref()
+            .is_none_or(|needs| needs.iter().any(|n| n == purpose))
+    })
 }
 
 fn path(map: &DataMap, catalog: &Catalog, table: &str) -> Result<LinkPath, ConsentError> {
@@ -204,7 +215,11 @@ pub async fn precheck_withdraw(
     purpose: &str,
 ) -> Result<(), ConsentError> {
     check_purpose(map, purpose)?;
-    let loans = open_loans(client, map, catalog, key).await?;
+    let loans = if needed_by_loans(map, purpose) {
+        open_loans(client, map, catalog, key).await?
+    } else {
+        Vec::new()
+    };
     if !loans.is_empty() {
         return Err(ConsentError::OpenObligation {
             purpose: purpose.to_owned(),
@@ -296,7 +311,11 @@ pub async fn withdraw(
         .lock_subjects(&subject, std::slice::from_ref(&request.subject_key))
         .await?;
     let tx = change.tx();
-    let loans = open_loans(tx, map, catalog, &request.subject_key).await?;
+    let loans = if needed_by_loans(map, &request.purpose) {
+        open_loans(tx, map, catalog, &request.subject_key).await?
+    } else {
+        Vec::new()
+    };
     if !loans.is_empty() {
         return Err(ConsentError::OpenObligation {
             purpose: request.purpose.clone(),

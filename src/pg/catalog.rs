@@ -968,8 +968,30 @@ async fn check_consent_purposes(
     map: &DataMap,
     catalog: &Catalog,
 ) -> Result<Vec<Finding>, tokio_postgres::Error> {
+    let mut findings = Vec::new();
+    let needs = map.ledgers.loans.as_ref().and_then(|l| l.needs.as_ref());
+    let undeclared: Vec<&String> = needs
+        .into_iter()
+        .flatten()
+        .filter(|p| !map.purposes.contains_key(*p))
+        .collect();
+    if !undeclared.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Error,
+            object: "[ledgers] loans.needs".to_owned(),
+            message: format!(
+                "names purposes the data map does not declare: {}",
+                undeclared
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            fix: Some("name purposes declared under [purposes]".to_owned()),
+        });
+    }
     let Some(ledger) = &map.ledgers.consents else {
-        return Ok(Vec::new());
+        return Ok(findings);
     };
     let table = map.table_name(&ledger.table);
     if catalog
@@ -978,7 +1000,7 @@ async fn check_consent_purposes(
         .and_then(|t| t.column_type(&ledger.purpose))
         .is_none()
     {
-        return Ok(Vec::new()); // a missing table or column is reported by `check`
+        return Ok(findings); // a missing table or column is reported by `check`
     }
     let sql = format!(
         "SELECT DISTINCT t0.{}::text FROM {} t0 WHERE t0.{} IS NOT NULL ORDER BY 1",
@@ -994,9 +1016,9 @@ async fn check_consent_purposes(
         .filter(|p| !map.purposes.contains_key(p))
         .collect();
     if unknown.is_empty() {
-        return Ok(Vec::new());
+        return Ok(findings);
     }
-    Ok(vec![Finding {
+    findings.push(Finding {
         severity: Severity::Error,
         object: format!("{table}.{}", ledger.purpose),
         message: format!(
@@ -1008,7 +1030,8 @@ async fn check_consent_purposes(
             "declare them under [purposes] (description, legal_basis), or record consents by the map's purposes ({})",
             map.purposes.keys().cloned().collect::<Vec<_>>().join(", ")
         )),
-    }])
+    });
+    Ok(findings)
 }
 
 /// Whether the connected role may read what the map names: `SELECT` on every named

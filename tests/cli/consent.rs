@@ -14,33 +14,38 @@ fn consent(db: &TestDb, args: &[&str]) -> assert_cmd::Command {
     cmd
 }
 
-async fn marketing(client: &Client) -> (i64, Option<String>) {
+/// (rows in force, newest document) of one purpose of the test subject.
+async fn purpose(client: &Client, purpose: &str) -> (i64, Option<String>) {
     let row = client
         .query_one(
             "SELECT count(*) FILTER (WHERE withdrawn_at IS NULL), max(document_ref) \
-             FROM consents WHERE borrower_id = 900001 AND purpose = 'marketing'",
-            &[],
+             FROM consents WHERE borrower_id = 900001 AND purpose = $1",
+            &[&purpose],
         )
         .await
         .unwrap();
     (row.get(0), row.get(1))
 }
 
+fn withdraw_args<'a>(purpose: &'a str, document: &'a str) -> Vec<&'a str> {
+    vec![
+        "withdraw",
+        "061211600012",
+        "--purpose",
+        purpose,
+        "--document",
+        document,
+        "--ticket",
+        "REQ-20",
+        "--yes",
+    ]
+}
+
 #[tokio::test]
 async fn a_withdrawal_waits_for_the_open_loan_to_close() {
     let (db, client) = db_with_subject().await;
     let before = database_checksums(&client).await;
-    let withdraw = [
-        "withdraw",
-        "061211600012",
-        "--purpose",
-        "marketing",
-        "--document",
-        "APP-2026-1",
-        "--ticket",
-        "REQ-20",
-        "--yes",
-    ];
+    let withdraw = withdraw_args("services", "APP-2026-1");
     consent(&db, &withdraw)
         .assert()
         .code(5)
@@ -54,14 +59,14 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
     consent(&db, &["list", "id:900001"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("marketing"))
+        .stdout(predicate::str::contains("services"))
         .stdout(predicate::str::contains("loans:900001"));
 
     client
         .batch_execute("UPDATE loans SET status = 'closed', closed_at = now() WHERE id = 900001")
         .await
         .unwrap();
-    let mut dry = withdraw.to_vec();
+    let mut dry = withdraw.clone();
     dry.pop();
     dry.push("--dry-run");
     let closed = database_checksums(&client).await;
@@ -76,9 +81,13 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
         .success()
         .stdout(predicate::str::contains("withdrawn"))
         .stdout(predicate::str::contains(
-            "processing for this purpose stops",
-        ));
-    assert_eq!(marketing(&client).await, (0, Some("APP-2026-1".to_owned())));
+            "processing for this purpose stops: ",
+        ))
+        .stdout(predicate::str::contains("loans.principal"));
+    assert_eq!(
+        purpose(&client, "services").await,
+        (0, Some("APP-2026-1".to_owned()))
+    );
     let audit = client
         .query_one(
             "SELECT subject_ref, ticket, detail->>'purpose', detail->>'document' \
@@ -89,10 +98,24 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
         .unwrap();
     assert_eq!(audit.get::<_, String>(0), "borrowers:900001");
     assert_eq!(audit.get::<_, String>(1), "REQ-20");
-    assert_eq!(audit.get::<_, String>(2), "marketing");
+    assert_eq!(audit.get::<_, String>(2), "services");
     assert_eq!(audit.get::<_, String>(3), "APP-2026-1");
     // Nothing left in force: exit 3.
     consent(&db, &withdraw).assert().code(3);
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+#[tokio::test]
+async fn a_purpose_the_loan_does_not_need_is_withdrawn_and_granted_while_it_is_open() {
+    let (db, client) = db_with_subject().await;
+    consent(&db, &withdraw_args("marketing", "APP-2026-2"))
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("withdrawn"));
+    assert_eq!(
+        purpose(&client, "marketing").await,
+        (0, Some("APP-2026-2".to_owned()))
+    );
 
     // Granted again with the signed form: a new row in force, the policy version
     // taken from the subject's newest consent.
@@ -111,22 +134,41 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
         .assert()
         .success()
         .stdout(predicate::str::contains("granted"));
-    assert_eq!(marketing(&client).await.0, 1);
+    assert_eq!(purpose(&client, "marketing").await.0, 1);
     let copied: i64 = client
         .query_one(
             "SELECT count(*) FROM consents WHERE borrower_id = 900001 AND purpose = 'marketing' \
-             AND document_ref = 'FORM-9' AND policy_version_id = (SELECT min(id) FROM policy_versions)",
+             AND document_ref = 'FORM-9' AND withdrawn_at IS NULL \
+             AND policy_version_id = (SELECT min(id) FROM policy_versions)",
             &[],
         )
         .await
         .unwrap()
         .get(0);
     assert_eq!(copied, 1);
+    let before = database_checksums(&client).await;
     consent(&db, &grant)
         .assert()
         .success()
         .stdout(predicate::str::contains("already in force"));
-    assert_eq!(marketing(&client).await.0, 1);
+    assert_eq!(before, database_checksums(&client).await);
+
+    // Without `needs` in the map, an open loan holds every purpose (Art. 8(2) as written).
+    let reference = std::fs::read_to_string(reference_map()).unwrap();
+    let literal = reference.replace(
+        r#", needs = ["identification", "services", "accuracy", "accuracy_check", "security", "feedback", "notices"]"#,
+        "",
+    );
+    assert_ne!(literal, reference);
+    let (_dir, map) = temp_file("map.toml", &literal);
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .arg("consent")
+        .args(withdraw_args("marketing", "APP-2026-3"))
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("loans:900001"));
+    assert_eq!(before, database_checksums(&client).await);
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 
