@@ -256,9 +256,11 @@ pub enum ConsentCommand {
     List(ConsentListArgs),
     /// Record the withdrawal of consent to one purpose (Art. 8).
     ///
-    /// Refused with exit 5 while the subject has an open loan (Art. 8(2): consent
-    /// cannot be withdrawn while an obligation is unfulfilled); the message names
-    /// the loan and what the subject can do. Otherwise the consent rows in force
+    /// Refused with exit 5 while the subject has an open loan that needs the purpose
+    /// (Art. 8(2): consent cannot be withdrawn while an obligation is unfulfilled;
+    /// the data map's `[ledgers].loans.needs` names the purposes, every one when
+    /// absent); the message names the loan and what the subject can do. Otherwise
+    /// the consent rows in force
     /// get the withdrawal time and the document reference, which tells the
     /// application that processing for the purpose stops.
     #[command(after_help = EX_CONSENT_WITHDRAW)]
