@@ -260,9 +260,8 @@ pub enum ConsentCommand {
     /// (Art. 8(2): consent cannot be withdrawn while an obligation is unfulfilled;
     /// the data map's `[ledgers].loans.needs` names the purposes, every one when
     /// absent); the message names the loan and what the subject can do. Otherwise
-    /// the consent rows in force
-    /// get the withdrawal time and the document reference, which tells the
-    /// application that processing for the purpose stops.
+    /// the consent rows in force get the withdrawal time and the document
+    /// reference, which tells the application that processing for the purpose stops.
     #[command(after_help = EX_CONSENT_WITHDRAW)]
     Withdraw(ConsentChangeArgs),
     /// Record a consent to one purpose, with the document the subject signed.
