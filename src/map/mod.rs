@@ -497,8 +497,9 @@ pub struct LoanLedger {
     /// Status values of a loan not yet repaid, e.g. `["open", "overdue"]`.
     pub open: Vec<String>,
     /// The purposes an open loan needs (Law 94-V Art. 8(2)): consent to them cannot
-    /// be withdrawn while one is open. Absent: every purpose.
-    #[serde(default)]
+    /// be withdrawn while one is open. Absent: every purpose. (Left out when
+    /// absent, so the digest of a map without it is what it was.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub needs: Option<Vec<String>>,
 }
 
