@@ -489,3 +489,132 @@ async fn audited(client: &Client) -> i64 {
         .unwrap()
         .get(0)
 }
+
+#[tokio::test]
+async fn rectify_works_on_a_schema_it_was_not_designed_for() {
+    let db = crate::foreign_schema::shop_db().await;
+    let map = crate::foreign_schema::shop_map();
+    db.cmd().arg("migrate").assert().success();
+    let client = db.client().await;
+    let shop = |args: &[&str]| {
+        let mut cmd = db.cmd();
+        cmd.env("DERBES_AUDIT_KEY", AUDIT_KEY)
+            .arg("--map")
+            .arg(&map)
+            .args(args);
+        cmd
+    };
+    shop(&[
+        "rectify",
+        "aigerim@example.kz",
+        "--set",
+        "orders.ship_to=Shymkent",
+        "--ticket",
+        "REQ-8",
+        "--yes",
+    ])
+    .assert()
+    .success();
+    shop(&[
+        "rectify",
+        "aigerim@example.kz",
+        "--set",
+        "mobile=8 701 000 11 22",
+        "--set",
+        "tax_code=061211600012",
+        "--ticket",
+        "REQ-8",
+        "--yes",
+    ])
+    .assert()
+    .code(5)
+    .stderr(predicate::str::contains("not marked `rectify = true`"));
+    shop(&[
+        "rectify",
+        "aigerim@example.kz",
+        "--set",
+        "mobile=8 701 000 11 22",
+        "--ticket",
+        "REQ-8",
+        "--yes",
+    ])
+    .assert()
+    .success();
+    let row = client
+        .query_one(
+            "SELECT o.ship_to, c.mobile FROM shop.orders o JOIN shop.clients c ON c.client_no = o.client_ref \
+             WHERE o.order_id = 10",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(row.get::<_, String>(0), "Shymkent");
+    assert_eq!(row.get::<_, String>(1), "+77010001122");
+    shop(&["subject", "show", "87010001122"]).assert().success();
+}
+
+#[tokio::test]
+async fn a_row_other_subjects_share_is_refused() {
+    let db = TestDb::empty().await;
+    let client = db.client().await;
+    client
+        .batch_execute(include_str!("../fixtures/links.sql"))
+        .await
+        .expect("links schema loads");
+    db.cmd().arg("migrate").assert().success();
+    let links =
+        std::fs::read_to_string(crate::support::repo_root().join("tests/fixtures/links.toml"))
+            .unwrap()
+            .replace(
+                r#"street = { category = "address", purpose = "service" }"#,
+                r#"street = { category = "address", purpose = "service", rectify = true }"#,
+            );
+    let (_dir, map) = temp_file("links.toml", &links);
+    let before = database_checksums(&client).await;
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", AUDIT_KEY)
+        .env("DERBES_MAP", &map)
+        .args(["rectify", "id:P-001", "--set", "home.street=Abaya 1"])
+        .args(["--ticket", "REQ-9", "--yes"])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("shared with other subjects"));
+    assert_eq!(before, database_checksums(&client).await);
+    // Person 23 has no home: nothing to rectify there.
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", AUDIT_KEY)
+        .env("DERBES_MAP", &map)
+        .args(["rectify", "id:P-023", "--set", "home.street=Abaya 1"])
+        .args(["--ticket", "REQ-9", "--yes"])
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("no row in home"));
+}
+
+#[tokio::test]
+async fn a_phone_another_subject_has_is_taken_with_a_note() {
+    let (db, client) = db_with_subject().await;
+    client
+        .batch_execute(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone) \
+             VALUES (900005, '770707300349', 'E', 'E', '1977-07-07', 'M', '+77010000005')",
+        )
+        .await
+        .unwrap();
+    rectify(&db)
+        .args([
+            "id:900001",
+            "--set",
+            "phone=+7 701 000 00 05",
+            "--ticket",
+            "REQ-10",
+        ])
+        .args(["--yes"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("also identifies id:900005"));
+    db.cmd()
+        .args(["subject", "show", "+77010000005"])
+        .assert()
+        .code(4);
+}
