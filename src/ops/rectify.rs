@@ -50,7 +50,7 @@ pub enum RectifyError {
     Locked { field: String, reason: String },
     #[error("`{field}` is not marked `rectify = true` in the data map, so derbes does not change it; if the policy allows it, mark it so in the map")]
     NotRectifiable { field: String },
-    #[error("--set names columns of {}: rectify one linked table per run (the subject table's columns may go with it)", .tables.join(" and "))]
+    #[error("--set names columns of {}: rectify one table per run", .tables.join(" and "))]
     SeveralTables { tables: Vec<String> },
     #[error("--row picks a row of a linked table, but every --set column is in the subject table: drop --row")]
     RowWithoutTable,
@@ -232,17 +232,14 @@ pub fn plan(map: &DataMap, sets: &[String], row: Option<&str>) -> Result<Plan, R
             raw: value.to_owned(),
         });
     }
-    let linked: BTreeSet<String> = fields
-        .iter()
-        .filter(|f| f.table != subject)
-        .map(|f| f.table.clone())
-        .collect();
-    if linked.len() > 1 {
+    // One row of one table per run: one row to lock, re-read and show.
+    let tables: BTreeSet<String> = fields.iter().map(|f| f.table.clone()).collect();
+    if tables.len() > 1 {
         return Err(RectifyError::SeveralTables {
-            tables: linked.into_iter().collect(),
+            tables: tables.into_iter().collect(),
         });
     }
-    let linked = linked.into_iter().next();
+    let linked = tables.into_iter().next().filter(|t| *t != subject);
     if linked.is_none() && row.is_some() {
         return Err(RectifyError::RowWithoutTable);
     }
@@ -503,25 +500,11 @@ pub async fn prepare(
         )
     };
 
-    // Birth date and sex, to check a new IIN against (Art. 24: the IIN encodes both).
-    let iin_context = if fields
-        .iter()
-        .any(|f| f.spec.category == Category::Iin && f.table == subject_table)
-    {
-        Some(iin_context(client, map, catalog, subject_key, plan).await?)
-    } else {
-        None
-    };
-
     let mut changes = Vec::new();
     for (field, old) in fields.iter().zip(old) {
         let ty = pg_type(&field.column)?;
         let rules = column_rules(client, &table_name, &field.column).await?;
-        // Only the subject's own IIN encodes the subject's birth date and sex.
-        let iin = iin_context
-            .as_ref()
-            .filter(|_| field.table == subject_table);
-        let new = validate(client, field, &ty, &rules, iin).await?;
+        let new = validate(client, field, &ty, &rules).await?;
         changes.push(FieldChange {
             field: field.field(),
             column: field.column.clone(),
@@ -530,6 +513,9 @@ pub async fn prepare(
             old,
             new,
         });
+    }
+    if table == subject_table {
+        check_iin_agrees(client, map, &path, subject_key, &changes).await?;
     }
     Ok(Prepared {
         subject_key: subject_key.to_owned(),
@@ -541,56 +527,77 @@ pub async fn prepare(
     })
 }
 
-/// The subject's birth date and sex as stored (or as this run sets them).
-#[derive(Debug, Clone, Default)]
-struct IinContext {
-    birth_date: Option<String>,
-    sex: Option<String>,
-}
-
-async fn iin_context(
+/// The subject's IIN, birth date and sex must agree (the IIN encodes the other two)
+/// once a run changes any of them: the new values where this run sets them, the
+/// stored ones elsewhere. A subject without an IIN, or a sex column this check cannot
+/// read, is not checked.
+async fn check_iin_agrees(
     client: &impl GenericClient,
     map: &DataMap,
-    catalog: &Catalog,
+    subject: &LinkPath,
     subject_key: &str,
-    plan: &Plan,
-) -> Result<IinContext, RectifyError> {
-    let subject = &map.subject.table;
-    let sex_column = map.tables.get(subject).and_then(|t| {
-        t.columns
-            .iter()
-            .find(|(_, c)| c.category == Category::Sex)
-            .map(|(name, _)| name.clone())
-    });
+    changes: &[FieldChange],
+) -> Result<(), RectifyError> {
+    let related = [Category::Iin, Category::BirthDate, Category::Sex];
+    let Some(blamed) = changes
+        .iter()
+        .find(|c| c.changes() && related.contains(&c.category))
+    else {
+        return Ok(());
+    };
+    let spec = map.tables.get(&map.subject.table);
+    let column_of = |category: Category| {
+        spec.and_then(|t| {
+            t.columns
+                .iter()
+                .find(|(_, c)| c.category == category)
+                .map(|(name, _)| name.clone())
+        })
+    };
+    let birth_column = map
+        .subject
+        .birth_date
+        .clone()
+        .or_else(|| column_of(Category::BirthDate));
     let expr = |column: &Option<String>, cast: &str| match column {
         Some(c) => format!("t0.{}::{cast}::text", quote_ident(c)),
         None => "NULL::text".to_owned(),
     };
-    let path = LinkPath::compile(map, catalog, subject).map_err(RectifyError::Map)?;
     let sql = format!(
-        "SELECT {}, {} {}",
-        expr(&map.subject.birth_date, "date"),
-        expr(&sex_column, "text"),
-        path.from_where_one()
+        "SELECT {}, {}, {} {}",
+        expr(&column_of(Category::Iin), "text"),
+        expr(&birth_column, "date"),
+        expr(&column_of(Category::Sex), "text"),
+        subject.from_where_one()
     );
     let row = client
         .query_opt(&sql, &[&subject_key])
         .await?
         .ok_or(RectifyError::SubjectGone)?;
-    let mut context = IinContext {
-        birth_date: row.get(0),
-        sex: row.get(1),
+    let value = |category: Category, stored: Option<String>| {
+        changes
+            .iter()
+            .find(|c| c.category == category)
+            .map_or(stored, |c| c.new.clone())
     };
-    // A value set in the same run is what the IIN must agree with.
-    for field in plan.fields.iter().filter(|f| &f.table == subject) {
-        if Some(&field.column) == map.subject.birth_date.as_ref() {
-            context.birth_date = Some(field.raw.trim().to_owned());
-        }
-        if Some(&field.column) == sex_column.as_ref() {
-            context.sex = Some(field.raw.trim().to_owned());
-        }
-    }
-    Ok(context)
+    let Some(iin) = value(Category::Iin, row.get(0)).and_then(|t| Iin::parse(&t).ok()) else {
+        return Ok(());
+    };
+    let facts = IinContext {
+        birth_date: value(Category::BirthDate, row.get(1)),
+        sex: value(Category::Sex, row.get(2)),
+    };
+    check_iin(&iin, &facts).map_err(|reason| RectifyError::Invalid {
+        field: blamed.field.clone(),
+        reason,
+    })
+}
+
+/// The subject's birth date and sex, as the IIN must encode them.
+#[derive(Debug, Clone, Default)]
+struct IinContext {
+    birth_date: Option<String>,
+    sex: Option<String>,
 }
 
 /// The new value in the form it is stored, or why it cannot be.
@@ -599,7 +606,6 @@ async fn validate(
     field: &PlannedField,
     pg_type: &str,
     rules: &ColumnRules,
-    iin: Option<&IinContext>,
 ) -> Result<Option<String>, RectifyError> {
     let name = field.field();
     let invalid = |reason: String| RectifyError::Invalid {
@@ -622,13 +628,9 @@ async fn validate(
     }
     let family = TypeFamily::of(pg_type);
     let mut value = match field.spec.category {
-        Category::Iin => {
-            let parsed = Iin::parse(raw).map_err(|e| invalid(e.to_string()))?;
-            if let Some(context) = iin {
-                check_iin(&parsed, context).map_err(invalid)?;
-            }
-            parsed.to_string()
-        }
+        Category::Iin => Iin::parse(raw)
+            .map_err(|e| invalid(e.to_string()))?
+            .to_string(),
         Category::Bin => Bin::parse(raw)
             .map_err(|e| invalid(e.to_string()))?
             .to_string(),
@@ -773,7 +775,7 @@ fn parse_date(text: &str) -> Option<String> {
 fn check_iin(iin: &Iin, context: &IinContext) -> Result<(), String> {
     if let Some(stored) = context.birth_date.as_deref().and_then(parse_date) {
         if iin.birth_date().format("%Y-%m-%d").to_string() != stored {
-            return Err("the IIN's first six digits (the birth date) do not match the subject's stored birth date; check the number against the identity document".to_owned());
+            return Err("the IIN's first six digits (the birth date) and the subject's birth date do not agree; check both against the identity document".to_owned());
         }
     }
     if let Some(stored) = context.sex.as_deref() {
@@ -784,7 +786,7 @@ fn check_iin(iin: &Iin, context: &IinContext) -> Result<(), String> {
             _ => None,
         };
         if code.is_some() && code != Some(iin.sex().code()) {
-            return Err("the IIN's 7th digit (century and sex) does not match the subject's stored sex; check the number against the identity document".to_owned());
+            return Err("the IIN's 7th digit (century and sex) and the subject's sex do not agree; check both against the identity document".to_owned());
         }
     }
     Ok(())

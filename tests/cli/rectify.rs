@@ -218,6 +218,30 @@ async fn an_iin_is_checked_for_its_check_digit_and_against_birth_date_and_sex() 
         .stderr(predicate::str::contains("birth date"));
     assert_eq!(before, database_checksums(&client).await);
 
+    // A birth date (rectifiable in this map) must agree with the stored IIN.
+    let (_dir2, map2) = temp_file(
+        "map2.toml",
+        &std::fs::read_to_string(&map).unwrap().replace(
+            r#"birth_date = { category = "birth_date", purpose = "identification", masking = "generalise", locked_reason = "the birth date is encoded in the IIN" }"#,
+            r#"birth_date = { category = "birth_date", purpose = "identification", masking = "generalise", rectify = true }"#,
+        ),
+    );
+    rectify(&db)
+        .env("DERBES_MAP", &map2)
+        .args([
+            "id:900001",
+            "--set",
+            "birth_date=12.11.2006",
+            "--ticket",
+            "REQ-3",
+            "--yes",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("borrowers.birth_date"))
+        .stderr(predicate::str::contains("do not agree"));
+    assert_eq!(before, database_checksums(&client).await);
+
     // Same birth date and sex, another serial: accepted.
     let born = NaiveDate::from_ymd_opt(2006, 12, 11).unwrap();
     let iin = (2..100)
@@ -288,18 +312,20 @@ async fn bad_values_are_refused_with_exit_2_and_nothing_changes() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("twice"));
-    rectify(&db)
-        .args(["id:900001", "--set", "addresses.city=Astana"])
-        .args([
-            "--set",
-            "employments.position=CEO",
-            "--ticket",
-            "REQ-4",
-            "--yes",
-        ])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("one linked table per run"));
+    for other in ["employments.position=CEO", "first_name=Aijan"] {
+        rectify(&db)
+            .args([
+                "id:900001",
+                "--set",
+                "addresses.city=Astana",
+                "--set",
+                other,
+            ])
+            .args(["--ticket", "REQ-4", "--yes"])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains("one table per run"));
+    }
     assert_eq!(before, database_checksums(&client).await);
 }
 
