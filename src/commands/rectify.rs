@@ -54,19 +54,38 @@ pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
 fn audit_key(args: &RectifyArgs) -> anyhow::Result<AuditKey> {
     let usage = |reason: String| -> anyhow::Error { DerbesError::Usage(reason).into() };
     if let Some(path) = &args.audit_key_file {
-        let bytes = std::fs::read(path).map_err(|e| {
+        let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
             usage(format!(
                 "cannot read the audit key file {}: {e}; {KEY_HELP}",
                 path.display()
             ))
-        })?;
+        })?);
+        warn_if_readable_by_others(path);
         return AuditKey::new(&bytes).map_err(|e| usage(format!("{e} (in {})", path.display())));
     }
-    match std::env::var("DERBES_AUDIT_KEY") {
+    match std::env::var("DERBES_AUDIT_KEY").map(zeroize::Zeroizing::new) {
         Ok(key) => AuditKey::new(key.as_bytes()).map_err(|e| usage(format!("DERBES_AUDIT_KEY: {e}"))),
         Err(_) => Err(usage(format!(
             "rectify records a keyed hash of each old and new value in the audit row and needs the audit key: {KEY_HELP}"
         ))),
+    }
+}
+
+/// A key file others may read is a key others may have: say so (the run goes on).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "the audit key file {} can be read by other users (mode {:o}): `chmod 600` it",
+                    path.display(),
+                    mode & 0o777
+                );
+            }
+        }
     }
 }
 

@@ -103,8 +103,9 @@ impl From<tokio_postgres::Error> for RectifyError {
 }
 
 /// The key of the audit row's keyed hashes. Kept away from the database (a file
-/// or the environment), so whoever reads the audit log cannot test guesses.
-pub struct AuditKey(Vec<u8>);
+/// or the environment), so whoever reads the audit log cannot test guesses; wiped
+/// from memory when dropped.
+pub struct AuditKey(zeroize::Zeroizing<Vec<u8>>);
 
 impl AuditKey {
     /// The shortest key accepted, in bytes.
@@ -121,7 +122,7 @@ impl AuditKey {
                 Self::MIN_BYTES
             ));
         }
-        Ok(AuditKey(text.to_vec()))
+        Ok(AuditKey(zeroize::Zeroizing::new(text.to_vec())))
     }
 
     /// HMAC-SHA256 over `field`, a NUL byte and `value`, in hex: the field is part
@@ -138,7 +139,7 @@ impl AuditKey {
     pub fn fingerprint(&self) -> String {
         let mut hasher = Sha256::new();
         hasher.update(b"derbes audit key\0");
-        hasher.update(&self.0);
+        hasher.update(self.0.as_slice());
         hex::encode(&hasher.finalize()[..8])
     }
 }

@@ -351,13 +351,18 @@ async fn a_missing_audit_key_says_how_to_set_it() {
         .stderr(predicate::str::contains("openssl rand"));
     assert_eq!(before, database_checksums(&client).await);
     let (_dir, good) = temp_file("audit.key", &format!("{AUDIT_KEY}\n"));
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&good, std::fs::Permissions::from_mode(0o644)).unwrap();
+    }
     db.cmd()
         .args(["rectify", "id:900001", "--set", "first_name=Aijan"])
         .arg("--audit-key-file")
         .arg(&good)
         .args(["--ticket", "REQ-5", "--yes"])
         .assert()
-        .success();
+        .success()
+        .stderr(predicate::str::contains("chmod 600"));
 }
 
 #[tokio::test]
