@@ -286,6 +286,22 @@ async fn bad_values_are_refused_with_exit_2_and_nothing_changes() {
             .code(2)
             .stderr(predicate::str::contains(words));
     }
+    // Free text the audit row keeps must be a reference, not personal data.
+    for (option, text) in [
+        ("--evidence", "scan of 061211600012"),
+        ("--ticket", "a@b.kz"),
+    ] {
+        let mut cmd = rectify(&db);
+        cmd.args(["id:900001", "--set", "first_name=Aijan", "--yes"]);
+        if option == "--evidence" {
+            cmd.args(["--ticket", "REQ-4"]);
+        }
+        cmd.args([option, text])
+            .assert()
+            .code(2)
+            .stderr(predicate::str::contains(option))
+            .stderr(predicate::str::contains(text).not());
+    }
     // A refused value is never echoed.
     for set in [
         "email=aigerim.secret@@example.kz",
