@@ -659,26 +659,7 @@ async fn validate(
                 .map_err(|_| invalid(format!("not a whole number (the column is {pg_type})")))?
                 .to_string(),
             TypeFamily::Numeric => {
-                let ok = raw
-                    .strip_prefix('-')
-                    .unwrap_or(raw)
-                    .split_once('.')
-                    .map_or_else(
-                        || {
-                            !raw.trim_start_matches('-').is_empty()
-                                && raw
-                                    .trim_start_matches('-')
-                                    .bytes()
-                                    .all(|b| b.is_ascii_digit())
-                        },
-                        |(a, b)| {
-                            !a.is_empty()
-                                && !b.is_empty()
-                                && a.bytes().all(|c| c.is_ascii_digit())
-                                && b.bytes().all(|c| c.is_ascii_digit())
-                        },
-                    );
-                if !ok {
+                if !is_decimal(raw) {
                     return Err(invalid(format!(
                         "not a number (the column is {pg_type}): write digits with a dot, e.g. 250000.00"
                     )));
@@ -737,6 +718,16 @@ async fn validate(
     match client.query_one(&sql, &[&value]).await {
         Ok(row) => Ok(row.get(0)),
         Err(error) => Err(invalid(type_refusal(&error, pg_type))),
+    }
+}
+
+/// `123`, `-4.50`: digits, an optional sign and one optional dot between digits.
+fn is_decimal(text: &str) -> bool {
+    let unsigned = text.strip_prefix('-').unwrap_or(text);
+    let digits = |part: &str| !part.is_empty() && part.bytes().all(|b| b.is_ascii_digit());
+    match unsigned.split_once('.') {
+        Some((whole, fraction)) => digits(whole) && digits(fraction),
+        None => digits(unsigned),
     }
 }
 
@@ -1138,6 +1129,16 @@ mod tests {
         assert_eq!(masked(Category::Name, Some("Айгерим")), "А***");
         assert_eq!(masked(Category::Address, Some("12")), "***");
         assert_eq!(masked(Category::Name, None), "(empty)");
+    }
+
+    #[test]
+    fn decimals_are_told_apart() {
+        for good in ["0", "250000.00", "-4.5"] {
+            assert!(is_decimal(good), "{good}");
+        }
+        for bad in ["", "-", "--5", "1.", ".5", "1.2.3", "1e5", "12,5"] {
+            assert!(!is_decimal(bad), "{bad}");
+        }
     }
 
     #[test]
