@@ -199,6 +199,150 @@ pub enum Command {
     /// Personal-data breaches and the deadline for telling the authorised body (policy 5.7, 6.2.6).
     #[command(subcommand, after_help = EX_BREACH)]
     Breach(BreachCommand),
+    /// Correct a subject's personal data on their request (policy 6.2.3, 8.2; Art. 24).
+    ///
+    /// Each value is checked for its category (IIN and BIN check digit, an IIN
+    /// against the stored birth date and sex, phone to +7 E.164, email, dates, the
+    /// values an enum type or CHECK constraint allows, NOT NULL). Only columns the
+    /// data map marks `rectify = true` change; a column with a `locked_reason`
+    /// (loan and payment records, policy 8.2) is refused with exit 5 and the
+    /// reason. The before/after diff is shown masked; the confirmation prompt (on a
+    /// terminal only) shows the values in clear so the operator can check them
+    /// against the evidence. One transaction with one audit row naming the fields
+    /// changed and a keyed hash (HMAC-SHA256) of each old and new value, never the
+    /// values: the key comes from DERBES_AUDIT_KEY or --audit-key-file and is never
+    /// stored beside the data.
+    #[command(after_help = EX_RECTIFY)]
+    Rectify(RectifyArgs),
+    /// List, withdraw or grant a subject's consents (policy 3.1, 6.1.5; Art. 8).
+    #[command(subcommand, after_help = EX_CONSENT)]
+    Consent(ConsentCommand),
+}
+
+const EX_RECTIFY: &str = "\
+Examples:
+  derbes rectify 061211600012 --set phone=87011234567 \\
+      --ticket REQ-301 --evidence MAIL-2026-0042
+  derbes rectify id:42 --set addresses.city=Almaty --set addresses.street=Abaya \\
+      --row 17 --ticket REQ-302 --dry-run
+  derbes rectify id:42 --set marital_status=married \\
+      --audit-key-file /etc/derbes/audit.key --ticket REQ-303 --yes
+";
+const EX_CONSENT: &str = "\
+Examples:
+  derbes consent list 061211600012
+  derbes consent withdraw id:42 --purpose marketing \\
+      --document APP-2026-0042 --ticket REQ-310
+  derbes consent grant id:42 --purpose marketing \\
+      --document FORM-2026-0077 --ticket REQ-311 --yes
+";
+
+#[derive(Debug, Args)]
+pub struct RectifyArgs {
+    /// The subject: IIN (12-digit individual identification number), BIN, phone,
+    /// email, or id:KEY (the subject table's primary key).
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+
+    /// A correction: COLUMN=VALUE for a column of the subject table, or
+    /// TABLE.COLUMN=VALUE for a mapped table (a 1:n table needs --row when the
+    /// subject has several rows there). An empty VALUE empties a nullable column.
+    /// Repeat for several columns.
+    #[arg(long = "set", value_name = "COLUMN=VALUE", required = true)]
+    pub set: Vec<String>,
+
+    /// The primary key of the row to change in a linked table (an address, a
+    /// contact person), when the subject has several (the error lists them).
+    #[arg(long, value_name = "KEY")]
+    pub row: Option<String>,
+
+    /// Reference of the document proving the correct value (a scan, a letter),
+    /// recorded in the audit row: a reference, never the value.
+    #[arg(long, value_name = "REF")]
+    pub evidence: Option<String>,
+
+    /// File holding the key of the audit row's keyed hashes (at least 32 bytes;
+    /// make one with `openssl rand -hex 32`). Or set DERBES_AUDIT_KEY to the key
+    /// itself. Keep it off the database server.
+    #[arg(long, env = "DERBES_AUDIT_KEY_FILE", value_name = "PATH")]
+    pub audit_key_file: Option<PathBuf>,
+
+    // A request-tracking `--request ID` argument joins here when requests land.
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConsentCommand {
+    /// The subject's consents from the data map's consent ledger, oldest first,
+    /// and any open loan that holds a withdrawal back.
+    #[command(after_help = EX_CONSENT_LIST)]
+    List(ConsentListArgs),
+    /// Record the withdrawal of consent to one purpose (Art. 8).
+    ///
+    /// Refused with exit 5 while the subject has an open loan that needs the purpose
+    /// (Art. 8(2): consent cannot be withdrawn while an obligation is unfulfilled;
+    /// the data map's `[ledgers].loans.needs` names the purposes, every one when
+    /// absent); the message names the loan and what the subject can do. Otherwise
+    /// the consent rows in force get the withdrawal time and the document
+    /// reference, which tells the application that processing for the purpose stops.
+    #[command(after_help = EX_CONSENT_WITHDRAW)]
+    Withdraw(ConsentChangeArgs),
+    /// Record a consent to one purpose, with the document the subject signed.
+    #[command(after_help = EX_CONSENT_GRANT)]
+    Grant(ConsentChangeArgs),
+}
+
+const EX_CONSENT_LIST: &str = "\
+Examples:
+  derbes consent list 061211600012
+  derbes --format json consent list id:42
+";
+const EX_CONSENT_WITHDRAW: &str = "\
+Examples:
+  derbes consent withdraw 061211600012 --purpose marketing \\
+      --document APP-2026-0042 --ticket REQ-310
+  derbes consent withdraw id:42 --purpose location_security --document APP-2026-0043 \\
+      --ticket REQ-312 --dry-run
+";
+const EX_CONSENT_GRANT: &str = "\
+Examples:
+  derbes consent grant 061211600012 --purpose marketing \\
+      --document FORM-2026-0077 --ticket REQ-311
+  derbes consent grant id:42 --purpose notices \\
+      --document FORM-2026-0078 --ticket REQ-313 --yes
+";
+
+#[derive(Debug, Args)]
+pub struct ConsentListArgs {
+    /// The subject: IIN, BIN, phone, email, or id:KEY.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+}
+
+#[derive(Debug, Args)]
+pub struct ConsentChangeArgs {
+    /// The subject: IIN, BIN, phone, email, or id:KEY.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+
+    /// The purpose of processing, as named under [purposes] in the data map.
+    #[arg(long, value_name = "PURPOSE")]
+    pub purpose: String,
+
+    /// Reference of the subject's written application or signed consent.
+    #[arg(long, value_name = "REF")]
+    pub document: String,
+
+    // A request-tracking `--request ID` argument joins here when requests land.
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 // Examples closing each command's help. Every line starting with `derbes` is parsed

@@ -6,9 +6,11 @@ pub mod audit;
 pub mod block;
 pub mod blocks;
 pub mod completions;
+pub mod consent;
 pub mod export;
 pub mod map;
 pub mod migrate;
+pub mod rectify;
 pub mod request;
 pub mod sample;
 pub mod subject;
@@ -233,6 +235,18 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
         Command::Request(command) => request_free_text(command, &mut values),
         Command::Breach(command) => breach_free_text(command, &mut values),
+        Command::Rectify(args) => {
+            if let Some(evidence) = &args.evidence {
+                values.push(("--evidence", evidence.as_str()));
+            }
+            Some(args.request.ticket.as_str())
+        }
+        Command::Consent(
+            crate::cli::ConsentCommand::Withdraw(args) | crate::cli::ConsentCommand::Grant(args),
+        ) => {
+            values.push(("--document", args.document.as_str()));
+            Some(args.request.ticket.as_str())
+        }
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -297,5 +311,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Completions(args) => completions::run(args),
         Command::Request(command) => request::run(&ctx, command).await,
         Command::Breach(command) => request::run_breach(&ctx, command).await,
+        Command::Rectify(args) => rectify::run(&ctx, args).await,
+        Command::Consent(command) => consent::run(&ctx, command).await,
     }
 }

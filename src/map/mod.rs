@@ -496,6 +496,11 @@ pub struct LoanLedger {
     pub status: String,
     /// Status values of a loan not yet repaid, e.g. `["open", "overdue"]`.
     pub open: Vec<String>,
+    /// The purposes an open loan needs (Law 94-V Art. 8(2)): consent to them cannot
+    /// be withdrawn while one is open. Absent: every purpose. (Left out when
+    /// absent, so the digest of a map without it is what it was.)
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub needs: Option<Vec<String>>,
 }
 
 /// Where consents live (POLICY.md 3.1, 6.1.5).

@@ -4,7 +4,9 @@
 
 pub mod archive;
 pub mod block;
+pub mod consent;
 pub mod export;
+pub mod rectify;
 pub mod request;
 pub mod resolve;
 pub mod sample;

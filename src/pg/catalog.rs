@@ -908,7 +908,7 @@ pub async fn check_ledgers(
     map: &DataMap,
     catalog: &Catalog,
 ) -> Result<Vec<Finding>, tokio_postgres::Error> {
-    let mut findings = Vec::new();
+    let mut findings = check_consent_purposes(client, map, catalog).await?;
     let Some(ledger) = &map.ledgers.disclosures else {
         return Ok(findings);
     };
@@ -957,6 +957,80 @@ pub async fn check_ledgers(
             )),
         });
     }
+    Ok(findings)
+}
+
+/// The consent ledger's purposes must be the data map's `[purposes]`: a consent
+/// to a purpose the map does not declare cannot be shown with its legal basis, nor
+/// withdrawn with `consent withdraw`. One query.
+async fn check_consent_purposes(
+    client: &impl GenericClient,
+    map: &DataMap,
+    catalog: &Catalog,
+) -> Result<Vec<Finding>, tokio_postgres::Error> {
+    let mut findings = Vec::new();
+    let needs = map.ledgers.loans.as_ref().and_then(|l| l.needs.as_ref());
+    let undeclared: Vec<&String> = needs
+        .into_iter()
+        .flatten()
+        .filter(|p| !map.purposes.contains_key(*p))
+        .collect();
+    if !undeclared.is_empty() {
+        findings.push(Finding {
+            severity: Severity::Error,
+            object: "[ledgers] loans.needs".to_owned(),
+            message: format!(
+                "names purposes the data map does not declare: {}",
+                undeclared
+                    .iter()
+                    .map(|p| p.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            fix: Some("name purposes declared under [purposes]".to_owned()),
+        });
+    }
+    let Some(ledger) = &map.ledgers.consents else {
+        return Ok(findings);
+    };
+    let table = map.table_name(&ledger.table);
+    if catalog
+        .tables
+        .get(&table)
+        .and_then(|t| t.column_type(&ledger.purpose))
+        .is_none()
+    {
+        return Ok(findings); // a missing table or column is reported by `check`
+    }
+    let sql = format!(
+        "SELECT DISTINCT t0.{}::text FROM {} t0 WHERE t0.{} IS NOT NULL ORDER BY 1",
+        quote_ident(&ledger.purpose),
+        table.quoted(),
+        quote_ident(&ledger.purpose)
+    );
+    let unknown: Vec<String> = client
+        .query(&sql, &[])
+        .await?
+        .iter()
+        .map(|row| row.get::<_, String>(0))
+        .filter(|p| !map.purposes.contains_key(p))
+        .collect();
+    if unknown.is_empty() {
+        return Ok(findings);
+    }
+    findings.push(Finding {
+        severity: Severity::Error,
+        object: format!("{table}.{}", ledger.purpose),
+        message: format!(
+            "the consent ledger holds purposes the data map does not declare: {}; \
+             exports cannot give their legal basis and `consent withdraw` cannot name them",
+            unknown.join(", ")
+        ),
+        fix: Some(format!(
+            "declare them under [purposes] (description, legal_basis), or record consents by the map's purposes ({})",
+            map.purposes.keys().cloned().collect::<Vec<_>>().join(", ")
+        )),
+    });
     Ok(findings)
 }
 

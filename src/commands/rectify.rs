@@ -1,0 +1,205 @@
+//! `derbes rectify`: check the corrections against the data map, find the subject,
+//! read and validate the new values, show the diff and confirm, then change the
+//! row in one transaction with its audit row (`ops::rectify`).
+//!
+//! What is shown where: the report on stdout (which may go to a pipe, a file or a
+//! ticket) shows every value masked, like identities elsewhere; the confirmation
+//! prompt, which only ever appears on a terminal, shows the old and new values in
+//! clear so the operator can check them against the evidence before saying yes.
+//! Neither the audit row nor any message holds a value.
+
+use crate::cli::RectifyArgs;
+use crate::commands::subject::{parse_identity, resolve_one};
+use crate::commands::Context;
+use crate::error::DerbesError;
+use crate::ops::rectify::{self, AuditKey, Prepared, RectifyError, RectifyReport, RectifyRequest};
+use crate::output::{emit, Tabular};
+use crate::terminal::confirm;
+
+/// Where the key comes from, for the message when it is missing.
+const KEY_HELP: &str = "set DERBES_AUDIT_KEY to the key, or DERBES_AUDIT_KEY_FILE / \
+--audit-key-file to a file holding it (at least 32 bytes; make one with `openssl rand -hex 32`); \
+keep it off the database server and out of the database, so whoever reads the audit log \
+cannot test guesses against its hashes";
+
+pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
+    let map = ctx.map()?;
+    let plan = rectify::plan(&map, &args.set, args.row.as_deref()).map_err(exit_error)?;
+    let key = audit_key(&args)?;
+    let identity = parse_identity(&args.identity)?;
+    let (mut client, _) = ctx.connect().await?;
+    let catalog = ctx.gate(&client, &map).await?;
+    let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
+    let prepared = rectify::prepare(&client, &map, &catalog, &plan, &candidate.key)
+        .await
+        .map_err(exit_error)?;
+    let request = RectifyRequest {
+        ticket: args.request.ticket.clone(),
+        evidence: args.evidence.clone(),
+        operator: ctx.operator.clone(),
+        dry_run: args.confirm.dry_run,
+        key: &key,
+    };
+    if prepared.changes.iter().any(|c| c.changes()) && !args.confirm.dry_run {
+        confirm(&question(&prepared, &args), args.confirm.yes)?;
+    }
+    let report = rectify::apply(&mut client, &map, &catalog, &prepared, &request)
+        .await
+        .map_err(exit_error)?;
+    emit(ctx.format(), &report)
+}
+
+/// The key of the audit row's hashes: `--audit-key-file` (or its variable), else
+/// DERBES_AUDIT_KEY; none is a usage error saying how to set one.
+fn audit_key(args: &RectifyArgs) -> anyhow::Result<AuditKey> {
+    let usage = |reason: String| -> anyhow::Error { DerbesError::Usage(reason).into() };
+    if let Some(path) = &args.audit_key_file {
+        let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
+            usage(format!(
+                "cannot read the audit key file {}: {e}; {KEY_HELP}",
+                path.display()
+            ))
+        })?);
+        warn_if_readable_by_others(path);
+        return AuditKey::new(&bytes).map_err(|e| usage(format!("{e} (in {})", path.display())));
+    }
+    match std::env::var("DERBES_AUDIT_KEY").map(zeroize::Zeroizing::new) {
+        Ok(key) => AuditKey::new(key.as_bytes()).map_err(|e| usage(format!("DERBES_AUDIT_KEY: {e}"))),
+        Err(_) => Err(usage(format!(
+            "rectify records a keyed hash of each old and new value in the audit row and needs the audit key: {KEY_HELP}"
+        ))),
+    }
+}
+
+/// A key file others may read is a key others may have: say so (the run goes on).
+fn warn_if_readable_by_others(path: &std::path::Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        if let Ok(meta) = std::fs::metadata(path) {
+            let mode = meta.permissions().mode();
+            if mode & 0o077 != 0 {
+                tracing::warn!(
+                    "the audit key file {} can be read by other users (mode {:o}): `chmod 600` it",
+                    path.display(),
+                    mode & 0o777
+                );
+            }
+        }
+    }
+}
+
+/// The confirmation: who, which row, each field old -> new in clear (the prompt is
+/// only shown on a terminal, to the operator checking the evidence).
+fn question(prepared: &Prepared, args: &RectifyArgs) -> String {
+    let mut lines = vec![format!(
+        "Rectify {} (row {}, ticket {}{})?",
+        prepared.subject_ref,
+        prepared.row_ref(),
+        args.request.ticket,
+        args.evidence
+            .as_deref()
+            .map(|e| format!(", evidence {e}"))
+            .unwrap_or_default()
+    )];
+    for change in &prepared.changes {
+        let show = |v: &Option<String>| v.clone().unwrap_or_else(|| "(empty)".to_owned());
+        let mark = if change.changes() { "" } else { " (unchanged)" };
+        lines.push(format!(
+            "  {}: {} -> {}{mark}",
+            change.field,
+            show(&change.old),
+            show(&change.new)
+        ));
+    }
+    lines.join("\n")
+}
+
+/// A library error with the exit code the command-line contract gives it.
+pub(crate) fn exit_error(error: RectifyError) -> anyhow::Error {
+    let message = error.to_string();
+    match error {
+        RectifyError::BadSet { .. }
+        | RectifyError::Duplicate { .. }
+        | RectifyError::UnknownTable { .. }
+        | RectifyError::UnknownColumn { .. }
+        | RectifyError::SeveralTables { .. }
+        | RectifyError::RowWithoutTable
+        | RectifyError::Invalid { .. }
+        | RectifyError::NotNull { .. }
+        | RectifyError::NotAllowed { .. }
+        | RectifyError::Rejected { .. } => DerbesError::Usage(message).into(),
+        RectifyError::Locked { .. }
+        | RectifyError::NotRectifiable { .. }
+        | RectifyError::SharedRow { .. }
+        | RectifyError::Duplicated { .. } => DerbesError::Refused(message).into(),
+        RectifyError::NoRow { .. }
+        | RectifyError::RowNotOfSubject { .. }
+        | RectifyError::SubjectGone => DerbesError::NotFound(message).into(),
+        RectifyError::SeveralRows { .. } => DerbesError::Ambiguous(message).into(),
+        RectifyError::Map(_) | RectifyError::NoRowKey { .. } => {
+            DerbesError::VerificationFailed(message).into()
+        }
+        RectifyError::Resolve(e) => e.into_anyhow(),
+        RectifyError::NotFindable { .. } => anyhow::anyhow!(message),
+        RectifyError::Change(change) => {
+            anyhow::Error::new(change).context("rectify changed nothing")
+        }
+    }
+}
+
+impl Tabular for RectifyReport {
+    fn headers(&self) -> Vec<&'static str> {
+        vec!["field", "before", "after", "outcome"]
+    }
+    fn rows(&self) -> Vec<Vec<String>> {
+        self.fields
+            .iter()
+            .map(|f| {
+                vec![
+                    f.field.clone(),
+                    f.before.clone(),
+                    f.after.clone(),
+                    f.outcome.clone(),
+                ]
+            })
+            .collect()
+    }
+    fn notes(&self) -> Vec<String> {
+        let changed = self
+            .fields
+            .iter()
+            .filter(|f| f.outcome != "unchanged")
+            .count();
+        let mut notes = vec![format!(
+            "{} {changed} field(s) of {} (subject {}, ticket {}); values shown masked",
+            if self.dry_run {
+                "would rectify"
+            } else {
+                "rectified"
+            },
+            self.row,
+            self.subject,
+            self.ticket
+        )];
+        if changed == 0 {
+            notes.push(
+                "every value is already as given: nothing was changed, nothing audited".to_owned(),
+            );
+        }
+        for shared in &self.shared_identities {
+            notes.push(format!(
+                "{shared}: look-ups by it will list several subjects (exit 4); use the IIN or id:KEY"
+            ));
+        }
+        if let Some(seq) = self.audit_seq.filter(|_| !self.dry_run) {
+            notes.push(format!(
+                "audit record {seq}: field names and keyed hashes of the old and new values"
+            ));
+        }
+        if self.dry_run {
+            notes.push("dry run: everything was rolled back, nothing changed".to_owned());
+        }
+        notes
+    }
+}
