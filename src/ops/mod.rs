@@ -8,3 +8,6 @@ pub mod export;
 pub mod resolve;
 pub mod sample;
 pub mod subject;
+pub mod disclosure;
+pub mod ledger;
+pub mod policy;

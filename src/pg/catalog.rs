@@ -428,6 +428,17 @@ pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckRe
         }
     }
 
+    if let Some(policy) = &map.ledgers.policy {
+        let versions = map.table_name(&policy.versions);
+        if !catalog.tables.contains_key(&versions) {
+            error(
+                "[ledgers] policy".to_owned(),
+                format!("the policy versions table {versions} does not exist in the database"),
+                Some("correct `versions` of [ledgers] policy in the data map".to_owned()),
+            );
+        }
+    }
+
     for (table, column, role) in map.named_columns() {
         let name = map.table_name(&table);
         let Some(found) = catalog.tables.get(&name) else {

@@ -55,6 +55,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_lock",
         sql: include_str!("../../sql/derbes/0007_audit_lock.sql"),
     },
+    Migration {
+        version: 9,
+        name: "policy_publications",
+        sql: include_str!("../../sql/derbes/0009_policy_publications.sql"),
+    },
 ];
 
 /// The tables of schema `derbes` the migrations create.
@@ -66,6 +71,7 @@ pub const OWN_TABLES: &[&str] = &[
     "archive_runs",
     "jobs",
     "audit_lock",
+    "policy_publications",
 ];
 
 /// The schema version this binary expects.
