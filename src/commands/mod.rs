@@ -12,6 +12,8 @@ pub mod migrate;
 pub mod sample;
 pub mod subject;
 pub mod unblock;
+pub mod disclosure;
+pub mod policy;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -211,6 +213,18 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
+        Command::Policy(crate::cli::PolicyCommand::Publish(args)) => {
+            values.push(("VERSION", args.version.as_str()));
+            Some(args.request.ticket.as_str())
+        }
+        Command::Policy(crate::cli::PolicyCommand::Objection(args)) => {
+            values.push(("--document", args.document.as_str()));
+            Some(args.request.ticket.as_str())
+        }
+        Command::Disclosure(crate::cli::DisclosureCommand::Record(args)) => {
+            values.push(("--recipient", args.recipient.as_str()));
+            Some(args.request.ticket.as_str())
+        }
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -237,5 +251,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unblock(args) => unblock::run(&ctx, args).await,
         Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
+        Command::Policy(command) => policy::run(&ctx, command).await,
+        Command::Disclosure(command) => disclosure::run(&ctx, command).await,
     }
 }

@@ -10,6 +10,7 @@
 //! validated it, and is always quoted with [`quote_ident`].
 
 pub mod draft;
+pub mod labels;
 pub mod link;
 
 use std::collections::BTreeMap;

@@ -260,11 +260,12 @@ pub struct DisclosureRow {
     pub record: DisclosureRecord,
 }
 
-/// Transfers of every subject, newest first.
-pub async fn list_all(
+/// Transfers of one subject (`subject` is its key) or of every subject, newest first.
+pub async fn list(
     client: &impl GenericClient,
     map: &DataMap,
     catalog: &Catalog,
+    subject: Option<&str>,
     since: Option<DateTime<Utc>>,
     limit: i64,
 ) -> Result<Vec<DisclosureRow>, DisclosureError> {
@@ -276,9 +277,13 @@ pub async fn list_all(
             .map(|c| format!("t0.{}::{ty}", quote_ident(c)))
             .unwrap_or_else(|| format!("NULL::{ty}"))
     };
+    let of_subject = match subject {
+        Some(_) => format!(" AND {}", path.rows_of("t0", KeyMatch::One(3))),
+        None => String::new(),
+    };
     let sql = format!(
         "SELECT {key}::text, t0.{r}::text, t0.{p}::text, t0.{d}::text, {}, {} FROM {}{} \
-         WHERE ($1::timestamptz IS NULL OR t0.{d} >= $1) ORDER BY t0.{d} DESC LIMIT $2",
+         WHERE ($1::timestamptz IS NULL OR t0.{d} >= $1){of_subject} ORDER BY t0.{d} DESC LIMIT $2",
         optional(ledger.legal_basis.as_ref(), "text"),
         optional(ledger.categories.as_ref(), "text[]"),
         joined.first,
@@ -288,9 +293,11 @@ pub async fn list_all(
         p = quote_ident(&ledger.purpose),
         d = quote_ident(&ledger.disclosed_at),
     );
-    Ok(client
-        .query(&sql, &[&since, &limit])
-        .await?
+    let rows = match subject {
+        Some(key) => client.query(&sql, &[&since, &limit, &key]).await?,
+        None => client.query(&sql, &[&since, &limit]).await?,
+    };
+    Ok(rows
         .iter()
         .map(|row| DisclosureRow {
             subject: format!("{}:{}", map.subject.table, row.get::<_, String>(0)),

@@ -30,7 +30,8 @@ use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::GenericClient;
 
 use crate::map::link::LinkPath;
-use crate::map::{quote_ident, Category, DataMap, RetentionAction};
+use crate::map::labels::period_words;
+use crate::map::{quote_ident, Category, DataMap, Lang, RetentionAction};
 use crate::ops::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
 use crate::pg::catalog::Catalog;
 
@@ -657,7 +658,7 @@ fn html(text: &str) -> String {
 
 /// Headings of the summary, in Kazakh, Russian and English.
 struct Words {
-    lang: &'static str,
+    lang: Lang,
     title: &'static str,
     intro: &'static str,
     identity: &'static str,
@@ -676,11 +677,13 @@ struct Words {
     transfers: &'static str,
     not_recorded: &'static str,
     files: &'static str,
+    date: &'static str,
+    recipient: &'static str,
 }
 
 const LANGUAGES: [Words; 3] = [
     Words {
-        lang: "kk",
+        lang: Lang::Kk,
         title: "Сіз туралы сақталатын дербес деректер",
         intro: "Бұл құжат «Дербес деректер және оларды қорғау туралы» Заңның 24-бабына сәйкес компанияда сіз туралы сақталатын барлық деректерді көрсетеді.",
         identity: "Жеке деректер",
@@ -699,9 +702,11 @@ const LANGUAGES: [Words; 3] = [
         transfers: "Деректерді үшінші тұлғаларға беру",
         not_recorded: "берілген санаттар тіркелмеген",
         files: "Толық деректер: data.json және tables/ қалтасындағы CSV файлдары.",
+        date: "Күні",
+        recipient: "Алушы",
     },
     Words {
-        lang: "ru",
+        lang: Lang::Ru,
         title: "Персональные данные, которые мы храним о вас",
         intro: "Этот документ показывает все данные о вас, которые хранит компания, согласно статье 24 Закона «О персональных данных и их защите».",
         identity: "Личные данные",
@@ -720,9 +725,11 @@ const LANGUAGES: [Words; 3] = [
         transfers: "Передача данных третьим лицам",
         not_recorded: "переданные категории не записаны",
         files: "Полные данные: data.json и CSV-файлы в папке tables/.",
+        date: "Дата",
+        recipient: "Получатель",
     },
     Words {
-        lang: "en",
+        lang: Lang::En,
         title: "The personal data we hold about you",
         intro: "This document shows all data the company holds about you, under Article 24 of the Law on Personal Data and Their Protection.",
         identity: "Personal details",
@@ -741,10 +748,15 @@ const LANGUAGES: [Words; 3] = [
         transfers: "Transfers of data to third parties",
         not_recorded: "the categories transferred were not recorded",
         files: "The full data: data.json and the CSV files in the tables/ folder.",
+        date: "Date",
+        recipient: "Recipient",
     },
 ];
 
-/// `summary.html`: what the subject can read without tools.
+/// `summary.html`: what the subject can read without tools. Every text the
+/// subject reads is in the section's language where a variant is known: category
+/// labels from derbes, field labels, purposes, legal bases and retention texts from
+/// the data map (falling back to the text it gives).
 fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &ExportOptions) -> String {
     let mut page = String::from(
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>derbes</title>\n\
@@ -753,18 +765,24 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
          </head>\n<body>\n",
     );
     for words in &LANGUAGES {
+        let lang = words.lang;
         page.push_str(&format!(
             "<section lang=\"{}\">\n<h1>{}</h1>\n<p>{}</p>\n<p>{} UTC</p>\n",
-            words.lang,
+            lang.code(),
             html(words.title),
             html(words.intro),
             options.generated_at.format("%Y-%m-%d %H:%M")
         ));
         page.push_str(&format!("<h2>{}</h2>\n<table>\n", html(words.identity)));
+        let subject_columns = map.tables.get(&map.subject.table).map(|t| &t.columns);
         for field in &summary.identity {
+            let label = subject_columns
+                .and_then(|columns| columns.get(&field.column))
+                .and_then(|column| column.label_in(lang))
+                .unwrap_or_else(|| field.category.label(lang));
             page.push_str(&format!(
                 "<tr><th>{}</th><td>{}</td></tr>\n",
-                html(&field.category.name()),
+                html(label),
                 html(field.value.as_deref().unwrap_or(""))
             ));
         }
@@ -784,13 +802,23 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
             let places = held_in(map, held.category);
             let purposes: BTreeSet<String> = places
                 .iter()
-                .map(|p| p.purpose_description.unwrap_or(p.purpose).to_owned())
+                .map(|p| purpose_text(map, p.purpose, lang))
                 .collect();
-            let bases: BTreeSet<&str> = places.iter().filter_map(|p| p.legal_basis).collect();
+            let bases: BTreeSet<&str> = places
+                .iter()
+                .filter_map(|p| map.purposes.get(p.purpose))
+                .map(|p| p.legal_basis_in(lang))
+                .collect();
             let retention: BTreeSet<String> = places
                 .iter()
                 .filter_map(|p| p.retention.as_ref())
-                .map(|r| format!("{} ({})", r.keep, r.legal_basis))
+                .map(|r| {
+                    let basis = map
+                        .retention
+                        .get(r.rule)
+                        .map_or(r.legal_basis, |rule| rule.legal_basis_in(lang));
+                    format!("{} ({basis})", period_words(r.keep, lang))
+                })
                 .collect();
             let recipients: BTreeSet<&str> = disclosed_to(summary, held.category)
                 .into_iter()
@@ -798,13 +826,13 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
                 .collect();
             page.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td></tr>\n",
-                html(&held.category.name()),
+                html(held.category.label(lang)),
                 html(&join(purposes.iter().map(String::as_str), words.none)),
                 html(&join(bases.into_iter(), words.none)),
                 html(&join(retention.iter().map(String::as_str), words.none)),
                 held.rows,
-                html(held.oldest.as_deref().unwrap_or("")),
-                html(held.newest.as_deref().unwrap_or("")),
+                html(&day(held.oldest.as_deref())),
+                html(&day(held.newest.as_deref())),
                 html(&join(recipients.into_iter(), words.none)),
             ));
         }
@@ -816,40 +844,79 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
         for consent in &summary.consents {
             page.push_str(&format!(
                 "<li>{}: {} {}{}</li>\n",
-                html(consent.purpose.as_deref().unwrap_or("")),
+                html(&purpose_text(map, consent.purpose.as_deref().unwrap_or(""), lang)),
                 html(words.granted),
-                html(consent.granted_at.as_deref().unwrap_or("")),
+                html(&day(consent.granted_at.as_deref())),
                 consent
                     .withdrawn_at
                     .as_deref()
-                    .map(|w| format!(", {} {}", html(words.withdrawn), html(w)))
+                    .map(|w| format!(", {} {}", html(words.withdrawn), html(&day(Some(w)))))
                     .unwrap_or_default()
             ));
         }
         page.push_str("</ul>\n");
-        page.push_str(&format!("<h2>{}</h2>\n<ul>\n", html(words.transfers)));
+        page.push_str(&format!("<h2>{}</h2>\n", html(words.transfers)));
         if summary.disclosures.is_empty() {
-            page.push_str(&format!("<li>{}</li>\n", html(words.none)));
+            page.push_str(&format!("<p>{}</p>\n", html(words.none)));
+        } else {
+            page.push_str(&format!(
+                "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+                html(words.date),
+                html(words.recipient),
+                html(words.purpose),
+                html(words.categories),
+                html(words.legal_basis),
+            ));
         }
         for disclosure in &summary.disclosures {
             let categories = if disclosure.categories.is_empty() {
                 words.not_recorded.to_owned()
             } else {
-                disclosure.categories.join(", ")
+                disclosure
+                    .categories
+                    .iter()
+                    .map(|name| category_text(name, lang))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             };
             page.push_str(&format!(
-                "<li>{} {}: {} ({})</li>\n",
-                html(disclosure.disclosed_at.as_deref().unwrap_or("")),
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                html(&day(disclosure.disclosed_at.as_deref())),
                 html(disclosure.recipient.as_deref().unwrap_or("")),
+                html(&purpose_text(map, disclosure.purpose.as_deref().unwrap_or(""), lang)),
                 html(&categories),
-                html(disclosure.purpose.as_deref().unwrap_or("")),
+                html(disclosure.legal_basis.as_deref().unwrap_or("")),
             ));
         }
-        page.push_str("</ul>\n");
+        if !summary.disclosures.is_empty() {
+            page.push_str("</table>\n");
+        }
         page.push_str(&format!("<p>{}</p>\n</section>\n<hr>\n", html(words.files)));
     }
     page.push_str("</body>\n</html>\n");
     page
+}
+
+/// A purpose as the subject reads it: the map's description in `lang`, else the
+/// name as recorded (a ledger may hold purposes the map does not declare).
+fn purpose_text(map: &DataMap, purpose: &str, lang: Lang) -> String {
+    map.purposes
+        .get(purpose)
+        .map_or_else(|| purpose.to_owned(), |p| p.description_in(lang).to_owned())
+}
+
+/// A category name as recorded in a ledger, as the subject reads it.
+fn category_text(name: &str, lang: Lang) -> String {
+    Category::ALL
+        .into_iter()
+        .find(|c| c.name() == name)
+        .map_or_else(|| name.to_owned(), |c| c.label(lang).to_owned())
+}
+
+/// The date of a timestamp as PostgreSQL prints it (`2026-11-28 10:00:00+00`).
+fn day(text: Option<&str>) -> String {
+    let text = text.unwrap_or("");
+    text.get(..10).unwrap_or(text).to_owned()
 }
 
 fn join<'a>(items: impl Iterator<Item = &'a str>, none: &str) -> String {
