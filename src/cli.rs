@@ -238,21 +238,24 @@ pub enum PolicyCommand {
     /// one statement and one transaction, with an audit row. The effective date is
     /// when the change takes effect: from then on a subject who has not objected
     /// counts as consenting (10.5). It is kept in derbes.policy_publications.
-    #[command(after_help = EX_POLICY_PUBLISH)]
+    // `--version` names the policy version here, not derbes'.
+    #[command(after_help = EX_POLICY_PUBLISH, disable_version_flag = true)]
     Publish(PolicyPublishArgs),
     /// Record a subject's written objection to a policy version (policy 10.4).
     ///
     /// Marks the subject's notice of the version as objected, with the reference of
     /// the written objection (the email or letter). Refused (exit 5) when the subject
     /// was sent no notice of that version or already objected.
-    #[command(after_help = EX_POLICY_OBJECTION)]
+    // `--version` names the policy version here, not derbes'.
+    #[command(after_help = EX_POLICY_OBJECTION, disable_version_flag = true)]
     Objection(PolicyObjectionArgs),
     /// Count the notices of a version: notified, objected, silent (policy 10.5).
     ///
     /// Silent subjects (notified, no objection) count as consenting once the version
     /// is in effect; the report says whether it is. Active subjects without a notice
     /// (who joined after publication) are counted apart.
-    #[command(after_help = EX_POLICY_STATUS)]
+    // `--version` names the policy version here, not derbes'.
+    #[command(after_help = EX_POLICY_STATUS, disable_version_flag = true)]
     Status(PolicyStatusArgs),
 }
 

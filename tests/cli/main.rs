@@ -23,3 +23,5 @@ mod sample;
 mod subject;
 mod surface;
 mod usage;
+mod disclosure;
+mod policy;
