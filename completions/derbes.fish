@@ -47,6 +47,8 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block acco
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "policy" -d 'Policy versions and the notice of each to the subjects: publish, objection, status (policy 10.2-10.5)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "disclosure" -d 'Transfers of a subject\'s data to third parties: record one, list them (policy 7.2)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -428,18 +430,137 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "completions" -d 'Print shell completions or the man pages'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -f -a "publish" -d 'Record a new policy version and queue a notice of it for every active subject'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -f -a "objection" -d 'Record a subject\'s written objection to a policy version (policy 10.4)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -f -a "status" -d 'Count the notices of a version: notified, objected, silent (policy 10.5)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l effective -d 'The date the version takes effect (YYYY-MM-DD, today or later): the end of the notice period, after which silence counts as consent' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l text -d 'The published text of the policy; its SHA-256 is recorded (required when the versions table has a text_sha256 column in the data map)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l version -d 'The policy version objected to' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l document -d 'Reference of the written objection (the email or letter, e.g. MAIL-2027-0042)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "publish" -d 'Record a new policy version and queue a notice of it for every active subject'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "objection" -d 'Record a subject\'s written objection to a policy version (policy 10.4)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "status" -d 'Count the notices of a version: notified, objected, silent (policy 10.5)'
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -f -a "record" -d 'Record that a subject\'s data was handed to a third party (policy 7.2)'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -f -a "list" -d 'List transfers: one subject\'s, or everyone\'s newest first'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l recipient -d 'Who received the data: the organisation\'s name' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l basis -d 'On what ground' -r -f -a "consent\t'The subject consented to it for a service (7.2.1)'
+law\t'The law requires it (7.2.2), e.g. reports to a credit bureau'
+sale\t'The resource was sold; the buyer takes over the policy\'s duties (7.2.3)'"
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l purpose -d 'What for: a purpose of the data map\'s [purposes] (e.g. services)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l categories -d 'The categories handed over, comma-separated (name,iin,microcredit)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l at -d 'When the data was handed over: a date (midnight in the map\'s time zone), a timestamp, or a period back from now (2d); default now' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l since -d 'Only transfers since: a period back from now (30d) or a date (2026-11-01)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l limit -d 'At most this many rows (the newest)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from help" -f -a "record" -d 'Record that a subject\'s data was handed to a third party (policy 7.2)'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from help" -f -a "list" -d 'List transfers: one subject\'s, or everyone\'s newest first'
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "policy" -d 'Policy versions and the notice of each to the subjects: publish, objection, status (policy 10.2-10.5)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "disclosure" -d 'Transfers of a subject\'s data to third parties: record one, list them (policy 7.2)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions policy disclosure help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
@@ -452,3 +573,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subc
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "list" -d 'List catalogued archives (or only those past keep-until, which expire destroys)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "expire" -d 'Destroy archives past their keep-until: the file and its catalogue row go, an audit row records it'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from subject" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "publish" -d 'Record a new policy version and queue a notice of it for every active subject'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "objection" -d 'Record a subject\'s written objection to a policy version (policy 10.4)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from policy" -f -a "status" -d 'Count the notices of a version: notified, objected, silent (policy 10.5)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from disclosure" -f -a "record" -d 'Record that a subject\'s data was handed to a third party (policy 7.2)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from disclosure" -f -a "list" -d 'List transfers: one subject\'s, or everyone\'s newest first'

@@ -210,16 +210,16 @@ Examples:
 ";
 const EX_DISCLOSURE: &str = "\
 Examples:
-  derbes disclosure record 061211600012 --recipient \"First Credit Bureau\" --basis law \\
+  derbes disclosure record 061211600012 --recipient PKB --basis law \\
       --purpose services --categories name,iin,microcredit --ticket REQ-77
   derbes disclosure list 061211600012
   derbes --format json disclosure list --since 30d
 ";
 const EX_DISCLOSURE_RECORD: &str = "\
 Examples:
-  derbes disclosure record 061211600012 --recipient \"First Credit Bureau\" --basis law \\
+  derbes disclosure record 061211600012 --recipient PKB --basis law \\
       --purpose services --categories name,iin,microcredit --ticket REQ-77
-  derbes disclosure record id:42 --recipient \"Scoring Plus LLP\" --basis consent \\
+  derbes disclosure record id:42 --recipient ScoringPlus --basis consent \\
       --purpose accuracy --at 2026-11-20 --ticket REQ-78 --dry-run
 ";
 const EX_DISCLOSURE_LIST: &str = "\

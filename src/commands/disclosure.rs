@@ -112,7 +112,14 @@ fn exit_error(error: DisclosureError) -> anyhow::Error {
 
 impl Tabular for DisclosureReport {
     fn headers(&self) -> Vec<&'static str> {
-        vec!["subject", "recipient", "basis", "purpose", "categories", "disclosed at"]
+        vec![
+            "subject",
+            "recipient",
+            "basis",
+            "purpose",
+            "categories",
+            "disclosed at",
+        ]
     }
     fn rows(&self) -> Vec<Vec<String>> {
         vec![vec![

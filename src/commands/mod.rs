@@ -6,14 +6,14 @@ pub mod audit;
 pub mod block;
 pub mod blocks;
 pub mod completions;
+pub mod disclosure;
 pub mod export;
 pub mod map;
 pub mod migrate;
+pub mod policy;
 pub mod sample;
 pub mod subject;
 pub mod unblock;
-pub mod disclosure;
-pub mod policy;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -163,7 +163,8 @@ pub async fn record(
 ) -> Result<DisclosureReport, DisclosureError> {
     check(map, request)?;
     let ledger = ledger_of(map)?;
-    let link = DirectLink::compile(map, catalog, &ledger.table).map_err(DisclosureError::MapMismatch)?;
+    let link =
+        DirectLink::compile(map, catalog, &ledger.table).map_err(DisclosureError::MapMismatch)?;
     let ty = |column: &str| {
         ledger::column_type(map, catalog, &ledger.table, column)
             .map_err(DisclosureError::MapMismatch)
@@ -205,7 +206,11 @@ pub async fn record(
     if let Some(column) = &ledger.categories {
         params.push(&categories);
         columns.push(quote_ident(column));
-        values.push(format!("CAST(${}::text[] AS {})", params.len(), ty(column)?));
+        values.push(format!(
+            "CAST(${}::text[] AS {})",
+            params.len(),
+            ty(column)?
+        ));
         fields.push(format!("{}.{column}", ledger.table));
     }
     let sql = format!(
@@ -270,7 +275,8 @@ pub async fn list(
     limit: i64,
 ) -> Result<Vec<DisclosureRow>, DisclosureError> {
     let ledger = ledger_of(map)?;
-    let path = LinkPath::compile(map, catalog, &ledger.table).map_err(DisclosureError::MapMismatch)?;
+    let path =
+        LinkPath::compile(map, catalog, &ledger.table).map_err(DisclosureError::MapMismatch)?;
     let joined = path.joined();
     let optional = |column: Option<&String>, ty: &str| {
         column

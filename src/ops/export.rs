@@ -29,8 +29,8 @@ use sha2::{Digest, Sha256};
 use tokio_postgres::types::{ToSql, Type};
 use tokio_postgres::GenericClient;
 
-use crate::map::link::LinkPath;
 use crate::map::labels::period_words;
+use crate::map::link::LinkPath;
 use crate::map::{quote_ident, Category, DataMap, Lang, RetentionAction};
 use crate::ops::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
 use crate::pg::catalog::Catalog;
@@ -844,7 +844,11 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
         for consent in &summary.consents {
             page.push_str(&format!(
                 "<li>{}: {} {}{}</li>\n",
-                html(&purpose_text(map, consent.purpose.as_deref().unwrap_or(""), lang)),
+                html(&purpose_text(
+                    map,
+                    consent.purpose.as_deref().unwrap_or(""),
+                    lang
+                )),
                 html(words.granted),
                 html(&day(consent.granted_at.as_deref())),
                 consent
@@ -883,7 +887,11 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
                 html(&day(disclosure.disclosed_at.as_deref())),
                 html(disclosure.recipient.as_deref().unwrap_or("")),
-                html(&purpose_text(map, disclosure.purpose.as_deref().unwrap_or(""), lang)),
+                html(&purpose_text(
+                    map,
+                    disclosure.purpose.as_deref().unwrap_or(""),
+                    lang
+                )),
                 html(&categories),
                 html(disclosure.legal_basis.as_deref().unwrap_or("")),
             ));

@@ -4,10 +4,10 @@
 
 pub mod archive;
 pub mod block;
+pub mod disclosure;
 pub mod export;
+pub mod ledger;
+pub mod policy;
 pub mod resolve;
 pub mod sample;
 pub mod subject;
-pub mod disclosure;
-pub mod ledger;
-pub mod policy;

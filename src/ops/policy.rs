@@ -246,7 +246,10 @@ async fn count_active(shape: &Shape<'_>, client: &impl GenericClient) -> Result<
     let row = match (shape.active(1), shape.active_value()) {
         (Some(condition), Some(value)) => {
             client
-                .query_one(&format!("SELECT count(*) {from} WHERE {condition}"), &[&value])
+                .query_one(
+                    &format!("SELECT count(*) {from} WHERE {condition}"),
+                    &[&value],
+                )
                 .await?
         }
         _ => {
@@ -330,8 +333,11 @@ pub async fn publish(
     );
     let notices = match (shape.active(2), shape.active_value()) {
         (Some(condition), Some(value)) => {
-            tx.execute(&format!("{insert} WHERE {condition}"), &[&version_id, &value])
-                .await?
+            tx.execute(
+                &format!("{insert} WHERE {condition}"),
+                &[&version_id, &value],
+            )
+            .await?
         }
         _ => tx.execute(&insert, &[&version_id]).await?,
     } as i64;
@@ -435,10 +441,7 @@ pub async fn object(
         notices_path.table.quoted(),
         o = shape.notice_column(&ledger.objected_at),
     );
-    let Some(existing) = tx
-        .query_opt(&sql, &[&request.key, &version_id])
-        .await?
-    else {
+    let Some(existing) = tx.query_opt(&sql, &[&request.key, &version_id]).await? else {
         return Err(PolicyError::NotNotified {
             subject: request.subject_ref.clone(),
             version: request.version.clone(),

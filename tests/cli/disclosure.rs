@@ -43,7 +43,11 @@ async fn a_recorded_disclosure_shows_in_the_export_in_three_languages() {
     assert!(row.get::<_, String>(2).contains("7.2.2"));
     assert_eq!(
         row.get::<_, Vec<String>>(3),
-        vec!["name".to_owned(), "iin".to_owned(), "microcredit".to_owned()]
+        vec![
+            "name".to_owned(),
+            "iin".to_owned(),
+            "microcredit".to_owned()
+        ]
     );
     assert!(row.get::<_, bool>(4));
     let audited = client
@@ -63,7 +67,11 @@ async fn a_recorded_disclosure_shows_in_the_export_in_three_languages() {
         .args(["--format", "json", "disclosure", "list", &iin])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let listed: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 1);
     assert_eq!(listed[0]["recipient"], RECIPIENT);
@@ -84,7 +92,10 @@ async fn a_recorded_disclosure_shows_in_the_export_in_three_languages() {
     let members = untar(&std::fs::read(&bundle).unwrap());
     let data: serde_json::Value = serde_json::from_slice(&members["data.json"]).unwrap();
     let disclosures = data["disclosures"].as_array().unwrap();
-    assert!(disclosures.iter().any(|d| d["recipient"] == RECIPIENT), "{disclosures:?}");
+    assert!(
+        disclosures.iter().any(|d| d["recipient"] == RECIPIENT),
+        "{disclosures:?}"
+    );
     let iin_category = data["categories"]
         .as_array()
         .unwrap()
@@ -153,13 +164,23 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let base = |purpose: &str| {
         let mut cmd = db.cmd();
         cmd.args(["disclosure", "record", &id, "--recipient", RECIPIENT])
-            .args(["--basis", "law", "--purpose", purpose, "--ticket", "REQ-79", "--yes"]);
+            .args([
+                "--basis",
+                "law",
+                "--purpose",
+                purpose,
+                "--ticket",
+                "REQ-79",
+                "--yes",
+            ]);
         cmd
     };
     base("marketing")
         .assert()
         .code(2)
-        .stderr(predicate::str::contains("purpose `marketing` is not declared"));
+        .stderr(predicate::str::contains(
+            "purpose `marketing` is not declared",
+        ));
     base("services")
         .args(["--categories", "name,shoe_size"])
         .assert()
@@ -176,19 +197,49 @@ async fn bad_input_is_refused_and_changes_nothing() {
         .code(2);
     db.cmd()
         .args(["disclosure", "record", &id, "--recipient", RECIPIENT])
-        .args(["--basis", "gift", "--purpose", "services", "--ticket", "REQ-79", "--yes"])
+        .args([
+            "--basis",
+            "gift",
+            "--purpose",
+            "services",
+            "--ticket",
+            "REQ-79",
+            "--yes",
+        ])
         .assert()
         .code(2);
     // A recipient that holds personal data is refused before anything runs.
     db.cmd()
-        .args(["disclosure", "record", &id, "--recipient", "aigerim@example.kz"])
-        .args(["--basis", "law", "--purpose", "services", "--ticket", "REQ-79", "--yes"])
+        .args([
+            "disclosure",
+            "record",
+            &id,
+            "--recipient",
+            "aigerim@example.kz",
+        ])
+        .args([
+            "--basis",
+            "law",
+            "--purpose",
+            "services",
+            "--ticket",
+            "REQ-79",
+            "--yes",
+        ])
         .assert()
         .code(2);
     let unknown = iin_born("900101", '3', 720);
     db.cmd()
         .args(["disclosure", "record", &unknown, "--recipient", RECIPIENT])
-        .args(["--basis", "law", "--purpose", "services", "--ticket", "REQ-79", "--yes"])
+        .args([
+            "--basis",
+            "law",
+            "--purpose",
+            "services",
+            "--ticket",
+            "REQ-79",
+            "--yes",
+        ])
         .assert()
         .code(3);
     assert_eq!(database_checksums(&client).await, before);

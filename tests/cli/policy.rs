@@ -28,7 +28,12 @@ async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
     client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
-fn publish(db: &TestDb, version: &str, effective: NaiveDate, text: &std::path::Path) -> assert_cmd::Command {
+fn publish(
+    db: &TestDb,
+    version: &str,
+    effective: NaiveDate,
+    text: &std::path::Path,
+) -> assert_cmd::Command {
     let mut cmd = db.cmd();
     cmd.args(["policy", "publish", version, "--effective"])
         .arg(effective.to_string())
@@ -43,8 +48,16 @@ async fn publish_queues_a_notice_for_every_active_subject_and_no_one_else() {
     let db = TestDb::migrated().await;
     let client = db.client().await;
     mix_statuses(&client).await;
-    let active = count(&client, "SELECT count(*) FROM borrowers WHERE status = 'active'").await;
-    let inactive = count(&client, "SELECT count(*) FROM borrowers WHERE status <> 'active'").await;
+    let active = count(
+        &client,
+        "SELECT count(*) FROM borrowers WHERE status = 'active'",
+    )
+    .await;
+    let inactive = count(
+        &client,
+        "SELECT count(*) FROM borrowers WHERE status <> 'active'",
+    )
+    .await;
     assert!(active > 0 && inactive >= 5);
     let (_dir, text) = temp_file("policy.txt", "Құпиялылық саясаты, 9.9 нұсқасы");
     publish(&db, "9.9", today() + Duration::days(30), &text)
@@ -55,9 +68,16 @@ async fn publish_queues_a_notice_for_every_active_subject_and_no_one_else() {
 
     // The oracle: hand-written SQL over the reference schema.
     let notices = "FROM policy_notices n JOIN policy_versions v ON v.id = n.policy_version_id WHERE v.version = '9.9'";
-    assert_eq!(count(&client, &format!("SELECT count(*) {notices}")).await, active);
     assert_eq!(
-        count(&client, &format!("SELECT count(DISTINCT n.borrower_id) {notices}")).await,
+        count(&client, &format!("SELECT count(*) {notices}")).await,
+        active
+    );
+    assert_eq!(
+        count(
+            &client,
+            &format!("SELECT count(DISTINCT n.borrower_id) {notices}")
+        )
+        .await,
         active
     );
     assert_eq!(
@@ -70,15 +90,25 @@ async fn publish_queues_a_notice_for_every_active_subject_and_no_one_else() {
         "no notice for blocked or closed subjects"
     );
     assert_eq!(
-        count(&client, &format!("SELECT count(*) {notices} AND n.objected_at IS NULL")).await,
+        count(
+            &client,
+            &format!("SELECT count(*) {notices} AND n.objected_at IS NULL")
+        )
+        .await,
         active
     );
     let sha: String = client
-        .query_one("SELECT text_sha256::text FROM policy_versions WHERE version = '9.9'", &[])
+        .query_one(
+            "SELECT text_sha256::text FROM policy_versions WHERE version = '9.9'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
-    assert_eq!(sha, hex::encode(Sha256::digest("Құпиялылық саясаты, 9.9 нұсқасы")));
+    assert_eq!(
+        sha,
+        hex::encode(Sha256::digest("Құпиялылық саясаты, 9.9 нұсқасы"))
+    );
     let row = client
         .query_one(
             "SELECT effective_on, notices, ticket FROM derbes.policy_publications WHERE version = '9.9'",
@@ -96,7 +126,10 @@ async fn publish_queues_a_notice_for_every_active_subject_and_no_one_else() {
         .await
         .unwrap();
     assert_eq!(audited.get::<_, i64>(0), 1);
-    assert_eq!(audited.get::<_, Option<String>>(1), Some(active.to_string()));
+    assert_eq!(
+        audited.get::<_, Option<String>>(1),
+        Some(active.to_string())
+    );
     assert_eq!(audited.get::<_, Option<String>>(2).as_deref(), Some("9.9"));
     db.cmd().args(["audit", "verify"]).assert().success();
 
@@ -135,7 +168,11 @@ async fn objections_are_recorded_and_counted() {
         .arg("--yes")
         .assert()
         .success();
-    let active = count(&client, "SELECT count(*) FROM borrowers WHERE status = 'active'").await;
+    let active = count(
+        &client,
+        "SELECT count(*) FROM borrowers WHERE status = 'active'",
+    )
+    .await;
     let objector: i64 = client
         .query_one("SELECT min(id) FROM borrowers WHERE status = 'active'", &[])
         .await
@@ -169,7 +206,10 @@ async fn objections_are_recorded_and_counted() {
         .await
         .unwrap();
     assert!(row.get::<_, bool>(0));
-    assert_eq!(row.get::<_, Option<String>>(1).as_deref(), Some("MAIL-2027-0042"));
+    assert_eq!(
+        row.get::<_, Option<String>>(1).as_deref(),
+        Some("MAIL-2027-0042")
+    );
     let audited = client
         .query_one(
             "SELECT subject_ref, detail->>'document' FROM derbes.audit_log WHERE action = 'policy.objection'",
@@ -188,7 +228,10 @@ async fn objections_are_recorded_and_counted() {
         .code(5)
         .stderr(predicate::str::contains("already objected"));
     let blocked: i64 = client
-        .query_one("SELECT min(id) FROM borrowers WHERE status = 'blocked'", &[])
+        .query_one(
+            "SELECT min(id) FROM borrowers WHERE status = 'blocked'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -209,7 +252,11 @@ async fn objections_are_recorded_and_counted() {
         .args(["--format", "json", "policy", "status", "9.9"])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["notified"], active);
     assert_eq!(status["objected"], 1);
@@ -229,7 +276,10 @@ async fn status_of_a_version_published_outside_derbes_matches_the_ledger() {
     let db = TestDb::migrated().await;
     let client = db.client().await;
     let version: String = client
-        .query_one("SELECT version FROM policy_versions ORDER BY published_at DESC LIMIT 1", &[])
+        .query_one(
+            "SELECT version FROM policy_versions ORDER BY published_at DESC LIMIT 1",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -246,7 +296,11 @@ async fn status_of_a_version_published_outside_derbes_matches_the_ledger() {
         .args(["--format", "json", "policy", "status", &version])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let status: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(status["notified"], oracle.get::<_, i64>(0));
     assert_eq!(status["objected"], oracle.get::<_, i64>(1));
@@ -277,17 +331,81 @@ async fn bad_input_is_refused_and_changes_nothing() {
     let future = (today() + Duration::days(5)).to_string();
     let cases: Vec<(Vec<String>, i32, &str)> = vec![
         // A date that does not parse.
-        (vec!["9.9".into(), "--effective".into(), "2027-13-01".into(), "--text".into(), text.display().to_string()], 2, "--effective"),
-        (vec!["9.9".into(), "--effective".into(), "next week".into(), "--text".into(), text.display().to_string()], 2, "--effective"),
+        (
+            vec![
+                "9.9".into(),
+                "--effective".into(),
+                "2027-13-01".into(),
+                "--text".into(),
+                text.display().to_string(),
+            ],
+            2,
+            "--effective",
+        ),
+        (
+            vec![
+                "9.9".into(),
+                "--effective".into(),
+                "next week".into(),
+                "--text".into(),
+                text.display().to_string(),
+            ],
+            2,
+            "--effective",
+        ),
         // In the past: no notice period.
-        (vec!["9.9".into(), "--effective".into(), "2020-01-01".into(), "--text".into(), text.display().to_string()], 2, "before today"),
+        (
+            vec![
+                "9.9".into(),
+                "--effective".into(),
+                "2020-01-01".into(),
+                "--text".into(),
+                text.display().to_string(),
+            ],
+            2,
+            "before today",
+        ),
         // The versions table records the text's hash: --text is needed.
-        (vec!["9.9".into(), "--effective".into(), future.clone()], 2, "--text"),
-        (vec!["9.9".into(), "--effective".into(), future.clone(), "--text".into(), "/nonexistent/policy.txt".into()], 2, "cannot read"),
+        (
+            vec!["9.9".into(), "--effective".into(), future.clone()],
+            2,
+            "--text",
+        ),
+        (
+            vec![
+                "9.9".into(),
+                "--effective".into(),
+                future.clone(),
+                "--text".into(),
+                "/nonexistent/policy.txt".into(),
+            ],
+            2,
+            "cannot read",
+        ),
         // Not a version label.
-        (vec!["nine point nine".into(), "--effective".into(), future.clone(), "--text".into(), text.display().to_string()], 2, "version label"),
+        (
+            vec![
+                "nine point nine".into(),
+                "--effective".into(),
+                future.clone(),
+                "--text".into(),
+                text.display().to_string(),
+            ],
+            2,
+            "version label",
+        ),
         // Already published by the sample.
-        (vec!["2.1".into(), "--effective".into(), future.clone(), "--text".into(), text.display().to_string()], 5, "already published"),
+        (
+            vec![
+                "2.1".into(),
+                "--effective".into(),
+                future.clone(),
+                "--text".into(),
+                text.display().to_string(),
+            ],
+            5,
+            "already published",
+        ),
     ];
     for (args, code, message) in cases {
         db.cmd()
