@@ -257,7 +257,7 @@ impl Tabular for PolicyStatus {
         }
         if self.active_not_notified > 0 {
             notes.push(format!(
-                "{} active subject(s) have no notice of this version (they joined after it was published): they accepted it when they joined",
+                "{} active subject(s) have no notice of this version (they joined after it was published, or were not active then)",
                 self.active_not_notified
             ));
         }

@@ -1148,6 +1148,54 @@ link = { column = "order_id", via = "orders" }
     }
 
     #[test]
+    fn texts_fall_back_to_the_one_given_and_old_maps_keep_their_digest() {
+        let plain = DataMap::parse(
+            &MINIMAL.replace(
+                "[tables.people.columns]",
+                "[purposes]\nidentification = { description = \"Identifying\", legal_basis = \"Consent\" }\n[tables.people.columns]",
+            ),
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let purpose = &plain.purposes["identification"];
+        for lang in Lang::ALL {
+            assert_eq!(purpose.description_in(lang), "Identifying");
+            assert_eq!(purpose.legal_basis_in(lang), "Consent");
+        }
+        // Fields absent are not serialised: the digest of an old map is unchanged.
+        assert!(!serde_json::to_string(&plain)
+            .unwrap()
+            .contains("description_kk"));
+        let translated = DataMap::parse(
+            &MINIMAL.replace(
+                "[tables.people.columns]",
+                "[purposes]\nidentification = { description = \"Identifying\", description_kk = \"Сәйкестендіру\", legal_basis = \"Consent\", legal_basis_ru = \"Согласие\" }\n[tables.people.columns]",
+            ),
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let purpose = &translated.purposes["identification"];
+        assert_eq!(purpose.description_in(Lang::Kk), "Сәйкестендіру");
+        assert_eq!(purpose.description_in(Lang::Ru), "Identifying");
+        assert_eq!(purpose.legal_basis_in(Lang::Ru), "Согласие");
+        assert_eq!(purpose.legal_basis_in(Lang::Kk), "Consent");
+    }
+
+    #[test]
+    fn a_policy_ledger_needs_a_mapped_notices_table() {
+        let with = |notices: &str| {
+            format!(
+                "{MINIMAL}[ledgers]\npolicy = {{ versions = \"versions\", version = \"label\", published_at = \"at\", notices = \"{notices}\", notice_version = \"version_id\", notified_at = \"sent\", objected_at = \"objected\" }}\n"
+            )
+        };
+        assert!(DataMap::parse(&with("orders"), Path::new("m.toml")).is_ok());
+        let err = DataMap::parse(&with("notices"), Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not mapped under [tables]"), "{err}");
+    }
+
+    #[test]
     fn type_families() {
         assert!(Category::Iin.accepts(TypeFamily::of("character(12)")));
         assert!(!Category::Iin.accepts(TypeFamily::of("bigint")));

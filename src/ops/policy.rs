@@ -317,7 +317,18 @@ pub async fn publish(
         values.join(", "),
         shape.version_key
     );
-    let version_id: String = tx.query_one(&sql, &params).await?.get(0);
+    // A concurrent publication of the same label commits first: the unique key
+    // refuses this one, which reads as the refusal it is.
+    let version_id: String = match tx.query_one(&sql, &params).await {
+        Ok(row) => row.get(0),
+        Err(e) if e.code() == Some(&tokio_postgres::error::SqlState::UNIQUE_VIOLATION) => {
+            return Err(PolicyError::AlreadyPublished {
+                version: request.version.clone(),
+                published_at: "just now, by another run".to_owned(),
+            })
+        }
+        Err(e) => return Err(e.into()),
+    };
 
     let notified_type = ledger::column_type(map, catalog, &ledger.notices, &ledger.notified_at)
         .map_err(PolicyError::MapMismatch)?;
