@@ -82,6 +82,15 @@ async fn a_recorded_disclosure_shows_in_the_export_in_three_languages() {
         .success()
         .stdout(predicate::str::contains(RECIPIENT));
 
+    // A transfer the application logged itself, with a purpose of the map.
+    client
+        .execute(
+            "INSERT INTO disclosures (borrower_id, recipient, purpose, legal_basis, categories, disclosed_at) \
+             VALUES ($1, 'Bureau Two', 'credit_history_report', 'law', '{name}', now() - interval '2 days')",
+            &[&me],
+        )
+        .await
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let bundle = dir.path().join("b.tar");
     db.cmd()
@@ -120,6 +129,8 @@ async fn a_recorded_disclosure_shows_in_the_export_in_three_languages() {
         "Компанияның микрокредиттік қызметтерін ұсыну",
         "Предоставление услуг микрокредитования",
         "Providing microcredit services",
+        "Кредиттік тарихты кредиттік бюроларға беру",
+        "Передача кредитной истории в кредитные бюро",
         // Retention in words.
         "5 жыл",
         "5 лет",
