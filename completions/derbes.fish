@@ -508,7 +508,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -f -a "record" -d 'Record that a subject\'s data was handed to a third party (policy 7.2)'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -f -a "list" -d 'List transfers: one subject\'s, or everyone\'s newest first'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
-complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l recipient -d 'Who received the data: the organisation\'s name' -r
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l recipient -d 'Who received the data: the organisation\'s name (kept in the audit log, so no IIN, BIN, phone or email in it)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l basis -d 'On what ground' -r -f -a "consent\t'The subject consented to it for a service (7.2.1)'
 law\t'The law requires it (7.2.2), e.g. reports to a credit bureau'
 sale\t'The resource was sold; the buyer takes over the policy\'s duties (7.2.3)'"

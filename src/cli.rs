@@ -341,7 +341,8 @@ pub struct DisclosureRecordArgs {
     #[arg(value_name = "IDENTITY")]
     pub identity: String,
 
-    /// Who received the data: the organisation's name.
+    /// Who received the data: the organisation's name (kept in the audit log, so no
+    /// IIN, BIN, phone or email in it).
     #[arg(long, value_name = "NAME")]
     pub recipient: String,
 
