@@ -32,6 +32,7 @@ use tokio_postgres::GenericClient;
 use crate::map::labels::period_words;
 use crate::map::link::LinkPath;
 use crate::map::{quote_ident, Category, DataMap, Lang, RetentionAction};
+use crate::ops::policy::NoticeRecord;
 use crate::ops::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
 use crate::pg::catalog::Catalog;
 
@@ -103,6 +104,9 @@ pub async fn write_bundle<W: Write>(
     let spool_key = age::x25519::Identity::generate();
     let reading = std::time::Instant::now();
     let summary = subject::summary(client, map, catalog, key, options.today).await?;
+    let notices = crate::ops::policy::notices_of(client, map, catalog, key)
+        .await
+        .map_err(|e| ExportError::Map(e.to_string()))?;
 
     let mut categories: BTreeMap<Category, CategorySpool> = BTreeMap::new();
     let mut table_files: Vec<(TableExport, Spooled)> = Vec::new();
@@ -125,8 +129,8 @@ pub async fn write_bundle<W: Write>(
         table_files.len()
     );
 
-    let mut data = spool_data_json(map, &summary, options, categories, &spool_key)?;
-    let summary_html = render_summary_html(map, &summary, options);
+    let mut data = spool_data_json(map, &summary, &notices, options, categories, &spool_key)?;
+    let summary_html = render_summary_html(map, &summary, &notices, options);
 
     let mut files = vec![FileEntry {
         path: "data.json".to_owned(),
@@ -535,6 +539,8 @@ struct DataHead<'a> {
     generated_at: DateTime<Utc>,
     consents: &'a [ConsentRecord],
     disclosures: &'a [DisclosureRecord],
+    /// Notices of policy versions and objections to them (policy 10.2-10.5).
+    policy_notices: &'a [NoticeRecord],
 }
 
 fn held_in(map: &DataMap, category: Category) -> Vec<HeldIn<'_>> {
@@ -589,6 +595,7 @@ fn disclosed_to(summary: &SubjectSummary, category: Category) -> Vec<&Disclosure
 fn spool_data_json(
     map: &DataMap,
     summary: &SubjectSummary,
+    notices: &[NoticeRecord],
     options: &ExportOptions,
     categories: BTreeMap<Category, CategorySpool>,
     spool_key: &age::x25519::Identity,
@@ -600,6 +607,7 @@ fn spool_data_json(
         generated_at: options.generated_at,
         consents: &summary.consents,
         disclosures: &summary.disclosures,
+        policy_notices: notices,
     };
     let mut head_json = serde_json::to_string_pretty(&head).map_err(io::Error::other)?;
     close_object(&mut head_json, "categories", "[\n");
@@ -679,6 +687,11 @@ struct Words {
     files: &'static str,
     date: &'static str,
     recipient: &'static str,
+    notices: &'static str,
+    /// `{v}` is the version label.
+    notice_version: &'static str,
+    notified: &'static str,
+    objected: &'static str,
 }
 
 const LANGUAGES: [Words; 3] = [
@@ -704,6 +717,10 @@ const LANGUAGES: [Words; 3] = [
         files: "Толық деректер: data.json және tables/ қалтасындағы CSV файлдары.",
         date: "Күні",
         recipient: "Алушы",
+        notices: "Құпиялылық саясатының өзгерістері туралы хабарламалар",
+        notice_version: "{v} нұсқасы",
+        notified: "хабарлама жіберілді",
+        objected: "қарсылық білдірілді",
     },
     Words {
         lang: Lang::Ru,
@@ -727,6 +744,10 @@ const LANGUAGES: [Words; 3] = [
         files: "Полные данные: data.json и CSV-файлы в папке tables/.",
         date: "Дата",
         recipient: "Получатель",
+        notices: "Уведомления об изменениях политики конфиденциальности",
+        notice_version: "Версия {v}",
+        notified: "уведомление направлено",
+        objected: "возражение получено",
     },
     Words {
         lang: Lang::En,
@@ -750,6 +771,10 @@ const LANGUAGES: [Words; 3] = [
         files: "The full data: data.json and the CSV files in the tables/ folder.",
         date: "Date",
         recipient: "Recipient",
+        notices: "Notices of changes to the privacy policy",
+        notice_version: "Version {v}",
+        notified: "notified",
+        objected: "objected",
     },
 ];
 
@@ -757,7 +782,12 @@ const LANGUAGES: [Words; 3] = [
 /// subject reads is in the section's language where a variant is known: category
 /// labels from derbes, field labels, purposes, legal bases and retention texts from
 /// the data map (falling back to the text it gives).
-fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &ExportOptions) -> String {
+fn render_summary_html(
+    map: &DataMap,
+    summary: &SubjectSummary,
+    notices: &[NoticeRecord],
+    options: &ExportOptions,
+) -> String {
     let mut page = String::from(
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>derbes</title>\n\
          <style>body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}\
@@ -859,6 +889,26 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
             ));
         }
         page.push_str("</ul>\n");
+        if !notices.is_empty() {
+            page.push_str(&format!("<h2>{}</h2>\n<ul>\n", html(words.notices)));
+            for notice in notices {
+                let version = words
+                    .notice_version
+                    .replace("{v}", notice.version.as_deref().unwrap_or("?"));
+                page.push_str(&format!(
+                    "<li>{}: {} {}{}</li>\n",
+                    html(&version),
+                    html(words.notified),
+                    html(&day(notice.notified_at.as_deref())),
+                    notice
+                        .objected_at
+                        .as_deref()
+                        .map(|o| format!(", {} {}", html(words.objected), html(&day(Some(o)))))
+                        .unwrap_or_default()
+                ));
+            }
+            page.push_str("</ul>\n");
+        }
         page.push_str(&format!("<h2>{}</h2>\n", html(words.transfers)));
         if summary.disclosures.is_empty() {
             page.push_str(&format!("<p>{}</p>\n", html(words.none)));

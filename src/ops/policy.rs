@@ -643,3 +643,50 @@ async fn effective_date(
     let date = NaiveDate::parse_from_str(published_at.get(..10).unwrap_or(""), "%Y-%m-%d").ok();
     Ok((date, EffectiveSource::PublicationDate))
 }
+
+/// One notice a subject was sent, for their export.
+#[derive(Debug, Clone, Serialize)]
+pub struct NoticeRecord {
+    pub version: Option<String>,
+    pub notified_at: Option<String>,
+    pub objected_at: Option<String>,
+}
+
+/// The notices of policy versions the subject with `key` was sent, oldest first;
+/// empty when the map has no policy ledger.
+pub async fn notices_of(
+    client: &impl GenericClient,
+    map: &DataMap,
+    catalog: &Catalog,
+    key: &str,
+) -> Result<Vec<NoticeRecord>, PolicyError> {
+    if map.ledgers.policy.is_none() {
+        return Ok(Vec::new());
+    }
+    let shape = Shape::new(map, catalog)?;
+    let ledger = shape.ledger;
+    let path = crate::map::link::LinkPath::compile(map, catalog, &ledger.notices)
+        .map_err(PolicyError::MapMismatch)?;
+    let sql = format!(
+        "SELECT v.{}::text, {n}::text, {o}::text FROM {} t0 LEFT JOIN {} v ON v.{}::text = {}::text \
+         WHERE {} ORDER BY {n}",
+        quote_ident(&ledger.version),
+        path.table.quoted(),
+        shape.versions,
+        shape.version_key,
+        shape.notice_column(&ledger.notice_version),
+        path.rows_of("t0", KeyMatch::One(1)),
+        n = shape.notice_column(&ledger.notified_at),
+        o = shape.notice_column(&ledger.objected_at),
+    );
+    Ok(client
+        .query(&sql, &[&key])
+        .await?
+        .iter()
+        .map(|row| NoticeRecord {
+            version: row.get(0),
+            notified_at: row.get(1),
+            objected_at: row.get(2),
+        })
+        .collect())
+}

@@ -269,6 +269,34 @@ async fn objections_are_recorded_and_counted() {
         .assert()
         .success()
         .stdout(predicate::str::contains("10.5 applies"));
+
+    // The subject's export lists the notice and the objection, in each language.
+    let dir = tempfile::tempdir().unwrap();
+    let bundle = dir.path().join("b.tar");
+    db.cmd()
+        .args(["export", &id, "--ticket", "REQ-91", "--plaintext", "--out"])
+        .arg(&bundle)
+        .assert()
+        .success();
+    let members = crate::export::untar(&std::fs::read(&bundle).unwrap());
+    let data: serde_json::Value = serde_json::from_slice(&members["data.json"]).unwrap();
+    let notice = data["policy_notices"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["version"] == "9.9")
+        .expect("the notice of 9.9 is exported");
+    assert!(notice["objected_at"].is_string());
+    let html = String::from_utf8(members["summary.html"].clone()).unwrap();
+    for text in [
+        "9.9 нұсқасы: хабарлама жіберілді",
+        "қарсылық білдірілді",
+        "Версия 9.9: уведомление направлено",
+        "возражение получено",
+        "Version 9.9: notified",
+    ] {
+        assert!(html.contains(text), "summary.html lacks {text}");
+    }
 }
 
 #[tokio::test]
