@@ -6,10 +6,12 @@
 //!   and per file its size and SHA-256 (per table also the row count);
 //! - `data.json`: the personal data grouped by category, each category with its
 //!   purposes, legal bases and retention from the map, the recipients the
-//!   disclosure ledger says received it, every transfer, and the consent history;
+//!   disclosure ledger says received it, every transfer, the consent history and
+//!   the notices of policy versions with any objection;
 //! - `tables/<table>.csv`: every row of every mapped table, all columns;
 //! - `summary.html`: the same facts for a reader without tools, in Kazakh, Russian
-//!   and English.
+//!   and English: labels and texts in each section's language where derbes or the
+//!   data map knows them.
 //!
 //! Memory stays flat whatever the subject holds: rows are streamed from the server
 //! and never collected. A tar header needs the member's size before its bytes, so
