@@ -610,3 +610,37 @@ disclosures = { table = "transfers", recipient = "to_whom", purpose = "why", dis
     .stderr(predicate::str::contains("no `categories` column"));
     assert_eq!(database_checksums(&client).await, before);
 }
+
+/// `map check` says at once when `policy publish` could not insert notices: the
+/// notices table reaches the subject in two steps.
+#[tokio::test]
+async fn map_check_refuses_a_notices_table_not_linked_straight_to_the_subject() {
+    let db = crate::foreign_schema::shop_db().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE shop.rules_versions (vid integer PRIMARY KEY, label text NOT NULL UNIQUE, released timestamptz NOT NULL)",
+        )
+        .await
+        .unwrap();
+    let map = std::fs::read_to_string(crate::foreign_schema::shop_map()).unwrap()
+        + r#"
+[ledgers]
+policy = { versions = "rules_versions", version = "label", published_at = "released", notices = "order_items", notice_version = "qty", notified_at = "sku", objected_at = "sku" }
+"#;
+    let (_dir, map_path) = temp_file("shop.toml", &map);
+    let out = db
+        .cmd()
+        .arg("--map")
+        .arg(&map_path)
+        .args(["map", "check"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(6));
+    let text =
+        String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("does not link straight to the subject table"),
+        "{text}"
+    );
+}
