@@ -37,6 +37,9 @@ _derbes() {
             derbes,consent)
                 cmd="derbes__subcmd__consent"
                 ;;
+            derbes,disclosure)
+                cmd="derbes__subcmd__disclosure"
+                ;;
             derbes,export)
                 cmd="derbes__subcmd__export"
                 ;;
@@ -48,6 +51,9 @@ _derbes() {
                 ;;
             derbes,migrate)
                 cmd="derbes__subcmd__migrate"
+                ;;
+            derbes,policy)
+                cmd="derbes__subcmd__policy"
                 ;;
             derbes,rectify)
                 cmd="derbes__subcmd__rectify"
@@ -178,6 +184,24 @@ _derbes() {
             derbes__subcmd__consent__subcmd__help,withdraw)
                 cmd="derbes__subcmd__consent__subcmd__help__subcmd__withdraw"
                 ;;
+            derbes__subcmd__disclosure,help)
+                cmd="derbes__subcmd__disclosure__subcmd__help"
+                ;;
+            derbes__subcmd__disclosure,list)
+                cmd="derbes__subcmd__disclosure__subcmd__list"
+                ;;
+            derbes__subcmd__disclosure,record)
+                cmd="derbes__subcmd__disclosure__subcmd__record"
+                ;;
+            derbes__subcmd__disclosure__subcmd__help,help)
+                cmd="derbes__subcmd__disclosure__subcmd__help__subcmd__help"
+                ;;
+            derbes__subcmd__disclosure__subcmd__help,list)
+                cmd="derbes__subcmd__disclosure__subcmd__help__subcmd__list"
+                ;;
+            derbes__subcmd__disclosure__subcmd__help,record)
+                cmd="derbes__subcmd__disclosure__subcmd__help__subcmd__record"
+                ;;
             derbes__subcmd__help,archive)
                 cmd="derbes__subcmd__help__subcmd__archive"
                 ;;
@@ -199,6 +223,9 @@ _derbes() {
             derbes__subcmd__help,consent)
                 cmd="derbes__subcmd__help__subcmd__consent"
                 ;;
+            derbes__subcmd__help,disclosure)
+                cmd="derbes__subcmd__help__subcmd__disclosure"
+                ;;
             derbes__subcmd__help,export)
                 cmd="derbes__subcmd__help__subcmd__export"
                 ;;
@@ -210,6 +237,9 @@ _derbes() {
                 ;;
             derbes__subcmd__help,migrate)
                 cmd="derbes__subcmd__help__subcmd__migrate"
+                ;;
+            derbes__subcmd__help,policy)
+                cmd="derbes__subcmd__help__subcmd__policy"
                 ;;
             derbes__subcmd__help,rectify)
                 cmd="derbes__subcmd__help__subcmd__rectify"
@@ -271,11 +301,26 @@ _derbes() {
             derbes__subcmd__help__subcmd__consent,withdraw)
                 cmd="derbes__subcmd__help__subcmd__consent__subcmd__withdraw"
                 ;;
+            derbes__subcmd__help__subcmd__disclosure,list)
+                cmd="derbes__subcmd__help__subcmd__disclosure__subcmd__list"
+                ;;
+            derbes__subcmd__help__subcmd__disclosure,record)
+                cmd="derbes__subcmd__help__subcmd__disclosure__subcmd__record"
+                ;;
             derbes__subcmd__help__subcmd__map,check)
                 cmd="derbes__subcmd__help__subcmd__map__subcmd__check"
                 ;;
             derbes__subcmd__help__subcmd__map,init)
                 cmd="derbes__subcmd__help__subcmd__map__subcmd__init"
+                ;;
+            derbes__subcmd__help__subcmd__policy,objection)
+                cmd="derbes__subcmd__help__subcmd__policy__subcmd__objection"
+                ;;
+            derbes__subcmd__help__subcmd__policy,publish)
+                cmd="derbes__subcmd__help__subcmd__policy__subcmd__publish"
+                ;;
+            derbes__subcmd__help__subcmd__policy,status)
+                cmd="derbes__subcmd__help__subcmd__policy__subcmd__status"
                 ;;
             derbes__subcmd__help__subcmd__request,close)
                 cmd="derbes__subcmd__help__subcmd__request__subcmd__close"
@@ -315,6 +360,30 @@ _derbes() {
                 ;;
             derbes__subcmd__map__subcmd__help,init)
                 cmd="derbes__subcmd__map__subcmd__help__subcmd__init"
+                ;;
+            derbes__subcmd__policy,help)
+                cmd="derbes__subcmd__policy__subcmd__help"
+                ;;
+            derbes__subcmd__policy,objection)
+                cmd="derbes__subcmd__policy__subcmd__objection"
+                ;;
+            derbes__subcmd__policy,publish)
+                cmd="derbes__subcmd__policy__subcmd__publish"
+                ;;
+            derbes__subcmd__policy,status)
+                cmd="derbes__subcmd__policy__subcmd__status"
+                ;;
+            derbes__subcmd__policy__subcmd__help,help)
+                cmd="derbes__subcmd__policy__subcmd__help__subcmd__help"
+                ;;
+            derbes__subcmd__policy__subcmd__help,objection)
+                cmd="derbes__subcmd__policy__subcmd__help__subcmd__objection"
+                ;;
+            derbes__subcmd__policy__subcmd__help,publish)
+                cmd="derbes__subcmd__policy__subcmd__help__subcmd__publish"
+                ;;
+            derbes__subcmd__policy__subcmd__help,status)
+                cmd="derbes__subcmd__policy__subcmd__help__subcmd__status"
                 ;;
             derbes__subcmd__request,close)
                 cmd="derbes__subcmd__request__subcmd__close"
@@ -383,7 +452,7 @@ _derbes() {
 
     case "${cmd}" in
         derbes)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version migrate map audit sample archive subject export block unblock blocks completions request breach rectify consent help"
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version migrate map audit sample archive subject export block unblock blocks completions request breach rectify consent policy disclosure help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1706,6 +1775,196 @@ _derbes() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        derbes__subcmd__disclosure)
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version record list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__disclosure__subcmd__help)
+            opts="record list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__disclosure__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__disclosure__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__disclosure__subcmd__help__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__disclosure__subcmd__list)
+            opts="-v -q -h -V --since --limit --db --read-db --map --format --operator --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__disclosure__subcmd__record)
+            opts="-y -v -q -h -V --recipient --basis --purpose --categories --at --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --recipient)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --basis)
+                    COMPREPLY=($(compgen -W "consent law sale" -- "${cur}"))
+                    return 0
+                    ;;
+                --purpose)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --categories)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --at)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         derbes__subcmd__export)
             opts="-r -v -q -h -V --ticket --request --breach --out --force --recipient --recipients-file --passphrase --passphrase-file --plaintext --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -1773,7 +2032,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__help)
-            opts="migrate map audit sample archive subject export block unblock blocks completions request breach rectify consent help"
+            opts="migrate map audit sample archive subject export block unblock blocks completions request breach rectify consent policy disclosure help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2094,6 +2353,48 @@ _derbes() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        derbes__subcmd__help__subcmd__disclosure)
+            opts="record list"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__disclosure__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__disclosure__subcmd__record)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         derbes__subcmd__help__subcmd__export)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -2167,6 +2468,62 @@ _derbes() {
         derbes__subcmd__help__subcmd__migrate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__policy)
+            opts="publish objection status"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__policy__subcmd__objection)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__policy__subcmd__publish)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__policy__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
@@ -2519,6 +2876,236 @@ _derbes() {
         derbes__subcmd__migrate)
             opts="-v -q -h -V --dry-run --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy)
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version publish objection status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__help)
+            opts="publish objection status help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__help__subcmd__objection)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__help__subcmd__publish)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__objection)
+            opts="-y -v -q -h --version --document --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --version)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --document)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__publish)
+            opts="-y -v -q -h --effective --text --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --effective)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --text)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__policy__subcmd__status)
+            opts="-v -q -h --db --read-db --map --format --operator --verbose --quiet --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -217,6 +217,217 @@ pub enum Command {
     /// List, withdraw or grant a subject's consents (policy 3.1, 6.1.5; Art. 8).
     #[command(subcommand, after_help = EX_CONSENT)]
     Consent(ConsentCommand),
+    /// Policy versions and the notice of each to the subjects: publish, objection, status (policy 10.2-10.5).
+    ///
+    /// A change of the privacy policy is announced to every user in the personal
+    /// cabinet (10.2); the user may object in writing (10.4); no objection counts as
+    /// consent (10.5). Tables and columns come from `[ledgers] policy` of the data map.
+    #[command(subcommand, after_help = EX_POLICY)]
+    Policy(PolicyCommand),
+    /// Transfers of a subject's data to third parties: record one, list them (policy 7.2).
+    ///
+    /// Written to the data map's `[ledgers] disclosures` table, which the subject's
+    /// export reads: each recipient appears there with the date and the purpose.
+    #[command(subcommand, after_help = EX_DISCLOSURE)]
+    Disclosure(DisclosureCommand),
+}
+
+const EX_POLICY: &str = "\
+Examples:
+  derbes policy publish 2.2 --effective 2027-01-15 --text policy-2.2.txt --ticket POL-22 --dry-run
+  derbes policy objection 061211600012 --version 2.2 --document MAIL-2027-0042 --ticket REQ-90
+  derbes --format json policy status 2.2
+";
+const EX_POLICY_PUBLISH: &str = "\
+Examples:
+  derbes policy publish 2.2 --effective 2027-01-15 --text policy-2.2.txt --ticket POL-22 --dry-run
+  derbes policy publish 2.2 --effective 2027-01-15 --text policy-2.2.txt --ticket POL-22 --yes
+";
+const EX_POLICY_OBJECTION: &str = "\
+Examples:
+  derbes policy objection 061211600012 --version 2.2 --document MAIL-2027-0042 --ticket REQ-90
+  derbes policy objection id:42 --version 2.2 --document MAIL-2027-0043 --ticket REQ-91 --dry-run
+";
+const EX_POLICY_STATUS: &str = "\
+Examples:
+  derbes policy status 2.2
+  derbes --format json policy status 2.1
+";
+const EX_DISCLOSURE: &str = "\
+Examples:
+  derbes disclosure record 061211600012 --recipient PKB --basis law \\
+      --purpose services --categories name,iin,microcredit --ticket REQ-77
+  derbes disclosure list 061211600012
+  derbes --format json disclosure list --since 30d
+";
+const EX_DISCLOSURE_RECORD: &str = "\
+Examples:
+  derbes disclosure record 061211600012 --recipient PKB --basis law \\
+      --purpose services --categories name,iin,microcredit --ticket REQ-77
+  derbes disclosure record id:42 --recipient ScoringPlus --basis consent \\
+      --purpose accuracy --at 2026-11-20 --ticket REQ-78 --dry-run
+";
+const EX_DISCLOSURE_LIST: &str = "\
+Examples:
+  derbes disclosure list 061211600012
+  derbes disclosure list --since 30d --limit 500
+  derbes --format json disclosure list id:42
+";
+
+#[derive(Debug, Subcommand)]
+pub enum PolicyCommand {
+    /// Record a new policy version and queue a notice of it for every active subject.
+    ///
+    /// Inserts the version into the versions table and one notice row per active
+    /// subject (the data map's subject status; every subject when it names none) in
+    /// one statement and one transaction, with an audit row. The effective date is
+    /// when the change takes effect: from then on a subject who has not objected
+    /// counts as consenting (10.5). It is kept in derbes.policy_publications.
+    // `--version` names the policy version here, not derbes'.
+    #[command(after_help = EX_POLICY_PUBLISH, disable_version_flag = true)]
+    Publish(PolicyPublishArgs),
+    /// Record a subject's written objection to a policy version (policy 10.4).
+    ///
+    /// Marks the subject's notice of the version as objected, with the reference of
+    /// the written objection (the email or letter). Refused (exit 5) when the subject
+    /// was sent no notice of that version or already objected.
+    // `--version` names the policy version here, not derbes'.
+    #[command(after_help = EX_POLICY_OBJECTION, disable_version_flag = true)]
+    Objection(PolicyObjectionArgs),
+    /// Count the notices of a version: notified, objected, silent (policy 10.5).
+    ///
+    /// Silent subjects (notified, no objection) count as consenting once the version
+    /// is in effect; the report says whether it is. Active subjects without a notice
+    /// (who joined after publication) are counted apart.
+    // `--version` names the policy version here, not derbes'.
+    #[command(after_help = EX_POLICY_STATUS, disable_version_flag = true)]
+    Status(PolicyStatusArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyPublishArgs {
+    /// The version label, e.g. 2.2 (letters, digits, `.`, `-`, `_`).
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+
+    /// The date the version takes effect (YYYY-MM-DD, today or later): the end of
+    /// the notice period, after which silence counts as consent.
+    #[arg(long, value_name = "DATE")]
+    pub effective: chrono::NaiveDate,
+
+    /// The published text of the policy; its SHA-256 is recorded (required when the
+    /// versions table has a text_sha256 column in the data map).
+    #[arg(long, value_name = "FILE")]
+    pub text: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyObjectionArgs {
+    /// The subject: IIN, BIN, phone, email or id:KEY.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+
+    /// The policy version objected to.
+    #[arg(long, value_name = "VERSION")]
+    pub version: String,
+
+    /// Reference of the written objection (the email or letter, e.g. MAIL-2027-0042).
+    #[arg(long, value_name = "REF")]
+    pub document: String,
+
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PolicyStatusArgs {
+    /// The policy version to count.
+    #[arg(value_name = "VERSION")]
+    pub version: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DisclosureCommand {
+    /// Record that a subject's data was handed to a third party (policy 7.2).
+    ///
+    /// One row in the disclosure ledger and an audit row, in one transaction. The
+    /// purpose must be one the data map declares under [purposes]; the categories
+    /// are the map's category names (name, iin, phone, microcredit, ...).
+    #[command(after_help = EX_DISCLOSURE_RECORD)]
+    Record(DisclosureRecordArgs),
+    /// List transfers: one subject's, or everyone's newest first.
+    #[command(after_help = EX_DISCLOSURE_LIST)]
+    List(DisclosureListArgs),
+}
+
+/// The ground of a transfer (policy 7.2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DisclosureBasis {
+    /// The subject consented to it for a service (7.2.1).
+    Consent,
+    /// The law requires it (7.2.2), e.g. reports to a credit bureau.
+    Law,
+    /// The resource was sold; the buyer takes over the policy's duties (7.2.3).
+    Sale,
+}
+
+#[derive(Debug, Args)]
+pub struct DisclosureRecordArgs {
+    /// The subject: IIN, BIN, phone, email or id:KEY.
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+
+    /// Who received the data: the organisation's name (kept in the audit log, so no
+    /// IIN, BIN, phone or email in it).
+    #[arg(long, value_name = "NAME")]
+    pub recipient: String,
+
+    /// On what ground.
+    #[arg(long, value_enum)]
+    pub basis: DisclosureBasis,
+
+    /// What for: a purpose of the data map's [purposes] (e.g. services).
+    #[arg(long, value_name = "PURPOSE")]
+    pub purpose: String,
+
+    /// The categories handed over, comma-separated (name,iin,microcredit).
+    #[arg(long, value_name = "LIST")]
+    pub categories: Option<String>,
+
+    /// When the data was handed over: a date (midnight in the map's time zone), a
+    /// timestamp, or a period back from now (2d); default now.
+    #[arg(long, value_name = "WHEN")]
+    pub at: Option<String>,
+
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DisclosureListArgs {
+    /// Only this subject's transfers (IIN, BIN, phone, email or id:KEY).
+    #[arg(value_name = "IDENTITY")]
+    pub identity: Option<String>,
+
+    /// Only transfers since: a period back from now (30d) or a date (2026-11-01).
+    #[arg(long, value_name = "WHEN")]
+    pub since: Option<String>,
+
+    /// At most this many rows (the newest).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
 }
 
 const EX_RECTIFY: &str = "\

@@ -7,9 +7,11 @@ pub mod block;
 pub mod blocks;
 pub mod completions;
 pub mod consent;
+pub mod disclosure;
 pub mod export;
 pub mod map;
 pub mod migrate;
+pub mod policy;
 pub mod rectify;
 pub mod request;
 pub mod sample;
@@ -247,6 +249,18 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
             values.push(("--document", args.document.as_str()));
             Some(args.request.ticket.as_str())
         }
+        Command::Policy(crate::cli::PolicyCommand::Publish(args)) => {
+            values.push(("VERSION", args.version.as_str()));
+            Some(args.request.ticket.as_str())
+        }
+        Command::Policy(crate::cli::PolicyCommand::Objection(args)) => {
+            values.push(("--document", args.document.as_str()));
+            Some(args.request.ticket.as_str())
+        }
+        Command::Disclosure(crate::cli::DisclosureCommand::Record(args)) => {
+            values.push(("--recipient", args.recipient.as_str()));
+            Some(args.request.ticket.as_str())
+        }
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -313,5 +327,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Breach(command) => request::run_breach(&ctx, command).await,
         Command::Rectify(args) => rectify::run(&ctx, args).await,
         Command::Consent(command) => consent::run(&ctx, command).await,
+        Command::Policy(command) => policy::run(&ctx, command).await,
+        Command::Disclosure(command) => disclosure::run(&ctx, command).await,
     }
 }

@@ -10,6 +10,7 @@
 //! validated it, and is always quoted with [`quote_ident`].
 
 pub mod draft;
+pub mod labels;
 pub mod link;
 
 use std::collections::BTreeMap;
@@ -226,6 +227,17 @@ pub struct ColumnSpec {
     /// Why it may not be changed, shown when `rectify` refuses (e.g. "records of issued loans, 8.2").
     #[serde(default)]
     pub locked_reason: Option<String>,
+    /// What the subject's summary calls the field ("Surname"); the category's label
+    /// when absent. `label_kk`, `label_ru`, `label_en`: the same in Kazakh, Russian,
+    /// English (each falls back to `label`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_kk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_ru: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_en: Option<String>,
 }
 
 /// Personal-data categories of POLICY.md 2.3.
@@ -414,6 +426,105 @@ pub struct PurposeSpec {
     /// Policy clause, e.g. "4 (3.2.7)".
     #[serde(default)]
     pub clause: Option<String>,
+    /// `description` and `legal_basis` in Kazakh, Russian and English, for the
+    /// subject's summary; each falls back to the text without a suffix.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_kk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_ru: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description_en: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis_kk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis_ru: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis_en: Option<String>,
+}
+
+/// A language of the subject's summary (POLICY.md: the policy is in Kazakh; Law
+/// 94-V binds a Kazakh operator; Russian is the other official language).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Kk,
+    Ru,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::Kk, Lang::Ru, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Kk => "kk",
+            Lang::Ru => "ru",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// The variant of a text in `lang`, else the text as given.
+fn in_lang<'a>(
+    lang: Lang,
+    given: &'a str,
+    kk: &'a Option<String>,
+    ru: &'a Option<String>,
+    en: &'a Option<String>,
+) -> &'a str {
+    let variant = match lang {
+        Lang::Kk => kk,
+        Lang::Ru => ru,
+        Lang::En => en,
+    };
+    variant.as_deref().unwrap_or(given)
+}
+
+impl PurposeSpec {
+    pub fn description_in(&self, lang: Lang) -> &str {
+        in_lang(
+            lang,
+            &self.description,
+            &self.description_kk,
+            &self.description_ru,
+            &self.description_en,
+        )
+    }
+
+    pub fn legal_basis_in(&self, lang: Lang) -> &str {
+        in_lang(
+            lang,
+            &self.legal_basis,
+            &self.legal_basis_kk,
+            &self.legal_basis_ru,
+            &self.legal_basis_en,
+        )
+    }
+}
+
+impl ColumnSpec {
+    /// The field's label in `lang` when the map gives one.
+    pub fn label_in(&self, lang: Lang) -> Option<&str> {
+        let given = self.label.as_ref();
+        let variant = match lang {
+            Lang::Kk => self.label_kk.as_ref(),
+            Lang::Ru => self.label_ru.as_ref(),
+            Lang::En => self.label_en.as_ref(),
+        };
+        variant.or(given).map(String::as_str)
+    }
+}
+
+impl RetentionRule {
+    pub fn legal_basis_in(&self, lang: Lang) -> &str {
+        in_lang(
+            lang,
+            &self.legal_basis,
+            &self.legal_basis_kk,
+            &self.legal_basis_ru,
+            &self.legal_basis_en,
+        )
+    }
 }
 
 /// What happens to rows of a table once they are older than `keep`.
@@ -428,6 +539,13 @@ pub struct RetentionRule {
     pub archive_keep: Option<String>,
     /// The law or clause that sets the period, shown in exports.
     pub legal_basis: String,
+    /// `legal_basis` in Kazakh, Russian and English, for the subject's summary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis_kk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis_ru: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub legal_basis_en: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -486,6 +604,42 @@ pub struct Ledgers {
     /// Where open obligations (loans) live, for summaries.
     #[serde(default)]
     pub loans: Option<LoanLedger>,
+    /// Where policy versions and the notices of them live, for `derbes policy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<PolicyLedger>,
+}
+
+/// Where policy versions and the per-subject notices of them live (POLICY.md
+/// 10.2-10.5): a table of versions (it holds no personal data, so it need not be
+/// mapped) and a mapped table of notices, one row per subject and version, whose
+/// link reaches the subject in one step (derbes inserts into it).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyLedger {
+    /// The table of published versions.
+    pub versions: String,
+    /// Its column holding the version label (`2.2`); unique.
+    pub version: String,
+    /// Its column the publication moment goes to.
+    pub published_at: String,
+    /// Its column for the SHA-256 (hex) of the text; when named, `policy publish`
+    /// needs `--text FILE`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_sha256: Option<String>,
+    /// Its column for the date the version takes effect, if it has one (derbes
+    /// records the date in `derbes.policy_publications` in any case).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub effective: Option<String>,
+    /// The mapped table of notices.
+    pub notices: String,
+    /// The notices' column naming the version: it holds the versions table's
+    /// primary key.
+    pub notice_version: String,
+    pub notified_at: String,
+    pub objected_at: String,
+    /// The notices' column for the reference of the written objection (10.4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objection_ref: Option<String>,
 }
 
 /// Where the subject's loans live and which statuses mean "still open".
@@ -793,6 +947,14 @@ impl DataMap {
         if let Some(zone) = &self.timezone {
             crate::when::parse_time_zone(zone).map_err(|e| format!("timezone: {e}"))?;
         }
+        if let Some(policy) = &self.ledgers.policy {
+            if !self.tables.contains_key(&policy.notices) {
+                return Err(format!(
+                    "[ledgers] policy names notices table `{}`, which is not mapped under [tables]: map it with its link to the subject",
+                    policy.notices
+                ));
+            }
+        }
         for (name, rule) in &self.retention {
             Period::parse(&rule.keep)
                 .map_err(|e| format!("[retention.{name}] keep = \"{}\": {e}", rule.keep))?;
@@ -889,6 +1051,21 @@ impl DataMap {
         if let Some(l) = &self.ledgers.loans {
             named.push((l.table.clone(), l.status.clone(), "loan ledger"));
         }
+        if let Some(p) = &self.ledgers.policy {
+            for column in [&p.version, &p.published_at]
+                .into_iter()
+                .chain(p.text_sha256.as_ref())
+                .chain(p.effective.as_ref())
+            {
+                named.push((p.versions.clone(), column.clone(), "policy ledger"));
+            }
+            for column in [&p.notice_version, &p.notified_at, &p.objected_at]
+                .into_iter()
+                .chain(p.objection_ref.as_ref())
+            {
+                named.push((p.notices.clone(), column.clone(), "policy ledger"));
+            }
+        }
         named
     }
 }
@@ -973,6 +1150,54 @@ link = { column = "order_id", via = "orders" }
         assert_eq!(map.time_zone(), chrono_tz::Asia::Aqtobe);
         let bad = DataMap::parse(&format!("timezone = \"Almaty\"\n{MINIMAL}"), path);
         assert!(bad.unwrap_err().to_string().contains("IANA"));
+    }
+
+    #[test]
+    fn texts_fall_back_to_the_one_given_and_old_maps_keep_their_digest() {
+        let plain = DataMap::parse(
+            &MINIMAL.replace(
+                "[tables.people.columns]",
+                "[purposes]\nidentification = { description = \"Identifying\", legal_basis = \"Consent\" }\n[tables.people.columns]",
+            ),
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let purpose = &plain.purposes["identification"];
+        for lang in Lang::ALL {
+            assert_eq!(purpose.description_in(lang), "Identifying");
+            assert_eq!(purpose.legal_basis_in(lang), "Consent");
+        }
+        // Fields absent are not serialised: the digest of an old map is unchanged.
+        assert!(!serde_json::to_string(&plain)
+            .unwrap()
+            .contains("description_kk"));
+        let translated = DataMap::parse(
+            &MINIMAL.replace(
+                "[tables.people.columns]",
+                "[purposes]\nidentification = { description = \"Identifying\", description_kk = \"Сәйкестендіру\", legal_basis = \"Consent\", legal_basis_ru = \"Согласие\" }\n[tables.people.columns]",
+            ),
+            Path::new("m.toml"),
+        )
+        .unwrap();
+        let purpose = &translated.purposes["identification"];
+        assert_eq!(purpose.description_in(Lang::Kk), "Сәйкестендіру");
+        assert_eq!(purpose.description_in(Lang::Ru), "Identifying");
+        assert_eq!(purpose.legal_basis_in(Lang::Ru), "Согласие");
+        assert_eq!(purpose.legal_basis_in(Lang::Kk), "Consent");
+    }
+
+    #[test]
+    fn a_policy_ledger_needs_a_mapped_notices_table() {
+        let with = |notices: &str| {
+            format!(
+                "{MINIMAL}[ledgers]\npolicy = {{ versions = \"versions\", version = \"label\", published_at = \"at\", notices = \"{notices}\", notice_version = \"version_id\", notified_at = \"sent\", objected_at = \"objected\" }}\n"
+            )
+        };
+        assert!(DataMap::parse(&with("orders"), Path::new("m.toml")).is_ok());
+        let err = DataMap::parse(&with("notices"), Path::new("m.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not mapped under [tables]"), "{err}");
     }
 
     #[test]

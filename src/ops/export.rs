@@ -9,9 +9,11 @@
 //! - `data.json`: the personal data by category, each category with its purposes,
 //!   legal bases and retention from the map, the recipients the disclosure ledger
 //!   says received it, its record count and the parts and columns that hold its
-//!   values; then the consent history and every transfer;
+//!   values; then the consent history, every transfer, the subject's requests and
+//!   the notices of policy versions with any objection;
 //! - `summary.html`: the same facts for a reader without tools, in Kazakh, Russian
-//!   and English;
+//!   and English: labels and texts in each section's language where derbes or the
+//!   data map knows them;
 //! - `manifest.json` (last): the shared manifest model ([`crate::files::manifest`],
 //!   format `derbes-export` version 2): subject reference, time, operator, ticket,
 //!   data-map digest, every table's columns, rows and parts, and every member's size
@@ -31,8 +33,10 @@ use tokio_postgres::GenericClient;
 
 use crate::files::manifest::{ColumnDef, MemberEntry, TableEntry, MANIFEST_NAME};
 use crate::files::tar_writer::{member_entry, Member, Parts, TarWriter};
+use crate::map::labels::period_words;
 use crate::map::link::LinkPath;
-use crate::map::{quote_ident, Category, DataMap, RetentionAction};
+use crate::map::{quote_ident, Category, DataMap, Lang, RetentionAction};
+use crate::ops::policy::NoticeRecord;
 use crate::ops::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
 use crate::pg::catalog::Catalog;
 
@@ -101,6 +105,9 @@ pub async fn write_bundle(
 ) -> Result<ExportReport, ExportError> {
     let reading = std::time::Instant::now();
     let summary = subject::summary(client, map, catalog, key, options.today).await?;
+    let notices = crate::ops::policy::notices_of(client, map, catalog, key)
+        .await
+        .map_err(|e| ExportError::Map(e.to_string()))?;
 
     let mut entries: Vec<TableEntry> = Vec::new();
     let mut tables: Vec<TableExport> = Vec::new();
@@ -121,8 +128,8 @@ pub async fn write_bundle(
         entries.len()
     );
 
-    let data_json = data_json(map, &summary, options, &entries)?;
-    let summary_html = render_summary_html(map, &summary, options);
+    let data_json = data_json(map, &summary, &notices, options, &entries)?;
+    let summary_html = render_summary_html(map, &summary, &notices, options);
     let mut files = Vec::new();
     for (name, data) in [
         ("data.json", data_json),
@@ -350,6 +357,8 @@ struct DataHead<'a> {
     disclosures: &'a [DisclosureRecord],
     /// The subject's requests with their due dates; null when not recorded.
     requests: Option<&'a [crate::ops::request::RequestRecord]>,
+    /// Notices of policy versions and objections to them (policy 10.2-10.5).
+    policy_notices: &'a [NoticeRecord],
 }
 
 fn held_in(map: &DataMap, category: Category) -> Vec<HeldIn<'_>> {
@@ -407,6 +416,7 @@ fn disclosed_to(summary: &SubjectSummary, category: Category) -> Vec<&Disclosure
 fn data_json(
     map: &DataMap,
     summary: &SubjectSummary,
+    notices: &[NoticeRecord],
     options: &ExportOptions,
     tables: &[TableEntry],
 ) -> Result<Vec<u8>, ExportError> {
@@ -457,6 +467,7 @@ fn data_json(
         consents: &summary.consents,
         disclosures: &summary.disclosures,
         requests: summary.requests.as_deref(),
+        policy_notices: notices,
     };
     Ok(serde_json::to_vec_pretty(&data).map_err(io::Error::other)?)
 }
@@ -479,7 +490,7 @@ fn html(text: &str) -> String {
 
 /// Headings of the summary, in Kazakh, Russian and English.
 struct Words {
-    lang: &'static str,
+    lang: Lang,
     title: &'static str,
     intro: &'static str,
     identity: &'static str,
@@ -498,11 +509,18 @@ struct Words {
     transfers: &'static str,
     not_recorded: &'static str,
     files: &'static str,
+    date: &'static str,
+    recipient: &'static str,
+    notices: &'static str,
+    /// `{v}` is the version label.
+    notice_version: &'static str,
+    notified: &'static str,
+    objected: &'static str,
 }
 
 const LANGUAGES: [Words; 3] = [
     Words {
-        lang: "kk",
+        lang: Lang::Kk,
         title: "Сіз туралы сақталатын дербес деректер",
         intro: "Бұл құжат «Дербес деректер және оларды қорғау туралы» Заңның 24-бабына сәйкес компанияда сіз туралы сақталатын барлық деректерді көрсетеді.",
         identity: "Жеке деректер",
@@ -521,9 +539,15 @@ const LANGUAGES: [Words; 3] = [
         transfers: "Деректерді үшінші тұлғаларға беру",
         not_recorded: "берілген санаттар тіркелмеген",
         files: "Толық деректер: data.json және tables/ қалтасындағы CSV файлдары.",
+        date: "Күні",
+        recipient: "Алушы",
+        notices: "Құпиялылық саясатының өзгерістері туралы хабарламалар",
+        notice_version: "{v} нұсқасы",
+        notified: "хабарлама жіберілді",
+        objected: "қарсылық білдірілді",
     },
     Words {
-        lang: "ru",
+        lang: Lang::Ru,
         title: "Персональные данные, которые мы храним о вас",
         intro: "Этот документ показывает все данные о вас, которые хранит компания, согласно статье 24 Закона «О персональных данных и их защите».",
         identity: "Личные данные",
@@ -542,9 +566,15 @@ const LANGUAGES: [Words; 3] = [
         transfers: "Передача данных третьим лицам",
         not_recorded: "переданные категории не записаны",
         files: "Полные данные: data.json и CSV-файлы в папке tables/.",
+        date: "Дата",
+        recipient: "Получатель",
+        notices: "Уведомления об изменениях политики конфиденциальности",
+        notice_version: "Версия {v}",
+        notified: "уведомление направлено",
+        objected: "возражение получено",
     },
     Words {
-        lang: "en",
+        lang: Lang::En,
         title: "The personal data we hold about you",
         intro: "This document shows all data the company holds about you, under Article 24 of the Law on Personal Data and Their Protection.",
         identity: "Personal details",
@@ -563,11 +593,25 @@ const LANGUAGES: [Words; 3] = [
         transfers: "Transfers of data to third parties",
         not_recorded: "the categories transferred were not recorded",
         files: "The full data: data.json and the CSV files in the tables/ folder.",
+        date: "Date",
+        recipient: "Recipient",
+        notices: "Notices of changes to the privacy policy",
+        notice_version: "Version {v}",
+        notified: "notified",
+        objected: "objected",
     },
 ];
 
-/// `summary.html`: what the subject can read without tools.
-fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &ExportOptions) -> String {
+/// `summary.html`: what the subject can read without tools. Every text the
+/// subject reads is in the section's language where a variant is known: category
+/// labels from derbes, field labels, purposes, legal bases and retention texts from
+/// the data map (falling back to the text it gives).
+fn render_summary_html(
+    map: &DataMap,
+    summary: &SubjectSummary,
+    notices: &[NoticeRecord],
+    options: &ExportOptions,
+) -> String {
     let mut page = String::from(
         "<!DOCTYPE html>\n<html>\n<head><meta charset=\"utf-8\"><title>derbes</title>\n\
          <style>body{font-family:sans-serif;max-width:60em;margin:auto}table{border-collapse:collapse}\
@@ -575,18 +619,24 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
          </head>\n<body>\n",
     );
     for words in &LANGUAGES {
+        let lang = words.lang;
         page.push_str(&format!(
             "<section lang=\"{}\">\n<h1>{}</h1>\n<p>{}</p>\n<p>{} UTC</p>\n",
-            words.lang,
+            lang.code(),
             html(words.title),
             html(words.intro),
             options.generated_at.format("%Y-%m-%d %H:%M")
         ));
         page.push_str(&format!("<h2>{}</h2>\n<table>\n", html(words.identity)));
+        let subject_columns = map.tables.get(&map.subject.table).map(|t| &t.columns);
         for field in &summary.identity {
+            let label = subject_columns
+                .and_then(|columns| columns.get(&field.column))
+                .and_then(|column| column.label_in(lang))
+                .unwrap_or_else(|| field.category.label(lang));
             page.push_str(&format!(
                 "<tr><th>{}</th><td>{}</td></tr>\n",
-                html(&field.category.name()),
+                html(label),
                 html(field.value.as_deref().unwrap_or(""))
             ));
         }
@@ -606,13 +656,23 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
             let places = held_in(map, held.category);
             let purposes: BTreeSet<String> = places
                 .iter()
-                .map(|p| p.purpose_description.unwrap_or(p.purpose).to_owned())
+                .map(|p| purpose_text(map, p.purpose, lang))
                 .collect();
-            let bases: BTreeSet<&str> = places.iter().filter_map(|p| p.legal_basis).collect();
+            let bases: BTreeSet<&str> = places
+                .iter()
+                .filter_map(|p| map.purposes.get(p.purpose))
+                .map(|p| p.legal_basis_in(lang))
+                .collect();
             let retention: BTreeSet<String> = places
                 .iter()
                 .filter_map(|p| p.retention.as_ref())
-                .map(|r| format!("{} ({})", r.keep, r.legal_basis))
+                .map(|r| {
+                    let basis = map
+                        .retention
+                        .get(r.rule)
+                        .map_or(r.legal_basis, |rule| rule.legal_basis_in(lang));
+                    format!("{} ({basis})", period_words(r.keep, lang))
+                })
                 .collect();
             let recipients: BTreeSet<&str> = disclosed_to(summary, held.category)
                 .into_iter()
@@ -620,13 +680,13 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
                 .collect();
             page.push_str(&format!(
                 "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{} – {}</td><td>{}</td></tr>\n",
-                html(&held.category.name()),
+                html(held.category.label(lang)),
                 html(&join(purposes.iter().map(String::as_str), words.none)),
                 html(&join(bases.into_iter(), words.none)),
                 html(&join(retention.iter().map(String::as_str), words.none)),
                 held.rows,
-                html(held.oldest.as_deref().unwrap_or("")),
-                html(held.newest.as_deref().unwrap_or("")),
+                html(&day(held.oldest.as_deref())),
+                html(&day(held.newest.as_deref())),
                 html(&join(recipients.into_iter(), words.none)),
             ));
         }
@@ -638,40 +698,107 @@ fn render_summary_html(map: &DataMap, summary: &SubjectSummary, options: &Export
         for consent in &summary.consents {
             page.push_str(&format!(
                 "<li>{}: {} {}{}</li>\n",
-                html(consent.purpose.as_deref().unwrap_or("")),
+                html(&purpose_text(
+                    map,
+                    consent.purpose.as_deref().unwrap_or(""),
+                    lang
+                )),
                 html(words.granted),
-                html(consent.granted_at.as_deref().unwrap_or("")),
+                html(&day(consent.granted_at.as_deref())),
                 consent
                     .withdrawn_at
                     .as_deref()
-                    .map(|w| format!(", {} {}", html(words.withdrawn), html(w)))
+                    .map(|w| format!(", {} {}", html(words.withdrawn), html(&day(Some(w)))))
                     .unwrap_or_default()
             ));
         }
         page.push_str("</ul>\n");
-        page.push_str(&format!("<h2>{}</h2>\n<ul>\n", html(words.transfers)));
+        if !notices.is_empty() {
+            page.push_str(&format!("<h2>{}</h2>\n<ul>\n", html(words.notices)));
+            for notice in notices {
+                let version = words
+                    .notice_version
+                    .replace("{v}", notice.version.as_deref().unwrap_or("?"));
+                page.push_str(&format!(
+                    "<li>{}: {} {}{}</li>\n",
+                    html(&version),
+                    html(words.notified),
+                    html(&day(notice.notified_at.as_deref())),
+                    notice
+                        .objected_at
+                        .as_deref()
+                        .map(|o| format!(", {} {}", html(words.objected), html(&day(Some(o)))))
+                        .unwrap_or_default()
+                ));
+            }
+            page.push_str("</ul>\n");
+        }
+        page.push_str(&format!("<h2>{}</h2>\n", html(words.transfers)));
         if summary.disclosures.is_empty() {
-            page.push_str(&format!("<li>{}</li>\n", html(words.none)));
+            page.push_str(&format!("<p>{}</p>\n", html(words.none)));
+        } else {
+            page.push_str(&format!(
+                "<table>\n<tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th></tr>\n",
+                html(words.date),
+                html(words.recipient),
+                html(words.purpose),
+                html(words.categories),
+                html(words.legal_basis),
+            ));
         }
         for disclosure in &summary.disclosures {
             let categories = if disclosure.categories.is_empty() {
                 words.not_recorded.to_owned()
             } else {
-                disclosure.categories.join(", ")
+                disclosure
+                    .categories
+                    .iter()
+                    .map(|name| category_text(name, lang))
+                    .collect::<Vec<_>>()
+                    .join("; ")
             };
             page.push_str(&format!(
-                "<li>{} {}: {} ({})</li>\n",
-                html(disclosure.disclosed_at.as_deref().unwrap_or("")),
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                html(&day(disclosure.disclosed_at.as_deref())),
                 html(disclosure.recipient.as_deref().unwrap_or("")),
+                html(&purpose_text(
+                    map,
+                    disclosure.purpose.as_deref().unwrap_or(""),
+                    lang
+                )),
                 html(&categories),
-                html(disclosure.purpose.as_deref().unwrap_or("")),
+                html(disclosure.legal_basis.as_deref().unwrap_or("")),
             ));
         }
-        page.push_str("</ul>\n");
+        if !summary.disclosures.is_empty() {
+            page.push_str("</table>\n");
+        }
         page.push_str(&format!("<p>{}</p>\n</section>\n<hr>\n", html(words.files)));
     }
     page.push_str("</body>\n</html>\n");
     page
+}
+
+/// A purpose as the subject reads it: the map's description in `lang`, else the
+/// name as recorded (a ledger may hold purposes the map does not declare).
+fn purpose_text(map: &DataMap, purpose: &str, lang: Lang) -> String {
+    map.purposes
+        .get(purpose)
+        .map_or_else(|| purpose.to_owned(), |p| p.description_in(lang).to_owned())
+}
+
+/// A category name as recorded in a ledger, as the subject reads it.
+fn category_text(name: &str, lang: Lang) -> String {
+    Category::ALL
+        .into_iter()
+        .find(|c| c.name() == name)
+        .map_or_else(|| name.to_owned(), |c| c.label(lang).to_owned())
+}
+
+/// The date of a timestamp as PostgreSQL prints it (`2026-11-28 10:00:00+00`).
+fn day(text: Option<&str>) -> String {
+    let text = text.unwrap_or("");
+    text.get(..10).unwrap_or(text).to_owned()
 }
 
 fn join<'a>(items: impl Iterator<Item = &'a str>, none: &str) -> String {

@@ -5,7 +5,10 @@
 pub mod archive;
 pub mod block;
 pub mod consent;
+pub mod disclosure;
 pub mod export;
+pub mod ledger;
+pub mod policy;
 pub mod rectify;
 pub mod request;
 pub mod resolve;

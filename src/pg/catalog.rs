@@ -428,6 +428,35 @@ pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckRe
         }
     }
 
+    if let Some(policy) = &map.ledgers.policy {
+        let versions = map.table_name(&policy.versions);
+        if !catalog.tables.contains_key(&versions) {
+            error(
+                "[ledgers] policy".to_owned(),
+                format!("the policy versions table {versions} does not exist in the database"),
+                Some("correct `versions` of [ledgers] policy in the data map".to_owned()),
+            );
+        }
+        // derbes inserts notices, copying the subject's link value: one step only.
+        if let Ok(path) = LinkPath::compile(map, catalog, &policy.notices) {
+            let direct = matches!(path.steps.as_slice(), [step] if step.to == path.subject_table);
+            if !direct {
+                error(
+                    "[ledgers] policy".to_owned(),
+                    format!(
+                        "the notices table `{}` does not link straight to the subject table ({}): `policy publish` cannot insert its rows",
+                        policy.notices,
+                        path.describe()
+                    ),
+                    Some(format!(
+                        "give [tables.{}] a link column that names the subject key",
+                        policy.notices
+                    )),
+                );
+            }
+        }
+    }
+
     for (table, column, role) in map.named_columns() {
         let name = map.table_name(&table);
         let Some(found) = catalog.tables.get(&name) else {

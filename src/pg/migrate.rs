@@ -60,6 +60,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "requests",
         sql: include_str!("../../sql/derbes/0008_requests.sql"),
     },
+    Migration {
+        version: 9,
+        name: "policy_publications",
+        sql: include_str!("../../sql/derbes/0009_policy_publications.sql"),
+    },
 ];
 
 /// The tables of schema `derbes` the migrations create.
@@ -73,6 +78,7 @@ pub const OWN_TABLES: &[&str] = &[
     "audit_lock",
     "requests",
     "breaches",
+    "policy_publications",
 ];
 
 /// The schema version this binary expects.
