@@ -1580,7 +1580,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__consent__subcmd__grant)
-            opts="-y -v -q -h -V --purpose --document --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --purpose --document --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1595,6 +1595,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1730,7 +1738,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__consent__subcmd__withdraw)
-            opts="-y -v -q -h -V --purpose --document --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --purpose --document --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1745,6 +1753,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1908,7 +1924,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__disclosure__subcmd__record)
-            opts="-y -v -q -h -V --recipient --basis --purpose --categories --at --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --recipient --basis --purpose --categories --at --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1935,6 +1951,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3012,7 +3036,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__policy__subcmd__objection)
-            opts="-y -v -q -h --version --document --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
+            opts="-y -v -q -h --version --document --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3027,6 +3051,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3058,7 +3090,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__policy__subcmd__publish)
-            opts="-y -v -q -h --effective --text --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
+            opts="-y -v -q -h --effective --text --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3073,6 +3105,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -3138,7 +3178,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__rectify)
-            opts="-y -v -q -h -V --set --row --evidence --audit-key-file --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --set --row --evidence --audit-key-file --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3161,6 +3201,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

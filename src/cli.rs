@@ -324,6 +324,9 @@ pub struct PolicyPublishArgs {
     pub request: TicketArgs,
 
     #[command(flatten)]
+    pub link: LinkArgs,
+
+    #[command(flatten)]
     pub confirm: ConfirmArgs,
 }
 
@@ -343,6 +346,9 @@ pub struct PolicyObjectionArgs {
 
     #[command(flatten)]
     pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub link: LinkArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -412,6 +418,9 @@ pub struct DisclosureRecordArgs {
     pub request: TicketArgs,
 
     #[command(flatten)]
+    pub link: LinkArgs,
+
+    #[command(flatten)]
     pub confirm: ConfirmArgs,
 }
 
@@ -478,9 +487,11 @@ pub struct RectifyArgs {
     #[arg(long, env = "DERBES_AUDIT_KEY_FILE", value_name = "PATH")]
     pub audit_key_file: Option<PathBuf>,
 
-    // A request-tracking `--request ID` argument joins here when requests land.
     #[command(flatten)]
     pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub link: LinkArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -548,9 +559,11 @@ pub struct ConsentChangeArgs {
     #[arg(long, value_name = "REF")]
     pub document: String,
 
-    // A request-tracking `--request ID` argument joins here when requests land.
     #[command(flatten)]
     pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub link: LinkArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,

@@ -46,6 +46,7 @@ async fn change(ctx: &Context, args: ConsentChangeArgs, action: Action) -> anyho
     let identity = parse_identity(&args.identity)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     if action == Action::Withdraw {
         consent::precheck_withdraw(&client, &map, &catalog, &candidate.key, &args.purpose)

@@ -48,6 +48,7 @@ async fn record(ctx: &Context, args: DisclosureRecordArgs) -> anyhow::Result<()>
     disclosure::check(&map, &request).map_err(exit_error)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     request.subject_ref = format!("{}:{}", map.subject.table, candidate.key);
     request.key = candidate.key.clone();

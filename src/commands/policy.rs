@@ -58,6 +58,7 @@ async fn publish(ctx: &Context, args: PolicyPublishArgs) -> anyhow::Result<()> {
     };
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let active = policy::prepare(&client, &map, &catalog, &request)
         .await
         .map_err(exit_error)?;
@@ -85,6 +86,7 @@ async fn objection(ctx: &Context, args: PolicyObjectionArgs) -> anyhow::Result<(
     }
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     let subject_ref = format!("{}:{}", map.subject.table, candidate.key);
     if !args.confirm.dry_run {

@@ -29,6 +29,7 @@ pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
     let identity = parse_identity(&args.identity)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     let prepared = rectify::prepare(&client, &map, &catalog, &plan, &candidate.key)
         .await

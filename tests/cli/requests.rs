@@ -803,3 +803,75 @@ async fn archive_dump_and_restore_link_their_audit_rows() {
     assert_eq!(actions, ["request.open", "archive.dump", "archive.restore"]);
     db.cmd().args(["audit", "verify"]).assert().success();
 }
+
+/// The commands that came with requests (rectify, consent, disclosure) take
+/// `--request` like every other change and link their audit rows to it.
+#[tokio::test]
+async fn rectify_consent_and_disclosure_link_their_audit_rows() {
+    let (db, client) = db_with_subject().await;
+    let request = open(&db, "rectify", "id:900001", "2026-11-02", &[]);
+    let id = request["id"].as_i64().unwrap().to_string();
+    client
+        .batch_execute(
+            "INSERT INTO policy_versions (version, published_at, text_sha256) \
+                 VALUES ('test-9.9', now() - interval '1 year', repeat('0', 64)); \
+             INSERT INTO consents (borrower_id, policy_version_id, purpose, granted_at) \
+                 SELECT 900001, id, 'services', now() - interval '1 year' FROM policy_versions WHERE version = 'test-9.9'",
+        )
+        .await
+        .unwrap();
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .args(["rectify", "id:900001", "--set", "first_name=Aruzhan"])
+        .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
+        .assert()
+        .success();
+    db.cmd()
+        .args(["consent", "grant", "id:900001", "--purpose", "marketing"])
+        .args([
+            "--document",
+            "FORM-1",
+            "--ticket",
+            "REQ-1",
+            "--request",
+            &id,
+            "--yes",
+        ])
+        .assert()
+        .success();
+    db.cmd()
+        .args(["disclosure", "record", "id:900001", "--recipient", "Bureau"])
+        .args(["--basis", "law", "--purpose", "services"])
+        .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
+        .assert()
+        .success();
+    let actions: Vec<String> = client
+        .query(
+            "SELECT action FROM derbes.audit_log WHERE request_id = $1::text::bigint ORDER BY seq",
+            &[&id],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            "request.open",
+            "rectify",
+            "consent.grant",
+            "disclosure.record"
+        ],
+        "{actions:?}"
+    );
+    // An unknown request is refused before anything changes.
+    let before = crate::support::database_checksums(&client).await;
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .args(["rectify", "id:900001", "--set", "first_name=Other"])
+        .args(["--ticket", "REQ-1", "--request", "999999", "--yes"])
+        .assert()
+        .code(3);
+    assert_eq!(crate::support::database_checksums(&client).await, before);
+}
