@@ -5,7 +5,7 @@
 # SELECTs run raw through psql (COPY ... TO STDOUT). Like is compared with like:
 #
 #   queries:        derbes' `query_ms` (its JSON report: every query of the bundle,
-#                   rows streamed into its spools; no start-up, no connection) against
+#                   rows streamed into the tar writer; no start-up, no connection) against
 #                   the raw COPYs timed inside one psql session (\timing, summed);
 #   whole process:  `derbes export` (start, connect, catalogue, queries, encryption,
 #                   audit row) against the whole psql process, both on sslmode=disable.
