@@ -30,8 +30,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     let found = match &selector {
         Some(selector) => block::find_selected(&client, &map, &catalog, selector).await,
         None => block::find_identities(&client, &map, &catalog, &identities.identities).await,
-    }
-    .map_err(exit_error)?;
+    }?;
     let skipped_unknown = found.unknown.iter().map(|g| g.describe()).collect();
     let subjects = block::check_guards(
         found,
@@ -39,8 +38,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
             max: args.max,
             skip_unknown: args.skip_unknown,
         },
-    )
-    .map_err(exit_error)?;
+    )?;
     if !args.confirm.dry_run {
         confirm(
             &format!(
@@ -64,9 +62,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
         duplicates: identities.duplicates,
         dry_run: args.confirm.dry_run,
     };
-    let report = block::block(&mut client, &map, &catalog, &request)
-        .await
-        .map_err(exit_error)?;
+    let report = block::block(&mut client, &map, &catalog, &request).await?;
     emit(ctx.format(), &report)
 }
 
@@ -93,7 +89,7 @@ fn selector(args: &BlockArgs, zone: chrono_tz::Tz) -> anyhow::Result<Option<Sele
         .into());
     }
     if let Some(ip) = &args.ip {
-        let range = block::parse_cidr(ip).map_err(exit_error)?;
+        let range = block::parse_cidr(ip)?;
         return Ok(Some(Selector::Ip { range, since }));
     }
     if let Some(id) = &args.device {
@@ -117,14 +113,14 @@ pub(crate) fn read_identities(
     let mut list = IdentityList::default();
     let (stdin, literal): (Vec<&String>, Vec<&String>) = arguments.iter().partition(|a| *a == "-");
     let literal: Vec<String> = literal.into_iter().cloned().collect();
-    list.add_arguments(&literal).map_err(exit_error)?;
+    list.add_arguments(&literal)?;
     let reads_stdin = !stdin.is_empty() || from_file == Some(Path::new("-"));
     if reads_stdin {
         let mut bytes = Vec::new();
         std::io::stdin()
             .read_to_end(&mut bytes)
             .context("cannot read identities from stdin")?;
-        list.add_bytes(&bytes, "stdin").map_err(exit_error)?;
+        list.add_bytes(&bytes, "stdin")?;
     }
     if let Some(path) = from_file.filter(|p| *p != Path::new("-")) {
         let bytes = std::fs::read(path).map_err(|e| {
@@ -133,11 +129,10 @@ pub(crate) fn read_identities(
                 path.display()
             ))
         })?;
-        list.add_bytes(&bytes, &path.display().to_string())
-            .map_err(exit_error)?;
+        list.add_bytes(&bytes, &path.display().to_string())?;
     }
     if list.is_empty() {
-        return Err(exit_error(BlockError::NoInput));
+        return Err(anyhow::Error::new(BlockError::NoInput));
     }
     Ok(list)
 }
@@ -148,28 +143,6 @@ pub(crate) fn named(subjects: &[block::FoundSubject]) -> Vec<String> {
         .iter()
         .map(|s| format!("{}, found by {}", s.subject, s.found_by))
         .collect()
-}
-
-/// A library error with the exit code the command-line contract gives it.
-pub(crate) fn exit_error(error: BlockError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        BlockError::MalformedInput { .. }
-        | BlockError::NotText { .. }
-        | BlockError::BadCidr(_)
-        | BlockError::NoInput
-        | BlockError::NoBlockSpec
-        | BlockError::NoApplication => DerbesError::Usage(message).into(),
-        BlockError::Unknown { .. } | BlockError::NothingSelected => {
-            DerbesError::NotFound(message).into()
-        }
-        BlockError::Ambiguous { .. } => DerbesError::Ambiguous(message).into(),
-        BlockError::TooMany { .. } => DerbesError::Refused(message).into(),
-        BlockError::MapMismatch(_) => DerbesError::VerificationFailed(message).into(),
-        BlockError::Resolve(e) => e.into_anyhow(),
-        BlockError::Change(change) => anyhow::Error::new(change),
-        BlockError::Database(_) => anyhow::Error::new(error),
-    }
 }
 
 impl Tabular for BlockReport {

@@ -3,7 +3,6 @@
 use serde::Serialize;
 
 use crate::cli::BlocksArgs;
-use crate::commands::block::exit_error;
 use crate::commands::Context;
 use crate::ops::block::{self, BlockRecord, BlocksFilter};
 use crate::output::{emit, Tabular};
@@ -28,7 +27,7 @@ pub async fn run(ctx: &Context, args: BlocksArgs) -> anyhow::Result<()> {
         since,
         limit: args.limit.max(1),
     };
-    let blocks = block::list(&client, &filter).await.map_err(exit_error)?;
+    let blocks = block::list(&client, &filter).await?;
     emit(ctx.format(), &Blocks { blocks })
 }
 

@@ -6,8 +6,7 @@
 use crate::cli::{ConsentChangeArgs, ConsentCommand, ConsentListArgs};
 use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
-use crate::error::DerbesError;
-use crate::ops::consent::{self, ConsentError, ConsentList, ConsentReport, ConsentRequest};
+use crate::ops::consent::{self, ConsentList, ConsentReport, ConsentRequest};
 use crate::output::{emit, Tabular};
 use crate::pg::catalog::Catalog;
 use crate::terminal::confirm;
@@ -22,14 +21,12 @@ pub async fn run(ctx: &Context, command: ConsentCommand) -> anyhow::Result<()> {
 
 async fn list(ctx: &Context, args: ConsentListArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
-    consent::ledger(&map).map_err(exit_error)?;
+    consent::ledger(&map)?;
     let identity = parse_identity(&args.identity)?;
     let (client, _) = ctx.connect_read().await?;
     let catalog = Catalog::read(&client).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
-    let report = consent::list(&client, &map, &catalog, &candidate.key)
-        .await
-        .map_err(exit_error)?;
+    let report = consent::list(&client, &map, &catalog, &candidate.key).await?;
     emit(ctx.format(), &report)
 }
 
@@ -41,17 +38,15 @@ enum Action {
 
 async fn change(ctx: &Context, args: ConsentChangeArgs, action: Action) -> anyhow::Result<()> {
     let map = ctx.map()?;
-    consent::ledger(&map).map_err(exit_error)?;
-    consent::check_purpose(&map, &args.purpose).map_err(exit_error)?;
+    consent::ledger(&map)?;
+    consent::check_purpose(&map, &args.purpose)?;
     let identity = parse_identity(&args.identity)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     ctx.link(&client, &args.link).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     if action == Action::Withdraw {
-        consent::precheck_withdraw(&client, &map, &catalog, &candidate.key, &args.purpose)
-            .await
-            .map_err(exit_error)?;
+        consent::precheck_withdraw(&client, &map, &catalog, &candidate.key, &args.purpose).await?;
     }
     let verb = match action {
         Action::Withdraw => "Withdraw",
@@ -77,26 +72,8 @@ async fn change(ctx: &Context, args: ConsentChangeArgs, action: Action) -> anyho
     let report = match action {
         Action::Withdraw => consent::withdraw(&mut client, &map, &catalog, &request).await,
         Action::Grant => consent::grant(&mut client, &map, &catalog, &request).await,
-    }
-    .map_err(exit_error)?;
+    }?;
     emit(ctx.format(), &report)
-}
-
-/// A library error with the exit code the command-line contract gives it.
-fn exit_error(error: ConsentError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        ConsentError::NoLedger | ConsentError::UnknownPurpose { .. } => {
-            DerbesError::Usage(message).into()
-        }
-        ConsentError::OpenObligation { .. }
-        | ConsentError::IndirectLedger { .. }
-        | ConsentError::Required { .. } => DerbesError::Refused(message).into(),
-        ConsentError::NothingInForce { .. } => DerbesError::NotFound(message).into(),
-        ConsentError::Map(_) => DerbesError::VerificationFailed(message).into(),
-        ConsentError::Resolve(e) => e.into_anyhow(),
-        ConsentError::Change(change) => anyhow::Error::new(change),
-    }
 }
 
 impl Tabular for ConsentList {

@@ -4,7 +4,6 @@
 use crate::cli::{DisclosureBasis, DisclosureCommand, DisclosureListArgs, DisclosureRecordArgs};
 use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
-use crate::error::DerbesError;
 use crate::ops::disclosure::{
     self, Basis, DisclosureError, DisclosureReport, DisclosureRequest, DisclosureRow,
 };
@@ -21,8 +20,7 @@ pub async fn run(ctx: &Context, command: DisclosureCommand) -> anyhow::Result<()
 async fn record(ctx: &Context, args: DisclosureRecordArgs) -> anyhow::Result<()> {
     let identity = parse_identity(&args.identity)?;
     let map = ctx.map()?;
-    let categories = disclosure::parse_categories(args.categories.as_deref().unwrap_or(""))
-        .map_err(exit_error)?;
+    let categories = disclosure::parse_categories(args.categories.as_deref().unwrap_or(""))?;
     let at = args
         .at
         .as_deref()
@@ -45,7 +43,7 @@ async fn record(ctx: &Context, args: DisclosureRecordArgs) -> anyhow::Result<()>
         dry_run: args.confirm.dry_run,
     };
     // Refused before connecting: nothing has run.
-    disclosure::check(&map, &request).map_err(exit_error)?;
+    disclosure::check(&map, &request)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     ctx.link(&client, &args.link).await?;
@@ -66,9 +64,7 @@ async fn record(ctx: &Context, args: DisclosureRecordArgs) -> anyhow::Result<()>
             args.confirm.yes,
         )?;
     }
-    let report = disclosure::record(&mut client, &map, &catalog, &request)
-        .await
-        .map_err(exit_error)?;
+    let report = disclosure::record(&mut client, &map, &catalog, &request).await?;
     emit(ctx.format(), &report)
 }
 
@@ -76,7 +72,7 @@ async fn list(ctx: &Context, args: DisclosureListArgs) -> anyhow::Result<()> {
     let identity = args.identity.as_deref().map(parse_identity).transpose()?;
     let map = ctx.map()?;
     if map.ledgers.disclosures.is_none() {
-        return Err(exit_error(DisclosureError::NoLedger));
+        return Err(anyhow::Error::new(DisclosureError::NoLedger));
     }
     let since = args
         .since
@@ -89,26 +85,8 @@ async fn list(ctx: &Context, args: DisclosureListArgs) -> anyhow::Result<()> {
         Some(identity) => Some(resolve_one(&client, &map, &catalog, &identity).await?.key),
         None => None,
     };
-    let rows = disclosure::list(&client, &map, &catalog, key.as_deref(), since, args.limit)
-        .await
-        .map_err(exit_error)?;
+    let rows = disclosure::list(&client, &map, &catalog, key.as_deref(), since, args.limit).await?;
     emit(ctx.format(), &DisclosureList(rows))
-}
-
-/// A library error with the exit code the command-line contract gives it.
-fn exit_error(error: DisclosureError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        DisclosureError::NoLedger
-        | DisclosureError::UnknownPurpose { .. }
-        | DisclosureError::UnknownCategory(_)
-        | DisclosureError::NoCategoriesColumn
-        | DisclosureError::FutureDate(_) => DerbesError::Usage(message).into(),
-        DisclosureError::SubjectGone(_) => DerbesError::NotFound(message).into(),
-        DisclosureError::MapMismatch(_) => DerbesError::VerificationFailed(message).into(),
-        DisclosureError::Change(change) => anyhow::Error::new(change),
-        DisclosureError::Database(_) => anyhow::Error::new(error),
-    }
 }
 
 impl Tabular for DisclosureReport {

@@ -9,7 +9,7 @@ use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
 use crate::error::DerbesError;
 use crate::files::crypto::Recipients;
-use crate::files::secure_file::{OutputError, SecureFile};
+use crate::files::secure_file::SecureFile;
 use crate::files::tar_writer::{TarWriter, PART_BYTES};
 use crate::ops::export::{self, ExportOptions, ExportReport};
 use crate::ops::subject::kind_name;
@@ -29,7 +29,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         );
     }
     let map = ctx.map()?;
-    let file = SecureFile::create(&args.out, args.force).map_err(OutputError::into_anyhow)?;
+    let file = SecureFile::create(&args.out, args.force)?;
 
     let primary_at = ctx.connect().await?;
     let checked = ctx.gate(&primary_at.0, &map).await?;
@@ -84,10 +84,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         Err(e) => {
             // Dropping the writer removes the partial file.
             writer.abandon();
-            return Err(match e {
-                export::ExportError::Subject(e) => super::subject::resolve_error(e),
-                other => anyhow::Error::new(other),
-            });
+            return Err(e.into());
         }
     };
     snapshot.commit().await?;

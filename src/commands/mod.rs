@@ -170,9 +170,7 @@ impl Context {
         if link.is_empty() {
             return Ok(());
         }
-        crate::ops::request::check_link(client, &link)
-            .await
-            .map_err(request::exit_error)?;
+        crate::ops::request::check_link(client, &link).await?;
         crate::pg::audit::bind_link(client, &link).await?;
         Ok(())
     }

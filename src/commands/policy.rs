@@ -23,10 +23,10 @@ pub async fn run(ctx: &Context, command: PolicyCommand) -> anyhow::Result<()> {
 }
 
 async fn publish(ctx: &Context, args: PolicyPublishArgs) -> anyhow::Result<()> {
-    policy::check_version(&args.version).map_err(exit_error)?;
+    policy::check_version(&args.version)?;
     let map = ctx.map()?;
     if map.ledgers.policy.is_none() {
-        return Err(exit_error(PolicyError::NoLedger));
+        return Err(anyhow::Error::new(PolicyError::NoLedger));
     }
     let text_sha256 = match &args.text {
         Some(path) => {
@@ -59,9 +59,7 @@ async fn publish(ctx: &Context, args: PolicyPublishArgs) -> anyhow::Result<()> {
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     ctx.link(&client, &args.link).await?;
-    let active = policy::prepare(&client, &map, &catalog, &request)
-        .await
-        .map_err(exit_error)?;
+    let active = policy::prepare(&client, &map, &catalog, &request).await?;
     if !args.confirm.dry_run {
         confirm(
             &format!(
@@ -71,18 +69,16 @@ async fn publish(ctx: &Context, args: PolicyPublishArgs) -> anyhow::Result<()> {
             args.confirm.yes,
         )?;
     }
-    let report = policy::publish(&mut client, &map, &catalog, &request)
-        .await
-        .map_err(exit_error)?;
+    let report = policy::publish(&mut client, &map, &catalog, &request).await?;
     emit(ctx.format(), &report)
 }
 
 async fn objection(ctx: &Context, args: PolicyObjectionArgs) -> anyhow::Result<()> {
     let identity = parse_identity(&args.identity)?;
-    policy::check_version(&args.version).map_err(exit_error)?;
+    policy::check_version(&args.version)?;
     let map = ctx.map()?;
     if map.ledgers.policy.is_none() {
-        return Err(exit_error(PolicyError::NoLedger));
+        return Err(anyhow::Error::new(PolicyError::NoLedger));
     }
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
@@ -111,44 +107,22 @@ async fn objection(ctx: &Context, args: PolicyObjectionArgs) -> anyhow::Result<(
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };
-    let report = policy::object(&mut client, &map, &catalog, &request)
-        .await
-        .map_err(exit_error)?;
+    let report = policy::object(&mut client, &map, &catalog, &request).await?;
     emit(ctx.format(), &report)
 }
 
 async fn status(ctx: &Context, args: PolicyStatusArgs) -> anyhow::Result<()> {
-    policy::check_version(&args.version).map_err(exit_error)?;
+    policy::check_version(&args.version)?;
     let map = ctx.map()?;
     if map.ledgers.policy.is_none() {
-        return Err(exit_error(PolicyError::NoLedger));
+        return Err(anyhow::Error::new(PolicyError::NoLedger));
     }
     let (client, _) = ctx.connect().await?;
     ctx.gate_schema(&client).await?;
     let catalog = crate::pg::catalog::Catalog::read(&client).await?;
     let today = crate::when::today(map.time_zone());
-    let report = policy::status(&client, &map, &catalog, &args.version, today)
-        .await
-        .map_err(exit_error)?;
+    let report = policy::status(&client, &map, &catalog, &args.version, today).await?;
     emit(ctx.format(), &report)
-}
-
-/// A library error with the exit code the command-line contract gives it.
-fn exit_error(error: PolicyError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        PolicyError::NoLedger
-        | PolicyError::BadVersion
-        | PolicyError::EffectiveInPast { .. }
-        | PolicyError::NeedsText => DerbesError::Usage(message).into(),
-        PolicyError::UnknownVersion(_) => DerbesError::NotFound(message).into(),
-        PolicyError::AlreadyPublished { .. }
-        | PolicyError::NotNotified { .. }
-        | PolicyError::AlreadyObjected { .. } => DerbesError::Refused(message).into(),
-        PolicyError::MapMismatch(_) => DerbesError::VerificationFailed(message).into(),
-        PolicyError::Change(change) => anyhow::Error::new(change),
-        PolicyError::Database(_) => anyhow::Error::new(error),
-    }
 }
 
 impl Tabular for PublishReport {

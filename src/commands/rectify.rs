@@ -12,7 +12,7 @@ use crate::cli::RectifyArgs;
 use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::ops::rectify::{self, AuditKey, Prepared, RectifyError, RectifyReport, RectifyRequest};
+use crate::ops::rectify::{self, AuditKey, Prepared, RectifyReport, RectifyRequest};
 use crate::output::{emit, Tabular};
 use crate::terminal::confirm;
 
@@ -24,16 +24,14 @@ cannot test guesses against its hashes";
 
 pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
-    let plan = rectify::plan(&map, &args.set, args.row.as_deref()).map_err(exit_error)?;
+    let plan = rectify::plan(&map, &args.set, args.row.as_deref())?;
     let key = audit_key(&args)?;
     let identity = parse_identity(&args.identity)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     ctx.link(&client, &args.link).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
-    let prepared = rectify::prepare(&client, &map, &catalog, &plan, &candidate.key)
-        .await
-        .map_err(exit_error)?;
+    let prepared = rectify::prepare(&client, &map, &catalog, &plan, &candidate.key).await?;
     let request = RectifyRequest {
         ticket: args.request.ticket.clone(),
         evidence: args.evidence.clone(),
@@ -44,9 +42,7 @@ pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
     if prepared.changes.iter().any(|c| c.changes()) && !args.confirm.dry_run {
         confirm(&question(&prepared, &args), args.confirm.yes)?;
     }
-    let report = rectify::apply(&mut client, &map, &catalog, &prepared, &request)
-        .await
-        .map_err(exit_error)?;
+    let report = rectify::apply(&mut client, &map, &catalog, &prepared, &request).await?;
     emit(ctx.format(), &report)
 }
 
@@ -114,39 +110,6 @@ fn question(prepared: &Prepared, args: &RectifyArgs) -> String {
         ));
     }
     lines.join("\n")
-}
-
-/// A library error with the exit code the command-line contract gives it.
-pub(crate) fn exit_error(error: RectifyError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        RectifyError::BadSet { .. }
-        | RectifyError::Duplicate { .. }
-        | RectifyError::UnknownTable { .. }
-        | RectifyError::UnknownColumn { .. }
-        | RectifyError::SeveralTables { .. }
-        | RectifyError::RowWithoutTable
-        | RectifyError::Invalid { .. }
-        | RectifyError::NotNull { .. }
-        | RectifyError::NotAllowed { .. }
-        | RectifyError::Rejected { .. } => DerbesError::Usage(message).into(),
-        RectifyError::Locked { .. }
-        | RectifyError::NotRectifiable { .. }
-        | RectifyError::SharedRow { .. }
-        | RectifyError::Duplicated { .. } => DerbesError::Refused(message).into(),
-        RectifyError::NoRow { .. }
-        | RectifyError::RowNotOfSubject { .. }
-        | RectifyError::SubjectGone => DerbesError::NotFound(message).into(),
-        RectifyError::SeveralRows { .. } => DerbesError::Ambiguous(message).into(),
-        RectifyError::Map(_) | RectifyError::NoRowKey { .. } => {
-            DerbesError::VerificationFailed(message).into()
-        }
-        RectifyError::Resolve(e) => e.into_anyhow(),
-        RectifyError::NotFindable { .. } => anyhow::anyhow!(message),
-        RectifyError::Change(change) => {
-            anyhow::Error::new(change).context("rectify changed nothing")
-        }
-    }
 }
 
 impl Tabular for RectifyReport {

@@ -40,23 +40,6 @@ pub async fn run_breach(ctx: &Context, command: BreachCommand) -> anyhow::Result
     }
 }
 
-/// A library error with the exit code the command-line contract gives it.
-pub(crate) fn exit_error(error: RequestError) -> anyhow::Error {
-    let message = error.to_string();
-    match error {
-        RequestError::Calendar(_)
-        | RequestError::ReceivedInFuture { .. }
-        | RequestError::DiscoveredInFuture { .. }
-        | RequestError::NotifiedBeforeDiscovery { .. } => DerbesError::Usage(message).into(),
-        RequestError::NotFound { .. } => DerbesError::NotFound(message).into(),
-        RequestError::Closed { .. }
-        | RequestError::NotExtendable { .. }
-        | RequestError::ExtendedAlready { .. } => DerbesError::Refused(message).into(),
-        RequestError::Append(e) => anyhow::Error::new(e),
-        RequestError::Database(_) => anyhow::Error::new(error),
-    }
-}
-
 fn calendar(args: &CalendarArgs) -> anyhow::Result<Calendar> {
     Calendar::load(args.calendar.as_deref()).map_err(|e| match e {
         CalendarError::Read { .. } | CalendarError::Invalid { .. } => {
@@ -119,7 +102,7 @@ async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
     };
     let today = crate::when::today(zone);
     if args.received > today {
-        return Err(exit_error(RequestError::ReceivedInFuture {
+        return Err(anyhow::Error::new(RequestError::ReceivedInFuture {
             received: args.received,
             today,
         }));
@@ -133,7 +116,7 @@ async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
         args.received,
         args.access_days,
     )
-    .map_err(|e| exit_error(e.into()))?;
+    .map_err(RequestError::from)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
@@ -168,9 +151,7 @@ async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
         today,
         dry_run: args.confirm.dry_run,
     };
-    let detail = request::open(&mut client, &calendar, &open)
-        .await
-        .map_err(exit_error)?;
+    let detail = request::open(&mut client, &calendar, &open).await?;
     emit(ctx.format(), &detail)
 }
 
@@ -193,12 +174,8 @@ async fn list(ctx: &Context, args: RequestListArgs) -> anyhow::Result<()> {
         all: args.all,
         subject_ref: None,
     };
-    let requests = request::list(&client, &filter, today)
-        .await
-        .map_err(exit_error)?;
-    let breaches = request::list_breaches(&client, &filter, today)
-        .await
-        .map_err(exit_error)?;
+    let requests = request::list(&client, &filter, today).await?;
+    let breaches = request::list_breaches(&client, &filter, today).await?;
     let overdue = requests.iter().filter(|r| r.overdue).count()
         + breaches.iter().filter(|b| b.overdue).count();
     emit(
@@ -229,9 +206,7 @@ async fn show(ctx: &Context, args: RequestShowArgs) -> anyhow::Result<()> {
     let today = crate::when::today(ctx.time_zone()?);
     let (client, _) = ctx.connect().await?;
     crate::pg::migrate::ensure_current(&client).await?;
-    let detail = request::show(&client, args.id, today)
-        .await
-        .map_err(exit_error)?;
+    let detail = request::show(&client, args.id, today).await?;
     emit(ctx.format(), &detail)
 }
 
@@ -239,9 +214,7 @@ async fn close(ctx: &Context, args: RequestCloseArgs) -> anyhow::Result<()> {
     let today = crate::when::today(ctx.time_zone()?);
     let (mut client, _) = ctx.connect().await?;
     ctx.gate_schema(&client).await?;
-    let before = request::show(&client, args.id, today)
-        .await
-        .map_err(exit_error)?;
+    let before = request::show(&client, args.id, today).await?;
     let outcome = match args.outcome {
         OutcomeArg::Done => Outcome::Done,
         OutcomeArg::Refused => Outcome::Refused,
@@ -274,8 +247,7 @@ async fn close(ctx: &Context, args: RequestCloseArgs) -> anyhow::Result<()> {
             dry_run: args.confirm.dry_run,
         },
     )
-    .await
-    .map_err(exit_error)?;
+    .await?;
     emit(ctx.format(), &detail)
 }
 
@@ -300,8 +272,7 @@ async fn extend(ctx: &Context, args: RequestExtendArgs) -> anyhow::Result<()> {
         today,
         args.confirm.dry_run,
     )
-    .await
-    .map_err(exit_error)?;
+    .await?;
     emit(ctx.format(), &detail)
 }
 
@@ -310,7 +281,7 @@ async fn open_breach(ctx: &Context, args: BreachOpenArgs) -> anyhow::Result<()> 
     let zone = ctx.time_zone()?;
     let discovered_at = parse_moment("--discovered", &args.discovered, zone)?;
     let discovered_on = discovered_at.with_timezone(&zone).date_naive();
-    request::notify_by(&calendar, discovered_on).map_err(|e| exit_error(e.into()))?;
+    request::notify_by(&calendar, discovered_on).map_err(RequestError::from)?;
     let identities = match &args.subjects {
         Some(path) => Some(crate::commands::block::read_identities(&[], Some(path))?),
         None => None,
@@ -322,16 +293,14 @@ async fn open_breach(ctx: &Context, args: BreachOpenArgs) -> anyhow::Result<()> 
             let catalog = ctx.gate(&client, &map).await?;
             let found =
                 crate::ops::block::find_identities(&client, &map, &catalog, &identities.identities)
-                    .await
-                    .map_err(crate::commands::block::exit_error)?;
+                    .await?;
             let subjects = crate::ops::block::check_guards(
                 found,
                 crate::ops::block::Guards {
                     max: usize::MAX,
                     skip_unknown: false,
                 },
-            )
-            .map_err(crate::commands::block::exit_error)?;
+            )?;
             let mut refs: Vec<String> = subjects.into_iter().map(|s| s.subject).collect();
             refs.sort();
             refs.dedup();
@@ -370,8 +339,7 @@ async fn open_breach(ctx: &Context, args: BreachOpenArgs) -> anyhow::Result<()> 
         },
         today,
     )
-    .await
-    .map_err(exit_error)?;
+    .await?;
     emit(ctx.format(), &detail)
 }
 
@@ -384,9 +352,7 @@ async fn list_breaches(ctx: &Context, args: BreachListArgs) -> anyhow::Result<()
         all: args.all,
         ..Default::default()
     };
-    let breaches = request::list_breaches(&client, &filter, today)
-        .await
-        .map_err(exit_error)?;
+    let breaches = request::list_breaches(&client, &filter, today).await?;
     let overdue = breaches.iter().filter(|b| b.overdue).count();
     emit(
         ctx.format(),
@@ -404,9 +370,7 @@ async fn show_breach(ctx: &Context, args: RequestShowArgs) -> anyhow::Result<()>
     let today = crate::when::today(ctx.time_zone()?);
     let (client, _) = ctx.connect().await?;
     crate::pg::migrate::ensure_current(&client).await?;
-    let detail = request::show_breach(&client, args.id, today)
-        .await
-        .map_err(exit_error)?;
+    let detail = request::show_breach(&client, args.id, today).await?;
     emit(ctx.format(), &detail)
 }
 
@@ -422,9 +386,7 @@ async fn close_breach(ctx: &Context, args: BreachCloseArgs) -> anyhow::Result<()
     let today = crate::when::today(zone);
     let (mut client, _) = ctx.connect().await?;
     ctx.gate_schema(&client).await?;
-    let before = request::show_breach(&client, args.id, today)
-        .await
-        .map_err(exit_error)?;
+    let before = request::show_breach(&client, args.id, today).await?;
     if !args.confirm.dry_run {
         confirm(
             &format!(
@@ -448,8 +410,7 @@ async fn close_breach(ctx: &Context, args: BreachCloseArgs) -> anyhow::Result<()
             dry_run: args.confirm.dry_run,
         },
     )
-    .await
-    .map_err(exit_error)?;
+    .await?;
     emit(ctx.format(), &detail)
 }
 

@@ -28,9 +28,7 @@ async fn show(ctx: &Context, args: SubjectShowArgs) -> anyhow::Result<()> {
     let catalog = Catalog::read(&client).await?;
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     let today = crate::when::today(map.time_zone());
-    let summary = subject::summary(&client, &map, &catalog, &candidate.key, today)
-        .await
-        .map_err(resolve_error)?;
+    let summary = subject::summary(&client, &map, &catalog, &candidate.key, today).await?;
     emit(ctx.format(), &SummaryView(summary))
 }
 
@@ -63,7 +61,7 @@ pub async fn resolve_one(
         }) if std::io::stdin().is_terminal() && std::io::stderr().is_terminal() => {
             choose(kind, &masked, candidates)
         }
-        Err(e) => Err(resolve_error(e)),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -81,11 +79,6 @@ fn choose(kind: &str, masked: &str, candidates: Vec<Candidate>) -> anyhow::Resul
     candidates.into_iter().nth(picked).ok_or_else(|| {
         DerbesError::Refused("no subject picked: nothing was done".to_owned()).into()
     })
-}
-
-/// The exit code of each resolution failure.
-pub fn resolve_error(error: ResolveError) -> anyhow::Error {
-    error.into_anyhow()
 }
 
 #[derive(Serialize)]

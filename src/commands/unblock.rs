@@ -2,7 +2,7 @@
 //! 5.7), showing the reason each block had. Sessions stay revoked.
 
 use crate::cli::UnblockArgs;
-use crate::commands::block::{exit_error, named, read_identities};
+use crate::commands::block::{named, read_identities};
 use crate::commands::Context;
 use crate::ops::block::{self, Guards, UnblockReport, UnblockRequest};
 use crate::output::{emit, Tabular};
@@ -10,24 +10,21 @@ use crate::terminal::confirm;
 
 pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     if args.application.trim().is_empty() {
-        return Err(exit_error(block::BlockError::NoApplication));
+        return Err(anyhow::Error::new(block::BlockError::NoApplication));
     }
     let map = ctx.map()?;
     let identities = read_identities(&args.identities, None)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     ctx.link(&client, &args.link).await?;
-    let found = block::find_identities(&client, &map, &catalog, &identities.identities)
-        .await
-        .map_err(exit_error)?;
+    let found = block::find_identities(&client, &map, &catalog, &identities.identities).await?;
     let subjects = block::check_guards(
         found,
         Guards {
             max: usize::MAX,
             skip_unknown: false,
         },
-    )
-    .map_err(exit_error)?;
+    )?;
     if !args.confirm.dry_run {
         confirm(
             &format!(
@@ -47,9 +44,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };
-    let report = block::unblock(&mut client, &map, &catalog, &request)
-        .await
-        .map_err(exit_error)?;
+    let report = block::unblock(&mut client, &map, &catalog, &request).await?;
     emit(ctx.format(), &report)
 }
 

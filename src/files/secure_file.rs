@@ -24,22 +24,6 @@ pub enum OutputError {
     Write { path: PathBuf, source: io::Error },
 }
 
-impl OutputError {
-    /// With its exit code, the same in every command: an existing file is a guard
-    /// (exit 5, `--force` replaces it); a directory, a device or an unwritable
-    /// directory is a bad argument (exit 2); a failed write is an error (exit 1).
-    pub fn into_anyhow(self) -> anyhow::Error {
-        let message = self.to_string();
-        match self {
-            OutputError::Exists { .. } => crate::error::DerbesError::Refused(message).into(),
-            OutputError::Directory { .. }
-            | OutputError::IsDirectory { .. }
-            | OutputError::NotRegular { .. } => crate::error::DerbesError::Usage(message).into(),
-            OutputError::Write { .. } => anyhow::Error::new(self),
-        }
-    }
-}
-
 /// An output file being written; becomes visible at `dest` only on [`commit`].
 /// Dropped without commit, the temporary file is removed.
 ///

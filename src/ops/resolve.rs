@@ -16,7 +16,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use tokio_postgres::GenericClient;
 
-use crate::error::DerbesError;
 use crate::kz::identity::{Identity, Iin};
 use crate::map::link::LinkPath;
 use crate::map::{quote_ident, DataMap, IdentityKind, IdentitySpec};
@@ -86,23 +85,6 @@ pub enum ResolveError {
     Map(String),
     #[error("looking up the subject failed: {}", crate::pg::db::describe(.0))]
     Db(#[from] tokio_postgres::Error),
-}
-
-impl ResolveError {
-    /// As an error with its exit code: not found 3, ambiguous 4, bad input 2, a map
-    /// that does not fit the database 6.
-    pub fn into_anyhow(self) -> anyhow::Error {
-        let message = self.to_string();
-        match self {
-            ResolveError::NotFound { .. } => DerbesError::NotFound(message).into(),
-            ResolveError::Ambiguous { .. } => DerbesError::Ambiguous(message).into(),
-            ResolveError::NoIdentityColumn { .. } | ResolveError::BadKey { .. } => {
-                DerbesError::Usage(message).into()
-            }
-            ResolveError::Map(_) => DerbesError::VerificationFailed(message).into(),
-            ResolveError::Db(_) => anyhow::Error::new(self),
-        }
-    }
 }
 
 /// The subject keys each identity matched (in the order given), and, per kind, the

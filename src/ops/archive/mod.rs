@@ -49,7 +49,7 @@ use tokio_postgres::{Client, GenericClient, Transaction};
 
 use crate::error::DerbesError;
 use crate::files::crypto::{Identities, Recipients};
-use crate::files::secure_file::{OutputError, SecureFile};
+use crate::files::secure_file::SecureFile;
 use crate::files::tar_writer::{Member, TarWriter};
 use crate::map::{quote_ident, DataMap, TableName};
 use crate::pg::audit::{self, AuditEntry};
@@ -303,7 +303,7 @@ pub async fn write_verified(
     if request.overwrite {
         refuse_catalogued(tx, &out).await?;
     }
-    let file = SecureFile::create(&out, request.overwrite).map_err(OutputError::into_anyhow)?;
+    let file = SecureFile::create(&out, request.overwrite)?;
     let mut writer = TarWriter::start(
         file,
         Some(&recipients),

@@ -17,7 +17,7 @@ use crate::error::DerbesError;
 use crate::kz::identity::Identity;
 use crate::map::link::{KeyMatch, LinkPath};
 use crate::map::{quote_ident, DataMap, TableName, TypeFamily};
-use crate::ops::subject::{self, ResolveError};
+use crate::ops::subject;
 use crate::pg::catalog::{Catalog, CatalogTable};
 use crate::when::Period;
 
@@ -305,10 +305,7 @@ async fn plan_subject(
         None => None,
     };
     let identity = Identity::parse(identity).map_err(|e| usage(e.to_string()))?;
-    let key = subject::resolve(tx, map, catalog, &identity)
-        .await
-        .map_err(ResolveError::into_anyhow)?
-        .key;
+    let key = subject::resolve(tx, map, catalog, &identity).await?.key;
     let mut tables = Vec::new();
     for mapped in map.tables.keys() {
         let table = catalog_table(map, catalog, mapped)?;
