@@ -127,6 +127,9 @@ impl Context {
         report
             .findings
             .extend(crate::pg::catalog::check_privileges(client, map, &catalog).await?);
+        report
+            .findings
+            .extend(crate::ops::masking::check_fit(client, map, &catalog).await?);
         let errors: Vec<_> = report
             .findings
             .iter()
