@@ -6,6 +6,8 @@ pub mod audit;
 pub mod block;
 pub mod blocks;
 pub mod completions;
+pub mod erase;
+pub mod anonymise;
 pub mod export;
 pub mod map;
 pub mod migrate;
@@ -214,6 +216,8 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
+        Command::Erase(args) => Some(args.request.ticket.as_str()),
+        Command::Anonymise(args) => Some(args.request.ticket.as_str()),
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -240,5 +244,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unblock(args) => unblock::run(&ctx, args).await,
         Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
+        Command::Erase(args) => erase::run(&ctx, args).await,
+        Command::Anonymise(args) => anonymise::run(&ctx, args).await,
     }
 }

@@ -124,6 +124,7 @@ pub enum Value {
     Text(String),
     Int(i32),
     Bytes(Zeroizing<Vec<u8>>),
+    TextArray(Vec<String>),
 }
 
 impl Value {
@@ -132,6 +133,7 @@ impl Value {
             Value::Text(v) => v,
             Value::Int(v) => v,
             Value::Bytes(v) => &**v,
+            Value::TextArray(v) => v,
         }
     }
 }

@@ -2,8 +2,10 @@
 //! plain structs, the data map and a connection, and return reports and typed
 //! errors; they know no clap, terminal or exit code.
 
+pub mod anonymise;
 pub mod archive;
 pub mod block;
+pub mod erase;
 pub mod export;
 pub mod masking;
 pub mod resolve;
