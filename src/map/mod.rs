@@ -218,8 +218,10 @@ impl fmt::Display for Columns {
 pub struct ColumnSpec {
     pub category: Category,
     pub purpose: String,
+    /// How `erase` and `anonymise` mask it; absent means `null` (which `map check`
+    /// warns about where the column is NOT NULL).
     #[serde(default)]
-    pub masking: Masking,
+    pub masking: Option<Masking>,
     /// May the subject have it changed (`rectify`, POLICY.md 6.2.3, 8.2)?
     #[serde(default)]
     pub rectify: bool,

@@ -443,19 +443,37 @@ pub async fn erase(
             plan.outcome.action = "keep".to_owned();
         }
     }
-    // A kept row keeps the rows it points at along its link path (forward steps).
-    for table in holding {
-        let Ok(steps) = map.link_path(&table) else {
-            continue;
-        };
-        let compiled = planned.get(&table).map(|p| p.path.steps.clone()).unwrap_or_default();
-        for (step, compiled) in steps.iter().zip(compiled) {
-            if compiled.direction != crate::map::link::Direction::Forward {
-                break;
-            }
-            if let Some(parent) = planned.get_mut(&step.to) {
-                if parent.keep_all.is_none() {
+    // A row that stays keeps the rows it points at along its link path (forward
+    // steps: a foreign key from it to them): a row kept by law keeps them as they
+    // are; a masked row that stays has them masked, not deleted.
+    let masked_remaining: Vec<String> = planned
+        .values()
+        .filter(|p| {
+            masks.get(&p.key).is_some_and(|m| !m.delete)
+                && p.outcome.rows > p.outcome.kept + p.outcome.shared
+        })
+        .map(|p| p.key.clone())
+        .collect();
+    let mut mask_all: BTreeMap<String, String> = BTreeMap::new();
+    for (tables, keep) in [(&holding, true), (&masked_remaining, false)] {
+        for table in tables.iter() {
+            let Ok(steps) = map.link_path(table) else {
+                continue;
+            };
+            let compiled = planned.get(table).map(|p| p.path.steps.clone()).unwrap_or_default();
+            for (step, compiled) in steps.iter().zip(compiled) {
+                if compiled.direction != crate::map::link::Direction::Forward {
+                    break;
+                }
+                let Some(parent) = planned.get_mut(&step.to) else {
+                    break;
+                };
+                if keep && parent.keep_all.is_none() {
                     parent.keep_all = Some(format!("rows of {table} kept by law point at them"));
+                } else if !keep {
+                    mask_all.entry(step.to.clone()).or_insert_with(|| {
+                        format!("rows of {table} stay (masked) and point at them, so these are masked, not deleted")
+                    });
                 }
             }
         }
@@ -468,6 +486,20 @@ pub async fn erase(
             plan.outcome.shared = 0;
         } else if let Some(m) = masks.get(&plan.key) {
             plan.masks = Some(m.clone());
+        } else if let Some(reason) = mask_all.get(&plan.key) {
+            let mut m = masking::plan_table(
+                map,
+                catalog,
+                &plan.key,
+                &is_not_null,
+                request.mask_key.as_ref(),
+            )
+            .map_err(mask_error)?;
+            // Deleting them would break the foreign key of the rows that stay.
+            m.delete = false;
+            plan.outcome.action = "mask".to_owned();
+            plan.outcome.reasons.push(reason.clone());
+            plan.masks = Some(m);
         }
     }
 
@@ -496,12 +528,20 @@ pub async fn erase(
         let plan = planned.get_mut(key).expect("planned");
         let mut p = Params::default();
         let scope = plan.scope(map, &request.key, true, &mut p);
+        // Rows reached through a reverse step may be pointed at by rows of nobody
+        // (a device model of a device without an owner): those stay.
+        let referenced = if plan.path.may_share() {
+            referenced_guard(catalog, &table)
+        } else {
+            String::new()
+        };
         let sql = format!(
-            "DELETE FROM {} t0 USING {} WHERE {}",
+            "DELETE FROM {} t0 USING {} WHERE {}{referenced}",
             table.quoted(),
             scope.using,
             scope.condition
         );
+        let remaining = plan.outcome.rows - plan.outcome.kept - plan.outcome.shared;
         plan.outcome.deleted = tx.execute(&sql, &p.refs()).await.map_err(|e| {
             DerbesError::Refused(format!(
                 "deleting the subject's rows of {table} failed: {}; nothing was erased. \
@@ -509,6 +549,13 @@ pub async fn erase(
                 crate::pg::db::describe(&e)
             ))
         })?;
+        let still = remaining.saturating_sub(plan.outcome.deleted);
+        if still > 0 {
+            plan.outcome.kept += still;
+            plan.outcome.reasons.push(format!(
+                "{still} row(s) kept: rows that are no subject's point at them"
+            ));
+        }
     }
     crate::fault::point("erase.applied");
 
@@ -568,6 +615,25 @@ pub async fn erase(
         residual_columns_checked: checked,
         pseudonymised,
     })
+}
+
+/// `AND NOT EXISTS (...)` for every foreign key pointing at `table`.
+fn referenced_guard(catalog: &Catalog, table: &TableName) -> String {
+    let mut guard = String::new();
+    for fk in catalog.foreign_keys.iter().filter(|fk| &fk.parent == table) {
+        let on: Vec<String> = fk
+            .columns
+            .iter()
+            .zip(&fk.ref_columns)
+            .map(|(c, r)| format!("r.{} = t0.{}", quote_ident(c), quote_ident(r)))
+            .collect();
+        guard.push_str(&format!(
+            " AND NOT EXISTS (SELECT 1 FROM {} r WHERE {})",
+            fk.child.quoted(),
+            on.join(" AND ")
+        ));
+    }
+    guard
 }
 
 fn plan_scope(map: &DataMap, plan: &Planned, subject_key: &str, p: &mut Params) -> RowScope {

@@ -173,6 +173,8 @@ pub struct ColumnInfo {
     /// The column alone is unique (primary key or a unique index).
     pub unique: bool,
     pub masking: Masking,
+    /// The map gives the strategy (absent: `null` by default).
+    pub explicit: bool,
 }
 
 impl ColumnInfo {
@@ -336,7 +338,8 @@ pub fn columns_of(
             category: col.category,
             not_null: not_null(&name, column),
             unique: found.is_unique(std::slice::from_ref(column)),
-            masking: col.masking.clone(),
+            masking: col.masking.clone().unwrap_or_default(),
+            explicit: col.masking.is_some(),
         });
     }
     Ok(columns)
@@ -408,10 +411,20 @@ pub async fn check_fit(
                 }
             }
             if let Some(message) = problem {
+                // A strategy left to the default is a warning: nothing masks the
+                // table until erase or anonymise needs it, and those refuse then.
+                let (severity, message) = if info.explicit {
+                    (Severity::Error, format!("masking does not fit: {message}"))
+                } else {
+                    (
+                        Severity::Warning,
+                        format!("no masking given, and the default does not fit: {message}"),
+                    )
+                };
                 findings.push(Finding {
-                    severity: Severity::Error,
+                    severity,
                     object: info.object(),
-                    message: format!("masking does not fit: {message}"),
+                    message,
                     fix: Some(format!(
                         "change `masking` of `{}` under [tables.{}.columns]",
                         info.column, info.table
@@ -838,6 +851,7 @@ mod tests {
             not_null: false,
             unique: false,
             masking: Masking::try_from(masking.to_owned()).unwrap(),
+            explicit: true,
         }
     }
 

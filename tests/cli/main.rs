@@ -9,6 +9,7 @@ mod audit;
 mod bad_input;
 mod block;
 mod change;
+mod erase;
 mod export;
 mod faults;
 mod foreign_schema;
