@@ -261,6 +261,8 @@ struct MaskBatch<'a> {
     progress: &'a (dyn Fn(u64) + Sync),
     masked: u64,
     deleted: u64,
+    /// Batches applied by this process (fault points count them).
+    batches: u64,
 }
 
 impl BatchStep for MaskBatch<'_> {
@@ -298,7 +300,8 @@ impl BatchStep for MaskBatch<'_> {
             .apply(tx, &filter)
             .await
             .map_err(|e| ChangeError::Database(e.to_string()))?;
-        crate::fault::point("anonymise.batch");
+        self.batches += 1;
+        crate::fault::point(&format!("anonymise.batch.{}", self.batches));
         self.masked += applied.masked;
         self.deleted += applied.deleted;
         (self.progress)(keys.len() as u64);
@@ -379,6 +382,7 @@ async fn cohort_locked(
             progress: run.progress,
             masked: 0,
             deleted: 0,
+            batches: 0,
         };
         let report = change::run_batches(client, catalog, &run.limits, &job, &mut step).await?;
         let mut result = result_of(table, masks);

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod anonymise;
 mod archive;
 mod audit;
 mod bad_input;
