@@ -250,7 +250,11 @@ pub struct EraseArgs {
 #[derive(Debug, Args)]
 pub struct AnonymiseArgs {
     /// One subject: IIN, BIN, phone, email or id:KEY. Give this or --rule.
-    #[arg(value_name = "IDENTITY", required_unless_present = "rule", conflicts_with = "rule")]
+    #[arg(
+        value_name = "IDENTITY",
+        required_unless_present = "rule",
+        conflicts_with = "rule"
+    )]
     pub identity: Option<String>,
 
     /// A retention rule: its tables' rows older than the rule's keep period (by each

@@ -31,8 +31,8 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
         return Err(DerbesError::Usage("--batch-size must be at least 1".to_owned()).into());
     }
     let lock_timeout = humantime_ok(&args.lock_timeout)?;
-    let mask_key = MaskKey::load(args.key_file.as_deref())
-        .map_err(|e| DerbesError::Usage(e.to_string()))?;
+    let mask_key =
+        MaskKey::load(args.key_file.as_deref()).map_err(|e| DerbesError::Usage(e.to_string()))?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     let mut report = match (&identity, &args.rule) {
@@ -115,7 +115,8 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
         }
         (None, None) => {
             return Err(DerbesError::Usage(
-                "name a subject (IIN, phone, email, id:KEY) or a cohort with --rule NAME".to_owned(),
+                "name a subject (IIN, phone, email, id:KEY) or a cohort with --rule NAME"
+                    .to_owned(),
             )
             .into())
         }
@@ -161,7 +162,11 @@ impl Tabular for AnonymiseReport {
     fn notes(&self) -> Vec<String> {
         let mut notes = vec![format!(
             "{} {} (ticket {})",
-            if self.dry_run { "would anonymise" } else { "anonymised" },
+            if self.dry_run {
+                "would anonymise"
+            } else {
+                "anonymised"
+            },
             self.scope,
             self.ticket
         )];
@@ -171,7 +176,11 @@ impl Tabular for AnonymiseReport {
         let pseudo: Vec<String> = self
             .tables
             .iter()
-            .flat_map(|t| t.pseudonymised.iter().map(move |c| format!("{}.{c}", t.table)))
+            .flat_map(|t| {
+                t.pseudonymised
+                    .iter()
+                    .map(move |c| format!("{}.{c}", t.table))
+            })
             .collect();
         if !pseudo.is_empty() {
             notes.push(format!(

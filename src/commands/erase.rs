@@ -32,8 +32,8 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<()> {
         )
         .into());
     }
-    let mask_key = MaskKey::load(args.key_file.as_deref())
-        .map_err(|e| DerbesError::Usage(e.to_string()))?;
+    let mask_key =
+        MaskKey::load(args.key_file.as_deref()).map_err(|e| DerbesError::Usage(e.to_string()))?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
     let subject = erase::find(&client, &map, &catalog, &identity).await?;
@@ -41,7 +41,9 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<()> {
         PathBuf::from(format!(
             "derbes-erase-{}-{}-{}.age",
             map.subject.table,
-            subject.key.replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
+            subject
+                .key
+                .replace(|c: char| !c.is_ascii_alphanumeric(), "_"),
             chrono::Utc::now().format("%Y%m%dT%H%M%SZ")
         ))
     });
@@ -111,14 +113,25 @@ impl Tabular for EraseReport {
     }
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
-        let verb = if self.dry_run { "would erase" } else { "erased" };
-        notes.push(format!("{verb} subject {} (ticket {})", self.subject, self.ticket));
+        let verb = if self.dry_run {
+            "would erase"
+        } else {
+            "erased"
+        };
+        notes.push(format!(
+            "{verb} subject {} (ticket {})",
+            self.subject, self.ticket
+        ));
         if let Some(archive) = &self.archive {
             notes.push(format!(
                 "archive {} ({} rows, read back and verified){}",
                 archive.path.display(),
                 archive.rows,
-                if self.dry_run { ", removed again: dry run" } else { "" }
+                if self.dry_run {
+                    ", removed again: dry run"
+                } else {
+                    ""
+                }
             ));
         }
         notes.push(format!(

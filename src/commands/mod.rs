@@ -1,13 +1,13 @@
 //! One module per subcommand. Each turns parsed arguments into the library's
 //! option structs, calls the library, and hands the report to `output`.
 
+pub mod anonymise;
 pub mod archive;
 pub mod audit;
 pub mod block;
 pub mod blocks;
 pub mod completions;
 pub mod erase;
-pub mod anonymise;
 pub mod export;
 pub mod map;
 pub mod migrate;

@@ -436,7 +436,9 @@ impl Masking {
             Masking::Redact(_) => "redact",
             Masking::Hmac => "hmac",
             Masking::Generalise(_) => "generalise",
-            Masking::Truncate { from_end: false, .. } => "truncate",
+            Masking::Truncate {
+                from_end: false, ..
+            } => "truncate",
             Masking::Truncate { from_end: true, .. } => "partial",
             Masking::Fake { .. } => "fake",
             Masking::DeleteRow => "delete-row",
@@ -461,7 +463,9 @@ impl TryFrom<String> for Masking {
         };
         let none = |m: Masking| match &parameter {
             None => Ok(m),
-            Some(_) => Err(format!("masking `{name}` takes no parameter: write `{name}`")),
+            Some(_) => Err(format!(
+                "masking `{name}` takes no parameter: write `{name}`"
+            )),
         };
         match name {
             "keep" => none(Masking::Keep),
@@ -492,7 +496,9 @@ impl From<Masking> for String {
             Masking::Redact(Some(value)) => format!("redact:{value}"),
             Masking::Generalise(Some(to)) => format!("generalise:{to}"),
             Masking::Truncate { keep, .. } => format!("{}:{keep}", masking.name()),
-            Masking::Fake { deterministic: true } => "fake:deterministic".to_owned(),
+            Masking::Fake {
+                deterministic: true,
+            } => "fake:deterministic".to_owned(),
             other => other.name().to_owned(),
         }
     }

@@ -148,7 +148,11 @@ pub async fn subject(
     let order = catalog
         .delete_order(&deleting)
         .map_err(DerbesError::VerificationFailed)?;
-    let mut sequence: Vec<&String> = plans.iter().filter(|(_, m)| !m.delete).map(|(t, _)| t).collect();
+    let mut sequence: Vec<&String> = plans
+        .iter()
+        .filter(|(_, m)| !m.delete)
+        .map(|(t, _)| t)
+        .collect();
     for name in &order {
         if let Some((t, _)) = plans.iter().find(|(_, m)| &m.table == name) {
             sequence.push(t);
@@ -156,7 +160,8 @@ pub async fn subject(
     }
     for table in sequence {
         let masks = &plans[table];
-        let path = LinkPath::compile(map, catalog, table).map_err(DerbesError::VerificationFailed)?;
+        let path =
+            LinkPath::compile(map, catalog, table).map_err(DerbesError::VerificationFailed)?;
         let filter = |p: &mut Params| subject_scope(&path, &masks.key_columns, key, p);
         let applied = masks.apply(change.tx(), &filter).await.map_err(map_err)?;
         let mut result = result_of(table, masks);
@@ -356,10 +361,9 @@ async fn cohort_locked(
         let (condition, params) =
             cohort_condition(map, &run.rule, table).map_err(DerbesError::Usage)?;
         let name = map.table_name(table);
-        let found = catalog
-            .tables
-            .get(&name)
-            .ok_or_else(|| DerbesError::VerificationFailed(format!("table {name} is not in the database")))?;
+        let found = catalog.tables.get(&name).ok_or_else(|| {
+            DerbesError::VerificationFailed(format!("table {name} is not in the database"))
+        })?;
         let job = BatchJob {
             operation: "anonymise".to_owned(),
             scope: format!("{}/{table}", run.rule),

@@ -36,7 +36,9 @@ use crate::error::DerbesError;
 use crate::files::crypto::Recipients;
 use crate::kz::identity::Identity;
 use crate::map::link::{KeyMatch, LinkPath};
-use crate::map::{quote_ident, Category, DataMap, IdentityKind, RetentionAction, TableName, TypeFamily};
+use crate::map::{
+    quote_ident, Category, DataMap, IdentityKind, RetentionAction, TableName, TypeFamily,
+};
 use crate::ops::archive::{self, ArchiveRequest, ArchiveSummary, ArchivedKeys, Selection};
 use crate::ops::masking::{self, MaskKey, Params, RowScope, Value};
 use crate::ops::resolve;
@@ -197,7 +199,9 @@ impl Planned {
         if !self.path.may_share() {
             return None;
         }
-        let n = p.text(subject_key)[1..].parse::<usize>().expect("a placeholder");
+        let n = p.text(subject_key)[1..]
+            .parse::<usize>()
+            .expect("a placeholder");
         let select = self
             .path
             .shared_rows(&self.keys.key_columns, KeyMatch::One(n))?;
@@ -211,7 +215,13 @@ impl Planned {
     }
 }
 
-async fn count(tx: &Transaction<'_>, table: &TableName, scope: &RowScope, extra: &str, p: &Params) -> anyhow::Result<u64> {
+async fn count(
+    tx: &Transaction<'_>,
+    table: &TableName,
+    scope: &RowScope,
+    extra: &str,
+    p: &Params,
+) -> anyhow::Result<u64> {
     let sql = format!(
         "SELECT count(*) FROM {} t0, {} WHERE {}{extra}",
         table.quoted(),
@@ -247,7 +257,8 @@ async fn originals(
         }
     }
     for (table, column, kind) in wanted {
-        let path = LinkPath::compile(map, catalog, &table).map_err(DerbesError::VerificationFailed)?;
+        let path =
+            LinkPath::compile(map, catalog, &table).map_err(DerbesError::VerificationFailed)?;
         let sql = format!(
             "SELECT DISTINCT t0.{}::text FROM {} t0 WHERE {} AND t0.{0} IS NOT NULL",
             quote_ident(&column),
@@ -314,15 +325,24 @@ pub async fn erase(
             .and_then(|r| map.retention.get(r))
             .is_some_and(|rule| rule.action == RetentionAction::Anonymise);
         if anonymise {
-            let plan = masking::plan_table(map, catalog, table, &is_not_null, request.mask_key.as_ref())
-                .map_err(mask_error)?;
+            let plan =
+                masking::plan_table(map, catalog, table, &is_not_null, request.mask_key.as_ref())
+                    .map_err(mask_error)?;
             masks.insert(table.clone(), plan);
         }
     }
     let keep = request.keep.clone().or_else(|| longest_archive_keep(map));
 
-    let change = change::begin_snapshot(client, &request.limits, Snapshot::RepeatableRead, request.dry_run).await?;
-    let locked = change.lock_subjects(&subject_path, std::slice::from_ref(&request.key)).await?;
+    let change = change::begin_snapshot(
+        client,
+        &request.limits,
+        Snapshot::RepeatableRead,
+        request.dry_run,
+    )
+    .await?;
+    let locked = change
+        .lock_subjects(&subject_path, std::slice::from_ref(&request.key))
+        .await?;
     if locked.is_empty() {
         return Err(DerbesError::NotFound(format!(
             "subject {subject_ref} is gone (deleted since it was found): nothing was erased"
@@ -361,7 +381,8 @@ pub async fn erase(
         let Some(key) = by_name.get(&keys.table).cloned() else {
             continue;
         };
-        let path = LinkPath::compile(map, catalog, &key).map_err(DerbesError::VerificationFailed)?;
+        let path =
+            LinkPath::compile(map, catalog, &key).map_err(DerbesError::VerificationFailed)?;
         let action = if masks.contains_key(&key) {
             if masks[&key].delete {
                 "delete"
@@ -412,10 +433,19 @@ pub async fn erase(
             )
             .await?;
             if n > 0 {
-                plan.outcome.reasons.push(format!("{n} row(s) kept: {reason}"));
+                plan.outcome
+                    .reasons
+                    .push(format!("{n} row(s) kept: {reason}"));
             }
         }
-        let held = count(&tx, &plan.keys.table, &scope, &format!(" AND {}", hold.condition()), &p).await?;
+        let held = count(
+            &tx,
+            &plan.keys.table,
+            &scope,
+            &format!(" AND {}", hold.condition()),
+            &p,
+        )
+        .await?;
         if held > 0 {
             holding.push(plan.key.clone());
         }
@@ -460,7 +490,10 @@ pub async fn erase(
             let Ok(steps) = map.link_path(table) else {
                 continue;
             };
-            let compiled = planned.get(table).map(|p| p.path.steps.clone()).unwrap_or_default();
+            let compiled = planned
+                .get(table)
+                .map(|p| p.path.steps.clone())
+                .unwrap_or_default();
             for (step, compiled) in steps.iter().zip(compiled) {
                 if compiled.direction != crate::map::link::Direction::Forward {
                     break;
@@ -481,7 +514,9 @@ pub async fn erase(
     for plan in planned.values_mut() {
         if let Some(reason) = &plan.keep_all {
             plan.outcome.action = "keep".to_owned();
-            plan.outcome.reasons.push(format!("all {} row(s) kept: {reason}", plan.outcome.rows));
+            plan.outcome
+                .reasons
+                .push(format!("all {} row(s) kept: {reason}", plan.outcome.rows));
             plan.outcome.kept = plan.outcome.rows;
             plan.outcome.shared = 0;
         } else if let Some(m) = masks.get(&plan.key) {
@@ -524,7 +559,9 @@ pub async fn erase(
         .delete_order(&names_set)
         .map_err(DerbesError::VerificationFailed)?;
     for table in order {
-        let Some(key) = by_name.get(&table) else { continue };
+        let Some(key) = by_name.get(&table) else {
+            continue;
+        };
         let plan = planned.get_mut(key).expect("planned");
         let mut p = Params::default();
         let scope = plan.scope(map, &request.key, true, &mut p);
@@ -559,7 +596,8 @@ pub async fn erase(
     }
     crate::fault::point("erase.applied");
 
-    let checked = residual_check(&tx, catalog, map, &planned, &request.key, &needles, &names).await?;
+    let checked =
+        residual_check(&tx, catalog, map, &planned, &request.key, &needles, &names).await?;
     crate::fault::point("erase.checked");
 
     let mut counts = BTreeMap::new();
@@ -742,7 +780,9 @@ fn longest_archive_keep(map: &DataMap) -> Option<String> {
 
 fn mask_error(error: masking::MaskingError) -> anyhow::Error {
     match error {
-        masking::MaskingError::NoKey(m) | masking::MaskingError::BadKey(m) => DerbesError::Usage(m).into(),
+        masking::MaskingError::NoKey(m) | masking::MaskingError::BadKey(m) => {
+            DerbesError::Usage(m).into()
+        }
         masking::MaskingError::Misfit(m) => DerbesError::VerificationFailed(m).into(),
         other => anyhow::Error::new(other),
     }

@@ -750,19 +750,23 @@ impl TableMasks {
             }
             for (j, fake) in self.fakes.iter().enumerate() {
                 let original: Option<String> = row.get(nk + j);
-                let value = original.map(|original| match (&self.key_for_fakes, fake.deterministic) {
-                    (Some((inner, outer)), true) => {
-                        let key = MaskKey {
-                            inner: inner.clone(),
-                            outer: outer.clone(),
-                        };
-                        let digest = key.hmac_hex(&format!("{}:{original}", fake.category));
-                        let mut seed = [0u8; 32];
-                        hex::decode_to_slice(&digest, &mut seed).expect("64 hex digits");
-                        make_fake(fake.category, &mut rand_chacha::ChaCha20Rng::from_seed(seed))
-                    }
-                    _ => make_fake(fake.category, &mut rng),
-                });
+                let value =
+                    original.map(|original| match (&self.key_for_fakes, fake.deterministic) {
+                        (Some((inner, outer)), true) => {
+                            let key = MaskKey {
+                                inner: inner.clone(),
+                                outer: outer.clone(),
+                            };
+                            let digest = key.hmac_hex(&format!("{}:{original}", fake.category));
+                            let mut seed = [0u8; 32];
+                            hex::decode_to_slice(&digest, &mut seed).expect("64 hex digits");
+                            make_fake(
+                                fake.category,
+                                &mut rand_chacha::ChaCha20Rng::from_seed(seed),
+                            )
+                        }
+                        _ => make_fake(fake.category, &mut rng),
+                    });
                 fake_arrays[j].push(value);
             }
         }
@@ -816,15 +820,23 @@ fn make_fake(category: Category, rng: &mut impl Rng) -> String {
     match category {
         Category::Iin => loop {
             let year = rng.gen_range(1950..=2005);
-            let date = chrono::NaiveDate::from_ymd_opt(year, rng.gen_range(1..=12), rng.gen_range(1..=28))
-                .expect("a valid day");
-            let sex = if rng.gen_bool(0.5) { Sex::Male } else { Sex::Female };
+            let date =
+                chrono::NaiveDate::from_ymd_opt(year, rng.gen_range(1..=12), rng.gen_range(1..=28))
+                    .expect("a valid day");
+            let sex = if rng.gen_bool(0.5) {
+                Sex::Male
+            } else {
+                Sex::Female
+            };
             if let Some(iin) = Iin::from_parts(date, sex, rng.gen_range(0..=9999)) {
                 break iin.to_string();
             }
         },
         Category::Phone => format!("+77{:09}", rng.gen_range(0..1_000_000_000u32)),
-        Category::Email => format!("user-{:012x}@example.invalid", rng.gen::<u64>() & 0xffff_ffff_ffff),
+        Category::Email => format!(
+            "user-{:012x}@example.invalid",
+            rng.gen::<u64>() & 0xffff_ffff_ffff
+        ),
         _ => {
             let first = if rng.gen_bool(0.5) {
                 names::KAZAKH_MALE
@@ -860,7 +872,10 @@ mod tests {
         assert_eq!(Masking::try_from("pseudonym".to_owned()), Ok(Masking::Hmac));
         assert_eq!(
             Masking::try_from("partial".to_owned()),
-            Ok(Masking::Truncate { keep: 4, from_end: true })
+            Ok(Masking::Truncate {
+                keep: 4,
+                from_end: true
+            })
         );
         assert_eq!(
             Masking::try_from("redact:n/a".to_owned()),
@@ -868,7 +883,10 @@ mod tests {
         );
         assert!(Masking::try_from("shred".to_owned()).is_err());
         assert!(Masking::try_from("truncate:0".to_owned()).is_err());
-        assert_eq!(String::from(Masking::Generalise(Some("year".into()))), "generalise:year");
+        assert_eq!(
+            String::from(Masking::Generalise(Some("year".into()))),
+            "generalise:year"
+        );
     }
 
     #[test]
@@ -897,7 +915,10 @@ mod tests {
             let key = MaskKey::from_bytes(secret).unwrap();
             let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
             mac.update("061211600012".as_bytes());
-            assert_eq!(key.hmac_hex("061211600012"), hex::encode(mac.finalize().into_bytes()));
+            assert_eq!(
+                key.hmac_hex("061211600012"),
+                hex::encode(mac.finalize().into_bytes())
+            );
             assert_eq!(format!("{key:?}"), "MaskKey(hidden)");
         }
         assert!(MaskKey::from_bytes(b"short\n").is_err());

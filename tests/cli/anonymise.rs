@@ -19,9 +19,11 @@ const IIN: &str = "061211600012";
 const KEY: &str = "test-mask-key-0123456789abcdef";
 
 /// Rows of usage_events older than the `traffic` rule's 180 days.
-const COHORT: &str = "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days'";
+const COHORT: &str =
+    "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days'";
 /// Cohort rows not yet generalised to the month.
-const LEFT: &str = "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days' \
+const LEFT: &str =
+    "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days' \
                     AND occurred_at <> date_trunc('month', occurred_at)";
 
 async fn count(client: &Client, sql: &str) -> i64 {
@@ -44,10 +46,19 @@ async fn cohort_db() -> (TestDb, Client) {
 }
 
 fn cohort_args(batch_size: &str) -> Vec<String> {
-    ["anonymise", "--rule", "traffic", "--ticket", "JOB-1", "--yes", "--batch-size", batch_size]
-        .into_iter()
-        .map(str::to_owned)
-        .collect()
+    [
+        "anonymise",
+        "--rule",
+        "traffic",
+        "--ticket",
+        "JOB-1",
+        "--yes",
+        "--batch-size",
+        batch_size,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
 }
 
 fn cohort_process(db: &TestDb, point: &str, pause: Option<&Path>) -> Process {
@@ -72,15 +83,23 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
     let cohort = count(&client, COHORT).await;
     assert!(cohort > 400, "{cohort}");
     // Killed during batch 3: batches 1 and 2 are committed, 3 is not.
-    let status = cohort_process(&db, "anonymise.batch.3", None).status().unwrap();
+    let status = cohort_process(&db, "anonymise.batch.3", None)
+        .status()
+        .unwrap();
     assert_eq!(status.code(), Some(137));
     assert_eq!(count(&client, LEFT).await, cohort - 100);
-    let committed: i64 = count(&client, "SELECT batches FROM derbes.jobs WHERE finished_at IS NULL").await;
+    let committed: i64 = count(
+        &client,
+        "SELECT batches FROM derbes.jobs WHERE finished_at IS NULL",
+    )
+    .await;
     assert_eq!(committed, 2);
     // Its session terminated during the next run's second batch.
     let keys = age_keys();
     let flag = keys.dir.join("paused");
-    let child = cohort_process(&db, "anonymise.batch.2", Some(&flag)).spawn().unwrap();
+    let child = cohort_process(&db, "anonymise.batch.2", Some(&flag))
+        .spawn()
+        .unwrap();
     let started = Instant::now();
     while !flag.exists() {
         assert!(started.elapsed() < Duration::from_secs(60), "never paused");
@@ -96,7 +115,12 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
         .unwrap();
     std::fs::remove_file(&flag).unwrap();
     let output = child.wait_with_output().unwrap();
-    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert_eq!(count(&client, LEFT).await, cohort - 150);
     // The rerun resumes after the checkpoint and finishes.
     let out = db
@@ -130,7 +154,11 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
     assert_eq!(rows, cohort, "every cohort row once");
     assert_eq!(batches, (cohort + 49) / 50);
     assert_eq!(
-        count(&client, "SELECT count(*) FROM derbes.audit_log WHERE action = 'anonymise'").await,
+        count(
+            &client,
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'anonymise'"
+        )
+        .await,
         batches,
         "one audit row per committed batch"
     );
@@ -171,14 +199,26 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
         .await
         .unwrap();
     let others_before: String = client
-        .query_one("SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001", &[])
+        .query_one(
+            "SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
     let keys = age_keys();
     let out = db
         .cmd()
-        .args(["anonymise", IIN, "--ticket", "REQ-9", "--yes", "--report", "--format", "json"])
+        .args([
+            "anonymise",
+            IIN,
+            "--ticket",
+            "REQ-9",
+            "--yes",
+            "--report",
+            "--format",
+            "json",
+        ])
         .arg("--key-file")
         .arg(mask_key(&keys))
         .assert()
@@ -188,7 +228,10 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
         .clone();
     let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
     assert!(report["k_anonymity"]["k"].as_i64().is_some(), "{report}");
-    assert!(report.to_string().contains("pseudonymised") || report["tables"].to_string().contains("iin"));
+    assert!(
+        report.to_string().contains("pseudonymised")
+            || report["tables"].to_string().contains("iin")
+    );
     let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
     mac.update(IIN.as_bytes());
     let expected = hex::encode(mac.finalize().into_bytes());
@@ -199,12 +242,23 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
         )
         .await
         .unwrap();
-    let (iin, device_uid, last_name): (String, String, String) = (row.get(0), row.get(1), row.get(2));
-    assert_eq!(iin, expected[..12], "the IIN column holds the first 12 hex digits");
-    assert_eq!(device_uid, expected, "the same input gives the same pseudonym in every table");
+    let (iin, device_uid, last_name): (String, String, String) =
+        (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        iin,
+        expected[..12],
+        "the IIN column holds the first 12 hex digits"
+    );
+    assert_eq!(
+        device_uid, expected,
+        "the same input gives the same pseudonym in every table"
+    );
     assert_eq!(last_name, "[redacted]");
     let others_after: String = client
-        .query_one("SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001", &[])
+        .query_one(
+            "SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);

@@ -94,7 +94,10 @@ async fn oracle(client: &Client, borrower: i64) -> BTreeMap<&'static str, i64> {
     ];
     let mut counts = BTreeMap::new();
     for (table, sql) in queries {
-        counts.insert(table, client.query_one(sql, &[&borrower]).await.unwrap().get(0));
+        counts.insert(
+            table,
+            client.query_one(sql, &[&borrower]).await.unwrap().get(0),
+        );
     }
     counts
 }
@@ -166,7 +169,9 @@ async fn an_erased_subject_is_gone_or_masked_exactly_as_the_oracle_predicts() {
         )
         .await
         .unwrap();
-    let values: Vec<String> = (0..6).map(|i| row.get::<_, Option<String>>(i).unwrap_or_default()).collect();
+    let values: Vec<String> = (0..6)
+        .map(|i| row.get::<_, Option<String>>(i).unwrap_or_default())
+        .collect();
     assert_ne!(values[0], IIN_A);
     assert_eq!(values[1], "[redacted]");
     assert_eq!(values[2], "[redacted]");
@@ -183,7 +188,11 @@ async fn an_erased_subject_is_gone_or_masked_exactly_as_the_oracle_predicts() {
         .unwrap()
         .get(0);
     assert_eq!(not_generalised, 0, "occurred_at generalised to the month");
-    assert_eq!(others(&client).await, others_before, "other subjects untouched");
+    assert_eq!(
+        others(&client).await,
+        others_before,
+        "other subjects untouched"
+    );
     // The archive holds what was there, and is catalogued; one audit row says erase.
     assert!(keys.dir.join("erase.age").exists());
     let audit: i64 = client
@@ -214,7 +223,10 @@ async fn an_open_loan_is_kept_under_legal_hold_and_the_report_says_so() {
     let report = json_of(&output);
     let after = oracle(&client, 900002).await;
     assert_eq!(after["loans"], 1, "the open loan stays");
-    assert_eq!(after["borrowers"], 1, "the borrower its loan points at stays");
+    assert_eq!(
+        after["borrowers"], 1,
+        "the borrower its loan points at stays"
+    );
     assert_eq!(after["devices"], 0);
     assert_eq!(after["sessions"], 0);
     assert_eq!(after["addresses"], 0);
@@ -226,7 +238,10 @@ async fn an_open_loan_is_kept_under_legal_hold_and_the_report_says_so() {
     );
     let borrowers = table(&report, "borrowers");
     assert_eq!(borrowers["action"], "keep");
-    assert!(borrowers["reasons"].to_string().contains("loans"), "{borrowers}");
+    assert!(
+        borrowers["reasons"].to_string().contains("loans"),
+        "{borrowers}"
+    );
 }
 
 #[tokio::test]
@@ -255,17 +270,34 @@ async fn a_home_shared_with_another_person_is_kept_and_the_report_says_why() {
         let client = &client;
         async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) }
     };
-    assert_eq!(count("SELECT count(*) FROM crm.person WHERE person_ref = 'P-001'").await, 0);
+    assert_eq!(
+        count("SELECT count(*) FROM crm.person WHERE person_ref = 'P-001'").await,
+        0
+    );
     // P-002 lives in the same home: the home and its photos stay.
-    assert_eq!(count("SELECT count(*) FROM crm.home WHERE home_id = 1").await, 1);
+    assert_eq!(
+        count("SELECT count(*) FROM crm.home WHERE home_id = 1").await,
+        1
+    );
     let photos = count("SELECT count(*) FROM crm.home_photo WHERE home_id = 1").await;
     assert!(photos > 0);
-    assert_eq!(count("SELECT count(*) FROM crm.contract WHERE holder = 'P-001'").await, 0);
-    assert_eq!(count("SELECT count(*) FROM ops.device WHERE owner_ref = 'P-001'").await, 0);
+    assert_eq!(
+        count("SELECT count(*) FROM crm.contract WHERE holder = 'P-001'").await,
+        0
+    );
+    assert_eq!(
+        count("SELECT count(*) FROM ops.device WHERE owner_ref = 'P-001'").await,
+        0
+    );
     let home = table(&report, "home");
     assert_eq!(home["shared"], 1);
     assert_eq!(home["deleted"], 0);
-    assert!(home["reasons"].to_string().contains("shared with another subject"), "{home}");
+    assert!(
+        home["reasons"]
+            .to_string()
+            .contains("shared with another subject"),
+        "{home}"
+    );
     assert_eq!(table(&report, "home_photo")["shared"], photos);
 }
 
@@ -291,7 +323,10 @@ async fn the_residual_check_aborts_when_an_unmapped_column_holds_the_iin() {
     let stderr = String::from_utf8_lossy(&assert.get_output().stderr).into_owned();
     assert!(!stderr.contains(IIN_A), "{stderr}");
     assert_eq!(database_checksums(&client).await, before, "nothing changed");
-    assert!(!keys.dir.join("erase.age").exists(), "the archive is removed");
+    assert!(
+        !keys.dir.join("erase.age").exists(),
+        "the archive is removed"
+    );
 }
 
 #[tokio::test]
@@ -314,10 +349,7 @@ async fn a_dry_run_reports_the_counts_and_changes_nothing() {
     assert_eq!(database_checksums(&client).await, before);
     assert!(!keys.dir.join("erase.age").exists());
     // Without --yes off a terminal it refuses (exit 5), nothing changed.
-    db.cmd()
-        .args(erase_args(&keys, IIN_A))
-        .assert()
-        .code(5);
+    db.cmd().args(erase_args(&keys, IIN_A)).assert().code(5);
     assert_eq!(database_checksums(&client).await, before);
 }
 
@@ -350,10 +382,19 @@ async fn a_killed_or_terminated_erase_leaves_nothing_half_done_and_the_rerun_fin
     let (db, client, keys) = erase_db().await;
     let before = state(&client).await;
     let expected = oracle(&client, 900001).await;
-    for point in ["erase.locked", "erase.archived", "erase.applied", "erase.committing"] {
+    for point in [
+        "erase.locked",
+        "erase.archived",
+        "erase.applied",
+        "erase.committing",
+    ] {
         let status = erase_process(&db, &keys, point, None).status().unwrap();
         assert_eq!(status.code(), Some(137), "{point}");
-        assert_eq!(state(&client).await, before, "killed at {point}: nothing changed");
+        assert_eq!(
+            state(&client).await,
+            before,
+            "killed at {point}: nothing changed"
+        );
         let _ = std::fs::remove_file(keys.dir.join("erase.age"));
     }
     // The backend terminated while the run waits after the deletes.
@@ -394,9 +435,15 @@ async fn a_killed_or_terminated_erase_leaves_nothing_half_done_and_the_rerun_fin
         .await
         .unwrap()
         .get(0);
-    assert_ne!(iin, IIN_A, "the borrower row the usage events point at is masked");
+    assert_ne!(
+        iin, IIN_A,
+        "the borrower row the usage events point at is masked"
+    );
     let audit: i64 = client
-        .query_one("SELECT count(*) FROM derbes.audit_log WHERE action = 'erase'", &[])
+        .query_one(
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'erase'",
+            &[],
+        )
         .await
         .unwrap()
         .get(0);
@@ -437,7 +484,10 @@ async fn map_check_refuses_a_masking_strategy_that_does_not_fit_its_column() {
             .args(["map", "check"])
             .assert()
             .code(6)
-            .stdout(predicate::str::contains(object).and(predicate::str::contains("masking does not fit")));
+            .stdout(
+                predicate::str::contains(object)
+                    .and(predicate::str::contains("masking does not fit")),
+            );
         db.cmd()
             .env("DERBES_MAP", &path)
             .args(erase_args(&keys, IIN_A))
