@@ -170,6 +170,10 @@ impl Tabular for AnonymiseReport {
             self.scope,
             self.ticket
         )];
+        notes.push(
+            "rows under legal hold (retention rule archive-then-delete within its keep, open loans) are left as they are"
+                .to_owned(),
+        );
         if self.tables.iter().any(|t| t.resumed) {
             notes.push("resumed a stopped run from its checkpoint".to_owned());
         }

@@ -139,6 +139,7 @@ pub async fn subject(
     let mut results = Vec::new();
     let mut counts = BTreeMap::new();
     let mut fields = Vec::new();
+    let now = Utc::now();
     // Deletes (delete-row) children first, after the masks.
     let deleting: std::collections::BTreeSet<TableName> = plans
         .values()
@@ -162,7 +163,13 @@ pub async fn subject(
         let masks = &plans[table];
         let path =
             LinkPath::compile(map, catalog, table).map_err(DerbesError::VerificationFailed)?;
-        let filter = |p: &mut Params| subject_scope(&path, &masks.key_columns, key, p);
+        let filter = |p: &mut Params| {
+            let mut scope = subject_scope(&path, &masks.key_columns, key, p);
+            // Rows the law keeps as they are (erase keeps them too) are not changed.
+            let hold = crate::ops::erase::Hold::of(map, table, now, p);
+            scope.condition = format!("{} AND NOT {}", scope.condition, hold.condition());
+            scope
+        };
         let applied = masks.apply(change.tx(), &filter).await.map_err(map_err)?;
         let mut result = result_of(table, masks);
         result.masked = applied.masked;
@@ -236,10 +243,22 @@ pub fn cohort_condition(
     })?;
     let period = Period::parse(&rule.keep).map_err(|e| format!("rule {rule_name}: {e}"))?;
     let cutoff = period.before(Utc::now(), map.time_zone());
-    Ok((
-        format!("t0.{} < $1::text::timestamptz", quote_ident(column)),
-        vec![cutoff.to_rfc3339()],
-    ))
+    let mut condition = format!("t0.{} < $1::text::timestamptz", quote_ident(column));
+    let mut params = vec![cutoff.to_rfc3339()];
+    // An open loan is never depersonalised, however old (Law 94-V Art. 8(2)).
+    if let Some(loans) = map.ledgers.loans.as_ref().filter(|l| l.table == table) {
+        let quoted: Vec<String> = loans
+            .open
+            .iter()
+            .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
+        params.push(format!("{{{}}}", quoted.join(",")));
+        condition.push_str(&format!(
+            " AND NOT (t0.{}::text = ANY($2::text::text[]))",
+            quote_ident(&loans.status)
+        ));
+    }
+    Ok((condition, params))
 }
 
 /// Tables under a retention rule.

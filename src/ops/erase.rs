@@ -106,13 +106,18 @@ pub async fn find(
 }
 
 /// The legal hold of a table: a condition on `t0` and why, with its values bound.
-struct Hold {
+pub(crate) struct Hold {
     /// (condition, reason) parts, OR-ed.
     parts: Vec<(String, String)>,
 }
 
 impl Hold {
-    fn of(map: &DataMap, table: &str, values: &mut Params) -> Hold {
+    pub(crate) fn of(
+        map: &DataMap,
+        table: &str,
+        now: chrono::DateTime<Utc>,
+        values: &mut Params,
+    ) -> Hold {
         let mut parts = Vec::new();
         let spec = &map.tables[table];
         if let Some((name, rule)) = spec
@@ -127,7 +132,7 @@ impl Hold {
                 );
                 match (&spec.time_column, Period::parse(&rule.keep)) {
                     (Some(column), Ok(period)) => {
-                        let cutoff = period.before(Utc::now(), map.time_zone());
+                        let cutoff = period.before(now, map.time_zone());
                         let p = values.text(cutoff.to_rfc3339());
                         let c = format!("t0.{}", quote_ident(column));
                         parts.push((
@@ -149,7 +154,7 @@ impl Hold {
         Hold { parts }
     }
 
-    fn condition(&self) -> String {
+    pub(crate) fn condition(&self) -> String {
         if self.parts.is_empty() {
             "FALSE".to_owned()
         } else {
@@ -167,6 +172,8 @@ struct Planned {
     masks: Option<masking::TableMasks>,
     /// Every row is kept (a parent of kept rows).
     keep_all: Option<String>,
+    /// The one "now" every retention cut-off of this erasure is counted from.
+    now: chrono::DateTime<Utc>,
     outcome: TableOutcome,
 }
 
@@ -182,7 +189,7 @@ impl Planned {
             .collect();
         let mut condition = on.join(" AND ");
         if remaining {
-            let hold = Hold::of(map, &self.key, p);
+            let hold = Hold::of(map, &self.key, self.now, p);
             condition.push_str(&format!(" AND NOT {}", hold.condition()));
             if let Some(shared) = self.shared_sql(subject_key, p) {
                 condition.push_str(&format!(" AND NOT ({shared})"));
@@ -377,6 +384,7 @@ pub async fn erase(
         .map(|k| (map.table_name(k), k.clone()))
         .collect();
     let mut planned: BTreeMap<String, Planned> = BTreeMap::new();
+    let now = Utc::now();
     for keys in &receipt.keys {
         let Some(key) = by_name.get(&keys.table).cloned() else {
             continue;
@@ -410,6 +418,7 @@ pub async fn erase(
                 keys: keys.clone(),
                 masks: None,
                 keep_all: None,
+                now,
             },
         );
     }
@@ -421,7 +430,7 @@ pub async fn erase(
         }
         let mut p = Params::default();
         let scope = plan.scope(map, &request.key, false, &mut p);
-        let hold = Hold::of(map, &plan.key, &mut p);
+        let hold = Hold::of(map, &plan.key, plan.now, &mut p);
         for (condition, reason) in &hold.parts {
             // `(... OR TRUE)` keeps every part's bound values referenced.
             let n = count(
@@ -452,7 +461,7 @@ pub async fn erase(
         let mut p2 = Params::default();
         let scope2 = plan.scope(map, &request.key, false, &mut p2);
         if let Some(shared) = plan.shared_sql(&request.key, &mut p2) {
-            let hold2 = Hold::of(map, &plan.key, &mut p2);
+            let hold2 = Hold::of(map, &plan.key, plan.now, &mut p2);
             let n = count(
                 &tx,
                 &plan.keys.table,

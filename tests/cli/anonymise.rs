@@ -191,8 +191,8 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
     let client = db.client().await;
     client
         .batch_execute(&format!(
-            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone) VALUES \
-                 (900001, '{IIN}', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'aigerim@example.kz', '+77010000001'); \
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES \
+                 (900001, '{IIN}', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'aigerim@example.kz', '+77010000001', now() - interval '7 years'); \
              INSERT INTO devices (borrower_id, device_uid, os, first_seen, last_seen) VALUES \
                  (900001, '{IIN}', 'Android', now() - interval '3 days', now());"
         ))
