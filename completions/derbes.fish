@@ -47,6 +47,8 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block acco
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "erase" -d 'Erase one subject (policy 8.1): archive, then delete or mask, verified before commit'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "anonymise" -d 'Depersonalise one subject, or a cohort from a retention rule, with the map\'s masking'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -428,18 +430,61 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "completions" -d 'Print shell completions or the man pages'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l archive-to -d 'Age recipient of the archive of the subject\'s rows (`age1...` or an SSH public key); repeatable' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -s r -l recipient -d 'Age recipient: the public key that can open the file, `age1...` (from age-keygen) or an SSH public key line `ssh-ed25519 ...` / `ssh-rsa ...`; repeat for several' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l recipients-file -d 'A file of age recipients, one a line (`#` starts a comment); repeatable' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l archive-out -d 'Where to write the archive; default ./derbes-erase-<table>-<key>-<time>.age' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l keep -d 'How long the archive is kept (5y); default the longest archive_keep of the map\'s rules' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l rule -d 'A retention rule: its tables\' rows older than the rule\'s keep period (by each table\'s time column) are the cohort' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l batch-size -d 'Rows per batch (one short transaction each) of a cohort' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l lock-timeout -d 'How long one batch waits for a row lock before giving up (lock_timeout)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l report -d 'After the run, print k: the smallest group of subjects sharing the map\'s quasi-identifiers (columns with quasi_identifier = true)'
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "erase" -d 'Erase one subject (policy 8.1): archive, then delete or mask, verified before commit'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "anonymise" -d 'Depersonalise one subject, or a cohort from a retention rule, with the map\'s masking'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions erase anonymise help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'

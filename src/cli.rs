@@ -203,7 +203,8 @@ const EX_ERASE: &str = "\
 Examples:
   derbes erase 061211600012 --ticket REQ-2291 --archive-to age1... --dry-run
   derbes erase id:42 --ticket REQ-2292 --recipients-file dpo.keys --yes
-  derbes erase aigerim@example.kz --ticket REQ-2293 --recipients-file dpo.keys --key-file mask.key --archive-out /srv/archive/req-2293.age
+  derbes erase aigerim@example.kz --ticket REQ-2293 -r age1... --key-file mask.key \\
+      --archive-out /srv/archive/req-2293.age
 ";
 
 const EX_ANONYMISE: &str = "\

@@ -47,6 +47,7 @@ pub enum MaskingError {
 }
 
 /// The secret key of `hmac` and deterministic `fake`. Never printed or logged.
+#[derive(Clone)]
 pub struct MaskKey {
     inner: Zeroizing<Vec<u8>>,
     outer: Zeroizing<Vec<u8>>,
@@ -461,7 +462,7 @@ pub struct TableMasks {
     pub pseudonymised: Vec<String>,
     pub delete: bool,
     params: Params,
-    key_for_fakes: Option<(Zeroizing<Vec<u8>>, Zeroizing<Vec<u8>>)>,
+    key_for_fakes: Option<MaskKey>,
 }
 
 impl TableMasks {
@@ -533,7 +534,7 @@ pub fn plan_table(
             Masking::Fake { deterministic } => {
                 if *deterministic {
                     let key = key.ok_or_else(|| need_key("fake:deterministic", info))?;
-                    masks.key_for_fakes = Some((key.inner.clone(), key.outer.clone()));
+                    masks.key_for_fakes = Some(key.clone());
                 }
                 masks.fakes.push(FakeColumn {
                     column: info.column.clone(),
@@ -752,11 +753,7 @@ impl TableMasks {
                 let original: Option<String> = row.get(nk + j);
                 let value =
                     original.map(|original| match (&self.key_for_fakes, fake.deterministic) {
-                        (Some((inner, outer)), true) => {
-                            let key = MaskKey {
-                                inner: inner.clone(),
-                                outer: outer.clone(),
-                            };
+                        (Some(key), true) => {
                             let digest = key.hmac_hex(&format!("{}:{original}", fake.category));
                             let mut seed = [0u8; 32];
                             hex::decode_to_slice(&digest, &mut seed).expect("64 hex digits");
