@@ -492,3 +492,34 @@ pub async fn k_anonymity(
         in_groups_under_5: row.get(3),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference() -> DataMap {
+        DataMap::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/datamap.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cohort_is_the_rows_older_than_the_rules_keep_and_never_an_open_loan() {
+        let map = reference();
+        let (condition, params) = cohort_condition(&map, "traffic", "usage_events").unwrap();
+        assert_eq!(condition, "t0.\"occurred_at\" < $1::text::timestamptz");
+        assert_eq!(params.len(), 1);
+        let (condition, params) = cohort_condition(&map, "loan-records", "loans").unwrap();
+        assert!(
+            condition.contains("\"status\"::text = ANY($2::text::text[])"),
+            "{condition}"
+        );
+        assert_eq!(params[1], "{\"open\",\"overdue\"}");
+        assert!(cohort_condition(&map, "no-such-rule", "loans").is_err());
+        assert_eq!(
+            rule_tables(&map, "traffic").unwrap(),
+            vec!["usage_events".to_owned()]
+        );
+    }
+}
