@@ -272,3 +272,67 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
         .stderr(predicates::str::contains("masking key"));
     assert_eq!(database_checksums(&client).await, before);
 }
+
+#[tokio::test]
+async fn fake_values_keep_their_format_and_deterministic_fakes_repeat_per_key() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES \
+                 (900001, '{IIN}', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'a@example.kz', '+77010000001', now() - interval '7 years'), \
+                 (900002, '880330300016', 'Nurlanov', 'Bolat', '1988-03-30', 'M', 'b@example.kz', '+77010000001', now() - interval '7 years');"
+        ))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(reference_map()).unwrap();
+    let text = text
+        .replace(
+            r#"iin = { category = "iin", purpose = "identification", masking = "hmac""#,
+            r#"iin = { category = "iin", purpose = "identification", masking = "fake""#,
+        )
+        .replace(
+            r#"phone = { category = "phone", purpose = "identification", masking = "partial""#,
+            r#"phone = { category = "phone", purpose = "identification", masking = "fake:deterministic""#,
+        )
+        .replace(
+            r#"first_name = { category = "name", purpose = "identification", masking = "redact""#,
+            r#"first_name = { category = "name", purpose = "identification", masking = "fake""#,
+        );
+    let (_dir, map) = crate::support::temp_file("map.toml", &text);
+    let keys = age_keys();
+    for id in ["id:900001", "id:900002"] {
+        db.cmd()
+            .env("DERBES_MAP", &map)
+            .args(["anonymise", id, "--ticket", "REQ-9", "--yes", "--key-file"])
+            .arg(mask_key(&keys))
+            .assert()
+            .success();
+    }
+    let rows = client
+        .query(
+            "SELECT iin, phone, first_name FROM borrowers WHERE id IN (900001, 900002) ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let values: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    for (iin, phone, name) in &values {
+        assert!(
+            derbes::kz::identity::Iin::parse(iin).is_ok(),
+            "a valid IIN: {iin}"
+        );
+        assert_ne!(iin, IIN);
+        assert!(
+            derbes::kz::identity::Phone::parse(phone).is_ok(),
+            "a +7 phone: {phone}"
+        );
+        assert_ne!(phone, "+77010000001");
+        assert!(!name.is_empty() && name != "Aigerim" && name != "Bolat");
+    }
+    // The same phone under the same key gives the same stand-in.
+    assert_eq!(values[0].1, values[1].1);
+}
