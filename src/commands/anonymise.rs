@@ -30,7 +30,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
     if args.batch_size < 1 {
         return Err(DerbesError::Usage("--batch-size must be at least 1".to_owned()).into());
     }
-    let lock_timeout = humantime_ok(&args.lock_timeout)?;
+    let lock_timeout = lock_timeout_arg(&args.lock_timeout)?;
     let mask_key =
         MaskKey::load(args.key_file.as_deref()).map_err(|e| DerbesError::Usage(e.to_string()))?;
     let (mut client, _) = ctx.connect().await?;
@@ -128,7 +128,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
 }
 
 /// A PostgreSQL duration for `lock_timeout`: digits and a unit (ms, s, min).
-fn humantime_ok(text: &str) -> anyhow::Result<String> {
+fn lock_timeout_arg(text: &str) -> anyhow::Result<String> {
     let t = text.trim();
     let digits = t.chars().take_while(char::is_ascii_digit).count();
     let unit = &t[digits..];

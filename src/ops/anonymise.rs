@@ -444,8 +444,7 @@ pub async fn k_anonymity(
     let mut exprs = Vec::new();
     let mut names = Vec::new();
     for (table, spec) in &map.tables {
-        for (column, col) in spec.columns.iter().filter(|(_, c)| c.quasi_identifier) {
-            let _ = col;
+        for (column, _) in spec.columns.iter().filter(|(_, c)| c.quasi_identifier) {
             names.push(format!("{table}.{column}"));
             if table == &map.subject.table {
                 exprs.push(format!("s.{}::text", quote_ident(column)));

@@ -249,14 +249,10 @@ async fn originals(
 ) -> anyhow::Result<(Vec<String>, Vec<String>)> {
     let mut needles = BTreeSet::new();
     let mut names = BTreeSet::new();
-    let read = |table: String, column: String| (table, column);
     let mut wanted: Vec<(String, String, Option<IdentityKind>)> = Vec::new();
     for identity in &map.subject.identities {
-        let (t, c) = read(
-            identity.table.clone().unwrap_or(map.subject.table.clone()),
-            identity.column.clone(),
-        );
-        wanted.push((t, c, Some(identity.kind)));
+        let table = identity.table.clone().unwrap_or(map.subject.table.clone());
+        wanted.push((table, identity.column.clone(), Some(identity.kind)));
     }
     for (column, spec) in &map.tables[&map.subject.table].columns {
         if spec.category == Category::Name {

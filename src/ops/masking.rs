@@ -767,7 +767,6 @@ impl TableMasks {
                 fake_arrays[j].push(value);
             }
         }
-        let mut params = Params::default();
         let mut sql_params: Vec<&(dyn ToSql + Sync)> = Vec::new();
         let mut names = Vec::new();
         let mut arrays = Vec::new();
@@ -785,7 +784,6 @@ impl TableMasks {
         for fakes in &fake_arrays {
             sql_params.push(fakes);
         }
-        let _ = &mut params;
         let sets: Vec<String> = self
             .fakes
             .iter()
