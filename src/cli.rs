@@ -230,6 +230,119 @@ pub enum Command {
     /// export reads: each recipient appears there with the date and the purpose.
     #[command(subcommand, after_help = EX_DISCLOSURE)]
     Disclosure(DisclosureCommand),
+    /// Erase one subject (policy 8.1): archive, then delete or mask, verified before commit.
+    ///
+    /// Every row of the subject goes into an age-encrypted archive first (read back
+    /// and checked). Then, per table, the data map decides: rows under legal hold
+    /// (the table's retention rule is archive-then-delete and the row is within its
+    /// keep period, or an open loan) stay; rows shared with another subject (an
+    /// address two customers point at) stay; tables whose retention rule says
+    /// anonymise are masked with their columns' strategies; all else is deleted,
+    /// children before parents. A residual check then searches the text columns of
+    /// what remains for the subject's IIN, phone, email and names: any hit rolls
+    /// everything back and names the column. One transaction, one audit row.
+    #[command(after_help = EX_ERASE)]
+    Erase(EraseArgs),
+    /// Depersonalise one subject, or a cohort from a retention rule, with the map's masking.
+    ///
+    /// Each mapped column gets its masking strategy (null, redact, hmac, generalise,
+    /// truncate, partial, fake, keep, delete-row); nothing else is deleted. A cohort
+    /// (--rule) runs in primary-key batches, each a short transaction with its audit
+    /// row and a checkpoint, so a stopped run resumes; a second run of the same rule
+    /// exits 7. hmac is pseudonymisation (the key holder can re-link), not
+    /// anonymisation; --report shows k, the smallest group of subjects sharing the
+    /// same quasi-identifiers (e.g. birth year, sex, region): k = 1 means someone is
+    /// still singled out.
+    #[command(after_help = EX_ANONYMISE)]
+    Anonymise(AnonymiseArgs),
+}
+
+const EX_ERASE: &str = "\
+Examples:
+  derbes erase 061211600012 --ticket REQ-2291 --archive-to age1... --dry-run
+  derbes erase id:42 --ticket REQ-2292 --recipients-file dpo.keys --yes
+  derbes erase aigerim@example.kz --ticket REQ-2293 -r age1... --key-file mask.key \\
+      --archive-out /srv/archive/req-2293.age
+";
+
+const EX_ANONYMISE: &str = "\
+Examples:
+  derbes anonymise id:42 --ticket REQ-2301 --key-file mask.key --dry-run
+  derbes anonymise --rule traffic --ticket JOB-7 --yes --report
+  derbes anonymise --rule traffic --ticket JOB-7 --batch-size 5000 --lock-timeout 2s --yes
+";
+
+/// `derbes erase`.
+#[derive(Debug, Args)]
+pub struct EraseArgs {
+    /// The subject: IIN, BIN, phone, email or id:KEY (the subject table's key).
+    #[arg(value_name = "IDENTITY")]
+    pub identity: String,
+
+    /// Age recipient of the archive of the subject's rows (`age1...` or an SSH public key); repeatable.
+    #[arg(long = "archive-to", value_name = "RECIPIENT")]
+    pub archive_to: Vec<String>,
+
+    #[command(flatten)]
+    pub recipients: RecipientArgs,
+
+    /// Where to write the archive; default ./derbes-erase-<table>-<key>-<time>.age.
+    #[arg(long, value_name = "FILE")]
+    pub archive_out: Option<PathBuf>,
+
+    /// How long the archive is kept (5y); default the longest archive_keep of the map's rules.
+    #[arg(long, value_name = "PERIOD")]
+    pub keep: Option<String>,
+
+    /// File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+/// `derbes anonymise`.
+#[derive(Debug, Args)]
+pub struct AnonymiseArgs {
+    /// One subject: IIN, BIN, phone, email or id:KEY. Give this or --rule.
+    #[arg(
+        value_name = "IDENTITY",
+        required_unless_present = "rule",
+        conflicts_with = "rule"
+    )]
+    pub identity: Option<String>,
+
+    /// A retention rule: its tables' rows older than the rule's keep period (by each
+    /// table's time column) are the cohort.
+    #[arg(long, value_name = "NAME")]
+    pub rule: Option<String>,
+
+    /// File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
+    /// Rows per batch (one short transaction each) of a cohort.
+    #[arg(long, default_value_t = 2000, value_name = "N")]
+    pub batch_size: i64,
+
+    /// How long one batch waits for a row lock before giving up (lock_timeout).
+    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    pub lock_timeout: String,
+
+    /// After the run, print k: the smallest group of subjects sharing the map's
+    /// quasi-identifiers (columns with quasi_identifier = true).
+    #[arg(long)]
+    pub report: bool,
+
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
 }
 
 const EX_POLICY: &str = "\

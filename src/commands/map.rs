@@ -33,6 +33,9 @@ async fn check(ctx: &Context, args: MapCheckArgs) -> anyhow::Result<()> {
     report
         .findings
         .extend(catalog::check_ledgers(&client, &map, &catalog).await?);
+    report
+        .findings
+        .extend(crate::ops::masking::check_fit(&client, &map, &catalog).await?);
     report.findings.sort_by_key(|f| f.severity);
     emit(ctx.format(), &report)?;
     for finding in report

@@ -1,6 +1,7 @@
 //! One module per subcommand. Each turns parsed arguments into the library's
 //! option structs, calls the library, and hands the report to `output`.
 
+pub mod anonymise;
 pub mod archive;
 pub mod audit;
 pub mod block;
@@ -8,6 +9,7 @@ pub mod blocks;
 pub mod completions;
 pub mod consent;
 pub mod disclosure;
+pub mod erase;
 pub mod export;
 pub mod map;
 pub mod migrate;
@@ -132,6 +134,9 @@ impl Context {
         report
             .findings
             .extend(crate::pg::catalog::check_privileges(client, map, &catalog).await?);
+        report
+            .findings
+            .extend(crate::ops::masking::check_fit(client, map, &catalog).await?);
         let errors: Vec<_> = report
             .findings
             .iter()
@@ -259,6 +264,8 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
             values.push(("--recipient", args.recipient.as_str()));
             Some(args.request.ticket.as_str())
         }
+        Command::Erase(args) => Some(args.request.ticket.as_str()),
+        Command::Anonymise(args) => Some(args.request.ticket.as_str()),
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -327,5 +334,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Consent(command) => consent::run(&ctx, command).await,
         Command::Policy(command) => policy::run(&ctx, command).await,
         Command::Disclosure(command) => disclosure::run(&ctx, command).await,
+        Command::Erase(args) => erase::run(&ctx, args).await,
+        Command::Anonymise(args) => anonymise::run(&ctx, args).await,
     }
 }

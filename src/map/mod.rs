@@ -219,8 +219,10 @@ impl fmt::Display for Columns {
 pub struct ColumnSpec {
     pub category: Category,
     pub purpose: String,
+    /// How `erase` and `anonymise` mask it; absent means `null` (which `map check`
+    /// warns about where the column is NOT NULL).
     #[serde(default)]
-    pub masking: Masking,
+    pub masking: Option<Masking>,
     /// May the subject have it changed (`rectify`, POLICY.md 6.2.3, 8.2)?
     #[serde(default)]
     pub rectify: bool,
@@ -238,6 +240,11 @@ pub struct ColumnSpec {
     pub label_ru: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub label_en: Option<String>,
+    /// A quasi-identifier: not identifying alone, but together with the other
+    /// quasi-identifiers (birth year, sex, region) it may single a person out.
+    /// `anonymise --report` gives the smallest group size (k) over them.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub quasi_identifier: bool,
 }
 
 /// Personal-data categories of POLICY.md 2.3.
@@ -398,23 +405,115 @@ impl fmt::Display for Category {
     }
 }
 
-/// How a column is depersonalised by `anonymise` and erasure.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, Serialize)]
-#[serde(rename_all = "snake_case")]
+/// How a column is depersonalised by `anonymise` and erasure (see
+/// `ops::masking` for the SQL each becomes and which column types each fits).
+///
+/// Written in the map as `"strategy"` or `"strategy:parameter"`:
+/// `keep`, `null`, `redact` / `redact:VALUE`, `hmac`, `generalise` /
+/// `generalise:year|month|N`, `truncate:N` (first N characters), `partial:N` (last N),
+/// `fake` / `fake:deterministic`, `delete-row`. The older names `pseudonym` (= `hmac`)
+/// and `partial` (= `partial:4`) still read.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize, Serialize)]
+#[serde(try_from = "String", into = "String")]
 pub enum Masking {
     /// Keep as is (not identifying once the rest is masked, e.g. a loan amount).
     Keep,
     /// Set to NULL.
     #[default]
     Null,
-    /// Replace with a fixed marker.
-    Redact,
-    /// Keep the last few characters (cards, phones).
-    Partial,
-    /// Coarsen: dates to the year, locations to ~10 km, IPs to the /24 (POLICY.md 2.5).
-    Generalise,
-    /// A random stand-in, the same within one run (keeps joins and analytics usable).
-    Pseudonym,
+    /// Replace with a fixed value (`[redacted]` for text unless given).
+    Redact(Option<String>),
+    /// Keyed SHA-256 (HMAC) of the value: the same input gives the same output in
+    /// every table, so joins keep working. Pseudonymisation, not anonymisation: who
+    /// holds the key can re-link.
+    Hmac,
+    /// Coarsen: dates to the month or year, birth dates to the year, IPs to the /24
+    /// (/48), amounts to a range, locations to ~1 km, text to a prefix (POLICY.md 2.5).
+    Generalise(Option<String>),
+    /// Keep `keep` characters: the first ones, or the last ones with `from_end`.
+    Truncate { keep: u32, from_end: bool },
+    /// A format-preserving stand-in by category (valid IIN, +7 phone, a name, an
+    /// email); with `deterministic`, the same per input and key.
+    Fake { deterministic: bool },
+    /// Delete the whole row.
+    DeleteRow,
+}
+
+impl Masking {
+    /// The strategy's name, as in reports.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Masking::Keep => "keep",
+            Masking::Null => "null",
+            Masking::Redact(_) => "redact",
+            Masking::Hmac => "hmac",
+            Masking::Generalise(_) => "generalise",
+            Masking::Truncate {
+                from_end: false, ..
+            } => "truncate",
+            Masking::Truncate { from_end: true, .. } => "partial",
+            Masking::Fake { .. } => "fake",
+            Masking::DeleteRow => "delete-row",
+        }
+    }
+}
+
+impl TryFrom<String> for Masking {
+    type Error = String;
+    fn try_from(text: String) -> Result<Masking, String> {
+        let (name, parameter) = match text.split_once(':') {
+            Some((name, parameter)) => (name.trim(), Some(parameter.to_owned())),
+            None => (text.trim(), None),
+        };
+        let count = |default: u32| -> Result<u32, String> {
+            match &parameter {
+                None => Ok(default),
+                Some(p) => p.trim().parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+                    format!("masking `{text}`: give a number of characters to keep, e.g. `{name}:4`")
+                }),
+            }
+        };
+        let none = |m: Masking| match &parameter {
+            None => Ok(m),
+            Some(_) => Err(format!(
+                "masking `{name}` takes no parameter: write `{name}`"
+            )),
+        };
+        match name {
+            "keep" => none(Masking::Keep),
+            "null" => none(Masking::Null),
+            "redact" => Ok(Masking::Redact(parameter)),
+            "hmac" | "pseudonym" => none(Masking::Hmac),
+            "generalise" | "generalize" => Ok(Masking::Generalise(parameter.map(|p| p.trim().to_owned()))),
+            "truncate" => Ok(Masking::Truncate { keep: count(1)?, from_end: false }),
+            "partial" => Ok(Masking::Truncate { keep: count(4)?, from_end: true }),
+            "fake" => match parameter.as_deref().map(str::trim) {
+                None => Ok(Masking::Fake { deterministic: false }),
+                Some("deterministic") => Ok(Masking::Fake { deterministic: true }),
+                Some(other) => Err(format!(
+                    "masking `fake:{other}`: the only parameter is `fake:deterministic`"
+                )),
+            },
+            "delete-row" => none(Masking::DeleteRow),
+            other => Err(format!(
+                "unknown masking `{other}`: use keep, null, redact, hmac, generalise, truncate, partial, fake or delete-row"
+            )),
+        }
+    }
+}
+
+impl From<Masking> for String {
+    fn from(masking: Masking) -> String {
+        match &masking {
+            Masking::Redact(Some(value)) => format!("redact:{value}"),
+            Masking::Generalise(Some(to)) => format!("generalise:{to}"),
+            Masking::Truncate { keep, .. } => format!("{}:{keep}", masking.name()),
+            Masking::Fake {
+                deterministic: true,
+            } => "fake:deterministic".to_owned(),
+            other => other.name().to_owned(),
+        }
+    }
 }
 
 /// A purpose of processing and its legal basis, as told to the subject.

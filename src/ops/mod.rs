@@ -2,12 +2,15 @@
 //! plain structs, the data map and a connection, and return reports and typed
 //! errors; they know no clap, terminal or exit code.
 
+pub mod anonymise;
 pub mod archive;
 pub mod block;
 pub mod consent;
 pub mod disclosure;
+pub mod erase;
 pub mod export;
 pub mod ledger;
+pub mod masking;
 pub mod policy;
 pub mod rectify;
 pub mod request;

@@ -177,6 +177,13 @@ impl<'c> Change<'c> {
         &self.tx
     }
 
+    /// The transaction itself, for a change that ends with another owner's commit
+    /// (an archive receipt that must outlive the commit). The caller appends the
+    /// audit row and commits or, for a dry run, rolls back.
+    pub fn into_transaction(self) -> Transaction<'c> {
+        self.tx
+    }
+
     /// Lock the subject rows of `keys`, in key order (so two runs over the same
     /// subjects queue instead of deadlocking). Returns the keys still present.
     pub async fn lock_subjects(

@@ -4,6 +4,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod anonymise;
 mod archive;
 mod audit;
 mod bad_input;
@@ -11,6 +12,7 @@ mod block;
 mod change;
 mod consent;
 mod disclosure;
+mod erase;
 mod export;
 mod faults;
 mod foreign_schema;

@@ -59,7 +59,7 @@ fn map_with_rectifiable_iin() -> (tempfile::TempDir, std::path::PathBuf) {
         .lines()
         .map(|line| {
             if line.starts_with("iin = {") {
-                r#"iin = { category = "iin", purpose = "identification", masking = "pseudonym", rectify = true }"#.to_owned()
+                r#"iin = { category = "iin", purpose = "identification", masking = "hmac", rectify = true }"#.to_owned()
             } else {
                 line.to_owned()
             }
@@ -222,8 +222,8 @@ async fn an_iin_is_checked_for_its_check_digit_and_against_birth_date_and_sex() 
     let (_dir2, map2) = temp_file(
         "map2.toml",
         &std::fs::read_to_string(&map).unwrap().replace(
-            r#"birth_date = { category = "birth_date", purpose = "identification", masking = "generalise", locked_reason = "the birth date is encoded in the IIN" }"#,
-            r#"birth_date = { category = "birth_date", purpose = "identification", masking = "generalise", rectify = true }"#,
+            r#"quasi_identifier = true, locked_reason = "the birth date is encoded in the IIN" }"#,
+            r#"quasi_identifier = true, rectify = true }"#,
         ),
     );
     rectify(&db)

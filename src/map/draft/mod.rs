@@ -793,7 +793,7 @@ pub fn draft_map(
         for g in &columns {
             let _ = writeln!(
                 out,
-                "{} = {{ category = {}, purpose = \"review\", masking = \"null\" }}{}",
+                "{} = {{ category = {}, purpose = \"review\" }}{}",
                 k(&g.column),
                 q(&g.category.name()),
                 g.evidence

@@ -11,7 +11,7 @@
 //! parent's stream for that borrower.
 
 pub mod guard;
-mod names;
+pub(crate) mod names;
 
 use std::collections::HashSet;
 use std::fmt::Write as _;

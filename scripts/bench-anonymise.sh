@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# Benchmark of `derbes anonymise --rule` (a cohort in primary-key batches) against
+# one hand-written UPDATE applying the same six expressions to a fresh copy of the
+# same rows, in the same run.
+#
+# The table `events` has 4 indexes (primary key, person_id, occurred_at, phone) and
+# 6 masked columns: occurred_at (generalise: month), ip (generalise: /24), email
+# (hmac: keyed SHA-256, computed by the server), phone (partial: last 4), full_name
+# (redact), amount (generalise: range of 1000). Every row is older than the rule's
+# keep period, so the cohort is the whole table.
+#
+# Printed: rows/s of both and their ratio (goal >= 0.9), the longest batch
+# transaction of derbes (the largest gap between consecutive batch audit rows: an
+# upper bound, it includes the next batch's start), derbes' peak RSS, and what a
+# concurrent writer updating one cohort row at a time waited at most during each
+# (derbes: one batch; the single UPDATE: the whole statement).
+#
+# Uses (and recreates) the database $BENCH_DB (default derbes_bench_anonymise);
+# BENCH_ROWS rows (default 1000000), BENCH_BATCH rows per batch (default 5000).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bench-lib.sh
+
+BENCH_DB=${BENCH_DB:-derbes_bench_anonymise}
+rows=${BENCH_ROWS:-1000000}
+batch=${BENCH_BATCH:-5000}
+export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
+export PGDATABASE=$BENCH_DB
+export DATABASE_URL="host=$PGHOST user=$PGUSER dbname=$BENCH_DB"
+export DERBES_OPERATOR=bench
+
+cargo build --release --quiet
+DERBES=$PWD/target/release/derbes
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/derbes-bench-anonymise.XXXXXX")
+writer_pid=
+cleanup() {
+    [ -n "$writer_pid" ] && kill "$writer_pid" 2>/dev/null || true
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+key="bench-mask-key-0123456789abcdef"
+printf '%s\n' "$key" > "$work/mask.key"
+# The HMAC key blocks (RFC 2104) for the hand-written UPDATE, as bytea literals.
+read -r ipad opad < <(python3 -c "
+k = b'$key'.ljust(64, b'\0')
+print(bytes(b ^ 0x36 for b in k).hex(), bytes(b ^ 0x5c for b in k).hex())")
+
+cat > "$work/map.toml" <<'EOF'
+version = 1
+schema = "public"
+[subject]
+table = "people"
+key = "id"
+[[subject.identities]]
+kind = "iin"
+column = "iin"
+[retention.bench]
+keep = "1d"
+action = "anonymise"
+legal_basis = "benchmark"
+[tables.people.columns]
+iin = { category = "iin", purpose = "p", masking = "hmac" }
+[tables.events]
+link = { column = "person_id" }
+time_column = "occurred_at"
+retention = "bench"
+[tables.events.columns]
+occurred_at = { category = "access_time", purpose = "p", masking = "generalise:month" }
+ip = { category = "ip_address", purpose = "p", masking = "generalise" }
+email = { category = "email", purpose = "p", masking = "hmac" }
+phone = { category = "phone", purpose = "p", masking = "partial:4" }
+full_name = { category = "name", purpose = "p", masking = "redact" }
+amount = { category = "microcredit", purpose = "p", masking = "generalise:1000" }
+EOF
+export DERBES_MAP=$work/map.toml
+
+dropdb --if-exists "$BENCH_DB"
+createdb "$BENCH_DB"
+psql -q <<EOF
+CREATE TABLE people (id bigint PRIMARY KEY, iin char(12) NOT NULL);
+INSERT INTO people SELECT g, lpad(g::text, 12, '0') FROM generate_series(1, greatest($rows / 10, 1)) g;
+CREATE TABLE events (
+    id bigint PRIMARY KEY,
+    person_id bigint NOT NULL REFERENCES people (id),
+    occurred_at timestamptz NOT NULL,
+    ip inet NOT NULL,
+    email text,
+    phone text NOT NULL,
+    full_name text NOT NULL,
+    amount numeric(12, 2),
+    note text
+);
+INSERT INTO events
+SELECT g, 1 + g % greatest($rows / 10, 1), now() - interval '30 days' - g * interval '7 seconds',
+       ('10.' || (g % 250) || '.' || (g / 250 % 250) || '.' || (g % 199))::inet,
+       'user' || g || '@example.kz', '+7701' || lpad((g % 10000000)::text, 7, '0'),
+       'Name ' || g, (g % 500000) / 7.0, NULL
+FROM generate_series(1, $rows) g;
+CREATE INDEX events_person_idx ON events (person_id);
+CREATE INDEX events_occurred_idx ON events (occurred_at);
+CREATE INDEX events_phone_idx ON events (phone);
+CREATE TABLE events_copy (LIKE events INCLUDING ALL);
+INSERT INTO events_copy SELECT * FROM events;
+VACUUM ANALYZE;
+EOF
+"$DERBES" migrate >/dev/null
+"$DERBES" map check >/dev/null
+
+# A writer updating one row of the cohort at a time, timing each statement.
+start_writer() {
+    local table=$1
+    (
+        while :; do
+            id=$(( (RANDOM * 32768 + RANDOM) % rows + 1 ))
+            psql -Atq -c '\timing on' -c "UPDATE $table SET note = 'w' WHERE id = $id" 2>/dev/null \
+                | awk '/^Time:/ {print $2}'
+        done
+    ) > "$work/writer-$table.ms" &
+    writer_pid=$!
+}
+stop_writer() {
+    kill "$writer_pid" 2>/dev/null || true
+    wait "$writer_pid" 2>/dev/null || true
+    writer_pid=
+}
+max_ms() { sort -g "$1" | tail -1; }
+
+# The hand-written UPDATE: the same expressions derbes evaluates.
+update_sql="UPDATE events_copy t0 SET
+    occurred_at = date_trunc('month', occurred_at),
+    ip = network(set_masklen(ip, CASE WHEN family(ip) = 4 THEN 24 ELSE 48 END))::inet,
+    email = CASE WHEN email IS NULL THEN NULL ELSE encode(sha256('\\x$opad'::bytea || sha256('\\x$ipad'::bytea || convert_to(email, 'UTF8'))), 'hex') END,
+    phone = right(phone, 4),
+    full_name = '[redacted]',
+    amount = CASE WHEN amount IS NULL THEN NULL ELSE floor(amount / 1000) * 1000 END"
+start_writer events_copy
+sleep 1
+plain_s=$(psql -Atq -c '\timing on' -c "$update_sql" | awk '/^Time:/ {printf "%.3f", $2 / 1000}')
+stop_writer
+plain_writer=$(max_ms "$work/writer-events_copy.ms")
+
+start_writer events
+sleep 1
+/usr/bin/time -v -o "$work/derbes.time" "$DERBES" -q --format json anonymise --rule bench \
+    --ticket BENCH --yes --batch-size "$batch" --key-file "$work/mask.key" > "$work/derbes.json"
+stop_writer
+derbes_writer=$(max_ms "$work/writer-events.ms")
+derbes_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/derbes.time")
+derbes_rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$work/derbes.time")
+masked=$(python3 -c "import json; print(sum(t['masked'] for t in json.load(open('$work/derbes.json'))['tables']))")
+if [ "$masked" -ne "$rows" ]; then
+    echo "derbes masked $masked rows, the cohort has $rows" >&2
+    exit 1
+fi
+# Both tables must now hold the same values in the masked columns.
+differ=$(psql -Atq -c "SELECT count(*) FROM events e JOIN events_copy c USING (id)
+    WHERE (e.occurred_at, e.ip, e.email, e.phone, e.full_name, e.amount)
+          IS DISTINCT FROM (c.occurred_at, c.ip, c.email, c.phone, c.full_name, c.amount)")
+if [ "$differ" -ne 0 ]; then
+    echo "$differ rows differ between derbes and the hand-written UPDATE" >&2
+    exit 1
+fi
+longest=$(psql -Atq -c "SELECT round(max(gap) * 1000) FROM (
+    SELECT extract(epoch FROM at - lag(at) OVER (ORDER BY seq)) AS gap
+    FROM derbes.audit_log WHERE action = 'anonymise') g")
+
+rate() { awk -v r="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0) ? r / s : 0 }'; }
+plain_rate=$(rate "$rows" "$plain_s")
+derbes_rate=$(rate "$rows" "$derbes_s")
+echo "rows: $rows of events (4 indexes, 6 masked columns), batches of $batch; results identical"
+stat_line "one hand-written UPDATE: rows/s" rows/s %.0f "$plain_rate"
+stat_line "derbes anonymise --rule: rows/s" rows/s %.0f "$derbes_rate"
+mapfile -t ratio < <(ratios "$derbes_rate" "$plain_rate")
+stat_line "ratio derbes / UPDATE (goal >= 0.9)" x %.2f "${ratio[@]}"
+echo "longest batch transaction: <= ${longest} ms (goal <= 250 ms)"
+echo "peak RSS: derbes ${derbes_rss} MB"
+echo "concurrent writer to a cohort row waited at most: ${derbes_writer} ms under derbes, ${plain_writer} ms under the single UPDATE"

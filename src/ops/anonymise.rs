@@ -1,0 +1,524 @@
+//! Anonymisation (POLICY.md 1, 2.5): the data map's masking strategies applied
+//! without deleting the subject, to one subject or to a cohort.
+//!
+//! One subject: one change transaction (subject row locked, one `UPDATE` per
+//! table over the subject's rows, rows another subject shares left alone, one
+//! audit row). A cohort (`--rule NAME`): the rows of every table under the
+//! retention rule that are older than its `keep` by the table's `time_column`
+//! ([`cohort_condition`], the one place the selection is made), each table worked
+//! through in primary-key batches by `change::run_batches` (one short transaction
+//! per batch with `lock_timeout`, audit row and checkpoint, so a killed run
+//! resumes), the whole run under one run lock (a second run exits 7).
+//!
+//! [`k_anonymity`] measures the result: the smallest number of subjects sharing
+//! one combination of the quasi-identifiers the map marks.
+
+use std::collections::BTreeMap;
+
+use chrono::Utc;
+use serde::Serialize;
+use tokio_postgres::{Client, Transaction};
+
+use crate::error::DerbesError;
+use crate::map::link::{KeyMatch, LinkPath};
+use crate::map::{quote_ident, DataMap, TableName};
+use crate::ops::masking::{self, MaskKey, Params, RowScope, TableMasks, Value};
+use crate::pg::audit::AuditEntry;
+use crate::pg::catalog::Catalog;
+use crate::pg::change::{self, BatchJob, BatchStep, ChangeError, Counts, Limits, RunLock};
+use crate::when::Period;
+
+/// What a run did to one table.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableResult {
+    pub table: String,
+    pub masked: u64,
+    pub deleted: u64,
+    pub batches: i64,
+    /// Columns masked.
+    pub columns: Vec<String>,
+    /// Columns masked with hmac: pseudonymised, not anonymised.
+    pub pseudonymised: Vec<String>,
+    /// The run continued a stopped one.
+    pub resumed: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AnonymiseReport {
+    /// `table:key` of one subject, or `rule NAME`.
+    pub scope: String,
+    pub ticket: String,
+    pub dry_run: bool,
+    pub tables: Vec<TableResult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub k_anonymity: Option<KReport>,
+}
+
+/// The smallest group over the quasi-identifiers.
+#[derive(Debug, Clone, Serialize)]
+pub struct KReport {
+    pub quasi_identifiers: Vec<String>,
+    /// Smallest number of subjects sharing one combination (None: no subjects).
+    pub k: Option<i64>,
+    pub groups: i64,
+    pub subjects: i64,
+    /// Subjects in groups smaller than 5.
+    pub in_groups_under_5: i64,
+}
+
+fn map_err(e: masking::MaskingError) -> anyhow::Error {
+    match e {
+        masking::MaskingError::NoKey(m) | masking::MaskingError::BadKey(m) => {
+            DerbesError::Usage(m).into()
+        }
+        masking::MaskingError::Misfit(m) => DerbesError::VerificationFailed(m).into(),
+        other => anyhow::Error::new(other),
+    }
+}
+
+/// The masks of every mapped table that has something to do.
+pub async fn plan(
+    client: &Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    tables: &[String],
+    key: Option<&MaskKey>,
+) -> anyhow::Result<BTreeMap<String, TableMasks>> {
+    let not_null = masking::not_null_columns(client, map).await?;
+    let is_not_null = |t: &TableName, c: &str| not_null.contains(&(t.clone(), c.to_owned()));
+    let mut plans = BTreeMap::new();
+    for table in tables {
+        let plan = masking::plan_table(map, catalog, table, &is_not_null, key).map_err(map_err)?;
+        if !plan.is_noop() {
+            plans.insert(table.clone(), plan);
+        }
+    }
+    Ok(plans)
+}
+
+fn result_of(table: &str, masks: &TableMasks) -> TableResult {
+    TableResult {
+        table: table.to_owned(),
+        masked: 0,
+        deleted: 0,
+        batches: 0,
+        columns: masks.masked_columns.clone(),
+        pseudonymised: masks.pseudonymised.clone(),
+        resumed: false,
+    }
+}
+
+/// Anonymise one subject's rows in every mapped table, in one transaction.
+#[allow(clippy::too_many_arguments)]
+pub async fn subject(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    key: &str,
+    mask_key: Option<&MaskKey>,
+    ticket: &str,
+    operator: &str,
+    dry_run: bool,
+) -> anyhow::Result<AnonymiseReport> {
+    let tables: Vec<String> = map.tables.keys().cloned().collect();
+    let plans = plan(client, map, catalog, &tables, mask_key).await?;
+    let subject_path = LinkPath::compile(map, catalog, &map.subject.table)
+        .map_err(DerbesError::VerificationFailed)?;
+    let subject_ref = format!("{}:{key}", map.subject.table);
+    let change = change::begin(client, &Limits::default(), dry_run).await?;
+    if change
+        .lock_subjects(&subject_path, &[key.to_owned()])
+        .await?
+        .is_empty()
+    {
+        return Err(DerbesError::NotFound(format!(
+            "subject {subject_ref} is gone (deleted since it was found): nothing was changed"
+        ))
+        .into());
+    }
+    let mut results = Vec::new();
+    let mut counts = BTreeMap::new();
+    let mut fields = Vec::new();
+    let now = Utc::now();
+    // Deletes (delete-row) children first, after the masks.
+    let deleting: std::collections::BTreeSet<TableName> = plans
+        .values()
+        .filter(|m| m.delete)
+        .map(|m| m.table.clone())
+        .collect();
+    let order = catalog
+        .delete_order(&deleting)
+        .map_err(DerbesError::VerificationFailed)?;
+    let mut sequence: Vec<&String> = plans
+        .iter()
+        .filter(|(_, m)| !m.delete)
+        .map(|(t, _)| t)
+        .collect();
+    for name in &order {
+        if let Some((t, _)) = plans.iter().find(|(_, m)| &m.table == name) {
+            sequence.push(t);
+        }
+    }
+    for table in sequence {
+        let masks = &plans[table];
+        let path =
+            LinkPath::compile(map, catalog, table).map_err(DerbesError::VerificationFailed)?;
+        let filter = |p: &mut Params| {
+            let mut scope = subject_scope(&path, &masks.key_columns, key, p);
+            // Rows the law keeps as they are (erase keeps them too) are not changed.
+            let hold = crate::ops::erase::Hold::of(map, table, now, p);
+            scope.condition = format!("{} AND NOT {}", scope.condition, hold.condition());
+            scope
+        };
+        let applied = masks.apply(change.tx(), &filter).await.map_err(map_err)?;
+        let mut result = result_of(table, masks);
+        result.masked = applied.masked;
+        result.deleted = applied.deleted;
+        if applied.masked > 0 {
+            counts.insert(format!("{table}.masked"), applied.masked as i64);
+            fields.extend(masks.masked_columns.iter().map(|c| format!("{table}.{c}")));
+        }
+        if applied.deleted > 0 {
+            counts.insert(format!("{table}.deleted"), applied.deleted as i64);
+        }
+        results.push(result);
+    }
+    crate::fault::point("anonymise.applied");
+    change
+        .commit(
+            operator,
+            &AuditEntry {
+                action: "anonymise".to_owned(),
+                ticket: Some(ticket.to_owned()),
+                subject_ref: Some(subject_ref.clone()),
+                counts,
+                fields,
+                detail: serde_json::json!({ "kind": "subject" }),
+            },
+        )
+        .await?;
+    Ok(AnonymiseReport {
+        scope: subject_ref,
+        ticket: ticket.to_owned(),
+        dry_run,
+        tables: results,
+        k_anonymity: None,
+    })
+}
+
+/// The subject's rows of a table, less rows another subject shares.
+fn subject_scope(path: &LinkPath, key_columns: &[String], key: &str, p: &mut Params) -> RowScope {
+    let n: usize = p.text(key)[1..].parse().expect("a placeholder");
+    let mut condition = path.rows_of("t0", KeyMatch::One(n));
+    if let Some(shared) = path.shared_rows(key_columns, KeyMatch::One(n)) {
+        let row: Vec<String> = key_columns
+            .iter()
+            .map(|c| format!("t0.{}::text", quote_ident(c)))
+            .collect();
+        condition.push_str(&format!(" AND ({}) NOT IN ({shared})", row.join(", ")));
+    }
+    RowScope {
+        using: String::new(),
+        condition,
+    }
+}
+
+/// The cohort of a retention rule in one table: a condition on `t0` and its text
+/// parameters (`$1..`). Today: rows whose `time_column` is older than the rule's
+/// `keep`. The one place a cohort is selected, so richer rule syntax lands here.
+pub fn cohort_condition(
+    map: &DataMap,
+    rule_name: &str,
+    table: &str,
+) -> Result<(String, Vec<String>), String> {
+    let rule = map.retention.get(rule_name).ok_or_else(|| {
+        format!(
+            "no retention rule `{rule_name}` in the data map: rules are {}",
+            map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
+        )
+    })?;
+    let spec = &map.tables[table];
+    let column = spec.time_column.as_ref().ok_or_else(|| {
+        format!("[tables.{table}] has no time_column, so rule `{rule_name}` cannot age its rows: add one")
+    })?;
+    let period = Period::parse(&rule.keep).map_err(|e| format!("rule {rule_name}: {e}"))?;
+    let cutoff = period.before(Utc::now(), map.time_zone());
+    let mut condition = format!("t0.{} < $1::text::timestamptz", quote_ident(column));
+    let mut params = vec![cutoff.to_rfc3339()];
+    // An open loan is never depersonalised, however old (Law 94-V Art. 8(2)).
+    if let Some(loans) = map.ledgers.loans.as_ref().filter(|l| l.table == table) {
+        let quoted: Vec<String> = loans
+            .open
+            .iter()
+            .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
+            .collect();
+        params.push(format!("{{{}}}", quoted.join(",")));
+        condition.push_str(&format!(
+            " AND NOT (t0.{}::text = ANY($2::text::text[]))",
+            quote_ident(&loans.status)
+        ));
+    }
+    Ok((condition, params))
+}
+
+/// Tables under a retention rule.
+pub fn rule_tables(map: &DataMap, rule: &str) -> Result<Vec<String>, String> {
+    if !map.retention.contains_key(rule) {
+        return Err(format!(
+            "no retention rule `{rule}` in the data map: rules are {}",
+            map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
+    Ok(map
+        .tables
+        .iter()
+        .filter(|(_, spec)| spec.retention.as_deref() == Some(rule))
+        .map(|(name, _)| name.clone())
+        .collect())
+}
+
+/// One batch of a cohort: mask the batch's rows by primary key.
+struct MaskBatch<'a> {
+    table: String,
+    masks: &'a TableMasks,
+    key_types: Vec<String>,
+    progress: &'a (dyn Fn(u64) + Sync),
+    masked: u64,
+    deleted: u64,
+    /// Batches applied by this process (fault points count them).
+    batches: u64,
+}
+
+impl BatchStep for MaskBatch<'_> {
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        keys: &[Vec<String>],
+    ) -> Result<Counts, ChangeError> {
+        let columns = &self.masks.key_columns;
+        let arrays: Vec<Vec<String>> = (0..columns.len())
+            .map(|i| keys.iter().map(|k| k[i].clone()).collect())
+            .collect();
+        let types = &self.key_types;
+        let filter = |p: &mut Params| {
+            let mut unnest = Vec::new();
+            for (i, array) in arrays.iter().enumerate() {
+                let n = p.push(Value::TextArray(array.clone()));
+                unnest.push(format!("{n}::text[]::{}[]", types[i]));
+            }
+            let tuple: Vec<String> = columns
+                .iter()
+                .map(|c| format!("t0.{}", quote_ident(c)))
+                .collect();
+            RowScope {
+                using: String::new(),
+                condition: format!(
+                    "({}) IN (SELECT * FROM unnest({}))",
+                    tuple.join(", "),
+                    unnest.join(", ")
+                ),
+            }
+        };
+        let applied = self
+            .masks
+            .apply(tx, &filter)
+            .await
+            .map_err(|e| ChangeError::Database(e.to_string()))?;
+        self.batches += 1;
+        crate::fault::point(&format!("anonymise.batch.{}", self.batches));
+        self.masked += applied.masked;
+        self.deleted += applied.deleted;
+        (self.progress)(keys.len() as u64);
+        let mut counts = Counts::new();
+        if applied.masked > 0 {
+            counts.insert(format!("{}.masked", self.table), applied.masked as i64);
+        }
+        if applied.deleted > 0 {
+            counts.insert(format!("{}.deleted", self.table), applied.deleted as i64);
+        }
+        Ok(counts)
+    }
+}
+
+/// Options of a cohort run.
+pub struct CohortRun<'a> {
+    pub rule: String,
+    pub ticket: String,
+    pub operator: String,
+    pub dry_run: bool,
+    pub batch_size: i64,
+    pub limits: Limits,
+    pub mask_key: Option<&'a MaskKey>,
+    /// Called with the rows of each batch done.
+    pub progress: &'a (dyn Fn(u64) + Sync),
+}
+
+/// Anonymise the cohort of a retention rule, table by table, in batches.
+pub async fn cohort(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    run: CohortRun<'_>,
+) -> anyhow::Result<AnonymiseReport> {
+    let tables = rule_tables(map, &run.rule).map_err(DerbesError::Usage)?;
+    let plans = plan(client, map, catalog, &tables, run.mask_key).await?;
+    let lock = RunLock::acquire(client, "anonymise", &run.rule).await?;
+    let result = cohort_locked(client, map, catalog, &run, &plans).await;
+    lock.release(client).await?;
+    result
+}
+
+async fn cohort_locked(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    run: &CohortRun<'_>,
+    plans: &BTreeMap<String, TableMasks>,
+) -> anyhow::Result<AnonymiseReport> {
+    let mut results = Vec::new();
+    for (table, masks) in plans {
+        let (condition, params) =
+            cohort_condition(map, &run.rule, table).map_err(DerbesError::Usage)?;
+        let name = map.table_name(table);
+        let found = catalog.tables.get(&name).ok_or_else(|| {
+            DerbesError::VerificationFailed(format!("table {name} is not in the database"))
+        })?;
+        let job = BatchJob {
+            operation: "anonymise".to_owned(),
+            scope: format!("{}/{table}", run.rule),
+            table: name,
+            condition,
+            params,
+            batch_size: run.batch_size,
+            ticket: run.ticket.clone(),
+            operator: run.operator.clone(),
+            dry_run: run.dry_run,
+        };
+        let mut step = MaskBatch {
+            table: table.clone(),
+            masks,
+            key_types: masks
+                .key_columns
+                .iter()
+                .map(|c| found.column_type(c).unwrap_or("text").to_owned())
+                .collect(),
+            progress: run.progress,
+            masked: 0,
+            deleted: 0,
+            batches: 0,
+        };
+        let report = change::run_batches(client, catalog, &run.limits, &job, &mut step).await?;
+        let mut result = result_of(table, masks);
+        result.batches = report.batches;
+        result.resumed = report.resumed;
+        result.masked = report
+            .counts
+            .get(&format!("{table}.masked"))
+            .copied()
+            .unwrap_or(0) as u64;
+        result.deleted = report
+            .counts
+            .get(&format!("{table}.deleted"))
+            .copied()
+            .unwrap_or(0) as u64;
+        results.push(result);
+    }
+    Ok(AnonymiseReport {
+        scope: format!("rule {}", run.rule),
+        ticket: run.ticket.clone(),
+        dry_run: run.dry_run,
+        tables: results,
+        k_anonymity: None,
+    })
+}
+
+/// k over the map's quasi-identifiers, as stored now, over every subject: the
+/// subject table's own columns, and for a linked table the smallest value among
+/// the subject's rows.
+pub async fn k_anonymity(
+    client: &Client,
+    map: &DataMap,
+    catalog: &Catalog,
+) -> anyhow::Result<KReport> {
+    let subject_key = quote_ident(&map.subject.key);
+    let mut exprs = Vec::new();
+    let mut names = Vec::new();
+    for (table, spec) in &map.tables {
+        for (column, _) in spec.columns.iter().filter(|(_, c)| c.quasi_identifier) {
+            names.push(format!("{table}.{column}"));
+            if table == &map.subject.table {
+                exprs.push(format!("s.{}::text", quote_ident(column)));
+            } else {
+                let path = LinkPath::compile(map, catalog, table)
+                    .map_err(DerbesError::VerificationFailed)?;
+                let joined = path.joined();
+                exprs.push(format!(
+                    "(SELECT min(t0.{}::text) FROM {}{} WHERE {} = s.{subject_key})",
+                    quote_ident(column),
+                    joined.first,
+                    joined.joins,
+                    joined.key
+                ));
+            }
+        }
+    }
+    if exprs.is_empty() {
+        return Err(DerbesError::Usage(
+            "the data map marks no quasi-identifiers: add `quasi_identifier = true` to columns such as the birth date, sex and region, then run --report again"
+                .to_owned(),
+        )
+        .into());
+    }
+    let groups: Vec<String> = (1..=exprs.len()).map(|i| format!("q{i}")).collect();
+    let select: Vec<String> = exprs
+        .iter()
+        .enumerate()
+        .map(|(i, e)| format!("{e} AS q{}", i + 1))
+        .collect();
+    let sql = format!(
+        "SELECT min(n), count(*), coalesce(sum(n), 0)::bigint, coalesce(sum(n) FILTER (WHERE n < 5), 0)::bigint \
+         FROM (SELECT count(*) AS n FROM (SELECT {} FROM {} s) q GROUP BY {}) g",
+        select.join(", "),
+        map.subject_table().quoted(),
+        groups.join(", ")
+    );
+    let row = client.query_one(&sql, &[]).await?;
+    Ok(KReport {
+        quasi_identifiers: names,
+        k: row.get(0),
+        groups: row.get(1),
+        subjects: row.get(2),
+        in_groups_under_5: row.get(3),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reference() -> DataMap {
+        DataMap::load(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/datamap.toml"),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_cohort_is_the_rows_older_than_the_rules_keep_and_never_an_open_loan() {
+        let map = reference();
+        let (condition, params) = cohort_condition(&map, "traffic", "usage_events").unwrap();
+        assert_eq!(condition, "t0.\"occurred_at\" < $1::text::timestamptz");
+        assert_eq!(params.len(), 1);
+        let (condition, params) = cohort_condition(&map, "loan-records", "loans").unwrap();
+        assert!(
+            condition.contains("\"status\"::text = ANY($2::text::text[])"),
+            "{condition}"
+        );
+        assert_eq!(params[1], "{\"open\",\"overdue\"}");
+        assert!(cohort_condition(&map, "no-such-rule", "loans").is_err());
+        assert_eq!(
+            rule_tables(&map, "traffic").unwrap(),
+            vec!["usage_events".to_owned()]
+        );
+    }
+}

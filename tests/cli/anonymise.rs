@@ -1,0 +1,338 @@
+//! `derbes anonymise`: one subject with keyed pseudonyms the same in every table,
+//! a retention rule's cohort in batches that resume after a kill or a terminated
+//! session, a second run of the same cohort refused (exit 7), and k over the
+//! quasi-identifiers.
+
+use std::path::Path;
+use std::process::Command as Process;
+use std::time::{Duration, Instant};
+
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use tokio_postgres::Client;
+
+use crate::archive::age_keys;
+use crate::erase::mask_key;
+use crate::support::{database_checksums, reference_map, TestDb};
+
+const IIN: &str = "061211600012";
+const KEY: &str = "test-mask-key-0123456789abcdef";
+
+/// Rows of usage_events older than the `traffic` rule's 180 days.
+const COHORT: &str =
+    "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days'";
+/// Cohort rows not yet generalised to the month.
+const LEFT: &str =
+    "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days' \
+                    AND occurred_at <> date_trunc('month', occurred_at)";
+
+async fn count(client: &Client, sql: &str) -> i64 {
+    client.query_one(sql, &[]).await.unwrap().get(0)
+}
+
+async fn cohort_db() -> (TestDb, Client) {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    // Enough old rows for several batches.
+    client
+        .batch_execute(
+            "INSERT INTO usage_events (borrower_id, occurred_at, event, screen) \
+             SELECT b.id, now() - interval '400 days' - g * interval '37 minutes', 'open', 'home' \
+             FROM (SELECT id FROM borrowers ORDER BY id LIMIT 20) b, generate_series(1, 20) g",
+        )
+        .await
+        .unwrap();
+    (db, client)
+}
+
+fn cohort_args(batch_size: &str) -> Vec<String> {
+    [
+        "anonymise",
+        "--rule",
+        "traffic",
+        "--ticket",
+        "JOB-1",
+        "--yes",
+        "--batch-size",
+        batch_size,
+    ]
+    .into_iter()
+    .map(str::to_owned)
+    .collect()
+}
+
+fn cohort_process(db: &TestDb, point: &str, pause: Option<&Path>) -> Process {
+    let mut cmd = Process::new(assert_cmd::cargo::cargo_bin("derbes"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_FAULT_POINT", point)
+        .args(cohort_args("50"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped());
+    if let Some(flag) = pause {
+        cmd.env("DERBES_FAULT_PAUSE", flag);
+    }
+    cmd
+}
+
+#[tokio::test]
+async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_add_up() {
+    let (db, client) = cohort_db().await;
+    let cohort = count(&client, COHORT).await;
+    assert!(cohort > 400, "{cohort}");
+    // Killed during batch 3: batches 1 and 2 are committed, 3 is not.
+    let status = cohort_process(&db, "anonymise.batch.3", None)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(137));
+    assert_eq!(count(&client, LEFT).await, cohort - 100);
+    let committed: i64 = count(
+        &client,
+        "SELECT batches FROM derbes.jobs WHERE finished_at IS NULL",
+    )
+    .await;
+    assert_eq!(committed, 2);
+    // Its session terminated during the next run's second batch.
+    let keys = age_keys();
+    let flag = keys.dir.join("paused");
+    let child = cohort_process(&db, "anonymise.batch.2", Some(&flag))
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !flag.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never paused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(count(&client, LEFT).await, cohort - 150);
+    // The rerun resumes after the checkpoint and finishes.
+    let out = db
+        .cmd()
+        .args(cohort_args("50"))
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let usage = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "usage_events")
+        .unwrap();
+    assert_eq!(usage["resumed"], true);
+    assert_eq!(count(&client, LEFT).await, 0);
+    let (batches, rows): (i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT batches, rows FROM derbes.jobs WHERE scope = 'traffic/usage_events' AND finished_at IS NOT NULL",
+                &[],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!(rows, cohort, "every cohort row once");
+    assert_eq!(batches, (cohort + 49) / 50);
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM derbes.audit_log WHERE action = 'anonymise'"
+        )
+        .await,
+        batches,
+        "one audit row per committed batch"
+    );
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+#[tokio::test]
+async fn a_second_run_of_the_same_cohort_exits_7_and_changes_nothing() {
+    let (db, client) = cohort_db().await;
+    let holder = db.client().await;
+    holder
+        .execute(
+            "SELECT pg_advisory_lock(hashtextextended('derbes:anonymise:traffic', 0))",
+            &[],
+        )
+        .await
+        .unwrap();
+    let before = database_checksums(&client).await;
+    db.cmd()
+        .args(cohort_args("50"))
+        .assert()
+        .code(7)
+        .stderr(predicates::str::contains("holds the lock"));
+    assert_eq!(database_checksums(&client).await, before);
+}
+
+#[tokio::test]
+async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_reported() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES \
+                 (900001, '{IIN}', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'aigerim@example.kz', '+77010000001', now() - interval '7 years'); \
+             INSERT INTO devices (borrower_id, device_uid, os, first_seen, last_seen) VALUES \
+                 (900001, '{IIN}', 'Android', now() - interval '3 days', now());"
+        ))
+        .await
+        .unwrap();
+    let others_before: String = client
+        .query_one(
+            "SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let keys = age_keys();
+    let out = db
+        .cmd()
+        .args([
+            "anonymise",
+            IIN,
+            "--ticket",
+            "REQ-9",
+            "--yes",
+            "--report",
+            "--format",
+            "json",
+        ])
+        .arg("--key-file")
+        .arg(mask_key(&keys))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    assert!(report["k_anonymity"]["k"].as_i64().is_some(), "{report}");
+    assert!(
+        report.to_string().contains("pseudonymised")
+            || report["tables"].to_string().contains("iin")
+    );
+    let mut mac = Hmac::<Sha256>::new_from_slice(KEY.as_bytes()).unwrap();
+    mac.update(IIN.as_bytes());
+    let expected = hex::encode(mac.finalize().into_bytes());
+    let row = client
+        .query_one(
+            "SELECT b.iin, d.device_uid, b.last_name FROM borrowers b JOIN devices d ON d.borrower_id = b.id WHERE b.id = 900001",
+            &[],
+        )
+        .await
+        .unwrap();
+    let (iin, device_uid, last_name): (String, String, String) =
+        (row.get(0), row.get(1), row.get(2));
+    assert_eq!(
+        iin,
+        expected[..12],
+        "the IIN column holds the first 12 hex digits"
+    );
+    assert_eq!(
+        device_uid, expected,
+        "the same input gives the same pseudonym in every table"
+    );
+    assert_eq!(last_name, "[redacted]");
+    let others_after: String = client
+        .query_one(
+            "SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(others_before, others_after, "other subjects untouched");
+    // Without the key, hmac columns are refused before anything changes (exit 2).
+    let before = database_checksums(&client).await;
+    db.cmd()
+        .args(["anonymise", "id:900001", "--ticket", "REQ-9", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("masking key"));
+    assert_eq!(database_checksums(&client).await, before);
+}
+
+#[tokio::test]
+async fn fake_values_keep_their_format_and_deterministic_fakes_repeat_per_key() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES \
+                 (900001, '{IIN}', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'a@example.kz', '+77010000001', now() - interval '7 years'), \
+                 (900002, '880330300016', 'Nurlanov', 'Bolat', '1988-03-30', 'M', 'b@example.kz', '+77010000001', now() - interval '7 years');"
+        ))
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(reference_map()).unwrap();
+    let text = text
+        .replace(
+            r#"iin = { category = "iin", purpose = "identification", masking = "hmac""#,
+            r#"iin = { category = "iin", purpose = "identification", masking = "fake""#,
+        )
+        .replace(
+            r#"phone = { category = "phone", purpose = "identification", masking = "partial""#,
+            r#"phone = { category = "phone", purpose = "identification", masking = "fake:deterministic""#,
+        )
+        .replace(
+            r#"first_name = { category = "name", purpose = "identification", masking = "redact""#,
+            r#"first_name = { category = "name", purpose = "identification", masking = "fake""#,
+        );
+    let (_dir, map) = crate::support::temp_file("map.toml", &text);
+    let keys = age_keys();
+    for id in ["id:900001", "id:900002"] {
+        db.cmd()
+            .env("DERBES_MAP", &map)
+            .args(["anonymise", id, "--ticket", "REQ-9", "--yes", "--key-file"])
+            .arg(mask_key(&keys))
+            .assert()
+            .success();
+    }
+    let rows = client
+        .query(
+            "SELECT iin, phone, first_name FROM borrowers WHERE id IN (900001, 900002) ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap();
+    let values: Vec<(String, String, String)> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2)))
+        .collect();
+    for (iin, phone, name) in &values {
+        assert!(
+            derbes::kz::identity::Iin::parse(iin).is_ok(),
+            "a valid IIN: {iin}"
+        );
+        assert_ne!(iin, IIN);
+        assert!(
+            derbes::kz::identity::Phone::parse(phone).is_ok(),
+            "a +7 phone: {phone}"
+        );
+        assert_ne!(phone, "+77010000001");
+        assert!(!name.is_empty() && name != "Aigerim" && name != "Bolat");
+    }
+    // The same phone under the same key gives the same stand-in.
+    assert_eq!(values[0].1, values[1].1);
+}
