@@ -516,6 +516,10 @@ struct Words {
     notice_version: &'static str,
     notified: &'static str,
     objected: &'static str,
+    requests: &'static str,
+    received: &'static str,
+    due: &'static str,
+    status: &'static str,
 }
 
 const LANGUAGES: [Words; 3] = [
@@ -545,6 +549,10 @@ const LANGUAGES: [Words; 3] = [
         notice_version: "{v} нұсқасы",
         notified: "хабарлама жіберілді",
         objected: "қарсылық білдірілді",
+        requests: "Сіздің өтініштеріңіз",
+        received: "қабылданды",
+        due: "жауап беру мерзімі",
+        status: "күйі",
     },
     Words {
         lang: Lang::Ru,
@@ -572,6 +580,10 @@ const LANGUAGES: [Words; 3] = [
         notice_version: "Версия {v}",
         notified: "уведомление направлено",
         objected: "возражение получено",
+        requests: "Ваши обращения",
+        received: "получено",
+        due: "срок ответа",
+        status: "статус",
     },
     Words {
         lang: Lang::En,
@@ -599,6 +611,10 @@ const LANGUAGES: [Words; 3] = [
         notice_version: "Version {v}",
         notified: "notified",
         objected: "objected",
+        requests: "Your requests",
+        received: "received",
+        due: "due by",
+        status: "status",
     },
 ];
 
@@ -772,6 +788,26 @@ fn render_summary_html(
         }
         if !summary.disclosures.is_empty() {
             page.push_str("</table>\n");
+        }
+        // Requests and the dates they are due (Law 94-V Art. 24, 25), when recorded.
+        if let Some(requests) = summary.requests.as_deref() {
+            page.push_str(&format!("<h2>{}</h2>\n<ul>\n", html(words.requests)));
+            if requests.is_empty() {
+                page.push_str(&format!("<li>{}</li>\n", html(words.none)));
+            }
+            for request in requests {
+                page.push_str(&format!(
+                    "<li>{}: {} {}, {} {}, {} {}</li>\n",
+                    html(&request.kind),
+                    html(words.received),
+                    request.received_on,
+                    html(words.due),
+                    request.due_on,
+                    html(words.status),
+                    html(&request.status),
+                ));
+            }
+            page.push_str("</ul>\n");
         }
         page.push_str(&format!("<p>{}</p>\n</section>\n<hr>\n", html(words.files)));
     }

@@ -670,6 +670,13 @@ async fn the_export_lists_the_subjects_requests_and_links_its_audit_row() {
     assert_eq!(requests.len(), 1);
     assert_eq!(requests[0]["kind"], "access");
     assert_eq!(requests[0]["due_on"], "2026-11-05");
+    // The summary shows them too, in each language.
+    let html = String::from_utf8(members["summary.html"].clone()).unwrap();
+    for heading in ["Сіздің өтініштеріңіз", "Ваши обращения", "Your requests"]
+    {
+        assert!(html.contains(heading), "{heading}");
+    }
+    assert!(html.contains("2026-11-05"));
     let linked: Option<i64> = client
         .query_one(
             "SELECT request_id FROM derbes.audit_log WHERE action = 'export'",
