@@ -498,7 +498,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__anonymise)
-            opts="-y -v -q -h -V --rule --key-file --batch-size --lock-timeout --report --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --rule --key-file --batch-size --lock-timeout --report --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -521,6 +521,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2056,7 +2064,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__erase)
-            opts="-r -y -v -q -h -V --archive-to --recipient --recipients-file --archive-out --keep --key-file --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -y -v -q -h -V --archive-to --recipient --recipients-file --archive-out --keep --key-file --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2091,6 +2099,14 @@ _derbes() {
                     return 0
                     ;;
                 --ticket)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --request)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --breach)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

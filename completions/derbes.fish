@@ -870,6 +870,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand erase" -l archive-out -d '
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l keep -d 'How long the archive is kept (5y); default the longest archive_keep of the map\'s rules' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY)' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l map -d 'The data map: where personal data lives in this database' -r -F
@@ -889,6 +891,8 @@ complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l key-file -d 
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l batch-size -d 'Rows per batch (one short transaction each) of a cohort' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l lock-timeout -d 'How long one batch waits for a row lock before giving up (lock_timeout)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l map -d 'The data map: where personal data lives in this database' -r -F

@@ -302,6 +302,9 @@ pub struct EraseArgs {
     pub request: TicketArgs,
 
     #[command(flatten)]
+    pub link: LinkArgs,
+
+    #[command(flatten)]
     pub confirm: ConfirmArgs,
 }
 
@@ -340,6 +343,9 @@ pub struct AnonymiseArgs {
 
     #[command(flatten)]
     pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub link: LinkArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,

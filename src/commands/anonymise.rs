@@ -35,6 +35,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
         MaskKey::load(args.key_file.as_deref()).map_err(|e| DerbesError::Usage(e.to_string()))?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let mut report = match (&identity, &args.rule) {
         (Some(identity), _) => {
             let subject = erase::find(&client, &map, &catalog, identity).await?;

@@ -36,6 +36,7 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<()> {
         MaskKey::load(args.key_file.as_deref()).map_err(|e| DerbesError::Usage(e.to_string()))?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
+    ctx.link(&client, &args.link).await?;
     let subject = erase::find(&client, &map, &catalog, &identity).await?;
     let archive_out = args.archive_out.clone().unwrap_or_else(|| {
         PathBuf::from(format!(

@@ -135,9 +135,23 @@ async fn an_erased_subject_is_gone_or_masked_exactly_as_the_oracle_predicts() {
     let (db, client, keys) = erase_db().await;
     let before = oracle(&client, 900001).await;
     let others_before = others(&client).await;
+    // The erasure answers a recorded request and is linked to it.
+    let opened = db
+        .cmd()
+        .args(["--format", "json", "request", "open", "--kind", "destroy"])
+        .args(["--subject", IIN_A, "--received", "2026-11-20"])
+        .args(["--ticket", "REQ-1", "--yes"])
+        .output()
+        .unwrap();
+    assert!(opened.status.success());
+    let request = serde_json::from_slice::<serde_json::Value>(&opened.stdout).unwrap()["request"]
+        ["id"]
+        .as_i64()
+        .unwrap();
     let output = db
         .cmd()
         .args(erase_args(&keys, IIN_A))
+        .args(["--request", &request.to_string()])
         .arg("--yes")
         .assert()
         .success()
@@ -145,6 +159,17 @@ async fn an_erased_subject_is_gone_or_masked_exactly_as_the_oracle_predicts() {
         .stdout
         .clone();
     let report = json_of(&output);
+    let linked: Vec<String> = client
+        .query(
+            "SELECT action FROM derbes.audit_log WHERE request_id = $1 ORDER BY seq",
+            &[&request],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(linked.iter().any(|a| a == "erase"), "{linked:?}");
     let after = oracle(&client, 900001).await;
     // Past every retention period and no open loan: all deleted, but the usage
     // events (retention rule `anonymise`), which stay with occurred_at generalised,
