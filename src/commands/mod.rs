@@ -9,6 +9,7 @@ pub mod completions;
 pub mod export;
 pub mod map;
 pub mod migrate;
+pub mod purge;
 pub mod sample;
 pub mod subject;
 pub mod unblock;
@@ -211,6 +212,7 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
         Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
+        Command::Purge(args) => Some(args.ticket.as_str()),
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -237,5 +239,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unblock(args) => unblock::run(&ctx, args).await,
         Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
+        Command::Purge(args) => purge::run(&ctx, args).await,
     }
 }

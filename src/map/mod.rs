@@ -891,7 +891,10 @@ impl DataMap {
                     ));
                 }
             }
-            if rule.exceptions.as_ref().is_some_and(|e| e.contains(&RetentionHold::OpenLoan))
+            if rule
+                .exceptions
+                .as_ref()
+                .is_some_and(|e| e.contains(&RetentionHold::OpenLoan))
                 && self.ledgers.loans.is_none()
             {
                 return Err(format!(

@@ -5,6 +5,7 @@
 pub mod archive;
 pub mod block;
 pub mod export;
+pub mod purge;
 pub mod resolve;
 pub mod sample;
 pub mod subject;
