@@ -19,6 +19,7 @@ mod map_init;
 mod migrate;
 mod periods;
 mod promises;
+mod purge;
 mod sample;
 mod subject;
 mod surface;
