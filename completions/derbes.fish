@@ -47,6 +47,7 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block acco
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "purge" -d 'Delete (or archive, then delete) rows past their retention period (DPO, cron)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
@@ -428,18 +429,43 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbo
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "completions" -d 'Print shell completions or the man pages'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l rule -d 'Only this retention rule (repeatable); default every rule some table names' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l batch-size -d 'Rows per batch (one short transaction each)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l pause -d 'Sleep between batches, leaving the server to other work: 100ms, 1s' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l max-duration -d 'Stop cleanly between batches after this long (30m, 2h); the next run resumes' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l as-of -d 'Compute the cut-offs as of this date (2026-11-01, midnight in the data map\'s time zone) or time (RFC 3339) instead of now' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l lock-timeout -d 'How long a batch waits for a row lock before it fails (lock_timeout)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l archive-dir -d 'Directory for the archives of archive-then-delete rules (one file per batch or expired partition, catalogued in derbes.archives)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -s r -l recipient -d 'Age recipient: the public key that can open the file, `age1...` (from age-keygen) or an SSH public key line `ssh-ed25519 ...` / `ssh-rsa ...`; repeat for several' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l recipients-file -d 'A file of age recipients, one a line (`#` starts a comment); repeatable' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l ticket -d 'The reference the audit rows are recorded under (a change or schedule id)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "migrate" -d 'Install or upgrade derbes\' own schema (audit log, ...) in the database'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "map" -d 'Work with the data map: check it against the database, or draft one'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "audit" -d 'Read and verify the append-only, hash-chained audit trail'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "sample" -d 'Load the reference schema and a synthetic population (demo, tests, benchmarks)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "completions" -d 'Print shell completions or the man pages'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "purge" -d 'Delete (or archive, then delete) rows past their retention period (DPO, cron)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions purge help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "check" -d 'Validate the data map against the live catalogue and print the delete order'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from map" -f -a "init" -d 'Draft a data map from the database catalogue (review it before use)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from audit" -f -a "log" -d 'List audit records, newest last'
