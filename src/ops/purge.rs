@@ -414,6 +414,8 @@ struct Conditions {
     held: Box<dyn Fn(Option<&str>) -> String + Send + Sync>,
     /// Rows of another table still point at it.
     referenced: Option<String>,
+    /// Age is the row's own time column alone (no `age_from`).
+    own_age_only: bool,
 }
 
 impl Conditions {
@@ -477,6 +479,7 @@ impl Conditions {
             age,
             held,
             referenced,
+            own_age_only: rule.rule.age_from.is_none(),
         }
     }
 
@@ -497,24 +500,28 @@ async fn count_table(
     table: &TablePlan,
     conditions: &Conditions,
     any_held: bool,
+    count_due: bool,
 ) -> Result<(i64, Option<DateTime<Utc>>, Vec<HeldBack>), ChangeError> {
     let cutoff = rule.cutoff.to_rfc3339();
     let oldest = match &table.time_column {
         Some(c) => format!("min(t0.{})::timestamptz", quote_ident(c)),
         None => "NULL::timestamptz".to_owned(),
     };
-    let row = client
-        .query_one(
-            &format!(
-                "SELECT count(*), {oldest} FROM {} t0 WHERE {}",
-                table.name.quoted(),
-                conditions.due()
-            ),
-            &[&cutoff],
-        )
-        .await?;
-    let due: i64 = row.get(0);
-    let oldest: Option<DateTime<Utc>> = row.get(1);
+    let (due, oldest) = if count_due {
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), {oldest} FROM {} t0 WHERE {}",
+                    table.name.quoted(),
+                    conditions.due()
+                ),
+                &[&cutoff],
+            )
+            .await?;
+        (row.get(0), row.get(1))
+    } else {
+        (0, None)
+    };
     let mut held = Vec::new();
     if any_held {
         for hold in RetentionHold::ALL {
@@ -675,8 +682,10 @@ async fn run_rule(
         .get(0);
     for table in &rule.tables {
         let conditions = Conditions::of(rule, table);
+        // A real run counts what it does; counting what is due first would scan
+        // every expired row once more (a whole partition's before its drop).
         let (due, oldest, held_back) =
-            count_table(client, rule, table, &conditions, any_held).await?;
+            count_table(client, rule, table, &conditions, any_held, request.dry_run).await?;
         let mut done = TableOutcome {
             table: table.name.to_string(),
             due,
@@ -698,6 +707,10 @@ async fn run_rule(
             .then_some(request.archive.as_ref())
             .flatten();
         // Whole expired partitions first: a drop instead of a delete of their rows.
+        // With nothing that can hold a row back, a partition past the cut-off
+        // goes unread.
+        let unconditional =
+            !any_held && conditions.referenced.is_none() && conditions.own_age_only;
         let result = partitions::purge_expired(
             client,
             map,
@@ -706,6 +719,7 @@ async fn run_rule(
             table,
             &conditions,
             archive,
+            unconditional,
             &mut done,
         )
         .await;
@@ -730,6 +744,9 @@ async fn run_rule(
             progress,
         )
         .await;
+        if done.due == 0 {
+            done.due = done.deleted;
+        }
         outcome.tables.push(done);
         result?;
         if outcome.status == "stopped" {
@@ -775,7 +792,11 @@ async fn purge_batches(
         operator: request.operator.clone(),
         dry_run: false,
     };
-    let due = done.due;
+    let due = if done.due > 0 {
+        done.due
+    } else {
+        estimate(client, table, conditions, &rule.cutoff.to_rfc3339()).await
+    };
     let label = format!("{} {}", rule.name, table.name);
     let report_progress = |so_far: &change::BatchReport| {
         progress(&label, "rows", so_far.rows, due);
@@ -848,6 +869,25 @@ async fn purge_batches(
         outcome.status = "stopped".to_owned();
     }
     Ok(())
+}
+
+/// The planner's estimate of the rows due (for a progress bar's length only).
+async fn estimate(client: &Client, table: &TablePlan, conditions: &Conditions, cutoff: &str) -> i64 {
+    let plan = client
+        .query_one(
+            &format!(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t0 WHERE {}",
+                table.name.quoted(),
+                conditions.due()
+            ),
+            &[&cutoff],
+        )
+        .await;
+    plan.ok()
+        .and_then(|row| row.try_get::<_, serde_json::Value>(0).ok())
+        .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
+        .map(|n| n as i64)
+        .unwrap_or(0)
 }
 
 /// `WHERE` on `t0` matching the batch's keys: the text-array parameters `$1..$n`

@@ -33,6 +33,7 @@ pub(super) async fn purge_expired(
     table: &TablePlan,
     conditions: &Conditions,
     archive: Option<&ArchiveTarget>,
+    unconditional: bool,
     done: &mut TableOutcome,
 ) -> anyhow::Result<Vec<i64>> {
     let Some(column) = table.time_column.as_deref() else {
@@ -118,7 +119,7 @@ pub(super) async fn purge_expired(
         let archived = counts.get("archive").and_then(|a| a.as_i64());
         if let Some(id) = finish_detached(
             client, map, request, rule, table, conditions, archive, done, id, &partition, &bound,
-            archived, &cutoff,
+            archived, &cutoff, unconditional,
         )
         .await?
         {
@@ -155,18 +156,7 @@ pub(super) async fn purge_expired(
             table: row.get(1),
         };
         let bound: String = row.get(2);
-        let counted = client
-            .query_one(
-                &format!(
-                    "SELECT count(*), count(*) FILTER (WHERE NOT ({})) FROM {} t0",
-                    conditions.due(),
-                    partition.quoted()
-                ),
-                &[&cutoff],
-            )
-            .await?;
-        let (_rows, kept): (i64, i64) = (counted.get(0), counted.get(1));
-        if kept > 0 {
+        if !unconditional && kept(client, conditions, &partition, &cutoff).await? > 0 {
             continue; // held rows: the batches take the free ones
         }
         let id: i64 = client
@@ -201,7 +191,7 @@ pub(super) async fn purge_expired(
         crate::fault::point("purge.partition.detached");
         if let Some(id) = finish_detached(
             client, map, request, rule, table, conditions, archive, done, id, &partition, &bound,
-            None, &cutoff,
+            None, &cutoff, unconditional,
         )
         .await?
         {
@@ -209,6 +199,26 @@ pub(super) async fn purge_expired(
         }
     }
     Ok(archives)
+}
+
+/// Rows of `partition` the rule's full condition keeps (held or referenced).
+async fn kept(
+    client: &Client,
+    conditions: &Conditions,
+    partition: &TableName,
+    cutoff: &str,
+) -> anyhow::Result<i64> {
+    Ok(client
+        .query_one(
+            &format!(
+                "SELECT count(*) FROM {} t0 WHERE NOT ({})",
+                partition.quoted(),
+                conditions.due()
+            ),
+            &[&cutoff],
+        )
+        .await?
+        .get(0))
 }
 
 /// The partition `schema.table` named by a job's scope, when it still exists.
@@ -259,19 +269,13 @@ async fn finish_detached(
     bound: &str,
     archived: Option<i64>,
     cutoff: &str,
+    unconditional: bool,
 ) -> anyhow::Result<Option<i64>> {
-    let counted = client
-        .query_one(
-            &format!(
-                "SELECT count(*), count(*) FILTER (WHERE NOT ({})) FROM {} t0",
-                conditions.due(),
-                partition.quoted()
-            ),
-            &[&cutoff],
-        )
-        .await?;
-    let (rows, kept): (i64, i64) = (counted.get(0), counted.get(1));
-    if kept > 0 {
+    let rows: i64 = client
+        .query_one(&format!("SELECT count(*) FROM {}", partition.quoted()), &[])
+        .await?
+        .get(0);
+    if !unconditional && kept(client, conditions, partition, cutoff).await? > 0 {
         // A held row arrived between the count and the detach: put it back.
         client
             .batch_execute(&format!(
