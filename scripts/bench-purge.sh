@@ -180,9 +180,9 @@ t0=$(now_s)
 derbes_s=$(elapsed "$t0" "$(now_s)")
 psql -qc "INSERT INTO bench_stop VALUES (true)"
 wait "$writer"
-read -r deleted longest batches < <(python3 -c "
+read -r deleted longest batches rule_ms < <(python3 -c "
 import json; r = json.load(open('$work/purge.json'))['rules'][0]; t = r['tables'][0]
-print(r['deleted'], t['longest_batch_ms'], t['batches'])")
+print(r['deleted'], t['longest_batch_ms'], t['batches'], r['duration_ms'])")
 if [ "$deleted" -ne "$due" ] || [ "$hand" -ne "$due" ]; then
     echo "derbes deleted $deleted rows, the DELETE $hand, $due were due" >&2
     exit 1
@@ -193,10 +193,14 @@ read -r writes worst < <(psql -AtF' ' -qc "SELECT statements, round(worst_ms::nu
 
 derbes_rate=$(rate "$deleted" "$derbes_s")
 hand_rate=$(rate "$hand" "$hand_s")
-echo "rows: $due expired of $(psql -Atqc 'SELECT count(*) FROM bench_logs_copy') + $due in the copy (batch size $batch)"
+echo "rows: $due expired (+ $(psql -Atqc 'SELECT count(*) FROM bench_logs_copy') young) in each copy; derbes batch size $batch"
 printf '%-46s %s s, %s rows/s\n' "hand-written DELETE (one statement):" "$hand_s" "$hand_rate"
 printf '%-46s %s s, %s rows/s (%s batches)\n' "derbes purge (whole command):" "$derbes_s" "$derbes_rate" "$batches"
-printf '%-46s %s (goal >= 0.9)\n' "ratio derbes / DELETE rows/s:" "$(awk -v a="$derbes_rate" -v b="$hand_rate" 'BEGIN { printf "%.2f", a / b }')"
+rule_rate=$(rate "$deleted" "$(awk -v ms="$rule_ms" 'BEGIN { printf "%.3f", ms / 1000 }')")
+printf '%-46s %s s, %s rows/s (without start-up and the map check)\n' "derbes purge, the rule itself:" "$(awk -v ms="$rule_ms" 'BEGIN { printf "%.3f", ms / 1000 }')" "$rule_rate"
+printf '%-46s %s whole command, %s the rule (goal >= 0.9)\n' "ratio derbes / DELETE rows/s:" \
+    "$(awk -v a="$derbes_rate" -v b="$hand_rate" 'BEGIN { printf "%.2f", a / b }')" \
+    "$(awk -v a="$rule_rate" -v b="$hand_rate" 'BEGIN { printf "%.2f", a / b }')"
 printf '%-46s %s ms (goal <= 250)\n' "longest derbes batch transaction:" "$longest"
 printf '%-46s %s ms over %s update+insert pairs (purge lock_timeout 2000 ms)\n' "concurrent writer, longest wait:" "$worst" "$writes"
 

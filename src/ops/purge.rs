@@ -594,7 +594,11 @@ pub async fn purge(
             names.join(", ")
         )));
     }
-    let lock = RunLock::acquire(client, LOCK_OPERATION, LOCK_SCOPE).await?;
+    // A dry run only reads: it may count while the nightly run works.
+    let lock = match request.dry_run {
+        true => None,
+        false => Some(RunLock::acquire(client, LOCK_OPERATION, LOCK_SCOPE).await?),
+    };
     let mut report = PurgeReport {
         dry_run: request.dry_run,
         as_of: request.as_of,
@@ -625,7 +629,9 @@ pub async fn purge(
                 e.downcast_ref::<ChangeError>(),
                 Some(ChangeError::RunLockHeld { .. })
             ) {
-                lock.release(client).await?;
+                if let Some(lock) = lock {
+                    lock.release(client).await?;
+                }
                 return Err(e);
             }
             outcome.status = "failed".to_owned();
@@ -651,7 +657,9 @@ pub async fn purge(
             "DROP TABLE IF EXISTS pg_temp.{HELD}; DROP TABLE IF EXISTS pg_temp.{AGE}"
         ))
         .await;
-    lock.release(client).await?;
+    if let Some(lock) = lock {
+        lock.release(client).await?;
+    }
     Ok(report)
 }
 
@@ -684,8 +692,15 @@ async fn run_rule(
         let conditions = Conditions::of(rule, table);
         // A real run counts what it does; counting what is due first would scan
         // every expired row once more (a whole partition's before its drop).
-        let (due, oldest, held_back) =
-            count_table(client, rule, table, &conditions, any_held, request.dry_run).await?;
+        let (due, oldest, held_back) = count_table(
+            client,
+            rule,
+            table,
+            &conditions,
+            any_held,
+            request.dry_run || rule.rule.action == RetentionAction::Anonymise,
+        )
+        .await?;
         let mut done = TableOutcome {
             table: table.name.to_string(),
             due,
@@ -709,8 +724,7 @@ async fn run_rule(
         // Whole expired partitions first: a drop instead of a delete of their rows.
         // With nothing that can hold a row back, a partition past the cut-off
         // goes unread.
-        let unconditional =
-            !any_held && conditions.referenced.is_none() && conditions.own_age_only;
+        let unconditional = !any_held && conditions.referenced.is_none() && conditions.own_age_only;
         let result = partitions::purge_expired(
             client,
             map,
@@ -801,21 +815,35 @@ async fn purge_batches(
     let report_progress = |so_far: &change::BatchReport| {
         progress(&label, "rows", so_far.rows, due);
     };
-    let options = RunOptions {
+    let mut options = RunOptions {
         pause: request.pause,
         deadline: request.deadline,
         audit_each_batch: false,
         progress: Some(&report_progress),
+        lock_rows: true,
     };
     let (report, timing) = match archive {
         None => {
+            options.lock_rows = false;
             let mut step = DeleteStep {
                 table: table.name.clone(),
                 key_columns,
                 key_types,
+                condition: conditions.due(),
+                cutoff: rule.cutoff.to_rfc3339(),
+                deleted: 0,
             };
-            change::run_batches_with(client, catalog, &request.limits, &job, &mut step, &options)
-                .await?
+            let result = change::run_batches_with(
+                client,
+                catalog,
+                &request.limits,
+                &job,
+                &mut step,
+                &options,
+            )
+            .await;
+            done.deleted += step.deleted;
+            result?
         }
         Some(target) => {
             client
@@ -845,6 +873,7 @@ async fn purge_batches(
                 pending: None,
                 written: Vec::new(),
                 archived: 0,
+                deleted: 0,
                 batch: 0,
             };
             let result = change::run_batches_with(
@@ -858,13 +887,13 @@ async fn purge_batches(
             .await;
             outcome.archives.extend(step.written.iter().copied());
             done.archived += step.archived;
+            done.deleted += step.deleted;
             result?
         }
     };
     done.resumed = report.resumed;
     done.batches += timing.batches_this_run;
     done.longest_batch_ms = done.longest_batch_ms.max(timing.longest_batch_ms);
-    done.deleted += timing.rows_this_run;
     if timing.stopped {
         outcome.status = "stopped".to_owned();
     }
@@ -872,7 +901,12 @@ async fn purge_batches(
 }
 
 /// The planner's estimate of the rows due (for a progress bar's length only).
-async fn estimate(client: &Client, table: &TablePlan, conditions: &Conditions, cutoff: &str) -> i64 {
+async fn estimate(
+    client: &Client,
+    table: &TablePlan,
+    conditions: &Conditions,
+    cutoff: &str,
+) -> i64 {
     let plan = client
         .query_one(
             &format!(
@@ -890,41 +924,6 @@ async fn estimate(client: &Client, table: &TablePlan, conditions: &Conditions, c
         .unwrap_or(0)
 }
 
-/// `WHERE` on `t0` matching the batch's keys: the text-array parameters `$1..$n`
-/// (one per key column), cast to the key columns' types so indexes apply.
-fn keys_match(key_columns: &[String], key_types: &[String]) -> String {
-    if key_columns.len() == 1 {
-        return format!(
-            "t0.{} = ANY($1::text[]::{}[])",
-            quote_ident(&key_columns[0]),
-            key_types[0]
-        );
-    }
-    // Each column against its array lets the index and partition pruning work;
-    // the tuple test then keeps exactly the pairs given.
-    let mut parts: Vec<String> = key_columns
-        .iter()
-        .zip(key_types)
-        .enumerate()
-        .map(|(i, (c, ty))| format!("t0.{} = ANY(${}::text[]::{ty}[])", quote_ident(c), i + 1))
-        .collect();
-    let own: Vec<String> = key_columns
-        .iter()
-        .map(|c| format!("t0.{}", quote_ident(c)))
-        .collect();
-    let unnest: Vec<String> = key_types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| format!("${}::text[]::{ty}[]", i + 1))
-        .collect();
-    parts.push(format!(
-        "({}) IN (SELECT * FROM unnest({}))",
-        own.join(", "),
-        unnest.join(", ")
-    ));
-    parts.join(" AND ")
-}
-
 /// The batch keys as one text array per key column.
 fn key_arrays(keys: &[Vec<String>], columns: usize) -> Vec<Vec<String>> {
     (0..columns)
@@ -932,11 +931,17 @@ fn key_arrays(keys: &[Vec<String>], columns: usize) -> Vec<Vec<String>> {
         .collect()
 }
 
-/// A delete batch: exactly the selected (and locked) keys.
+/// A delete batch: the due rows between the batch's first and last key, in one
+/// statement that walks the key index over that range and checks the rule's
+/// condition again (a row changed since the batch was selected is re-read, and
+/// kept if it is no longer due), so the rows need no lock beforehand.
 struct DeleteStep {
     table: TableName,
     key_columns: Vec<String>,
     key_types: Vec<String>,
+    condition: String,
+    cutoff: String,
+    deleted: i64,
 }
 
 impl BatchStep for DeleteStep {
@@ -945,23 +950,43 @@ impl BatchStep for DeleteStep {
         tx: &Transaction<'_>,
         keys: &[Vec<String>],
     ) -> Result<Counts, ChangeError> {
-        let arrays = key_arrays(keys, self.key_columns.len());
-        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(Counts::new());
+        };
+        let n = self.key_columns.len();
+        let own: Vec<String> = self
+            .key_columns
             .iter()
-            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+            .map(|c| format!("t0.{}", quote_ident(c)))
             .collect();
-        let n = tx
-            .execute(
-                &format!(
-                    "DELETE FROM {} t0 WHERE {}",
-                    self.table.quoted(),
-                    keys_match(&self.key_columns, &self.key_types)
-                ),
-                &params,
-            )
-            .await?;
+        let bound = |from: usize| -> Vec<String> {
+            self.key_types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("${}::text::{ty}", from + i))
+                .collect()
+        };
+        // The cut-off is $1 in the condition; the bounds follow.
+        let sql = format!(
+            "DELETE FROM {} t0 WHERE ({}) >= ({}) AND ({}) <= ({}) AND ({})",
+            self.table.quoted(),
+            own.join(", "),
+            bound(2).join(", "),
+            own.join(", "),
+            bound(2 + n).join(", "),
+            self.condition
+        );
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&self.cutoff];
+        params.extend(
+            first
+                .iter()
+                .chain(last.iter())
+                .map(|k| k as &(dyn tokio_postgres::types::ToSql + Sync)),
+        );
+        let deleted = tx.execute(&sql, &params).await? as i64;
         crate::fault::point("purge.deleted");
-        Ok(Counts::from([(self.table.to_string(), n as i64)]))
+        self.deleted += deleted;
+        Ok(Counts::from([(self.table.to_string(), deleted)]))
     }
 }
 
@@ -984,6 +1009,7 @@ struct ArchiveStep<'a> {
     pending: Option<ArchiveReceipt>,
     written: Vec<i64>,
     archived: i64,
+    deleted: i64,
     batch: u64,
 }
 
@@ -1054,6 +1080,7 @@ impl BatchStep for ArchiveStep<'_> {
             .map_err(|e| ChangeError::Database(format!("{e:#}")))?;
         let n: u64 = deleted.values().sum();
         self.archived += receipt.summary.rows as i64;
+        self.deleted += n as i64;
         self.pending = Some(receipt);
         crate::fault::point("purge.deleted");
         Ok(Counts::from([(self.table.to_string(), n as i64)]))
@@ -1126,3 +1153,76 @@ async fn audit_rule(
 }
 
 mod partitions;
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const MAP: &str = include_str!("../../examples/datamap.toml");
+
+    fn parse(text: &str) -> Result<DataMap, String> {
+        DataMap::parse(text, Path::new("map.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_reference_rules_parse_with_their_holds_and_events() {
+        let map = parse(MAP).unwrap();
+        let kyc = &map.retention["identity-kyc"];
+        let age_from = kyc.age_from.as_ref().unwrap();
+        assert_eq!(
+            (age_from.table.as_str(), age_from.column.as_str()),
+            ("loans", "closed_at")
+        );
+        assert_eq!(age_from.when, AgeWhen::AllClosed);
+        assert_eq!(kyc.holds(), RetentionHold::ALL.to_vec());
+        assert!(map.retention["server-logs"].holds().is_empty());
+        assert_eq!(
+            map.retention["photos"].holds(),
+            vec![RetentionHold::Blocked, RetentionHold::OpenRequest]
+        );
+        for rule in map.retention.values() {
+            assert!(!rule.legal_basis.is_empty());
+        }
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_what_to_do() {
+        let unmapped = MAP.replace(
+            "age_from = { table = \"loans\", column = \"closed_at\", when = \"all closed\" }\n\n# Closed",
+            "age_from = { table = \"nowhere\", column = \"closed_at\" }\n\n# Closed",
+        );
+        assert_ne!(unmapped, MAP);
+        assert!(parse(&unmapped).unwrap_err().contains("not mapped"));
+        let when = MAP.replacen("when = \"all closed\"", "when = \"sometimes\"", 1);
+        assert!(parse(&when).is_err());
+        let hold = MAP.replacen("exceptions = []", "exceptions = [\"vacation\"]", 1);
+        assert!(parse(&hold).is_err());
+        let undated = MAP.replacen(
+            "time_column = \"recorded_at\"\nretention = \"location\"",
+            "retention = \"location\"",
+            1,
+        );
+        assert!(parse(&undated).unwrap_err().contains("no time_column"));
+        let no_ledger = MAP
+            .replacen("exceptions = []", "exceptions = [\"open-loan\"]", 1)
+            .replace("loans = { table = \"loans\", status = \"status\", open = [\"open\", \"overdue\"] }", "");
+        assert!(parse(&no_ledger).unwrap_err().contains("[ledgers].loans"));
+    }
+
+    #[test]
+    fn batch_keys_split_by_column_and_file_names_are_plain() {
+        assert_eq!(
+            key_arrays(
+                &[vec!["1".into(), "a".into()], vec!["2".into(), "b".into()]],
+                2
+            ),
+            vec![
+                vec!["1".to_owned(), "2".into()],
+                vec!["a".to_owned(), "b".into()]
+            ]
+        );
+        assert_eq!(sanitise("purge-a/b c.age"), "purge-a_b_c.age");
+    }
+}

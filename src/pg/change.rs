@@ -309,6 +309,12 @@ pub struct RunOptions<'a> {
     pub audit_each_batch: bool,
     /// Called after each committed batch with the run so far.
     pub progress: Option<&'a (dyn Fn(&BatchReport) + Sync)>,
+    /// Lock the selected rows (`FOR UPDATE`) before the step runs. A step that
+    /// changes the rows between the batch's first and last key with the job's
+    /// condition checked again in its own statement (which then waits for and
+    /// re-reads any row changed meanwhile) turns this off and saves writing every
+    /// row twice.
+    pub lock_rows: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -318,6 +324,7 @@ impl Default for RunOptions<'_> {
             deadline: None,
             audit_each_batch: true,
             progress: None,
+            lock_rows: true,
         }
     }
 }
@@ -480,7 +487,7 @@ async fn run_locked(
         .collect();
     let select = |resume: bool| {
         format!(
-            "SELECT {} FROM {} t0 WHERE ({}){} ORDER BY {} LIMIT {} FOR UPDATE",
+            "SELECT {} FROM {} t0 WHERE ({}){} ORDER BY {} LIMIT {}{}",
             columns.join(", "),
             job.table.quoted(),
             job.condition,
@@ -490,7 +497,8 @@ async fn run_locked(
                 String::new()
             },
             tuple.join(", "),
-            job.batch_size.max(1)
+            job.batch_size.max(1),
+            if options.lock_rows { " FOR UPDATE" } else { "" }
         )
     };
     loop {

@@ -118,8 +118,20 @@ pub(super) async fn purge_expired(
             .to_owned();
         let archived = counts.get("archive").and_then(|a| a.as_i64());
         if let Some(id) = finish_detached(
-            client, map, request, rule, table, conditions, archive, done, id, &partition, &bound,
-            archived, &cutoff, unconditional,
+            client,
+            map,
+            request,
+            rule,
+            table,
+            conditions,
+            archive,
+            done,
+            id,
+            &partition,
+            &bound,
+            archived,
+            &cutoff,
+            unconditional,
         )
         .await?
         {
@@ -190,8 +202,20 @@ pub(super) async fn purge_expired(
         client.batch_execute(&detach).await?;
         crate::fault::point("purge.partition.detached");
         if let Some(id) = finish_detached(
-            client, map, request, rule, table, conditions, archive, done, id, &partition, &bound,
-            None, &cutoff, unconditional,
+            client,
+            map,
+            request,
+            rule,
+            table,
+            conditions,
+            archive,
+            done,
+            id,
+            &partition,
+            &bound,
+            None,
+            &cutoff,
+            unconditional,
         )
         .await?
         {
