@@ -784,7 +784,7 @@ const EX_PURGE: &str = "\
 Examples:
   derbes purge --dry-run
   derbes purge --rule server-logs --rule location --yes --max-duration 30m --format json
-  derbes purge --yes --archive-dir /srv/archives -r age1ql3z7hjy54pw3hyww5ayyfg7zqgvc7w3j2elw8zmrj2kg5sfn9aqmcac8p \\
+  derbes purge --yes --archive-dir /srv/archives --recipients-file dpo.keys \\
       --batch-size 5000 --pause 100ms --ticket RET-2026-11
 ";
 
