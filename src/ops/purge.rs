@@ -411,7 +411,8 @@ struct Conditions {
     /// Old enough.
     age: String,
     /// Held, optionally for one reason only.
-    held: Box<dyn Fn(Option<&str>) -> String + Send + Sync>,
+    /// The table's link path, for the held condition ([`Conditions::held`]).
+    path: LinkPath,
     /// Rows of another table still point at it.
     referenced: Option<String>,
     /// Age is the row's own time column alone (no `age_from`).
@@ -445,17 +446,6 @@ impl Conditions {
             (None, None) => "false".to_owned(),
         };
         let path = table.path.clone();
-        let held = Box::new(move |reason: Option<&str>| {
-            let query = match reason {
-                // The reason is one of this module's fixed names, never user text.
-                Some(reason) => format!("SELECT key FROM pg_temp.{HELD} WHERE reason = '{reason}'"),
-                None => format!("SELECT key FROM pg_temp.{HELD}"),
-            };
-            format!(
-                "COALESCE({}, false)",
-                path.rows_of("t0", KeyMatch::In(&query))
-            )
-        });
         let referenced = (!table.referenced_by.is_empty()).then(|| {
             table
                 .referenced_by
@@ -477,15 +467,28 @@ impl Conditions {
         });
         Conditions {
             age,
-            held,
+            path,
             referenced,
             own_age_only: rule.rule.age_from.is_none(),
         }
     }
 
+    /// Held, for one reason or any.
+    fn held(&self, reason: Option<&str>) -> String {
+        let query = match reason {
+            // The reason is one of this module's fixed names, never user text.
+            Some(reason) => format!("SELECT key FROM pg_temp.{HELD} WHERE reason = '{reason}'"),
+            None => format!("SELECT key FROM pg_temp.{HELD}"),
+        };
+        format!(
+            "COALESCE({}, false)",
+            self.path.rows_of("t0", KeyMatch::In(&query))
+        )
+    }
+
     /// Due and free to go: old enough, not held, not referenced.
     fn due(&self) -> String {
-        let mut condition = format!("({}) AND NOT {}", self.age, (self.held)(None));
+        let mut condition = format!("({}) AND NOT {}", self.age, self.held(None));
         if let Some(referenced) = &self.referenced {
             condition.push_str(&format!(" AND NOT ({referenced})"));
         }
@@ -531,7 +534,7 @@ async fn count_table(
                         "SELECT count(*) FROM {} t0 WHERE ({}) AND {}",
                         table.name.quoted(),
                         conditions.age,
-                        (conditions.held)(Some(hold.name()))
+                        conditions.held(Some(hold.name()))
                     ),
                     &[&cutoff],
                 )
@@ -552,7 +555,7 @@ async fn count_table(
                     "SELECT count(*) FROM {} t0 WHERE ({}) AND NOT {} AND ({referenced})",
                     table.name.quoted(),
                     conditions.age,
-                    (conditions.held)(None)
+                    conditions.held(None)
                 ),
                 &[&cutoff],
             )
