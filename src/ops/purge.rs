@@ -849,6 +849,7 @@ async fn purge_batches(
             result?
         }
         Some(target) => {
+            remove_strays(client, &target.dir).await?;
             client
                 .batch_execute(&format!(
                     "DROP TABLE IF EXISTS pg_temp.{keys}; \
@@ -1098,6 +1099,45 @@ impl BatchStep for ArchiveStep<'_> {
             self.written.push(summary.id);
         }
     }
+}
+
+/// Remove what a stopped archive-then-delete run left in the archive directory: a
+/// `purge-*.age` file the catalogue does not know (its batch never committed, so
+/// its rows were not deleted and are still in the table) and `.purge-*.partial`
+/// files being written. A catalogued archive is committed with its batch's delete
+/// and is never touched.
+async fn remove_strays(client: &Client, dir: &std::path::Path) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let partial = name.starts_with(".purge-") && name.ends_with(".partial");
+        let archive = name.starts_with("purge-") && name.ends_with(".age");
+        if !(partial || archive) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = std::path::absolute(entry.path()).unwrap_or_else(|_| entry.path());
+        if archive {
+            let known: bool = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM derbes.archives WHERE path = $1)",
+                    &[&path.to_string_lossy().into_owned()],
+                )
+                .await?
+                .get(0);
+            if known {
+                continue;
+            }
+        }
+        std::fs::remove_file(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot remove {}, left by a stopped purge (its rows were not deleted): {e}; remove it by hand",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
 }
 
 /// A file name from a rule and table name: letters, digits, `-`, `_`, `.` only.

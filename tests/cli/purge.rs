@@ -495,6 +495,24 @@ async fn archive_then_delete_leaves_verified_archives_of_exactly_the_deleted_row
     let map = archiving_map(keys.dir.as_path());
     let as_of = Utc::now().to_rfc3339();
     let before = all_location_ids(&client).await;
+    // Killed between writing a batch's archive and deleting its rows: nothing is
+    // deleted, and the file it left is removed by the next run.
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .env("DERBES_FAULT_POINT", "purge.archived")
+        .args(["purge", "--yes", "--rule", "location", "--as-of", &as_of])
+        .args(["--batch-size", "40", "--archive-dir"])
+        .arg(out_dir.path())
+        .args(["-r", &keys.age_recipient])
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    assert_eq!(all_location_ids(&client).await, before, "nothing deleted");
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        1,
+        "the killed run left its uncatalogued archive"
+    );
     let report = db
         .cmd()
         .env("DERBES_MAP", &map)
