@@ -683,3 +683,89 @@ async fn pg_partman_and_hand_made_partitions_are_dropped_when_expired() {
         .await
         .unwrap();
 }
+
+#[tokio::test]
+async fn expired_partitions_are_archived_and_verified_before_they_are_dropped() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(PARTITIONED)
+        .await
+        .expect("partitioned tables");
+    let keys = age_keys();
+    let out_dir = tempfile::tempdir().unwrap();
+    let map = partitioned_map(keys.dir.as_path());
+    let text = std::fs::read_to_string(&map).unwrap().replace(
+        "[retention.app-logs]\nkeep = \"1y\"\naction = \"delete\"",
+        "[retention.app-logs]\nkeep = \"1y\"\naction = \"archive-then-delete\"\narchive_keep = \"5y\"",
+    );
+    std::fs::write(&map, text).unwrap();
+    let before: i64 = client
+        .query_one("SELECT count(*) FROM clicks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let out = db
+        .cmd()
+        .env("DERBES_MAP", &map)
+        .args(["purge", "--yes", "--format", "json", "--rule", "app-logs"])
+        .arg("--archive-dir")
+        .arg(out_dir.path())
+        .args(["-r", &keys.age_recipient])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out.stdout);
+    let cutoff = cutoff_of(&report, "app-logs");
+    let clicks = report["rules"][0]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "public.clicks")
+        .unwrap()
+        .clone();
+    let dropped = clicks["partitions_dropped"].as_array().unwrap().len();
+    assert!(dropped >= 6, "{clicks}");
+    let after: i64 = client
+        .query_one("SELECT count(*) FROM clicks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let old: i64 = client
+        .query_one("SELECT count(*) FROM clicks WHERE at < $1", &[&cutoff])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 0);
+    // Every removed row is in a catalogued archive: of its partition, or of the
+    // batch that took it from the partly expired month.
+    assert_eq!(clicks["archived"], clicks["deleted"]);
+    assert_eq!(clicks["deleted"].as_i64().unwrap(), before - after);
+    let archived: i64 = client
+        .query_one(
+            "SELECT COALESCE(sum((value)::bigint), 0)::bigint FROM derbes.archives, jsonb_each_text(counts) \
+             WHERE selection->>'table' LIKE 'public.clicks%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(archived, before - after);
+    let files: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.len() >= dropped);
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&files[0])
+        .assert()
+        .success();
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
