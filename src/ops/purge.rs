@@ -661,7 +661,9 @@ pub async fn purge(
         ))
         .await;
     if let Some(lock) = lock {
-        lock.release(client).await?;
+        // A session lock goes with its session: a connection lost meanwhile has
+        // released it, and the report must still name the rules that failed.
+        let _ = lock.release(client).await;
     }
     Ok(report)
 }
@@ -957,6 +959,12 @@ impl BatchStep for DeleteStep {
         let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
             return Ok(Counts::new());
         };
+        // The batch's commit need not wait for its WAL to reach disk: a crash may
+        // lose the last few batches, delete and checkpoint together (the rows are
+        // simply due again next run), and the rule's audit row, committed
+        // synchronously after them, flushes them all first.
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
+            .await?;
         let n = self.key_columns.len();
         let own: Vec<String> = self
             .key_columns

@@ -769,3 +769,75 @@ async fn expired_partitions_are_archived_and_verified_before_they_are_dropped() 
         .success();
     db.cmd().args(["audit", "verify"]).assert().success();
 }
+
+#[tokio::test]
+async fn a_partition_drop_whose_session_is_terminated_is_finished_by_the_next_run() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let as_of = Utc::now().to_rfc3339();
+    let cutoff = cutoff_of(&dry_run(&db, &as_of, "server-logs"), "server-logs");
+    let young: i64 = client
+        .query_one(
+            "SELECT count(*) FROM server_logs WHERE logged_at >= $1",
+            &[&cutoff],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args(["purge", "--yes", "--rule", "server-logs", "--as-of", &as_of])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_FAULT_POINT", "purge.partition.detached")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&flag).await;
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "a run whose session died fails");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("server-logs"),
+        "the failure names the rule: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for_no_derbes_session(&db).await;
+    db.cmd()
+        .args(["purge", "--yes", "--rule", "server-logs", "--as-of", &as_of])
+        .assert()
+        .success();
+    let (old, kept): (i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE logged_at < $1), count(*) FILTER (WHERE logged_at >= $1) \
+                 FROM server_logs",
+                &[&cutoff],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!((old, kept), (0, young));
+    let stray: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'server_logs_%' AND relkind = 'r' \
+             AND NOT relispartition",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stray, 0);
+}
