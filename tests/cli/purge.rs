@@ -786,7 +786,7 @@ async fn a_partition_drop_whose_session_is_terminated_is_finished_by_the_next_ru
         .get(0);
     let dir = tempfile::tempdir().unwrap();
     let flag = dir.path().join("paused");
-    let mut child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+    let child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
         .args(["purge", "--yes", "--rule", "server-logs", "--as-of", &as_of])
         .env("DATABASE_URL", db.conninfo())
         .env("DERBES_MAP", reference_map())
