@@ -255,6 +255,24 @@ pub enum Command {
     /// still singled out.
     #[command(after_help = EX_ANONYMISE)]
     Anonymise(AnonymiseArgs),
+    /// Delete (or archive, then delete) rows past their retention period (DPO, cron).
+    ///
+    /// Each `[retention.*]` rule of the data map names a period (`keep`), how rows
+    /// are aged (each table's time_column, or `age_from`: an event of the subject,
+    /// such as their last loan closing), an action and its legal basis. A row is due
+    /// when it is older than the period; it is held back while its subject is under
+    /// a legal hold (an open loan, a block, an open request) or while rows of
+    /// another table still point at it. The dry run counts, per rule and table, the
+    /// rows due, the oldest, and what is held back and why; nothing changes. The
+    /// real run deletes in primary-key batches, each a short transaction (keyset:
+    /// the next keys after the last one done, never OFFSET) checkpointed in
+    /// derbes.jobs, so a stopped run resumes where it stopped; whole expired
+    /// partitions of a table partitioned by the rule's date are detached and dropped
+    /// instead. archive-then-delete rules write each batch to an age archive,
+    /// read it back and check it before the batch's delete commits. One purge runs
+    /// at a time per database (a second exits 7). One audit row per rule per run.
+    #[command(after_help = EX_PURGE)]
+    Purge(PurgeArgs),
 }
 
 const EX_ERASE: &str = "\
@@ -1623,6 +1641,61 @@ pub struct BreachCloseArgs {
 
     #[command(flatten)]
     pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub confirm: ConfirmArgs,
+}
+
+const EX_PURGE: &str = "\
+Examples:
+  derbes purge --dry-run --ticket RET-2026-11
+  derbes purge --rule server-logs --rule location --yes --max-duration 30m --format json \\
+      --ticket RET-NIGHTLY
+  derbes purge --yes --archive-dir /srv/archives --recipients-file dpo.keys \\
+      --batch-size 5000 --pause 100ms --ticket RET-2026-11
+";
+
+#[derive(Debug, Args)]
+pub struct PurgeArgs {
+    /// Only this retention rule (repeatable); default every rule some table names.
+    #[arg(long = "rule", value_name = "NAME")]
+    pub rules: Vec<String>,
+
+    /// Rows per batch (one short transaction each).
+    #[arg(long, value_name = "N", default_value_t = 10_000,
+          value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
+    pub batch_size: i64,
+
+    /// Sleep between batches, leaving the server to other work: 100ms, 1s.
+    #[arg(long, value_name = "DURATION")]
+    pub pause: Option<String>,
+
+    /// Stop cleanly between batches after this long (30m, 2h); the next run resumes.
+    #[arg(long, value_name = "DURATION")]
+    pub max_duration: Option<String>,
+
+    /// Compute the cut-offs as of this date (2026-11-01, midnight in the data map's
+    /// time zone) or time (RFC 3339) instead of now.
+    #[arg(long, value_name = "DATE")]
+    pub as_of: Option<String>,
+
+    /// How long a batch waits for a row lock before it fails (lock_timeout).
+    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    pub lock_timeout: String,
+
+    /// Directory for the archives of archive-then-delete rules (one file per batch
+    /// or expired partition, catalogued in derbes.archives).
+    #[arg(long, value_name = "DIR")]
+    pub archive_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub recipients: RecipientArgs,
+
+    #[command(flatten)]
+    pub request: TicketArgs,
+
+    #[command(flatten)]
+    pub link: LinkArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,

@@ -14,6 +14,7 @@ pub mod export;
 pub mod map;
 pub mod migrate;
 pub mod policy;
+pub mod purge;
 pub mod rectify;
 pub mod request;
 pub mod sample;
@@ -266,6 +267,7 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         }
         Command::Erase(args) => Some(args.request.ticket.as_str()),
         Command::Anonymise(args) => Some(args.request.ticket.as_str()),
+        Command::Purge(args) => Some(args.request.ticket.as_str()),
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -336,5 +338,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Disclosure(command) => disclosure::run(&ctx, command).await,
         Command::Erase(args) => erase::run(&ctx, args).await,
         Command::Anonymise(args) => anonymise::run(&ctx, args).await,
+        Command::Purge(args) => purge::run(&ctx, args).await,
     }
 }

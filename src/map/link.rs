@@ -62,6 +62,10 @@ pub enum KeyMatch<'a> {
     /// One key read from a session setting (for `COPY`, which takes no parameters),
     /// evaluated once per statement.
     Setting(&'a str),
+    /// The keys a subquery returns (`SELECT key FROM ...`, built from the data map,
+    /// of the key column's type): purging matches rows against sets of subjects
+    /// (held, due) computed once per run.
+    In(&'a str),
 }
 
 impl KeyMatch<'_> {
@@ -74,6 +78,7 @@ impl KeyMatch<'_> {
             KeyMatch::Setting(name) => {
                 format!("{expr} = (SELECT current_setting('{name}')::{ty})")
             }
+            KeyMatch::In(query) => format!("{expr} IN ({query})"),
         }
     }
 }

@@ -645,6 +645,84 @@ pub struct RetentionRule {
     pub legal_basis_ru: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_basis_en: Option<String>,
+    /// Age rows from an event of their subject instead of each table's
+    /// `time_column`: e.g. the subject's last loan closing (the relationship's end).
+    #[serde(default)]
+    pub age_from: Option<AgeFrom>,
+    /// Legal holds that keep a due row (`open-loan`, `blocked`, `open-request`);
+    /// absent means all of them (each where the map and database can tell it),
+    /// `[]` none.
+    #[serde(default)]
+    pub exceptions: Option<Vec<RetentionHold>>,
+}
+
+/// An event of the subject that starts the retention period, found through the
+/// link path of a mapped table: `{ table = "loans", column = "closed_at", when =
+/// "all closed" }` ages a subject's rows from the latest `closed_at` of their loans
+/// once every one of them has one. A subject with no row in `table` is aged by each
+/// row's own `time_column`.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct AgeFrom {
+    /// A mapped table (its data-map key).
+    pub table: String,
+    /// A date or timestamp column of it.
+    pub column: String,
+    #[serde(default)]
+    pub when: AgeWhen,
+}
+
+/// Which of the subject's event rows count.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, Serialize)]
+pub enum AgeWhen {
+    /// Every row has the column set (all loans closed); age from the latest.
+    #[default]
+    #[serde(rename = "all closed")]
+    AllClosed,
+}
+
+/// A legal hold: a due row of a subject under one is kept and reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RetentionHold {
+    /// The subject has a loan in an open status of `[ledgers].loans`.
+    OpenLoan,
+    /// The subject's status is the map's `blocked` value, or an active block in
+    /// `derbes.blocks` (a block under investigation).
+    Blocked,
+    /// The subject has an open request in `derbes.requests` (when that table exists).
+    OpenRequest,
+}
+
+impl RetentionHold {
+    pub const ALL: [RetentionHold; 3] = [
+        RetentionHold::OpenLoan,
+        RetentionHold::Blocked,
+        RetentionHold::OpenRequest,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            RetentionHold::OpenLoan => "open-loan",
+            RetentionHold::Blocked => "blocked",
+            RetentionHold::OpenRequest => "open-request",
+        }
+    }
+}
+
+impl RetentionRule {
+    /// The holds this rule applies.
+    pub fn holds(&self) -> Vec<RetentionHold> {
+        match &self.exceptions {
+            Some(list) => {
+                let mut list = list.clone();
+                list.sort();
+                list.dedup();
+                list
+            }
+            None => RetentionHold::ALL.to_vec(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
@@ -1061,6 +1139,34 @@ impl DataMap {
                 Period::parse(keep)
                     .map_err(|e| format!("[retention.{name}] archive_keep = \"{keep}\": {e}"))?;
             }
+            if let Some(age_from) = &rule.age_from {
+                if !self.tables.contains_key(&age_from.table) {
+                    return Err(format!(
+                        "[retention.{name}] age_from names table `{}`, which is not mapped under [tables]: map it (with its link) or age by time_column",
+                        age_from.table
+                    ));
+                }
+            }
+            for (table, spec) in &self.tables {
+                if spec.retention.as_deref() == Some(name.as_str())
+                    && spec.time_column.is_none()
+                    && rule.age_from.is_none()
+                {
+                    return Err(format!(
+                        "[tables.{table}] is under retention rule `{name}` but has no time_column to age its rows by: add time_column, or age_from to the rule"
+                    ));
+                }
+            }
+            if rule
+                .exceptions
+                .as_ref()
+                .is_some_and(|e| e.contains(&RetentionHold::OpenLoan))
+                && self.ledgers.loans.is_none()
+            {
+                return Err(format!(
+                    "[retention.{name}] holds back subjects with an open loan, but the map has no [ledgers].loans to find them: add it, or drop \"open-loan\" from exceptions"
+                ));
+            }
         }
         if let Some(block) = &self.block {
             let tables = block
@@ -1112,6 +1218,18 @@ impl DataMap {
             }
             if let Some(time) = &spec.time_column {
                 named.push((table.clone(), time.clone(), "time column"));
+            }
+            if let Some(age_from) = spec
+                .retention
+                .as_ref()
+                .and_then(|r| self.retention.get(r))
+                .and_then(|r| r.age_from.as_ref())
+            {
+                named.push((
+                    age_from.table.clone(),
+                    age_from.column.clone(),
+                    "retention age_from column",
+                ));
             }
             for column in spec.columns.keys() {
                 named.push((table.clone(), column.clone(), "personal column"));

@@ -12,6 +12,7 @@ pub mod export;
 pub mod ledger;
 pub mod masking;
 pub mod policy;
+pub mod purge;
 pub mod rectify;
 pub mod request;
 pub mod resolve;

@@ -531,6 +531,47 @@ pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckRe
         }
     }
 
+    // Retention ages rows by dates: a rule's age_from column and the time_column of
+    // each table under a rule must hold a date or timestamp.
+    for (name, rule) in &map.retention {
+        let mut dated: Vec<(String, String, String)> = Vec::new();
+        if let Some(age_from) = &rule.age_from {
+            dated.push((
+                age_from.table.clone(),
+                age_from.column.clone(),
+                format!("[retention.{name}] age_from"),
+            ));
+        }
+        for (table, spec) in &map.tables {
+            if let (Some(time), true) = (
+                &spec.time_column,
+                spec.retention.as_deref() == Some(name.as_str()),
+            ) {
+                dated.push((
+                    table.clone(),
+                    time.clone(),
+                    format!("[tables.{table}] time_column (retention rule `{name}`)"),
+                ));
+            }
+        }
+        for (table, column, role) in dated {
+            let Some(ty) = catalog
+                .tables
+                .get(&map.table_name(&table))
+                .and_then(|t| t.column_type(&column))
+            else {
+                continue; // a missing column is reported above
+            };
+            if !matches!(TypeFamily::of(ty), TypeFamily::Date | TypeFamily::Timestamp) {
+                error(
+                    format!("{table}.{column}"),
+                    format!("{role} is {ty}, not a date or timestamp: rows cannot be aged by it"),
+                    Some("name a date or timestamp column in the data map".to_owned()),
+                );
+            }
+        }
+    }
+
     for identity in map.subject.identities.iter().filter(|i| i.normalise) {
         let table = identity.table.as_deref().unwrap_or(&map.subject.table);
         let Some(found) = catalog.tables.get(&map.table_name(table)) else {

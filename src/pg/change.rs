@@ -293,6 +293,59 @@ pub trait BatchStep {
         tx: &Transaction<'_>,
         keys: &[Vec<String>],
     ) -> impl std::future::Future<Output = Result<Counts, ChangeError>>;
+
+    /// Called after the batch's commit was attempted: `committed` is false when it
+    /// failed (whether it reached the server may be unknown). A step that wrote a
+    /// file in `apply` keeps or removes it here.
+    fn after_commit(&mut self, committed: bool) {
+        let _ = committed;
+    }
+}
+
+/// How a batched run paces itself, stops and reports; [`RunOptions::default`] is
+/// what [`run_batches`] uses.
+pub struct RunOptions<'a> {
+    /// Sleep between batches, leaving the server to other work.
+    pub pause: std::time::Duration,
+    /// Stop cleanly between batches once this instant has passed (the checkpoint
+    /// stays, so the next run resumes).
+    pub deadline: Option<std::time::Instant>,
+    /// One audit row per batch (in its transaction). Off, the checkpoint row in
+    /// `derbes.jobs` (same transaction) records the counts and the caller appends
+    /// one audit row for the run.
+    pub audit_each_batch: bool,
+    /// Called after each committed batch with the run so far.
+    pub progress: Option<&'a (dyn Fn(&BatchReport) + Sync)>,
+    /// Lock the selected rows (`FOR UPDATE`) before the step runs. A step that
+    /// changes the rows between the batch's first and last key with the job's
+    /// condition checked again in its own statement (which then waits for and
+    /// re-reads any row changed meanwhile) turns this off and saves writing every
+    /// row twice.
+    pub lock_rows: bool,
+}
+
+impl Default for RunOptions<'_> {
+    fn default() -> Self {
+        RunOptions {
+            pause: std::time::Duration::ZERO,
+            deadline: None,
+            audit_each_batch: true,
+            progress: None,
+            lock_rows: true,
+        }
+    }
+}
+
+/// What [`run_batches_with`] adds to the report.
+#[derive(Debug, Clone, Default, Serialize, PartialEq, Eq)]
+pub struct RunTiming {
+    /// The run stopped at its deadline with rows left (its checkpoint stays).
+    pub stopped: bool,
+    /// The longest batch transaction, from `BEGIN` to the end of `COMMIT`, in ms.
+    pub longest_batch_ms: u64,
+    /// Batches and rows done by this run (the report also counts resumed work).
+    pub batches_this_run: i64,
+    pub rows_this_run: i64,
 }
 
 /// What a batched run did.
@@ -319,6 +372,21 @@ pub async fn run_batches(
     job: &BatchJob,
     step: &mut impl BatchStep,
 ) -> Result<BatchReport, ChangeError> {
+    run_batches_with(client, catalog, limits, job, step, &RunOptions::default())
+        .await
+        .map(|(report, _)| report)
+}
+
+/// [`run_batches`] with pacing, a deadline, progress and the audit choice of
+/// `options`.
+pub async fn run_batches_with(
+    client: &mut Client,
+    catalog: &Catalog,
+    limits: &Limits,
+    job: &BatchJob,
+    step: &mut impl BatchStep,
+    options: &RunOptions<'_>,
+) -> Result<(BatchReport, RunTiming), ChangeError> {
     let table = catalog
         .tables
         .get(&job.table)
@@ -335,7 +403,7 @@ pub async fn run_batches(
         .map(|c| table.column_type(c).unwrap_or("text").to_owned())
         .collect();
     let lock = RunLock::acquire(client, &job.operation, &job.scope).await?;
-    let result = run_locked(client, limits, job, key_columns, &key_types, step).await;
+    let result = run_locked(client, limits, job, key_columns, &key_types, step, options).await;
     lock.release(client).await?;
     result
 }
@@ -347,7 +415,9 @@ async fn run_locked(
     key_columns: &[String],
     key_types: &[String],
     step: &mut impl BatchStep,
-) -> Result<BatchReport, ChangeError> {
+    options: &RunOptions<'_>,
+) -> Result<(BatchReport, RunTiming), ChangeError> {
+    let mut timing = RunTiming::default();
     // An unfinished run of the same job leaves its checkpoint: continue after it.
     let checkpoint = client
         .query_opt(
@@ -424,7 +494,7 @@ async fn run_locked(
         .collect();
     let select = |resume: bool| {
         format!(
-            "SELECT {} FROM {} t0 WHERE ({}){} ORDER BY {} LIMIT {} FOR UPDATE",
+            "SELECT {} FROM {} t0 WHERE ({}){} ORDER BY {} LIMIT {}{}",
             columns.join(", "),
             job.table.quoted(),
             job.condition,
@@ -434,10 +504,19 @@ async fn run_locked(
                 String::new()
             },
             tuple.join(", "),
-            job.batch_size.max(1)
+            job.batch_size.max(1),
+            if options.lock_rows { " FOR UPDATE" } else { "" }
         )
     };
     loop {
+        if options
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            timing.stopped = true;
+            break;
+        }
+        let started = std::time::Instant::now();
         let change = begin(client, limits, job.dry_run).await?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = job
             .params
@@ -485,25 +564,48 @@ async fn run_locked(
                 )
                 .await?;
         }
-        let entry = AuditEntry {
-            action: job.operation.clone(),
-            ticket: Some(job.ticket.clone()),
-            subject_ref: None,
-            counts: counts.clone(),
-            fields: counts.keys().cloned().collect(),
-            detail: serde_json::json!({
-                "scope": job.scope,
-                "table": job.table.to_string(),
-                "batch": report.batches,
-                "rows": keys.len(),
-                "job": job_id,
-            }),
+        crate::fault::point("batch.applied");
+        let committed = if options.audit_each_batch {
+            let entry = AuditEntry {
+                action: job.operation.clone(),
+                ticket: Some(job.ticket.clone()),
+                subject_ref: None,
+                counts: counts.clone(),
+                fields: counts.keys().cloned().collect(),
+                detail: serde_json::json!({
+                    "scope": job.scope,
+                    "table": job.table.to_string(),
+                    "batch": report.batches,
+                    "rows": keys.len(),
+                    "job": job_id,
+                }),
+            };
+            change.commit(&job.operator, &entry).await.map(|_| ())
+        } else {
+            crate::pg::db::finish(change.tx, job.dry_run)
+                .await
+                .map_err(ChangeError::from)
         };
-        change.commit(&job.operator, &entry).await?;
+        step.after_commit(committed.is_ok() && !job.dry_run);
+        committed?;
+        timing.longest_batch_ms = timing
+            .longest_batch_ms
+            .max(started.elapsed().as_millis() as u64);
+        timing.batches_this_run += 1;
+        timing.rows_this_run += keys.len() as i64;
+        if let Some(progress) = options.progress {
+            progress(&report);
+        }
         last_key = Some(batch_last);
         if (keys.len() as i64) < job.batch_size.max(1) {
             break;
         }
+        if !options.pause.is_zero() {
+            tokio::time::sleep(options.pause).await;
+        }
+    }
+    if timing.stopped {
+        return Ok((report, timing));
     }
     if let Some(id) = job_id {
         client
@@ -513,5 +615,5 @@ async fn run_locked(
             )
             .await?;
     }
-    Ok(report)
+    Ok((report, timing))
 }

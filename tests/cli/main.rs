@@ -24,6 +24,7 @@ mod migrate;
 mod periods;
 mod policy;
 mod promises;
+mod purge;
 mod rectify;
 mod requests;
 mod sample;

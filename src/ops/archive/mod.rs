@@ -201,6 +201,14 @@ impl ArchiveReceipt {
         Ok(self.summary.clone())
     }
 
+    /// Keep the file: the caller committed the transaction that catalogued it
+    /// itself (a purge batch), or cannot tell whether that commit happened (then a
+    /// stray file is safer than a catalogued archive gone missing).
+    pub fn keep(mut self) -> ArchiveSummary {
+        self.armed = false;
+        self.summary.clone()
+    }
+
     /// Roll the caller's transaction back and remove the file (a dry run).
     pub async fn discard(self, tx: Transaction<'_>) -> anyhow::Result<ArchiveSummary> {
         let summary = self.summary.clone();

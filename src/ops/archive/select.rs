@@ -43,6 +43,16 @@ pub enum Selection {
     },
     /// The rows of every table under a retention rule that are older than its `keep`.
     Rule { name: String },
+    /// Rows of one mapped table read from `relation` (one of its partitions; the
+    /// table itself when None), only those whose primary key is in the temporary
+    /// table `keys_table` of the caller's session when given: what a purge batch
+    /// or an expired partition holds. `rule` is recorded as the reason.
+    Rows {
+        table: String,
+        relation: Option<TableName>,
+        keys_table: Option<String>,
+        rule: Option<String>,
+    },
 }
 
 /// Rows whose `column` (the table's `time_column` when None) is before `cutoff`.
@@ -178,7 +188,69 @@ pub(crate) async fn plan(
             plan_table(map, catalog, table, older_than.as_ref())
         }
         Selection::Rule { name } => plan_rule(map, catalog, name, Utc::now()),
+        Selection::Rows {
+            table,
+            relation,
+            keys_table,
+            rule,
+        } => plan_rows(
+            map,
+            catalog,
+            table,
+            relation.as_ref(),
+            keys_table.as_deref(),
+            rule.as_deref(),
+        ),
     }
+}
+
+fn plan_rows(
+    map: &DataMap,
+    catalog: &Catalog,
+    mapped: &str,
+    relation: Option<&TableName>,
+    keys_table: Option<&str>,
+    rule: Option<&str>,
+) -> anyhow::Result<Plan> {
+    let table = catalog_table(map, catalog, mapped)?;
+    let source = relation.unwrap_or(&table.name).quoted();
+    let mut select = format!("SELECT {} FROM {source} t0", column_list(table, "t0"));
+    if let Some(keys) = keys_table {
+        if table.primary_key.is_empty() {
+            return Err(usage(format!(
+                "table {} has no primary key to select archived rows by",
+                table.name
+            )));
+        }
+        let columns: Vec<String> = table.primary_key.iter().map(|c| quote_ident(c)).collect();
+        let own: Vec<String> = columns.iter().map(|c| format!("t0.{c}")).collect();
+        select.push_str(&format!(
+            " WHERE ({}) IN (SELECT {} FROM pg_temp.{})",
+            own.join(", "),
+            columns.join(", "),
+            quote_ident(keys)
+        ));
+    }
+    Ok(Plan {
+        tables: vec![PlannedTable {
+            name: table.name.clone(),
+            columns: column_defs(table),
+            key_columns: table.primary_key.clone(),
+            select,
+        }],
+        record: SelectionRecord {
+            kind: "rows".to_owned(),
+            subject_ref: None,
+            table: Some(relation.unwrap_or(&table.name).to_string()),
+            rule: rule.map(str::to_owned),
+            column: None,
+            older_than: None,
+        },
+        settings: Vec::new(),
+        default_keep: rule
+            .and_then(|r| map.retention.get(r))
+            .and_then(|r| r.archive_keep.clone()),
+    })
 }
 
 fn plan_table(

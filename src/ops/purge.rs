@@ -1,0 +1,1279 @@
+//! Retention purging (`derbes purge`, issue 14): the rows each `[retention.*]` rule
+//! says are past their period, deleted (or archived, then deleted) in primary-key
+//! batches through the change engine (`change::run_batches_with`), whole expired
+//! partitions detached and dropped, rows under a legal hold kept and counted.
+//!
+//! Which rows are due is one SQL condition per table, built here from the data map
+//! and used by the dry run's counts and by the real run's batches alike:
+//! - age: the table's `time_column` before the cut-off, or with `age_from` the
+//!   subject's event (every loan closed, the latest before the cut-off), found
+//!   through the link path (`LinkPath::rows_of` with [`KeyMatch::In`]);
+//! - not held: the subject has no open loan, no block, no open request. The held
+//!   subjects (and, for `age_from`, the subjects' ages) are computed once per rule
+//!   into session temporary tables, so each batch tests a row with a hash lookup
+//!   instead of probing three tables per row. A hold placed while a rule runs takes
+//!   effect at its next run (a nightly purge runs for minutes);
+//! - not referenced: a row still pointed at by a foreign key (a loan with
+//!   payments kept) stays, so parents never fail on their children; tables of one
+//!   rule go children first.
+//!
+//! A batch is one short transaction (`lock_timeout`, `statement_timeout`): select
+//! the next keys in key order `FOR UPDATE`, delete exactly those keys, advance the
+//! checkpoint in `derbes.jobs`; a killed run resumes after the last committed batch.
+//! An archive-then-delete batch writes its rows to an age archive with
+//! `archive::write_verified` (read back and checked) and deletes exactly the keys
+//! the archive captured, in the same transaction, before it commits. One audit row
+//! per rule per run records the counts (each batch's counts are in its checkpoint
+//! row, committed with it; an archive's own audit row is written with it).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use tokio_postgres::{Client, Transaction};
+
+use crate::error::DerbesError;
+use crate::files::crypto::Recipients;
+use crate::map::link::{KeyMatch, LinkPath};
+use crate::map::{
+    quote_ident, AgeWhen, DataMap, RetentionAction, RetentionHold, RetentionRule, TableName,
+};
+use crate::ops::archive::{self, ArchiveReceipt, ArchiveRequest, Selection};
+use crate::pg::audit::AuditEntry;
+use crate::pg::catalog::Catalog;
+use crate::pg::change::{
+    self, BatchJob, BatchStep, ChangeError, Counts, Limits, RunLock, RunOptions,
+};
+use crate::when::Period;
+
+/// The run lock's operation and scope: one purge at a time per database.
+pub const LOCK_OPERATION: &str = "purge";
+pub const LOCK_SCOPE: &str = "database";
+
+const HELD: &str = "derbes_purge_held";
+const AGE: &str = "derbes_purge_age";
+
+/// What to purge and how.
+pub struct PurgeRequest {
+    /// Rules to run; empty runs every rule that some table names.
+    pub rules: Vec<String>,
+    /// "Now" for the cut-offs (`--as-of`).
+    pub as_of: DateTime<Utc>,
+    pub dry_run: bool,
+    pub batch_size: i64,
+    pub pause: Duration,
+    /// Stop cleanly between batches after this instant.
+    pub deadline: Option<Instant>,
+    pub limits: Limits,
+    pub ticket: String,
+    pub operator: String,
+    /// Where archive-then-delete rules write their archives, and for whom.
+    pub archive: Option<ArchiveTarget>,
+}
+
+/// Archive files of archive-then-delete rules: one per batch (or expired
+/// partition), in `dir`, encrypted to `recipients` (age or SSH public keys).
+pub struct ArchiveTarget {
+    pub dir: PathBuf,
+    pub recipients: Vec<String>,
+}
+
+/// Why a due row was kept.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct HeldBack {
+    /// `open-loan`, `blocked`, `open-request` or `referenced` (rows of another
+    /// table still point at it).
+    pub reason: String,
+    pub rows: i64,
+}
+
+/// One table of a rule, as planned or done.
+#[derive(Debug, Clone, Serialize)]
+pub struct TableOutcome {
+    pub table: String,
+    /// Rows due now (dry run), or due when the table's run started.
+    pub due: i64,
+    /// The oldest due row's time (by the table's time_column), when it has one.
+    pub oldest: Option<DateTime<Utc>>,
+    pub held_back: Vec<HeldBack>,
+    pub deleted: i64,
+    pub archived: i64,
+    pub anonymised: i64,
+    /// Whole partitions detached and dropped.
+    pub partitions_dropped: Vec<String>,
+    pub batches: i64,
+    pub longest_batch_ms: u64,
+    /// The table's run continued a checkpoint of a stopped run.
+    pub resumed: bool,
+}
+
+/// One rule's outcome.
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleOutcome {
+    pub rule: String,
+    pub action: RetentionAction,
+    pub keep: String,
+    pub legal_basis: String,
+    pub cutoff: DateTime<Utc>,
+    /// `done`, `dry-run`, `stopped` (max duration reached; the next run resumes),
+    /// `planned` (anonymise is not built yet: nothing done) or `failed`.
+    pub status: String,
+    pub error: Option<String>,
+    pub tables: Vec<TableOutcome>,
+    /// Holds that could not be applied, and why (e.g. no derbes.requests table).
+    pub notes: Vec<String>,
+    /// Catalogue ids of the archives written.
+    pub archives: Vec<i64>,
+    pub duration_ms: u64,
+    pub deleted: i64,
+    pub archived: i64,
+    pub anonymised: i64,
+    pub held_back: i64,
+}
+
+/// The whole run.
+#[derive(Debug, Clone, Serialize)]
+pub struct PurgeReport {
+    pub dry_run: bool,
+    pub as_of: DateTime<Utc>,
+    pub rules: Vec<RuleOutcome>,
+}
+
+impl PurgeReport {
+    pub fn failed(&self) -> Vec<&str> {
+        self.rules
+            .iter()
+            .filter(|r| r.status == "failed")
+            .map(|r| r.rule.as_str())
+            .collect()
+    }
+}
+
+/// A table under a rule, resolved against the catalogue.
+#[derive(Debug, Clone)]
+struct TablePlan {
+    mapped: String,
+    name: TableName,
+    path: LinkPath,
+    time_column: Option<String>,
+    /// Children that still point at rows of it: (child, child columns, own columns).
+    referenced_by: Vec<(TableName, Vec<String>, Vec<String>)>,
+}
+
+/// A rule resolved: its tables in delete order (children first) and its cut-off.
+#[derive(Debug, Clone)]
+struct RulePlan {
+    name: String,
+    rule: RetentionRule,
+    cutoff: DateTime<Utc>,
+    tables: Vec<TablePlan>,
+}
+
+fn usage(message: String) -> anyhow::Error {
+    DerbesError::Usage(message).into()
+}
+
+/// Resolve the rules asked for (all rules some table names when none are).
+fn plan(
+    map: &DataMap,
+    catalog: &Catalog,
+    names: &[String],
+    as_of: DateTime<Utc>,
+) -> anyhow::Result<Vec<RulePlan>> {
+    let used: BTreeSet<&str> = map
+        .tables
+        .values()
+        .filter_map(|t| t.retention.as_deref())
+        .collect();
+    let wanted: Vec<String> = if names.is_empty() {
+        used.iter().map(|s| (*s).to_owned()).collect()
+    } else {
+        for name in names {
+            if !map.retention.contains_key(name) {
+                return Err(usage(format!(
+                    "no retention rule `{name}` in the data map: choose from {}",
+                    map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
+                )));
+            }
+        }
+        let mut seen = BTreeSet::new();
+        names
+            .iter()
+            .filter(|n| seen.insert(n.as_str()))
+            .cloned()
+            .collect()
+    };
+    let mut plans = Vec::new();
+    for name in wanted {
+        let rule = map.retention[&name].clone();
+        let keep = Period::parse(&rule.keep)
+            .map_err(|e| usage(format!("[retention.{name}] keep = \"{}\": {e}", rule.keep)))?;
+        let cutoff = keep.before(as_of, map.time_zone());
+        let mut tables = BTreeMap::new();
+        for (mapped, spec) in &map.tables {
+            if spec.retention.as_deref() != Some(name.as_str()) {
+                continue;
+            }
+            let path = LinkPath::compile(map, catalog, mapped).map_err(usage)?;
+            let referenced_by = catalog
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.parent == path.table && fk.child != fk.parent)
+                .map(|fk| (fk.child.clone(), fk.columns.clone(), fk.ref_columns.clone()))
+                .collect();
+            tables.insert(
+                path.table.clone(),
+                TablePlan {
+                    mapped: mapped.clone(),
+                    name: path.table.clone(),
+                    path,
+                    time_column: spec.time_column.clone(),
+                    referenced_by,
+                },
+            );
+        }
+        let names: BTreeSet<TableName> = tables.keys().cloned().collect();
+        let order = catalog.delete_order(&names).map_err(usage)?;
+        let tables = order
+            .into_iter()
+            .filter_map(|t| tables.remove(&t))
+            .collect();
+        plans.push(RulePlan {
+            name,
+            rule,
+            cutoff,
+            tables,
+        });
+    }
+    Ok(plans)
+}
+
+/// The subject sets of one rule, in session temporary tables: who is held and
+/// why, and (with `age_from`) each subject's age. Returns notes on holds that
+/// could not be applied.
+async fn prepare(
+    client: &Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    rule: &RulePlan,
+) -> anyhow::Result<Vec<String>> {
+    let subject = LinkPath::compile(map, catalog, &map.subject.table).map_err(usage)?;
+    let key_type = subject.key_type.clone();
+    let mut notes = Vec::new();
+    client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS pg_temp.{HELD}; DROP TABLE IF EXISTS pg_temp.{AGE}; \
+             CREATE TEMPORARY TABLE {HELD} (key {key_type} NOT NULL, reason text NOT NULL); \
+             CREATE TEMPORARY TABLE {AGE} (key {key_type} NOT NULL, due boolean NOT NULL)"
+        ))
+        .await?;
+    let holds = rule.rule.holds();
+    if holds.contains(&RetentionHold::OpenLoan) {
+        match &map.ledgers.loans {
+            Some(loans) => {
+                let path = LinkPath::compile(map, catalog, &loans.table).map_err(usage)?;
+                let joined = path.joined();
+                client
+                    .execute(
+                        &format!(
+                            "INSERT INTO pg_temp.{HELD} SELECT DISTINCT {}, 'open-loan' FROM {}{} \
+                             WHERE t0.{}::text = ANY($1::text[])",
+                            joined.key,
+                            joined.first,
+                            joined.joins,
+                            quote_ident(&loans.status)
+                        ),
+                        &[&loans.open],
+                    )
+                    .await?;
+            }
+            None => notes.push(
+                "open-loan: the map has no [ledgers].loans, so open loans hold nothing back"
+                    .to_owned(),
+            ),
+        }
+    }
+    if holds.contains(&RetentionHold::Blocked) {
+        if let Some(status) = &map.subject.status {
+            client
+                .execute(
+                    &format!(
+                        "INSERT INTO pg_temp.{HELD} SELECT t0.{}, 'blocked' FROM {} t0 \
+                         WHERE t0.{}::text = $1",
+                        quote_ident(&subject.subject_key),
+                        subject.table.quoted(),
+                        quote_ident(&status.column)
+                    ),
+                    &[&status.blocked],
+                )
+                .await?;
+        }
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO pg_temp.{HELD} SELECT b.subject_key::{key_type}, 'blocked' \
+                     FROM derbes.blocks b WHERE b.subject_table = $1 AND b.unblocked_at IS NULL"
+                ),
+                &[&subject.table.to_string()],
+            )
+            .await?;
+    }
+    if holds.contains(&RetentionHold::OpenRequest) {
+        notes.extend(hold_open_requests(client, &subject, &key_type).await?);
+    }
+    if let Some(age_from) = &rule.rule.age_from {
+        let path = LinkPath::compile(map, catalog, &age_from.table).map_err(usage)?;
+        let joined = path.joined();
+        let column = format!("t0.{}", quote_ident(&age_from.column));
+        let due = match age_from.when {
+            AgeWhen::AllClosed => {
+                format!("bool_and({column} IS NOT NULL) AND max({column}) < $1::text::timestamptz")
+            }
+        };
+        client
+            .execute(
+                &format!(
+                    "INSERT INTO pg_temp.{AGE} SELECT {}, {due} FROM {}{} GROUP BY 1",
+                    joined.key, joined.first, joined.joins
+                ),
+                &[&rule.cutoff.to_rfc3339()],
+            )
+            .await?;
+    }
+    client
+        .batch_execute(&format!("ANALYZE pg_temp.{HELD}; ANALYZE pg_temp.{AGE}"))
+        .await?;
+    Ok(notes)
+}
+
+/// Subjects with an open request in `derbes.requests`, where that table exists
+/// (another migration adds it) and has a subject key and a way to tell open.
+async fn hold_open_requests(
+    client: &Client,
+    subject: &LinkPath,
+    key_type: &str,
+) -> anyhow::Result<Vec<String>> {
+    let columns: Vec<String> = client
+        .query(
+            "SELECT attname::text FROM pg_attribute \
+             WHERE attrelid = to_regclass('derbes.requests') AND attnum > 0 AND NOT attisdropped",
+            &[],
+        )
+        .await?
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    if columns.is_empty() {
+        return Ok(vec![
+            "open-request: no derbes.requests table in this database, so no request holds anything back"
+                .to_owned(),
+        ]);
+    }
+    let has = |c: &str| columns.iter().any(|x| x == c);
+    if !has("subject_key") {
+        return Ok(vec![
+            "open-request: derbes.requests has no subject_key column, so no request holds anything back"
+                .to_owned(),
+        ]);
+    }
+    let open = if has("closed_at") {
+        "r.closed_at IS NULL"
+    } else if has("status") {
+        "r.status::text NOT IN ('closed', 'done', 'completed', 'rejected', 'cancelled')"
+    } else {
+        return Ok(vec![
+            "open-request: derbes.requests has neither closed_at nor status, so no request holds anything back"
+                .to_owned(),
+        ]);
+    };
+    let table = if has("subject_table") {
+        " AND r.subject_table = $1"
+    } else {
+        " AND $1::text IS NOT NULL"
+    };
+    client
+        .execute(
+            &format!(
+                "INSERT INTO pg_temp.{HELD} SELECT r.subject_key::{key_type}, 'open-request' \
+                 FROM derbes.requests r WHERE r.subject_key IS NOT NULL AND {open}{table}"
+            ),
+            &[&subject.table.to_string()],
+        )
+        .await?;
+    Ok(Vec::new())
+}
+
+/// The SQL conditions on `t0` (a row of the table) for one table of a rule. The
+/// cut-off is the text parameter `$1`.
+struct Conditions {
+    /// Old enough.
+    age: String,
+    /// Held, optionally for one reason only.
+    /// The table's link path, for the held condition ([`Conditions::held`]).
+    path: LinkPath,
+    /// Rows of another table still point at it.
+    referenced: Option<String>,
+    /// Age is the row's own time column alone (no `age_from`).
+    own_age_only: bool,
+}
+
+impl Conditions {
+    fn of(rule: &RulePlan, table: &TablePlan) -> Conditions {
+        let own_age = table
+            .time_column
+            .as_ref()
+            .map(|c| format!("t0.{} < $1::text::timestamptz", quote_ident(c)));
+        let age = match (&rule.rule.age_from, own_age) {
+            (Some(_), own) => {
+                let due_query = format!("SELECT key FROM pg_temp.{AGE} WHERE due");
+                let known_query = format!("SELECT key FROM pg_temp.{AGE}");
+                let due = format!(
+                    "COALESCE({}, false)",
+                    table.path.rows_of("t0", KeyMatch::In(&due_query))
+                );
+                match own {
+                    // A subject without the event is aged by the row's own time.
+                    Some(own) => format!(
+                        "({due} OR (NOT COALESCE({}, false) AND {own}))",
+                        table.path.rows_of("t0", KeyMatch::In(&known_query))
+                    ),
+                    None => due,
+                }
+            }
+            (None, Some(own)) => own,
+            (None, None) => "false".to_owned(),
+        };
+        let path = table.path.clone();
+        let referenced = (!table.referenced_by.is_empty()).then(|| {
+            table
+                .referenced_by
+                .iter()
+                .map(|(child, columns, own)| {
+                    let on: Vec<String> = columns
+                        .iter()
+                        .zip(own)
+                        .map(|(c, o)| format!("c.{} = t0.{}", quote_ident(c), quote_ident(o)))
+                        .collect();
+                    format!(
+                        "EXISTS (SELECT 1 FROM {} c WHERE {})",
+                        child.quoted(),
+                        on.join(" AND ")
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        });
+        Conditions {
+            age,
+            path,
+            referenced,
+            own_age_only: rule.rule.age_from.is_none(),
+        }
+    }
+
+    /// Held, for one reason or any.
+    fn held(&self, reason: Option<&str>) -> String {
+        let query = match reason {
+            // The reason is one of this module's fixed names, never user text.
+            Some(reason) => format!("SELECT key FROM pg_temp.{HELD} WHERE reason = '{reason}'"),
+            None => format!("SELECT key FROM pg_temp.{HELD}"),
+        };
+        format!(
+            "COALESCE({}, false)",
+            self.path.rows_of("t0", KeyMatch::In(&query))
+        )
+    }
+
+    /// Due and free to go: old enough, not held, not referenced.
+    fn due(&self) -> String {
+        let mut condition = format!("({}) AND NOT {}", self.age, self.held(None));
+        if let Some(referenced) = &self.referenced {
+            condition.push_str(&format!(" AND NOT ({referenced})"));
+        }
+        condition
+    }
+}
+
+/// Count what is due and what is held back, per reason.
+async fn count_table(
+    client: &Client,
+    rule: &RulePlan,
+    table: &TablePlan,
+    conditions: &Conditions,
+    any_held: bool,
+    count_due: bool,
+) -> Result<(i64, Option<DateTime<Utc>>, Vec<HeldBack>), ChangeError> {
+    let cutoff = rule.cutoff.to_rfc3339();
+    let oldest = match &table.time_column {
+        Some(c) => format!("min(t0.{})::timestamptz", quote_ident(c)),
+        None => "NULL::timestamptz".to_owned(),
+    };
+    let (due, oldest) = if count_due {
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), {oldest} FROM {} t0 WHERE {}",
+                    table.name.quoted(),
+                    conditions.due()
+                ),
+                &[&cutoff],
+            )
+            .await?;
+        (row.get(0), row.get(1))
+    } else {
+        (0, None)
+    };
+    let mut held = Vec::new();
+    if any_held {
+        for hold in RetentionHold::ALL {
+            let rows: i64 = client
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FROM {} t0 WHERE ({}) AND {}",
+                        table.name.quoted(),
+                        conditions.age,
+                        conditions.held(Some(hold.name()))
+                    ),
+                    &[&cutoff],
+                )
+                .await?
+                .get(0);
+            if rows > 0 {
+                held.push(HeldBack {
+                    reason: hold.name().to_owned(),
+                    rows,
+                });
+            }
+        }
+    }
+    if let Some(referenced) = &conditions.referenced {
+        let rows: i64 = client
+            .query_one(
+                &format!(
+                    "SELECT count(*) FROM {} t0 WHERE ({}) AND NOT {} AND ({referenced})",
+                    table.name.quoted(),
+                    conditions.age,
+                    conditions.held(None)
+                ),
+                &[&cutoff],
+            )
+            .await?
+            .get(0);
+        if rows > 0 {
+            held.push(HeldBack {
+                reason: "referenced".to_owned(),
+                rows,
+            });
+        }
+    }
+    Ok((due, oldest, held))
+}
+
+/// Run the purge: one rule after another under the run lock. A rule that fails is
+/// reported (`status = failed`) and the others still run.
+pub async fn purge(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    request: &PurgeRequest,
+    progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
+) -> anyhow::Result<PurgeReport> {
+    let plans = plan(map, catalog, &request.rules, request.as_of)?;
+    if !request.dry_run
+        && request.archive.is_none()
+        && plans
+            .iter()
+            .any(|p| p.rule.action == RetentionAction::ArchiveThenDelete && !p.tables.is_empty())
+    {
+        let names: Vec<&str> = plans
+            .iter()
+            .filter(|p| p.rule.action == RetentionAction::ArchiveThenDelete)
+            .map(|p| p.name.as_str())
+            .collect();
+        return Err(usage(format!(
+            "rule(s) {} archive before deleting: give --archive-dir DIR and -r KEY (who can open the archives), or choose other rules with --rule",
+            names.join(", ")
+        )));
+    }
+    // A dry run only reads: it may count while the nightly run works.
+    let lock = match request.dry_run {
+        true => None,
+        false => Some(RunLock::acquire(client, LOCK_OPERATION, LOCK_SCOPE).await?),
+    };
+    let mut report = PurgeReport {
+        dry_run: request.dry_run,
+        as_of: request.as_of,
+        rules: Vec::new(),
+    };
+    for rule in &plans {
+        let started = Instant::now();
+        let mut outcome = RuleOutcome {
+            rule: rule.name.clone(),
+            action: rule.rule.action,
+            keep: rule.rule.keep.clone(),
+            legal_basis: rule.rule.legal_basis.clone(),
+            cutoff: rule.cutoff,
+            status: if request.dry_run { "dry-run" } else { "done" }.to_owned(),
+            error: None,
+            tables: Vec::new(),
+            notes: Vec::new(),
+            archives: Vec::new(),
+            duration_ms: 0,
+            deleted: 0,
+            archived: 0,
+            anonymised: 0,
+            held_back: 0,
+        };
+        let result = run_rule(client, map, catalog, request, rule, &mut outcome, progress).await;
+        if let Err(e) = result {
+            if matches!(
+                e.downcast_ref::<ChangeError>(),
+                Some(ChangeError::RunLockHeld { .. })
+            ) {
+                if let Some(lock) = lock {
+                    lock.release(client).await?;
+                }
+                return Err(e);
+            }
+            outcome.status = "failed".to_owned();
+            outcome.error = Some(format!("{e:#}"));
+        }
+        outcome.duration_ms = started.elapsed().as_millis() as u64;
+        for table in &outcome.tables {
+            outcome.deleted += table.deleted;
+            outcome.archived += table.archived;
+            outcome.anonymised += table.anonymised;
+            outcome.held_back += table.held_back.iter().map(|h| h.rows).sum::<i64>();
+        }
+        if !request.dry_run && outcome.status != "planned" {
+            if let Err(e) = audit_rule(client, request, &outcome).await {
+                outcome.status = "failed".to_owned();
+                outcome.error = Some(format!("writing the audit row failed: {e:#}"));
+            }
+        }
+        report.rules.push(outcome);
+    }
+    let _ = client
+        .batch_execute(&format!(
+            "DROP TABLE IF EXISTS pg_temp.{HELD}; DROP TABLE IF EXISTS pg_temp.{AGE}"
+        ))
+        .await;
+    if let Some(lock) = lock {
+        // A session lock goes with its session: a connection lost meanwhile has
+        // released it, and the report must still name the rules that failed.
+        let _ = lock.release(client).await;
+    }
+    Ok(report)
+}
+
+async fn run_rule(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    request: &PurgeRequest,
+    rule: &RulePlan,
+    outcome: &mut RuleOutcome,
+    progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
+) -> anyhow::Result<()> {
+    if rule.rule.action == RetentionAction::Anonymise {
+        outcome.status = "planned".to_owned();
+        outcome.notes.push(
+            "anonymise is planned and not built yet: nothing was done for this rule".to_owned(),
+        );
+    }
+    outcome
+        .notes
+        .extend(prepare(client, map, catalog, rule).await?);
+    let any_held: bool = client
+        .query_one(
+            &format!("SELECT EXISTS (SELECT 1 FROM pg_temp.{HELD})"),
+            &[],
+        )
+        .await?
+        .get(0);
+    for table in &rule.tables {
+        let conditions = Conditions::of(rule, table);
+        // A real run counts what it does; counting what is due first would scan
+        // every expired row once more (a whole partition's before its drop).
+        let (due, oldest, held_back) = count_table(
+            client,
+            rule,
+            table,
+            &conditions,
+            any_held,
+            request.dry_run || rule.rule.action == RetentionAction::Anonymise,
+        )
+        .await?;
+        let mut done = TableOutcome {
+            table: table.name.to_string(),
+            due,
+            oldest,
+            held_back,
+            deleted: 0,
+            archived: 0,
+            anonymised: 0,
+            partitions_dropped: Vec::new(),
+            batches: 0,
+            longest_batch_ms: 0,
+            resumed: false,
+        };
+        if request.dry_run || rule.rule.action == RetentionAction::Anonymise {
+            outcome.tables.push(done);
+            continue;
+        }
+        let archive = (rule.rule.action == RetentionAction::ArchiveThenDelete)
+            .then_some(request.archive.as_ref())
+            .flatten();
+        // Whole expired partitions first: a drop instead of a delete of their rows.
+        // With nothing that can hold a row back, a partition past the cut-off
+        // goes unread.
+        let unconditional = !any_held && conditions.referenced.is_none() && conditions.own_age_only;
+        let result = partitions::purge_expired(
+            client,
+            map,
+            request,
+            rule,
+            table,
+            &conditions,
+            archive,
+            unconditional,
+            &mut done,
+        )
+        .await;
+        match result {
+            Ok(ids) => outcome.archives.extend(ids),
+            Err(e) => {
+                outcome.tables.push(done);
+                return Err(e);
+            }
+        }
+        let result = purge_batches(
+            client,
+            map,
+            catalog,
+            request,
+            rule,
+            table,
+            &conditions,
+            archive,
+            &mut done,
+            outcome,
+            progress,
+        )
+        .await;
+        if done.due == 0 {
+            done.due = done.deleted;
+        }
+        outcome.tables.push(done);
+        result?;
+        if outcome.status == "stopped" {
+            break;
+        }
+    }
+    Ok(())
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn purge_batches(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    request: &PurgeRequest,
+    rule: &RulePlan,
+    table: &TablePlan,
+    conditions: &Conditions,
+    archive: Option<&ArchiveTarget>,
+    done: &mut TableOutcome,
+    outcome: &mut RuleOutcome,
+    progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
+) -> anyhow::Result<()> {
+    let catalog_table = catalog.tables.get(&table.name).ok_or_else(|| {
+        usage(format!(
+            "table {} is not in the database: run `derbes map check`",
+            table.name
+        ))
+    })?;
+    let key_columns = catalog_table.primary_key.clone();
+    let key_types: Vec<String> = key_columns
+        .iter()
+        .map(|c| catalog_table.column_type(c).unwrap_or("text").to_owned())
+        .collect();
+    let job = BatchJob {
+        operation: LOCK_OPERATION.to_owned(),
+        scope: format!("{}:{}", rule.name, table.name),
+        table: table.name.clone(),
+        condition: conditions.due(),
+        params: vec![rule.cutoff.to_rfc3339()],
+        batch_size: request.batch_size,
+        ticket: request.ticket.clone(),
+        operator: request.operator.clone(),
+        dry_run: false,
+    };
+    let due = if done.due > 0 {
+        done.due
+    } else {
+        estimate(client, table, conditions, &rule.cutoff.to_rfc3339()).await
+    };
+    let label = format!("{} {}", rule.name, table.name);
+    let report_progress = |so_far: &change::BatchReport| {
+        progress(&label, "rows", so_far.rows, due);
+    };
+    let mut options = RunOptions {
+        pause: request.pause,
+        deadline: request.deadline,
+        audit_each_batch: false,
+        progress: Some(&report_progress),
+        lock_rows: true,
+    };
+    let (report, timing) = match archive {
+        None => {
+            options.lock_rows = false;
+            let mut step = DeleteStep {
+                table: table.name.clone(),
+                key_columns,
+                key_types,
+                condition: conditions.due(),
+                cutoff: rule.cutoff.to_rfc3339(),
+                deleted: 0,
+            };
+            let result = change::run_batches_with(
+                client,
+                catalog,
+                &request.limits,
+                &job,
+                &mut step,
+                &options,
+            )
+            .await;
+            done.deleted += step.deleted;
+            result?
+        }
+        Some(target) => {
+            remove_strays(client, &target.dir).await?;
+            client
+                .batch_execute(&format!(
+                    "DROP TABLE IF EXISTS pg_temp.{keys}; \
+                     CREATE TEMPORARY TABLE {keys} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA",
+                    key_columns
+                        .iter()
+                        .map(|c| quote_ident(c))
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    table.name.quoted(),
+                    keys = BATCH_KEYS,
+                ))
+                .await?;
+            let mut step = ArchiveStep {
+                map,
+                catalog,
+                rule: rule.name.clone(),
+                mapped: table.mapped.clone(),
+                table: table.name.clone(),
+                key_columns,
+                key_types,
+                target,
+                operator: request.operator.clone(),
+                ticket: request.ticket.clone(),
+                pending: None,
+                written: Vec::new(),
+                archived: 0,
+                deleted: 0,
+                batch: 0,
+            };
+            let result = change::run_batches_with(
+                client,
+                catalog,
+                &request.limits,
+                &job,
+                &mut step,
+                &options,
+            )
+            .await;
+            outcome.archives.extend(step.written.iter().copied());
+            done.archived += step.archived;
+            done.deleted += step.deleted;
+            result?
+        }
+    };
+    done.resumed = report.resumed;
+    done.batches += timing.batches_this_run;
+    done.longest_batch_ms = done.longest_batch_ms.max(timing.longest_batch_ms);
+    if timing.stopped {
+        outcome.status = "stopped".to_owned();
+    }
+    Ok(())
+}
+
+/// The planner's estimate of the rows due (for a progress bar's length only).
+async fn estimate(
+    client: &Client,
+    table: &TablePlan,
+    conditions: &Conditions,
+    cutoff: &str,
+) -> i64 {
+    let plan = client
+        .query_one(
+            &format!(
+                "EXPLAIN (FORMAT JSON) SELECT 1 FROM {} t0 WHERE {}",
+                table.name.quoted(),
+                conditions.due()
+            ),
+            &[&cutoff],
+        )
+        .await;
+    plan.ok()
+        .and_then(|row| row.try_get::<_, serde_json::Value>(0).ok())
+        .and_then(|v| v[0]["Plan"]["Plan Rows"].as_f64())
+        .map(|n| n as i64)
+        .unwrap_or(0)
+}
+
+/// The batch keys as one text array per key column.
+fn key_arrays(keys: &[Vec<String>], columns: usize) -> Vec<Vec<String>> {
+    (0..columns)
+        .map(|i| keys.iter().map(|k| k[i].clone()).collect())
+        .collect()
+}
+
+/// A delete batch: the due rows between the batch's first and last key, in one
+/// statement that walks the key index over that range and checks the rule's
+/// condition again (a row changed since the batch was selected is re-read, and
+/// kept if it is no longer due), so the rows need no lock beforehand.
+struct DeleteStep {
+    table: TableName,
+    key_columns: Vec<String>,
+    key_types: Vec<String>,
+    condition: String,
+    cutoff: String,
+    deleted: i64,
+}
+
+impl BatchStep for DeleteStep {
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        keys: &[Vec<String>],
+    ) -> Result<Counts, ChangeError> {
+        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
+            return Ok(Counts::new());
+        };
+        // The batch's commit need not wait for its WAL to reach disk: a crash may
+        // lose the last few batches, delete and checkpoint together (the rows are
+        // simply due again next run), and the rule's audit row, committed
+        // synchronously after them, flushes them all first.
+        tx.batch_execute("SET LOCAL synchronous_commit = off")
+            .await?;
+        let n = self.key_columns.len();
+        let own: Vec<String> = self
+            .key_columns
+            .iter()
+            .map(|c| format!("t0.{}", quote_ident(c)))
+            .collect();
+        let bound = |from: usize| -> Vec<String> {
+            self.key_types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("${}::text::{ty}", from + i))
+                .collect()
+        };
+        // The cut-off is $1 in the condition; the bounds follow.
+        let sql = format!(
+            "DELETE FROM {} t0 WHERE ({}) >= ({}) AND ({}) <= ({}) AND ({})",
+            self.table.quoted(),
+            own.join(", "),
+            bound(2).join(", "),
+            own.join(", "),
+            bound(2 + n).join(", "),
+            self.condition
+        );
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&self.cutoff];
+        params.extend(
+            first
+                .iter()
+                .chain(last.iter())
+                .map(|k| k as &(dyn tokio_postgres::types::ToSql + Sync)),
+        );
+        let deleted = tx.execute(&sql, &params).await? as i64;
+        crate::fault::point("purge.deleted");
+        self.deleted += deleted;
+        Ok(Counts::from([(self.table.to_string(), deleted)]))
+    }
+}
+
+/// Session temporary table holding the keys of an archive-then-delete batch.
+const BATCH_KEYS: &str = "derbes_purge_batch";
+
+/// An archive-then-delete batch: the rows go to a verified archive, then exactly
+/// the archived keys are deleted; the archive file is kept once the batch commits.
+struct ArchiveStep<'a> {
+    map: &'a DataMap,
+    catalog: &'a Catalog,
+    rule: String,
+    mapped: String,
+    table: TableName,
+    key_columns: Vec<String>,
+    key_types: Vec<String>,
+    target: &'a ArchiveTarget,
+    operator: String,
+    ticket: String,
+    pending: Option<ArchiveReceipt>,
+    written: Vec<i64>,
+    archived: i64,
+    deleted: i64,
+    batch: u64,
+}
+
+impl BatchStep for ArchiveStep<'_> {
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        keys: &[Vec<String>],
+    ) -> Result<Counts, ChangeError> {
+        let arrays = key_arrays(keys, self.key_columns.len());
+        let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
+            .iter()
+            .map(|a| a as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let columns: Vec<String> = self.key_columns.iter().map(|c| quote_ident(c)).collect();
+        let unnest: Vec<String> = self
+            .key_types
+            .iter()
+            .enumerate()
+            .map(|(i, ty)| format!("${}::text[]::{ty}[]", i + 1))
+            .collect();
+        tx.execute(
+            &format!(
+                "INSERT INTO pg_temp.{BATCH_KEYS} ({}) SELECT * FROM unnest({})",
+                columns.join(", "),
+                unnest.join(", ")
+            ),
+            &params,
+        )
+        .await?;
+        let mut recipients = Recipients::new();
+        for (index, key) in self.target.recipients.iter().enumerate() {
+            recipients
+                .add(key, index + 1)
+                .map_err(|e| ChangeError::Database(e.to_string()))?;
+        }
+        self.batch += 1;
+        let file = format!(
+            "purge-{}-{}-{}-{}.age",
+            self.rule,
+            self.table.table,
+            Utc::now().format("%Y%m%dT%H%M%S%.3f"),
+            self.batch
+        );
+        let request = ArchiveRequest {
+            selection: Selection::Rows {
+                table: self.mapped.clone(),
+                relation: None,
+                keys_table: Some(BATCH_KEYS.to_owned()),
+                rule: Some(self.rule.clone()),
+            },
+            out: self.target.dir.join(sanitise(&file)),
+            overwrite: false,
+            recipients,
+            keep: None,
+            operator: self.operator.clone(),
+            ticket: Some(self.ticket.clone()),
+            part_bytes: crate::files::tar_writer::PART_BYTES,
+            capture_keys: true,
+        };
+        let receipt = archive::write_verified(tx, self.map, self.catalog, request, &|_, _| {})
+            .await
+            .map_err(|e| ChangeError::Audit(format!("archiving the batch failed: {e:#}")))?;
+        crate::fault::point("purge.archived");
+        let deleted = receipt
+            .delete_archived(tx)
+            .await
+            .map_err(|e| ChangeError::Database(format!("{e:#}")))?;
+        let n: u64 = deleted.values().sum();
+        self.archived += receipt.summary.rows as i64;
+        self.deleted += n as i64;
+        self.pending = Some(receipt);
+        crate::fault::point("purge.deleted");
+        Ok(Counts::from([(self.table.to_string(), n as i64)]))
+    }
+
+    fn after_commit(&mut self, committed: bool) {
+        if let Some(receipt) = self.pending.take() {
+            // Kept either way: committed, it is the catalogued archive of deleted
+            // rows; if the commit's fate is unknown, a stray file is the safe side.
+            let _ = committed;
+            let summary = receipt.keep();
+            self.written.push(summary.id);
+        }
+    }
+}
+
+/// Remove what a stopped archive-then-delete run left in the archive directory: a
+/// `purge-*.age` file the catalogue does not know (its batch never committed, so
+/// its rows were not deleted and are still in the table) and `.purge-*.partial`
+/// files being written. A catalogued archive is committed with its batch's delete
+/// and is never touched.
+async fn remove_strays(client: &Client, dir: &std::path::Path) -> anyhow::Result<()> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let partial = name.starts_with(".purge-") && name.ends_with(".partial");
+        let archive = name.starts_with("purge-") && name.ends_with(".age");
+        if !(partial || archive) || !entry.file_type().is_ok_and(|t| t.is_file()) {
+            continue;
+        }
+        let path = std::path::absolute(entry.path()).unwrap_or_else(|_| entry.path());
+        if archive {
+            let known: bool = client
+                .query_one(
+                    "SELECT EXISTS (SELECT 1 FROM derbes.archives WHERE path = $1)",
+                    &[&path.to_string_lossy().into_owned()],
+                )
+                .await?
+                .get(0);
+            if known {
+                continue;
+            }
+        }
+        std::fs::remove_file(&path).map_err(|e| {
+            anyhow::anyhow!(
+                "cannot remove {}, left by a stopped purge (its rows were not deleted): {e}; remove it by hand",
+                path.display()
+            )
+        })?;
+    }
+    Ok(())
+}
+
+/// A file name from a rule and table name: letters, digits, `-`, `_`, `.` only.
+fn sanitise(name: &str) -> String {
+    name.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+/// The one audit row of a rule's run.
+async fn audit_rule(
+    client: &mut Client,
+    request: &PurgeRequest,
+    outcome: &RuleOutcome,
+) -> anyhow::Result<()> {
+    let mut counts = BTreeMap::new();
+    for table in &outcome.tables {
+        if table.deleted > 0 {
+            counts.insert(table.table.clone(), table.deleted);
+        }
+    }
+    let entry = AuditEntry {
+        action: "purge".to_owned(),
+        ticket: Some(request.ticket.clone()),
+        subject_ref: None,
+        counts,
+        fields: Vec::new(),
+        detail: serde_json::json!({
+            "rule": outcome.rule,
+            "action": outcome.action,
+            "keep": outcome.keep,
+            "cutoff": outcome.cutoff,
+            "status": outcome.status,
+            "deleted": outcome.deleted,
+            "archived": outcome.archived,
+            "anonymised": outcome.anonymised,
+            "held_back": outcome.held_back,
+            "archives": outcome.archives,
+            "partitions_dropped": outcome.tables.iter().flat_map(|t| t.partitions_dropped.clone()).collect::<Vec<_>>(),
+            "tables": outcome.tables.iter().map(|t| serde_json::json!({
+                "table": t.table, "deleted": t.deleted, "archived": t.archived,
+                "held_back": t.held_back, "batches": t.batches, "resumed": t.resumed,
+            })).collect::<Vec<_>>(),
+            "duration_ms": outcome.duration_ms,
+        }),
+    };
+    let change = change::begin(client, &request.limits, false).await?;
+    change.commit(&request.operator, &entry).await?;
+    Ok(())
+}
+
+mod partitions;
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+
+    const MAP: &str = include_str!("../../examples/datamap.toml");
+
+    fn parse(text: &str) -> Result<DataMap, String> {
+        DataMap::parse(text, Path::new("map.toml")).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn the_reference_rules_parse_with_their_holds_and_events() {
+        let map = parse(MAP).unwrap();
+        let kyc = &map.retention["identity-kyc"];
+        let age_from = kyc.age_from.as_ref().unwrap();
+        assert_eq!(
+            (age_from.table.as_str(), age_from.column.as_str()),
+            ("loans", "closed_at")
+        );
+        assert_eq!(age_from.when, AgeWhen::AllClosed);
+        assert_eq!(kyc.holds(), RetentionHold::ALL.to_vec());
+        assert!(map.retention["server-logs"].holds().is_empty());
+        assert_eq!(
+            map.retention["photos"].holds(),
+            vec![RetentionHold::Blocked, RetentionHold::OpenRequest]
+        );
+        for rule in map.retention.values() {
+            assert!(!rule.legal_basis.is_empty());
+        }
+    }
+
+    #[test]
+    fn bad_rules_are_refused_with_what_to_do() {
+        let unmapped = MAP.replace(
+            "age_from = { table = \"loans\", column = \"closed_at\", when = \"all closed\" }\n\n# Closed",
+            "age_from = { table = \"nowhere\", column = \"closed_at\" }\n\n# Closed",
+        );
+        assert_ne!(unmapped, MAP);
+        assert!(parse(&unmapped).unwrap_err().contains("not mapped"));
+        let when = MAP.replacen("when = \"all closed\"", "when = \"sometimes\"", 1);
+        assert!(parse(&when).is_err());
+        let hold = MAP.replacen("exceptions = []", "exceptions = [\"vacation\"]", 1);
+        assert!(parse(&hold).is_err());
+        let undated = MAP.replacen(
+            "time_column = \"recorded_at\"\nretention = \"location\"",
+            "retention = \"location\"",
+            1,
+        );
+        assert!(parse(&undated).unwrap_err().contains("no time_column"));
+        let no_ledger = MAP
+            .replacen("exceptions = []", "exceptions = [\"open-loan\"]", 1)
+            .replace("loans = { table = \"loans\", status = \"status\", open = [\"open\", \"overdue\"] }", "");
+        assert!(parse(&no_ledger).unwrap_err().contains("[ledgers].loans"));
+    }
+
+    #[test]
+    fn batch_keys_split_by_column_and_file_names_are_plain() {
+        assert_eq!(
+            key_arrays(
+                &[vec!["1".into(), "a".into()], vec!["2".into(), "b".into()]],
+                2
+            ),
+            vec![
+                vec!["1".to_owned(), "2".into()],
+                vec!["a".to_owned(), "b".into()]
+            ]
+        );
+        assert_eq!(sanitise("purge-a/b c.age"), "purge-a_b_c.age");
+    }
+}

@@ -1,0 +1,922 @@
+//! `derbes purge` (issue 14): the dry run counts and changes nothing; the real run
+//! deletes exactly the rows an oracle query written apart from derbes' SQL says are
+//! due, never a row under a legal hold (open loan, blocked subject); a run killed
+//! (SIGKILL, or its session terminated) resumes and finishes; a second purge exits
+//! 7; expired partitions are dropped (and a drop stopped half-way is finished);
+//! archive-then-delete leaves verified archives holding exactly the deleted rows.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::process::{Command as Process, Stdio};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use tokio_postgres::Client;
+
+use crate::archive::{age_keys, wait_for_no_derbes_session};
+use crate::support::{database_checksums, reference_map, TestDb};
+
+/// The oracle: ids of `locations` rows due under the `location` rule at `cutoff`,
+/// written from the policy, not from derbes' SQL builder.
+const LOCATIONS_DUE: &str = "
+    SELECT l.id FROM locations l
+    WHERE l.recorded_at < $1
+      AND NOT EXISTS (SELECT 1 FROM loans o WHERE o.borrower_id = l.borrower_id
+                      AND o.status IN ('open', 'overdue'))
+      AND NOT EXISTS (SELECT 1 FROM borrowers b WHERE b.id = l.borrower_id AND b.status = 'blocked')
+      AND NOT EXISTS (SELECT 1 FROM derbes.blocks k WHERE k.subject_key = l.borrower_id::text
+                      AND k.unblocked_at IS NULL)
+    ORDER BY 1";
+
+/// Locations of subjects under a hold, older than `cutoff`.
+const LOCATIONS_HELD: &str = "
+    SELECT l.id FROM locations l
+    WHERE l.recorded_at < $1
+      AND (EXISTS (SELECT 1 FROM loans o WHERE o.borrower_id = l.borrower_id
+                   AND o.status IN ('open', 'overdue'))
+           OR EXISTS (SELECT 1 FROM derbes.blocks k WHERE k.subject_key = l.borrower_id::text
+                      AND k.unblocked_at IS NULL))
+    ORDER BY 1";
+
+async fn ids(client: &Client, sql: &str, cutoff: DateTime<Utc>) -> BTreeSet<i64> {
+    client
+        .query(sql, &[&cutoff])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+async fn all_location_ids(client: &Client) -> BTreeSet<i64> {
+    client
+        .query("SELECT id FROM locations", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+/// More old locations, with a subject that gets blocked and one with an open loan.
+async fn seed(db: &TestDb) -> Client {
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone) VALUES
+               (900001, '880330300016', 'A', 'A', '1988-03-30', 'M', '+77010000001'),
+               (900002, '900101300126', 'B', 'B', '1990-01-01', 'M', '+77010000002'),
+               (900003, '850505400236', 'C', 'C', '1985-05-05', 'F', '+77010000003');
+             INSERT INTO loans (id, borrower_id, contract_no, principal, rate_percent, issued_at, due_on, status) VALUES
+               (900010, 900002, 'PURGE-10', 1000, 30, now() - interval '2 years', current_date, 'open');
+             INSERT INTO locations (borrower_id, latitude, longitude, recorded_at)
+               SELECT 900001 + g % 3, 43.2, 76.9, now() - (g || ' days')::interval
+               FROM generate_series(1, 300) g;",
+        )
+        .await
+        .expect("test rows insert");
+    db.cmd()
+        .args([
+            "block",
+            "id:900003",
+            "--reason",
+            "fraud",
+            "--ticket",
+            "INC-P",
+        ])
+        .arg("--yes")
+        .assert()
+        .success();
+    client
+}
+
+fn json(output: &[u8]) -> serde_json::Value {
+    serde_json::from_slice(output)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(output)))
+}
+
+fn cutoff_of(report: &serde_json::Value, rule: &str) -> DateTime<Utc> {
+    let rule = report["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["rule"] == rule)
+        .unwrap_or_else(|| panic!("rule {rule} in {report}"));
+    rule["cutoff"].as_str().unwrap().parse().unwrap()
+}
+
+fn dry_run(db: &TestDb, as_of: &str, rule: &str) -> serde_json::Value {
+    let out = db
+        .cmd()
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--dry-run",
+            "--format",
+            "json",
+            "--as-of",
+            as_of,
+        ])
+        .args(["--rule", rule])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    json(&out.stdout)
+}
+
+#[tokio::test]
+async fn dry_run_counts_what_is_due_and_held_and_changes_nothing() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let as_of = Utc::now().to_rfc3339();
+    let before = database_checksums(&client).await;
+    let report = dry_run(&db, &as_of, "location");
+    assert_eq!(database_checksums(&client).await, before);
+    let cutoff = cutoff_of(&report, "location");
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let table = &report["rules"][0]["tables"][0];
+    assert_eq!(table["table"], "public.locations");
+    assert_eq!(table["due"].as_i64().unwrap(), due.len() as i64);
+    let held: i64 = table["held_back"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["rows"].as_i64().unwrap())
+        .sum();
+    // Each held subject here has one reason; the seeded ones give both kinds.
+    let reasons: Vec<&str> = table["held_back"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["reason"].as_str().unwrap())
+        .collect();
+    assert!(
+        reasons.contains(&"open-loan") && reasons.contains(&"blocked"),
+        "{table}"
+    );
+    assert!(held >= ids(&client, LOCATIONS_HELD, cutoff).await.len() as i64);
+    assert!(table["oldest"].is_string());
+    // Every rule of the reference map is reported, each with its legal basis.
+    let all = db
+        .cmd()
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--dry-run",
+            "--format",
+            "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(all.status.success());
+    let all = json(&all.stdout);
+    assert!(all["rules"].as_array().unwrap().len() >= 8);
+    assert!(all["rules"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|r| !r["legal_basis"].as_str().unwrap().is_empty()));
+    assert_eq!(database_checksums(&client).await, before);
+}
+
+#[tokio::test]
+async fn purge_deletes_exactly_the_due_rows_and_keeps_the_held_ones() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let as_of = Utc::now().to_rfc3339();
+    let cutoff = cutoff_of(&dry_run(&db, &as_of, "location"), "location");
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let held = ids(&client, LOCATIONS_HELD, cutoff).await;
+    assert!(!due.is_empty() && !held.is_empty());
+    let before = all_location_ids(&client).await;
+    let out = db
+        .cmd()
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
+        ])
+        .args(["--as-of", &as_of, "--batch-size", "7"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out.stdout);
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due, "deleted exactly the oracle's rows");
+    assert!(held.is_subset(&after), "no held row was touched");
+    let rule = &report["rules"][0];
+    assert_eq!(rule["status"], "done");
+    assert_eq!(rule["deleted"].as_i64().unwrap(), due.len() as i64);
+    assert!(rule["tables"][0]["batches"].as_i64().unwrap() >= due.len() as i64 / 7);
+    // One audit row for the rule's run, with the count; the chain verifies.
+    let rows = client
+        .query(
+            "SELECT counts, detail FROM derbes.audit_log WHERE action = 'purge'",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let counts: serde_json::Value = rows[0].get(0);
+    assert_eq!(
+        counts["public.locations"].as_i64().unwrap(),
+        due.len() as i64
+    );
+    db.cmd().args(["audit", "verify"]).assert().success();
+    // A second run finds nothing more to do.
+    let again = db
+        .cmd()
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
+        ])
+        .args(["--as-of", &as_of])
+        .output()
+        .unwrap();
+    assert_eq!(json(&again.stdout)["rules"][0]["deleted"], 0);
+    assert_eq!(all_location_ids(&client).await, after);
+}
+
+/// The run's pid file appears when it reaches a paused fault point.
+async fn wait_for(flag: &Path) {
+    let started = Instant::now();
+    while !flag.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never paused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_second_purge_exits_7_while_one_runs() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let mut first = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--rule", "location", "--format", "json",
+        ])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_FAULT_POINT", "batch.applied")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&flag).await;
+    let before = database_checksums(&client).await;
+    db.cmd()
+        .args(["purge", "--ticket", "RET-1", "--yes", "--rule", "photos"])
+        .assert()
+        .code(7)
+        .stderr(predicates::str::contains("another derbes purge run"));
+    assert_eq!(database_checksums(&client).await, before);
+    std::fs::remove_file(&flag).unwrap();
+    let status = first.wait().unwrap();
+    assert!(status.success());
+    let _ = first.kill();
+}
+
+#[tokio::test]
+async fn a_killed_purge_resumes_and_finishes_with_exactly_the_due_rows() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let as_of = Utc::now().to_rfc3339();
+    let cutoff = cutoff_of(&dry_run(&db, &as_of, "location"), "location");
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let held = ids(&client, LOCATIONS_HELD, cutoff).await;
+    let before = all_location_ids(&client).await;
+    // SIGKILL after some batches committed.
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--yes",
+            "--rule",
+            "location",
+            "--batch-size",
+            "3",
+        ])
+        .args(["--pause", "100ms", "--as-of", &as_of])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        let batches: Option<i64> = client
+            .query_opt(
+                "SELECT batches FROM derbes.jobs WHERE operation = 'purge' AND finished_at IS NULL",
+                &[],
+            )
+            .await
+            .unwrap()
+            .map(|r| r.get(0));
+        if batches.unwrap_or(0) >= 3 {
+            break;
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "no batches");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    wait_for_no_derbes_session(&db).await;
+    let midway = all_location_ids(&client).await;
+    assert!(midway.len() < before.len() && midway.len() > before.len() - due.len());
+    // Then the session of a run is terminated while its batch is open.
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let mut child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--yes",
+            "--rule",
+            "location",
+            "--batch-size",
+            "3",
+        ])
+        .args(["--as-of", &as_of])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_FAULT_POINT", "purge.deleted")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    wait_for(&flag).await;
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "a run whose session died fails");
+    assert_eq!(
+        all_location_ids(&client).await,
+        midway,
+        "the open batch rolled back"
+    );
+    // The rerun resumes from the checkpoint and finishes.
+    let out = db
+        .cmd()
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
+        ])
+        .args(["--as-of", &as_of, "--batch-size", "3"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)["rules"][0]["tables"][0]["resumed"], true);
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due);
+    assert!(held.is_subset(&after));
+    let unfinished: i64 = client
+        .query_one(
+            "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unfinished, 0);
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+async fn server_log_partitions(client: &Client) -> Vec<String> {
+    client
+        .query(
+            "SELECT c.relname::text FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid \
+             WHERE i.inhparent = 'server_logs'::regclass ORDER BY 1",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
+#[tokio::test]
+async fn expired_partitions_are_dropped_and_a_stopped_drop_is_finished() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let as_of = Utc::now().to_rfc3339();
+    let cutoff = cutoff_of(&dry_run(&db, &as_of, "server-logs"), "server-logs");
+    let old: i64 = client
+        .query_one(
+            "SELECT count(*) FROM server_logs WHERE logged_at < $1",
+            &[&cutoff],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let young: i64 = client
+        .query_one(
+            "SELECT count(*) FROM server_logs WHERE logged_at >= $1",
+            &[&cutoff],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(old > 0);
+    let partitions = server_log_partitions(&client).await;
+    // Killed right after detaching the first expired partition.
+    db.cmd()
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--yes",
+            "--rule",
+            "server-logs",
+            "--as-of",
+            &as_of,
+        ])
+        .env("DERBES_FAULT_POINT", "purge.partition.detached")
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    let detached = partitions.len() - server_log_partitions(&client).await.len();
+    assert_eq!(detached, 1, "one partition detached before the kill");
+    let out = db
+        .cmd()
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--yes",
+            "--format",
+            "json",
+            "--rule",
+            "server-logs",
+        ])
+        .args(["--as-of", &as_of])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out.stdout);
+    let table = &report["rules"][0]["tables"][0];
+    let dropped = table["partitions_dropped"].as_array().unwrap();
+    assert!(!dropped.is_empty(), "{report}");
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM server_logs WHERE logged_at < $1",
+            &[&cutoff],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "every expired row is gone");
+    let kept: i64 = client
+        .query_one(
+            "SELECT count(*) FROM server_logs WHERE logged_at >= $1",
+            &[&cutoff],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(kept, young, "no younger row was touched");
+    // The detached partition of the stopped run is gone too, not left standing.
+    let stray: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'server_logs_%' AND relkind = 'r' \
+             AND NOT relispartition",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stray, 0);
+    let unfinished: i64 = client
+        .query_one(
+            "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(unfinished, 0);
+}
+
+/// The reference map with the location rule archiving before it deletes.
+fn archiving_map(dir: &Path) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(reference_map()).unwrap();
+    let text = text.replace(
+        "[retention.location]\nkeep = \"90d\"\naction = \"delete\"",
+        "[retention.location]\nkeep = \"90d\"\naction = \"archive-then-delete\"\narchive_keep = \"1y\"",
+    );
+    assert!(text.contains("archive_keep = \"1y\""));
+    let path = dir.join("map.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn archive_then_delete_leaves_verified_archives_of_exactly_the_deleted_rows() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let keys = age_keys();
+    let out_dir = tempfile::tempdir().unwrap();
+    let map = archiving_map(keys.dir.as_path());
+    let as_of = Utc::now().to_rfc3339();
+    let before = all_location_ids(&client).await;
+    // Killed between writing a batch's archive and deleting its rows: nothing is
+    // deleted, and the file it left is removed by the next run.
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .env("DERBES_FAULT_POINT", "purge.archived")
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--rule", "location", "--as-of", &as_of,
+        ])
+        .args(["--batch-size", "40", "--archive-dir"])
+        .arg(out_dir.path())
+        .args(["-r", &keys.age_recipient])
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    assert_eq!(all_location_ids(&client).await, before, "nothing deleted");
+    assert_eq!(
+        std::fs::read_dir(out_dir.path()).unwrap().count(),
+        1,
+        "the killed run left its uncatalogued archive"
+    );
+    let report = db
+        .cmd()
+        .env("DERBES_MAP", &map)
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
+        ])
+        .args(["--as-of", &as_of, "--batch-size", "40", "--archive-dir"])
+        .arg(out_dir.path())
+        .args(["-r", &keys.age_recipient])
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "{}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let report = json(&report.stdout);
+    let cutoff = cutoff_of(&report, "location");
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    // The oracle, run after: the rows still there are exactly the ones not due.
+    assert!(ids(&client, LOCATIONS_DUE, cutoff).await.is_empty());
+    let rule = &report["rules"][0];
+    assert_eq!(rule["archived"].as_i64().unwrap(), gone.len() as i64);
+    let files: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(
+        files.len(),
+        rule["archives"].as_array().unwrap().len(),
+        "one file per catalogued archive"
+    );
+    let mut archived = BTreeSet::new();
+    for file in &files {
+        db.cmd()
+            .env("DERBES_MAP", &map)
+            .args(["archive", "verify", "-i"])
+            .arg(&keys.age_identity)
+            .arg(file)
+            .assert()
+            .success();
+        let unpacked = tempfile::tempdir().unwrap();
+        let status = Process::new("sh")
+            .arg("-c")
+            .arg("age -d -i \"$1\" \"$2\" | tar -x -f - -C \"$3\"")
+            .arg("sh")
+            .arg(&keys.age_identity)
+            .arg(file)
+            .arg(unpacked.path())
+            .status()
+            .unwrap();
+        assert!(status.success());
+        for entry in std::fs::read_dir(unpacked.path()).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "csv") {
+                let mut reader = csv::Reader::from_path(&path).unwrap();
+                let id = reader
+                    .headers()
+                    .unwrap()
+                    .iter()
+                    .position(|h| h == "id")
+                    .unwrap();
+                for record in reader.records() {
+                    archived.insert(record.unwrap()[id].parse::<i64>().unwrap());
+                }
+            }
+        }
+    }
+    assert_eq!(archived, gone, "the archives hold exactly the deleted rows");
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+/// Two more log tables: one made by pg_partman (with its default partition, so
+/// detached plainly), one by hand without a default partition (detached
+/// CONCURRENTLY); both mapped under a one-year rule without holds.
+const PARTITIONED: &str = "
+    CREATE SCHEMA partman;
+    CREATE EXTENSION pg_partman SCHEMA partman;
+    CREATE TABLE public.app_events (
+        id bigint GENERATED BY DEFAULT AS IDENTITY, at timestamptz NOT NULL,
+        borrower_id bigint, event text, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+    CREATE INDEX ON public.app_events (borrower_id);
+    SELECT partman.create_parent('public.app_events', 'at', 'native', 'monthly',
+        p_premake => 2, p_start_partition => (now() - interval '20 months')::text);
+    CREATE TABLE public.clicks (
+        id bigint GENERATED BY DEFAULT AS IDENTITY, at timestamptz NOT NULL,
+        borrower_id bigint, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+    CREATE INDEX ON public.clicks (borrower_id);
+    DO $$ DECLARE m date := date_trunc('month', now() - interval '20 months');
+    BEGIN
+      WHILE m <= now() + interval '1 month' LOOP
+        EXECUTE format('CREATE TABLE public.clicks_%s PARTITION OF public.clicks FOR VALUES FROM (%L) TO (%L)',
+                       to_char(m, 'YYYY_MM'), m, m + interval '1 month');
+        m := m + interval '1 month';
+      END LOOP;
+    END $$;
+    INSERT INTO app_events (at, borrower_id, event)
+      SELECT now() - (g || ' days')::interval, NULL, 'e' FROM generate_series(1, 590) g;
+    INSERT INTO clicks (at, borrower_id)
+      SELECT now() - (g || ' days')::interval, NULL FROM generate_series(1, 590) g;";
+
+fn partitioned_map(dir: &Path) -> std::path::PathBuf {
+    let mut text = std::fs::read_to_string(reference_map()).unwrap();
+    let block = text.find("\n[block]").unwrap();
+    text.insert_str(
+        block,
+        "\n[retention.app-logs]\nkeep = \"1y\"\naction = \"delete\"\nlegal_basis = \"test\"\nexceptions = []\n\
+         \n[tables.app_events]\nlink = { column = \"borrower_id\" }\ntime_column = \"at\"\nretention = \"app-logs\"\n\
+         \n[tables.clicks]\nlink = { column = \"borrower_id\" }\ntime_column = \"at\"\nretention = \"app-logs\"\n",
+    );
+    let path = dir.join("partitioned.toml");
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+#[tokio::test]
+async fn pg_partman_and_hand_made_partitions_are_dropped_when_expired() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(PARTITIONED)
+        .await
+        .expect("partitioned tables");
+    let dir = tempfile::tempdir().unwrap();
+    let map = partitioned_map(dir.path());
+    let out = db
+        .cmd()
+        .env("DERBES_MAP", &map)
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "app-logs",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out.stdout);
+    let cutoff = cutoff_of(&report, "app-logs");
+    for table in ["app_events", "clicks"] {
+        let entry = report["rules"][0]["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == format!("public.{table}"))
+            .unwrap()
+            .clone();
+        assert!(
+            entry["partitions_dropped"].as_array().unwrap().len() >= 6,
+            "{entry}"
+        );
+        let (old, young): (i64, i64) = {
+            let row = client
+                .query_one(
+                    &format!(
+                        "SELECT count(*) FILTER (WHERE at < $1), count(*) FILTER (WHERE at >= $1) FROM {table}"
+                    ),
+                    &[&cutoff],
+                )
+                .await
+                .unwrap();
+            (row.get(0), row.get(1))
+        };
+        assert_eq!(old, 0, "{table}: every expired row is gone");
+        assert!(young > 300, "{table}: the younger rows stay");
+    }
+    // Partman still knows its table and makes the next partitions.
+    client
+        .batch_execute("SELECT partman.run_maintenance('public.app_events')")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn expired_partitions_are_archived_and_verified_before_they_are_dropped() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(PARTITIONED)
+        .await
+        .expect("partitioned tables");
+    let keys = age_keys();
+    let out_dir = tempfile::tempdir().unwrap();
+    let map = partitioned_map(keys.dir.as_path());
+    let text = std::fs::read_to_string(&map).unwrap().replace(
+        "[retention.app-logs]\nkeep = \"1y\"\naction = \"delete\"",
+        "[retention.app-logs]\nkeep = \"1y\"\naction = \"archive-then-delete\"\narchive_keep = \"5y\"",
+    );
+    std::fs::write(&map, text).unwrap();
+    let before: i64 = client
+        .query_one("SELECT count(*) FROM clicks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let out = db
+        .cmd()
+        .env("DERBES_MAP", &map)
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "app-logs",
+        ])
+        .arg("--archive-dir")
+        .arg(out_dir.path())
+        .args(["-r", &keys.age_recipient])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out.stdout);
+    let cutoff = cutoff_of(&report, "app-logs");
+    let clicks = report["rules"][0]["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "public.clicks")
+        .unwrap()
+        .clone();
+    let dropped = clicks["partitions_dropped"].as_array().unwrap().len();
+    assert!(dropped >= 6, "{clicks}");
+    let after: i64 = client
+        .query_one("SELECT count(*) FROM clicks", &[])
+        .await
+        .unwrap()
+        .get(0);
+    let old: i64 = client
+        .query_one("SELECT count(*) FROM clicks WHERE at < $1", &[&cutoff])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 0);
+    // Every removed row is in a catalogued archive: of its partition, or of the
+    // batch that took it from the partly expired month.
+    assert_eq!(clicks["archived"], clicks["deleted"]);
+    assert_eq!(clicks["deleted"].as_i64().unwrap(), before - after);
+    let archived: i64 = client
+        .query_one(
+            "SELECT COALESCE(sum((value)::bigint), 0)::bigint FROM derbes.archives, jsonb_each_text(counts) \
+             WHERE selection->>'table' LIKE 'public.clicks%'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(archived, before - after);
+    let files: Vec<_> = std::fs::read_dir(out_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert!(files.len() >= dropped);
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .args(["archive", "verify", "-i"])
+        .arg(&keys.age_identity)
+        .arg(&files[0])
+        .assert()
+        .success();
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+#[tokio::test]
+async fn a_partition_drop_whose_session_is_terminated_is_finished_by_the_next_run() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let as_of = Utc::now().to_rfc3339();
+    let cutoff = cutoff_of(&dry_run(&db, &as_of, "server-logs"), "server-logs");
+    let young: i64 = client
+        .query_one(
+            "SELECT count(*) FROM server_logs WHERE logged_at >= $1",
+            &[&cutoff],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--yes",
+            "--rule",
+            "server-logs",
+            "--as-of",
+            &as_of,
+        ])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_FAULT_POINT", "purge.partition.detached")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for(&flag).await;
+    client
+        .execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = 'derbes'",
+            &[],
+        )
+        .await
+        .unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(!out.status.success(), "a run whose session died fails");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("server-logs"),
+        "the failure names the rule: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    wait_for_no_derbes_session(&db).await;
+    db.cmd()
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--yes",
+            "--rule",
+            "server-logs",
+            "--as-of",
+            &as_of,
+        ])
+        .assert()
+        .success();
+    let (old, kept): (i64, i64) = {
+        let row = client
+            .query_one(
+                "SELECT count(*) FILTER (WHERE logged_at < $1), count(*) FILTER (WHERE logged_at >= $1) \
+                 FROM server_logs",
+                &[&cutoff],
+            )
+            .await
+            .unwrap();
+        (row.get(0), row.get(1))
+    };
+    assert_eq!((old, kept), (0, young));
+    let stray: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname LIKE 'server_logs_%' AND relkind = 'r' \
+             AND NOT relispartition",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(stray, 0);
+}
