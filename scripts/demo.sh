@@ -3,7 +3,7 @@
 # ~1,000 synthetic borrowers, the derbes schema and a check of the data map; then what
 # support, on-call and the DPO do with it: look a subject up, export what is held about
 # them (age-encrypted), block accounts as a dry run, archive expired rows before a purge,
-# and verify the audit trail. Outputs go to demo-out/ (keys, bundle, archive).
+# show what a retention purge would delete (dry run), and verify the audit trail. Outputs go to demo-out/ (keys, bundle, archive).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh
@@ -36,6 +36,10 @@ $derbes block id:2 id:3 --reason compromised --ticket DEMO-INC-7 --dry-run
 # DPO: archive loan records past their 5 years (archive-then-delete rule) before a purge.
 $derbes archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age --yes
 $derbes archive verify demo-out/loan-records.age --identity demo-out/dpo-key.txt
+
+# DPO's nightly retention job, as a dry run: per rule, what is due, the oldest, and
+# what is held back and why (cut-offs pinned to the population's date).
+$derbes purge --dry-run --as-of 2026-11-01 --ticket DEMO-RET-2
 
 $derbes audit log
 $derbes audit verify

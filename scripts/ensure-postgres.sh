@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Make a local PostgreSQL reachable on 127.0.0.1:5432 as user postgres, and the
-# command-line tools the tests use (age, openssl, ssh-keygen, script) installed.
+# command-line tools the tests use (age, openssl, ssh-keygen, script) and pg_partman installed.
 # Starts the installed cluster when it is down; installs Debian's packages when absent.
 set -euo pipefail
 
@@ -42,5 +42,11 @@ if ! psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null 2>&1;
     as_root sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust\nlocal all all trust' "$hba"
     as_root runuser -u postgres -- psql -qc 'SELECT pg_reload_conf()' >/dev/null
     psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'SELECT 1' >/dev/null
+fi
+# pg_partman (Debian postgresql-NN-partman): the purge tests drop partitions it made.
+pg_version=$(psql -h 127.0.0.1 -U postgres -d postgres -Atqc 'SHOW server_version_num' | cut -c1-2)
+if ! ls "/usr/share/postgresql/$pg_version/extension/pg_partman.control" >/dev/null 2>&1; then
+    echo "installing postgresql-$pg_version-partman"
+    apt_install "postgresql-$pg_version-partman"
 fi
 echo "PostgreSQL ready on 127.0.0.1:5432"

@@ -321,7 +321,7 @@ async fn prepare(
             .await?;
     }
     if holds.contains(&RetentionHold::OpenRequest) {
-        notes.extend(hold_open_requests(client, &subject, &key_type).await?);
+        notes.extend(hold_open_requests(client, map, &key_type).await?);
     }
     if let Some(age_from) = &rule.rule.age_from {
         let path = LinkPath::compile(map, catalog, &age_from.table).map_err(usage)?;
@@ -348,58 +348,23 @@ async fn prepare(
     Ok(notes)
 }
 
-/// Subjects with an open request in `derbes.requests`, where that table exists
-/// (another migration adds it) and has a subject key and a way to tell open.
+/// Subjects with an open request in `derbes.requests` (migration 8), which names
+/// its subject as `<subject table>:<key>` (the map's name of the subject table).
 async fn hold_open_requests(
     client: &Client,
-    subject: &LinkPath,
+    map: &DataMap,
     key_type: &str,
 ) -> anyhow::Result<Vec<String>> {
-    let columns: Vec<String> = client
-        .query(
-            "SELECT attname::text FROM pg_attribute \
-             WHERE attrelid = to_regclass('derbes.requests') AND attnum > 0 AND NOT attisdropped",
-            &[],
-        )
-        .await?
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    if columns.is_empty() {
-        return Ok(vec![
-            "open-request: no derbes.requests table in this database, so no request holds anything back"
-                .to_owned(),
-        ]);
-    }
-    let has = |c: &str| columns.iter().any(|x| x == c);
-    if !has("subject_key") {
-        return Ok(vec![
-            "open-request: derbes.requests has no subject_key column, so no request holds anything back"
-                .to_owned(),
-        ]);
-    }
-    let open = if has("closed_at") {
-        "r.closed_at IS NULL"
-    } else if has("status") {
-        "r.status::text NOT IN ('closed', 'done', 'completed', 'rejected', 'cancelled')"
-    } else {
-        return Ok(vec![
-            "open-request: derbes.requests has neither closed_at nor status, so no request holds anything back"
-                .to_owned(),
-        ]);
-    };
-    let table = if has("subject_table") {
-        " AND r.subject_table = $1"
-    } else {
-        " AND $1::text IS NOT NULL"
-    };
+    let prefix = format!("{}:", map.subject.table);
     client
         .execute(
             &format!(
-                "INSERT INTO pg_temp.{HELD} SELECT r.subject_key::{key_type}, 'open-request' \
-                 FROM derbes.requests r WHERE r.subject_key IS NOT NULL AND {open}{table}"
+                "INSERT INTO pg_temp.{HELD} \
+                 SELECT substr(r.subject_ref, length($1) + 1)::{key_type}, 'open-request' \
+                 FROM derbes.requests r \
+                 WHERE r.status = 'open' AND starts_with(r.subject_ref, $1)"
             ),
-            &[&subject.table.to_string()],
+            &[&prefix],
         )
         .await?;
     Ok(Vec::new())

@@ -26,6 +26,8 @@ const LOCATIONS_DUE: &str = "
       AND NOT EXISTS (SELECT 1 FROM borrowers b WHERE b.id = l.borrower_id AND b.status = 'blocked')
       AND NOT EXISTS (SELECT 1 FROM derbes.blocks k WHERE k.subject_key = l.borrower_id::text
                       AND k.unblocked_at IS NULL)
+      AND NOT EXISTS (SELECT 1 FROM derbes.requests r
+                      WHERE r.subject_ref = 'borrowers:' || l.borrower_id AND r.status = 'open')
     ORDER BY 1";
 
 /// Locations of subjects under a hold, older than `cutoff`.
@@ -35,7 +37,9 @@ const LOCATIONS_HELD: &str = "
       AND (EXISTS (SELECT 1 FROM loans o WHERE o.borrower_id = l.borrower_id
                    AND o.status IN ('open', 'overdue'))
            OR EXISTS (SELECT 1 FROM derbes.blocks k WHERE k.subject_key = l.borrower_id::text
-                      AND k.unblocked_at IS NULL))
+                      AND k.unblocked_at IS NULL)
+           OR EXISTS (SELECT 1 FROM derbes.requests r
+                      WHERE r.subject_ref = 'borrowers:' || l.borrower_id AND r.status = 'open'))
     ORDER BY 1";
 
 async fn ids(client: &Client, sql: &str, cutoff: DateTime<Utc>) -> BTreeSet<i64> {
@@ -58,7 +62,8 @@ async fn all_location_ids(client: &Client) -> BTreeSet<i64> {
         .collect()
 }
 
-/// More old locations, with a subject that gets blocked and one with an open loan.
+/// More old locations, with a subject that gets blocked, one with an open loan and
+/// one with an open request.
 async fn seed(db: &TestDb) -> Client {
     let client = db.client().await;
     client
@@ -66,12 +71,13 @@ async fn seed(db: &TestDb) -> Client {
             "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone) VALUES
                (900001, '880330300016', 'A', 'A', '1988-03-30', 'M', '+77010000001'),
                (900002, '900101300126', 'B', 'B', '1990-01-01', 'M', '+77010000002'),
-               (900003, '850505400236', 'C', 'C', '1985-05-05', 'F', '+77010000003');
+               (900003, '850505400236', 'C', 'C', '1985-05-05', 'F', '+77010000003'),
+               (900004, '061211600012', 'D', 'D', '2006-12-11', 'F', '+77010000004');
              INSERT INTO loans (id, borrower_id, contract_no, principal, rate_percent, issued_at, due_on, status) VALUES
                (900010, 900002, 'PURGE-10', 1000, 30, now() - interval '2 years', current_date, 'open');
              INSERT INTO locations (borrower_id, latitude, longitude, recorded_at)
-               SELECT 900001 + g % 3, 43.2, 76.9, now() - (g || ' days')::interval
-               FROM generate_series(1, 300) g;",
+               SELECT 900001 + g % 4, 43.2, 76.9, now() - (g || ' days')::interval
+               FROM generate_series(1, 400) g;",
         )
         .await
         .expect("test rows insert");
@@ -85,6 +91,20 @@ async fn seed(db: &TestDb) -> Client {
             "INC-P",
         ])
         .arg("--yes")
+        .assert()
+        .success();
+    // An erasure request still open holds the subject's rows until it is answered.
+    let received = Utc::now().date_naive().to_string();
+    db.cmd()
+        .args([
+            "request",
+            "open",
+            "--kind",
+            "destroy",
+            "--subject",
+            "id:900004",
+        ])
+        .args(["--received", &received, "--ticket", "REQ-P", "--yes"])
         .assert()
         .success();
     client
