@@ -3374,7 +3374,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__purge)
-            opts="-r -y -v -q -h -V --rule --batch-size --pause --max-duration --as-of --lock-timeout --archive-dir --recipient --recipients-file --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -y -v -q -h -V --rule --batch-size --pause --max-duration --as-of --lock-timeout --archive-dir --recipient --recipients-file --key-file --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3417,6 +3417,10 @@ _derbes() {
                     return 0
                     ;;
                 --recipients-file)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --key-file)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

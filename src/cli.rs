@@ -1691,6 +1691,11 @@ pub struct PurgeArgs {
     #[command(flatten)]
     pub recipients: RecipientArgs,
 
+    /// File holding the masking key of `hmac` columns, for rules whose action is
+    /// `anonymise` (else DERBES_MASK_KEY); never printed.
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+
     #[command(flatten)]
     pub request: TicketArgs,
 

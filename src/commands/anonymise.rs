@@ -106,6 +106,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
                     },
                     mask_key: mask_key.as_ref(),
                     progress: &progress,
+                    conditions: None,
                 },
             )
             .await;

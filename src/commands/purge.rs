@@ -33,6 +33,8 @@ pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<()> {
         Some(text) => crate::when::parse_since(text, map.time_zone())?,
         None => chrono::Utc::now(),
     };
+    let mask_key = crate::ops::masking::MaskKey::load(args.key_file.as_deref())
+        .map_err(|e| DerbesError::Usage(e.to_string()))?;
     let recipients = crate::commands::recipients(&args.recipients)?;
     let archive =
         match (&args.archive_dir, recipients.public.is_empty()) {
@@ -95,6 +97,7 @@ pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<()> {
         ticket: args.request.ticket.clone(),
         operator: ctx.operator.clone(),
         archive,
+        mask_key,
     };
     let bars = Bars::new(!ctx.global.quiet && std::io::stderr().is_terminal());
     let progress = |label: &str, _unit: &str, done: i64, total: i64| bars.show(label, done, total);

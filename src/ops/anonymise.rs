@@ -351,6 +351,9 @@ pub struct CohortRun<'a> {
     pub mask_key: Option<&'a MaskKey>,
     /// Called with the rows of each batch done.
     pub progress: &'a (dyn Fn(u64) + Sync),
+    /// The cohort per table (map key): a condition on `t0` and its text parameters,
+    /// instead of [`cohort_condition`]; `purge` passes its own (with its legal holds).
+    pub conditions: Option<BTreeMap<String, (String, Vec<String>)>>,
 }
 
 /// Anonymise the cohort of a retention rule, table by table, in batches.
@@ -377,8 +380,10 @@ async fn cohort_locked(
 ) -> anyhow::Result<AnonymiseReport> {
     let mut results = Vec::new();
     for (table, masks) in plans {
-        let (condition, params) =
-            cohort_condition(map, &run.rule, table).map_err(DerbesError::Usage)?;
+        let (condition, params) = match run.conditions.as_ref().and_then(|c| c.get(table)) {
+            Some((condition, params)) => (condition.clone(), params.clone()),
+            None => cohort_condition(map, &run.rule, table).map_err(DerbesError::Usage)?,
+        };
         let name = map.table_name(table);
         let found = catalog.tables.get(&name).ok_or_else(|| {
             DerbesError::VerificationFailed(format!("table {name} is not in the database"))

@@ -71,6 +71,8 @@ pub struct PurgeRequest {
     pub operator: String,
     /// Where archive-then-delete rules write their archives, and for whom.
     pub archive: Option<ArchiveTarget>,
+    /// The masking key of `hmac` columns, for rules whose action is `anonymise`.
+    pub mask_key: Option<crate::ops::masking::MaskKey>,
 }
 
 /// Archive files of archive-then-delete rules: one per batch (or expired
@@ -370,6 +372,82 @@ async fn hold_open_requests(
     Ok(Vec::new())
 }
 
+/// A rule whose action is `anonymise`: the rows due (old enough, no legal hold:
+/// the same conditions a delete uses, except that rows other tables point at may be
+/// masked) are depersonalised in place with each column's masking strategy, in
+/// checkpointed primary-key batches (`anonymise`'s cohort engine, under its own run
+/// lock per rule). The dry run counts.
+async fn anonymise_rule(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    request: &PurgeRequest,
+    rule: &RulePlan,
+    outcome: &mut RuleOutcome,
+    progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
+) -> anyhow::Result<()> {
+    let mut conditions = BTreeMap::new();
+    for table in &rule.tables {
+        let found = Conditions::of(rule, table);
+        let (due, oldest, held_back) = count_table(client, rule, table, &found, true, true).await?;
+        outcome.tables.push(TableOutcome {
+            table: table.name.to_string(),
+            due,
+            oldest,
+            held_back,
+            deleted: 0,
+            archived: 0,
+            anonymised: 0,
+            partitions_dropped: Vec::new(),
+            batches: 0,
+            longest_batch_ms: 0,
+            resumed: false,
+        });
+        let condition = format!("({}) AND NOT {}", found.age, found.held(None));
+        conditions.insert(
+            table.mapped.clone(),
+            (condition, vec![rule.cutoff.to_rfc3339()]),
+        );
+    }
+    if request.dry_run {
+        return Ok(());
+    }
+    let label = rule.name.clone();
+    let done = std::sync::atomic::AtomicI64::new(0);
+    let total: i64 = outcome.tables.iter().map(|t| t.due).sum();
+    let report = crate::ops::anonymise::cohort(
+        client,
+        map,
+        catalog,
+        crate::ops::anonymise::CohortRun {
+            rule: rule.name.clone(),
+            ticket: request.ticket.clone(),
+            operator: request.operator.clone(),
+            dry_run: false,
+            batch_size: request.batch_size,
+            limits: request.limits.clone(),
+            mask_key: request.mask_key.as_ref(),
+            progress: &|rows| {
+                let now =
+                    done.fetch_add(rows as i64, std::sync::atomic::Ordering::Relaxed) + rows as i64;
+                progress(&label, "rows", now, total);
+            },
+            conditions: Some(conditions),
+        },
+    )
+    .await?;
+    for result in &report.tables {
+        let name = map.table_name(&result.table).to_string();
+        if let Some(table) = outcome.tables.iter_mut().find(|t| t.table == name) {
+            table.anonymised = result.masked as i64;
+            table.deleted = result.deleted as i64;
+            table.batches = result.batches;
+            table.resumed = result.resumed;
+        }
+    }
+    Ok(())
+}
+
 /// The SQL conditions on `t0` (a row of the table) for one table of a rule. The
 /// cut-off is the text parameter `$1`.
 struct Conditions {
@@ -642,15 +720,12 @@ async fn run_rule(
     outcome: &mut RuleOutcome,
     progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
 ) -> anyhow::Result<()> {
-    if rule.rule.action == RetentionAction::Anonymise {
-        outcome.status = "planned".to_owned();
-        outcome.notes.push(
-            "anonymise is planned and not built yet: nothing was done for this rule".to_owned(),
-        );
-    }
     outcome
         .notes
         .extend(prepare(client, map, catalog, rule).await?);
+    if rule.rule.action == RetentionAction::Anonymise {
+        return anonymise_rule(client, map, catalog, request, rule, outcome, progress).await;
+    }
     let any_held: bool = client
         .query_one(
             &format!("SELECT EXISTS (SELECT 1 FROM pg_temp.{HELD})"),
@@ -1223,7 +1298,10 @@ mod tests {
         assert!(parse(&undated).unwrap_err().contains("no time_column"));
         let no_ledger = MAP
             .replacen("exceptions = []", "exceptions = [\"open-loan\"]", 1)
-            .replace("loans = { table = \"loans\", status = \"status\", open = [\"open\", \"overdue\"] }", "");
+            .lines()
+            .filter(|line| !line.starts_with("loans = {"))
+            .collect::<Vec<_>>()
+            .join("\n");
         assert!(parse(&no_ledger).unwrap_err().contains("[ledgers].loans"));
     }
 

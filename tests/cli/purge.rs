@@ -5,7 +5,7 @@
 //! 7; expired partitions are dropped (and a drop stopped half-way is finished);
 //! archive-then-delete leaves verified archives holding exactly the deleted rows.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::process::{Command as Process, Stdio};
 use std::time::{Duration, Instant};
@@ -939,4 +939,79 @@ async fn a_partition_drop_whose_session_is_terminated_is_finished_by_the_next_ru
         .unwrap()
         .get(0);
     assert_eq!(stray, 0);
+}
+
+/// Issue 14: a rule whose action is `anonymise` (the reference `traffic` rule on
+/// usage_events) depersonalises exactly the rows due, in place, with each column's
+/// masking strategy; rows of subjects under a legal hold, and younger rows, are left
+/// as they were.
+#[tokio::test]
+async fn an_anonymise_rule_masks_exactly_the_due_rows_and_leaves_held_ones() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    client
+        .batch_execute(
+            "INSERT INTO usage_events (borrower_id, occurred_at, event, screen)
+               SELECT 900001 + g % 4, now() - (g * 3 || ' days 5 hours 7 minutes')::interval,
+                      'tap', 'home'
+               FROM generate_series(1, 200) g;",
+        )
+        .await
+        .unwrap();
+    let as_of = Utc::now().to_rfc3339();
+    let cutoff = cutoff_of(&dry_run(&db, &as_of, "traffic"), "traffic");
+    // The oracle, written from the policy: old enough, no open loan, not blocked, no
+    // open request.
+    let due = ids(
+        &client,
+        "SELECT u.id FROM usage_events u
+         WHERE u.occurred_at < $1
+           AND NOT EXISTS (SELECT 1 FROM loans o WHERE o.borrower_id = u.borrower_id
+                           AND o.status IN ('open', 'overdue'))
+           AND NOT EXISTS (SELECT 1 FROM borrowers b WHERE b.id = u.borrower_id
+                           AND b.status = 'blocked')
+           AND NOT EXISTS (SELECT 1 FROM derbes.blocks k
+                           WHERE k.subject_key = u.borrower_id::text AND k.unblocked_at IS NULL)
+           AND NOT EXISTS (SELECT 1 FROM derbes.requests r
+                           WHERE r.subject_ref = 'borrowers:' || u.borrower_id
+                           AND r.status = 'open')",
+        cutoff,
+    )
+    .await;
+    assert!(!due.is_empty());
+    let before = usage_times(&client).await;
+    let out = db
+        .cmd()
+        .args(["purge", "--ticket", "RET-1", "--yes", "--format", "json"])
+        .args(["--rule", "traffic", "--as-of", &as_of])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report = json(&out.stdout);
+    let after = usage_times(&client).await;
+    let changed: BTreeSet<i64> = before
+        .iter()
+        .filter(|(id, at)| after.get(id) != Some(at))
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(changed, due, "masked exactly the oracle's rows");
+    assert_eq!(before.len(), after.len(), "anonymise deletes nothing");
+    let rule = &report["rules"][0];
+    assert_eq!(rule["status"], "done", "{rule}");
+    assert_eq!(rule["anonymised"].as_i64().unwrap(), due.len() as i64);
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+async fn usage_times(client: &Client) -> BTreeMap<i64, DateTime<Utc>> {
+    client
+        .query("SELECT id, occurred_at FROM usage_events", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
 }
