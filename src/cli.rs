@@ -1089,6 +1089,13 @@ pub struct ArchiveDumpArgs {
     #[arg(long)]
     pub force: bool,
 
+    /// COPY streams run at once, each on its own connection, all reading one
+    /// snapshot (as pg_dump -j does). Work is cut by partition, or by primary-key
+    /// range for a large table without partitions. Default: the number of CPU
+    /// cores, at most the number of partitions or ranges; 1 = one stream.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
+
     #[command(flatten)]
     pub to: RecipientArgs,
 

@@ -5,6 +5,7 @@
 mod support;
 
 mod archive;
+mod archive_jobs;
 mod audit;
 mod bad_input;
 mod block;

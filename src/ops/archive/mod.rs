@@ -33,6 +33,7 @@
 //! after the dump.
 
 pub mod manifest;
+pub mod parallel;
 pub mod read;
 pub mod select;
 pub mod write;
@@ -78,6 +79,10 @@ pub struct ArchiveRequest {
     /// Every table of the selection needs a primary key. Costs a materialised copy
     /// of the rows on the server, so a plain `archive dump` leaves it off.
     pub capture_keys: bool,
+    /// Dump with several connections in one snapshot (`archive dump --jobs`); None
+    /// (or one job) is the single-stream dump. Ignored with `capture_keys`, whose
+    /// keys must be recorded by the caller's own transaction.
+    pub jobs: Option<parallel::Jobs>,
 }
 
 /// A written, read-back and catalogued archive, not yet committed. Dropping it
@@ -321,8 +326,48 @@ pub async fn write_verified(
     } else {
         Vec::new()
     };
+    let parallel = match &request.jobs {
+        Some(jobs) if jobs.jobs > 1 && !request.capture_keys => {
+            let tasks = parallel::split(tx, catalog, &plan.tables, jobs).await;
+            match tasks {
+                Ok(tasks) if tasks.len() > 1 => Some((jobs, tasks)),
+                Ok(_) => None,
+                Err(e) => {
+                    writer.abandon();
+                    return Err(e);
+                }
+            }
+        }
+        _ => None,
+    };
     let mut tables = Vec::new();
-    for table in &plan.tables {
+    if let Some((jobs, tasks)) = parallel {
+        let settings: Vec<(&str, &str)> = plan
+            .settings
+            .iter()
+            .map(|(setting, value)| (*setting, value.as_str()))
+            .chain(DUMP_SETTINGS.iter().copied())
+            .collect();
+        let dumped = parallel::dump(
+            tx,
+            &plan.tables,
+            tasks,
+            jobs,
+            &settings,
+            &writer,
+            request.part_bytes.max(1),
+            progress,
+        )
+        .await;
+        match dumped {
+            Ok(entries) => tables = entries,
+            Err(e) => {
+                writer.abandon();
+                return Err(e);
+            }
+        }
+    }
+    for table in plan.tables.iter().skip(tables.len()) {
         match write::dump_table(tx, table, &mut writer, request.part_bytes.max(1), progress).await {
             Ok(entry) => {
                 tables.push(entry);

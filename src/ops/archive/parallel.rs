@@ -1,0 +1,359 @@
+//! `archive dump --jobs N`: several `COPY` streams, each on its own connection, all
+//! reading one snapshot, feeding the one tar writer.
+//!
+//! As `pg_dump -j` does, the dump's own transaction exports its snapshot
+//! (`pg_export_snapshot()`) and every job starts a `REPEATABLE READ READ ONLY`
+//! transaction whose first statement is `SET TRANSACTION SNAPSHOT`: every job sees
+//! exactly the rows that transaction saw, so the archive is one point in time (more
+//! so than a single stream under READ COMMITTED, where each table's COPY took its
+//! own snapshot). The exporting transaction stays open until the archive is
+//! catalogued, which keeps the snapshot importable.
+//!
+//! Work is cut into tasks: a partitioned table by its leaf partitions, a large
+//! table with a primary key by key ranges of similar size, anything else whole.
+//! Key ranges come from a sample of the key (`TABLESAMPLE SYSTEM`, sized from
+//! `pg_class.reltuples`), never `OFFSET`: bounds b1 < b2 < ... cut the key space
+//! into half-open ranges `key < b1`, `b1 <= key < b2`, ..., `key >= bk`, so every
+//! row falls in exactly one, whatever rows the sample saw. Keys compare as row
+//! values (`(a, b) >= (x, y)`), so composite keys cut like single ones. The bound
+//! values travel as SQL literals made by the server itself (`quote_literal` of the
+//! value's text, cast back to the column's type), because a `COPY (query)` takes
+//! no bind parameters; no client-side quoting ever touches a value.
+//!
+//! Each task's CSV is cut into parts with their header as in a single-stream dump;
+//! members of different tasks interleave in the file (the read-back matches them
+//! by name), and the manifest lists each table's members in the order of its
+//! partitions or ranges, so the manifest does not depend on which job ran first.
+//! A job holds at most two parts (2 x [`crate::files::tar_writer::PART_BYTES`]) at
+//! once. Any job's failure fails the whole dump: the other jobs are dropped (their
+//! connections close) and the partial file is removed.
+
+use std::collections::VecDeque;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex};
+
+use tokio_postgres::{Client, Transaction};
+
+use super::manifest::{MemberEntry, TableEntry};
+use super::select::PlannedTable;
+use super::write;
+use crate::files::tar_writer::{MemberSender, TarWriter};
+use crate::map::quote_ident;
+use crate::pg::catalog::Catalog;
+
+/// Opens one more connection to the database the dump reads, with the same
+/// settings as the first (the commands pass `Context::connect`).
+pub type Connect =
+    Arc<dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<Client>>>> + Send + Sync>;
+
+/// Default smallest key range: a table estimated at fewer rows than twice this
+/// is dumped by one job (a range costs a scan of its own).
+pub const RANGE_MIN_ROWS: u64 = 100_000;
+
+/// Keys sampled to place range bounds.
+const SAMPLE_KEYS: f64 = 20_000.0;
+
+/// How to run a dump in parallel.
+#[derive(Clone)]
+pub struct Jobs {
+    /// Connections that COPY at once (1 = the single-stream dump).
+    pub jobs: usize,
+    pub connect: Connect,
+    /// A table without partitions is cut into key ranges of at least this many
+    /// estimated rows ([`RANGE_MIN_ROWS`] unless testing).
+    pub range_min_rows: u64,
+}
+
+/// One COPY a job runs: all or part of one table.
+#[derive(Debug, Clone)]
+pub(crate) struct Task {
+    /// Index of the table in the plan, and of this task among the table's.
+    table: usize,
+    index: usize,
+    /// Member names start with this.
+    base: String,
+    /// The table with the query cut to this task's rows.
+    planned: PlannedTable,
+}
+
+/// Cut the plan's tables into tasks (per table, in partition or key order).
+pub(crate) async fn split(
+    tx: &Transaction<'_>,
+    catalog: &Catalog,
+    tables: &[PlannedTable],
+    jobs: &Jobs,
+) -> anyhow::Result<Vec<Task>> {
+    let mut tasks = Vec::new();
+    for (t, table) in tables.iter().enumerate() {
+        let base = format!("{}.{}", table.name.schema, table.name.table);
+        let whole = vec![(base.clone(), table.clone())];
+        let from = format!("FROM {} t0", table.name.quoted());
+        let pieces = match catalog.tables.get(&table.name) {
+            Some(found)
+                if found.partitioned
+                    && found.partitions.len() > 1
+                    && table.select.matches(&from).count() == 1 =>
+            {
+                found
+                    .partitions
+                    .iter()
+                    .map(|p| {
+                        let name = if p.name.schema == table.name.schema {
+                            format!("{base}.{}", p.name.table)
+                        } else {
+                            format!("{base}.{}.{}", p.name.schema, p.name.table)
+                        };
+                        let mut planned = table.clone();
+                        planned.select = table
+                            .select
+                            .replacen(&from, &format!("FROM {} t0", p.name.quoted()), 1);
+                        (name, planned)
+                    })
+                    .collect()
+            }
+            Some(found) if !found.partitioned && !table.key_columns.is_empty() => {
+                let ranges = key_ranges(tx, table, jobs.jobs * 2, jobs.range_min_rows).await?;
+                if ranges.len() < 2 {
+                    whole
+                } else {
+                    ranges
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, predicate)| {
+                            let mut planned = table.clone();
+                            planned.select =
+                                format!("SELECT * FROM ({}) s WHERE {predicate}", table.select);
+                            (format!("{base}.r{:04}", i + 1), planned)
+                        })
+                        .collect()
+                }
+            }
+            _ => whole,
+        };
+        for (index, (base, planned)) in pieces.into_iter().enumerate() {
+            tasks.push(Task {
+                table: t,
+                index,
+                base,
+                planned,
+            });
+        }
+    }
+    Ok(tasks)
+}
+
+/// The predicates (over the key columns of the subquery `s`) cutting `table` into
+/// at most `wanted` ranges of at least `min_rows` estimated rows each; fewer than
+/// two when it is not worth cutting.
+pub(crate) async fn key_ranges(
+    tx: &Transaction<'_>,
+    table: &PlannedTable,
+    wanted: usize,
+    min_rows: u64,
+) -> anyhow::Result<Vec<String>> {
+    let quoted = table.name.quoted();
+    let reltuples: f64 = tx
+        .query_one(
+            "SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = $1::text::regclass",
+            &[&quoted],
+        )
+        .await?
+        .get(0);
+    let min_rows = min_rows.max(1) as f64;
+    let ranges = (wanted as f64).min((reltuples / min_rows).floor());
+    if ranges < 2.0 {
+        return Ok(Vec::new());
+    }
+    let ranges = ranges as usize;
+    let mut types = Vec::new();
+    for key in &table.key_columns {
+        let column = table.columns.iter().find(|c| &c.name == key);
+        let Some(column) = column else {
+            return Ok(Vec::new()); // the key is not among the columns dumped
+        };
+        types.push(column.pg_type.clone());
+    }
+    let keys = table
+        .key_columns
+        .iter()
+        .map(|c| quote_ident(c))
+        .collect::<Vec<_>>();
+    let literals = keys
+        .iter()
+        .map(|k| format!("quote_literal(k.{k}::text)"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let order = keys
+        .iter()
+        .map(|k| format!("k.{k}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let percent = (SAMPLE_KEYS * 100.0 / reltuples.max(1.0)).clamp(0.000_001, 100.0);
+    let sample = tx
+        .query(
+            &format!(
+                "SELECT {literals} FROM (SELECT {} FROM {quoted} TABLESAMPLE SYSTEM ($1::float8::float4)) k \
+                 ORDER BY {order}",
+                keys.join(", ")
+            ),
+            &[&percent],
+        )
+        .await?;
+    // The bounds, in the order the keys sort (the server sorted them), without repeats.
+    let mut bounds: Vec<String> = Vec::new();
+    for i in 1..ranges {
+        let Some(row) = sample.get(i * sample.len() / ranges) else {
+            continue;
+        };
+        let bound = types
+            .iter()
+            .enumerate()
+            .map(|(c, pg_type)| format!("{}::{pg_type}", row.get::<_, String>(c)))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if bounds.last() != Some(&bound) {
+            bounds.push(bound);
+        }
+    }
+    if bounds.is_empty() {
+        return Ok(Vec::new());
+    }
+    let key = format!(
+        "({})",
+        keys.iter()
+            .map(|k| format!("s.{k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let mut predicates = Vec::new();
+    predicates.push(format!("{key} < ({})", bounds[0]));
+    for pair in bounds.windows(2) {
+        predicates.push(format!("{key} >= ({}) AND {key} < ({})", pair[0], pair[1]));
+    }
+    predicates.push(format!("{key} >= ({})", bounds[bounds.len() - 1]));
+    Ok(predicates)
+}
+
+/// Run the tasks on `jobs.jobs` connections in the snapshot `tx` exports; returns
+/// each table's manifest entry, in plan order.
+pub(crate) async fn dump(
+    tx: &Transaction<'_>,
+    tables: &[PlannedTable],
+    tasks: Vec<Task>,
+    jobs: &Jobs,
+    settings: &[(&str, &str)],
+    writer: &TarWriter,
+    part_bytes: usize,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> anyhow::Result<Vec<TableEntry>> {
+    let snapshot: String = tx
+        .query_one("SELECT pg_export_snapshot()", &[])
+        .await?
+        .get(0);
+    // Embedded in SET TRANSACTION SNAPSHOT, which takes no parameter: the id is the
+    // server's own (hex digits and dashes), checked before use.
+    if snapshot.is_empty() || !snapshot.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+        anyhow::bail!("the server exported an unexpected snapshot id; run with --jobs 1");
+    }
+    tracing::debug!(snapshot = %snapshot, "archive dump snapshot exported");
+    let count = jobs.jobs.min(tasks.len()).max(1);
+    let mut clients = Vec::new();
+    for job in 0..count {
+        let client = (jobs.connect)().await.map_err(|e| {
+            e.context(format!(
+                "opening connection {} of {count} for archive dump --jobs failed; \
+                 check max_connections, or run with fewer --jobs",
+                job + 1
+            ))
+        })?;
+        let start = format!(
+            "SET application_name = 'derbes-job-{}'; \
+             BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; \
+             SET TRANSACTION SNAPSHOT '{snapshot}'",
+            job + 1
+        );
+        client.batch_execute(&start).await.map_err(|e| {
+            anyhow::anyhow!(
+                "job {} of the archive dump could not read the dump's snapshot: {}; run again, or with --jobs 1",
+                job + 1,
+                crate::pg::db::describe(&e)
+            )
+        })?;
+        for (setting, value) in settings {
+            client
+                .execute("SELECT set_config($1, $2, true)", &[setting, value])
+                .await?;
+        }
+        clients.push(client);
+    }
+    crate::fault::point("archive.dump.jobs");
+    let queue = Mutex::new(tasks.into_iter().collect::<VecDeque<_>>());
+    let Some(sender) = writer.sender() else {
+        anyhow::bail!("the tar writer stopped early");
+    };
+    let queue = &queue;
+    let runs: Vec<_> = clients
+        .into_iter()
+        .map(|client| run_job(client, queue, sender.clone(), part_bytes, progress))
+        .collect();
+    drop(sender);
+    // One thread polls every job (the runtime is single-threaded): the server
+    // processes do the work, and a failed job drops the others at once.
+    let done = futures_util::future::try_join_all(runs).await?;
+    let mut entries: Vec<TableEntry> = tables
+        .iter()
+        .map(|table| TableEntry {
+            table: table.name.to_string(),
+            columns: table.columns.clone(),
+            rows: 0,
+            members: Vec::new(),
+        })
+        .collect();
+    let mut finished: Vec<(usize, usize, Vec<MemberEntry>, u64)> =
+        done.into_iter().flatten().collect();
+    finished.sort_by_key(|(table, index, _, _)| (*table, *index));
+    for (table, _, members, rows) in finished {
+        entries[table].rows += rows;
+        entries[table].members.extend(members);
+    }
+    Ok(entries)
+}
+
+/// One job: take tasks until none is left.
+async fn run_job(
+    client: Client,
+    queue: &Mutex<VecDeque<Task>>,
+    mut sender: MemberSender,
+    part_bytes: usize,
+    progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> anyhow::Result<Vec<(usize, usize, Vec<MemberEntry>, u64)>> {
+    let mut done = Vec::new();
+    loop {
+        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
+        let Some(task) = next else { break };
+        let sql = format!(
+            "COPY ({}) TO STDOUT (FORMAT csv, HEADER)",
+            task.planned.select
+        );
+        let stream = client.copy_out(sql.as_str()).await.map_err(|e| {
+            anyhow::anyhow!(
+                "dumping {} failed: {}; nothing was archived",
+                task.planned.name,
+                crate::pg::db::describe(&e)
+            )
+        })?;
+        let (members, rows) = write::drain(
+            stream,
+            &task.planned,
+            task.base.clone(),
+            &mut sender,
+            part_bytes,
+            progress,
+        )
+        .await?;
+        done.push((task.table, task.index, members, rows));
+    }
+    client.batch_execute("COMMIT").await?;
+    Ok(done)
+}
