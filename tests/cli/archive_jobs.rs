@@ -33,7 +33,9 @@ fn members_of(dir: &Path, table: &str) -> BTreeMap<String, Vec<Vec<String>>> {
     let mut found = BTreeMap::new();
     for entry in std::fs::read_dir(dir).unwrap().flatten() {
         let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with(&prefix) && name.ends_with(".csv") || name == format!("public.{table}.csv") {
+        if name.starts_with(&prefix) && name.ends_with(".csv")
+            || name == format!("public.{table}.csv")
+        {
             let rows = csv::Reader::from_path(entry.path())
                 .unwrap()
                 .records()
@@ -84,7 +86,10 @@ fn collect_stderr(
     let (send, receive) = std::sync::mpsc::channel();
     let thread = std::thread::spawn(move || {
         let mut all = String::new();
-        for line in std::io::BufReader::new(stderr).lines().map_while(Result::ok) {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
             let _ = send.send(line.clone());
             all.push_str(&line);
             all.push('\n');
@@ -248,7 +253,11 @@ async fn a_job_connection_terminated_mid_dump_fails_it_and_leaves_nothing() {
     std::fs::remove_file(&flag).unwrap();
     let status = child.wait().unwrap();
     let stderr = stderr.join().unwrap();
-    assert_eq!(status.code(), Some(1), "a lost job fails the dump: {stderr}");
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "a lost job fails the dump: {stderr}"
+    );
     assert!(stderr.contains("server_logs"), "{stderr}");
     assert_eq!(
         std::fs::read_dir(&out_dir).unwrap().count(),
@@ -270,7 +279,11 @@ async fn a_job_connection_terminated_mid_dump_fails_it_and_leaves_nothing() {
 }
 
 /// Dump `cookies` with `--jobs 4` cut into small key ranges; returns the members.
-async fn dump_cookies_in_ranges(db: &TestDb, keys: &Keys, name: &str) -> (PathBuf, tempfile::TempDir) {
+async fn dump_cookies_in_ranges(
+    db: &TestDb,
+    keys: &Keys,
+    name: &str,
+) -> (PathBuf, tempfile::TempDir) {
     db.client()
         .await
         .batch_execute("ANALYZE cookies")
@@ -310,10 +323,7 @@ async fn key_ranges_cover_every_row_once_for_integer_text_and_composite_keys() {
         .await
         .unwrap();
     let all: Vec<String> = client
-        .query_one(
-            "SELECT array_agg(id::text ORDER BY id) FROM cookies",
-            &[],
-        )
+        .query_one("SELECT array_agg(id::text ORDER BY id) FROM cookies", &[])
         .await
         .unwrap()
         .get(0);

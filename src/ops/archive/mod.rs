@@ -330,7 +330,7 @@ pub async fn write_verified(
         Some(jobs) if jobs.jobs > 1 && !request.capture_keys => {
             let tasks = parallel::split(tx, catalog, &plan.tables, jobs).await;
             match tasks {
-                Ok(tasks) if tasks.len() > 1 => Some((jobs, tasks)),
+                Ok(split) if split.tasks.len() > 1 => Some((jobs, split)),
                 Ok(_) => None,
                 Err(e) => {
                     writer.abandon();
@@ -341,7 +341,7 @@ pub async fn write_verified(
         _ => None,
     };
     let mut tables = Vec::new();
-    if let Some((jobs, tasks)) = parallel {
+    if let Some((jobs, split)) = parallel {
         let settings: Vec<(&str, &str)> = plan
             .settings
             .iter()
@@ -350,8 +350,7 @@ pub async fn write_verified(
             .collect();
         let dumped = parallel::dump(
             tx,
-            &plan.tables,
-            tasks,
+            split,
             jobs,
             &settings,
             &writer,

@@ -77,13 +77,19 @@ pub(crate) struct Task {
     planned: PlannedTable,
 }
 
+/// The plan cut into tasks, and each table's manifest entry (no members yet).
+pub(crate) struct Split {
+    pub tasks: Vec<Task>,
+    entries: Vec<TableEntry>,
+}
+
 /// Cut the plan's tables into tasks (per table, in partition or key order).
 pub(crate) async fn split(
     tx: &Transaction<'_>,
     catalog: &Catalog,
     tables: &[PlannedTable],
     jobs: &Jobs,
-) -> anyhow::Result<Vec<Task>> {
+) -> anyhow::Result<Split> {
     let mut tasks = Vec::new();
     for (t, table) in tables.iter().enumerate() {
         let base = format!("{}.{}", table.name.schema, table.name.table);
@@ -105,9 +111,11 @@ pub(crate) async fn split(
                             format!("{base}.{}.{}", p.name.schema, p.name.table)
                         };
                         let mut planned = table.clone();
-                        planned.select = table
-                            .select
-                            .replacen(&from, &format!("FROM {} t0", p.name.quoted()), 1);
+                        planned.select = table.select.replacen(
+                            &from,
+                            &format!("FROM {} t0", p.name.quoted()),
+                            1,
+                        );
                         (name, planned)
                     })
                     .collect()
@@ -140,7 +148,16 @@ pub(crate) async fn split(
             });
         }
     }
-    Ok(tasks)
+    let entries = tables
+        .iter()
+        .map(|table| TableEntry {
+            table: table.name.to_string(),
+            columns: table.columns.clone(),
+            rows: 0,
+            members: Vec::new(),
+        })
+        .collect();
+    Ok(Split { tasks, entries })
 }
 
 /// The predicates (over the key columns of the subquery `s`) cutting `table` into
@@ -239,8 +256,7 @@ pub(crate) async fn key_ranges(
 /// each table's manifest entry, in plan order.
 pub(crate) async fn dump(
     tx: &Transaction<'_>,
-    tables: &[PlannedTable],
-    tasks: Vec<Task>,
+    split: Split,
     jobs: &Jobs,
     settings: &[(&str, &str)],
     writer: &TarWriter,
@@ -257,6 +273,7 @@ pub(crate) async fn dump(
         anyhow::bail!("the server exported an unexpected snapshot id; run with --jobs 1");
     }
     tracing::debug!(snapshot = %snapshot, "archive dump snapshot exported");
+    let Split { tasks, mut entries } = split;
     let count = jobs.jobs.min(tasks.len()).max(1);
     let mut clients = Vec::new();
     for job in 0..count {
@@ -301,15 +318,6 @@ pub(crate) async fn dump(
     // One thread polls every job (the runtime is single-threaded): the server
     // processes do the work, and a failed job drops the others at once.
     let done = futures_util::future::try_join_all(runs).await?;
-    let mut entries: Vec<TableEntry> = tables
-        .iter()
-        .map(|table| TableEntry {
-            table: table.name.to_string(),
-            columns: table.columns.clone(),
-            rows: 0,
-            members: Vec::new(),
-        })
-        .collect();
     let mut finished: Vec<(usize, usize, Vec<MemberEntry>, u64)> =
         done.into_iter().flatten().collect();
     finished.sort_by_key(|(table, index, _, _)| (*table, *index));
