@@ -111,6 +111,7 @@ async fn jobs_4_archive_holds_exactly_the_rows_of_one_snapshot_while_others_writ
 
     let mut child = dump_cmd(&db, &keys, &out, "server_logs", "4")
         .env("DERBES_LOG", "derbes=debug")
+        .env("DERBES_RANGE_MIN_ROWS", "100")
         .env("DERBES_FAULT_POINT", "archive.dump.jobs")
         .env("DERBES_FAULT_PAUSE", &flag)
         .stdout(std::process::Stdio::null())
@@ -220,7 +221,9 @@ async fn a_job_connection_terminated_mid_dump_fails_it_and_leaves_nothing() {
     let out = out_dir.join("killed.age");
     let flag = keys.dir.join("pause");
 
+    client_analyze(&db).await;
     let mut child = dump_cmd(&db, &keys, &out, "server_logs", "4")
+        .env("DERBES_RANGE_MIN_ROWS", "100")
         .env("DERBES_FAULT_POINT", "archive.dump.jobs")
         .env("DERBES_FAULT_PAUSE", &flag)
         .stdout(std::process::Stdio::null())
@@ -276,6 +279,14 @@ async fn a_job_connection_terminated_mid_dump_fails_it_and_leaves_nothing() {
         .unwrap()
         .get(0);
     assert_eq!(audited, 0, "no audit row");
+}
+
+async fn client_analyze(db: &TestDb) {
+    db.client()
+        .await
+        .batch_execute("ANALYZE server_logs")
+        .await
+        .unwrap();
 }
 
 /// Dump `cookies` with `--jobs 4` cut into small key ranges; returns the members.

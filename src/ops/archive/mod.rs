@@ -81,7 +81,8 @@ pub struct ArchiveRequest {
     pub capture_keys: bool,
     /// Dump with several connections in one snapshot (`archive dump --jobs`); None
     /// (or one job) is the single-stream dump. Ignored with `capture_keys`, whose
-    /// keys must be recorded by the caller's own transaction.
+    /// keys must be recorded by the caller's own transaction, and for a subject's
+    /// rows (few, found by index). See [`parallel`].
     pub jobs: Option<parallel::Jobs>,
 }
 
@@ -327,7 +328,11 @@ pub async fn write_verified(
         Vec::new()
     };
     let parallel = match &request.jobs {
-        Some(jobs) if jobs.jobs > 1 && !request.capture_keys => {
+        Some(jobs)
+            if jobs.jobs > 1
+                && !request.capture_keys
+                && !matches!(request.selection, Selection::Subject { .. }) =>
+        {
             let tasks = parallel::split(tx, catalog, &plan.tables, jobs).await;
             match tasks {
                 Ok(split) if split.tasks.len() > 1 => Some((jobs, split)),

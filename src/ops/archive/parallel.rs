@@ -9,8 +9,12 @@
 //! own snapshot). The exporting transaction stays open until the archive is
 //! catalogued, which keeps the snapshot importable.
 //!
-//! Work is cut into tasks: a partitioned table by its leaf partitions, a large
-//! table with a primary key by key ranges of similar size, anything else whole.
+//! Work is cut into tasks: a large partitioned table by its leaf partitions, a
+//! large table with a primary key by key ranges of similar size, anything else
+//! whole ("large": the planner estimates at least [`RANGE_MIN_ROWS`] rows; below
+//! that a second scan costs more than it saves). A subject's archive is never
+//! cut: its rows are few, found by index, and erasure writes it in its own
+//! transaction.
 //! Key ranges come from a sample of the key (`TABLESAMPLE SYSTEM`, sized from
 //! `pg_class.reltuples`), never `OFFSET`: bounds b1 < b2 < ... cut the key space
 //! into half-open ranges `key < b1`, `b1 <= key < b2`, ..., `key >= bk`, so every
@@ -47,8 +51,9 @@ use crate::pg::catalog::Catalog;
 pub type Connect =
     Arc<dyn Fn() -> Pin<Box<dyn Future<Output = anyhow::Result<Client>>>> + Send + Sync>;
 
-/// Default smallest key range: a table estimated at fewer rows than twice this
-/// is dumped by one job (a range costs a scan of its own).
+/// Default smallest key range (and smallest partitioned table cut by partition):
+/// a table estimated at fewer rows than twice this is dumped by one job (a range
+/// costs a scan of its own).
 pub const RANGE_MIN_ROWS: u64 = 100_000;
 
 /// Keys sampled to place range bounds.
@@ -99,7 +104,8 @@ pub(crate) async fn split(
             Some(found)
                 if found.partitioned
                     && found.partitions.len() > 1
-                    && table.select.matches(&from).count() == 1 =>
+                    && table.select.matches(&from).count() == 1
+                    && leaf_rows(tx, table).await? >= jobs.range_min_rows as f64 =>
             {
                 found
                     .partitions
@@ -158,6 +164,19 @@ pub(crate) async fn split(
         })
         .collect();
     Ok(Split { tasks, entries })
+}
+
+/// The planner's estimate of a partitioned table's rows (its leaves' `reltuples`).
+async fn leaf_rows(tx: &Transaction<'_>, table: &PlannedTable) -> anyhow::Result<f64> {
+    Ok(tx
+        .query_one(
+            "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 \
+             FROM pg_partition_tree($1::text::regclass) t JOIN pg_class c ON c.oid = t.relid \
+             WHERE t.isleaf",
+            &[&table.name.quoted()],
+        )
+        .await?
+        .get(0))
 }
 
 /// The predicates (over the key columns of the subquery `s`) cutting `table` into
