@@ -378,3 +378,83 @@ async fn key_ranges_cover_every_row_once_for_integer_text_and_composite_keys() {
         assert_eq!(ids, all, "{label} key: every row in some range");
     }
 }
+
+#[tokio::test]
+async fn parents_members_come_before_their_childrens_in_the_file() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO loans (id, borrower_id, contract_no, principal, rate_percent, issued_at, due_on, status)
+               SELECT 910000 + g, 900001, 'JOBS-' || g, 1000, 30, now() - interval '7 years',
+                      current_date - 2000, 'closed'
+               FROM generate_series(1, 300) g;
+             INSERT INTO payments (loan_id, paid_at, amount, channel)
+               SELECT 910001 + g % 300, now() - interval '7 years', 10, 'card'
+               FROM generate_series(1, 900) g;
+             ANALYZE loans; ANALYZE payments;",
+        )
+        .await
+        .unwrap();
+    let out = keys.dir.join("rule.age");
+    let output = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .env("DERBES_RANGE_MIN_ROWS", "50")
+        .args([
+            "archive",
+            "dump",
+            "--yes",
+            "--ticket",
+            "T-1",
+            "--rule",
+            "loan-records",
+            "--jobs",
+            "4",
+            "-r",
+        ])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let listing = Process::new("sh")
+        .arg("-c")
+        .arg("age -d -i \"$1\" \"$2\" | tar -t -f -")
+        .arg("sh")
+        .arg(&keys.age_identity)
+        .arg(&out)
+        .output()
+        .unwrap();
+    let names: Vec<String> = String::from_utf8(listing.stdout)
+        .unwrap()
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let position = |prefix: &str| -> Vec<usize> {
+        names
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.starts_with(prefix))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let loans = position("public.loans.r");
+    let payments = position("public.payments.r");
+    assert!(
+        loans.len() > 1 && payments.len() > 1,
+        "both tables were cut into ranges: {names:?}"
+    );
+    assert!(
+        loans.iter().max() < payments.iter().min(),
+        "every loans member precedes every payments member: {names:?}"
+    );
+    assert_eq!(names.last().map(String::as_str), Some("manifest.json"));
+}

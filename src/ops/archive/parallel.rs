@@ -28,6 +28,9 @@
 //! members of different tasks interleave in the file (the read-back matches them
 //! by name), and the manifest lists each table's members in the order of its
 //! partitions or ranges, so the manifest does not depend on which job ran first.
+//! A restore loads members in file order, so a table's tasks start only once every
+//! task of the earlier tables it references (foreign keys) is written: parents'
+//! rows always precede their children's in the file.
 //! A job holds at most two parts (2 x [`crate::files::tar_writer::PART_BYTES`]) at
 //! once. Any job's failure fails the whole dump: the other jobs are dropped (their
 //! connections close) and the partial file is removed.
@@ -86,6 +89,9 @@ pub(crate) struct Task {
 pub(crate) struct Split {
     pub tasks: Vec<Task>,
     entries: Vec<TableEntry>,
+    /// Per table, the earlier tables it references (foreign keys): its tasks
+    /// start only once theirs are all written.
+    after: Vec<Vec<usize>>,
 }
 
 /// Cut the plan's tables into tasks (per table, in partition or key order).
@@ -163,7 +169,26 @@ pub(crate) async fn split(
             members: Vec::new(),
         })
         .collect();
-    Ok(Split { tasks, entries })
+    let after = tables
+        .iter()
+        .enumerate()
+        .map(|(i, table)| {
+            let mut parents: Vec<usize> = catalog
+                .foreign_keys
+                .iter()
+                .filter(|fk| fk.child == table.name && fk.parent != table.name)
+                .filter_map(|fk| tables[..i].iter().position(|t| t.name == fk.parent))
+                .collect();
+            parents.sort_unstable();
+            parents.dedup();
+            parents
+        })
+        .collect();
+    Ok(Split {
+        tasks,
+        entries,
+        after,
+    })
 }
 
 /// The planner's estimate of a partitioned table's rows (its leaves' `reltuples`).
@@ -292,7 +317,11 @@ pub(crate) async fn dump(
         anyhow::bail!("the server exported an unexpected snapshot id; run with --jobs 1");
     }
     tracing::debug!(snapshot = %snapshot, "archive dump snapshot exported");
-    let Split { tasks, mut entries } = split;
+    let Split {
+        tasks,
+        mut entries,
+        after,
+    } = split;
     let count = jobs.jobs.min(tasks.len()).max(1);
     let mut clients = Vec::new();
     for job in 0..count {
@@ -324,7 +353,15 @@ pub(crate) async fn dump(
         clients.push(client);
     }
     crate::fault::point("archive.dump.jobs");
-    let queue = Mutex::new(tasks.into_iter().collect::<VecDeque<_>>());
+    let mut remaining = vec![0; entries.len()];
+    for task in &tasks {
+        remaining[task.table] += 1;
+    }
+    let queue = Queue {
+        state: Mutex::new((tasks.into_iter().collect(), remaining)),
+        after,
+        done: tokio::sync::Notify::new(),
+    };
     let Some(sender) = writer.sender() else {
         anyhow::bail!("the tar writer stopped early");
     };
@@ -347,18 +384,67 @@ pub(crate) async fn dump(
     Ok(entries)
 }
 
+/// The tasks not yet taken, and per table the tasks not yet finished.
+struct Queue {
+    state: Mutex<(VecDeque<Task>, Vec<usize>)>,
+    after: Vec<Vec<usize>>,
+    /// A task finished: a waiting job may find one ready.
+    done: tokio::sync::Notify,
+}
+
+enum Next {
+    Run(Task),
+    /// Tasks are left but wait for their parent tables.
+    Wait,
+    Empty,
+}
+
+impl Queue {
+    /// The first task whose table's parents are all written. A restore loads
+    /// members in file order, so a child's rows must come after its parents'.
+    fn take(&self) -> Next {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let (queue, remaining) = &mut *state;
+        if queue.is_empty() {
+            return Next::Empty;
+        }
+        let ready = queue
+            .iter()
+            .position(|task| self.after[task.table].iter().all(|p| remaining[*p] == 0));
+        match ready.and_then(|i| queue.remove(i)) {
+            Some(task) => Next::Run(task),
+            None => Next::Wait,
+        }
+    }
+
+    fn finished(&self, table: usize) {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        state.1[table] -= 1;
+        drop(state);
+        self.done.notify_waiters();
+    }
+}
+
 /// One job: take tasks until none is left.
 async fn run_job(
     client: Client,
-    queue: &Mutex<VecDeque<Task>>,
+    queue: &Queue,
     mut sender: MemberSender,
     part_bytes: usize,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> anyhow::Result<Vec<(usize, usize, Vec<MemberEntry>, u64)>> {
     let mut done = Vec::new();
     loop {
-        let next = queue.lock().unwrap_or_else(|p| p.into_inner()).pop_front();
-        let Some(task) = next else { break };
+        // Created before looking, so a task finishing meanwhile still wakes it.
+        let finished = queue.done.notified();
+        let task = match queue.take() {
+            Next::Run(task) => task,
+            Next::Wait => {
+                finished.await;
+                continue;
+            }
+            Next::Empty => break,
+        };
         let sql = format!(
             "COPY ({}) TO STDOUT (FORMAT csv, HEADER)",
             task.planned.select
@@ -379,6 +465,7 @@ async fn run_job(
             progress,
         )
         .await?;
+        queue.finished(task.table);
         done.push((task.table, task.index, members, rows));
     }
     client.batch_execute("COMMIT").await?;
