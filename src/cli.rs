@@ -620,7 +620,7 @@ Examples:
   derbes archive dump --subject 061211600012 --keep 5y --ticket DPO-17 \\
       -r age1... --out dpo-17.age --yes
   derbes archive dump --table server_logs --where-older-than 1y --keep 1y \\
-      --ticket RET-3 --recipients-file keys.txt --out logs.age --yes
+      --ticket RET-3 --recipients-file keys.txt --out logs.age --yes --jobs 4
   derbes archive dump --rule loan-records --ticket RET-4 \\
       -r age1... --out loans.age --dry-run     # written, checked, removed
 ";
