@@ -350,11 +350,13 @@ async fn key_ranges_cover_every_row_once_for_integer_text_and_composite_keys() {
             "ALTER TABLE cookies DROP CONSTRAINT cookies_pkey, ADD CONSTRAINT cookies_pkey PRIMARY KEY (kind, name, id)",
         ),
     ];
+    let mut last = None;
     for (label, alter) in setups {
         if !alter.is_empty() {
             client.batch_execute(alter).await.unwrap();
         }
-        let (_out, dir) = dump_cookies_in_ranges(&db, &keys, &format!("{label}.age")).await;
+        let (out, dir) = dump_cookies_in_ranges(&db, &keys, &format!("{label}.age")).await;
+        last = Some(out);
         let members = members_of(dir.path(), "cookies");
         let ranges: Vec<&String> = members.keys().filter(|m| m.contains(".r0")).collect();
         assert!(
@@ -377,6 +379,30 @@ async fn key_ranges_cover_every_row_once_for_integer_text_and_composite_keys() {
         assert_eq!(before, ids.len(), "{label} key: no row in two ranges");
         assert_eq!(ids, all, "{label} key: every row in some range");
     }
+
+    // A ranged archive restores like any other: every row back, once.
+    let before = crate::support::database_checksums(&client).await;
+    client.batch_execute("DELETE FROM cookies").await.unwrap();
+    let restored = crate::support::derbes_cmd()
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .args(["archive", "restore", "--yes", "--ticket", "T-2", "-i"])
+        .arg(&keys.age_identity)
+        .arg(last.unwrap())
+        .output()
+        .unwrap();
+    assert!(
+        restored.status.success(),
+        "{}",
+        String::from_utf8_lossy(&restored.stderr)
+    );
+    let after = crate::support::database_checksums(&client).await;
+    assert!(before.contains_key("public.cookies"));
+    assert_eq!(
+        before.get("public.cookies"),
+        after.get("public.cookies"),
+        "the cookies restored are the cookies archived"
+    );
 }
 
 #[tokio::test]
