@@ -484,3 +484,41 @@ async fn parents_members_come_before_their_childrens_in_the_file() {
     );
     assert_eq!(names.last().map(String::as_str), Some("manifest.json"));
 }
+
+/// A parallel dump killed while writing leaves its temporary and its run row, like
+/// a single-stream one; the next dump removes them.
+#[tokio::test]
+async fn a_parallel_dump_killed_while_writing_is_cleaned_up_by_the_next_dump() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let keys = age_keys();
+    let client = db.client().await;
+    client.batch_execute("ANALYZE cookies").await.unwrap();
+    let killed = keys.dir.join("killed.age");
+    let status = dump_cmd(&db, &keys, &killed, "cookies", "4")
+        .env("DERBES_RANGE_MIN_ROWS", "1")
+        .env("DERBES_FAULT_POINT", "archive.dump.writing")
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(137));
+    let partials = || crate::archive::partials(&keys.dir);
+    assert_eq!(partials().len(), 1, "the kill left its temporary");
+    crate::archive::wait_for_no_derbes_session(&db).await;
+    let next = keys.dir.join("next.age");
+    let output = dump_cmd(&db, &keys, &next, "cookies", "4")
+        .env("DERBES_RANGE_MIN_ROWS", "1")
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("did not finish"),
+        "the next dump said what it removed"
+    );
+    assert!(partials().is_empty(), "{:?}", partials());
+    assert!(!killed.exists());
+}

@@ -467,6 +467,7 @@ async fn run_job(
         .await?;
         queue.finished(task.table);
         done.push((task.table, task.index, members, rows));
+        crate::fault::point("archive.dump.writing");
     }
     client.batch_execute("COMMIT").await?;
     Ok(done)
