@@ -522,3 +522,25 @@ async fn a_parallel_dump_killed_while_writing_is_cleaned_up_by_the_next_dump() {
     assert!(partials().is_empty(), "{:?}", partials());
     assert!(!killed.exists());
 }
+
+#[tokio::test]
+async fn jobs_out_of_range_is_a_usage_error_and_changes_nothing() {
+    let db = TestDb::migrated().await;
+    let keys = age_keys();
+    let client = db.client().await;
+    let before = crate::support::database_checksums(&client).await;
+    for jobs in ["0", "65", "many"] {
+        let out = keys.dir.join("never.age");
+        let output = dump_cmd(&db, &keys, &out, "cookies", jobs)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "--jobs {jobs}");
+        assert!(
+            String::from_utf8_lossy(&output.stderr).contains("--jobs"),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(!out.exists());
+    }
+    assert_eq!(before, crate::support::database_checksums(&client).await);
+}
