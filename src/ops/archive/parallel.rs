@@ -46,7 +46,7 @@ use super::manifest::{MemberEntry, TableEntry};
 use super::select::PlannedTable;
 use super::write;
 use crate::files::tar_writer::{MemberSender, TarWriter};
-use crate::map::quote_ident;
+use crate::map::{quote_ident, TableName};
 use crate::pg::catalog::Catalog;
 
 /// Opens one more connection to the database the dump reads, with the same
@@ -83,6 +83,8 @@ pub(crate) struct Task {
     base: String,
     /// The table with the query cut to this task's rows.
     planned: PlannedTable,
+    /// The planner's estimate of them, to run the largest first.
+    rows: f64,
 }
 
 /// The plan cut into tasks, and each table's manifest entry (no members yet).
@@ -104,62 +106,74 @@ pub(crate) async fn split(
     let mut tasks = Vec::new();
     for (t, table) in tables.iter().enumerate() {
         let base = format!("{}.{}", table.name.schema, table.name.table);
-        let whole = vec![(base.clone(), table.clone())];
         let from = format!("FROM {} t0", table.name.quoted());
-        let pieces = match catalog.tables.get(&table.name) {
-            Some(found)
-                if found.partitioned
-                    && found.partitions.len() > 1
-                    && table.select.matches(&from).count() == 1
-                    && leaf_rows(tx, table).await? >= jobs.range_min_rows as f64 =>
+        let partitioned = catalog
+            .tables
+            .get(&table.name)
+            .is_some_and(|found| found.partitioned);
+        // (member base name, query, estimated rows) of each piece, in order.
+        let pieces: Vec<(String, PlannedTable, f64)> = if partitioned {
+            let leaves = leaves(tx, table).await?;
+            let total: f64 = leaves.iter().map(|(_, rows)| rows).sum();
+            if leaves.len() > 1
+                && table.select.matches(&from).count() == 1
+                && total >= jobs.range_min_rows as f64
             {
-                found
-                    .partitions
-                    .iter()
-                    .map(|p| {
-                        let name = if p.name.schema == table.name.schema {
-                            format!("{base}.{}", p.name.table)
+                leaves
+                    .into_iter()
+                    .map(|(leaf, rows)| {
+                        let name = if leaf.schema == table.name.schema {
+                            format!("{base}.{}", leaf.table)
                         } else {
-                            format!("{base}.{}.{}", p.name.schema, p.name.table)
+                            format!("{base}.{}.{}", leaf.schema, leaf.table)
                         };
                         let mut planned = table.clone();
-                        planned.select = table.select.replacen(
-                            &from,
-                            &format!("FROM {} t0", p.name.quoted()),
-                            1,
-                        );
-                        (name, planned)
+                        planned.select =
+                            table
+                                .select
+                                .replacen(&from, &format!("FROM {} t0", leaf.quoted()), 1);
+                        (name, planned, rows)
+                    })
+                    .collect()
+            } else {
+                vec![(base, table.clone(), total)]
+            }
+        } else {
+            let rows = table_rows(tx, table).await?;
+            let ranges = if table.key_columns.is_empty() {
+                Vec::new()
+            } else {
+                key_ranges(tx, table, rows, jobs.jobs * 2, jobs.range_min_rows).await?
+            };
+            if ranges.len() < 2 {
+                vec![(base, table.clone(), rows)]
+            } else {
+                let share = rows / ranges.len() as f64;
+                ranges
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, predicate)| {
+                        let mut planned = table.clone();
+                        planned.select =
+                            format!("SELECT * FROM ({}) s WHERE {predicate}", table.select);
+                        (format!("{base}.r{:04}", i + 1), planned, share)
                     })
                     .collect()
             }
-            Some(found) if !found.partitioned && !table.key_columns.is_empty() => {
-                let ranges = key_ranges(tx, table, jobs.jobs * 2, jobs.range_min_rows).await?;
-                if ranges.len() < 2 {
-                    whole
-                } else {
-                    ranges
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, predicate)| {
-                            let mut planned = table.clone();
-                            planned.select =
-                                format!("SELECT * FROM ({}) s WHERE {predicate}", table.select);
-                            (format!("{base}.r{:04}", i + 1), planned)
-                        })
-                        .collect()
-                }
-            }
-            _ => whole,
         };
-        for (index, (base, planned)) in pieces.into_iter().enumerate() {
+        for (index, (base, planned, rows)) in pieces.into_iter().enumerate() {
             tasks.push(Task {
                 table: t,
                 index,
                 base,
                 planned,
+                rows,
             });
         }
     }
+    // Largest first, so the last tasks to finish are short ones (the manifest's
+    // order does not depend on this; parents still go first, see `Queue::take`).
+    tasks.sort_by(|a, b| b.rows.total_cmp(&a.rows));
     let entries = tables
         .iter()
         .map(|table| TableEntry {
@@ -191,13 +205,40 @@ pub(crate) async fn split(
     })
 }
 
-/// The planner's estimate of a partitioned table's rows (its leaves' `reltuples`).
-async fn leaf_rows(tx: &Transaction<'_>, table: &PlannedTable) -> anyhow::Result<f64> {
+/// The leaf partitions of a partitioned table, with the planner's estimate of
+/// their rows (`reltuples`), in name order.
+async fn leaves(
+    tx: &Transaction<'_>,
+    table: &PlannedTable,
+) -> anyhow::Result<Vec<(TableName, f64)>> {
+    let rows = tx
+        .query(
+            "SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::float8 \
+             FROM pg_partition_tree($1::text::regclass) t JOIN pg_class c ON c.oid = t.relid \
+             JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE t.isleaf ORDER BY 1, 2",
+            &[&table.name.quoted()],
+        )
+        .await?;
+    Ok(rows
+        .iter()
+        .map(|row| {
+            (
+                TableName {
+                    schema: row.get(0),
+                    table: row.get(1),
+                },
+                row.get(2),
+            )
+        })
+        .collect())
+}
+
+/// The planner's estimate of a table's rows (`reltuples`; 0 when never analysed).
+async fn table_rows(tx: &Transaction<'_>, table: &PlannedTable) -> anyhow::Result<f64> {
     Ok(tx
         .query_one(
-            "SELECT coalesce(sum(greatest(c.reltuples, 0)), 0)::float8 \
-             FROM pg_partition_tree($1::text::regclass) t JOIN pg_class c ON c.oid = t.relid \
-             WHERE t.isleaf",
+            "SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = $1::text::regclass",
             &[&table.name.quoted()],
         )
         .await?
@@ -210,17 +251,11 @@ async fn leaf_rows(tx: &Transaction<'_>, table: &PlannedTable) -> anyhow::Result
 pub(crate) async fn key_ranges(
     tx: &Transaction<'_>,
     table: &PlannedTable,
+    reltuples: f64,
     wanted: usize,
     min_rows: u64,
 ) -> anyhow::Result<Vec<String>> {
     let quoted = table.name.quoted();
-    let reltuples: f64 = tx
-        .query_one(
-            "SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = $1::text::regclass",
-            &[&quoted],
-        )
-        .await?
-        .get(0);
     let min_rows = min_rows.max(1) as f64;
     let ranges = (wanted as f64).min((reltuples / min_rows).floor());
     if ranges < 2.0 {
