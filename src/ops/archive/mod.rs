@@ -24,6 +24,11 @@
 //! transaction. Until [`ArchiveReceipt::commit`] succeeds, dropping the receipt
 //! removes the file, so a failed or rolled-back delete leaves no stray archive.
 //!
+//! With [`ArchiveRequest::jobs`] (`archive dump --jobs N`) the rows are dumped by N
+//! connections in the snapshot the caller's transaction exports, large tables cut
+//! by partition or key range ([`parallel`]); the file, manifest, read-back and
+//! catalogue are the same.
+//!
 //! The rows archived are those the caller's transaction sees when each table's
 //! `COPY` runs. With [`ArchiveRequest::capture_keys`], the same statement that
 //! streams a table's rows also inserts their primary keys into a temporary table of
