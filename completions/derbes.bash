@@ -600,7 +600,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__dump)
-            opts="-r -y -v -q -h -V --subject --table --rule --where-older-than --on --out --force --recipient --recipients-file --keep --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-j -r -y -v -q -h -V --subject --table --rule --where-older-than --on --out --force --jobs --recipient --recipients-file --keep --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -627,6 +627,14 @@ _derbes() {
                     return 0
                     ;;
                 --out)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

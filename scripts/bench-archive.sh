@@ -1,22 +1,28 @@
 #!/usr/bin/env bash
-# Benchmark of `derbes archive dump` against the shell pipeline it replaces:
+# Benchmark of `derbes archive dump`, single-stream (`--jobs 1`) and parallel
+# (`--jobs N`), against what an operator would otherwise run, on the same rows of
+# server_logs in the same run:
 #
+#   psql -c "\copy (SELECT ...) to /dev/null (format csv, header)"   (one bare COPY)
 #   psql -c "\copy (SELECT ...) to stdout (format csv, header)" | age -r KEY > file
+#   pg_dump -Fd -j N --data-only -Z 0 -t 'server_logs*'   (unencrypted, unverified)
 #
-# and against a bare `\copy ... to /dev/null` (what reading the rows alone costs), on
-# the same rows of server_logs in the same run. Each side's MB/s is computed from its
-# own CSV bytes (the pipeline's decrypted output; the CSV members of derbes' tar,
-# whose parts each repeat the header). The script fails unless derbes archived
-# exactly the rows the pipeline read. derbes' figure includes everything it does
-# beyond the pipeline: the tar, per-member SHA-256, the whole-file digest, and reading
-# the file back and checking it before cataloguing.
+# MB/s is computed from the CSV bytes of the rows (the pipeline's decrypted
+# output) for every side, so ratios are ratios of time for the same rows
+# (pg_dump's text format is about the CSV's size). The script fails unless derbes
+# archived exactly the rows the pipeline read. derbes' figures include everything
+# it does beyond the others: the tar, per-member SHA-256, age, the whole-file
+# digest, and reading the file back and checking it before cataloguing.
 #
 # The sides alternate, BENCH_RUNS times (default 3); every figure and the ratio are
-# printed as median (min, max). Peak RSS is the largest of the runs.
+# printed as median (min, max). Peak RSS is the largest of the runs (of the largest
+# process, for the pipeline and pg_dump).
 #
 # Uses (or creates) the database $BENCH_DB (default derbes_bench) with
 # `derbes sample init --borrowers $BENCH_BORROWERS` (default 1000000, ~20M log
-# rows). Set BENCH_ROWS to dump only the oldest N log rows (default: all).
+# rows). BENCH_JOBS is N (default: the number of cores). Set BENCH_ROWS to dump
+# only the oldest N log rows (default: all); pg_dump cannot select rows, so it is
+# then left out.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -24,6 +30,7 @@ source scripts/bench-lib.sh
 BENCH_DB=${BENCH_DB:-derbes_bench}
 BENCH_BORROWERS=${BENCH_BORROWERS:-1000000}
 runs=${BENCH_RUNS:-3}
+jobs=${BENCH_JOBS:-$(nproc)}
 export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGDATABASE=$BENCH_DB
 export DATABASE_URL="host=$PGHOST user=$PGUSER dbname=$BENCH_DB"
@@ -62,8 +69,9 @@ select="SELECT $columns FROM server_logs t0 WHERE t0.logged_at < '$cutoff_iso'"
 # Warm the cache once so no run pays for the first read from disk.
 psql -qc "\copy ($select) to /dev/null (format csv, header)"
 
-pipe_s=() derbes_s=() copy_s=() pipe_mbs=() derbes_mbs=() copy_mbs=()
-pipe_rss=0 derbes_rss=0
+pipe_s=() copy_s=() pipe_mbs=() copy_mbs=() pgdump_s=() pgdump_mbs=()
+derbes1_s=() derbes1_mbs=() derbesN_s=() derbesN_mbs=()
+pipe_rss=0 derbes1_rss=0 derbesN_rss=0 pgdump_rss=0
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 mbs() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0) ? b / 1e6 / s : 0 }'; }
 
@@ -95,31 +103,42 @@ print(counted.bytes, rows)' > "$work/pipe.count"
     rm -f "$work/pipe.age"
 }
 
+# run_derbes RUN JOBS: one `archive dump --jobs JOBS`, into the derbes1_* or
+# derbesN_* figures.
 run_derbes() {
-    local out="$work/derbes-$1.age" s archived bytes
+    local out="$work/derbes-$1.age" s archived bytes side
+    side=$([ "$2" -eq 1 ] && echo derbes1 || echo derbesN)
+    local -n side_s="${side}_s" side_mbs="${side}_mbs" side_rss="${side}_rss"
     /usr/bin/time -v -o "$work/derbes.time" "$DERBES" -q --format json archive dump \
-        --table server_logs --where-older-than "$cutoff_iso" --keep 1d \
+        --table server_logs --where-older-than "$cutoff_iso" --keep 1d --jobs "$2" \
         --ticket BENCH --yes -r "$recipient" --out "$out" > "$work/derbes.json" \
-        || { echo "derbes archive dump failed" >&2; exit 1; }
+        || { echo "derbes archive dump --jobs $2 failed" >&2; exit 1; }
     archived=$(python3 -c "import json; print(json.load(open('$work/derbes.json'))['rows'])")
     if [ "$archived" -ne "$rows" ]; then
-        echo "derbes archived $archived rows, the pipeline read $rows" >&2
+        echo "derbes --jobs $2 archived $archived rows, the pipeline read $rows" >&2
         exit 1
     fi
-    # Its own bytes: the CSV members of the tar inside the age file.
-    bytes=$(age -d -i "$work/key.txt" "$out" | python3 -c '
-import sys, tarfile
-with tarfile.open(fileobj=sys.stdin.buffer, mode="r|") as tar:
-    print(sum(m.size for m in tar if m.name.endswith(".csv")))')
     s=$(seconds "$work/derbes.time")
-    derbes_s+=("$s"); derbes_mbs+=("$(mbs "$bytes" "$s")")
-    derbes_rss=$(max "$derbes_rss" "$(peak_rss "$work/derbes.time")")
+    side_s+=("$s"); side_mbs+=("$(mbs "$pipe_bytes" "$s")")
+    side_rss=$(max "$side_rss" "$(peak_rss "$work/derbes.time")")
     derbes_file=$(stat -c %s "$out")
     if [ "$1" -eq "$runs" ]; then
         "$DERBES" archive verify -q -i "$work/key.txt" "$out" >/dev/null \
             || { echo "derbes archive verify failed" >&2; exit 1; }
     fi
     rm -f "$out"
+}
+
+run_pgdump() {
+    [ -n "${BENCH_ROWS:-}" ] && return 0
+    rm -rf "$work/pgdump"
+    /usr/bin/time -v -o "$work/pgdump.time" pg_dump -Fd -j "$jobs" --data-only -Z 0 \
+        -t 'public.server_logs*' -f "$work/pgdump" "$BENCH_DB" \
+        || { echo "pg_dump failed" >&2; exit 1; }
+    local s; s=$(seconds "$work/pgdump.time")
+    pgdump_s+=("$s"); pgdump_mbs+=("$(mbs "$pipe_bytes" "$s")")
+    pgdump_rss=$(max "$pgdump_rss" "$(peak_rss "$work/pgdump.time")")
+    rm -rf "$work/pgdump"
 }
 
 run_copy() {
@@ -130,22 +149,36 @@ run_copy() {
 }
 
 for i in $(seq 1 "$runs"); do
-    if [ $((i % 2)) -eq 1 ]; then run_pipe; run_derbes "$i"; else run_derbes "$i"; run_pipe; fi
+    if [ $((i % 2)) -eq 1 ]; then
+        run_pipe; run_derbes "$i" 1; run_derbes "$i" "$jobs"; run_pgdump
+    else
+        run_pgdump; run_derbes "$i" "$jobs"; run_derbes "$i" 1; run_pipe
+    fi
     run_copy
 done
 
-echo "rows: $rows of server_logs (derbes archived the same), CSV: $(awk -v b="$pipe_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB from psql"
+echo "rows: $rows of server_logs (derbes archived the same), CSV: $(awk -v b="$pipe_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB from psql; N = $jobs jobs on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 stat_line "psql \\copy to /dev/null: seconds" s %.2f "${copy_s[@]}"
 stat_line "psql \\copy to /dev/null: MB/s" MB/s %.1f "${copy_mbs[@]}"
 stat_line "psql \\copy | age -r: seconds" s %.2f "${pipe_s[@]}"
 stat_line "psql \\copy | age -r: MB/s" MB/s %.1f "${pipe_mbs[@]}"
-stat_line "derbes archive dump: seconds" s %.2f "${derbes_s[@]}"
-stat_line "derbes archive dump: MB/s" MB/s %.1f "${derbes_mbs[@]}"
-mapfile -t ratio < <(ratios "${derbes_mbs[*]}" "${pipe_mbs[*]}")
-stat_line "ratio derbes / pipeline MB/s (goal>=0.9)" x %.2f "${ratio[@]}"
-mapfile -t ratio_copy < <(ratios "${derbes_mbs[*]}" "${copy_mbs[*]}")
-stat_line "ratio derbes / bare \\copy MB/s" x %.2f "${ratio_copy[@]}"
-# Peak RSS of the pipeline: /usr/bin/time reports the largest process of the
-# pipeline (bash, psql or age), not their sum.
-echo "peak RSS: derbes ${derbes_rss} MB (goal <= 64 MB), pipeline ${pipe_rss} MB (largest process); derbes file $(awk -v b="$derbes_file" 'BEGIN { printf "%.1f", b / 1e6 }') MB"
+if [ -z "${BENCH_ROWS:-}" ]; then
+    stat_line "pg_dump -Fd -j $jobs -Z 0: seconds" s %.2f "${pgdump_s[@]}"
+    stat_line "pg_dump -Fd -j $jobs -Z 0: MB/s" MB/s %.1f "${pgdump_mbs[@]}"
+fi
+stat_line "derbes archive dump --jobs 1: seconds" s %.2f "${derbes1_s[@]}"
+stat_line "derbes archive dump --jobs 1: MB/s" MB/s %.1f "${derbes1_mbs[@]}"
+stat_line "derbes archive dump --jobs $jobs: seconds" s %.2f "${derbesN_s[@]}"
+stat_line "derbes archive dump --jobs $jobs: MB/s" MB/s %.1f "${derbesN_mbs[@]}"
+mapfile -t ratio < <(ratios "${derbesN_mbs[*]}" "${derbes1_mbs[*]}")
+stat_line "ratio derbes --jobs $jobs / --jobs 1" x %.2f "${ratio[@]}"
+if [ -z "${BENCH_ROWS:-}" ]; then
+    mapfile -t ratio < <(ratios "${derbesN_mbs[*]}" "${pgdump_mbs[*]}")
+    stat_line "ratio derbes --jobs $jobs / pg_dump -j $jobs (goal>=0.9)" x %.2f "${ratio[@]}"
+fi
+mapfile -t ratio < <(ratios "${derbes1_mbs[*]}" "${pipe_mbs[*]}")
+stat_line "ratio derbes --jobs 1 / pipeline" x %.2f "${ratio[@]}"
+mapfile -t ratio < <(ratios "${derbesN_mbs[*]}" "${copy_mbs[*]}")
+stat_line "ratio derbes --jobs $jobs / bare \\copy" x %.2f "${ratio[@]}"
+echo "peak RSS: derbes --jobs 1 ${derbes1_rss} MB, --jobs $jobs ${derbesN_rss} MB (goal <= 64 MB per job), pipeline ${pipe_rss} MB, pg_dump ${pgdump_rss} MB (largest process); derbes file $(awk -v b="$derbes_file" 'BEGIN { printf "%.1f", b / 1e6 }') MB"
 echo "derbes archive verify: intact"

@@ -770,7 +770,7 @@ Examples:
   derbes archive dump --subject 061211600012 --keep 5y --ticket DPO-17 \\
       -r age1... --out dpo-17.age --yes
   derbes archive dump --table server_logs --where-older-than 1y --keep 1y \\
-      --ticket RET-3 --recipients-file keys.txt --out logs.age --yes
+      --ticket RET-3 --recipients-file keys.txt --out logs.age --yes --jobs 4
   derbes archive dump --rule loan-records --ticket RET-4 \\
       -r age1... --out loans.age --dry-run     # written, checked, removed
 ";
@@ -1238,6 +1238,13 @@ pub struct ArchiveDumpArgs {
     /// Overwrite --out if it exists.
     #[arg(long)]
     pub force: bool,
+
+    /// COPY streams run at once, each on its own connection, all reading one
+    /// snapshot (as pg_dump -j does). Work is cut by partition, or by primary-key
+    /// range for a large table without partitions. Default: the number of CPU
+    /// cores, at most the number of partitions or ranges; 1 = one stream.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 
     #[command(flatten)]
     pub to: RecipientArgs,

@@ -204,6 +204,7 @@ async fn dump_recorded(
         part_bytes: crate::files::tar_writer::PART_BYTES,
         // A dump deletes nothing: no keys to keep.
         capture_keys: false,
+        jobs: dump_jobs(ctx, args),
     };
     let tx = client.transaction().await?;
     let estimate = archive::estimated_rows(&tx, map, &request.selection).await;
@@ -227,6 +228,36 @@ async fn dump_recorded(
     } else {
         receipt.commit(tx).await
     }
+}
+
+/// `--jobs`: more connections like the first, reading the dump's snapshot.
+fn dump_jobs(ctx: &Context, args: &ArchiveDumpArgs) -> Option<archive::parallel::Jobs> {
+    let jobs = match args.jobs {
+        Some(n) => usize::from(n),
+        None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
+    if jobs < 2 {
+        return None;
+    }
+    let global = ctx.global.clone();
+    let operator = ctx.operator.clone();
+    let connect: archive::parallel::Connect = Arc::new(move || {
+        let ctx = Context {
+            global: global.clone(),
+            operator: operator.clone(),
+        };
+        Box::pin(async move { ctx.connect().await.map(|(client, _)| client) })
+    });
+    // Tests cut small tables into ranges; the default keeps ranges worth a scan.
+    let range_min_rows = std::env::var("DERBES_RANGE_MIN_ROWS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(archive::parallel::RANGE_MIN_ROWS);
+    Some(archive::parallel::Jobs {
+        jobs,
+        connect,
+        range_min_rows,
+    })
 }
 
 #[derive(Serialize)]

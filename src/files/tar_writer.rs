@@ -228,6 +228,12 @@ impl TarWriter {
         ))
     }
 
+    /// A handle that queues members from another job of a parallel dump. The
+    /// writer finishes only once every such handle is dropped.
+    pub fn sender(&self) -> Option<MemberSender> {
+        self.sender.clone().map(MemberSender)
+    }
+
     /// Queue one member; fails with the writer's own error if it stopped.
     pub async fn send(&mut self, member: Member) -> anyhow::Result<()> {
         let sent = match &self.sender {
@@ -281,6 +287,38 @@ impl Drop for TarWriter {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+/// Where a table's parts go: the [`TarWriter`] itself, or a [`MemberSender`] of
+/// it held by one job of a parallel dump.
+pub trait MemberSink {
+    fn send_member(
+        &mut self,
+        member: Member,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>>;
+}
+
+impl MemberSink for TarWriter {
+    fn send_member(
+        &mut self,
+        member: Member,
+    ) -> impl std::future::Future<Output = anyhow::Result<()>> {
+        self.send(member)
+    }
+}
+
+/// A second way into a [`TarWriter`]'s queue, for the jobs of a parallel dump:
+/// their members interleave in the file, each whole.
+#[derive(Clone)]
+pub struct MemberSender(mpsc::Sender<Message>);
+
+impl MemberSink for MemberSender {
+    async fn send_member(&mut self, member: Member) -> anyhow::Result<()> {
+        self.0
+            .send(Message::Member(member))
+            .await
+            .map_err(|_| anyhow::anyhow!("the tar writer stopped early; see the dump's error"))
     }
 }
 
@@ -346,7 +384,11 @@ impl Parts {
 
     /// Add one CSV row (with its line end); sends a full part first when the row
     /// would not fit. Returns the bytes and rows sent, for progress.
-    pub async fn push(&mut self, row: &[u8], writer: &mut TarWriter) -> anyhow::Result<(u64, u64)> {
+    pub async fn push(
+        &mut self,
+        row: &[u8],
+        writer: &mut impl MemberSink,
+    ) -> anyhow::Result<(u64, u64)> {
         let mut sent = (0, 0);
         if self.part_rows > 0 && self.part.len() + row.len() > self.part_bytes {
             let name = format!("{}.{:04}.csv", self.base, self.members.len() + 1);
@@ -361,7 +403,7 @@ impl Parts {
     /// Send the last part; returns the table's members in order and its row count.
     pub async fn finish(
         mut self,
-        writer: &mut TarWriter,
+        writer: &mut impl MemberSink,
     ) -> anyhow::Result<(Vec<MemberEntry>, u64, (u64, u64))> {
         let name = if self.members.is_empty() {
             format!("{}.csv", self.base)
@@ -372,14 +414,18 @@ impl Parts {
         Ok((self.members, self.rows, sent))
     }
 
-    async fn send(&mut self, name: String, writer: &mut TarWriter) -> anyhow::Result<(u64, u64)> {
+    async fn send(
+        &mut self,
+        name: String,
+        writer: &mut impl MemberSink,
+    ) -> anyhow::Result<(u64, u64)> {
         let mut next = Vec::with_capacity(self.part.capacity());
         next.extend_from_slice(&self.header);
         let data = std::mem::replace(&mut self.part, next);
         let rows = std::mem::take(&mut self.part_rows);
         let bytes = data.len() as u64;
         self.members.push(member_entry(name.clone(), &data, rows));
-        writer.send(Member { name, data }).await?;
+        writer.send_member(Member { name, data }).await?;
         Ok((bytes, rows))
     }
 }

@@ -369,6 +369,7 @@ pub async fn erase(
         ticket: Some(request.ticket.clone()),
         part_bytes: crate::files::tar_writer::PART_BYTES,
         capture_keys: true,
+        jobs: None,
     };
     let receipt = archive::write_verified(&tx, map, catalog, archive_request, &|_, _| {}).await?;
     crate::fault::point("erase.archived");

@@ -1121,6 +1121,7 @@ impl BatchStep for ArchiveStep<'_> {
             ticket: Some(self.ticket.clone()),
             part_bytes: crate::files::tar_writer::PART_BYTES,
             capture_keys: true,
+            jobs: None,
         };
         let receipt = archive::write_verified(tx, self.map, self.catalog, request, &|_, _| {})
             .await

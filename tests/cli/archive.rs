@@ -984,6 +984,7 @@ async fn the_library_api_keeps_the_file_only_when_the_delete_commits() {
             // Small parts, so the archive has several members per table.
             part_bytes: 4096,
             capture_keys: false,
+            jobs: None,
         }
     };
 
@@ -1461,6 +1462,7 @@ async fn archive_then_delete_deletes_exactly_the_archived_keys() {
             ticket: Some("RET-9".into()),
             part_bytes: 4096,
             capture_keys: true,
+            jobs: None,
         },
         &|_, _| {},
     )
@@ -1531,6 +1533,7 @@ async fn archive_then_delete_deletes_exactly_the_archived_keys() {
             ticket: Some("RET-9".into()),
             part_bytes: derbes::files::tar_writer::PART_BYTES,
             capture_keys: false,
+            jobs: None,
         },
         &|_, _| {},
     )

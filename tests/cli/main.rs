@@ -6,6 +6,7 @@ mod support;
 
 mod anonymise;
 mod archive;
+mod archive_jobs;
 mod audit;
 mod bad_input;
 mod block;

@@ -24,6 +24,11 @@
 //! transaction. Until [`ArchiveReceipt::commit`] succeeds, dropping the receipt
 //! removes the file, so a failed or rolled-back delete leaves no stray archive.
 //!
+//! With [`ArchiveRequest::jobs`] (`archive dump --jobs N`) the rows are dumped by N
+//! connections in the snapshot the caller's transaction exports, large tables cut
+//! by partition or key range ([`parallel`]); the file, manifest, read-back and
+//! catalogue are the same.
+//!
 //! The rows archived are those the caller's transaction sees when each table's
 //! `COPY` runs. With [`ArchiveRequest::capture_keys`], the same statement that
 //! streams a table's rows also inserts their primary keys into a temporary table of
@@ -33,6 +38,7 @@
 //! after the dump.
 
 pub mod manifest;
+pub mod parallel;
 pub mod read;
 pub mod select;
 pub mod write;
@@ -78,6 +84,11 @@ pub struct ArchiveRequest {
     /// Every table of the selection needs a primary key. Costs a materialised copy
     /// of the rows on the server, so a plain `archive dump` leaves it off.
     pub capture_keys: bool,
+    /// Dump with several connections in one snapshot (`archive dump --jobs`); None
+    /// (or one job) is the single-stream dump. Ignored with `capture_keys`, whose
+    /// keys must be recorded by the caller's own transaction, and for a subject's
+    /// rows (few, found by index). See [`parallel`].
+    pub jobs: Option<parallel::Jobs>,
 }
 
 /// A written, read-back and catalogued archive, not yet committed. Dropping it
@@ -329,8 +340,51 @@ pub async fn write_verified(
     } else {
         Vec::new()
     };
+    let parallel = match &request.jobs {
+        Some(jobs)
+            if jobs.jobs > 1
+                && !request.capture_keys
+                && !matches!(request.selection, Selection::Subject { .. }) =>
+        {
+            let tasks = parallel::split(tx, catalog, &plan.tables, jobs).await;
+            match tasks {
+                Ok(split) if split.tasks.len() > 1 => Some((jobs, split)),
+                Ok(_) => None,
+                Err(e) => {
+                    writer.abandon();
+                    return Err(e);
+                }
+            }
+        }
+        _ => None,
+    };
     let mut tables = Vec::new();
-    for table in &plan.tables {
+    if let Some((jobs, split)) = parallel {
+        let settings: Vec<(&str, &str)> = plan
+            .settings
+            .iter()
+            .map(|(setting, value)| (*setting, value.as_str()))
+            .chain(DUMP_SETTINGS.iter().copied())
+            .collect();
+        let dumped = parallel::dump(
+            tx,
+            split,
+            jobs,
+            &settings,
+            &writer,
+            request.part_bytes.max(1),
+            progress,
+        )
+        .await;
+        match dumped {
+            Ok(entries) => tables = entries,
+            Err(e) => {
+                writer.abandon();
+                return Err(e);
+            }
+        }
+    }
+    for table in plan.tables.iter().skip(tables.len()) {
         match write::dump_table(tx, table, &mut writer, request.part_bytes.max(1), progress).await {
             Ok(entry) => {
                 tables.push(entry);

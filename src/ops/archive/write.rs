@@ -4,11 +4,11 @@
 //! a row boundary.
 
 use futures_util::{pin_mut, StreamExt};
-use tokio_postgres::Transaction;
+use tokio_postgres::{CopyOutStream, Transaction};
 
-use super::manifest::TableEntry;
+use super::manifest::{MemberEntry, TableEntry};
 use super::select::PlannedTable;
-use crate::files::tar_writer::{Parts, TarWriter};
+use crate::files::tar_writer::{MemberSink, Parts, TarWriter};
 
 /// The header line of a CSV with these columns, as COPY writes it.
 fn csv_header(table: &PlannedTable) -> Vec<u8> {
@@ -36,8 +36,26 @@ pub(crate) async fn dump_table(
             crate::pg::db::describe(&e)
         )
     })?;
-    pin_mut!(stream);
+    let (members, rows) = drain(stream, table, base, writer, part_bytes, on_progress).await?;
+    Ok(TableEntry {
+        table: table.name.to_string(),
+        columns: table.columns.clone(),
+        rows,
+        members,
+    })
+}
 
+/// Cut one COPY's CSV into parts named after `base` and send them to `writer`;
+/// returns the members in order and the rows.
+pub(crate) async fn drain(
+    stream: CopyOutStream,
+    table: &PlannedTable,
+    base: String,
+    writer: &mut impl MemberSink,
+    part_bytes: usize,
+    on_progress: &(dyn Fn(u64, u64) + Send + Sync),
+) -> anyhow::Result<(Vec<MemberEntry>, u64)> {
+    pin_mut!(stream);
     let mut parts: Option<Parts> = None;
     while let Some(message) = stream.next().await {
         let row = message.map_err(|e| {
@@ -61,10 +79,5 @@ pub(crate) async fn dump_table(
     let parts = parts.unwrap_or_else(|| Parts::new(base, csv_header(table), part_bytes));
     let (members, rows, (bytes, last_rows)) = parts.finish(writer).await?;
     on_progress(bytes, last_rows);
-    Ok(TableEntry {
-        table: table.name.to_string(),
-        columns: table.columns.clone(),
-        rows,
-        members,
-    })
+    Ok((members, rows))
 }

@@ -342,6 +342,7 @@ async fn finish_detached(
                 ticket: Some(request.ticket.clone()),
                 part_bytes: crate::files::tar_writer::PART_BYTES,
                 capture_keys: false,
+                jobs: None,
             },
             &|_, _| {},
         )
