@@ -13,6 +13,7 @@ mod block;
 mod change;
 mod consent;
 mod disclosure;
+mod dry_runs;
 mod erase;
 mod export;
 mod faults;
