@@ -100,8 +100,14 @@ pub fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
         return match e {
             // Another run holding the lock is exit 7 wherever the change engine says so.
             ChangeError::RunLockHeld { .. } => Some(LockHeld),
+            ChangeError::Refused(_) => Some(Refused),
             _ => None,
         };
+    }
+    if let Some(crate::pg::audit::AppendError::RequestOfAnotherSubject { .. }) =
+        cause.downcast_ref::<crate::pg::audit::AppendError>()
+    {
+        return Some(Refused);
     }
     if let Some(e) = cause.downcast_ref::<ConnectError>() {
         return match e {

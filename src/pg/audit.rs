@@ -163,6 +163,13 @@ pub enum AppendError {
     SnapshotWithoutLock { isolation: String },
     #[error("the audit log grew after this transaction's snapshot was taken, so its head is stale: nothing was written; take the audit lock first (change::begin_snapshot) and run again")]
     StaleSnapshot,
+    /// `--request` names a request about another subject than this change's.
+    #[error("request {request} is about another subject ({request_subject}) than this change ({subject}): nothing was changed; check the request id (`derbes request show {request}`)")]
+    RequestOfAnotherSubject {
+        request: i64,
+        request_subject: String,
+        subject: String,
+    },
     #[error(transparent)]
     Database(#[from] tokio_postgres::Error),
 }
@@ -246,6 +253,24 @@ pub async fn append(
     record.db_session_user = normalised.get(2);
     record.request_id = normalised.get(3);
     record.breach_id = normalised.get(4);
+    // A change made for a request must be about the request's subject: a mistyped
+    // id would otherwise file an erasure under someone else's request.
+    if let (Some(request), Some(subject)) = (record.request_id, &record.subject_ref) {
+        let request_subject: Option<String> = tx
+            .query_opt(
+                "SELECT subject_ref FROM derbes.requests WHERE id = $1",
+                &[&request],
+            )
+            .await?
+            .map(|row| row.get(0));
+        if let Some(request_subject) = request_subject.filter(|r| r != subject) {
+            return Err(AppendError::RequestOfAnotherSubject {
+                request,
+                request_subject,
+                subject: subject.clone(),
+            });
+        }
+    }
     record.row_hash = record.canonical_hash(&record.prev_hash);
     let inserted = tx.execute(
         &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),

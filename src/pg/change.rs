@@ -62,6 +62,10 @@ pub enum ChangeError {
     Conflict,
     #[error("{0}")]
     Audit(String),
+    /// The change was refused when its audit row was written (a request about
+    /// another subject); the transaction rolled back.
+    #[error("{0}")]
+    Refused(String),
     #[error("database error: {0}")]
     Database(String),
 }
@@ -70,6 +74,9 @@ impl From<audit::AppendError> for ChangeError {
     fn from(error: audit::AppendError) -> ChangeError {
         match error {
             audit::AppendError::Database(e) => ChangeError::from(e),
+            refused @ audit::AppendError::RequestOfAnotherSubject { .. } => {
+                ChangeError::Refused(refused.to_string())
+            }
             other => ChangeError::Audit(other.to_string()),
         }
     }

@@ -882,3 +882,33 @@ async fn rectify_consent_and_disclosure_link_their_audit_rows() {
         .code(3);
     assert_eq!(crate::support::database_checksums(&client).await, before);
 }
+
+/// A change filed under a request about someone else is refused (exit 5) when its
+/// audit row is written, and the whole change rolls back.
+#[tokio::test]
+async fn a_change_for_another_subjects_request_is_refused_and_changes_nothing() {
+    let (db, client) = db_with_subject().await;
+    let request = open(&db, "rectify", "id:900001", "2026-11-02", &[]);
+    let id = request["id"].as_i64().unwrap().to_string();
+    let before = crate::support::database_checksums(&client).await;
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .args(["rectify", "id:900002", "--set", "first_name=Other"])
+        .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
+        .assert()
+        .code(5)
+        .stderr(predicates::str::contains("another subject"));
+    db.cmd()
+        .args(["block", "id:900002", "--reason", "other"])
+        .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
+        .assert()
+        .code(5);
+    assert_eq!(crate::support::database_checksums(&client).await, before);
+    // The request's own subject is fine.
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .args(["rectify", "id:900001", "--set", "first_name=Aruzhan"])
+        .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
+        .assert()
+        .success();
+}
