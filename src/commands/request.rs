@@ -13,7 +13,7 @@ use crate::cli::{
 use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::kz::calendar::{Calendar, CalendarError};
+use crate::kz::calendar::Calendar;
 use crate::ops::request::{
     self, BreachDetail, BreachRecord, CloseBreach, CloseRequest, Jurisdiction, Kind, ListFilter,
     OpenBreach, OpenRequest, Outcome, RequestDetail, RequestError, RequestRecord,
@@ -40,13 +40,10 @@ pub async fn run_breach(ctx: &Context, command: BreachCommand) -> anyhow::Result
     }
 }
 
+/// The calendar of `--calendar` (else the built-in one); a bad file is exit 2
+/// through the one exit-code table.
 fn calendar(args: &CalendarArgs) -> anyhow::Result<Calendar> {
-    Calendar::load(args.calendar.as_deref()).map_err(|e| match e {
-        CalendarError::Read { .. } | CalendarError::Invalid { .. } => {
-            DerbesError::Usage(e.to_string()).into()
-        }
-        other => DerbesError::Usage(other.to_string()).into(),
-    })
+    Ok(Calendar::load(args.calendar.as_deref())?)
 }
 
 fn kind(kind: RequestKindArg) -> Kind {

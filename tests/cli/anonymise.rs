@@ -105,14 +105,7 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
         assert!(started.elapsed() < Duration::from_secs(60), "never paused");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    client
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = 'derbes'",
-            &[],
-        )
-        .await
-        .unwrap();
+    crate::support::terminate_sessions(&client, "derbes").await;
     std::fs::remove_file(&flag).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(

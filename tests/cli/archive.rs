@@ -842,14 +842,7 @@ async fn a_connection_lost_during_restore_is_exit_1_and_nothing_was_loaded() {
         assert!(waited < 300, "the restore never waited on borrowers");
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    client
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
-             AND application_name = 'derbes'",
-            &[],
-        )
-        .await
-        .unwrap();
+    crate::support::terminate_sessions(&client, "derbes").await;
     let output = child.wait_with_output().unwrap();
     hold.rollback().await.unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -923,14 +916,7 @@ async fn a_connection_killed_mid_dump_leaves_no_file_and_no_catalogue_row() {
     }
     let partial = std::fs::read_dir(&out_dir).unwrap().count();
     assert_eq!(partial, 1, "a temporary file is being written mid-dump");
-    killer
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() \
-             AND application_name = 'derbes'",
-            &[],
-        )
-        .await
-        .unwrap();
+    crate::support::terminate_sessions(&killer, "derbes").await;
     let output = child.wait_with_output().unwrap();
     hold.rollback().await.unwrap();
     assert_eq!(

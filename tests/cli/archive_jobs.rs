@@ -243,15 +243,7 @@ async fn a_job_connection_terminated_mid_dump_fails_it_and_leaves_nothing() {
         .unwrap()
         .get(0);
     assert!(jobs >= 2, "the dump runs several jobs ({jobs})");
-    let killed: i64 = killer
-        .query_one(
-            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = 'derbes-job-2') t",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    let killed: i64 = crate::support::terminate_sessions(&killer, "derbes-job-2").await;
     assert_eq!(killed, 1);
     std::fs::remove_file(&flag).unwrap();
     let status = child.wait().unwrap();

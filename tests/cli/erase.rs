@@ -432,14 +432,7 @@ async fn a_killed_or_terminated_erase_leaves_nothing_half_done_and_the_rerun_fin
         assert!(started.elapsed() < Duration::from_secs(60), "never paused");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    client
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = 'derbes'",
-            &[],
-        )
-        .await
-        .unwrap();
+    crate::support::terminate_sessions(&client, "derbes").await;
     std::fs::remove_file(&flag).unwrap();
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1));

@@ -915,14 +915,7 @@ async fn the_bundle_appears_only_after_its_audit_row_is_written() {
     assert!(!out.exists(), "the bundle appeared before its audit row");
     assert_eq!(leftovers(dir.path()).len(), 1, "one temporary file");
     // The audit row never gets written: no bundle, no temporary file.
-    other
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = 'derbes'",
-            &[],
-        )
-        .await
-        .unwrap();
+    crate::support::terminate_sessions(&other, "derbes").await;
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(leftovers(dir.path()), Vec::<String>::new());

@@ -174,18 +174,8 @@ async fn run_stopped(setup: &Setup, command: Command, point: &str, stop: Stop) -
             );
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let terminated: i64 = setup
-            .db
-            .client()
-            .await
-            .query_one(
-                "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-                 WHERE datname = current_database() AND application_name = 'derbes') t",
-                &[],
-            )
-            .await
-            .unwrap()
-            .get(0);
+        let terminated =
+            crate::support::terminate_sessions(&setup.db.client().await, "derbes").await;
         assert!(
             terminated > 0,
             "{command:?} at {point} had no session to terminate"

@@ -379,14 +379,7 @@ async fn a_killed_purge_resumes_and_finishes_with_exactly_the_due_rows() {
         .spawn()
         .unwrap();
     wait_for(&flag).await;
-    client
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = 'derbes'",
-            &[],
-        )
-        .await
-        .unwrap();
+    crate::support::terminate_sessions(&client, "derbes").await;
     std::fs::remove_file(&flag).unwrap();
     let status = child.wait().unwrap();
     assert!(!status.success(), "a run whose session died fails");
@@ -887,14 +880,7 @@ async fn a_partition_drop_whose_session_is_terminated_is_finished_by_the_next_ru
         .spawn()
         .unwrap();
     wait_for(&flag).await;
-    client
-        .execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND application_name = 'derbes'",
-            &[],
-        )
-        .await
-        .unwrap();
+    crate::support::terminate_sessions(&client, "derbes").await;
     std::fs::remove_file(&flag).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(!out.status.success(), "a run whose session died fails");

@@ -373,3 +373,18 @@ pub async fn database_checksums(client: &Client) -> std::collections::BTreeMap<S
     }
     sums
 }
+
+/// Terminate the backends of the sessions with this `application_name` in the
+/// client's database (`derbes`, or `derbes-job-N` of a parallel dump), as a server
+/// restart or an administrator would; returns how many there were.
+pub async fn terminate_sessions(client: &Client, application_name: &str) -> i64 {
+    client
+        .query_one(
+            "SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND application_name = $1) t",
+            &[&application_name],
+        )
+        .await
+        .unwrap()
+        .get(0)
+}
