@@ -28,7 +28,7 @@ source scripts/bench-lib.sh
 BENCH_DB=${BENCH_DB:-derbes_bench_purge}
 rows=${BENCH_PURGE_ROWS:-10000000}
 part_rows=${BENCH_PART_ROWS:-$((rows / 2))}
-batch=${BENCH_BATCH:-10000}
+batch=${BENCH_BATCH:-auto}
 export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGDATABASE=$BENCH_DB
 export DATABASE_URL="host=$PGHOST user=$PGUSER dbname=$BENCH_DB"

@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::error::EXIT_CODES_HELP;
+use crate::pg::change::BatchSize;
 
 const ABOUT: &str = "Keep the privacy policy's promises against the production PostgreSQL: \
 subject-access exports, blocking, archives and an audit trail of every change.";
@@ -346,9 +347,10 @@ pub struct AnonymiseArgs {
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 
-    /// Rows per batch (one short transaction each) of a cohort.
-    #[arg(long, default_value_t = 2000, value_name = "N")]
-    pub batch_size: i64,
+    /// Keys per batch (one short transaction each) of a cohort: a number, or
+    /// `auto` for batches of about 100 ms each.
+    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
+    pub batch_size: BatchSize,
 
     /// How long one batch waits for a row lock before giving up (lock_timeout).
     #[arg(long, default_value = "5s", value_name = "DURATION")]
@@ -1668,10 +1670,10 @@ pub struct PurgeArgs {
     #[arg(long = "rule", value_name = "NAME")]
     pub rules: Vec<String>,
 
-    /// Rows per batch (one short transaction each).
-    #[arg(long, value_name = "N", default_value_t = 10_000,
-          value_parser = clap::value_parser!(i64).range(1..=1_000_000))]
-    pub batch_size: i64,
+    /// Keys per batch (one short transaction each): a number, or `auto` for
+    /// batches of about 100 ms each.
+    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
+    pub batch_size: BatchSize,
 
     /// Sleep between batches, leaving the server to other work: 100ms, 1s.
     #[arg(long, value_name = "DURATION")]
@@ -1711,4 +1713,15 @@ pub struct PurgeArgs {
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
+}
+
+/// `--batch-size`: `auto`, or a number of keys from 1 to 1,000,000.
+fn parse_batch_size(text: &str) -> Result<BatchSize, String> {
+    if text.eq_ignore_ascii_case("auto") {
+        return Ok(BatchSize::AUTO);
+    }
+    match text.parse::<i64>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(BatchSize::Fixed(n)),
+        _ => Err("give a number of keys from 1 to 1000000, or auto".to_owned()),
+    }
 }

@@ -27,9 +27,6 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
             })
         })
         .transpose()?;
-    if args.batch_size < 1 {
-        return Err(DerbesError::Usage("--batch-size must be at least 1".to_owned()).into());
-    }
     let lock_timeout = lock_timeout_arg(&args.lock_timeout)?;
     let mask_key =
         MaskKey::load(args.key_file.as_deref()).map_err(|e| DerbesError::Usage(e.to_string()))?;

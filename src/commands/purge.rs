@@ -236,8 +236,13 @@ impl Tabular for PurgeReport {
                 let mut deleted = table.deleted.to_string();
                 if !table.partitions_dropped.is_empty() {
                     deleted.push_str(&format!(
-                        " ({} partition(s) dropped)",
-                        table.partitions_dropped.len()
+                        " ({} partition(s) dropped{})",
+                        table.partitions_dropped.len(),
+                        if table.rows_estimated {
+                            ", rows counted from the table statistics"
+                        } else {
+                            ""
+                        }
                     ));
                 }
                 rows.push(vec![

@@ -6,9 +6,12 @@
 //! audit row). A cohort (`--rule NAME`): the rows of every table under the
 //! retention rule that are older than its `keep` by the table's `time_column`
 //! ([`cohort_condition`], the one place the selection is made), each table worked
-//! through in primary-key batches by `change::run_batches` (one short transaction
-//! per batch with `lock_timeout`, audit row and checkpoint, so a killed run
-//! resumes), the whole run under one run lock (a second run exits 7).
+//! through in primary-key ranges by `change::run_batches_with` (one short
+//! transaction per batch with `lock_timeout` and its checkpoint, so a killed run
+//! resumes; each batch one statement per table that checks the cohort itself,
+//! sized to about 100 ms unless `--batch-size` fixes it; one audit row per table
+//! when its batches are done, with the counts the checkpoints kept), the whole run
+//! under one run lock (a second run exits 7).
 //!
 //! [`k_anonymity`] measures the result: the smallest number of subjects sharing
 //! one combination of the quasi-identifiers the map marks.
@@ -22,10 +25,13 @@ use tokio_postgres::{Client, Transaction};
 use crate::error::DerbesError;
 use crate::map::link::{KeyMatch, LinkPath};
 use crate::map::{quote_ident, DataMap, TableName};
-use crate::ops::masking::{self, MaskKey, Params, RowScope, TableMasks, Value};
+use crate::ops::masking::{self, MaskKey, Params, RowScope, TableMasks};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
-use crate::pg::change::{self, BatchJob, BatchStep, ChangeError, Counts, Limits, RunLock};
+use crate::pg::change::{
+    self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits, RunLock,
+    RunOptions,
+};
 use crate::when::Period;
 
 /// What a run did to one table.
@@ -41,6 +47,9 @@ pub struct TableResult {
     pub pseudonymised: Vec<String>,
     /// The run continued a stopped one.
     pub resumed: bool,
+    /// The longest batch transaction of a cohort run, from `BEGIN` to the end of
+    /// `COMMIT`, in ms (0 for one subject).
+    pub longest_batch_ms: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -105,6 +114,7 @@ fn result_of(table: &str, masks: &TableMasks) -> TableResult {
         columns: masks.masked_columns.clone(),
         pseudonymised: masks.pseudonymised.clone(),
         resumed: false,
+        longest_batch_ms: 0,
     }
 }
 
@@ -277,11 +287,17 @@ pub fn rule_tables(map: &DataMap, rule: &str) -> Result<Vec<String>, String> {
         .collect())
 }
 
-/// One batch of a cohort: mask the batch's rows by primary key.
+/// One batch of a cohort: mask the cohort's rows between the batch's first and
+/// last key, in statements that check the cohort's condition themselves (a row
+/// changed since the bounds were read is re-read, and left alone if it has left the
+/// cohort), so the rows need no lock beforehand.
 struct MaskBatch<'a> {
     table: String,
     masks: &'a TableMasks,
     key_types: Vec<String>,
+    /// The cohort: a condition on `t0` numbered from `$1`, and its text values.
+    condition: String,
+    params: Vec<String>,
     progress: &'a (dyn Fn(u64) + Sync),
     masked: u64,
     deleted: u64,
@@ -290,32 +306,41 @@ struct MaskBatch<'a> {
 }
 
 impl BatchStep for MaskBatch<'_> {
+    fn mode(&self) -> BatchMode {
+        BatchMode::Range
+    }
+
     async fn apply(
         &mut self,
         tx: &Transaction<'_>,
-        keys: &[Vec<String>],
+        batch: &Batch<'_>,
     ) -> Result<Counts, ChangeError> {
         let columns = &self.masks.key_columns;
-        let arrays: Vec<Vec<String>> = (0..columns.len())
-            .map(|i| keys.iter().map(|k| k[i].clone()).collect())
-            .collect();
         let types = &self.key_types;
         let filter = |p: &mut Params| {
-            let mut unnest = Vec::new();
-            for (i, array) in arrays.iter().enumerate() {
-                let n = p.push(Value::TextArray(array.clone()));
-                unnest.push(format!("{n}::text[]::{}[]", types[i]));
-            }
             let tuple: Vec<String> = columns
                 .iter()
                 .map(|c| format!("t0.{}", quote_ident(c)))
                 .collect();
+            let mut bound = |keys: &[String]| -> Vec<String> {
+                keys.iter()
+                    .zip(types)
+                    .map(|(key, ty)| format!("{}::text::{ty}", p.text(key.clone())))
+                    .collect()
+            };
+            let (first, last) = (bound(batch.first), bound(batch.last));
+            let before = p.len();
+            for value in &self.params {
+                p.text(value.clone());
+            }
             RowScope {
                 using: String::new(),
                 condition: format!(
-                    "({}) IN (SELECT * FROM unnest({}))",
-                    tuple.join(", "),
-                    unnest.join(", ")
+                    "({tuple}) >= ({}) AND ({tuple}) <= ({}) AND ({})",
+                    first.join(", "),
+                    last.join(", "),
+                    change::shift_placeholders(&self.condition, before),
+                    tuple = tuple.join(", "),
                 ),
             }
         };
@@ -328,7 +353,7 @@ impl BatchStep for MaskBatch<'_> {
         crate::fault::point(&format!("anonymise.batch.{}", self.batches));
         self.masked += applied.masked;
         self.deleted += applied.deleted;
-        (self.progress)(keys.len() as u64);
+        (self.progress)(applied.masked.max(applied.deleted));
         let mut counts = Counts::new();
         if applied.masked > 0 {
             counts.insert(format!("{}.masked", self.table), applied.masked as i64);
@@ -346,7 +371,7 @@ pub struct CohortRun<'a> {
     pub ticket: String,
     pub operator: String,
     pub dry_run: bool,
-    pub batch_size: i64,
+    pub batch_size: BatchSize,
     pub limits: Limits,
     pub mask_key: Option<&'a MaskKey>,
     /// Called with the rows of each batch done.
@@ -407,13 +432,51 @@ async fn cohort_locked(
                 .iter()
                 .map(|c| found.column_type(c).unwrap_or("text").to_owned())
                 .collect(),
+            condition: job.condition.clone(),
+            params: job.params.clone(),
             progress: run.progress,
             masked: 0,
             deleted: 0,
             batches: 0,
         };
-        let report = change::run_batches(client, catalog, &run.limits, &job, &mut step).await?;
+        let (report, timing) = change::run_batches_with(
+            client,
+            catalog,
+            &run.limits,
+            &job,
+            &mut step,
+            // The checkpoint row of each batch keeps the running counts; the run
+            // gets one audit row per table below.
+            &RunOptions {
+                audit_each_batch: false,
+                ..RunOptions::default()
+            },
+        )
+        .await?;
+        if !run.dry_run && report.batches > 0 {
+            let entry = AuditEntry {
+                action: "anonymise".to_owned(),
+                ticket: Some(run.ticket.clone()),
+                subject_ref: None,
+                counts: report.counts.clone(),
+                fields: masks.masked_columns.clone(),
+                detail: serde_json::json!({
+                    "scope": job.scope,
+                    "table": job.table.to_string(),
+                    "rule": run.rule,
+                    "batches": report.batches,
+                    "rows": report.rows,
+                    "resumed": report.resumed,
+                    "pseudonymised": masks.pseudonymised,
+                }),
+            };
+            change::begin(client, &run.limits, false)
+                .await?
+                .commit(&run.operator, &entry)
+                .await?;
+        }
         let mut result = result_of(table, masks);
+        result.longest_batch_ms = timing.longest_batch_ms;
         result.batches = report.batches;
         result.resumed = report.resumed;
         result.masked = report

@@ -156,6 +156,15 @@ impl Params {
         self.push(Value::Text(value.into()))
     }
 
+    /// How many values so far (the last placeholder's number).
+    pub fn len(&self) -> usize {
+        self.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.values.is_empty()
+    }
+
     pub fn refs(&self) -> Vec<&(dyn ToSql + Sync)> {
         self.values.iter().map(Value::as_sql).collect()
     }

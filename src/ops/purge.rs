@@ -44,7 +44,8 @@ use crate::ops::archive::{self, ArchiveReceipt, ArchiveRequest, Selection};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{
-    self, BatchJob, BatchStep, ChangeError, Counts, Limits, RunLock, RunOptions,
+    self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits, RunLock,
+    RunOptions,
 };
 use crate::when::Period;
 
@@ -62,7 +63,7 @@ pub struct PurgeRequest {
     /// "Now" for the cut-offs (`--as-of`).
     pub as_of: DateTime<Utc>,
     pub dry_run: bool,
-    pub batch_size: i64,
+    pub batch_size: BatchSize,
     pub pause: Duration,
     /// Stop cleanly between batches after this instant.
     pub deadline: Option<Instant>,
@@ -105,6 +106,9 @@ pub struct TableOutcome {
     pub anonymised: i64,
     /// Whole partitions detached and dropped.
     pub partitions_dropped: Vec<String>,
+    /// `deleted` counts the rows of dropped partitions from the server's
+    /// statistics (`pg_class.reltuples`) rather than row by row: a drop reads none.
+    pub rows_estimated: bool,
     pub batches: i64,
     pub longest_batch_ms: u64,
     /// The table's run continued a checkpoint of a stopped run.
@@ -399,6 +403,7 @@ async fn anonymise_rule(
             archived: 0,
             anonymised: 0,
             partitions_dropped: Vec::new(),
+            rows_estimated: false,
             batches: 0,
             longest_batch_ms: 0,
             resumed: false,
@@ -755,6 +760,7 @@ async fn run_rule(
             archived: 0,
             anonymised: 0,
             partitions_dropped: Vec::new(),
+            rows_estimated: false,
             batches: 0,
             longest_batch_ms: 0,
             resumed: false,
@@ -979,8 +985,8 @@ fn key_arrays(keys: &[Vec<String>], columns: usize) -> Vec<Vec<String>> {
 
 /// A delete batch: the due rows between the batch's first and last key, in one
 /// statement that walks the key index over that range and checks the rule's
-/// condition again (a row changed since the batch was selected is re-read, and
-/// kept if it is no longer due), so the rows need no lock beforehand.
+/// condition itself (a row changed since the bounds were read is re-read, and kept
+/// if it is no longer due), so the rows need no lock beforehand.
 struct DeleteStep {
     table: TableName,
     key_columns: Vec<String>,
@@ -991,20 +997,16 @@ struct DeleteStep {
 }
 
 impl BatchStep for DeleteStep {
+    fn mode(&self) -> BatchMode {
+        BatchMode::Range
+    }
+
     async fn apply(
         &mut self,
         tx: &Transaction<'_>,
-        keys: &[Vec<String>],
+        batch: &Batch<'_>,
     ) -> Result<Counts, ChangeError> {
-        let (Some(first), Some(last)) = (keys.first(), keys.last()) else {
-            return Ok(Counts::new());
-        };
-        // The batch's commit need not wait for its WAL to reach disk: a crash may
-        // lose the last few batches, delete and checkpoint together (the rows are
-        // simply due again next run), and the rule's audit row, committed
-        // synchronously after them, flushes them all first.
-        tx.batch_execute("SET LOCAL synchronous_commit = off")
-            .await?;
+        let (first, last) = (batch.first, batch.last);
         let n = self.key_columns.len();
         let own: Vec<String> = self
             .key_columns
@@ -1032,7 +1034,7 @@ impl BatchStep for DeleteStep {
         params.extend(
             first
                 .iter()
-                .chain(last.iter())
+                .chain(last)
                 .map(|k| k as &(dyn tokio_postgres::types::ToSql + Sync)),
         );
         let deleted = tx.execute(&sql, &params).await? as i64;
@@ -1069,8 +1071,9 @@ impl BatchStep for ArchiveStep<'_> {
     async fn apply(
         &mut self,
         tx: &Transaction<'_>,
-        keys: &[Vec<String>],
+        batch: &Batch<'_>,
     ) -> Result<Counts, ChangeError> {
+        let keys = batch.keys;
         let arrays = key_arrays(keys, self.key_columns.len());
         let params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = arrays
             .iter()

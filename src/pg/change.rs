@@ -17,6 +17,16 @@
 //! `derbes.jobs`, so a killed run resumes after the last committed batch. A run lock
 //! (session advisory lock per operation and scope) keeps two runs of one job apart:
 //! the second exits 7.
+//!
+//! A step either needs the batch's keys ([`BatchMode::Keys`]: they are selected,
+//! sent to derbes and, if asked, locked) or only its bounds ([`BatchMode::Range`]:
+//! the first due key after the checkpoint and the key `n` index entries further on,
+//! read from the primary key index alone; the step's one statement walks that key
+//! range and checks the job's condition itself, so a row changed meanwhile is
+//! re-read). Range batches read each row once, as the single statement they stand
+//! for does. [`BatchSize::Auto`] sizes each batch from the ones before so that a
+//! batch transaction takes about its target time: large enough that per-batch costs
+//! vanish, short enough that a writer waiting for one of its rows waits little.
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -107,18 +117,18 @@ pub async fn begin<'c>(
     dry_run: bool,
 ) -> Result<Change<'c>, ChangeError> {
     let tx = client.transaction().await?;
+    // One round trip: batches begin many of these.
     let read_only: String = tx
-        .query_one("SELECT current_setting('transaction_read_only')", &[])
+        .query_one(
+            "SELECT current_setting('transaction_read_only'), \
+                    set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
+            &[&limits.lock_timeout, &limits.statement_timeout],
+        )
         .await?
         .get(0);
     if read_only == "on" {
         return Err(ChangeError::ReadOnly);
     }
-    tx.execute(
-        "SELECT set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
-        &[&limits.lock_timeout, &limits.statement_timeout],
-    )
-    .await?;
     Ok(Change { tx, dry_run })
 }
 
@@ -268,6 +278,122 @@ impl RunLock {
     }
 }
 
+/// How many primary keys one batch covers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchSize {
+    /// This many keys per batch.
+    Fixed(i64),
+    /// Sized from the batches before so that each batch transaction takes about
+    /// this long.
+    Auto(std::time::Duration),
+}
+
+impl BatchSize {
+    /// The default of every batched command: batches of about 100 ms, well inside
+    /// the 250 ms a writer should ever wait for a row of a batch.
+    pub const AUTO: BatchSize = BatchSize::Auto(std::time::Duration::from_millis(100));
+    /// The first batch of an automatic run (then it grows or shrinks).
+    const AUTO_FIRST: i64 = 1_000;
+    const AUTO_MAX: i64 = 1_000_000;
+}
+
+impl std::fmt::Display for BatchSize {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BatchSize::Fixed(n) => write!(f, "{n}"),
+            BatchSize::Auto(target) => write!(f, "auto ({} ms a batch)", target.as_millis()),
+        }
+    }
+}
+
+/// The size of the next batch: fixed, or scaled from how long the last one took
+/// (at most doubling or halving at a step, so one odd batch does not swing it).
+#[derive(Debug)]
+struct Sizer {
+    size: BatchSize,
+    next: i64,
+}
+
+impl Sizer {
+    fn new(size: BatchSize) -> Sizer {
+        let next = match size {
+            BatchSize::Fixed(n) => n.max(1),
+            BatchSize::Auto(_) => BatchSize::AUTO_FIRST,
+        };
+        Sizer { size, next }
+    }
+
+    fn next(&self) -> i64 {
+        self.next
+    }
+
+    fn took(&mut self, keys: i64, elapsed: std::time::Duration) {
+        let BatchSize::Auto(target) = self.size else {
+            return;
+        };
+        // A batch that found fewer keys than asked (the table's end) says nothing.
+        if keys < self.next {
+            return;
+        }
+        let ratio = target.as_secs_f64() / elapsed.as_secs_f64().max(0.000_1);
+        let scaled = (self.next as f64 * ratio.clamp(0.5, 2.0)) as i64;
+        self.next = scaled.clamp(100, BatchSize::AUTO_MAX);
+    }
+}
+
+/// What a step is given of its batch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BatchMode {
+    /// Every key of the batch (locked first when [`RunOptions::lock_rows`]).
+    Keys,
+    /// Only the first and last key: the step works on the rows between them that
+    /// the job's condition selects, in one statement that checks it again.
+    Range,
+}
+
+/// One batch as its step sees it: keys as text, in key-column order.
+#[derive(Debug)]
+pub struct Batch<'k> {
+    pub first: &'k [String],
+    pub last: &'k [String],
+    /// Every key, in key order ([`BatchMode::Keys`]); empty for [`BatchMode::Range`].
+    pub keys: &'k [Vec<String>],
+}
+
+/// `sql` with each placeholder `$n` outside quotes moved to `$(n + by)`: a job's
+/// condition (numbered from `$1`) placed into a statement whose own parameters
+/// come first.
+pub fn shift_placeholders(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match c {
+            '\'' | '"' => {
+                out.push(c);
+                // Up to the closing quote; a doubled quote is an escaped one and
+                // simply closes and reopens.
+                for inner in chars.by_ref() {
+                    out.push(inner);
+                    if inner == c {
+                        break;
+                    }
+                }
+            }
+            '$' if chars.peek().is_some_and(|d| d.is_ascii_digit()) => {
+                let mut digits = String::new();
+                while let Some(d) = chars.peek().filter(|d| d.is_ascii_digit()) {
+                    digits.push(*d);
+                    chars.next();
+                }
+                let n: usize = digits.parse().expect("digits");
+                out.push_str(&format!("${}", n + by));
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
 /// A cohort job: the rows of one table that a condition selects, worked through in
 /// primary-key batches.
 #[derive(Debug, Clone)]
@@ -283,7 +409,7 @@ pub struct BatchJob {
     /// `$1::text::int`).
     pub condition: String,
     pub params: Vec<String>,
-    pub batch_size: i64,
+    pub batch_size: BatchSize,
     pub ticket: String,
     pub operator: String,
     pub dry_run: bool,
@@ -295,10 +421,16 @@ pub type Counts = BTreeMap<String, i64>;
 /// The work of one batch, given the primary keys it covers (each as text, in
 /// key-column order), inside the batch's transaction.
 pub trait BatchStep {
+    /// What the step needs of a batch; a [`BatchMode::Range`] step returns counts
+    /// that add up to the rows it worked on (they advance the progress).
+    fn mode(&self) -> BatchMode {
+        BatchMode::Keys
+    }
+
     fn apply(
         &mut self,
         tx: &Transaction<'_>,
-        keys: &[Vec<String>],
+        batch: &Batch<'_>,
     ) -> impl std::future::Future<Output = Result<Counts, ChangeError>>;
 
     /// Called after the batch's commit was attempted: `committed` is false when it
@@ -319,7 +451,10 @@ pub struct RunOptions<'a> {
     pub deadline: Option<std::time::Instant>,
     /// One audit row per batch (in its transaction). Off, the checkpoint row in
     /// `derbes.jobs` (same transaction) records the counts and the caller appends
-    /// one audit row for the run.
+    /// one audit row for the run; the batches then commit without waiting for
+    /// their WAL to reach disk (a crash may lose the last few batches, changes and
+    /// checkpoint together, so their rows are simply due again; the run's audit
+    /// row, committed synchronously after them, flushes them all first).
     pub audit_each_batch: bool,
     /// Called after each committed batch with the run so far.
     pub progress: Option<&'a (dyn Fn(&BatchReport) + Sync)>,
@@ -485,36 +620,9 @@ async fn run_locked(
         ),
     };
 
-    let columns: Vec<String> = key_columns
-        .iter()
-        .map(|c| format!("t0.{}::text", quote_ident(c)))
-        .collect();
-    let tuple: Vec<String> = key_columns
-        .iter()
-        .map(|c| format!("t0.{}", quote_ident(c)))
-        .collect();
-    let n = job.params.len();
-    let after: Vec<String> = key_types
-        .iter()
-        .enumerate()
-        .map(|(i, ty)| format!("${}::text::{ty}", n + 1 + i))
-        .collect();
-    let select = |resume: bool| {
-        format!(
-            "SELECT {} FROM {} t0 WHERE ({}){} ORDER BY {} LIMIT {}{}",
-            columns.join(", "),
-            job.table.quoted(),
-            job.condition,
-            if resume {
-                format!(" AND ({}) > ({})", tuple.join(", "), after.join(", "))
-            } else {
-                String::new()
-            },
-            tuple.join(", "),
-            job.batch_size.max(1),
-            if options.lock_rows { " FOR UPDATE" } else { "" }
-        )
-    };
+    let mode = step.mode();
+    let statements = Statements::new(job, key_columns, key_types, options.lock_rows);
+    let mut sizer = Sizer::new(job.batch_size);
     loop {
         if options
             .deadline
@@ -524,7 +632,14 @@ async fn run_locked(
             break;
         }
         let started = std::time::Instant::now();
+        let wanted = sizer.next();
         let change = begin(client, limits, job.dry_run).await?;
+        if !options.audit_each_batch {
+            change
+                .tx()
+                .batch_execute("SET LOCAL synchronous_commit = off")
+                .await?;
+        }
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = job
             .params
             .iter()
@@ -536,22 +651,56 @@ async fn run_locked(
                     .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)),
             );
         }
-        let rows = change
-            .tx()
-            .query(&select(last_key.is_some()), &params)
-            .await?;
-        if rows.is_empty() {
-            drop(change);
-            break;
-        }
-        let keys: Vec<Vec<String>> = rows
-            .iter()
-            .map(|row| (0..key_columns.len()).map(|i| row.get(i)).collect())
-            .collect();
-        let counts = step.apply(change.tx(), &keys).await?;
-        let batch_last = keys.last().cloned().expect("a batch has keys");
+        let resume = last_key.is_some();
+        let keys: Vec<Vec<String>>;
+        let (first, last, span): (Vec<String>, Vec<String>, i64) = match mode {
+            BatchMode::Keys => {
+                let rows = change
+                    .tx()
+                    .query(&statements.keys(resume, wanted), &params)
+                    .await?;
+                keys = rows
+                    .iter()
+                    .map(|row| (0..key_columns.len()).map(|i| row.get(i)).collect())
+                    .collect();
+                match (keys.first(), keys.last()) {
+                    (Some(first), Some(last)) => (first.clone(), last.clone(), keys.len() as i64),
+                    _ => {
+                        drop(change);
+                        break;
+                    }
+                }
+            }
+            BatchMode::Range => {
+                keys = Vec::new();
+                let Some(row) = change
+                    .tx()
+                    .query_opt(&statements.bounds(resume, wanted), &params)
+                    .await?
+                else {
+                    drop(change);
+                    break;
+                };
+                let n = key_columns.len();
+                (
+                    (0..n).map(|i| row.get(i)).collect(),
+                    (n..2 * n).map(|i| row.get(i)).collect(),
+                    row.get(2 * n),
+                )
+            }
+        };
+        let batch = Batch {
+            first: &first,
+            last: &last,
+            keys: &keys,
+        };
+        let counts = step.apply(change.tx(), &batch).await?;
+        let rows = match mode {
+            BatchMode::Keys => keys.len() as i64,
+            BatchMode::Range => counts.values().sum(),
+        };
         report.batches += 1;
-        report.rows += keys.len() as i64;
+        report.rows += rows;
         for (name, n) in &counts {
             *report.counts.entry(name.clone()).or_default() += n;
         }
@@ -563,7 +712,7 @@ async fn run_locked(
                      counts = $5, updated_at = now() WHERE id = $1",
                     &[
                         &id,
-                        &batch_last,
+                        &last,
                         &report.batches,
                         &report.rows,
                         &serde_json::to_value(&report.counts).expect("counts serialise"),
@@ -583,7 +732,7 @@ async fn run_locked(
                     "scope": job.scope,
                     "table": job.table.to_string(),
                     "batch": report.batches,
-                    "rows": keys.len(),
+                    "rows": rows,
                     "job": job_id,
                 }),
             };
@@ -595,18 +744,20 @@ async fn run_locked(
         };
         step.after_commit(committed.is_ok() && !job.dry_run);
         committed?;
-        timing.longest_batch_ms = timing
-            .longest_batch_ms
-            .max(started.elapsed().as_millis() as u64);
+        let elapsed = started.elapsed();
+        timing.longest_batch_ms = timing.longest_batch_ms.max(elapsed.as_millis() as u64);
         timing.batches_this_run += 1;
-        timing.rows_this_run += keys.len() as i64;
+        timing.rows_this_run += rows;
         if let Some(progress) = options.progress {
             progress(&report);
         }
-        last_key = Some(batch_last);
-        if (keys.len() as i64) < job.batch_size.max(1) {
+        last_key = Some(last);
+        // A keys batch short of what it asked for reached the last due row; a
+        // range batch cannot tell (rows past it may be due), so the next asks.
+        if mode == BatchMode::Keys && span < wanted {
             break;
         }
+        sizer.took(span, elapsed);
         if !options.pause.is_zero() {
             tokio::time::sleep(options.pause).await;
         }
@@ -623,4 +774,142 @@ async fn run_locked(
             .await?;
     }
     Ok((report, timing))
+}
+
+/// The statements that find a job's next batch, built once per run.
+struct Statements {
+    /// `SELECT` list of the key columns as text, on `t0`.
+    text_columns: Vec<String>,
+    /// The key columns on `t0`, for ordering and comparing.
+    tuple: Vec<String>,
+    /// The checkpoint's key as bound parameters after the job's own.
+    after: Vec<String>,
+    table: String,
+    condition: String,
+    key_columns: Vec<String>,
+    lock_rows: bool,
+}
+
+impl Statements {
+    fn new(job: &BatchJob, key_columns: &[String], key_types: &[String], lock_rows: bool) -> Self {
+        let n = job.params.len();
+        Statements {
+            text_columns: key_columns
+                .iter()
+                .map(|c| format!("t0.{}::text", quote_ident(c)))
+                .collect(),
+            tuple: key_columns
+                .iter()
+                .map(|c| format!("t0.{}", quote_ident(c)))
+                .collect(),
+            after: key_types
+                .iter()
+                .enumerate()
+                .map(|(i, ty)| format!("${}::text::{ty}", n + 1 + i))
+                .collect(),
+            table: job.table.quoted(),
+            condition: job.condition.clone(),
+            key_columns: key_columns.iter().map(|c| quote_ident(c)).collect(),
+            lock_rows,
+        }
+    }
+
+    fn resume(&self, resume: bool) -> String {
+        if resume {
+            format!(
+                " AND ({}) > ({})",
+                self.tuple.join(", "),
+                self.after.join(", ")
+            )
+        } else {
+            String::new()
+        }
+    }
+
+    /// The next `limit` due keys in key order (locked, if asked).
+    fn keys(&self, resume: bool, limit: i64) -> String {
+        format!(
+            "SELECT {} FROM {} t0 WHERE ({}){} ORDER BY {} LIMIT {}{}",
+            self.text_columns.join(", "),
+            self.table,
+            self.condition,
+            self.resume(resume),
+            self.tuple.join(", "),
+            limit.max(1),
+            if self.lock_rows { " FOR UPDATE" } else { "" }
+        )
+    }
+
+    /// The first due key after the checkpoint, the key `limit - 1` index entries
+    /// further on (or the table's last) and how many keys lie between them: one
+    /// statement, the second part read from the key index alone.
+    fn bounds(&self, resume: bool, limit: i64) -> String {
+        let on = |alias: &str| -> Vec<String> {
+            self.key_columns
+                .iter()
+                .map(|c| format!("{alias}.{c}"))
+                .collect()
+        };
+        let (f, s, t1) = (on("f"), on("s"), on("t1"));
+        let descending: Vec<String> = s.iter().map(|c| format!("{c} DESC")).collect();
+        format!(
+            "SELECT {first}, {last}, l.derbes_span FROM \
+               (SELECT {tuple} FROM {table} t0 WHERE ({condition}){resume} ORDER BY {tuple} LIMIT 1) f \
+             CROSS JOIN LATERAL \
+               (SELECT {s_cols}, count(*) OVER () AS derbes_span FROM \
+                  (SELECT {t1_cols} FROM {table} t1 WHERE ({t1_row}) >= ({f_row}) ORDER BY {t1_row} LIMIT {limit}) s \
+                ORDER BY {descending} LIMIT 1) l",
+            first = f.iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
+            last = on("l").iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
+            tuple = self.tuple.join(", "),
+            table = self.table,
+            condition = self.condition,
+            resume = self.resume(resume),
+            s_cols = s.join(", "),
+            t1_cols = t1.join(", "),
+            t1_row = t1.join(", "),
+            f_row = f.join(", "),
+            limit = limit.max(1),
+            descending = descending.join(", "),
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn placeholders_move_outside_quotes_only() {
+        assert_eq!(
+            shift_placeholders("t0.a < $1::text::int AND t0.\"$2\" = '$1' OR $12 > $2", 3),
+            "t0.a < $4::text::int AND t0.\"$2\" = '$1' OR $15 > $5"
+        );
+        assert_eq!(
+            shift_placeholders("'it''s $1' || $1", 1),
+            "'it''s $1' || $2"
+        );
+    }
+
+    #[test]
+    fn an_automatic_batch_grows_towards_its_target_and_shrinks_when_slow() {
+        let mut sizer = Sizer::new(BatchSize::Auto(Duration::from_millis(100)));
+        assert_eq!(sizer.next(), 1_000);
+        sizer.took(1_000, Duration::from_millis(10));
+        assert_eq!(sizer.next(), 2_000, "at most doubling at a step");
+        sizer.took(2_000, Duration::from_millis(80));
+        assert_eq!(sizer.next(), 2_500);
+        sizer.took(2_500, Duration::from_millis(500));
+        assert_eq!(sizer.next(), 1_250, "at most halving at a step");
+        sizer.took(10, Duration::from_millis(1));
+        assert_eq!(
+            sizer.next(),
+            1_250,
+            "a short batch (the table's end) says nothing"
+        );
+        let mut fixed = Sizer::new(BatchSize::Fixed(7));
+        fixed.took(7, Duration::from_secs(5));
+        assert_eq!(fixed.next(), 7);
+    }
 }

@@ -8,10 +8,16 @@
 //! drop is recorded in `derbes.jobs` (operation `purge.partition`, scope the
 //! partition) before anything happens, so a run killed between the steps finishes
 //! them next time: detach (`CONCURRENTLY`, outside a transaction, where the parent
-//! has no default partition; a pending detach is finalized), count again on the
+//! has no default partition; a pending detach is finalized), check again on the
 //! detached table (a held row that arrived meanwhile puts the partition back),
 //! archive when the rule says so (a verified archive, committed, before the drop),
-//! drop.
+//! and drop every detached partition of the table in one statement.
+//!
+//! With nothing that can hold a row back and no archive, no row of an expired
+//! partition is read: its row count comes from the server's statistics
+//! (`pg_class.reltuples`, exact after the VACUUM or ANALYZE an old partition has
+//! had; the report says the count is from statistics), which is what makes a drop
+//! cost the same however many rows the partition holds.
 
 use tokio_postgres::Client;
 
@@ -117,7 +123,7 @@ pub(super) async fn purge_expired(
             .unwrap_or_default()
             .to_owned();
         let archived = counts.get("archive").and_then(|a| a.as_i64());
-        if let Some(id) = finish_detached(
+        let ready = prepare_drop(
             client,
             map,
             request,
@@ -126,16 +132,19 @@ pub(super) async fn purge_expired(
             conditions,
             archive,
             done,
-            id,
-            &partition,
-            &bound,
-            archived,
+            Detached {
+                job: id,
+                partition,
+                bound,
+                archived,
+            },
             &cutoff,
             unconditional,
         )
-        .await?
-        {
-            archives.push(id);
+        .await?;
+        if let Some(ready) = ready {
+            archives.extend(ready.archive);
+            drop_all(client, std::slice::from_ref(&ready), done).await?;
         }
     }
 
@@ -162,6 +171,12 @@ pub(super) async fn purge_expired(
         )
         .await?
         .get(0);
+    // Detach every expired partition first (each `DETACH ... CONCURRENTLY` is two
+    // short transactions; their commits need not wait for the disk: a crash loses
+    // a suffix of them, and each job row precedes its detach in the WAL, so a
+    // detach that survives has its job row and the next run finishes it).
+    client.batch_execute("SET synchronous_commit = off").await?;
+    let mut detached = Vec::new();
     for row in expired {
         let partition = TableName {
             schema: row.get(0),
@@ -187,8 +202,6 @@ pub(super) async fn purge_expired(
             .await?
             .get(0);
         let detach = if has_default {
-            // CONCURRENTLY is refused beside a default partition; a plain detach
-            // takes a short exclusive lock, bounded by lock_timeout.
             format!(
                 "ALTER TABLE {parent} DETACH PARTITION {}",
                 partition.quoted()
@@ -201,7 +214,18 @@ pub(super) async fn purge_expired(
         };
         client.batch_execute(&detach).await?;
         crate::fault::point("purge.partition.detached");
-        if let Some(id) = finish_detached(
+        detached.push(Detached {
+            job: id,
+            partition,
+            bound,
+            archived: None,
+        });
+    }
+    client.batch_execute("RESET synchronous_commit").await?;
+    // Then archive those the rule archives, and drop them all in one statement.
+    let mut ready = Vec::new();
+    for partition in detached {
+        if let Some(one) = prepare_drop(
             client,
             map,
             request,
@@ -210,19 +234,39 @@ pub(super) async fn purge_expired(
             conditions,
             archive,
             done,
-            id,
-            &partition,
-            &bound,
-            None,
+            partition,
             &cutoff,
             unconditional,
         )
         .await?
         {
-            archives.push(id);
+            archives.extend(one.archive);
+            ready.push(one);
         }
     }
+    drop_all(client, &ready, done).await?;
     Ok(archives)
+}
+
+/// A partition detached by a purge, not yet dropped.
+struct Detached {
+    job: i64,
+    partition: TableName,
+    /// Its bound, to attach it again (`FOR VALUES FROM (...) TO (...)`).
+    bound: String,
+    /// The catalogue id of its archive, when a stopped run already wrote it.
+    archived: Option<i64>,
+}
+
+/// A detached partition ready to drop: archived if the rule says so.
+struct ReadyToDrop {
+    job: i64,
+    partition: TableName,
+    rows: i64,
+    /// `rows` comes from the server's statistics, not from reading the rows.
+    estimated: bool,
+    /// The archive written for it by this run.
+    archive: Option<i64>,
 }
 
 /// Rows of `partition` the rule's full condition keeps (held or referenced).
@@ -276,10 +320,15 @@ async fn finish_job(
     Ok(())
 }
 
-/// A detached partition: count again, then archive (when the rule says so) and
-/// drop, or put it back when a row of it must stay.
+/// A detached partition: check again for held rows (one that arrived meanwhile
+/// puts the partition back), archive it when the rule says so (the archive is
+/// verified and committed before anything is dropped), and say how many rows it
+/// holds: counted by the archive when there is one, else read from the server's
+/// statistics (`pg_class.reltuples`, exact after the VACUUM or ANALYZE that old
+/// partitions have had; counted row by row only when the partition never had one),
+/// so a partition nobody needs to read goes unread.
 #[allow(clippy::too_many_arguments)]
-async fn finish_detached(
+async fn prepare_drop(
     client: &mut Client,
     map: &DataMap,
     request: &PurgeRequest,
@@ -288,19 +337,18 @@ async fn finish_detached(
     conditions: &Conditions,
     archive: Option<&ArchiveTarget>,
     done: &mut TableOutcome,
-    job: i64,
-    partition: &TableName,
-    bound: &str,
-    archived: Option<i64>,
+    detached: Detached,
     cutoff: &str,
     unconditional: bool,
-) -> anyhow::Result<Option<i64>> {
-    let rows: i64 = client
-        .query_one(&format!("SELECT count(*) FROM {}", partition.quoted()), &[])
-        .await?
-        .get(0);
-    if !unconditional && kept(client, conditions, partition, cutoff).await? > 0 {
-        // A held row arrived between the count and the detach: put it back.
+) -> anyhow::Result<Option<ReadyToDrop>> {
+    let Detached {
+        job,
+        partition,
+        bound,
+        archived,
+    } = detached;
+    if !unconditional && kept(client, conditions, &partition, cutoff).await? > 0 {
+        // A held row arrived between the check and the detach: put it back.
         client
             .batch_execute(&format!(
                 "ALTER TABLE {} ATTACH PARTITION {} {bound}",
@@ -311,7 +359,13 @@ async fn finish_detached(
         finish_job(client, job, Some(serde_json::json!({"reattached": true}))).await?;
         return Ok(None);
     }
-    let mut written = None;
+    let mut ready = ReadyToDrop {
+        job,
+        partition,
+        rows: 0,
+        estimated: false,
+        archive: None,
+    };
     if let (Some(target), None) = (archive, archived) {
         let mut recipients = Recipients::new();
         for (index, key) in target.recipients.iter().enumerate() {
@@ -325,14 +379,14 @@ async fn finish_detached(
             ArchiveRequest {
                 selection: Selection::Rows {
                     table: table.mapped.clone(),
-                    relation: Some(partition.clone()),
+                    relation: Some(ready.partition.clone()),
                     keys_table: None,
                     rule: Some(rule.name.clone()),
                 },
                 out: target.dir.join(format!(
                     "purge-{}-{}-{}.age",
                     super::sanitise(&rule.name),
-                    super::sanitise(&partition.table),
+                    super::sanitise(&ready.partition.table),
                     chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f")
                 )),
                 overwrite: false,
@@ -354,15 +408,58 @@ async fn finish_detached(
         )
         .await?;
         let summary = receipt.commit(tx).await?;
-        written = Some(summary.id);
-        done.archived += rows;
+        ready.rows = summary.rows as i64;
+        ready.archive = Some(summary.id);
+        done.archived += ready.rows;
         crate::fault::point("purge.partition.archived");
+    } else {
+        let statistics: f32 = client
+            .query_one(
+                "SELECT reltuples FROM pg_class WHERE oid = to_regclass($1)",
+                &[&ready.partition.quoted()],
+            )
+            .await?
+            .get(0);
+        if statistics >= 0.0 {
+            ready.rows = statistics.round() as i64;
+            ready.estimated = true;
+        } else {
+            ready.rows = client
+                .query_one(
+                    &format!("SELECT count(*) FROM {}", ready.partition.quoted()),
+                    &[],
+                )
+                .await?
+                .get(0);
+        }
     }
+    Ok(Some(ready))
+}
+
+/// Drop the partitions in one statement (one commit, which a drop always waits
+/// for) and close their jobs.
+async fn drop_all(
+    client: &Client,
+    ready: &[ReadyToDrop],
+    done: &mut TableOutcome,
+) -> anyhow::Result<()> {
+    if ready.is_empty() {
+        return Ok(());
+    }
+    let names: Vec<String> = ready.iter().map(|r| r.partition.quoted()).collect();
     client
-        .batch_execute(&format!("DROP TABLE {}", partition.quoted()))
+        .batch_execute(&format!("DROP TABLE {}", names.join(", ")))
         .await?;
-    finish_job(client, job, Some(serde_json::json!({"rows": rows}))).await?;
-    done.deleted += rows;
-    done.partitions_dropped.push(partition.to_string());
-    Ok(written)
+    for one in ready {
+        finish_job(
+            client,
+            one.job,
+            Some(serde_json::json!({"rows": one.rows, "estimated": one.estimated})),
+        )
+        .await?;
+        done.deleted += one.rows;
+        done.rows_estimated |= one.estimated;
+        done.partitions_dropped.push(one.partition.to_string());
+    }
+    Ok(())
 }
