@@ -10,10 +10,12 @@
 # transaction (goal <= 250 ms). While derbes runs, a writer session updates random
 # rows of the table (most of them due, so some sit in the batch being deleted) and
 # inserts new ones, committing each pair; its longest wait is printed beside the
-# purge's lock_timeout.
+# purge's lock_timeout. While the single DELETE runs, the same writer works on a
+# side table instead (on the copy it would only wait for the DELETE), so both runs
+# share the machine with the same load.
 #
 # Then the partitioned case: two identical tables range-partitioned by month, 12
-# expired months of BENCH_PART_ROWS rows (default BENCH_PURGE_ROWS / 2) and one
+# expired months of BENCH_PART_ROWS rows (default BENCH_PURGE_ROWS) and one
 # current month: derbes detaches and drops the expired partitions, the hand-written
 # DELETE deletes their rows; prints the ratio (goal >= 100x).
 #
@@ -27,7 +29,7 @@ source scripts/bench-lib.sh
 
 BENCH_DB=${BENCH_DB:-derbes_bench_purge}
 rows=${BENCH_PURGE_ROWS:-10000000}
-part_rows=${BENCH_PART_ROWS:-$((rows / 2))}
+part_rows=${BENCH_PART_ROWS:-$rows}
 batch=${BENCH_BATCH:-auto}
 export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGDATABASE=$BENCH_DB
@@ -79,8 +81,9 @@ export DERBES_MAP=$map
 
 echo "# making $rows expired rows (+10% young) in bench_logs and its copy, $part_rows in each partitioned table"
 psql -q -v ON_ERROR_STOP=1 <<EOF
-DROP TABLE IF EXISTS bench_logs, bench_logs_copy, bench_parts_a, bench_parts_b, bench_stop, bench_writer_stats CASCADE;
+DROP TABLE IF EXISTS bench_logs, bench_logs_copy, bench_logs_side, bench_parts_a, bench_parts_b, bench_stop, bench_writer_stats CASCADE;
 DROP PROCEDURE IF EXISTS bench_writer();
+DROP PROCEDURE IF EXISTS bench_writer(text);
 DELETE FROM derbes.jobs WHERE operation LIKE 'purge%';
 CREATE TABLE bench_logs (
     id bigint PRIMARY KEY, logged_at timestamptz NOT NULL,
@@ -100,6 +103,8 @@ INSERT INTO bench_logs
   FROM generate_series(1, $rows / 10) g;
 CREATE TABLE bench_logs_copy (LIKE bench_logs INCLUDING ALL);
 INSERT INTO bench_logs_copy SELECT * FROM bench_logs;
+CREATE TABLE bench_logs_side (LIKE bench_logs INCLUDING ALL);
+INSERT INTO bench_logs_side SELECT * FROM bench_logs WHERE id <= 100000;
 
 CREATE TABLE bench_parts_a (
     id bigint NOT NULL, logged_at timestamptz NOT NULL, borrower_id bigint,
@@ -129,27 +134,28 @@ INSERT INTO bench_parts_a
 INSERT INTO bench_parts_b SELECT * FROM bench_parts_a;
 
 CREATE TABLE bench_stop (stop boolean);
-CREATE TABLE bench_writer_stats (statements bigint, worst_ms float8);
--- The concurrent writer: update a random row (most are due) and insert a new one,
--- commit, a few ms apart; records its longest wait.
-CREATE PROCEDURE bench_writer() LANGUAGE plpgsql AS \$\$
+CREATE TABLE bench_writer_stats (tbl text, statements bigint, worst_ms float8);
+-- The concurrent writer: update a random row of tbl (most are due) and insert a new
+-- one, commit, a few ms apart; records its longest wait.
+CREATE PROCEDURE bench_writer(tbl text) LANGUAGE plpgsql AS \$\$
 DECLARE t timestamptz; worst float8 := 0; n bigint := 0; top bigint; d float8; pick bigint;
 BEGIN
-  SELECT max(id) INTO top FROM bench_logs;
+  EXECUTE format('SELECT max(id) FROM %I', tbl) INTO top;
   LOOP
     EXIT WHEN EXISTS (SELECT 1 FROM bench_stop);
     -- A value, not random() in the WHERE clause (volatile: a scan of every row).
     pick := 1 + floor(random() * top)::bigint;
     t := clock_timestamp();
-    UPDATE bench_logs SET status = 299 WHERE id = pick;
-    INSERT INTO bench_logs VALUES (top + 1 + n, now(), NULL, '10.0.0.2', 'POST', '/w', 200, 'writer');
+    EXECUTE format('UPDATE %I SET status = 299 WHERE id = \$1', tbl) USING pick;
+    EXECUTE format('INSERT INTO %I VALUES (\$1, now(), NULL, ''10.0.0.2'', ''POST'', ''/w'', 200, ''writer'')', tbl)
+      USING top + 1 + n;
     COMMIT;
     d := extract(epoch FROM clock_timestamp() - t) * 1000;
     worst := greatest(worst, d);
     n := n + 1;
     PERFORM pg_sleep(0.005);
   END LOOP;
-  INSERT INTO bench_writer_stats VALUES (n, worst);
+  INSERT INTO bench_writer_stats VALUES (tbl, n, worst);
   COMMIT;
 END \$\$;
 VACUUM ANALYZE bench_logs;
@@ -165,15 +171,21 @@ now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }'; }
 
-# One statement on the copy.
+# One statement on the copy, the writer on the side table.
 psql -qc "CHECKPOINT"
+psql -qc "CALL bench_writer('bench_logs_side')" &
+writer=$!
+sleep 1
 t0=$(now_s)
 hand=$(psql -Atqc "WITH d AS (DELETE FROM bench_logs_copy WHERE logged_at < (timestamptz '$as_of' - interval '1 year') RETURNING 1) SELECT count(*) FROM d")
 hand_s=$(elapsed "$t0" "$(now_s)")
+psql -qc "INSERT INTO bench_stop VALUES (true)"
+wait "$writer"
+psql -qc "DELETE FROM bench_stop"
 
-# derbes, with the writer running beside it.
+# derbes, with the writer running beside it on the same table.
 psql -qc "CHECKPOINT"
-psql -qc "CALL bench_writer()" &
+psql -qc "CALL bench_writer('bench_logs')" &
 writer=$!
 sleep 1
 t0=$(now_s)
@@ -191,7 +203,7 @@ if [ "$deleted" -ne "$due" ] || [ "$hand" -ne "$due" ]; then
 fi
 left=$(psql -Atqc "SELECT count(*) FROM bench_logs WHERE logged_at < (timestamptz '$as_of' - interval '1 year')")
 [ "$left" -eq 0 ] || { echo "$left due rows left after derbes purge" >&2; exit 1; }
-read -r writes worst < <(psql -AtF' ' -qc "SELECT statements, round(worst_ms::numeric, 1) FROM bench_writer_stats")
+read -r writes worst < <(psql -AtF' ' -qc "SELECT statements, round(worst_ms::numeric, 1) FROM bench_writer_stats WHERE tbl = 'bench_logs'")
 
 derbes_rate=$(rate "$deleted" "$derbes_s")
 hand_rate=$(rate "$hand" "$hand_s")

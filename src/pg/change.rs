@@ -116,13 +116,38 @@ pub async fn begin<'c>(
     limits: &Limits,
     dry_run: bool,
 ) -> Result<Change<'c>, ChangeError> {
+    begin_with(client, limits, dry_run, Commit::Synchronous).await
+}
+
+/// Whether a change's commit waits for its WAL to reach disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Commit {
+    Synchronous,
+    /// For batches whose loss in a crash is harmless (see
+    /// [`RunOptions::audit_each_batch`]).
+    Asynchronous,
+}
+
+async fn begin_with<'c>(
+    client: &'c mut Client,
+    limits: &Limits,
+    dry_run: bool,
+    commit: Commit,
+) -> Result<Change<'c>, ChangeError> {
     let tx = client.transaction().await?;
+    // Synchronous keeps the server's own setting (which may wait for a standby).
+    let synchronous = match commit {
+        Commit::Synchronous => None,
+        Commit::Asynchronous => Some("off"),
+    };
     // One round trip: batches begin many of these.
     let read_only: String = tx
         .query_one(
             "SELECT current_setting('transaction_read_only'), \
-                    set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true)",
-            &[&limits.lock_timeout, &limits.statement_timeout],
+                    set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true), \
+                    set_config('synchronous_commit', \
+                               coalesce($3::text, current_setting('synchronous_commit')), true)",
+            &[&limits.lock_timeout, &limits.statement_timeout, &synchronous],
         )
         .await?
         .get(0);
@@ -633,13 +658,11 @@ async fn run_locked(
         }
         let started = std::time::Instant::now();
         let wanted = sizer.next();
-        let change = begin(client, limits, job.dry_run).await?;
-        if !options.audit_each_batch {
-            change
-                .tx()
-                .batch_execute("SET LOCAL synchronous_commit = off")
-                .await?;
-        }
+        let commit = match options.audit_each_batch {
+            true => Commit::Synchronous,
+            false => Commit::Asynchronous,
+        };
+        let change = begin_with(client, limits, job.dry_run, commit).await?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = job
             .params
             .iter()
