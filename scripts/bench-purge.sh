@@ -12,7 +12,7 @@
 # inserts new ones, committing each pair; its longest wait is printed beside the
 # purge's lock_timeout. While the single DELETE runs, the same writer works on a
 # side table instead (on the copy it would only wait for the DELETE), so both runs
-# share the machine with the same load.
+# share the machine with the same load. Autovacuum is held off both tables.
 #
 # Then the partitioned case: two identical tables range-partitioned by month, 12
 # expired months of BENCH_PART_ROWS rows (default BENCH_PURGE_ROWS) and one
@@ -105,6 +105,11 @@ CREATE TABLE bench_logs_copy (LIKE bench_logs INCLUDING ALL);
 INSERT INTO bench_logs_copy SELECT * FROM bench_logs;
 CREATE TABLE bench_logs_side (LIKE bench_logs INCLUDING ALL);
 INSERT INTO bench_logs_side SELECT * FROM bench_logs WHERE id <= 100000;
+-- Both runs leave the same dead rows for VACUUM; autovacuum would clean up during
+-- the batched run (commits as it goes) and after the single DELETE, so it is held
+-- off both to compare the two alone.
+ALTER TABLE bench_logs SET (autovacuum_enabled = off);
+ALTER TABLE bench_logs_copy SET (autovacuum_enabled = off);
 
 CREATE TABLE bench_parts_a (
     id bigint NOT NULL, logged_at timestamptz NOT NULL, borrower_id bigint,
