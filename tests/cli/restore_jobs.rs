@@ -485,3 +485,85 @@ async fn restore_jobs_dry_run_uses_one_transaction_and_changes_nothing() {
     }
     assert_eq!(database_checksums(&client).await, before);
 }
+
+/// A table with a foreign key to itself loads one member at a time, in file order:
+/// each loan refers to the loan before it, so a member loaded before the one
+/// holding its referenced rows had committed would break the key.
+#[tokio::test]
+async fn restore_jobs_loads_a_self_referencing_table_in_file_order() {
+    let db = TestDb::migrated().await;
+    seed(&db).await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "ALTER TABLE loans ADD COLUMN refinanced_from bigint REFERENCES loans (id);
+             INSERT INTO loans (id, borrower_id, contract_no, principal, rate_percent, issued_at,
+                                due_on, status, refinanced_from)
+               SELECT 930000 + g, 900001, 'SR-' || g, 1000 + g, 30, now() - interval '3 years',
+                      current_date - 500, 'closed', CASE WHEN g > 1 THEN 930000 + g - 1 END
+               FROM generate_series(1, 400) g;",
+        )
+        .await
+        .unwrap();
+    let keys = age_keys();
+    let out = keys.dir.join("chain.age");
+    let output = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", crate::support::reference_map())
+        .env("DERBES_PART_BYTES", "2048")
+        .args([
+            "archive",
+            "dump",
+            "--yes",
+            "--ticket",
+            "T-1",
+            "--keep",
+            "1y",
+            "--subject",
+            "id:900001",
+            "-r",
+        ])
+        .arg(&keys.age_recipient)
+        .arg("--out")
+        .arg(&out)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let before = table_sums(&client).await;
+    client
+        .batch_execute(
+            "DELETE FROM server_logs WHERE borrower_id = 900001;
+             DELETE FROM payments WHERE loan_id IN (SELECT id FROM loans WHERE borrower_id = 900001);
+             UPDATE loans SET refinanced_from = NULL WHERE borrower_id = 900001;
+             DELETE FROM loans WHERE borrower_id = 900001;
+             DELETE FROM borrowers WHERE id = 900001;",
+        )
+        .await
+        .unwrap();
+    let output = restore_cmd(&db, &keys, &out, &["--jobs", "4"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(table_sums(&client).await, before);
+    // Several members, each committed before the next began.
+    let loans = writers(&client, "loans WHERE borrower_id = 900001").await;
+    assert!(loans.2 > 5, "several members: {loans:?}");
+    let ordered: bool = client
+        .query_one(
+            "SELECT bool_and(l.xmin::text::bigint >= p.xmin::text::bigint) \
+             FROM loans l JOIN loans p ON p.id = l.refinanced_from WHERE l.borrower_id = 900001",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(ordered, "no loan was loaded before the loan it refers to");
+}
