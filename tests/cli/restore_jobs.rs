@@ -1,7 +1,7 @@
 //! `archive restore --jobs N`: every archived row back exactly once with parents
 //! committed before children, a connection terminated mid-run and the rerun that
-//! resumes, a constraint violation in one member, and a dry run that changes
-//! nothing. Oracles are plain queries written here (row counts and md5 of each
+//! resumes, a constraint violation in one member, a dry run that changes nothing, a
+//! self-referencing table, and a run into a side schema killed and resumed. Oracles are plain queries written here (row counts and md5 of each
 //! table's rows, transaction ids of the rows), never derbes' SQL.
 
 use std::collections::BTreeMap;
@@ -115,6 +115,37 @@ async fn archived_and_deleted(
         .await
         .unwrap();
     (keys, out, before)
+}
+
+/// Per table: row count and md5 of borrower 900001's rows (`side`: every row of the
+/// side table in that schema instead), as text, in order.
+async fn subject_sums(
+    client: &tokio_postgres::Client,
+    side: Option<&str>,
+) -> BTreeMap<&'static str, (i64, String)> {
+    let mut sums = BTreeMap::new();
+    for table in TABLES {
+        let from = match (side, table) {
+            (Some(schema), _) => format!("{schema}.{table} t"),
+            (None, "borrowers") => "borrowers t WHERE id = 900001".to_owned(),
+            (None, "payments") => "payments t WHERE loan_id IN \
+                                   (SELECT id FROM loans WHERE borrower_id = 900001)"
+                .to_owned(),
+            (None, _) => format!("{table} t WHERE borrower_id = 900001"),
+        };
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), md5(coalesce(string_agg(t::text, E'\\n' ORDER BY t::text), '')) \
+                     FROM {from}"
+                ),
+                &[],
+            )
+            .await
+            .unwrap();
+        sums.insert(table, (row.get(0), row.get(1)));
+    }
+    sums
 }
 
 fn restore_cmd(db: &TestDb, keys: &Keys, archive: &PathBuf, extra: &[&str]) -> Process {
@@ -566,4 +597,84 @@ async fn restore_jobs_loads_a_self_referencing_table_in_file_order() {
         .unwrap()
         .get(0);
     assert!(ordered, "no loan was loaded before the loan it refers to");
+}
+
+/// A run into a side schema killed (as `kill -9`) after some members committed:
+/// the same command creates no table again, skips the members recorded, and the
+/// side tables end up with every archived row exactly once.
+#[tokio::test]
+async fn restore_jobs_into_a_side_schema_killed_mid_run_resumes_exactly_once() {
+    let db = TestDb::migrated().await;
+    let (keys, archive, _) = archived_and_deleted(&db, false).await;
+    let client = db.client().await;
+    // The archived rows, from the original tables restored in one transaction.
+    let output = restore_cmd(&db, &keys, &archive, &[]).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let archived = subject_sums(&client, None).await;
+
+    let flag = keys.dir.join("pause");
+    let mut child = restore_cmd(&db, &keys, &archive, &["--jobs", "2", "--into", "inspect"])
+        .env("DERBES_FAULT_POINT", "archive.restore.member")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Let five members through their commit, stop the run at the sixth.
+    for passed in 0..6 {
+        let mut paused = false;
+        for _ in 0..600 {
+            if std::fs::read_to_string(&flag).is_ok_and(|s| !s.trim().is_empty()) {
+                paused = true;
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        assert!(paused, "the run reached member {}", passed + 1);
+        if passed < 5 {
+            std::fs::remove_file(&flag).unwrap();
+        }
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    std::fs::remove_file(&flag).unwrap();
+    crate::archive::wait_for_no_derbes_session(&db).await;
+    let recorded = count(
+        &client,
+        "SELECT count(*) FROM derbes.jobs WHERE operation = 'archive.restore' \
+         AND scope LIKE '%/member/%'",
+    )
+    .await;
+    assert!((1..=5).contains(&recorded), "{recorded} members committed");
+
+    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2", "--into", "inspect"])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        stdout.contains(&format!("resumed: {recorded} of ")),
+        "says what it skipped: {stdout}"
+    );
+    assert_eq!(
+        subject_sums(&client, Some("inspect")).await,
+        archived,
+        "every archived row exactly once in the side tables"
+    );
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM derbes.jobs WHERE operation = 'archive.restore'"
+        )
+        .await,
+        0
+    );
 }
