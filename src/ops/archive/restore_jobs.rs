@@ -6,7 +6,8 @@
 //! blocking thread) decrypts the age stream in file order and hands each CSV member
 //! (at most [`crate::files::tar_writer::PART_BYTES`]), checked again against the
 //! manifest's SHA-256, through a bounded channel to a dispatcher, which passes it
-//! on to whichever of the N connections is free: memory stays about N parts.
+//! on to whichever of the N connections is free: at most N + 4 parts are in memory
+//! at once.
 //!
 //! Order. A member of a table starts only once every member of each earlier table
 //! of the archive it references by a foreign key (the catalogue's) has committed.
