@@ -1,7 +1,8 @@
 //! `archive restore --jobs N`: every archived row back exactly once with parents
 //! committed before children, a connection terminated mid-run and the rerun that
 //! resumes, a constraint violation in one member, a dry run that changes nothing, a
-//! self-referencing table, and a run into a side schema killed and resumed. Oracles are plain queries written here (row counts and md5 of each
+//! self-referencing table, a run into a side schema killed and resumed, and a second
+//! run at once (exit 7). Oracles are plain queries written here (row counts and md5 of each
 //! table's rows, transaction ids of the rows), never derbes' SQL.
 
 use std::collections::BTreeMap;
@@ -676,5 +677,44 @@ async fn restore_jobs_into_a_side_schema_killed_mid_run_resumes_exactly_once() {
         )
         .await,
         0
+    );
+}
+
+/// Two `--jobs` restores of one archive into one target never run at once: the
+/// second exits 7 and loads nothing.
+#[tokio::test]
+async fn restore_jobs_while_another_run_of_the_same_archive_holds_its_lock_is_exit_7() {
+    let db = TestDb::migrated().await;
+    let (keys, archive, _) = archived_and_deleted(&db, false).await;
+    let client = db.client().await;
+    let archive_id: String = client
+        .query_one("SELECT archive_id FROM derbes.archives", &[])
+        .await
+        .unwrap()
+        .get(0);
+    // The lock a running `restore --jobs` into the original tables holds.
+    client
+        .execute(
+            "SELECT pg_advisory_lock(hashtextextended('derbes:archive.restore:' || $1 || '/tables', 0))",
+            &[&archive_id],
+        )
+        .await
+        .unwrap();
+    let before = database_checksums(&client).await;
+    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(7), "{stderr}");
+    assert!(stderr.contains("archive.restore"), "{stderr}");
+    assert_eq!(database_checksums(&client).await, before, "nothing loaded");
+    // Into a side schema is another target: it runs.
+    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2", "--into", "inspect"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
     );
 }
