@@ -2,8 +2,8 @@
 //! committed before children, a connection terminated mid-run and the rerun that
 //! resumes, a constraint violation in one member, a dry run that changes nothing, a
 //! self-referencing table, a run into a side schema killed and resumed, and a second
-//! run at once (exit 7). Oracles are plain queries written here (row counts and md5 of each
-//! table's rows, transaction ids of the rows), never derbes' SQL.
+//! run at once (exit 7). Oracles are plain queries written here (row counts and md5
+//! of each table's rows, transaction ids of the rows), never derbes' SQL.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
