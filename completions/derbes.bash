@@ -872,7 +872,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__restore)
-            opts="-i -y -v -q -h -V --identity --into --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-i -j -y -v -q -h -V --identity --into --jobs --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -887,6 +887,14 @@ _derbes() {
                     return 0
                     ;;
                 --into)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --jobs)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -j)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Benchmark of `derbes archive dump`, single-stream (`--jobs 1`) and parallel
 # (`--jobs N`), against what an operator would otherwise run, on the same rows of
-# server_logs in the same run:
+# server_logs in the same run, then of `derbes archive restore --jobs 1` against
+# `--jobs N` of the last archive into a side schema (`--into bench_restore`, dropped
+# before each run; the restore's time includes its verification pass, so the file
+# is read twice; MB/s from the same CSV bytes). The dump's sides:
 #
 #   psql -c "\copy (SELECT ...) to /dev/null (format csv, header)"   (one bare COPY)
 #   psql -c "\copy (SELECT ...) to stdout (format csv, header)" | age -r KEY > file
@@ -71,7 +74,8 @@ psql -qc "\copy ($select) to /dev/null (format csv, header)"
 
 pipe_s=() copy_s=() pipe_mbs=() copy_mbs=() pgdump_s=() pgdump_mbs=()
 derbes1_s=() derbes1_mbs=() derbesN_s=() derbesN_mbs=()
-pipe_rss=0 derbes1_rss=0 derbesN_rss=0 pgdump_rss=0
+restore1_s=() restore1_mbs=() restoreN_s=() restoreN_mbs=()
+pipe_rss=0 derbes1_rss=0 derbesN_rss=0 pgdump_rss=0 restore1_rss=0 restoreN_rss=0
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 mbs() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0) ? b / 1e6 / s : 0 }'; }
 
@@ -125,8 +129,30 @@ run_derbes() {
     if [ "$1" -eq "$runs" ]; then
         "$DERBES" archive verify -q -i "$work/key.txt" "$out" >/dev/null \
             || { echo "derbes archive verify failed" >&2; exit 1; }
+        mv "$out" "$work/restore.age" # what the restore runs load
     fi
     rm -f "$out"
+}
+
+# run_restore JOBS: one `archive restore --jobs JOBS --into bench_restore` of the
+# last archive, into the restore1_* or restoreN_* figures.
+run_restore() {
+    local s loaded side
+    side=$([ "$1" -eq 1 ] && echo restore1 || echo restoreN)
+    local -n side_s="${side}_s" side_mbs="${side}_mbs" side_rss="${side}_rss"
+    psql -qc "DROP SCHEMA IF EXISTS bench_restore CASCADE" 2>/dev/null
+    /usr/bin/time -v -o "$work/restore.time" "$DERBES" -q --format json archive restore \
+        "$work/restore.age" -i "$work/key.txt" --into bench_restore --jobs "$1" \
+        --ticket BENCH --yes > "$work/restore.json" \
+        || { echo "derbes archive restore --jobs $1 failed" >&2; exit 1; }
+    loaded=$(python3 -c "import json; print(json.load(open('$work/restore.json'))['rows'])")
+    if [ "$loaded" -ne "$rows" ]; then
+        echo "derbes restore --jobs $1 loaded $loaded rows, the archive holds $rows" >&2
+        exit 1
+    fi
+    s=$(seconds "$work/restore.time")
+    side_s+=("$s"); side_mbs+=("$(mbs "$pipe_bytes" "$s")")
+    side_rss=$(max "$side_rss" "$(peak_rss "$work/restore.time")")
 }
 
 run_pgdump() {
@@ -156,6 +182,14 @@ for i in $(seq 1 "$runs"); do
     fi
     run_copy
 done
+for i in $(seq 1 "$runs"); do
+    if [ $((i % 2)) -eq 1 ]; then
+        run_restore 1; run_restore "$jobs"
+    else
+        run_restore "$jobs"; run_restore 1
+    fi
+done
+psql -qc "DROP SCHEMA IF EXISTS bench_restore CASCADE" 2>/dev/null
 
 echo "rows: $rows of server_logs (derbes archived the same), CSV: $(awk -v b="$pipe_bytes" 'BEGIN { printf "%.1f", b / 1e6 }') MB from psql; N = $jobs jobs on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
 stat_line "psql \\copy to /dev/null: seconds" s %.2f "${copy_s[@]}"
@@ -182,3 +216,10 @@ mapfile -t ratio < <(ratios "${derbesN_mbs[*]}" "${copy_mbs[*]}")
 stat_line "ratio derbes --jobs $jobs / bare \\copy" x %.2f "${ratio[@]}"
 echo "peak RSS: derbes --jobs 1 ${derbes1_rss} MB, --jobs $jobs ${derbesN_rss} MB (goal <= 64 MB per job), pipeline ${pipe_rss} MB, pg_dump ${pgdump_rss} MB (largest process); derbes file $(awk -v b="$derbes_file" 'BEGIN { printf "%.1f", b / 1e6 }') MB"
 echo "derbes archive verify: intact"
+stat_line "derbes archive restore --jobs 1 --into: seconds" s %.2f "${restore1_s[@]}"
+stat_line "derbes archive restore --jobs 1 --into: MB/s" MB/s %.1f "${restore1_mbs[@]}"
+stat_line "derbes archive restore --jobs $jobs --into: seconds" s %.2f "${restoreN_s[@]}"
+stat_line "derbes archive restore --jobs $jobs --into: MB/s" MB/s %.1f "${restoreN_mbs[@]}"
+mapfile -t ratio < <(ratios "${restoreN_mbs[*]}" "${restore1_mbs[*]}")
+stat_line "ratio derbes restore --jobs $jobs / --jobs 1" x %.2f "${ratio[@]}"
+echo "peak RSS: derbes restore --jobs 1 ${restore1_rss} MB, --jobs $jobs ${restoreN_rss} MB"

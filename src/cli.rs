@@ -786,6 +786,7 @@ Examples:
   derbes archive restore dpo-17.age -i key.txt --into inspect \\
       --ticket DPO-18 --yes
   derbes archive restore dpo-17.age -i key.txt --ticket DPO-19 --dry-run
+  derbes archive restore dpo-17.age -i key.txt --ticket DPO-20 --jobs 4 --yes
 ";
 const EX_ARCHIVE_LIST: &str = "\
 Examples:
@@ -1184,7 +1185,9 @@ pub enum ArchiveCommand {
     /// Load an archive's rows back (COPY FROM), into their tables or a side schema.
     ///
     /// The archive is verified first; all rows load in one transaction, so a row that
-    /// breaks a constraint is reported and nothing is loaded. An archive this
+    /// breaks a constraint is reported and nothing is loaded (with --jobs N, one
+    /// transaction per member on N connections, parents first, resumable: see
+    /// --jobs). An archive this
     /// database's catalogue does not know (e.g. a fresh database) is checked against
     /// its own manifest and loaded, with a warning. Generated columns are computed
     /// again; GENERATED ALWAYS identity columns keep their archived values.
@@ -1291,6 +1294,16 @@ pub struct ArchiveRestoreArgs {
     /// or from the archive's column definitions where the database has none).
     #[arg(long, value_name = "SCHEMA")]
     pub into: Option<String>,
+
+    /// Connections that load at once. 1 (the default): every row in one
+    /// transaction, all or nothing. N > 1: each CSV member (a part of at most
+    /// 8 MiB) in its own transaction on one of N connections, a table's members
+    /// only after every member of the tables it references has committed; a
+    /// failure leaves the members committed loaded, and the same command run again
+    /// skips them and loads the rest. --dry-run always uses one transaction.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
 
     #[command(flatten)]
     pub request: TicketArgs,

@@ -201,7 +201,11 @@ async fn dump_recorded(
         keep: args.keep.clone(),
         operator: ctx.operator.clone(),
         ticket: Some(args.request.ticket.clone()),
-        part_bytes: crate::files::tar_writer::PART_BYTES,
+        // Tests cut small tables into many parts; the default keeps parts of 8 MiB.
+        part_bytes: std::env::var("DERBES_PART_BYTES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(crate::files::tar_writer::PART_BYTES),
         // A dump deletes nothing: no keys to keep.
         capture_keys: false,
         jobs: dump_jobs(ctx, args),
@@ -239,15 +243,7 @@ fn dump_jobs(ctx: &Context, args: &ArchiveDumpArgs) -> Option<archive::parallel:
     if jobs < 2 {
         return None;
     }
-    let global = ctx.global.clone();
-    let operator = ctx.operator.clone();
-    let connect: archive::parallel::Connect = Arc::new(move || {
-        let ctx = Context {
-            global: global.clone(),
-            operator: operator.clone(),
-        };
-        Box::pin(async move { ctx.connect().await.map(|(client, _)| client) })
-    });
+    let connect = connect_more(ctx);
     // Tests cut small tables into ranges; the default keeps ranges worth a scan.
     let range_min_rows = std::env::var("DERBES_RANGE_MIN_ROWS")
         .ok()
@@ -257,6 +253,19 @@ fn dump_jobs(ctx: &Context, args: &ArchiveDumpArgs) -> Option<archive::parallel:
         jobs,
         connect,
         range_min_rows,
+    })
+}
+
+/// Opens one more connection like the command's own (`--jobs`).
+fn connect_more(ctx: &Context) -> archive::parallel::Connect {
+    let global = ctx.global.clone();
+    let operator = ctx.operator.clone();
+    Arc::new(move || {
+        let ctx = Context {
+            global: global.clone(),
+            operator: operator.clone(),
+        };
+        Box::pin(async move { ctx.connect().await.map(|(client, _)| client) })
     })
 }
 
@@ -410,6 +419,10 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
             operator: ctx.operator.clone(),
             ticket: Some(args.request.ticket),
             progress: tell,
+            jobs: (args.jobs > 1).then(|| archive::restore_jobs::Jobs {
+                jobs: usize::from(args.jobs),
+                connect: connect_more(ctx),
+            }),
         },
     )
     .await;
@@ -441,6 +454,21 @@ impl Tabular for RestoreReport {
         } else {
             format!("{} rows loaded from {}", self.rows, self.path.display())
         }];
+        if let Some(resumed) = &self.resumed {
+            notes.push(format!(
+                "resumed: {} of {} members were already loaded",
+                resumed.already_loaded, resumed.members
+            ));
+        }
+        if self.jobs > 1 {
+            notes.push(format!(
+                "loaded on {} connections, one transaction per member",
+                self.jobs
+            ));
+        }
+        if let Some(note) = &self.note {
+            notes.push(note.clone());
+        }
         if self.catalogue_id.is_none() {
             notes.push(
                 "not catalogued here: checked against the archive's own manifest only".to_owned(),

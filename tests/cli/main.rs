@@ -29,6 +29,7 @@ mod promises;
 mod purge;
 mod rectify;
 mod requests;
+mod restore_jobs;
 mod sample;
 mod subject;
 mod surface;

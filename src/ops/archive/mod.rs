@@ -27,7 +27,8 @@
 //! With [`ArchiveRequest::jobs`] (`archive dump --jobs N`) the rows are dumped by N
 //! connections in the snapshot the caller's transaction exports, large tables cut
 //! by partition or key range ([`parallel`]); the file, manifest, read-back and
-//! catalogue are the same.
+//! catalogue are the same. `archive restore --jobs N` loads members on N
+//! connections, one transaction each, resumably ([`restore_jobs`]).
 //!
 //! The rows archived are those the caller's transaction sees when each table's
 //! `COPY` runs. With [`ArchiveRequest::capture_keys`], the same statement that
@@ -40,6 +41,7 @@
 pub mod manifest;
 pub mod parallel;
 pub mod read;
+pub mod restore_jobs;
 pub mod select;
 pub mod write;
 
@@ -1021,6 +1023,10 @@ pub struct RestoreOptions {
     /// Told the bytes of the archive file read: the file is read twice, once to
     /// check it and once to load it, so a progress bar's total is twice its size.
     pub progress: Option<read::BytesRead>,
+    /// Load members on several connections, one transaction each
+    /// (`archive restore --jobs N`, see [`restore_jobs`]); None or one job is the
+    /// single transaction. A dry run always uses the single transaction.
+    pub jobs: Option<restore_jobs::Jobs>,
 }
 
 /// What a restore loaded (or would load, in a dry run).
@@ -1036,6 +1042,14 @@ pub struct RestoreReport {
     pub rows: u64,
     pub into: Option<String>,
     pub dry_run: bool,
+    /// Connections that loaded (1: one transaction).
+    pub jobs: usize,
+    /// With --jobs: members an earlier, stopped run had already loaded.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub resumed: Option<restore_jobs::Resumed>,
+    /// Said to the operator beside the counts (a dry run asked for --jobs).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
 }
 
 fn check_side_schema(name: &str, map_schema: &str) -> anyhow::Result<()> {
@@ -1071,6 +1085,9 @@ fn check_side_schema(name: &str, map_schema: &str) -> anyhow::Result<()> {
 /// such a table is loaded through a temporary table and
 /// `INSERT ... OVERRIDING SYSTEM VALUE`; the identity's sequence is then moved past
 /// the largest value loaded (not in a dry run: sequences do not roll back).
+///
+/// With [`RestoreOptions::jobs`] of more than one (and not a dry run), members load
+/// on several connections, one transaction each, resumably: see [`restore_jobs`].
 pub async fn restore(
     client: &mut Client,
     identities: Arc<Identities>,
@@ -1106,43 +1123,26 @@ pub async fn restore(
         }
     }
 
+    // Several connections, one transaction per member (`restore_jobs`); a dry run
+    // stays one transaction, rolled back.
+    let jobs = options.jobs.as_ref().map_or(1, |j| j.jobs);
+    if jobs > 1 && !options.dry_run {
+        return restore_jobs::restore(client, identities, manifest, entry, &catalog, options).await;
+    }
+    let note = (jobs > 1).then(|| {
+        format!(
+            "--dry-run loads in one transaction, as --jobs 1 does: the per-member commits of \
+             --jobs {jobs} cannot be rolled back together"
+        )
+    });
+
     let tx = client.transaction().await?;
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
     for (index, table) in manifest.tables.iter().enumerate() {
         let name = table_name(&table.table);
         let target = match &options.into {
             None => Target::original(&tx, name, index, &table.columns).await?,
-            Some(schema) => {
-                let side = TableName {
-                    schema: schema.clone(),
-                    table: name.table.clone(),
-                };
-                let definition = if catalog.tables.contains_key(&name) {
-                    format!("(LIKE {})", name.quoted())
-                } else {
-                    columns_from_manifest(&tx, &table.table, &table.columns).await?
-                };
-                tx.batch_execute(&format!(
-                    "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {} {definition}",
-                    quote_ident(schema),
-                    side.quoted(),
-                ))
-                .await
-                .map_err(|e| {
-                    if crate::pg::db::connection_lost(&e) {
-                        // Not a refusal: the session is gone (exit 1, with the advice).
-                        return anyhow::Error::new(e).context(
-                            "the connection to the database was lost during the restore: \
-                             nothing was loaded",
-                        );
-                    }
-                    anyhow::Error::from(DerbesError::Refused(format!(
-                        "cannot create side table {side}: {}; drop it or choose another --into schema",
-                        crate::pg::db::describe(&e)
-                    )))
-                })?;
-                Target::plain(side, &table.columns)
-            }
+            Some(schema) => create_side_table(&tx, &catalog, schema, table).await?,
         };
         targets.insert(table.table.clone(), target);
     }
@@ -1263,7 +1263,50 @@ pub async fn restore(
         rows,
         into: options.into,
         dry_run: options.dry_run,
+        jobs: 1,
+        resumed: None,
+        note,
     })
+}
+
+/// Create the side table of `schema` for an archived table (in `tx`): `LIKE` the
+/// original where this database has it, else from the manifest's columns.
+async fn create_side_table(
+    tx: &Transaction<'_>,
+    catalog: &Catalog,
+    schema: &str,
+    table: &manifest::TableEntry,
+) -> anyhow::Result<Target> {
+    let name = table_name(&table.table);
+    let side = TableName {
+        schema: schema.to_owned(),
+        table: name.table.clone(),
+    };
+    let definition = if catalog.tables.contains_key(&name) {
+        format!("(LIKE {})", name.quoted())
+    } else {
+        columns_from_manifest(tx, &table.table, &table.columns).await?
+    };
+    tx.batch_execute(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {}; CREATE TABLE {} {definition}",
+        quote_ident(schema),
+        side.quoted(),
+    ))
+    .await
+    .map_err(|e| {
+        if crate::pg::db::connection_lost(&e) {
+            // Not a refusal: the session is gone (exit 1, with the advice).
+            return anyhow::Error::new(e).context(
+                "the connection to the database was lost during the restore: \
+                 nothing was loaded",
+            );
+        }
+        anyhow::Error::from(DerbesError::Refused(format!(
+            "cannot create side table {side}: {}; drop it or choose another --into schema",
+            crate::pg::db::describe(&e)
+        )))
+    })?;
+    Ok(Target::plain(side, &table.columns))
 }
 
 /// Where one archived table's rows go, and how.
@@ -1276,6 +1319,9 @@ struct Target {
     staging: Option<String>,
     /// `INSERT INTO table (...) OVERRIDING SYSTEM VALUE SELECT ... FROM staging`.
     insert_sql: Option<String>,
+    /// `CREATE TEMPORARY TABLE staging ... ON COMMIT DROP`: run in each transaction
+    /// that loads through the staging table.
+    create_staging: Option<String>,
     /// Identity columns given archived values, whose sequences follow them.
     identities: Vec<String>,
 }
@@ -1304,20 +1350,34 @@ impl Target {
             table,
             staging: None,
             insert_sql: None,
+            create_staging: None,
             identities: Vec::new(),
         }
     }
 
     /// An original table: read which archived columns it generates (left out) and
     /// which are identity columns; stage through a temporary table where `COPY`
-    /// cannot write directly.
+    /// cannot write directly, created in `tx` (`ON COMMIT DROP`).
     async fn original(
         tx: &Transaction<'_>,
         table: TableName,
         index: usize,
         columns: &[ColumnDef],
     ) -> anyhow::Result<Target> {
-        let rows = tx
+        let target = Target::inspect(tx, table, index, columns).await?;
+        target.create_staging(tx).await?;
+        Ok(target)
+    }
+
+    /// [`Target::original`] without creating the staging table: each transaction
+    /// that loads through it creates its own ([`Target::create_staging`]).
+    async fn inspect(
+        client: &impl GenericClient,
+        table: TableName,
+        index: usize,
+        columns: &[ColumnDef],
+    ) -> anyhow::Result<Target> {
+        let rows = client
             .query(
                 "SELECT a.attname::text, a.attgenerated <> '', a.attidentity::text \
                  FROM pg_attribute a WHERE a.attrelid = $1::text::regclass \
@@ -1355,20 +1415,12 @@ impl Target {
         let staging_quoted = format!("pg_temp.{}", quote_ident(&staging));
         // The staging table has the archived columns as plain columns of the same
         // types (CREATE TABLE AS copies neither generation nor identity).
-        tx.batch_execute(&format!(
+        let create_staging = format!(
             "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
             quote_ident(&staging),
             column_list_of(&all),
             table.quoted()
-        ))
-        .await
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot create a temporary table to restore {table} through: {}; check the role \
-                 may create temporary tables (GRANT TEMPORARY ON DATABASE)",
-                crate::pg::db::describe(&e)
-            )
-        })?;
+        );
         let kept: Vec<&str> = all
             .iter()
             .copied()
@@ -1383,8 +1435,25 @@ impl Target {
             )),
             table,
             staging: Some(staging),
+            create_staging: Some(create_staging),
             identities,
         })
+    }
+
+    /// Create the staging table (if the target has one) in the current transaction.
+    async fn create_staging(&self, client: &impl GenericClient) -> anyhow::Result<()> {
+        let Some(create) = &self.create_staging else {
+            return Ok(());
+        };
+        client.batch_execute(create).await.map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create a temporary table to restore {} through: {}; check the role \
+                 may create temporary tables (GRANT TEMPORARY ON DATABASE)",
+                self.table,
+                crate::pg::db::describe(&e)
+            )
+        })?;
+        Ok(())
     }
 
     fn staging_quoted(&self) -> String {
@@ -1396,7 +1465,7 @@ impl Target {
 
     /// Move each identity column's sequence past the largest value now in the
     /// table, so later inserts (e.g. in a fresh database) do not collide.
-    async fn advance_identities(&self, tx: &Transaction<'_>) -> anyhow::Result<()> {
+    async fn advance_identities(&self, tx: &impl GenericClient) -> anyhow::Result<()> {
         for column in &self.identities {
             let sql = format!(
                 "SELECT setval(s.seq, s.top) FROM (SELECT pg_get_serial_sequence($1, $2)::regclass AS seq, \
