@@ -648,6 +648,9 @@ async fn run_locked(
     let mode = step.mode();
     let statements = Statements::new(job, key_columns, key_types, options.lock_rows);
     let mut sizer = Sizer::new(job.batch_size);
+    // The bounds statement is prepared once per run (planned again for every batch
+    // it costs more than finding the bounds does).
+    let mut bounds_statement: Option<(bool, tokio_postgres::Statement)> = None;
     loop {
         if options
             .deadline
@@ -696,11 +699,20 @@ async fn run_locked(
             }
             BatchMode::Range => {
                 keys = Vec::new();
-                let Some(row) = change
-                    .tx()
-                    .query_opt(&statements.bounds(resume, wanted), &params)
-                    .await?
-                else {
+                let statement = match &bounds_statement {
+                    Some((prepared_for, statement)) if *prepared_for == resume => statement.clone(),
+                    _ => {
+                        let statement = change
+                            .tx()
+                            .prepare(&statements.bounds(resume, params.len() + 1))
+                            .await?;
+                        bounds_statement = Some((resume, statement.clone()));
+                        statement
+                    }
+                };
+                let limit = wanted.max(1);
+                params.push(&limit);
+                let Some(row) = change.tx().query_opt(&statement, &params).await? else {
                     drop(change);
                     break;
                 };
@@ -865,8 +877,9 @@ impl Statements {
 
     /// The first due key after the checkpoint, the key `limit - 1` index entries
     /// further on (or the table's last) and how many keys lie between them: one
-    /// statement, the second part read from the key index alone.
-    fn bounds(&self, resume: bool, limit: i64) -> String {
+    /// statement, the second part read from the key index alone. The limit is the
+    /// bigint parameter `$limit`, after the job's and the checkpoint's.
+    fn bounds(&self, resume: bool, limit: usize) -> String {
         let on = |alias: &str| -> Vec<String> {
             self.key_columns
                 .iter()
@@ -880,7 +893,7 @@ impl Statements {
                (SELECT {tuple} FROM {table} t0 WHERE ({condition}){resume} ORDER BY {tuple} LIMIT 1) f \
              CROSS JOIN LATERAL \
                (SELECT {s_cols}, count(*) OVER () AS derbes_span FROM \
-                  (SELECT {t1_cols} FROM {table} t1 WHERE ({t1_row}) >= ({f_row}) ORDER BY {t1_row} LIMIT {limit}) s \
+                  (SELECT {t1_cols} FROM {table} t1 WHERE ({t1_row}) >= ({f_row}) ORDER BY {t1_row} LIMIT ${limit}::bigint) s \
                 ORDER BY {descending} LIMIT 1) l",
             first = f.iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
             last = on("l").iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
@@ -892,7 +905,6 @@ impl Statements {
             t1_cols = t1.join(", "),
             t1_row = t1.join(", "),
             f_row = f.join(", "),
-            limit = limit.max(1),
             descending = descending.join(", "),
         )
     }
