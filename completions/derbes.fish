@@ -891,7 +891,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand erase" -s h -l help -d 'Pr
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l rule -d 'A retention rule: its tables\' rows older than the rule\'s keep period (by each table\'s time column) are the cohort' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY)' -r -F
-complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l batch-size -d 'Keys per batch (one short transaction each) of a cohort: a number, or `auto` for batches of about 100 ms each' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l batch-size -d 'Keys per batch (one short transaction each) of a cohort: a number, or `auto` for batches of about 125 ms each' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l lock-timeout -d 'How long one batch waits for a row lock before giving up (lock_timeout)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
@@ -912,7 +912,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s q -l quiet -
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l rule -d 'Only this retention rule (repeatable); default every rule some table names' -r
-complete -c derbes -n "__fish_derbes_using_subcommand purge" -l batch-size -d 'Keys per batch (one short transaction each): a number, or `auto` for batches of about 100 ms each' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l batch-size -d 'Keys per batch (one short transaction each): a number, or `auto` for batches of about 125 ms each' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l pause -d 'Sleep between batches, leaving the server to other work: 100ms, 1s' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l max-duration -d 'Stop cleanly between batches after this long (30m, 2h); the next run resumes' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l as-of -d 'Compute the cut-offs as of this date (2026-11-01, midnight in the data map\'s time zone) or time (RFC 3339) instead of now' -r

@@ -348,7 +348,7 @@ pub struct AnonymiseArgs {
     pub key_file: Option<PathBuf>,
 
     /// Keys per batch (one short transaction each) of a cohort: a number, or
-    /// `auto` for batches of about 100 ms each.
+    /// `auto` for batches of about 125 ms each.
     #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
     pub batch_size: BatchSize,
 
@@ -1684,7 +1684,7 @@ pub struct PurgeArgs {
     pub rules: Vec<String>,
 
     /// Keys per batch (one short transaction each): a number, or `auto` for
-    /// batches of about 100 ms each.
+    /// batches of about 125 ms each.
     #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
     pub batch_size: BatchSize,
 

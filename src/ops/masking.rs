@@ -588,8 +588,9 @@ pub fn plan_table(
             }
         };
         masks.masked_columns.push(info.column.clone());
-        // NULL stays NULL (a strategy never invents a value where there was none).
-        let expr = if expr == "NULL" {
+        // NULL stays NULL (a strategy never invents a value where there was none);
+        // a NOT NULL column needs no test for it on every row.
+        let expr = if expr == "NULL" || info.not_null {
             expr
         } else {
             format!("CASE WHEN {c} IS NULL THEN NULL ELSE {expr} END")

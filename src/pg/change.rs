@@ -314,9 +314,10 @@ pub enum BatchSize {
 }
 
 impl BatchSize {
-    /// The default of every batched command: batches of about 100 ms, well inside
-    /// the 250 ms a writer should ever wait for a row of a batch.
-    pub const AUTO: BatchSize = BatchSize::Auto(std::time::Duration::from_millis(100));
+    /// The default of every batched command: batches of about 125 ms, inside the
+    /// 250 ms a writer should ever wait for a row of a batch with room for a batch
+    /// that runs long (a checkpoint, a busy disk).
+    pub const AUTO: BatchSize = BatchSize::Auto(std::time::Duration::from_millis(125));
     /// The first batch of an automatic run (then it grows or shrinks).
     const AUTO_FIRST: i64 = 1_000;
     const AUTO_MAX: i64 = 1_000_000;
@@ -332,7 +333,8 @@ impl std::fmt::Display for BatchSize {
 }
 
 /// The size of the next batch: fixed, or scaled from how long the last one took
-/// (at most doubling or halving at a step, so one odd batch does not swing it).
+/// (at most half as large again or halved at a step, so one odd batch does not
+/// swing it, and a batch that grows overshoots the target little).
 #[derive(Debug)]
 struct Sizer {
     size: BatchSize,
@@ -361,7 +363,7 @@ impl Sizer {
             return;
         }
         let ratio = target.as_secs_f64() / elapsed.as_secs_f64().max(0.000_1);
-        let scaled = (self.next as f64 * ratio.clamp(0.5, 2.0)) as i64;
+        let scaled = (self.next as f64 * ratio.clamp(0.5, 1.5)) as i64;
         self.next = scaled.clamp(100, BatchSize::AUTO_MAX);
     }
 }
@@ -822,6 +824,9 @@ struct Statements {
     table: String,
     condition: String,
     key_columns: Vec<String>,
+    /// One integer key column: its largest value in a batch is `max()`, which needs
+    /// no sort.
+    integer_key: bool,
     lock_rows: bool,
 }
 
@@ -845,6 +850,7 @@ impl Statements {
             table: job.table.quoted(),
             condition: job.condition.clone(),
             key_columns: key_columns.iter().map(|c| quote_ident(c)).collect(),
+            integer_key: matches!(key_types, [ty] if ["smallint", "integer", "bigint"].contains(&ty.as_str())),
             lock_rows,
         }
     }
@@ -888,6 +894,20 @@ impl Statements {
         };
         let (f, s, t1) = (on("f"), on("s"), on("t1"));
         let descending: Vec<String> = s.iter().map(|c| format!("{c} DESC")).collect();
+        if self.integer_key {
+            let (key, first) = (&self.key_columns[0], &f[0]);
+            return format!(
+                "SELECT {first}::text, l.last::text, l.derbes_span FROM \
+                   (SELECT {tuple} FROM {table} t0 WHERE ({condition}){resume} ORDER BY {tuple} LIMIT 1) f \
+                 CROSS JOIN LATERAL \
+                   (SELECT max(s.{key}) AS last, count(*) AS derbes_span FROM \
+                      (SELECT t1.{key} FROM {table} t1 WHERE t1.{key} >= {first} ORDER BY t1.{key} LIMIT ${limit}::bigint) s) l",
+                tuple = self.tuple.join(", "),
+                table = self.table,
+                condition = self.condition,
+                resume = self.resume(resume),
+            );
+        }
         format!(
             "SELECT {first}, {last}, l.derbes_span FROM \
                (SELECT {tuple} FROM {table} t0 WHERE ({condition}){resume} ORDER BY {tuple} LIMIT 1) f \
@@ -932,15 +952,15 @@ mod tests {
         let mut sizer = Sizer::new(BatchSize::Auto(Duration::from_millis(100)));
         assert_eq!(sizer.next(), 1_000);
         sizer.took(1_000, Duration::from_millis(10));
-        assert_eq!(sizer.next(), 2_000, "at most doubling at a step");
-        sizer.took(2_000, Duration::from_millis(80));
-        assert_eq!(sizer.next(), 2_500);
-        sizer.took(2_500, Duration::from_millis(500));
-        assert_eq!(sizer.next(), 1_250, "at most halving at a step");
+        assert_eq!(sizer.next(), 1_500, "at most half as large again at a step");
+        sizer.took(1_500, Duration::from_millis(80));
+        assert_eq!(sizer.next(), 1_875);
+        sizer.took(1_875, Duration::from_millis(500));
+        assert_eq!(sizer.next(), 937, "at most halving at a step");
         sizer.took(10, Duration::from_millis(1));
         assert_eq!(
             sizer.next(),
-            1_250,
+            937,
             "a short batch (the table's end) says nothing"
         );
         let mut fixed = Sizer::new(BatchSize::Fixed(7));
