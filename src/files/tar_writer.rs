@@ -38,6 +38,43 @@ pub const PART_BYTES: usize = 8 << 20;
 /// Parts queued between the database side and the writer thread.
 const QUEUE_DEPTH: usize = 1;
 
+/// Buffers of written parts kept for the next parts ([`Spares`]).
+const SPARES: usize = 2;
+
+/// Buffers the writer thread has written out, handed back to the database side
+/// for the next parts: a fresh 8 MiB buffer costs a page fault and a zeroed page
+/// per 4 KiB the first time it is filled, and the kernel's unmapping when it is
+/// freed, which reuse saves. At most [`SPARES`] are kept, so memory stays within
+/// the parts in flight.
+#[derive(Clone, Default)]
+pub struct Spares(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl Spares {
+    fn give(&self, mut buffer: Vec<u8>) {
+        // One huge row made this one huge: let it go.
+        if buffer.capacity() > 2 * PART_BYTES {
+            return;
+        }
+        buffer.clear();
+        let mut spares = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if spares.len() < SPARES {
+            spares.push(buffer);
+        }
+    }
+
+    /// A buffer of at least `capacity` bytes, empty.
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let spare = self.0.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match spare {
+            Some(mut buffer) => {
+                buffer.reserve(capacity);
+                buffer
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+}
+
 /// One tar member on its way to the writer thread.
 pub struct Member {
     pub name: String,
@@ -62,8 +99,17 @@ pub struct Written {
 /// read-back that follows it.
 #[derive(Default)]
 pub struct WrittenSoFar {
-    state: Mutex<Growth>,
+    state: Mutex<Watched>,
     changed: Condvar,
+}
+
+/// The growth, and what a waiting reader waits for: the writer wakes it only once
+/// that is reached (not at every 64 KiB the age stream writes).
+#[derive(Default)]
+struct Watched {
+    growth: Growth,
+    /// Bytes a waiting reader needs; `None` when no one waits.
+    wanted: Option<u64>,
 }
 
 /// What the read-back may rely on.
@@ -88,18 +134,26 @@ pub enum End {
 impl WrittenSoFar {
     fn update(&self, change: impl FnOnce(&mut Growth)) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        change(&mut state);
-        self.changed.notify_all();
+        change(&mut state.growth);
+        let reached = match state.wanted {
+            Some(wanted) => state.growth.end != End::Open || state.growth.written >= wanted,
+            None => false,
+        };
+        if reached {
+            state.wanted = None;
+            self.changed.notify_all();
+        }
     }
 
     /// Wait until at least `wanted` bytes were written or the file was closed either
     /// way, and say how things stand.
     pub fn wait_for(&self, wanted: u64) -> Growth {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        while state.end == End::Open && state.written < wanted {
+        while state.growth.end == End::Open && state.growth.written < wanted {
+            state.wanted = Some(state.wanted.map_or(wanted, |w| w.min(wanted)));
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
-        *state
+        state.growth
     }
 }
 
@@ -146,6 +200,7 @@ pub struct TarWriter {
     /// A second handle on the file being written, for the read-back.
     read_handle: File,
     progress: Arc<WrittenSoFar>,
+    spares: Spares,
 }
 
 impl TarWriter {
@@ -172,6 +227,8 @@ impl TarWriter {
             None => Sink::Plain(io::BufWriter::with_capacity(256 * 1024, hashing)),
         };
         let (sender, mut receiver) = mpsc::channel::<Message>(QUEUE_DEPTH);
+        let spares = Spares::default();
+        let written_out = spares.clone();
         let thread = std::thread::Builder::new()
             .name("tar-writer".to_owned())
             .spawn(move || -> anyhow::Result<Written> {
@@ -193,6 +250,7 @@ impl TarWriter {
                             header.set_entry_type(tar::EntryType::Regular);
                             tar.append_data(&mut header, &member.name, member.data.as_slice())
                                 .map_err(write_failed)?;
+                            written_out.give(member.data);
                         }
                         Message::Finish => {
                             let encrypted = tar.into_inner().map_err(write_failed)?;
@@ -217,6 +275,7 @@ impl TarWriter {
             thread: Some(thread),
             read_handle,
             progress,
+            spares,
         })
     }
 
@@ -231,7 +290,9 @@ impl TarWriter {
     /// A handle that queues members from another job of a parallel dump. The
     /// writer finishes only once every such handle is dropped.
     pub fn sender(&self) -> Option<MemberSender> {
-        self.sender.clone().map(MemberSender)
+        self.sender
+            .clone()
+            .map(|sender| MemberSender(sender, self.spares.clone()))
     }
 
     /// Queue one member; fails with the writer's own error if it stopped.
@@ -297,6 +358,10 @@ pub trait MemberSink {
         &mut self,
         member: Member,
     ) -> impl std::future::Future<Output = anyhow::Result<()>>;
+
+    /// An empty buffer for the next part, reusing one already written out when
+    /// there is one.
+    fn part_buffer(&self, capacity: usize) -> Vec<u8>;
 }
 
 impl MemberSink for TarWriter {
@@ -306,12 +371,16 @@ impl MemberSink for TarWriter {
     ) -> impl std::future::Future<Output = anyhow::Result<()>> {
         self.send(member)
     }
+
+    fn part_buffer(&self, capacity: usize) -> Vec<u8> {
+        self.spares.take(capacity)
+    }
 }
 
 /// A second way into a [`TarWriter`]'s queue, for the jobs of a parallel dump:
 /// their members interleave in the file, each whole.
 #[derive(Clone)]
-pub struct MemberSender(mpsc::Sender<Message>);
+pub struct MemberSender(mpsc::Sender<Message>, Spares);
 
 impl MemberSink for MemberSender {
     async fn send_member(&mut self, member: Member) -> anyhow::Result<()> {
@@ -319,6 +388,10 @@ impl MemberSink for MemberSender {
             .send(Message::Member(member))
             .await
             .map_err(|_| anyhow::anyhow!("the tar writer stopped early; see the dump's error"))
+    }
+
+    fn part_buffer(&self, capacity: usize) -> Vec<u8> {
+        self.1.take(capacity)
     }
 }
 
@@ -419,7 +492,7 @@ impl Parts {
         name: String,
         writer: &mut impl MemberSink,
     ) -> anyhow::Result<(u64, u64)> {
-        let mut next = Vec::with_capacity(self.part.capacity());
+        let mut next = writer.part_buffer(self.part.capacity());
         next.extend_from_slice(&self.header);
         let data = std::mem::replace(&mut self.part, next);
         let rows = std::mem::take(&mut self.part_rows);
