@@ -39,7 +39,7 @@ pub const PART_BYTES: usize = 8 << 20;
 const QUEUE_DEPTH: usize = 1;
 
 /// Buffers of written parts kept for the next parts ([`Spares`]).
-const SPARES: usize = 2;
+const SPARES: usize = 4;
 
 /// Buffers the writer thread has written out, handed back to the database side
 /// for the next parts: a fresh 8 MiB buffer costs a page fault and a zeroed page
@@ -433,7 +433,11 @@ pub struct Parts {
     base: String,
     part_bytes: usize,
     header: Vec<u8>,
+    /// The part being filled; holds only the header line until the first row,
+    /// when it moves into a buffer of the part's full size (a spare one if the
+    /// writer has one).
     part: Vec<u8>,
+    sized: bool,
     part_rows: u64,
     rows: u64,
     members: Vec<MemberEntry>,
@@ -442,13 +446,12 @@ pub struct Parts {
 impl Parts {
     /// Start a table whose CSV header line (with its line end) is `header`.
     pub fn new(base: impl Into<String>, header: Vec<u8>, part_bytes: usize) -> Parts {
-        let mut part = Vec::with_capacity(part_bytes.min(PART_BYTES) + header.len());
-        part.extend_from_slice(&header);
         Parts {
             base: base.into(),
             part_bytes: part_bytes.max(1),
+            part: header.clone(),
             header,
-            part,
+            sized: false,
             part_rows: 0,
             rows: 0,
             members: Vec::new(),
@@ -467,10 +470,21 @@ impl Parts {
             let name = format!("{}.{:04}.csv", self.base, self.members.len() + 1);
             sent = self.send(name, writer).await?;
         }
+        if !self.sized {
+            let mut buffer = writer.part_buffer(self.capacity());
+            buffer.extend_from_slice(&self.part);
+            self.part = buffer;
+            self.sized = true;
+        }
         self.part.extend_from_slice(row);
         self.part_rows += 1;
         self.rows += 1;
         Ok(sent)
+    }
+
+    /// Bytes a full part's buffer holds: the largest part and its header line.
+    fn capacity(&self) -> usize {
+        self.part_bytes.min(PART_BYTES) + self.header.len()
     }
 
     /// Send the last part; returns the table's members in order and its row count.
@@ -492,9 +506,9 @@ impl Parts {
         name: String,
         writer: &mut impl MemberSink,
     ) -> anyhow::Result<(u64, u64)> {
-        let mut next = writer.part_buffer(self.part.capacity());
-        next.extend_from_slice(&self.header);
-        let data = std::mem::replace(&mut self.part, next);
+        // The next part gets its buffer with its first row.
+        let data = std::mem::replace(&mut self.part, self.header.clone());
+        self.sized = false;
         let rows = std::mem::take(&mut self.part_rows);
         let bytes = data.len() as u64;
         self.members.push(member_entry(name.clone(), &data, rows));
