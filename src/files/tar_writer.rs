@@ -15,7 +15,10 @@
 //! for exports (see `scripts/bench-archive.sh`, `scripts/bench-export.sh`).
 //!
 //! The database side (async) fills parts and hashes them; a writer thread tars,
-//! encrypts, hashes and writes them, so the two overlap like a shell pipeline. The
+//! encrypts, hashes and writes them, so the two overlap like a shell pipeline, and
+//! hands each written part's buffer back for a later part ([`Spares`]). These are
+//! the only two SHA-256 passes of a dump: an archive's read-back relies on age's
+//! authentication instead of hashing again (see `ops::archive::read`). The
 //! writer publishes how far the file has grown in a [`WrittenSoFar`], which an
 //! archive's read-back follows, so checking the file overlaps the dump.
 

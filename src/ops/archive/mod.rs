@@ -21,7 +21,11 @@
 //! read-back key (an extra X25519 recipient whose secret never leaves memory) and
 //! checks every member (following the writer, a few megabytes behind it, so the
 //! check costs little beyond the dump itself), then inserts the catalogue and audit rows in the caller's
-//! transaction. Until [`ArchiveReceipt::commit`] succeeds, dropping the receipt
+//! transaction. The read-back authenticates every byte with age and checks the
+//! tar against the manifest by name, order and size, the manifest against the one
+//! written and the length against what was written; it does not hash the members
+//! or the file again, since age's tags already prove the bytes are those hashed
+//! when written (the argument is in [`read`]'s docs; `archive verify` hashes all). Until [`ArchiveReceipt::commit`] succeeds, dropping the receipt
 //! removes the file, so a failed or rolled-back delete leaves no stray archive.
 //!
 //! With [`ArchiveRequest::jobs`] (`archive dump --jobs N`) the rows are dumped by N

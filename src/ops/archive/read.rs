@@ -253,8 +253,12 @@ pub fn check_with_identities_reporting(
     count_rows: bool,
     bytes_read: Option<BytesRead>,
 ) -> anyhow::Result<Checked> {
-    let found = check(path, open(path, bytes_read)?, Depth::Full { count_rows }, |raw| {
-        crypto::decrypt(raw, identities)
+    let found = check(
+        path,
+        open(path, bytes_read)?,
+        Depth::Full { count_rows },
+        |raw| {
+            crypto::decrypt(raw, identities)
             .map(|r| Box::new(r) as Box<dyn Read + '_>)
             .map_err(|e| match e {
                 CryptoError::WrongKey { .. } => {
@@ -272,7 +276,8 @@ pub fn check_with_identities_reporting(
                     path.display()
                 )),
             })
-    })?;
+        },
+    )?;
     Ok(Checked {
         manifest: found.manifest,
         sha256: found.sha256.unwrap_or_default(),
@@ -457,7 +462,10 @@ fn check<'a>(
             // Read (and so decrypt and authenticate) the rest of the member.
             io::copy(&mut tee, &mut io::sink()).map_err(|e| damaged(path, &name, &e))?;
             let bytes = tee.bytes;
-            seen.insert(name, (bytes, hasher.map(|h| hex::encode(h.finalize())), rows));
+            seen.insert(
+                name,
+                (bytes, hasher.map(|h| hex::encode(h.finalize())), rows),
+            );
         }
     }
     // Read to the end of the age stream so a cut after the tar's end is noticed too.
@@ -531,4 +539,209 @@ fn check<'a>(
         sha256: hasher.map(|h| hex::encode(h.finalize())),
         bytes,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::FileExt;
+    use std::path::PathBuf;
+
+    use sha2::{Digest, Sha256};
+
+    use super::*;
+    use crate::files::crypto::Recipients;
+    use crate::files::secure_file::SecureFile;
+    use crate::files::tar_writer::{Member, TarWriter, Written};
+
+    /// A CSV member of several age chunks (64 KiB each) and its manifest.
+    fn members() -> (Member, Vec<u8>) {
+        let mut csv = b"id,note\n".to_vec();
+        for i in 0..20_000 {
+            csv.extend_from_slice(format!("{i},row number {i}\n").as_bytes());
+        }
+        let manifest = serde_json::json!({
+            "format": FORMAT, "version": VERSION, "created_at": "2026-01-01T00:00:00Z",
+            "operator": "test", "ticket": null, "map_digest": "-",
+            "tables": [{"table": "public.t", "columns": [{"name": "id", "type": "bigint"},
+                {"name": "note", "type": "text"}], "rows": 20_000, "members": [{
+                "name": "public.t.csv", "rows": 20_000, "bytes": csv.len(),
+                "sha256": hex::encode(Sha256::digest(&csv))}]}],
+            "archive_id": "test", "keep_until": "2027-01-01T00:00:00Z", "database": "test",
+            "selection": {"kind": "table", "table": "public.t"}, "empty": false
+        });
+        let member = Member {
+            name: "public.t.csv".to_owned(),
+            data: csv,
+        };
+        (member, serde_json::to_vec_pretty(&manifest).unwrap())
+    }
+
+    /// Write an archive as a dump does (encrypted to `recipients`, or a plain tar),
+    /// with a read-back following it from the start.
+    async fn write(
+        dir: &Path,
+        recipients: Option<&Recipients>,
+    ) -> (PathBuf, Following, Written, Vec<u8>) {
+        let out = dir.join("archive.age");
+        let file = SecureFile::create(&out, false).unwrap();
+        let mut writer = TarWriter::start(file, recipients, 0).unwrap();
+        let following = writer.follow().unwrap();
+        let (member, manifest_json) = members();
+        writer.send(member).await.unwrap();
+        writer
+            .send(Member {
+                name: MANIFEST_NAME.to_owned(),
+                data: manifest_json.clone(),
+            })
+            .await
+            .unwrap();
+        let written = writer.finish().await.unwrap();
+        (out, following, written, manifest_json)
+    }
+
+    /// Change one byte of the file in place (the read-back's handle sees it).
+    fn flip(path: &Path, at: u64) {
+        let file = std::fs::OpenOptions::new().write(true).open(path).unwrap();
+        let mut byte = [0u8];
+        File::open(path)
+            .unwrap()
+            .read_exact_at(&mut byte, at)
+            .unwrap();
+        file.write_all_at(&[byte[0] ^ 0x01], at).unwrap();
+    }
+
+    fn is_verification_failure(error: &anyhow::Error) -> bool {
+        matches!(
+            error.downcast_ref::<DerbesError>(),
+            Some(DerbesError::VerificationFailed(_))
+        )
+    }
+
+    fn read_back_key() -> (age::x25519::Identity, Recipients) {
+        let key = age::x25519::Identity::generate();
+        let mut recipients = Recipients::new();
+        recipients.add(&key.to_public().to_string(), 1).unwrap();
+        (key, recipients)
+    }
+
+    #[tokio::test]
+    async fn the_read_back_passes_an_intact_archive_with_its_manifest_and_length() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, recipients) = read_back_key();
+        let (out, following, written, manifest_json) = write(dir.path(), Some(&recipients)).await;
+        let read_back = check_following(&out, following, &key).unwrap();
+        assert_eq!(read_back.manifest_json, manifest_json);
+        assert_eq!(read_back.bytes, written.bytes);
+    }
+
+    /// The read-back no longer hashes members or the file: age's tags must catch a
+    /// byte the disk changed anywhere in the payload.
+    #[tokio::test]
+    async fn a_tampered_ciphertext_chunk_is_caught_at_read_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let (key, recipients) = read_back_key();
+        let (out, following, written, _) = write(dir.path(), Some(&recipients)).await;
+        flip(&out, written.bytes / 2);
+        let error = check_following(&out, following, &key).unwrap_err();
+        assert!(is_verification_failure(&error), "{error:#}");
+        assert!(format!("{error:#}").contains("damaged"), "{error:#}");
+    }
+
+    /// The header (recipient stanzas, nonce) is covered by its MAC and the payload
+    /// key, so a change there is caught too; a byte appended after the age stream
+    /// makes the file longer than what was written, which `write_verified` refuses.
+    #[tokio::test]
+    async fn a_tampered_header_or_an_extended_file_is_caught_at_read_back() {
+        for tamper in ["stanza", "nonce", "append"] {
+            let dir = tempfile::tempdir().unwrap();
+            let (key, recipients) = read_back_key();
+            let (out, following, written, _) = write(dir.path(), Some(&recipients)).await;
+            let bytes = std::fs::read(&out).unwrap();
+            let end_of_header = bytes.windows(4).position(|w| w == b"--- ").unwrap() as u64;
+            match tamper {
+                "stanza" => flip(&out, end_of_header - 3),
+                // The 16-byte nonce after the MAC line.
+                "nonce" => {
+                    let mac_line_end = bytes[end_of_header as usize..]
+                        .iter()
+                        .position(|b| *b == b'\n')
+                        .unwrap() as u64;
+                    flip(&out, end_of_header + mac_line_end + 4)
+                }
+                _ => std::fs::OpenOptions::new()
+                    .append(true)
+                    .open(&out)
+                    .unwrap()
+                    .write_all_at(b"x", bytes.len() as u64)
+                    .unwrap(),
+            }
+            match check_following(&out, following, &key) {
+                Err(error) => assert!(is_verification_failure(&error), "{tamper}: {error:#}"),
+                Ok(read_back) => {
+                    assert_eq!(tamper, "append", "{tamper} was not caught");
+                    assert_eq!(read_back.bytes, written.bytes + 1);
+                }
+            }
+        }
+    }
+
+    /// A member written twice under one name (each copy intact) was once taken as
+    /// the last copy; now any read refuses it.
+    #[tokio::test]
+    async fn a_member_written_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("archive.tar");
+        let mut writer =
+            TarWriter::start(SecureFile::create(&out, false).unwrap(), None, 0).unwrap();
+        let (member, manifest_json) = members();
+        writer
+            .send(Member {
+                name: member.name.clone(),
+                data: member.data.clone(),
+            })
+            .await
+            .unwrap();
+        writer.send(member).await.unwrap();
+        writer
+            .send(Member {
+                name: MANIFEST_NAME.to_owned(),
+                data: manifest_json,
+            })
+            .await
+            .unwrap();
+        writer.finish().await.unwrap();
+        let plain = |raw: HashingReader<Raw>| Ok(Box::new(raw) as Box<dyn Read>);
+        for depth in [Depth::Full { count_rows: false }, Depth::Authenticated] {
+            let error = check(&out, open(&out, None).unwrap(), depth, plain)
+                .err()
+                .expect("a duplicate member is refused");
+            assert!(format!("{error:#}").contains("appears twice"), "{error:#}");
+        }
+    }
+
+    /// Without age there are no tags: a plain tar is checked by its hashes
+    /// (`Depth::Full`), which catch a changed byte that a structural check alone
+    /// (`Depth::Authenticated`) would let through.
+    #[tokio::test]
+    async fn a_tampered_plaintext_archive_is_caught_by_its_member_hashes() {
+        let dir = tempfile::tempdir().unwrap();
+        let (out, _following, _, _) = write(dir.path(), None).await;
+        // The member's data starts after its 512-byte tar header.
+        flip(&out, 512 + 1000);
+        let plain = |raw: HashingReader<Raw>| Ok(Box::new(raw) as Box<dyn Read>);
+        let full = check(
+            &out,
+            open(&out, None).unwrap(),
+            Depth::Full { count_rows: true },
+            plain,
+        );
+        let error = full.err().expect("the changed byte is caught");
+        assert!(is_verification_failure(&error), "{error:#}");
+        assert!(format!("{error:#}").contains("SHA-256"), "{error:#}");
+        let structural = check(&out, open(&out, None).unwrap(), Depth::Authenticated, plain);
+        assert!(
+            structural.is_ok(),
+            "only age's tags make Depth::Authenticated enough"
+        );
+    }
 }
