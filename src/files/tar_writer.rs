@@ -15,7 +15,10 @@
 //! for exports (see `scripts/bench-archive.sh`, `scripts/bench-export.sh`).
 //!
 //! The database side (async) fills parts and hashes them; a writer thread tars,
-//! encrypts, hashes and writes them, so the two overlap like a shell pipeline. The
+//! encrypts, hashes and writes them, so the two overlap like a shell pipeline, and
+//! hands each written part's buffer back for a later part ([`Spares`]). These are
+//! the only two SHA-256 passes of a dump: an archive's read-back relies on age's
+//! authentication instead of hashing again (see `ops::archive::read`). The
 //! writer publishes how far the file has grown in a [`WrittenSoFar`], which an
 //! archive's read-back follows, so checking the file overlaps the dump.
 
@@ -37,6 +40,43 @@ pub const PART_BYTES: usize = 8 << 20;
 
 /// Parts queued between the database side and the writer thread.
 const QUEUE_DEPTH: usize = 1;
+
+/// Buffers of written parts kept for the next parts ([`Spares`]).
+const SPARES: usize = 4;
+
+/// Buffers the writer thread has written out, handed back to the database side
+/// for the next parts: a fresh 8 MiB buffer costs a page fault and a zeroed page
+/// per 4 KiB the first time it is filled, and the kernel's unmapping when it is
+/// freed, which reuse saves. At most [`SPARES`] are kept, so memory stays within
+/// the parts in flight.
+#[derive(Clone, Default)]
+pub struct Spares(Arc<Mutex<Vec<Vec<u8>>>>);
+
+impl Spares {
+    fn give(&self, mut buffer: Vec<u8>) {
+        // One huge row made this one huge: let it go.
+        if buffer.capacity() > 2 * PART_BYTES {
+            return;
+        }
+        buffer.clear();
+        let mut spares = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if spares.len() < SPARES {
+            spares.push(buffer);
+        }
+    }
+
+    /// A buffer of at least `capacity` bytes, empty.
+    fn take(&self, capacity: usize) -> Vec<u8> {
+        let spare = self.0.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        match spare {
+            Some(mut buffer) => {
+                buffer.reserve(capacity);
+                buffer
+            }
+            None => Vec::with_capacity(capacity),
+        }
+    }
+}
 
 /// One tar member on its way to the writer thread.
 pub struct Member {
@@ -62,8 +102,17 @@ pub struct Written {
 /// read-back that follows it.
 #[derive(Default)]
 pub struct WrittenSoFar {
-    state: Mutex<Growth>,
+    state: Mutex<Watched>,
     changed: Condvar,
+}
+
+/// The growth, and what a waiting reader waits for: the writer wakes it only once
+/// that is reached (not at every 64 KiB the age stream writes).
+#[derive(Default)]
+struct Watched {
+    growth: Growth,
+    /// Bytes a waiting reader needs; `None` when no one waits.
+    wanted: Option<u64>,
 }
 
 /// What the read-back may rely on.
@@ -88,19 +137,57 @@ pub enum End {
 impl WrittenSoFar {
     fn update(&self, change: impl FnOnce(&mut Growth)) {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        change(&mut state);
-        self.changed.notify_all();
+        change(&mut state.growth);
+        let reached = match state.wanted {
+            Some(wanted) => state.growth.end != End::Open || state.growth.written >= wanted,
+            None => false,
+        };
+        if reached {
+            state.wanted = None;
+            self.changed.notify_all();
+        }
     }
 
     /// Wait until at least `wanted` bytes were written or the file was closed either
     /// way, and say how things stand.
     pub fn wait_for(&self, wanted: u64) -> Growth {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        while state.end == End::Open && state.written < wanted {
+        while state.growth.end == End::Open && state.growth.written < wanted {
+            state.wanted = Some(state.wanted.map_or(wanted, |w| w.min(wanted)));
             state = self.changed.wait(state).unwrap_or_else(|p| p.into_inner());
         }
-        *state
+        state.growth
     }
+}
+
+/// Append one member to the tar: a ustar header (mode 0600, `mtime`), the data,
+/// zeroes to the next 512-byte block.
+///
+/// `tar::Builder::append_data` writes exactly these bytes, but copies the data
+/// through an 8 KiB buffer on the way (its writer and reader are trait objects, so
+/// `io::copy` cannot hand the slice over whole): an extra copy of every byte and a
+/// thousand small writes into age per part. So a member whose name fits the header
+/// is written here with the header the builder would make, in one write; a longer
+/// name (a GNU long-name entry first) still goes through the builder.
+fn append_member<W: Write>(
+    tar: &mut tar::Builder<W>,
+    member: &Member,
+    mtime: u64,
+) -> io::Result<()> {
+    let mut header = tar::Header::new_ustar();
+    header.set_size(member.data.len() as u64);
+    header.set_mode(0o600);
+    header.set_mtime(mtime);
+    header.set_entry_type(tar::EntryType::Regular);
+    if header.set_path(&member.name).is_err() {
+        return tar.append_data(&mut header, &member.name, member.data.as_slice());
+    }
+    header.set_cksum();
+    let out = tar.get_mut();
+    out.write_all(header.as_bytes())?;
+    out.write_all(&member.data)?;
+    let padding = (512 - member.data.len() % 512) % 512;
+    out.write_all(&[0u8; 512][..padding])
 }
 
 /// Marks the file abandoned unless the writer thread got as far as committing it.
@@ -146,6 +233,7 @@ pub struct TarWriter {
     /// A second handle on the file being written, for the read-back.
     read_handle: File,
     progress: Arc<WrittenSoFar>,
+    spares: Spares,
 }
 
 impl TarWriter {
@@ -172,6 +260,8 @@ impl TarWriter {
             None => Sink::Plain(io::BufWriter::with_capacity(256 * 1024, hashing)),
         };
         let (sender, mut receiver) = mpsc::channel::<Message>(QUEUE_DEPTH);
+        let spares = Spares::default();
+        let written_out = spares.clone();
         let thread = std::thread::Builder::new()
             .name("tar-writer".to_owned())
             .spawn(move || -> anyhow::Result<Written> {
@@ -186,13 +276,8 @@ impl TarWriter {
                 while let Some(message) = receiver.blocking_recv() {
                     match message {
                         Message::Member(member) => {
-                            let mut header = tar::Header::new_ustar();
-                            header.set_size(member.data.len() as u64);
-                            header.set_mode(0o600);
-                            header.set_mtime(mtime);
-                            header.set_entry_type(tar::EntryType::Regular);
-                            tar.append_data(&mut header, &member.name, member.data.as_slice())
-                                .map_err(write_failed)?;
+                            append_member(&mut tar, &member, mtime).map_err(write_failed)?;
+                            written_out.give(member.data);
                         }
                         Message::Finish => {
                             let encrypted = tar.into_inner().map_err(write_failed)?;
@@ -217,6 +302,7 @@ impl TarWriter {
             thread: Some(thread),
             read_handle,
             progress,
+            spares,
         })
     }
 
@@ -231,7 +317,9 @@ impl TarWriter {
     /// A handle that queues members from another job of a parallel dump. The
     /// writer finishes only once every such handle is dropped.
     pub fn sender(&self) -> Option<MemberSender> {
-        self.sender.clone().map(MemberSender)
+        self.sender
+            .clone()
+            .map(|sender| MemberSender(sender, self.spares.clone()))
     }
 
     /// Queue one member; fails with the writer's own error if it stopped.
@@ -297,6 +385,10 @@ pub trait MemberSink {
         &mut self,
         member: Member,
     ) -> impl std::future::Future<Output = anyhow::Result<()>>;
+
+    /// An empty buffer for the next part, reusing one already written out when
+    /// there is one.
+    fn part_buffer(&self, capacity: usize) -> Vec<u8>;
 }
 
 impl MemberSink for TarWriter {
@@ -306,12 +398,16 @@ impl MemberSink for TarWriter {
     ) -> impl std::future::Future<Output = anyhow::Result<()>> {
         self.send(member)
     }
+
+    fn part_buffer(&self, capacity: usize) -> Vec<u8> {
+        self.spares.take(capacity)
+    }
 }
 
 /// A second way into a [`TarWriter`]'s queue, for the jobs of a parallel dump:
 /// their members interleave in the file, each whole.
 #[derive(Clone)]
-pub struct MemberSender(mpsc::Sender<Message>);
+pub struct MemberSender(mpsc::Sender<Message>, Spares);
 
 impl MemberSink for MemberSender {
     async fn send_member(&mut self, member: Member) -> anyhow::Result<()> {
@@ -319,6 +415,10 @@ impl MemberSink for MemberSender {
             .send(Message::Member(member))
             .await
             .map_err(|_| anyhow::anyhow!("the tar writer stopped early; see the dump's error"))
+    }
+
+    fn part_buffer(&self, capacity: usize) -> Vec<u8> {
+        self.1.take(capacity)
     }
 }
 
@@ -360,7 +460,11 @@ pub struct Parts {
     base: String,
     part_bytes: usize,
     header: Vec<u8>,
+    /// The part being filled; holds only the header line until the first row,
+    /// when it moves into a buffer of the part's full size (a spare one if the
+    /// writer has one).
     part: Vec<u8>,
+    sized: bool,
     part_rows: u64,
     rows: u64,
     members: Vec<MemberEntry>,
@@ -369,13 +473,12 @@ pub struct Parts {
 impl Parts {
     /// Start a table whose CSV header line (with its line end) is `header`.
     pub fn new(base: impl Into<String>, header: Vec<u8>, part_bytes: usize) -> Parts {
-        let mut part = Vec::with_capacity(part_bytes.min(PART_BYTES) + header.len());
-        part.extend_from_slice(&header);
         Parts {
             base: base.into(),
             part_bytes: part_bytes.max(1),
+            part: header.clone(),
             header,
-            part,
+            sized: false,
             part_rows: 0,
             rows: 0,
             members: Vec::new(),
@@ -394,10 +497,21 @@ impl Parts {
             let name = format!("{}.{:04}.csv", self.base, self.members.len() + 1);
             sent = self.send(name, writer).await?;
         }
+        if !self.sized {
+            let mut buffer = writer.part_buffer(self.capacity());
+            buffer.extend_from_slice(&self.part);
+            self.part = buffer;
+            self.sized = true;
+        }
         self.part.extend_from_slice(row);
         self.part_rows += 1;
         self.rows += 1;
         Ok(sent)
+    }
+
+    /// Bytes a full part's buffer holds: the largest part and its header line.
+    fn capacity(&self) -> usize {
+        self.part_bytes.min(PART_BYTES) + self.header.len()
     }
 
     /// Send the last part; returns the table's members in order and its row count.
@@ -419,9 +533,9 @@ impl Parts {
         name: String,
         writer: &mut impl MemberSink,
     ) -> anyhow::Result<(u64, u64)> {
-        let mut next = Vec::with_capacity(self.part.capacity());
-        next.extend_from_slice(&self.header);
-        let data = std::mem::replace(&mut self.part, next);
+        // The next part gets its buffer with its first row.
+        let data = std::mem::replace(&mut self.part, self.header.clone());
+        self.sized = false;
         let rows = std::mem::take(&mut self.part_rows);
         let bytes = data.len() as u64;
         self.members.push(member_entry(name.clone(), &data, rows));
@@ -437,5 +551,51 @@ pub fn member_entry(name: String, data: &[u8], rows: u64) -> MemberEntry {
         rows,
         bytes: data.len() as u64,
         sha256: hex::encode(Sha256::digest(data)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The builder's bytes, for comparison.
+    fn built(members: &[Member], mtime: u64) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        for member in members {
+            let mut header = tar::Header::new_ustar();
+            header.set_size(member.data.len() as u64);
+            header.set_mode(0o600);
+            header.set_mtime(mtime);
+            header.set_entry_type(tar::EntryType::Regular);
+            tar.append_data(&mut header, &member.name, member.data.as_slice())
+                .unwrap();
+        }
+        tar.into_inner().unwrap()
+    }
+
+    /// Members written without the builder's copy are the very bytes it writes,
+    /// for short and long names and for sizes on and off a block boundary.
+    #[test]
+    fn members_are_written_as_the_tar_builder_writes_them() {
+        let long = format!("{}.{}.0001.csv", "s".repeat(63), "t".repeat(63));
+        let members: Vec<Member> = [
+            ("public.t.csv", 0usize),
+            ("public.t.0001.csv", 1),
+            ("public.t.0002.csv", 512),
+            ("public.t.0003.csv", 70_000),
+            (long.as_str(), 513),
+            ("manifest.json", 100),
+        ]
+        .iter()
+        .map(|(name, size)| Member {
+            name: (*name).to_owned(),
+            data: (0..*size).map(|i| (i % 251) as u8).collect(),
+        })
+        .collect();
+        let mut tar = tar::Builder::new(Vec::new());
+        for member in &members {
+            append_member(&mut tar, member, 1_700_000_000).unwrap();
+        }
+        assert_eq!(tar.into_inner().unwrap(), built(&members, 1_700_000_000));
     }
 }
