@@ -891,7 +891,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand erase" -s h -l help -d 'Pr
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l rule -d 'A retention rule: its tables\' rows older than the rule\'s keep period (by each table\'s time column) are the cohort' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY)' -r -F
-complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l batch-size -d 'Keys per batch (one short transaction each) of a cohort: a number, or `auto` for batches of about 125 ms each' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l batch-size -d 'Keys per batch (one short transaction each) of a cohort: a number, or `auto` for batches of about 100 ms each' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l lock-timeout -d 'How long one batch waits for a row lock before giving up (lock_timeout)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
@@ -912,12 +912,13 @@ complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s q -l quiet -
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l rule -d 'Only this retention rule (repeatable); default every rule some table names' -r
-complete -c derbes -n "__fish_derbes_using_subcommand purge" -l batch-size -d 'Keys per batch (one short transaction each): a number, or `auto` for batches of about 125 ms each' -r
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l batch-size -d 'Keys per batch (one short transaction each): a number, or `auto` for batches of about 100 ms each' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l pause -d 'Sleep between batches, leaving the server to other work: 100ms, 1s' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l max-duration -d 'Stop cleanly between batches after this long (30m, 2h); the next run resumes' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l as-of -d 'Compute the cut-offs as of this date (2026-11-01, midnight in the data map\'s time zone) or time (RFC 3339) instead of now' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l lock-timeout -d 'How long a batch waits for a row lock before it fails (lock_timeout)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l archive-dir -d 'Directory for the archives of archive-then-delete rules (one file per batch or expired partition, catalogued in derbes.archives)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -s j -l jobs -d 'COPY streams, each on its own connection in one snapshot, that archive an expired partition before it is dropped (cut by primary-key range). Default: the number of CPU cores. A batch\'s archive is one stream: it holds exactly the keys the batch then deletes' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -s r -l recipient -d 'Age recipient: the public key that can open the file, `age1...` (from age-keygen) or an SSH public key line `ssh-ed25519 ...` / `ssh-rsa ...`; repeat for several' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l recipients-file -d 'A file of age recipients, one a line (`#` starts a comment); repeatable' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l key-file -d 'File holding the masking key of `hmac` columns, for rules whose action is `anonymise` (else DERBES_MASK_KEY); never printed' -r -F

@@ -348,7 +348,7 @@ pub struct AnonymiseArgs {
     pub key_file: Option<PathBuf>,
 
     /// Keys per batch (one short transaction each) of a cohort: a number, or
-    /// `auto` for batches of about 125 ms each.
+    /// `auto` for batches of about 100 ms each.
     #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
     pub batch_size: BatchSize,
 
@@ -1684,7 +1684,7 @@ pub struct PurgeArgs {
     pub rules: Vec<String>,
 
     /// Keys per batch (one short transaction each): a number, or `auto` for
-    /// batches of about 125 ms each.
+    /// batches of about 100 ms each.
     #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
     pub batch_size: BatchSize,
 
@@ -1709,6 +1709,13 @@ pub struct PurgeArgs {
     /// or expired partition, catalogued in derbes.archives).
     #[arg(long, value_name = "DIR")]
     pub archive_dir: Option<PathBuf>,
+
+    /// COPY streams, each on its own connection in one snapshot, that archive an
+    /// expired partition before it is dropped (cut by primary-key range). Default:
+    /// the number of CPU cores. A batch's archive is one stream: it holds exactly
+    /// the keys the batch then deletes.
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: Option<u16>,
 
     #[command(flatten)]
     pub recipients: RecipientArgs,

@@ -236,7 +236,12 @@ async fn dump_recorded(
 
 /// `--jobs`: more connections like the first, reading the dump's snapshot.
 fn dump_jobs(ctx: &Context, args: &ArchiveDumpArgs) -> Option<archive::parallel::Jobs> {
-    let jobs = match args.jobs {
+    parallel_jobs(ctx, args.jobs)
+}
+
+/// `--jobs N` of a dump (default: the CPU cores); None for one stream.
+pub(crate) fn parallel_jobs(ctx: &Context, jobs: Option<u16>) -> Option<archive::parallel::Jobs> {
+    let jobs = match jobs {
         Some(n) => usize::from(n),
         None => std::thread::available_parallelism().map_or(1, |n| n.get()),
     };

@@ -50,6 +50,7 @@ pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<()> {
                 Some(ArchiveTarget {
                     dir: dir.clone(),
                     recipients: recipients.public.clone(),
+                    jobs: crate::commands::archive::parallel_jobs(ctx, args.jobs),
                 })
             }
             (Some(_), true) => return Err(DerbesError::Usage(

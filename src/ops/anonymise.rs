@@ -9,7 +9,7 @@
 //! through in primary-key ranges by `change::run_batches_with` (one short
 //! transaction per batch with `lock_timeout` and its checkpoint, so a killed run
 //! resumes; each batch one statement per table that checks the cohort itself,
-//! sized to about 125 ms unless `--batch-size` fixes it; one audit row per table
+//! sized to about 100 ms unless `--batch-size` fixes it; one audit row per table
 //! when its batches are done, with the counts the checkpoints kept), the whole run
 //! under one run lock (a second run exits 7).
 //!

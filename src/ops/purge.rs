@@ -81,6 +81,9 @@ pub struct PurgeRequest {
 pub struct ArchiveTarget {
     pub dir: PathBuf,
     pub recipients: Vec<String>,
+    /// Connections that archive an expired partition at once (`--jobs`); None for
+    /// one stream.
+    pub jobs: Option<crate::ops::archive::parallel::Jobs>,
 }
 
 /// Why a due row was kept.

@@ -314,10 +314,10 @@ pub enum BatchSize {
 }
 
 impl BatchSize {
-    /// The default of every batched command: batches of about 125 ms, inside the
+    /// The default of every batched command: batches of about 100 ms, inside the
     /// 250 ms a writer should ever wait for a row of a batch with room for a batch
     /// that runs long (a checkpoint, a busy disk).
-    pub const AUTO: BatchSize = BatchSize::Auto(std::time::Duration::from_millis(125));
+    pub const AUTO: BatchSize = BatchSize::Auto(std::time::Duration::from_millis(100));
     /// The first batch of an automatic run (then it grows or shrinks).
     const AUTO_FIRST: i64 = 1_000;
     const AUTO_MAX: i64 = 1_000_000;

@@ -810,12 +810,26 @@ async fn pg_partman_and_hand_made_partitions_are_dropped_when_expired() {
 
 #[tokio::test]
 async fn expired_partitions_are_archived_and_verified_before_they_are_dropped() {
+    archived_partitions(&[]).await;
+}
+
+/// With `--jobs`, each expired partition's archive is written by several COPY
+/// streams (key ranges, forced small here) in one snapshot, and still holds
+/// exactly the rows that are dropped.
+#[tokio::test]
+async fn expired_partitions_archived_by_parallel_streams_hold_exactly_their_rows() {
+    archived_partitions(&["--jobs", "3"]).await;
+}
+
+async fn archived_partitions(extra: &[&str]) {
     let db = TestDb::migrated().await;
     let client = db.client().await;
     client
         .batch_execute(PARTITIONED)
         .await
         .expect("partitioned tables");
+    // Statistics, so a partition is cut into key ranges (by its estimated rows).
+    client.batch_execute("ANALYZE clicks").await.unwrap();
     let keys = age_keys();
     let out_dir = tempfile::tempdir().unwrap();
     let map = partitioned_map(keys.dir.as_path());
@@ -838,6 +852,8 @@ async fn expired_partitions_are_archived_and_verified_before_they_are_dropped() 
         .arg("--archive-dir")
         .arg(out_dir.path())
         .args(["-r", &keys.age_recipient])
+        .args(extra)
+        .env("DERBES_RANGE_MIN_ROWS", "1")
         .output()
         .unwrap();
     assert!(
@@ -893,6 +909,39 @@ async fn expired_partitions_are_archived_and_verified_before_they_are_dropped() 
         .arg(&files[0])
         .assert()
         .success();
+    if !extra.is_empty() {
+        // A partition's archive written by several streams holds one member per
+        // key range: the fullest partition was cut.
+        let mut most = (0u64, 0u64);
+        for file in files
+            .iter()
+            .filter(|f| f.to_string_lossy().contains("-clicks_"))
+        {
+            let out = db
+                .cmd()
+                .env("DERBES_MAP", &map)
+                .args(["--format", "json", "archive", "verify", "-i"])
+                .arg(&keys.age_identity)
+                .arg(file)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            let verified = json(&out.stdout);
+            let rows = verified["rows"].as_u64().unwrap();
+            if rows > most.0 {
+                most = (rows, verified["members"].as_u64().unwrap());
+            }
+        }
+        assert!(
+            most.0 >= 6,
+            "a partition holds rows enough to cut: {most:?}"
+        );
+        assert!(most.1 >= 2, "its archive has a member per range: {most:?}");
+    }
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 

@@ -106,10 +106,10 @@ pub(crate) async fn split(
     let mut tasks = Vec::new();
     for (t, table) in tables.iter().enumerate() {
         let base = format!("{}.{}", table.name.schema, table.name.table);
-        let from = format!("FROM {} t0", table.name.quoted());
+        let from = format!("FROM {} t0", table.source.quoted());
         let partitioned = catalog
             .tables
-            .get(&table.name)
+            .get(&table.source)
             .is_some_and(|found| found.partitioned);
         // (member base name, query, estimated rows) of each piece, in order.
         let pieces: Vec<(String, PlannedTable, f64)> = if partitioned {
@@ -217,7 +217,7 @@ async fn leaves(
              FROM pg_partition_tree($1::text::regclass) t JOIN pg_class c ON c.oid = t.relid \
              JOIN pg_namespace n ON n.oid = c.relnamespace \
              WHERE t.isleaf ORDER BY 1, 2",
-            &[&table.name.quoted()],
+            &[&table.source.quoted()],
         )
         .await?;
     Ok(rows
@@ -239,7 +239,7 @@ async fn table_rows(tx: &Transaction<'_>, table: &PlannedTable) -> anyhow::Resul
     Ok(tx
         .query_one(
             "SELECT greatest(reltuples, 0)::float8 FROM pg_class WHERE oid = $1::text::regclass",
-            &[&table.name.quoted()],
+            &[&table.source.quoted()],
         )
         .await?
         .get(0))
@@ -255,7 +255,7 @@ pub(crate) async fn key_ranges(
     wanted: usize,
     min_rows: u64,
 ) -> anyhow::Result<Vec<String>> {
-    let quoted = table.name.quoted();
+    let quoted = table.source.quoted();
     let min_rows = min_rows.max(1) as f64;
     let ranges = (wanted as f64).min((reltuples / min_rows).floor());
     if ranges < 2.0 {
@@ -428,7 +428,7 @@ struct Queue {
 }
 
 enum Next {
-    Run(Task),
+    Run(Box<Task>),
     /// Tasks are left but wait for their parent tables.
     Wait,
     Empty,
@@ -447,7 +447,7 @@ impl Queue {
             .iter()
             .position(|task| self.after[task.table].iter().all(|p| remaining[*p] == 0));
         match ready.and_then(|i| queue.remove(i)) {
-            Some(task) => Next::Run(task),
+            Some(task) => Next::Run(Box::new(task)),
             None => Next::Wait,
         }
     }
@@ -473,7 +473,7 @@ async fn run_job(
         // Created before looking, so a task finishing meanwhile still wakes it.
         let finished = queue.done.notified();
         let task = match queue.take() {
-            Next::Run(task) => task,
+            Next::Run(task) => *task,
             Next::Wait => {
                 finished.await;
                 continue;

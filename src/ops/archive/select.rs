@@ -91,6 +91,9 @@ pub(crate) struct PlannedTable {
     pub key_columns: Vec<String>,
     /// `SELECT ...` (no trailing semicolon), identifiers quoted.
     pub select: String,
+    /// The relation `select` reads: the table, or one of its partitions (a
+    /// detached one, for a purge); what parallel dumps cut and estimate.
+    pub source: TableName,
 }
 
 /// Everything a dump needs to run a selection.
@@ -237,6 +240,7 @@ fn plan_rows(
             columns: column_defs(table),
             key_columns: table.primary_key.clone(),
             select,
+            source: relation.unwrap_or(&table.name).clone(),
         }],
         record: SelectionRecord {
             kind: "rows".to_owned(),
@@ -304,6 +308,7 @@ fn plan_table(
             columns: column_defs(table),
             key_columns: table.primary_key.clone(),
             select,
+            source: table.name.clone(),
         }],
         record,
         settings,
@@ -348,6 +353,7 @@ fn plan_rule(
             columns: column_defs(table),
             key_columns: table.primary_key.clone(),
             select: older_than_query(table, column),
+            source: table.name.clone(),
         });
     }
     Ok(Plan {
@@ -394,6 +400,7 @@ async fn plan_subject(
         };
         tables.push(PlannedTable {
             name: table.name.clone(),
+            source: table.name.clone(),
             columns: column_defs(table),
             key_columns: table.primary_key.clone(),
             select: format!(

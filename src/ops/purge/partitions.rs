@@ -396,7 +396,9 @@ async fn prepare_drop(
                 ticket: Some(request.ticket.clone()),
                 part_bytes: crate::files::tar_writer::PART_BYTES,
                 capture_keys: false,
-                jobs: None,
+                // A detached partition takes no more writes: N streams read it in
+                // one snapshot, like `archive dump --jobs`.
+                jobs: target.jobs.clone(),
             },
             &|_, _| {},
         )
@@ -450,13 +452,22 @@ async fn drop_all(
     client
         .batch_execute(&format!("DROP TABLE {}", names.join(", ")))
         .await?;
-    for one in ready {
-        finish_job(
-            client,
-            one.job,
-            Some(serde_json::json!({"rows": one.rows, "estimated": one.estimated})),
+    // Their jobs close in one statement (a crash before it leaves jobs whose
+    // partition is gone, which the next run closes).
+    let ids: Vec<i64> = ready.iter().map(|r| r.job).collect();
+    let counts: Vec<serde_json::Value> = ready
+        .iter()
+        .map(|r| serde_json::json!({"rows": r.rows, "estimated": r.estimated}))
+        .collect();
+    client
+        .execute(
+            "UPDATE derbes.jobs j SET finished_at = now(), updated_at = now(), \
+             counts = j.counts || c.counts \
+             FROM unnest($1::bigint[], $2::jsonb[]) AS c(id, counts) WHERE j.id = c.id",
+            &[&ids, &counts],
         )
         .await?;
+    for one in ready {
         done.deleted += one.rows;
         done.rows_estimated |= one.estimated;
         done.partitions_dropped.push(one.partition.to_string());
