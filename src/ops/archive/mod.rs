@@ -1078,6 +1078,33 @@ fn check_side_schema(name: &str, map_schema: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// The audit row of a restore: the rows per table, the archive and where it went,
+/// and `extra` details (a parallel restore's jobs and members).
+pub(crate) fn restore_entry(
+    manifest: &Manifest,
+    options: &RestoreOptions,
+    entry: Option<&CatalogueEntry>,
+    counts: &BTreeMap<String, u64>,
+    extra: serde_json::Value,
+) -> AuditEntry {
+    let mut detail = serde_json::json!({
+        "archive_id": manifest.kind.archive_id,
+        "into": options.into,
+        "catalogue_id": entry.map(|e| e.id),
+    });
+    if let (Some(detail), serde_json::Value::Object(extra)) = (detail.as_object_mut(), extra) {
+        detail.extend(extra);
+    }
+    AuditEntry {
+        action: "archive.restore".to_owned(),
+        ticket: options.ticket.clone(),
+        subject_ref: manifest.kind.selection.subject_ref.clone(),
+        counts: counts.iter().map(|(t, n)| (t.clone(), *n as i64)).collect(),
+        fields: Vec::new(),
+        detail,
+    }
+}
+
 /// Verify an archive, then load its rows with `COPY ... FROM STDIN` in one
 /// transaction: into the original tables (parents first), or into tables of a side
 /// schema. A row that breaks a constraint rolls everything back and is reported by
@@ -1231,18 +1258,13 @@ pub async fn restore(
     audit::append(
         &tx,
         &options.operator,
-        &AuditEntry {
-            action: "archive.restore".to_owned(),
-            ticket: options.ticket.clone(),
-            subject_ref: manifest.kind.selection.subject_ref.clone(),
-            counts: counts.iter().map(|(t, n)| (t.clone(), *n as i64)).collect(),
-            fields: Vec::new(),
-            detail: serde_json::json!({
-                "archive_id": manifest.kind.archive_id,
-                "into": options.into,
-                "catalogue_id": entry.as_ref().map(|e| e.id),
-            }),
-        },
+        &restore_entry(
+            &manifest,
+            &options,
+            entry.as_ref(),
+            &counts,
+            serde_json::json!({}),
+        ),
     )
     .await?;
     crate::fault::point("archive.restore.committing");

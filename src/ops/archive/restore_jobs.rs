@@ -51,7 +51,7 @@ use super::{
 use crate::error::DerbesError;
 use crate::files::crypto::Identities;
 use crate::map::TableName;
-use crate::pg::audit::{self, AuditEntry};
+use crate::pg::audit;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::RunLock;
 
@@ -361,21 +361,17 @@ async fn restore_locked(
     audit::append(
         &tx,
         &options.operator,
-        &AuditEntry {
-            action: "archive.restore".to_owned(),
-            ticket: options.ticket.clone(),
-            subject_ref: manifest.kind.selection.subject_ref.clone(),
-            counts: counts.iter().map(|(t, n)| (t.clone(), *n as i64)).collect(),
-            fields: Vec::new(),
-            detail: serde_json::json!({
-                "archive_id": manifest.kind.archive_id,
-                "into": options.into,
-                "catalogue_id": entry.as_ref().map(|e| e.id),
+        &super::restore_entry(
+            &manifest,
+            &options,
+            entry.as_ref(),
+            &counts,
+            serde_json::json!({
                 "jobs": jobs.jobs,
                 "members": total,
                 "resumed_members": already,
             }),
-        },
+        ),
     )
     .await?;
     crate::fault::point("archive.restore.committing");
