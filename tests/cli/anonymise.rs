@@ -13,7 +13,7 @@ use tokio_postgres::Client;
 
 use crate::archive::age_keys;
 use crate::erase::mask_key;
-use crate::support::{database_checksums, reference_map, TestDb};
+use crate::support::{count, database_checksums, reference_map, TestDb};
 
 const IIN: &str = "061211600012";
 const KEY: &str = "test-mask-key-0123456789abcdef";
@@ -25,10 +25,6 @@ const COHORT: &str =
 const LEFT: &str =
     "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days' \
                     AND occurred_at <> date_trunc('month', occurred_at)";
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap().get(0)
-}
 
 async fn cohort_db() -> (TestDb, Client) {
     let db = TestDb::migrated().await;

@@ -9,7 +9,7 @@ use predicates::prelude::*;
 use tokio_postgres::Client;
 
 use crate::foreign_schema::{shop_db, shop_map};
-use crate::support::{database_checksums, reference_map, temp_file, TestDb};
+use crate::support::{count, database_checksums, reference_map, temp_file, TestDb};
 
 /// Subjects the tests reason about (valid IINs), with sessions and log rows. Keys
 /// 900001.. stay clear of the generated population.
@@ -98,10 +98,6 @@ async fn population(client: &Client) -> String {
         .await
         .unwrap()
         .get(0)
-}
-
-async fn count(client: &Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 fn json(output: &std::process::Output) -> serde_json::Value {

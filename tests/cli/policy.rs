@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDate};
 use predicates::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::support::{database_checksums, temp_file, TestDb};
+use crate::support::{count, database_checksums, temp_file, TestDb};
 
 fn today() -> NaiveDate {
     derbes::when::today(derbes::when::default_time_zone())
@@ -22,10 +22,6 @@ async fn mix_statuses(client: &tokio_postgres::Client) {
         )
         .await
         .unwrap();
-}
-
-async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 fn publish(

@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use tokio_postgres::Client;
 
 use crate::archive::{age_keys, wait_for_no_derbes_session};
-use crate::support::{database_checksums, reference_map, TestDb};
+use crate::support::{count, database_checksums, reference_map, TestDb};
 
 /// The oracle: ids of `locations` rows due under the `location` rule at `cutoff`,
 /// written from the policy, not from derbes' SQL builder.
@@ -407,15 +407,14 @@ async fn a_killed_purge_resumes_and_finishes_with_exactly_the_due_rows() {
     let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
     assert_eq!(gone, due);
     assert!(held.is_subset(&after));
-    let unfinished: i64 = client
-        .query_one(
-            "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL",
-            &[],
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL"
         )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(unfinished, 0);
+        .await,
+        0
+    );
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 
@@ -528,15 +527,14 @@ async fn expired_partitions_are_dropped_and_a_stopped_drop_is_finished() {
         .unwrap()
         .get(0);
     assert_eq!(stray, 0);
-    let unfinished: i64 = client
-        .query_one(
-            "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL",
-            &[],
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL"
         )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(unfinished, 0);
+        .await,
+        0
+    );
 }
 
 /// A partition past the cut-off, with nothing to hold a row back and no archive,

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use std::process::Command as Process;
 
 use crate::archive::{age_keys, seed, Keys};
-use crate::support::{database_checksums, TestDb};
+use crate::support::{count, database_checksums, TestDb};
 
 /// The tables a subject archive of borrower 900001 holds rows of.
 const TABLES: [&str; 4] = ["borrowers", "loans", "payments", "server_logs"];
@@ -160,10 +160,6 @@ fn restore_cmd(db: &TestDb, keys: &Keys, archive: &PathBuf, extra: &[&str]) -> P
         .arg(archive)
         .args(extra);
     cmd
-}
-
-async fn count(client: &tokio_postgres::Client, sql: &str) -> i64 {
-    client.query_one(sql, &[]).await.unwrap().get(0)
 }
 
 /// The transaction ids that wrote a set of rows: (smallest, largest, distinct).

@@ -388,3 +388,12 @@ pub async fn terminate_sessions(client: &Client, application_name: &str) -> i64 
         .unwrap()
         .get(0)
 }
+
+/// The one number a counting query returns (`SELECT count(*) ...`).
+pub async fn count(client: &Client, sql: &str) -> i64 {
+    client
+        .query_one(sql, &[])
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+        .get(0)
+}
