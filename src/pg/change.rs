@@ -650,8 +650,8 @@ async fn run_locked(
     let mode = step.mode();
     let statements = Statements::new(job, key_columns, key_types, options.lock_rows);
     let mut sizer = Sizer::new(job.batch_size);
-    // The bounds statement is prepared once per run (planned again for every batch
-    // it costs more than finding the bounds does).
+    // The bounds statement is parsed once per run and its two forms (with and
+    // without a checkpoint) kept; the server still plans it for each batch's values.
     let mut bounds_statement: Option<(bool, tokio_postgres::Statement)> = None;
     loop {
         if options

@@ -176,52 +176,60 @@ pub(super) async fn purge_expired(
     // a suffix of them, and each job row precedes its detach in the WAL, so a
     // detach that survives has its job row and the next run finishes it).
     client.batch_execute("SET synchronous_commit = off").await?;
-    let mut detached = Vec::new();
-    for row in expired {
-        let partition = TableName {
-            schema: row.get(0),
-            table: row.get(1),
-        };
-        let bound: String = row.get(2);
-        if !unconditional && kept(client, conditions, &partition, &cutoff).await? > 0 {
-            continue; // held rows: the batches take the free ones
+    let detached: anyhow::Result<Vec<Detached>> = async {
+        let mut detached = Vec::new();
+        for row in expired {
+            let partition = TableName {
+                schema: row.get(0),
+                table: row.get(1),
+            };
+            let bound: String = row.get(2);
+            if !unconditional && kept(client, conditions, &partition, &cutoff).await? > 0 {
+                continue; // held rows: the batches take the free ones
+            }
+            let id: i64 = client
+                .query_one(
+                    "INSERT INTO derbes.jobs (operation, scope, table_name, ticket, operator, counts) \
+                     VALUES ($1, $2, $3, $4, $5, jsonb_build_object('bound', $6::text)) RETURNING id",
+                    &[
+                        &OPERATION,
+                        &partition.to_string(),
+                        &table.name.to_string(),
+                        &request.ticket,
+                        &request.operator,
+                        &bound,
+                    ],
+                )
+                .await?
+                .get(0);
+            let detach = if has_default {
+                format!(
+                    "ALTER TABLE {parent} DETACH PARTITION {}",
+                    partition.quoted()
+                )
+            } else {
+                format!(
+                    "ALTER TABLE {parent} DETACH PARTITION {} CONCURRENTLY",
+                    partition.quoted()
+                )
+            };
+            client.batch_execute(&detach).await?;
+            crate::fault::point("purge.partition.detached");
+            detached.push(Detached {
+                job: id,
+                partition,
+                bound,
+                archived: None,
+            });
         }
-        let id: i64 = client
-            .query_one(
-                "INSERT INTO derbes.jobs (operation, scope, table_name, ticket, operator, counts) \
-                 VALUES ($1, $2, $3, $4, $5, jsonb_build_object('bound', $6::text)) RETURNING id",
-                &[
-                    &OPERATION,
-                    &partition.to_string(),
-                    &table.name.to_string(),
-                    &request.ticket,
-                    &request.operator,
-                    &bound,
-                ],
-            )
-            .await?
-            .get(0);
-        let detach = if has_default {
-            format!(
-                "ALTER TABLE {parent} DETACH PARTITION {}",
-                partition.quoted()
-            )
-        } else {
-            format!(
-                "ALTER TABLE {parent} DETACH PARTITION {} CONCURRENTLY",
-                partition.quoted()
-            )
-        };
-        client.batch_execute(&detach).await?;
-        crate::fault::point("purge.partition.detached");
-        detached.push(Detached {
-            job: id,
-            partition,
-            bound,
-            archived: None,
-        });
+        Ok(detached)
     }
-    client.batch_execute("RESET synchronous_commit").await?;
+    .await;
+    // Back to the server's own setting whatever happened: the rule's audit row,
+    // later on this session, must wait for the disk.
+    let reset = client.batch_execute("RESET synchronous_commit").await;
+    let detached = detached?;
+    reset?;
     // Then archive those the rule archives, and drop them all in one statement.
     let mut ready = Vec::new();
     for partition in detached {
