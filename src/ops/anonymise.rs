@@ -32,6 +32,7 @@ use crate::pg::change::{
     self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits, RunLock,
     RunOptions,
 };
+use crate::pg::db::StatementCache;
 use crate::when::Period;
 
 /// What a run did to one table.
@@ -180,7 +181,10 @@ pub async fn subject(
             scope.condition = format!("{} AND NOT {}", scope.condition, hold.condition());
             scope
         };
-        let applied = masks.apply(change.tx(), &filter).await.map_err(map_err)?;
+        let applied = masks
+            .apply(change.tx(), &filter, &mut StatementCache::default())
+            .await
+            .map_err(map_err)?;
         let mut result = result_of(table, masks);
         result.masked = applied.masked;
         result.deleted = applied.deleted;
@@ -303,6 +307,7 @@ struct MaskBatch<'a> {
     deleted: u64,
     /// Batches applied by this process (fault points count them).
     batches: u64,
+    statements: StatementCache,
 }
 
 impl BatchStep for MaskBatch<'_> {
@@ -346,7 +351,7 @@ impl BatchStep for MaskBatch<'_> {
         };
         let applied = self
             .masks
-            .apply(tx, &filter)
+            .apply(tx, &filter, &mut self.statements)
             .await
             .map_err(|e| ChangeError::Database(e.to_string()))?;
         self.batches += 1;
@@ -438,6 +443,7 @@ async fn cohort_locked(
             masked: 0,
             deleted: 0,
             batches: 0,
+            statements: StatementCache::default(),
         };
         let (report, timing) = change::run_batches_with(
             client,

@@ -45,6 +45,7 @@ use crate::ops::resolve;
 use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{self, Limits, Snapshot};
+use crate::pg::db::StatementCache;
 use crate::when::Period;
 
 /// What to erase and how.
@@ -551,7 +552,10 @@ pub async fn erase(
         }
         if let Some(m) = &plan.masks {
             let filter = |p: &mut Params| plan_scope(map, plan, &request.key, p);
-            let applied = m.apply(&tx, &filter).await.map_err(mask_error)?;
+            let applied = m
+                .apply(&tx, &filter, &mut StatementCache::default())
+                .await
+                .map_err(mask_error)?;
             plan.outcome.masked = applied.masked;
             plan.outcome.deleted = applied.deleted;
         }

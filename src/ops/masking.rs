@@ -26,6 +26,7 @@ use zeroize::Zeroizing;
 use crate::kz::identity::{Iin, Sex};
 use crate::map::{quote_ident, Category, DataMap, Masking, TableName, TypeFamily};
 use crate::pg::catalog::{Catalog, Finding, Severity};
+use crate::pg::db::StatementCache;
 
 /// Environment variable holding the masking key when no `--key-file` is given.
 pub const KEY_ENV: &str = "DERBES_MASK_KEY";
@@ -666,10 +667,13 @@ pub struct Applied {
 
 impl TableMasks {
     /// Mask (or delete) the rows `filter` selects, in `tx`.
+    /// The `UPDATE` is prepared through `statements`: a batch loop passing the same
+    /// cache parses it once.
     pub async fn apply(
         &self,
         tx: &Transaction<'_>,
         filter: RowFilter<'_>,
+        statements: &mut StatementCache,
     ) -> Result<Applied, MaskingError> {
         let failed = |e: tokio_postgres::Error| MaskingError::Database {
             table: self.table.to_string(),
@@ -689,7 +693,11 @@ impl TableMasks {
                 self.table.quoted(),
                 scope.condition
             );
-            applied.deleted = tx.execute(&sql, &params.refs()).await.map_err(failed)?;
+            let statement = statements.prepare(tx, &sql).await.map_err(failed)?;
+            applied.deleted = tx
+                .execute(&statement, &params.refs())
+                .await
+                .map_err(failed)?;
             return Ok(applied);
         }
         if !self.fakes.is_empty() {
@@ -709,7 +717,11 @@ impl TableMasks {
                 self.sets.join(", "),
                 scope.condition
             );
-            let n = tx.execute(&sql, &params.refs()).await.map_err(failed)?;
+            let statement = statements.prepare(tx, &sql).await.map_err(failed)?;
+            let n = tx
+                .execute(&statement, &params.refs())
+                .await
+                .map_err(failed)?;
             applied.masked = applied.masked.max(n);
         }
         Ok(applied)

@@ -47,6 +47,7 @@ use crate::pg::change::{
     self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits, RunLock,
     RunOptions,
 };
+use crate::pg::db::StatementCache;
 use crate::when::Period;
 
 /// The run lock's operation and scope: one purge at a time per database.
@@ -886,6 +887,7 @@ async fn purge_batches(
                 condition: conditions.due(),
                 cutoff: rule.cutoff.to_rfc3339(),
                 deleted: 0,
+                statements: StatementCache::default(),
             };
             let result = change::run_batches_with(
                 client,
@@ -997,6 +999,7 @@ struct DeleteStep {
     condition: String,
     cutoff: String,
     deleted: i64,
+    statements: StatementCache,
 }
 
 impl BatchStep for DeleteStep {
@@ -1040,7 +1043,8 @@ impl BatchStep for DeleteStep {
                 .chain(last)
                 .map(|k| k as &(dyn tokio_postgres::types::ToSql + Sync)),
         );
-        let deleted = tx.execute(&sql, &params).await? as i64;
+        let statement = self.statements.prepare(tx, &sql).await?;
+        let deleted = tx.execute(&statement, &params).await? as i64;
         crate::fault::point("purge.deleted");
         self.deleted += deleted;
         Ok(Counts::from([(self.table.to_string(), deleted)]))

@@ -38,6 +38,7 @@ use crate::map::link::{KeyMatch, LinkPath};
 use crate::map::{quote_ident, TableName};
 use crate::pg::audit::{self, AuditEntry, AuditRecord};
 use crate::pg::catalog::Catalog;
+use crate::pg::db::StatementCache;
 
 /// Bounds on every statement of a change.
 #[derive(Debug, Clone)]
@@ -116,7 +117,7 @@ pub async fn begin<'c>(
     limits: &Limits,
     dry_run: bool,
 ) -> Result<Change<'c>, ChangeError> {
-    begin_with(client, limits, dry_run, Commit::Synchronous).await
+    begin_with(client, limits, dry_run, Commit::Synchronous, Plans::Custom).await
 }
 
 /// Whether a change's commit waits for its WAL to reach disk.
@@ -128,11 +129,24 @@ enum Commit {
     Asynchronous,
 }
 
+/// How the server plans a change's parameterised statements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plans {
+    /// The server's own choice (`plan_cache_mode`), usually a plan per execution.
+    Custom,
+    /// One plan per prepared statement, kept for every batch. A range batch's
+    /// statements are the same each time but for the bounds, and a custom plan per
+    /// batch costs milliseconds: estimating `time < $cutoff` probes the time
+    /// index's end, which fills with the dead entries of rows just changed.
+    Generic,
+}
+
 async fn begin_with<'c>(
     client: &'c mut Client,
     limits: &Limits,
     dry_run: bool,
     commit: Commit,
+    plans: Plans,
 ) -> Result<Change<'c>, ChangeError> {
     let tx = client.transaction().await?;
     // Synchronous keeps the server's own setting (which may wait for a standby).
@@ -140,14 +154,25 @@ async fn begin_with<'c>(
         Commit::Synchronous => None,
         Commit::Asynchronous => Some("off"),
     };
+    let plan_cache_mode = match plans {
+        Plans::Custom => None,
+        Plans::Generic => Some("force_generic_plan"),
+    };
     // One round trip: batches begin many of these.
     let read_only: String = tx
         .query_one(
             "SELECT current_setting('transaction_read_only'), \
                     set_config('lock_timeout', $1, true), set_config('statement_timeout', $2, true), \
                     set_config('synchronous_commit', \
-                               coalesce($3::text, current_setting('synchronous_commit')), true)",
-            &[&limits.lock_timeout, &limits.statement_timeout, &synchronous],
+                               coalesce($3::text, current_setting('synchronous_commit')), true), \
+                    set_config('plan_cache_mode', \
+                               coalesce($4::text, current_setting('plan_cache_mode')), true)",
+            &[
+                &limits.lock_timeout,
+                &limits.statement_timeout,
+                &synchronous,
+                &plan_cache_mode,
+            ],
         )
         .await?
         .get(0);
@@ -650,9 +675,9 @@ async fn run_locked(
     let mode = step.mode();
     let statements = Statements::new(job, key_columns, key_types, options.lock_rows);
     let mut sizer = Sizer::new(job.batch_size);
-    // The bounds statement is parsed once per run and its two forms (with and
-    // without a checkpoint) kept; the server still plans it for each batch's values.
-    let mut bounds_statement: Option<(bool, tokio_postgres::Statement)> = None;
+    // Every statement of the loop is parsed once per run (the bounds statement in
+    // its two forms, with and without a checkpoint).
+    let mut cache = StatementCache::default();
     loop {
         if options
             .deadline
@@ -667,7 +692,11 @@ async fn run_locked(
             true => Commit::Synchronous,
             false => Commit::Asynchronous,
         };
-        let change = begin_with(client, limits, job.dry_run, commit).await?;
+        let plans = match mode {
+            BatchMode::Keys => Plans::Custom,
+            BatchMode::Range => Plans::Generic,
+        };
+        let change = begin_with(client, limits, job.dry_run, commit, plans).await?;
         let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = job
             .params
             .iter()
@@ -701,17 +730,9 @@ async fn run_locked(
             }
             BatchMode::Range => {
                 keys = Vec::new();
-                let statement = match &bounds_statement {
-                    Some((prepared_for, statement)) if *prepared_for == resume => statement.clone(),
-                    _ => {
-                        let statement = change
-                            .tx()
-                            .prepare(&statements.bounds(resume, params.len() + 1))
-                            .await?;
-                        bounds_statement = Some((resume, statement.clone()));
-                        statement
-                    }
-                };
+                let statement = cache
+                    .prepare(change.tx(), &statements.bounds(resume, params.len() + 1))
+                    .await?;
                 let limit = wanted.max(1);
                 params.push(&limit);
                 let Some(row) = change.tx().query_opt(&statement, &params).await? else {
@@ -742,11 +763,17 @@ async fn run_locked(
             *report.counts.entry(name.clone()).or_default() += n;
         }
         if let Some(id) = job_id {
+            let checkpoint = cache
+                .prepare(
+                    change.tx(),
+                    "UPDATE derbes.jobs SET last_key = $2, batches = $3, rows = $4, \
+                     counts = $5, updated_at = now() WHERE id = $1",
+                )
+                .await?;
             change
                 .tx()
                 .execute(
-                    "UPDATE derbes.jobs SET last_key = $2, batches = $3, rows = $4, \
-                     counts = $5, updated_at = now() WHERE id = $1",
+                    &checkpoint,
                     &[
                         &id,
                         &last,

@@ -327,3 +327,27 @@ mod tests {
         );
     }
 }
+
+/// Statements prepared once on a connection and reused by every batch of a run:
+/// each is parsed once, and under a generic plan (see
+/// [`crate::pg::change::run_batches_with`]) planned once too.
+#[derive(Default)]
+pub struct StatementCache {
+    statements: std::collections::HashMap<String, tokio_postgres::Statement>,
+}
+
+impl StatementCache {
+    /// The prepared form of `sql`, prepared now if this cache has not seen it.
+    pub async fn prepare(
+        &mut self,
+        tx: &Transaction<'_>,
+        sql: &str,
+    ) -> Result<tokio_postgres::Statement, tokio_postgres::Error> {
+        if let Some(statement) = self.statements.get(sql) {
+            return Ok(statement.clone());
+        }
+        let statement = tx.prepare(sql).await?;
+        self.statements.insert(sql.to_owned(), statement.clone());
+        Ok(statement)
+    }
+}
