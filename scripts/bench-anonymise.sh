@@ -19,7 +19,8 @@
 #
 # Uses (and recreates) the database $BENCH_DB (default derbes_bench_anonymise);
 # BENCH_ROWS rows (default 1000000), BENCH_BATCH keys per batch (default auto:
-# derbes sizes batches to about 100 ms).
+# derbes sizes batches to about 100 ms). BENCH_RUNS runs (default 3), each on tables
+# built afresh; every figure and the ratio are printed as median (min, max).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/bench-lib.sh
@@ -27,6 +28,7 @@ source scripts/bench-lib.sh
 BENCH_DB=${BENCH_DB:-derbes_bench_anonymise}
 rows=${BENCH_ROWS:-1000000}
 batch=${BENCH_BATCH:-auto}
+runs=${BENCH_RUNS:-3}
 export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGDATABASE=$BENCH_DB
 export DATABASE_URL="host=$PGHOST user=$PGUSER dbname=$BENCH_DB"
@@ -84,7 +86,8 @@ createdb "$BENCH_DB"
 psql -q <<EOF
 CREATE TABLE people (id bigint PRIMARY KEY, iin char(12) NOT NULL);
 INSERT INTO people SELECT g, lpad(g::text, 12, '0') FROM generate_series(1, greatest($rows / 10, 1)) g;
-CREATE TABLE events (
+-- The rows every run starts from.
+CREATE TABLE events_source (
     id bigint PRIMARY KEY,
     person_id bigint NOT NULL REFERENCES people (id),
     occurred_at timestamptz NOT NULL,
@@ -95,34 +98,48 @@ CREATE TABLE events (
     amount numeric(12, 2),
     note text
 );
-INSERT INTO events
+INSERT INTO events_source
 SELECT g, 1 + g % greatest($rows / 10, 1), now() - interval '30 days' - g * interval '7 seconds',
        ('10.' || (g % 250) || '.' || (g / 250 % 250) || '.' || (g % 199))::inet,
        'user' || g || '@example.kz', '+7701' || lpad((g % 10000000)::text, 7, '0'),
        'Name ' || g, (g % 500000) / 7.0, NULL
 FROM generate_series(1, $rows) g;
+-- The writer's table while the single UPDATE runs (on the copy it would only wait).
+CREATE TABLE events_side (LIKE events_source INCLUDING ALL);
+INSERT INTO events_side SELECT * FROM events_source;
+EOF
+
+# The table derbes anonymises and the copy the UPDATE rewrites, built afresh for each
+# run and the same way (key index filled row by row, the others made after the rows),
+# so both tables' indexes are equally packed: an UPDATE's index insertions cost what
+# they cost on the other. Both runs leave as many dead rows for VACUUM; autovacuum
+# would clean up during the batched run (commits as it goes) and after the single
+# UPDATE, so it is held off both to compare the two writers alone.
+build_tables() {
+    psql -q <<EOF
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS events, events_copy;
+CREATE TABLE events (LIKE events_source INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE events ADD PRIMARY KEY (id);
+ALTER TABLE events ADD FOREIGN KEY (person_id) REFERENCES people (id);
+INSERT INTO events SELECT * FROM events_source ORDER BY id;
 CREATE INDEX events_person_idx ON events (person_id);
 CREATE INDEX events_occurred_idx ON events (occurred_at);
 CREATE INDEX events_phone_idx ON events (phone);
--- The copy is built the same way (key index filled row by row, the others made
--- after the rows), so both tables' indexes are equally packed: an UPDATE's index
--- insertions cost what they cost on the other.
-CREATE TABLE events_copy (LIKE events INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+CREATE TABLE events_copy (LIKE events_source INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE events_copy ADD PRIMARY KEY (id);
-INSERT INTO events_copy SELECT * FROM events ORDER BY id;
+INSERT INTO events_copy SELECT * FROM events_source ORDER BY id;
 CREATE INDEX events_copy_person_idx ON events_copy (person_id);
 CREATE INDEX events_copy_occurred_idx ON events_copy (occurred_at);
 CREATE INDEX events_copy_phone_idx ON events_copy (phone);
--- The writer's table while the single UPDATE runs (on the copy it would only wait).
-CREATE TABLE events_side (LIKE events INCLUDING ALL);
-INSERT INTO events_side SELECT * FROM events;
--- Both runs leave as many dead rows for VACUUM; autovacuum would clean up during
--- the batched run (commits as it goes) and after the single UPDATE, so it is held
--- off both to compare the two writers alone.
 ALTER TABLE events SET (autovacuum_enabled = off);
 ALTER TABLE events_copy SET (autovacuum_enabled = off);
-VACUUM ANALYZE;
+VACUUM ANALYZE events;
+VACUUM ANALYZE events_copy;
+VACUUM ANALYZE events_side;
 EOF
+}
+build_tables
 "$DERBES" migrate >/dev/null
 "$DERBES" map check >/dev/null
 
@@ -156,46 +173,54 @@ update_sql="UPDATE events_copy t0 SET
     phone = right(phone, 4),
     full_name = '[redacted]',
     amount = CASE WHEN amount IS NULL THEN NULL ELSE floor(amount / 1000) * 1000 END"
-# Each run starts from a checkpoint, so neither pays for the other's full-page writes.
-psql -qc "CHECKPOINT"
-start_writer events_side
-sleep 1
-plain_s=$(psql -Atq -c '\timing on' -c "$update_sql" | awk '/^Time:/ {printf "%.3f", $2 / 1000}')
-stop_writer
-
-psql -qc "CHECKPOINT"
-start_writer events
-sleep 1
-/usr/bin/time -v -o "$work/derbes.time" "$DERBES" -q --format json anonymise --rule bench \
-    --ticket BENCH --yes --batch-size "$batch" --key-file "$work/mask.key" > "$work/derbes.json"
-stop_writer
-derbes_writer=$(max_ms "$work/writer-events.ms")
-derbes_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/derbes.time")
-derbes_rss=$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$work/derbes.time")
-masked=$(python3 -c "import json; print(sum(t['masked'] for t in json.load(open('$work/derbes.json'))['tables']))")
-if [ "$masked" -ne "$rows" ]; then
-    echo "derbes masked $masked rows, the cohort has $rows" >&2
-    exit 1
-fi
-# Both tables must now hold the same values in the masked columns.
-differ=$(psql -Atq -c "SELECT count(*) FROM events e JOIN events_copy c USING (id)
-    WHERE (e.occurred_at, e.ip, e.email, e.phone, e.full_name, e.amount)
-          IS DISTINCT FROM (c.occurred_at, c.ip, c.email, c.phone, c.full_name, c.amount)")
-if [ "$differ" -ne 0 ]; then
-    echo "$differ rows differ between derbes and the hand-written UPDATE" >&2
-    exit 1
-fi
-longest_tx=$(python3 -c "import json; print(max(t['longest_batch_ms'] for t in json.load(open('$work/derbes.json'))['tables']))")
-batches=$(python3 -c "import json; print(sum(t['batches'] for t in json.load(open('$work/derbes.json'))['tables']))")
-
 rate() { awk -v r="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0) ? r / s : 0 }'; }
-plain_rate=$(rate "$rows" "$plain_s")
-derbes_rate=$(rate "$rows" "$derbes_s")
-echo "rows: $rows of events (4 indexes, 6 masked columns), batch size $batch ($batches batches); results identical"
-stat_line "one hand-written UPDATE: rows/s" rows/s %.0f "$plain_rate"
-stat_line "derbes anonymise --rule: rows/s" rows/s %.0f "$derbes_rate"
-mapfile -t ratio < <(ratios "$derbes_rate" "$plain_rate")
+json_sum() { python3 -c "import json; print($1(t['$2'] for t in json.load(open('$work/derbes.json'))['tables']))"; }
+
+plain_rates=() derbes_rates=() longest=() rss=() waits=() batches=()
+for run in $(seq 1 "$runs"); do
+    [ "$run" -gt 1 ] && build_tables
+    # Each side starts from a checkpoint, so neither pays for the other's full-page writes.
+    psql -qc "CHECKPOINT"
+    start_writer events_side
+    sleep 1
+    plain_s=$(psql -Atq -c '\timing on' -c "$update_sql" | awk '/^Time:/ {printf "%.3f", $2 / 1000}')
+    stop_writer
+
+    psql -qc "CHECKPOINT"
+    start_writer events
+    sleep 1
+    /usr/bin/time -v -o "$work/derbes.time" "$DERBES" -q --format json anonymise --rule bench \
+        --ticket BENCH --yes --batch-size "$batch" --key-file "$work/mask.key" > "$work/derbes.json"
+    stop_writer
+    derbes_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/derbes.time")
+    masked=$(json_sum sum masked)
+    if [ "$masked" -ne "$rows" ]; then
+        echo "derbes masked $masked rows, the cohort has $rows" >&2
+        exit 1
+    fi
+    # Both tables must now hold the same values in the masked columns.
+    differ=$(psql -Atq -c "SELECT count(*) FROM events e JOIN events_copy c USING (id)
+        WHERE (e.occurred_at, e.ip, e.email, e.phone, e.full_name, e.amount)
+              IS DISTINCT FROM (c.occurred_at, c.ip, c.email, c.phone, c.full_name, c.amount)")
+    if [ "$differ" -ne 0 ]; then
+        echo "$differ rows differ between derbes and the hand-written UPDATE" >&2
+        exit 1
+    fi
+    plain_rates+=("$(rate "$rows" "$plain_s")")
+    derbes_rates+=("$(rate "$rows" "$derbes_s")")
+    longest+=("$(json_sum max longest_batch_ms)")
+    batches+=("$(json_sum sum batches)")
+    rss+=("$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$work/derbes.time")")
+    waits+=("$(max_ms "$work/writer-events.ms")")
+    echo "run $run of $runs: UPDATE ${plain_s} s, derbes ${derbes_s} s" >&2
+done
+
+echo "rows: $rows of events (4 indexes, 6 masked columns), batch size $batch (${batches[*]} batches); results identical"
+stat_line "one hand-written UPDATE: rows/s" rows/s %.0f "${plain_rates[@]}"
+stat_line "derbes anonymise --rule: rows/s" rows/s %.0f "${derbes_rates[@]}"
+mapfile -t ratio < <(ratios "${derbes_rates[*]}" "${plain_rates[*]}")
 stat_line "ratio derbes / UPDATE (goal >= 0.9)" x %.2f "${ratio[@]}"
-echo "longest batch transaction: ${longest_tx} ms (goal <= 250 ms)"
-echo "peak RSS: derbes ${derbes_rss} MB"
-echo "concurrent writer to a cohort row waited at most: ${derbes_writer} ms under derbes (under a single UPDATE it waits for the whole statement)"
+stat_line "longest batch transaction (goal <= 250)" ms %.0f "${longest[@]}"
+stat_line "peak RSS of derbes" MB %.1f "${rss[@]}"
+stat_line "writer to a cohort row, longest wait" ms %.1f "${waits[@]}"
+echo "(under a single UPDATE a writer to a cohort row waits for the whole statement)"
