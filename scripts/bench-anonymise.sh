@@ -40,7 +40,10 @@ DERBES=$PWD/target/release/derbes
 work=$(mktemp -d "${TMPDIR:-/tmp}/derbes-bench-anonymise.XXXXXX")
 writer_pid=
 cleanup() {
-    [ -n "$writer_pid" ] && kill "$writer_pid" 2>/dev/null || true
+    if [ -n "$writer_pid" ]; then
+        psql -qc "INSERT INTO bench_stop VALUES (true)" >/dev/null 2>&1 || true
+        kill "$writer_pid" 2>/dev/null || true
+    fi
     rm -rf "$work"
 }
 trap cleanup EXIT
@@ -104,9 +107,13 @@ SELECT g, 1 + g % greatest($rows / 10, 1), now() - interval '30 days' - g * inte
        'user' || g || '@example.kz', '+7701' || lpad((g % 10000000)::text, 7, '0'),
        'Name ' || g, (g % 500000) / 7.0, NULL
 FROM generate_series(1, $rows) g;
--- The writer's table while the single UPDATE runs (on the copy it would only wait).
+-- The writer's table while the single UPDATE runs (on the copy it would only wait),
+-- with the cohort table's indexes, so the writer's statements cost the same there.
 CREATE TABLE events_side (LIKE events_source INCLUDING ALL);
 INSERT INTO events_side SELECT * FROM events_source;
+CREATE INDEX events_side_person_idx ON events_side (person_id);
+CREATE INDEX events_side_occurred_idx ON events_side (occurred_at);
+CREATE INDEX events_side_phone_idx ON events_side (phone);
 EOF
 
 # The table derbes anonymises and the copy the UPDATE rewrites, built afresh for each
@@ -143,27 +150,42 @@ build_tables
 "$DERBES" migrate >/dev/null
 "$DERBES" map check >/dev/null
 
-# A writer updating one row of the cohort at a time, timing each statement. It
-# stops at the stop file, after its statement in flight (the one that waited
+# A writer updating one random row of a table at a time in one session (as an
+# application would), committing each and timing its wait, a few ms apart. It stops
+# at a row in bench_stop, after its statement in flight (the one that waited
 # longest, under the single UPDATE) has finished and been recorded.
+psql -q <<EOF
+CREATE TABLE bench_stop (stop boolean);
+CREATE TABLE bench_writer_stats (tbl text, statements bigint, worst_ms float8);
+CREATE PROCEDURE bench_writer(tbl text) LANGUAGE plpgsql AS \$\$
+DECLARE t timestamptz; worst float8 := 0; n bigint := 0; d float8; pick bigint;
+BEGIN
+  LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM bench_stop);
+    pick := 1 + floor(random() * $rows)::bigint;
+    t := clock_timestamp();
+    EXECUTE format('UPDATE %I SET note = ''w'' WHERE id = \$1', tbl) USING pick;
+    COMMIT;
+    d := extract(epoch FROM clock_timestamp() - t) * 1000;
+    worst := greatest(worst, d);
+    n := n + 1;
+    PERFORM pg_sleep(0.005);
+  END LOOP;
+  INSERT INTO bench_writer_stats VALUES (tbl, n, worst);
+  COMMIT;
+END \$\$;
+EOF
 start_writer() {
-    local table=$1
-    rm -f "$work/stop"
-    (
-        while [ ! -e "$work/stop" ]; do
-            id=$(( (RANDOM * 32768 + RANDOM) % rows + 1 ))
-            psql -Atq -c '\timing on' -c "UPDATE $table SET note = 'w' WHERE id = $id" 2>/dev/null \
-                | awk '/^Time:/ {print $2}'
-        done
-    ) > "$work/writer-$table.ms" &
+    psql -qc "DELETE FROM bench_stop" -c "DELETE FROM bench_writer_stats"
+    psql -qc "CALL bench_writer('$1')" &
     writer_pid=$!
 }
 stop_writer() {
-    touch "$work/stop"
+    psql -qc "INSERT INTO bench_stop VALUES (true)"
     wait "$writer_pid" 2>/dev/null || true
     writer_pid=
 }
-max_ms() { sort -g "$1" | tail -1; }
+writer_worst() { psql -Atqc "SELECT round(worst_ms::numeric, 1) FROM bench_writer_stats WHERE tbl = '$1'"; }
 
 # The hand-written UPDATE: the same expressions derbes evaluates.
 update_sql="UPDATE events_copy t0 SET
@@ -211,7 +233,7 @@ for run in $(seq 1 "$runs"); do
     longest+=("$(json_sum max longest_batch_ms)")
     batches+=("$(json_sum sum batches)")
     rss+=("$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$work/derbes.time")")
-    waits+=("$(max_ms "$work/writer-events.ms")")
+    waits+=("$(writer_worst events)")
     echo "run $run of $runs: UPDATE ${plain_s} s, derbes ${derbes_s} s" >&2
 done
 
