@@ -443,3 +443,62 @@ async fn range_batches_over_a_composite_text_key_take_exactly_the_selected_rows(
         assert_eq!(total, 6 * 137 - selected);
     }
 }
+
+/// Records the server's `plan_cache_mode` inside each batch and changes nothing.
+struct PlanProbe {
+    mode: change::BatchMode,
+    seen: Vec<String>,
+}
+
+impl BatchStep for PlanProbe {
+    fn mode(&self) -> change::BatchMode {
+        self.mode
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        _batch: &Batch<'_>,
+    ) -> Result<Counts, ChangeError> {
+        let mode: String = tx
+            .query_one("SELECT current_setting('plan_cache_mode')", &[])
+            .await?
+            .get(0);
+        self.seen.push(mode);
+        Ok(Counts::new())
+    }
+}
+
+/// Range batches keep one generic plan per statement, set for each batch's own
+/// transaction: keys batches and the session afterwards keep the server's setting.
+#[tokio::test]
+async fn range_batches_plan_generically_in_their_own_transactions_only() {
+    let (db, _client, catalog) = cohort_db().await;
+    let mut runner = db.client().await;
+    for (mode, expected) in [
+        (change::BatchMode::Range, "force_generic_plan"),
+        (change::BatchMode::Keys, "auto"),
+    ] {
+        let mut job = job(false);
+        job.scope = format!("{mode:?}");
+        let mut step = PlanProbe {
+            mode,
+            seen: Vec::new(),
+        };
+        change::run_batches(&mut runner, &catalog, &Limits::default(), &job, &mut step)
+            .await
+            .unwrap();
+        assert!(step.seen.len() > 1, "{mode:?}: several batches");
+        assert!(
+            step.seen.iter().all(|seen| seen == expected),
+            "{mode:?}: {:?}",
+            step.seen
+        );
+        let session: String = runner
+            .query_one("SELECT current_setting('plan_cache_mode')", &[])
+            .await
+            .unwrap()
+            .get(0);
+        assert_eq!(session, "auto", "after {mode:?} batches");
+    }
+}

@@ -68,11 +68,37 @@ async fn archived_and_deleted(
             .unwrap();
     }
     let keys = age_keys();
-    let out = keys.dir.join("subject.age");
+    let out = dump_subject(db, &keys, "subject.age", "4096");
+    let before = table_sums(&client).await;
+    assert_eq!(
+        count(
+            &client,
+            "SELECT count(*) FROM payments WHERE loan_id IN \
+             (SELECT id FROM loans WHERE borrower_id = 900001)"
+        )
+        .await,
+        3002
+    );
+    client
+        .batch_execute(
+            "DELETE FROM server_logs WHERE borrower_id = 900001;
+             DELETE FROM payments WHERE loan_id IN (SELECT id FROM loans WHERE borrower_id = 900001);
+             DELETE FROM loans WHERE borrower_id = 900001;
+             DELETE FROM borrowers WHERE id = 900001;",
+        )
+        .await
+        .unwrap();
+    (keys, out, before)
+}
+
+/// Borrower 900001's rows dumped to `name` in the keys' directory, cut into parts of
+/// about `part_bytes` so that every table spans several members.
+fn dump_subject(db: &TestDb, keys: &Keys, name: &str, part_bytes: &str) -> PathBuf {
+    let out = keys.dir.join(name);
     let output = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
         .env("DATABASE_URL", db.conninfo())
         .env("DERBES_MAP", crate::support::reference_map())
-        .env("DERBES_PART_BYTES", "4096")
+        .env("DERBES_PART_BYTES", part_bytes)
         .env_remove("DERBES_FAULT_POINT")
         .args([
             "archive",
@@ -96,26 +122,7 @@ async fn archived_and_deleted(
         "{}",
         String::from_utf8_lossy(&output.stderr)
     );
-    let before = table_sums(&client).await;
-    assert_eq!(
-        count(
-            &client,
-            "SELECT count(*) FROM payments WHERE loan_id IN \
-             (SELECT id FROM loans WHERE borrower_id = 900001)"
-        )
-        .await,
-        3002
-    );
-    client
-        .batch_execute(
-            "DELETE FROM server_logs WHERE borrower_id = 900001;
-             DELETE FROM payments WHERE loan_id IN (SELECT id FROM loans WHERE borrower_id = 900001);
-             DELETE FROM loans WHERE borrower_id = 900001;
-             DELETE FROM borrowers WHERE id = 900001;",
-        )
-        .await
-        .unwrap();
-    (keys, out, before)
+    out
 }
 
 /// Per table: row count and md5 of borrower 900001's rows (`side`: every row of the
@@ -534,33 +541,7 @@ async fn restore_jobs_loads_a_self_referencing_table_in_file_order() {
         .await
         .unwrap();
     let keys = age_keys();
-    let out = keys.dir.join("chain.age");
-    let output = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
-        .env("DATABASE_URL", db.conninfo())
-        .env("DERBES_MAP", crate::support::reference_map())
-        .env("DERBES_PART_BYTES", "2048")
-        .args([
-            "archive",
-            "dump",
-            "--yes",
-            "--ticket",
-            "T-1",
-            "--keep",
-            "1y",
-            "--subject",
-            "id:900001",
-            "-r",
-        ])
-        .arg(&keys.age_recipient)
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let out = dump_subject(&db, &keys, "chain.age", "2048");
     let before = table_sums(&client).await;
     client
         .batch_execute(

@@ -167,27 +167,19 @@ pub(super) async fn restore(
     catalog: &Catalog,
     options: RestoreOptions,
 ) -> anyhow::Result<RestoreReport> {
-    let jobs = options
-        .jobs
-        .clone()
-        .expect("restore_jobs::restore is called with --jobs");
     let target_label = match &options.into {
         None => "tables".to_owned(),
         Some(schema) => format!("into:{schema}"),
     };
     let base = format!("{}/{target_label}", manifest.kind.archive_id);
     let lock = RunLock::acquire(client, OPERATION, &base).await?;
-    let result = restore_locked(
-        client, identities, manifest, entry, catalog, options, jobs, base,
-    )
-    .await;
+    let result = restore_locked(client, identities, manifest, entry, catalog, options, base).await;
     let released = lock.release(client).await;
     let report = result?;
     released?;
     Ok(report)
 }
 
-#[allow(clippy::too_many_arguments)]
 async fn restore_locked(
     client: &mut Client,
     identities: Arc<Identities>,
@@ -195,9 +187,12 @@ async fn restore_locked(
     entry: Option<CatalogueEntry>,
     catalog: &Catalog,
     options: RestoreOptions,
-    jobs: Jobs,
     base: String,
 ) -> anyhow::Result<RestoreReport> {
+    let jobs = options
+        .jobs
+        .clone()
+        .expect("restore_jobs::restore is called with --jobs");
     let ticket = options.ticket.clone().unwrap_or_default();
     // What earlier runs of this archive into this target recorded.
     let prefix = format!("{base}/");
