@@ -169,6 +169,17 @@ fn restore_cmd(db: &TestDb, keys: &Keys, archive: &PathBuf, extra: &[&str]) -> P
     cmd
 }
 
+/// Run `restore_cmd` and require it to succeed; its standard output.
+fn restore_ok(db: &TestDb, keys: &Keys, archive: &PathBuf, extra: &[&str]) -> String {
+    let output = restore_cmd(db, keys, archive, extra).output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 /// The transaction ids that wrote a set of rows: (smallest, largest, distinct).
 async fn writers(client: &tokio_postgres::Client, from_where: &str) -> (i64, i64, i64) {
     let row = client
@@ -207,15 +218,7 @@ async fn restore_jobs_4_puts_back_exactly_the_archived_rows_parents_first() {
         .unwrap();
     assert!(members > 20, "many members: {members}");
 
-    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "4"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = restore_ok(&db, &keys, &archive, &["--jobs", "4"]);
     assert!(stdout.contains("loaded on 4 connections"), "{stdout}");
     assert_eq!(
         table_sums(&client).await,
@@ -272,14 +275,7 @@ async fn restore_jobs_4_puts_back_exactly_the_archived_rows_parents_first() {
     assert!(next > top, "{next} > {top}");
 
     // Into a side schema too: the same rows, nothing waits on foreign keys there.
-    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "3", "--into", "inspect"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    restore_ok(&db, &keys, &archive, &["--jobs", "3", "--into", "inspect"]);
     for table in TABLES {
         let side = count(&client, &format!("SELECT count(*) FROM inspect.{table}")).await;
         let archived = match table {
@@ -364,15 +360,7 @@ async fn restore_jobs_connection_terminated_mid_run_fails_naming_the_member_and_
     assert!(recorded >= loaded_first);
 
     crate::archive::wait_for_no_derbes_session(&db).await;
-    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = restore_ok(&db, &keys, &archive, &["--jobs", "2"]);
     assert!(
         stdout.contains(&format!("resumed: {recorded} of ")),
         "says what it skipped: {stdout}"
@@ -478,15 +466,8 @@ async fn restore_jobs_constraint_violation_stops_the_run_naming_table_and_constr
         .batch_execute("ALTER TABLE payments DROP CONSTRAINT payments_small")
         .await
         .unwrap();
-    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    assert!(String::from_utf8_lossy(&output.stdout).contains("resumed: "));
+    let stdout = restore_ok(&db, &keys, &archive, &["--jobs", "2"]);
+    assert!(stdout.contains("resumed: "), "{stdout}");
     assert_eq!(table_sums(&client).await, before);
 }
 
@@ -496,15 +477,7 @@ async fn restore_jobs_dry_run_uses_one_transaction_and_changes_nothing() {
     let (keys, archive, _) = archived_and_deleted(&db, false).await;
     let client = db.client().await;
     let before = database_checksums(&client).await;
-    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2", "--dry-run"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = restore_ok(&db, &keys, &archive, &["--jobs", "2", "--dry-run"]);
     assert!(stdout.contains("dry run: 4204 rows would load"), "{stdout}");
     assert!(
         stdout.contains("--dry-run loads in one transaction"),
@@ -553,14 +526,7 @@ async fn restore_jobs_loads_a_self_referencing_table_in_file_order() {
         )
         .await
         .unwrap();
-    let output = restore_cmd(&db, &keys, &out, &["--jobs", "4"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    restore_ok(&db, &keys, &out, &["--jobs", "4"]);
     assert_eq!(table_sums(&client).await, before);
     // Several members, each committed before the next began.
     let loans = writers(&client, "loans WHERE borrower_id = 900001").await;
@@ -586,12 +552,7 @@ async fn restore_jobs_into_a_side_schema_killed_mid_run_resumes_exactly_once() {
     let (keys, archive, _) = archived_and_deleted(&db, false).await;
     let client = db.client().await;
     // The archived rows, from the original tables restored in one transaction.
-    let output = restore_cmd(&db, &keys, &archive, &[]).output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    restore_ok(&db, &keys, &archive, &[]);
     let archived = subject_sums(&client, None).await;
 
     let flag = keys.dir.join("pause");
@@ -629,15 +590,7 @@ async fn restore_jobs_into_a_side_schema_killed_mid_run_resumes_exactly_once() {
     .await;
     assert!((1..=5).contains(&recorded), "{recorded} members committed");
 
-    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2", "--into", "inspect"])
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    let stdout = restore_ok(&db, &keys, &archive, &["--jobs", "2", "--into", "inspect"]);
     assert!(
         stdout.contains(&format!("resumed: {recorded} of ")),
         "says what it skipped: {stdout}"
@@ -686,12 +639,5 @@ async fn restore_jobs_while_another_run_of_the_same_archive_holds_its_lock_is_ex
     assert!(stderr.contains("archive.restore"), "{stderr}");
     assert_eq!(database_checksums(&client).await, before, "nothing loaded");
     // Into a side schema is another target: it runs.
-    let output = restore_cmd(&db, &keys, &archive, &["--jobs", "2", "--into", "inspect"])
-        .output()
-        .unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    restore_ok(&db, &keys, &archive, &["--jobs", "2", "--into", "inspect"]);
 }
