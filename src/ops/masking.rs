@@ -6,9 +6,15 @@
 //! a cohort). Only `fake` needs values made here (a valid IIN, a +7 phone, a name
 //! from the sample lists): those are generated per batch and written with one
 //! `UPDATE ... FROM unnest(...)`. `hmac` is HMAC-SHA-256 computed by the server from
-//! two padded-key blocks bound as parameters (no extension needed), so the same
-//! input gives the same output in every table; it is pseudonymisation, not
-//! anonymisation (Law 94-V Art. 1(7)): whoever holds the key can re-link.
+//! two padded-key blocks (no extension needed), so the same input gives the same
+//! output in every table; it is pseudonymisation, not anonymisation (Law 94-V
+//! Art. 1(7)): whoever holds the key can re-link.
+//!
+//! The key blocks never travel as a statement's parameters: a server that logs
+//! slow statements (`log_min_duration_statement`) logs their parameters too, and
+//! each block is the key XOR a constant. They are copied (`COPY ... FROM STDIN`,
+//! whose data no server log records) into a session temporary table, which is not
+//! written to the WAL, and the masking statements read them from there.
 //!
 //! [`check_fit`] is the `map check` half: a strategy that does not fit its column
 //! (NULL into NOT NULL, text into a date, generalising a boolean, one fixed value
@@ -108,6 +114,15 @@ impl MaskKey {
         }
     }
 
+    /// A short digest that tells this key from another without revealing it: the
+    /// session's key table holds it, so a session loads a key once.
+    fn fingerprint(&self) -> String {
+        let mut digest = Sha256::new();
+        digest.update(b"derbes mask key fingerprint\0");
+        digest.update(&*self.inner);
+        hex::encode(&digest.finalize()[..8])
+    }
+
     /// HMAC-SHA-256 of `value` as lowercase hex: what the server computes for `hmac`.
     pub fn hmac_hex(&self, value: &str) -> String {
         let mut inner = Sha256::new();
@@ -120,12 +135,56 @@ impl MaskKey {
     }
 }
 
+/// The session's temporary table of the key blocks `hmac` reads.
+const KEY_TABLE: &str = "pg_temp.derbes_mask_key";
+
+/// Make `tx`'s session hold `key` in [`KEY_TABLE`], unless it already does. Run in
+/// every transaction that masks with `hmac`: a rolled-back transaction (a dry run)
+/// takes a table it created with it.
+async fn load_key(tx: &Transaction<'_>, key: &MaskKey) -> Result<(), tokio_postgres::Error> {
+    let fingerprint = key.fingerprint();
+    let exists: bool = tx
+        .query_one(
+            "SELECT to_regclass('pg_temp.derbes_mask_key') IS NOT NULL",
+            &[],
+        )
+        .await?
+        .get(0);
+    if exists {
+        let held = tx
+            .query_opt(&format!("SELECT fingerprint FROM {KEY_TABLE}"), &[])
+            .await?;
+        if held.is_some_and(|row| row.get::<_, String>(0) == fingerprint) {
+            return Ok(());
+        }
+    }
+    tx.batch_execute(&format!(
+        "CREATE TEMPORARY TABLE IF NOT EXISTS derbes_mask_key \
+           (inner_pad bytea NOT NULL, outer_pad bytea NOT NULL, fingerprint text NOT NULL); \
+         TRUNCATE {KEY_TABLE}"
+    ))
+    .await?;
+    let line = Zeroizing::new(format!(
+        "\\\\x{}\t\\\\x{}\t{fingerprint}\n",
+        hex::encode(&*key.inner),
+        hex::encode(&*key.outer)
+    ));
+    let sink = tx
+        .copy_in::<_, bytes::Bytes>(&format!(
+            "COPY {KEY_TABLE} (inner_pad, outer_pad, fingerprint) FROM STDIN"
+        ))
+        .await?;
+    futures_util::pin_mut!(sink);
+    futures_util::SinkExt::send(&mut sink, bytes::Bytes::copy_from_slice(line.as_bytes())).await?;
+    sink.finish().await?;
+    Ok(())
+}
+
 /// A value bound to a masking statement.
 #[derive(Clone)]
 pub enum Value {
     Text(String),
     Int(i32),
-    Bytes(Zeroizing<Vec<u8>>),
     TextArray(Vec<String>),
 }
 
@@ -134,7 +193,6 @@ impl Value {
         match self {
             Value::Text(v) => v,
             Value::Int(v) => v,
-            Value::Bytes(v) => &**v,
             Value::TextArray(v) => v,
         }
     }
@@ -473,6 +531,8 @@ pub struct TableMasks {
     pub delete: bool,
     params: Params,
     key_for_fakes: Option<MaskKey>,
+    /// The key the `hmac` columns' SQL reads from [`KEY_TABLE`].
+    key_for_server: Option<MaskKey>,
 }
 
 impl TableMasks {
@@ -518,6 +578,7 @@ pub fn plan_table(
         delete: false,
         params: Params::default(),
         key_for_fakes: None,
+        key_for_server: None,
     };
     let need_key = |what: &str, info: &ColumnInfo| {
         MaskingError::NoKey(format!(
@@ -566,10 +627,10 @@ pub fn plan_table(
             }
             Masking::Hmac => {
                 let key = key.ok_or_else(|| need_key("hmac", info))?;
-                let i = p.push(Value::Bytes(key.inner.clone()));
-                let o = p.push(Value::Bytes(key.outer.clone()));
+                masks.key_for_server = Some(key.clone());
                 let digest = format!(
-                    "encode(sha256({o}::bytea || sha256({i}::bytea || convert_to({c}::text, 'UTF8'))), 'hex')"
+                    "encode(sha256((SELECT k.outer_pad FROM {KEY_TABLE} k) || \
+                     sha256((SELECT k.inner_pad FROM {KEY_TABLE} k) || convert_to({c}::text, 'UTF8'))), 'hex')"
                 );
                 masks.pseudonymised.push(info.column.clone());
                 if info.is_uuid() {
@@ -704,6 +765,9 @@ impl TableMasks {
             applied.masked = self.apply_fakes(tx, filter).await.map_err(failed)?;
         }
         if !self.sets.is_empty() {
+            if let Some(key) = &self.key_for_server {
+                load_key(tx, key).await.map_err(failed)?;
+            }
             let mut params = self.params.clone();
             let scope = filter(&mut params);
             let from = if scope.using.is_empty() {
