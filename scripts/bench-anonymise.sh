@@ -17,6 +17,12 @@
 # side table instead, so both runs share the machine with the same load; autovacuum
 # is held off both tables (each run leaves the same dead rows to clean up).
 #
+# The ceiling: the same UPDATE in key ranges of derbes' average batch, in a loop
+# inside the server that commits after each range (asynchronously, as derbes does),
+# on a third copy and under the same writer as derbes (to that copy's rows). No
+# client, no bounds to find, no checkpoint row: what keyed, committed batches can
+# reach on this server, printed beside derbes' figures.
+#
 # Uses (and recreates) the database $BENCH_DB (default derbes_bench_anonymise);
 # BENCH_ROWS rows (default 1000000), BENCH_BATCH keys per batch (default auto:
 # derbes sizes batches to about 100 ms). BENCH_RUNS runs (default 3), each on tables
@@ -125,7 +131,7 @@ EOF
 build_tables() {
     psql -q <<EOF
 SET client_min_messages = warning;
-DROP TABLE IF EXISTS events, events_copy;
+DROP TABLE IF EXISTS events, events_copy, events_loop;
 CREATE TABLE events (LIKE events_source INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
 ALTER TABLE events ADD PRIMARY KEY (id);
 ALTER TABLE events ADD FOREIGN KEY (person_id) REFERENCES people (id);
@@ -139,10 +145,18 @@ INSERT INTO events_copy SELECT * FROM events_source ORDER BY id;
 CREATE INDEX events_copy_person_idx ON events_copy (person_id);
 CREATE INDEX events_copy_occurred_idx ON events_copy (occurred_at);
 CREATE INDEX events_copy_phone_idx ON events_copy (phone);
+CREATE TABLE events_loop (LIKE events_source INCLUDING DEFAULTS INCLUDING CONSTRAINTS);
+ALTER TABLE events_loop ADD PRIMARY KEY (id);
+INSERT INTO events_loop SELECT * FROM events_source ORDER BY id;
+CREATE INDEX events_loop_person_idx ON events_loop (person_id);
+CREATE INDEX events_loop_occurred_idx ON events_loop (occurred_at);
+CREATE INDEX events_loop_phone_idx ON events_loop (phone);
 ALTER TABLE events SET (autovacuum_enabled = off);
 ALTER TABLE events_copy SET (autovacuum_enabled = off);
+ALTER TABLE events_loop SET (autovacuum_enabled = off);
 VACUUM ANALYZE events;
 VACUUM ANALYZE events_copy;
+VACUUM ANALYZE events_loop;
 VACUUM ANALYZE events_side;
 EOF
 }
@@ -185,7 +199,17 @@ stop_writer() {
     wait "$writer_pid" 2>/dev/null || true
     writer_pid=
 }
-writer_worst() { psql -Atqc "SELECT round(worst_ms::numeric, 1) FROM bench_writer_stats WHERE tbl = '$1'"; }
+# The longest wait of the writer's last run on table $1; a writer that wrote nothing
+# fails the benchmark (its figure would mean nothing).
+writer_worst() {
+    local stats
+    stats=$(psql -Atqc "SELECT statements, round(worst_ms::numeric, 1) FROM bench_writer_stats WHERE tbl = '$1'")
+    if [ -z "$stats" ] || [ "${stats%%|*}" -eq 0 ]; then
+        echo "the writer on $1 wrote nothing" >&2
+        exit 1
+    fi
+    echo "${stats#*|}"
+}
 
 # The hand-written UPDATE: the same expressions derbes evaluates.
 update_sql="UPDATE events_copy t0 SET
@@ -195,10 +219,28 @@ update_sql="UPDATE events_copy t0 SET
     phone = right(phone, 4),
     full_name = '[redacted]',
     amount = CASE WHEN amount IS NULL THEN NULL ELSE floor(amount / 1000) * 1000 END"
+# The ceiling's loop: the same SET list in ranges of \$1 keys, committed one by one.
+loop_sql() {
+    local set_list=${update_sql#*SET}
+    cat <<EOF
+SET synchronous_commit = off;
+DO \$\$
+DECLARE lo bigint; top bigint;
+BEGIN
+  SELECT min(id), max(id) INTO lo, top FROM events_loop;
+  WHILE lo <= top LOOP
+    UPDATE events_loop t0 SET $set_list
+     WHERE id BETWEEN lo AND lo + $1 - 1 AND occurred_at < now() - interval '1 day';
+    COMMIT;
+    lo := lo + $1;
+  END LOOP;
+END \$\$;
+EOF
+}
 rate() { awk -v r="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0) ? r / s : 0 }'; }
 json_sum() { python3 -c "import json; print($1(t['$2'] for t in json.load(open('$work/derbes.json'))['tables']))"; }
 
-plain_rates=() derbes_rates=() longest=() rss=() waits=() batches=()
+plain_rates=() derbes_rates=() loop_rates=() longest=() rss=() waits=() batches=()
 for run in $(seq 1 "$runs"); do
     [ "$run" -gt 1 ] && build_tables
     # Each side starts from a checkpoint, so neither pays for the other's full-page writes.
@@ -214,6 +256,7 @@ for run in $(seq 1 "$runs"); do
     /usr/bin/time -v -o "$work/derbes.time" "$DERBES" -q --format json anonymise --rule bench \
         --ticket BENCH --yes --batch-size "$batch" --key-file "$work/mask.key" > "$work/derbes.json"
     stop_writer
+    waits+=("$(writer_worst events)")
     derbes_s=$(awk -F': ' '/Elapsed \(wall clock\)/ {n = split($2, t, ":"); s = 0; for (i = 1; i <= n; i++) s = s * 60 + t[i]; print s}' "$work/derbes.time")
     masked=$(json_sum sum masked)
     if [ "$masked" -ne "$rows" ]; then
@@ -228,13 +271,26 @@ for run in $(seq 1 "$runs"); do
         echo "$differ rows differ between derbes and the hand-written UPDATE" >&2
         exit 1
     fi
+    batch_keys=$(( rows / $(json_sum sum batches) ))
+    psql -qc "CHECKPOINT"
+    start_writer events_loop
+    sleep 1
+    loop_s=$(loop_sql "$batch_keys" | psql -Atq -c '\timing on' -f - | awk '/^Time:/ {s += $2} END {printf "%.3f", s / 1000}')
+    stop_writer
+    differ=$(psql -Atq -c "SELECT count(*) FROM events_loop e JOIN events_copy c USING (id)
+        WHERE (e.occurred_at, e.ip, e.email, e.phone, e.full_name, e.amount)
+              IS DISTINCT FROM (c.occurred_at, c.ip, c.email, c.phone, c.full_name, c.amount)")
+    if [ "$differ" -ne 0 ]; then
+        echo "$differ rows differ between the ceiling's loop and the hand-written UPDATE" >&2
+        exit 1
+    fi
+    loop_rates+=("$(rate "$rows" "$loop_s")")
     plain_rates+=("$(rate "$rows" "$plain_s")")
     derbes_rates+=("$(rate "$rows" "$derbes_s")")
     longest+=("$(json_sum max longest_batch_ms)")
     batches+=("$(json_sum sum batches)")
     rss+=("$(awk -F': ' '/Maximum resident set size/ {printf "%.1f", $2 / 1024}' "$work/derbes.time")")
-    waits+=("$(writer_worst events)")
-    echo "run $run of $runs: UPDATE ${plain_s} s, derbes ${derbes_s} s" >&2
+    echo "run $run of $runs: UPDATE ${plain_s} s, derbes ${derbes_s} s, loop of ${batch_keys}-key ranges ${loop_s} s" >&2
 done
 
 echo "rows: $rows of events (4 indexes, 6 masked columns), batch size $batch (${batches[*]} batches); results identical"
@@ -242,6 +298,11 @@ stat_line "one hand-written UPDATE: rows/s" rows/s %.0f "${plain_rates[@]}"
 stat_line "derbes anonymise --rule: rows/s" rows/s %.0f "${derbes_rates[@]}"
 mapfile -t ratio < <(ratios "${derbes_rates[*]}" "${plain_rates[*]}")
 stat_line "ratio derbes / UPDATE (goal >= 0.9)" x %.2f "${ratio[@]}"
+stat_line "ceiling: ranges committed in the server" rows/s %.0f "${loop_rates[@]}"
+mapfile -t ceiling < <(ratios "${loop_rates[*]}" "${plain_rates[*]}")
+stat_line "ratio ceiling / UPDATE" x %.2f "${ceiling[@]}"
+mapfile -t of_ceiling < <(ratios "${derbes_rates[*]}" "${loop_rates[*]}")
+stat_line "ratio derbes / ceiling" x %.2f "${of_ceiling[@]}"
 stat_line "longest batch transaction (goal <= 250)" ms %.0f "${longest[@]}"
 stat_line "peak RSS of derbes" MB %.1f "${rss[@]}"
 stat_line "writer to a cohort row, longest wait" ms %.1f "${waits[@]}"
