@@ -13,6 +13,14 @@
 //! when its batches are done, with the counts the checkpoints kept), the whole run
 //! under one run lock (a second run exits 7).
 //!
+//! A cohort is masked once. A finished run leaves its mark (`derbes.cohort_marks`,
+//! per rule and table): its cut-off, and the rows then old enough but held back
+//! (`derbes.cohort_pending`). The next run masks only the rows due since that
+//! cut-off and the pending rows now free ([`Cohort::selection`]): a second pass
+//! would hash `hmac` pseudonyms again (they would stop matching the same value's
+//! pseudonym elsewhere) and draw new fakes, and would rewrite the whole masked
+//! history at every run.
+//!
 //! [`k_anonymity`] measures the result: the smallest number of subjects sharing
 //! one combination of the quasi-identifiers the map marks.
 
@@ -237,14 +245,101 @@ fn subject_scope(path: &LinkPath, key_columns: &[String], key: &str, p: &mut Par
     }
 }
 
-/// The cohort of a retention rule in one table: a condition on `t0` and its text
-/// parameters (`$1..`). Today: rows whose `time_column` is older than the rule's
-/// `keep`. The one place a cohort is selected, so richer rule syntax lands here.
-pub fn cohort_condition(
-    map: &DataMap,
-    rule_name: &str,
-    table: &str,
-) -> Result<(String, Vec<String>), String> {
+/// The cohort of a retention rule in one table, as the conditions on `t0` its runs
+/// need. Their values are the text parameters `params` (`$1..`), the first of
+/// them the cut-off.
+#[derive(Debug, Clone)]
+pub struct Cohort {
+    /// Due now: old enough and not held back.
+    pub due: String,
+    /// Old enough now, held back or not.
+    pub age: String,
+    /// Old enough at an earlier cut-off, the text parameter `$(params.len() + 1)`.
+    pub age_at: String,
+    pub params: Vec<String>,
+}
+
+/// What the finished runs of one cohort job have masked: rows older than `cutoff`
+/// (text, as the server prints it; `-infinity` before the first run) except the
+/// pending rows of `generation`.
+#[derive(Debug, Clone)]
+pub struct CohortMark {
+    pub cutoff: String,
+    pub generation: i64,
+}
+
+impl CohortMark {
+    /// The mark of job scope `scope` (`<rule>/<table>`).
+    pub async fn read(
+        client: &impl tokio_postgres::GenericClient,
+        scope: &str,
+    ) -> Result<CohortMark, tokio_postgres::Error> {
+        let row = client
+            .query_opt(
+                "SELECT cutoff::text, generation FROM derbes.cohort_marks WHERE scope = $1",
+                &[&scope],
+            )
+            .await?;
+        Ok(match row {
+            Some(row) => CohortMark {
+                cutoff: row.get(0),
+                generation: row.get(1),
+            },
+            None => CohortMark {
+                cutoff: "-infinity".to_owned(),
+                generation: 0,
+            },
+        })
+    }
+}
+
+impl Cohort {
+    /// The rows a run works on: due now, and not masked by an earlier finished run
+    /// (younger than its cut-off, or pending then). Parameters: `params`, then the
+    /// mark's cut-off, `scope` and generation.
+    pub fn selection(
+        &self,
+        key_columns: &[String],
+        scope: &str,
+        mark: &CohortMark,
+    ) -> (String, Vec<String>) {
+        let mut params = self.params.clone();
+        params.extend([
+            mark.cutoff.clone(),
+            scope.to_owned(),
+            mark.generation.to_string(),
+        ]);
+        let condition = format!("({}) AND {}", self.due, self.since(key_columns));
+        (condition, params)
+    }
+
+    /// Not masked by the runs before `mark`: younger than its cut-off, or pending.
+    fn since(&self, key_columns: &[String]) -> String {
+        let n = self.params.len();
+        format!(
+            "(NOT COALESCE({age_at}, false) OR {keys} IN \
+             (SELECT p.key FROM derbes.cohort_pending p WHERE p.scope = ${s}::text AND p.generation = ${g}::text::bigint))",
+            age_at = self.age_at,
+            keys = key_array(key_columns),
+            s = n + 2,
+            g = n + 3,
+        )
+    }
+}
+
+/// The primary key of `t0` as `text[]`, the form of `derbes.cohort_pending.key`.
+fn key_array(key_columns: &[String]) -> String {
+    let keys: Vec<String> = key_columns
+        .iter()
+        .map(|c| format!("t0.{}::text", quote_ident(c)))
+        .collect();
+    format!("ARRAY[{}]", keys.join(", "))
+}
+
+/// The cohort of a retention rule in one table. Today: rows whose `time_column` is
+/// older than the rule's `keep`, never an open loan. The one place a cohort is
+/// selected, so richer rule syntax lands here.
+pub fn cohort_condition(map: &DataMap, rule_name: &str, table: &str) -> Result<Cohort, String> {
     let rule = map.retention.get(rule_name).ok_or_else(|| {
         format!(
             "no retention rule `{rule_name}` in the data map: rules are {}",
@@ -257,7 +352,14 @@ pub fn cohort_condition(
     })?;
     let period = Period::parse(&rule.keep).map_err(|e| format!("rule {rule_name}: {e}"))?;
     let cutoff = period.before(Utc::now(), map.time_zone());
-    let mut condition = format!("t0.{} < $1::text::timestamptz", quote_ident(column));
+    let age_of = |placeholder: usize| {
+        format!(
+            "t0.{} < ${placeholder}::text::timestamptz",
+            quote_ident(column)
+        )
+    };
+    let age = age_of(1);
+    let mut due = age.clone();
     let mut params = vec![cutoff.to_rfc3339()];
     // An open loan is never depersonalised, however old (Law 94-V Art. 8(2)).
     if let Some(loans) = map.ledgers.loans.as_ref().filter(|l| l.table == table) {
@@ -267,12 +369,17 @@ pub fn cohort_condition(
             .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
             .collect();
         params.push(format!("{{{}}}", quoted.join(",")));
-        condition.push_str(&format!(
+        due.push_str(&format!(
             " AND NOT (t0.{}::text = ANY($2::text::text[]))",
             quote_ident(&loans.status)
         ));
     }
-    Ok((condition, params))
+    Ok(Cohort {
+        due,
+        age,
+        age_at: age_of(params.len() + 1),
+        params,
+    })
 }
 
 /// Tables under a retention rule.
@@ -381,9 +488,9 @@ pub struct CohortRun<'a> {
     pub mask_key: Option<&'a MaskKey>,
     /// Called with the rows of each batch done.
     pub progress: &'a (dyn Fn(u64) + Sync),
-    /// The cohort per table (map key): a condition on `t0` and its text parameters,
-    /// instead of [`cohort_condition`]; `purge` passes its own (with its legal holds).
-    pub conditions: Option<BTreeMap<String, (String, Vec<String>)>>,
+    /// The cohort per table (map key), instead of [`cohort_condition`]; `purge`
+    /// passes its own (with its legal holds).
+    pub conditions: Option<BTreeMap<String, Cohort>>,
 }
 
 /// Anonymise the cohort of a retention rule, table by table, in batches.
@@ -410,17 +517,20 @@ async fn cohort_locked(
 ) -> anyhow::Result<AnonymiseReport> {
     let mut results = Vec::new();
     for (table, masks) in plans {
-        let (condition, params) = match run.conditions.as_ref().and_then(|c| c.get(table)) {
-            Some((condition, params)) => (condition.clone(), params.clone()),
+        let cohort = match run.conditions.as_ref().and_then(|c| c.get(table)) {
+            Some(cohort) => cohort.clone(),
             None => cohort_condition(map, &run.rule, table).map_err(DerbesError::Usage)?,
         };
         let name = map.table_name(table);
         let found = catalog.tables.get(&name).ok_or_else(|| {
             DerbesError::VerificationFailed(format!("table {name} is not in the database"))
         })?;
+        let scope = format!("{}/{table}", run.rule);
+        let mark = CohortMark::read(&*client, &scope).await?;
+        let (condition, params) = cohort.selection(&masks.key_columns, &scope, &mark);
         let job = BatchJob {
             operation: "anonymise".to_owned(),
-            scope: format!("{}/{table}", run.rule),
+            scope: scope.clone(),
             table: name,
             condition,
             params,
@@ -459,7 +569,11 @@ async fn cohort_locked(
             },
         )
         .await?;
-        if !run.dry_run && report.batches > 0 {
+        // A run cut short leaves its checkpoint and no mark: the next one resumes it
+        // over the same rows.
+        if !run.dry_run && !timing.stopped {
+            let change = change::begin(client, &run.limits, false).await?;
+            mark_finished(change.tx(), &job.table, masks, &cohort, &scope, &mark).await?;
             let entry = AuditEntry {
                 action: "anonymise".to_owned(),
                 ticket: Some(run.ticket.clone()),
@@ -476,10 +590,11 @@ async fn cohort_locked(
                     "pseudonymised": masks.pseudonymised,
                 }),
             };
-            change::begin(client, &run.limits, false)
-                .await?
-                .commit(&run.operator, &entry)
-                .await?;
+            if report.batches > 0 {
+                change.commit(&run.operator, &entry).await?;
+            } else {
+                crate::pg::db::finish(change.into_transaction(), false).await?;
+            }
         }
         let mut result = result_of(table, masks);
         result.longest_batch_ms = timing.longest_batch_ms;
@@ -504,6 +619,61 @@ async fn cohort_locked(
         tables: results,
         k_anonymity: None,
     })
+}
+
+/// Record, in the transaction `tx`, what the finished run of job `scope` masked:
+/// its cut-off, and as pending the rows old enough but held back among those the
+/// run worked on (younger than the earlier mark, or pending under it). A run with
+/// an earlier cut-off than the mark's (`purge --as-of` in the past) keeps the
+/// mark's, and the rows pending under it.
+async fn mark_finished(
+    tx: &Transaction<'_>,
+    table: &TableName,
+    masks: &TableMasks,
+    cohort: &Cohort,
+    scope: &str,
+    mark: &CohortMark,
+) -> Result<(), ChangeError> {
+    let generation = mark.generation + 1;
+    let (_, mut params) = cohort.selection(&masks.key_columns, scope, mark);
+    params.push(generation.to_string());
+    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+        .iter()
+        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect();
+    let n = cohort.params.len();
+    tx.execute(
+        &format!(
+            "INSERT INTO derbes.cohort_pending (scope, generation, key) \
+             SELECT ${s}::text, ${g}::text::bigint, {keys} FROM {table} t0 \
+             WHERE ({age} OR COALESCE({age_at}, false)) AND NOT COALESCE(({due}), false) AND {since}",
+            s = n + 2,
+            g = n + 4,
+            keys = key_array(&masks.key_columns),
+            table = table.quoted(),
+            age = cohort.age,
+            age_at = cohort.age_at,
+            due = cohort.due,
+            since = cohort.since(&masks.key_columns),
+        ),
+        &refs,
+    )
+    .await?;
+    tx.execute(
+        "DELETE FROM derbes.cohort_pending WHERE scope = $1 AND generation <> $2",
+        &[&scope, &generation],
+    )
+    .await?;
+    tx.execute(
+        "INSERT INTO derbes.cohort_marks (scope, cutoff, generation) \
+         VALUES ($1, $2::text::timestamptz, $3) \
+         ON CONFLICT (scope) DO UPDATE \
+         SET cutoff = greatest(derbes.cohort_marks.cutoff, excluded.cutoff), \
+             generation = excluded.generation, marked_at = now()",
+        &[&scope, &cohort.params[0], &generation],
+    )
+    .await?;
+    Ok(())
 }
 
 /// k over the map's quasi-identifiers, as stored now, over every subject: the
@@ -580,15 +750,22 @@ mod tests {
     #[test]
     fn a_cohort_is_the_rows_older_than_the_rules_keep_and_never_an_open_loan() {
         let map = reference();
-        let (condition, params) = cohort_condition(&map, "traffic", "usage_events").unwrap();
-        assert_eq!(condition, "t0.\"occurred_at\" < $1::text::timestamptz");
-        assert_eq!(params.len(), 1);
-        let (condition, params) = cohort_condition(&map, "loan-records", "loans").unwrap();
+        let cohort = cohort_condition(&map, "traffic", "usage_events").unwrap();
+        assert_eq!(cohort.due, "t0.\"occurred_at\" < $1::text::timestamptz");
+        assert_eq!(cohort.age, cohort.due);
+        assert_eq!(cohort.age_at, "t0.\"occurred_at\" < $2::text::timestamptz");
+        assert_eq!(cohort.params.len(), 1);
+        let cohort = cohort_condition(&map, "loan-records", "loans").unwrap();
         assert!(
-            condition.contains("\"status\"::text = ANY($2::text::text[])"),
-            "{condition}"
+            cohort
+                .due
+                .contains("\"status\"::text = ANY($2::text::text[])"),
+            "{}",
+            cohort.due
         );
-        assert_eq!(params[1], "{\"open\",\"overdue\"}");
+        assert!(!cohort.age.contains("status"), "{}", cohort.age);
+        assert!(cohort.age_at.contains("$3::text::timestamptz"));
+        assert_eq!(cohort.params[1], "{\"open\",\"overdue\"}");
         assert!(cohort_condition(&map, "no-such-rule", "loans").is_err());
         assert_eq!(
             rule_tables(&map, "traffic").unwrap(),

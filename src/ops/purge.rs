@@ -40,6 +40,7 @@ use crate::map::link::{KeyMatch, LinkPath};
 use crate::map::{
     quote_ident, AgeWhen, DataMap, RetentionAction, RetentionHold, RetentionRule, TableName,
 };
+use crate::ops::anonymise::{Cohort, CohortMark};
 use crate::ops::archive::{self, ArchiveReceipt, ArchiveRequest, Selection};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
@@ -276,7 +277,7 @@ async fn prepare(
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS pg_temp.{HELD}; DROP TABLE IF EXISTS pg_temp.{AGE}; \
              CREATE TEMPORARY TABLE {HELD} (key {key_type} NOT NULL, reason text NOT NULL); \
-             CREATE TEMPORARY TABLE {AGE} (key {key_type} NOT NULL, due boolean NOT NULL)"
+             CREATE TEMPORARY TABLE {AGE} (key {key_type} NOT NULL, last_event timestamptz)"
         ))
         .await?;
     let holds = rule.rule.holds();
@@ -337,18 +338,22 @@ async fn prepare(
         let path = LinkPath::compile(map, catalog, &age_from.table).map_err(usage)?;
         let joined = path.joined();
         let column = format!("t0.{}", quote_ident(&age_from.column));
-        let due = match age_from.when {
+        // `last_event`: the event that ages the subject, when there is one (every
+        // loan closed: the last close), so any cut-off can be tested against it.
+        let last_event = match age_from.when {
             AgeWhen::AllClosed => {
-                format!("bool_and({column} IS NOT NULL) AND max({column}) < $1::text::timestamptz")
+                format!(
+                    "CASE WHEN bool_and({column} IS NOT NULL) THEN max({column})::timestamptz END"
+                )
             }
         };
         client
             .execute(
                 &format!(
-                    "INSERT INTO pg_temp.{AGE} SELECT {}, {due} FROM {}{} GROUP BY 1",
+                    "INSERT INTO pg_temp.{AGE} SELECT {}, {last_event} FROM {}{} GROUP BY 1",
                     joined.key, joined.first, joined.joins
                 ),
-                &[&rule.cutoff.to_rfc3339()],
+                &[],
             )
             .await?;
     }
@@ -397,7 +402,35 @@ async fn anonymise_rule(
     let mut conditions = BTreeMap::new();
     for table in &rule.tables {
         let found = Conditions::of(rule, table);
-        let (due, oldest, held_back) = count_table(client, rule, table, &found, true, true).await?;
+        let (_, _, held_back) = count_table(client, rule, table, &found, true, false).await?;
+        // Due: what this run will mask, so not what an earlier run masked.
+        let cohort = found.cohort(rule);
+        let key_columns = catalog
+            .tables
+            .get(&table.name)
+            .map(|t| t.primary_key.clone())
+            .unwrap_or_default();
+        let scope = format!("{}/{}", rule.name, table.mapped);
+        let mark = CohortMark::read(client, &scope).await?;
+        let (selection, params) = cohort.selection(&key_columns, &scope, &mark);
+        let oldest = match &table.time_column {
+            Some(c) => format!("min(t0.{})::timestamptz", quote_ident(c)),
+            None => "NULL::timestamptz".to_owned(),
+        };
+        let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        let row = client
+            .query_one(
+                &format!(
+                    "SELECT count(*), {oldest} FROM {} t0 WHERE {selection}",
+                    table.name.quoted()
+                ),
+                &refs,
+            )
+            .await?;
+        let (due, oldest): (i64, Option<DateTime<Utc>>) = (row.get(0), row.get(1));
         outcome.tables.push(TableOutcome {
             table: table.name.to_string(),
             due,
@@ -412,11 +445,7 @@ async fn anonymise_rule(
             longest_batch_ms: 0,
             resumed: false,
         });
-        let condition = format!("({}) AND NOT {}", found.age, found.held(None));
-        conditions.insert(
-            table.mapped.clone(),
-            (condition, vec![rule.cutoff.to_rfc3339()]),
-        );
+        conditions.insert(table.mapped.clone(), cohort);
     }
     if request.dry_run {
         return Ok(());
@@ -457,9 +486,43 @@ async fn anonymise_rule(
     Ok(())
 }
 
+/// Old enough at the cut-off in the text parameter `cutoff` (`$1`): by the row's
+/// own time column, or with `age_from` by the subject's event (a subject without
+/// one by the row's own time).
+fn age_at(rule: &RulePlan, table: &TablePlan, cutoff: &str) -> String {
+    let own_age = table
+        .time_column
+        .as_ref()
+        .map(|c| format!("t0.{} < {cutoff}::text::timestamptz", quote_ident(c)));
+    match (&rule.rule.age_from, own_age) {
+        (Some(_), own) => {
+            let due_query = format!(
+                "SELECT key FROM pg_temp.{AGE} WHERE last_event < {cutoff}::text::timestamptz"
+            );
+            let known_query = format!("SELECT key FROM pg_temp.{AGE}");
+            let due = format!(
+                "COALESCE({}, false)",
+                table.path.rows_of("t0", KeyMatch::In(&due_query))
+            );
+            match own {
+                Some(own) => format!(
+                    "({due} OR (NOT COALESCE({}, false) AND {own}))",
+                    table.path.rows_of("t0", KeyMatch::In(&known_query))
+                ),
+                None => due,
+            }
+        }
+        (None, Some(own)) => own,
+        (None, None) => "false".to_owned(),
+    }
+}
+
 /// The SQL conditions on `t0` (a row of the table) for one table of a rule. The
 /// cut-off is the text parameter `$1`.
 struct Conditions {
+    /// Old enough at an earlier cut-off, the text parameter `$2` (an `anonymise`
+    /// rule's mark).
+    age_at_mark: String,
     /// Old enough.
     age: String,
     /// Held, optionally for one reason only.
@@ -473,30 +536,6 @@ struct Conditions {
 
 impl Conditions {
     fn of(rule: &RulePlan, table: &TablePlan) -> Conditions {
-        let own_age = table
-            .time_column
-            .as_ref()
-            .map(|c| format!("t0.{} < $1::text::timestamptz", quote_ident(c)));
-        let age = match (&rule.rule.age_from, own_age) {
-            (Some(_), own) => {
-                let due_query = format!("SELECT key FROM pg_temp.{AGE} WHERE due");
-                let known_query = format!("SELECT key FROM pg_temp.{AGE}");
-                let due = format!(
-                    "COALESCE({}, false)",
-                    table.path.rows_of("t0", KeyMatch::In(&due_query))
-                );
-                match own {
-                    // A subject without the event is aged by the row's own time.
-                    Some(own) => format!(
-                        "({due} OR (NOT COALESCE({}, false) AND {own}))",
-                        table.path.rows_of("t0", KeyMatch::In(&known_query))
-                    ),
-                    None => due,
-                }
-            }
-            (None, Some(own)) => own,
-            (None, None) => "false".to_owned(),
-        };
         let path = table.path.clone();
         let referenced = (!table.referenced_by.is_empty()).then(|| {
             table
@@ -518,10 +557,22 @@ impl Conditions {
                 .join(" OR ")
         });
         Conditions {
-            age,
+            age: age_at(rule, table, "$1"),
+            age_at_mark: age_at(rule, table, "$2"),
             path,
             referenced,
             own_age_only: rule.rule.age_from.is_none(),
+        }
+    }
+
+    /// The cohort of an `anonymise` rule: due is old enough and not held (rows
+    /// other tables point at stay and are masked). An earlier run's cut-off is `$2`.
+    fn cohort(&self, rule: &RulePlan) -> Cohort {
+        Cohort {
+            due: format!("({}) AND NOT {}", self.age, self.held(None)),
+            age: self.age.clone(),
+            age_at: self.age_at_mark.clone(),
+            params: vec![rule.cutoff.to_rfc3339()],
         }
     }
 

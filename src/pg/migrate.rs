@@ -65,6 +65,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "policy_publications",
         sql: include_str!("../../sql/derbes/0009_policy_publications.sql"),
     },
+    Migration {
+        version: 10,
+        name: "cohort_marks",
+        sql: include_str!("../../sql/derbes/0010_cohort_marks.sql"),
+    },
 ];
 
 /// The tables of schema `derbes` the migrations create.
@@ -79,6 +84,8 @@ pub const OWN_TABLES: &[&str] = &[
     "requests",
     "breaches",
     "policy_publications",
+    "cohort_marks",
+    "cohort_pending",
 ];
 
 /// The schema version this binary expects.

@@ -177,6 +177,47 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 
+/// Issue 13: a cohort is masked once. Run again, the rule finds nothing new: no
+/// row is rewritten (an `hmac` pseudonym would be hashed again, a fake redrawn).
+#[tokio::test]
+async fn a_cohort_run_again_rewrites_no_row_it_masked() {
+    let (db, client) = cohort_db().await;
+    let versions = || async {
+        client
+            .query("SELECT id, xmin::text FROM usage_events ORDER BY id", &[])
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)))
+            .collect::<Vec<_>>()
+    };
+    let masked = |out: &[u8]| -> i64 {
+        let report: serde_json::Value = serde_json::from_slice(out).unwrap();
+        report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["masked"].as_i64().unwrap())
+            .sum()
+    };
+    let run = || {
+        db.cmd()
+            .args(cohort_args("auto"))
+            .args(["--format", "json"])
+            .assert()
+            .success()
+            .get_output()
+            .stdout
+            .clone()
+    };
+    let cohort = count(&client, COHORT).await;
+    assert_eq!(masked(&run()), cohort, "the first run masks the cohort");
+    assert_eq!(count(&client, LEFT).await, 0);
+    let after_first = versions().await;
+    assert_eq!(masked(&run()), 0, "the second run finds nothing new");
+    assert_eq!(versions().await, after_first, "no row was rewritten");
+}
+
 #[tokio::test]
 async fn a_second_run_of_the_same_cohort_exits_7_and_changes_nothing() {
     let (db, client) = cohort_db().await;
