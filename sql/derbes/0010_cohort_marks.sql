@@ -21,3 +21,8 @@ CREATE TABLE derbes.cohort_pending (
     key        text[] NOT NULL,
     PRIMARY KEY (scope, generation, key)
 );
+
+-- The condition parameters a batched job started with (cut-offs, statuses; never a
+-- personal value), so that a resumed cohort run works through the same rows as the
+-- run it continues, whatever time it resumes at.
+ALTER TABLE derbes.jobs ADD COLUMN params text[];

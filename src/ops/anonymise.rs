@@ -517,7 +517,7 @@ async fn cohort_locked(
 ) -> anyhow::Result<AnonymiseReport> {
     let mut results = Vec::new();
     for (table, masks) in plans {
-        let cohort = match run.conditions.as_ref().and_then(|c| c.get(table)) {
+        let mut cohort = match run.conditions.as_ref().and_then(|c| c.get(table)) {
             Some(cohort) => cohort.clone(),
             None => cohort_condition(map, &run.rule, table).map_err(DerbesError::Usage)?,
         };
@@ -526,7 +526,21 @@ async fn cohort_locked(
             DerbesError::VerificationFailed(format!("table {name} is not in the database"))
         })?;
         let scope = format!("{}/{table}", run.rule);
-        let mark = CohortMark::read(&*client, &scope).await?;
+        let mut mark = CohortMark::read(&*client, &scope).await?;
+        // A resumed run keeps the cut-off and the mark it started with, so it works
+        // through the same rows (and its mark records that cut-off).
+        let n = cohort.params.len();
+        if let Some(started) = change::unfinished_params(&*client, "anonymise", &scope).await? {
+            if started.len() == n + 3 && started[n + 1] == scope {
+                if let Ok(generation) = started[n + 2].parse() {
+                    cohort.params = started[..n].to_vec();
+                    mark = CohortMark {
+                        cutoff: started[n].clone(),
+                        generation,
+                    };
+                }
+            }
+        }
         let (condition, params) = cohort.selection(&masks.key_columns, &scope, &mark);
         let job = BatchJob {
             operation: "anonymise".to_owned(),
@@ -565,15 +579,21 @@ async fn cohort_locked(
             // gets one audit row per table below.
             &RunOptions {
                 audit_each_batch: false,
+                leave_open: true,
                 ..RunOptions::default()
             },
         )
         .await?;
         // A run cut short leaves its checkpoint and no mark: the next one resumes it
-        // over the same rows.
+        // over the same rows. A finished one closes its job with its mark and its
+        // audit row, in one transaction.
         if !run.dry_run && !timing.stopped {
+            crate::fault::point("anonymise.marking");
             let change = change::begin(client, &run.limits, false).await?;
             mark_finished(change.tx(), &job.table, masks, &cohort, &scope, &mark).await?;
+            if let Some(id) = timing.job_id {
+                change::finish_job(change.tx(), id).await?;
+            }
             let entry = AuditEntry {
                 action: "anonymise".to_owned(),
                 ticket: Some(run.ticket.clone()),

@@ -927,6 +927,7 @@ async fn purge_batches(
         audit_each_batch: false,
         progress: Some(&report_progress),
         lock_rows: true,
+        ..RunOptions::default()
     };
     let (report, timing) = match archive {
         None => {

@@ -516,6 +516,10 @@ pub struct RunOptions<'a> {
     /// re-reads any row changed meanwhile) turns this off and saves writing every
     /// row twice.
     pub lock_rows: bool,
+    /// Leave the job open when its last batch is done: the caller closes it with
+    /// [`finish_job`] in the transaction that records what follows from it (a
+    /// cohort's mark), so a kill in between resumes the job instead of losing that.
+    pub leave_open: bool,
 }
 
 impl Default for RunOptions<'_> {
@@ -526,6 +530,7 @@ impl Default for RunOptions<'_> {
             audit_each_batch: true,
             progress: None,
             lock_rows: true,
+            leave_open: false,
         }
     }
 }
@@ -540,6 +545,8 @@ pub struct RunTiming {
     /// Batches and rows done by this run (the report also counts resumed work).
     pub batches_this_run: i64,
     pub rows_this_run: i64,
+    /// The job's row in `derbes.jobs` (None for a dry run).
+    pub job_id: Option<i64>,
 }
 
 /// What a batched run did.
@@ -657,14 +664,15 @@ async fn run_locked(
         (None, false) => Some(
             client
                 .query_one(
-                    "INSERT INTO derbes.jobs (operation, scope, table_name, ticket, operator) \
-                     VALUES ($1, $2, $3, $4, $5) RETURNING id",
+                    "INSERT INTO derbes.jobs (operation, scope, table_name, ticket, operator, params) \
+                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
                     &[
                         &job.operation,
                         &job.scope,
                         &job.table.to_string(),
                         &job.ticket,
                         &job.operator,
+                        &job.params,
                     ],
                 )
                 .await?
@@ -826,18 +834,46 @@ async fn run_locked(
             tokio::time::sleep(options.pause).await;
         }
     }
-    if timing.stopped {
+    timing.job_id = job_id;
+    if timing.stopped || options.leave_open {
         return Ok((report, timing));
     }
     if let Some(id) = job_id {
-        client
-            .execute(
-                "UPDATE derbes.jobs SET finished_at = now(), updated_at = now() WHERE id = $1",
-                &[&id],
-            )
-            .await?;
+        finish_job(&*client, id).await?;
     }
     Ok((report, timing))
+}
+
+/// Close job `id`: its work is done (a later run of the same job starts afresh).
+pub async fn finish_job(
+    client: &impl tokio_postgres::GenericClient,
+    id: i64,
+) -> Result<(), ChangeError> {
+    client
+        .execute(
+            "UPDATE derbes.jobs SET finished_at = now(), updated_at = now() WHERE id = $1",
+            &[&id],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The condition parameters the unfinished run of job (`operation`, `scope`)
+/// started with, if there is one: a resumed run that uses them works through the
+/// same rows.
+pub async fn unfinished_params(
+    client: &impl tokio_postgres::GenericClient,
+    operation: &str,
+    scope: &str,
+) -> Result<Option<Vec<String>>, ChangeError> {
+    let row = client
+        .query_opt(
+            "SELECT params FROM derbes.jobs \
+             WHERE operation = $1 AND scope = $2 AND finished_at IS NULL",
+            &[&operation, &scope],
+        )
+        .await?;
+    Ok(row.and_then(|r| r.get::<_, Option<Vec<String>>>(0)))
 }
 
 /// The statements that find a job's next batch, built once per run.

@@ -26,6 +26,23 @@ const LEFT: &str =
     "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days' \
                     AND occurred_at <> date_trunc('month', occurred_at)";
 
+/// Each usage_events row's version (`xmin`), in key order: a row rewritten gets a
+/// new one.
+async fn row_versions(client: &Client) -> Vec<(i64, String)> {
+    client
+        .query("SELECT id, xmin::text FROM usage_events ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| (r.get(0), r.get(1)))
+        .collect()
+}
+
+/// How many rows of `before` have another version in `after`.
+fn rows_rewritten(before: &[(i64, String)], after: &[(i64, String)]) -> usize {
+    before.iter().filter(|row| !after.contains(row)).count()
+}
+
 async fn cohort_db() -> (TestDb, Client) {
     let db = TestDb::migrated().await;
     let client = db.client().await;
@@ -182,15 +199,6 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
 #[tokio::test]
 async fn a_cohort_run_again_rewrites_no_row_it_masked() {
     let (db, client) = cohort_db().await;
-    let versions = || async {
-        client
-            .query("SELECT id, xmin::text FROM usage_events ORDER BY id", &[])
-            .await
-            .unwrap()
-            .iter()
-            .map(|r| (r.get::<_, i64>(0), r.get::<_, String>(1)))
-            .collect::<Vec<_>>()
-    };
     let masked = |out: &[u8]| -> i64 {
         let report: serde_json::Value = serde_json::from_slice(out).unwrap();
         report["tables"]
@@ -213,9 +221,29 @@ async fn a_cohort_run_again_rewrites_no_row_it_masked() {
     let cohort = count(&client, COHORT).await;
     assert_eq!(masked(&run()), cohort, "the first run masks the cohort");
     assert_eq!(count(&client, LEFT).await, 0);
-    let after_first = versions().await;
+    let after_first = row_versions(&client).await;
     assert_eq!(masked(&run()), 0, "the second run finds nothing new");
-    assert_eq!(versions().await, after_first, "no row was rewritten");
+    let rewritten = rows_rewritten(&after_first, &row_versions(&client).await);
+    assert_eq!(rewritten, 0, "no row was rewritten");
+}
+
+/// Issue 13: a cohort run killed after its last batch but before it records its
+/// mark leaves its job open; the next run resumes it, finds nothing left, records
+/// the mark, and rewrites no row.
+#[tokio::test]
+async fn a_run_killed_before_its_mark_resumes_and_rewrites_nothing() {
+    let (db, client) = cohort_db().await;
+    let status = cohort_process(&db, "anonymise.marking", None)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(137));
+    assert_eq!(count(&client, LEFT).await, 0, "every batch was done");
+    let after_kill = row_versions(&client).await;
+    db.cmd().args(cohort_args("auto")).assert().success();
+    let rewritten = rows_rewritten(&after_kill, &row_versions(&client).await);
+    assert_eq!(rewritten, 0, "no row was rewritten");
+    let marks = count(&client, "SELECT count(*) FROM derbes.cohort_marks").await;
+    assert_eq!(marks, 1, "the resumed run recorded the mark");
 }
 
 #[tokio::test]
