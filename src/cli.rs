@@ -356,6 +356,13 @@ pub struct AnonymiseArgs {
     #[arg(long, default_value = "5s", value_name = "DURATION")]
     pub lock_timeout: String,
 
+    /// Streams that mask a cohort at once (--rule), each its own key range on its
+    /// own connection: faster where the server has cores to spare, and a writer
+    /// still waits for one batch at most. A resumed run continues as it was cut.
+    #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+
     /// After the run, print k: the smallest group of subjects sharing the map's
     /// quasi-identifiers (columns with quasi_identifier = true).
     #[arg(long)]
@@ -1713,7 +1720,9 @@ pub struct PurgeArgs {
     /// COPY streams, each on its own connection in one snapshot, that archive an
     /// expired partition before it is dropped (cut by primary-key range). Default:
     /// the number of CPU cores. A batch's archive is one stream: it holds exactly
-    /// the keys the batch then deletes.
+    /// the keys the batch then deletes. Given, it is also the streams that mask the
+    /// cohort of a rule whose action is anonymise (default one, as
+    /// `anonymise --rule --jobs`).
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
 

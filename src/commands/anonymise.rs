@@ -27,6 +27,12 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
             })
         })
         .transpose()?;
+    if identity.is_some() && args.jobs > 1 {
+        return Err(DerbesError::Usage(
+            "--jobs applies to a cohort (--rule NAME); one subject is one transaction".to_owned(),
+        )
+        .into());
+    }
     let lock_timeout = lock_timeout_arg(&args.lock_timeout)?;
     let mask_key =
         MaskKey::load(args.key_file.as_deref()).map_err(|e| DerbesError::Usage(e.to_string()))?;
@@ -104,6 +110,8 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
                     mask_key: mask_key.as_ref(),
                     progress: &progress,
                     conditions: None,
+                    jobs: usize::from(args.jobs),
+                    connect: Some(crate::commands::archive::connect_more(ctx)),
                 },
             )
             .await;

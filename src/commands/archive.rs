@@ -262,7 +262,7 @@ pub(crate) fn parallel_jobs(ctx: &Context, jobs: Option<u16>) -> Option<archive:
 }
 
 /// Opens one more connection like the command's own (`--jobs`).
-fn connect_more(ctx: &Context) -> archive::parallel::Connect {
+pub(crate) fn connect_more(ctx: &Context) -> archive::parallel::Connect {
     let global = ctx.global.clone();
     let operator = ctx.operator.clone();
     Arc::new(move || {

@@ -59,6 +59,8 @@ pub struct TableResult {
     /// The longest batch transaction of a cohort run, from `BEGIN` to the end of
     /// `COMMIT`, in ms (0 for one subject).
     pub longest_batch_ms: u64,
+    /// Streams that worked on the table at once (cohort runs; 0 for one subject).
+    pub streams: usize,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -124,6 +126,7 @@ fn result_of(table: &str, masks: &TableMasks) -> TableResult {
         pseudonymised: masks.pseudonymised.clone(),
         resumed: false,
         longest_batch_ms: 0,
+        streams: 0,
     }
 }
 
@@ -491,6 +494,11 @@ pub struct CohortRun<'a> {
     /// The cohort per table (map key), instead of [`cohort_condition`]; `purge`
     /// passes its own (with its legal holds).
     pub conditions: Option<BTreeMap<String, Cohort>>,
+    /// Streams that mask one table's cohort at once, each its own key range on its
+    /// own connection; 1 = one stream. A resumed run continues as it was cut.
+    pub jobs: usize,
+    /// Opens one more connection, for every stream after the first.
+    pub connect: Option<crate::ops::archive::parallel::Connect>,
 }
 
 /// Anonymise the cohort of a retention rule, table by table, in batches.
@@ -525,108 +533,140 @@ async fn cohort_locked(
         let found = catalog.tables.get(&name).ok_or_else(|| {
             DerbesError::VerificationFailed(format!("table {name} is not in the database"))
         })?;
+        let key_types: Vec<String> = masks
+            .key_columns
+            .iter()
+            .map(|c| found.column_type(c).unwrap_or("text").to_owned())
+            .collect();
         let scope = format!("{}/{table}", run.rule);
         let mut mark = CohortMark::read(&*client, &scope).await?;
-        // A resumed run keeps the cut-off and the mark it started with, so it works
-        // through the same rows (and its mark records that cut-off).
-        let n = cohort.params.len();
-        if let Some(started) = change::unfinished_params(&*client, "anonymise", &scope).await? {
-            if started.len() == n + 3 && started[n + 1] == scope {
-                if let Ok(generation) = started[n + 2].parse() {
-                    cohort.params = started[..n].to_vec();
-                    mark = CohortMark {
-                        cutoff: started[n].clone(),
-                        generation,
-                    };
-                }
-            }
-        }
-        let (condition, params) = cohort.selection(&masks.key_columns, &scope, &mark);
-        let job = BatchJob {
-            operation: "anonymise".to_owned(),
-            scope: scope.clone(),
-            table: name,
-            condition,
-            params,
-            batch_size: run.batch_size,
-            ticket: run.ticket.clone(),
-            operator: run.operator.clone(),
-            dry_run: run.dry_run,
-        };
-        let mut step = MaskBatch {
-            table: table.clone(),
-            masks,
-            key_types: masks
-                .key_columns
-                .iter()
-                .map(|c| found.column_type(c).unwrap_or("text").to_owned())
-                .collect(),
-            condition: job.condition.clone(),
-            params: job.params.clone(),
-            progress: run.progress,
-            masked: 0,
-            deleted: 0,
-            batches: 0,
-            statements: StatementCache::default(),
-        };
-        let (report, timing) = change::run_batches_with(
+        let parts = plan_parts(
             client,
-            catalog,
-            &run.limits,
-            &job,
-            &mut step,
-            // The checkpoint row of each batch keeps the running counts; the run
-            // gets one audit row per table below.
-            &RunOptions {
-                audit_each_batch: false,
-                leave_open: true,
-                ..RunOptions::default()
-            },
+            run,
+            &name,
+            masks,
+            &key_types,
+            &scope,
+            &mut cohort,
+            &mut mark,
         )
         .await?;
-        // A run cut short leaves its checkpoint and no mark: the next one resumes it
-        // over the same rows. A finished one closes its job with its mark and its
-        // audit row, in one transaction.
-        if !run.dry_run && !timing.stopped {
+
+        let mut extra = Vec::new();
+        for _ in 1..parts.len() {
+            let connect = run.connect.as_ref().ok_or_else(|| {
+                DerbesError::Usage(format!(
+                    "{scope} runs in {} streams, and this caller opens no more connections",
+                    parts.len()
+                ))
+            })?;
+            extra.push(connect().await?);
+        }
+        let clients = std::iter::once(&mut *client).chain(extra.iter_mut());
+        let streams = parts.iter().zip(clients).map(|(part, client)| {
+            let job = BatchJob {
+                operation: "anonymise".to_owned(),
+                scope: part.scope.clone(),
+                table: name.clone(),
+                condition: part.condition.clone(),
+                params: part.params.clone(),
+                batch_size: run.batch_size,
+                ticket: run.ticket.clone(),
+                operator: run.operator.clone(),
+                dry_run: run.dry_run,
+            };
+            let key_types = key_types.clone();
+            async move {
+                let mut step = MaskBatch {
+                    table: table.clone(),
+                    masks,
+                    key_types,
+                    condition: job.condition.clone(),
+                    params: job.params.clone(),
+                    progress: run.progress,
+                    masked: 0,
+                    deleted: 0,
+                    batches: 0,
+                    statements: StatementCache::default(),
+                };
+                change::run_batches_with(
+                    client,
+                    catalog,
+                    &run.limits,
+                    &job,
+                    &mut step,
+                    // The checkpoint row of each batch keeps the running counts;
+                    // the run gets one audit row per table below, in the
+                    // transaction that closes every part's job.
+                    &RunOptions {
+                        audit_each_batch: false,
+                        leave_open: true,
+                        ..RunOptions::default()
+                    },
+                )
+                .await
+            }
+        });
+        // A stream that fails stops the others (their open batches roll back);
+        // every part's checkpoint stays for the next run.
+        let outcomes = futures_util::future::try_join_all(streams).await?;
+        drop(extra);
+
+        let mut counts = Counts::new();
+        let (mut batches, mut rows, mut resumed, mut stopped, mut longest) =
+            (0, 0, false, false, 0);
+        for (report, timing) in &outcomes {
+            for (key, n) in &report.counts {
+                *counts.entry(key.clone()).or_default() += n;
+            }
+            batches += report.batches;
+            rows += report.rows;
+            resumed |= report.resumed;
+            stopped |= timing.stopped;
+            longest = longest.max(timing.longest_batch_ms);
+        }
+        // A run cut short leaves its checkpoints and no mark: the next one resumes
+        // it over the same rows. A finished one closes its jobs with its mark and
+        // its audit row, in one transaction.
+        if !run.dry_run && !stopped {
             crate::fault::point("anonymise.marking");
             let change = change::begin(client, &run.limits, false).await?;
-            mark_finished(change.tx(), &job.table, masks, &cohort, &scope, &mark).await?;
-            if let Some(id) = timing.job_id {
-                change::finish_job(change.tx(), id).await?;
+            mark_finished(change.tx(), &name, masks, &cohort, &scope, &mark).await?;
+            for (_, timing) in &outcomes {
+                if let Some(id) = timing.job_id {
+                    change::finish_job(change.tx(), id).await?;
+                }
             }
             let entry = AuditEntry {
                 action: "anonymise".to_owned(),
                 ticket: Some(run.ticket.clone()),
                 subject_ref: None,
-                counts: report.counts.clone(),
+                counts: counts.clone(),
                 fields: masks.masked_columns.clone(),
                 detail: serde_json::json!({
-                    "scope": job.scope,
-                    "table": job.table.to_string(),
+                    "scope": scope,
+                    "table": name.to_string(),
                     "rule": run.rule,
-                    "batches": report.batches,
-                    "rows": report.rows,
-                    "resumed": report.resumed,
+                    "batches": batches,
+                    "rows": rows,
+                    "streams": parts.len(),
+                    "resumed": resumed,
                     "pseudonymised": masks.pseudonymised,
                 }),
             };
-            if report.batches > 0 {
+            if batches > 0 {
                 change.commit(&run.operator, &entry).await?;
             } else {
                 crate::pg::db::finish(change.into_transaction(), false).await?;
             }
         }
         let mut result = result_of(table, masks);
-        result.longest_batch_ms = timing.longest_batch_ms;
-        result.batches = report.batches;
-        result.resumed = report.resumed;
-        result.masked = report
-            .counts
-            .get(&format!("{table}.masked"))
-            .copied()
-            .unwrap_or(0) as u64;
-        result.deleted = report
-            .counts
+        result.longest_batch_ms = longest;
+        result.batches = batches;
+        result.resumed = resumed;
+        result.streams = parts.len();
+        result.masked = counts.get(&format!("{table}.masked")).copied().unwrap_or(0) as u64;
+        result.deleted = counts
             .get(&format!("{table}.deleted"))
             .copied()
             .unwrap_or(0) as u64;
@@ -639,6 +679,224 @@ async fn cohort_locked(
         tables: results,
         k_anonymity: None,
     })
+}
+
+/// One stream of a table's cohort: its job scope, and its condition (the cohort's
+/// selection, within the stream's key range) with its text parameters.
+#[derive(Debug)]
+struct Part {
+    scope: String,
+    condition: String,
+    params: Vec<String>,
+}
+
+/// Keys sampled to place the bounds of the streams' key ranges.
+const SAMPLE_KEYS: f64 = 10_000.0;
+
+/// The streams of one table's cohort. An unfinished run is resumed as it was cut
+/// (one job, or its parts `<scope>#k/N`), with the cut-off and mark it started with
+/// (into `cohort` and `mark`). Otherwise, with `run.jobs` > 1, the cohort's key
+/// space is cut at keys sampled from it (`TABLESAMPLE SYSTEM`) into half-open
+/// ranges, one per stream, so every row falls in exactly one.
+#[allow(clippy::too_many_arguments)]
+async fn plan_parts(
+    client: &Client,
+    run: &CohortRun<'_>,
+    table: &TableName,
+    masks: &TableMasks,
+    key_types: &[String],
+    scope: &str,
+    cohort: &mut Cohort,
+    mark: &mut CohortMark,
+) -> anyhow::Result<Vec<Part>> {
+    let n = cohort.params.len();
+    let keys = masks.key_columns.len();
+    // The selection's own parameters, as a run started them: cohort, mark.
+    let restore = |started: &[String], cohort: &mut Cohort, mark: &mut CohortMark| {
+        let generation = started.get(n + 2).and_then(|g| g.parse().ok());
+        match generation {
+            Some(generation) if started.get(n + 1).map(String::as_str) == Some(scope) => {
+                cohort.params = started[..n].to_vec();
+                *mark = CohortMark {
+                    cutoff: started[n].clone(),
+                    generation,
+                };
+                true
+            }
+            _ => false,
+        }
+    };
+    if let Some(started) = change::unfinished_params(client, "anonymise", scope).await? {
+        if started.len() == n + 3 && restore(&started, cohort, mark) {
+            let (condition, params) = cohort.selection(&masks.key_columns, scope, mark);
+            return Ok(vec![Part {
+                scope: scope.to_owned(),
+                condition,
+                params,
+            }]);
+        }
+    }
+    let prefix = format!("{scope}#");
+    let unfinished = client
+        .query(
+            "SELECT scope, params FROM derbes.jobs \
+             WHERE operation = 'anonymise' AND finished_at IS NULL AND starts_with(scope, $1) \
+             ORDER BY scope",
+            &[&prefix],
+        )
+        .await?;
+    if !unfinished.is_empty() {
+        let mut parts = Vec::new();
+        for row in &unfinished {
+            let part_scope: String = row.get(0);
+            let started: Vec<String> = row.get::<_, Option<Vec<String>>>(1).unwrap_or_default();
+            let (k, of) = part_scope
+                .strip_prefix(&prefix)
+                .and_then(|rest| rest.split_once('/'))
+                .and_then(|(k, of)| Some((k.parse::<usize>().ok()?, of.parse::<usize>().ok()?)))
+                .unwrap_or((0, 0));
+            let bounds = keys * (usize::from(k > 1) + usize::from(k < of));
+            if k == 0 || started.len() != n + 3 + bounds || !restore(&started, cohort, mark) {
+                return Err(DerbesError::Usage(format!(
+                    "the unfinished run {part_scope} was started by another data map or version of derbes: \
+                     finish it with that one, or close it (UPDATE derbes.jobs SET finished_at = now() \
+                     WHERE operation = 'anonymise' AND starts_with(scope, '{prefix}')) to start afresh"
+                ))
+                .into());
+            }
+            let rest = &started[n + 3..];
+            let (from, to) = match (k > 1, k < of) {
+                (true, true) => (Some(&rest[..keys]), Some(&rest[keys..])),
+                (true, false) => (Some(rest), None),
+                (false, true) => (None, Some(rest)),
+                (false, false) => (None, None),
+            };
+            parts.push(part(masks, key_types, cohort, mark, part_scope, from, to));
+        }
+        return Ok(parts);
+    }
+    let (selection, params) = cohort.selection(&masks.key_columns, scope, mark);
+    let single = || Part {
+        scope: scope.to_owned(),
+        condition: selection.clone(),
+        params: params.clone(),
+    };
+    if run.jobs < 2 || run.connect.is_none() {
+        return Ok(vec![single()]);
+    }
+    let estimate: f32 = client
+        .query_one(
+            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = $1::text::regclass",
+            &[&table.quoted()],
+        )
+        .await?
+        .get(0);
+    // A table never analysed (or a partitioned one) has no estimate: read every
+    // key, once; the run writes every cohort row anyway.
+    let percent = if estimate > 0.0 {
+        (SAMPLE_KEYS * 100.0 / f64::from(estimate)).clamp(0.000_1, 100.0)
+    } else {
+        100.0
+    };
+    let text_keys: Vec<String> = masks
+        .key_columns
+        .iter()
+        .map(|c| format!("t0.{}::text", quote_ident(c)))
+        .collect();
+    let tuple: Vec<String> = masks
+        .key_columns
+        .iter()
+        .map(|c| format!("t0.{}", quote_ident(c)))
+        .collect();
+    let mut sample_params = params.clone();
+    sample_params.push(percent.to_string());
+    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = sample_params
+        .iter()
+        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+        .collect();
+    let sample = client
+        .query(
+            &format!(
+                "SELECT {} FROM {} t0 TABLESAMPLE SYSTEM (${}::text::float4) WHERE {selection} ORDER BY {}",
+                text_keys.join(", "),
+                table.quoted(),
+                sample_params.len(),
+                tuple.join(", ")
+            ),
+            &refs,
+        )
+        .await?;
+    let mut bounds: Vec<Vec<String>> = Vec::new();
+    for i in 1..run.jobs {
+        let Some(row) = sample.get(i * sample.len() / run.jobs) else {
+            continue;
+        };
+        let bound: Vec<String> = (0..keys).map(|c| row.get(c)).collect();
+        if i * sample.len() / run.jobs > 0 && bounds.last() != Some(&bound) {
+            bounds.push(bound);
+        }
+    }
+    if bounds.is_empty() {
+        return Ok(vec![single()]);
+    }
+    let of = bounds.len() + 1;
+    Ok((1..=of)
+        .map(|k| {
+            let from = (k > 1).then(|| bounds[k - 2].as_slice());
+            let to = (k < of).then(|| bounds[k - 1].as_slice());
+            part(
+                masks,
+                key_types,
+                cohort,
+                mark,
+                format!("{scope}#{k}/{of}"),
+                from,
+                to,
+            )
+        })
+        .collect())
+}
+
+/// Stream `scope` of a cohort: its selection within `from <= key < to` (either
+/// open), the bounds bound after the selection's parameters.
+fn part(
+    masks: &TableMasks,
+    key_types: &[String],
+    cohort: &Cohort,
+    mark: &CohortMark,
+    scope: String,
+    from: Option<&[String]>,
+    to: Option<&[String]>,
+) -> Part {
+    let selection_scope = scope.split_once('#').map_or(scope.as_str(), |(s, _)| s);
+    let (mut condition, mut params) = cohort.selection(&masks.key_columns, selection_scope, mark);
+    let tuple: Vec<String> = masks
+        .key_columns
+        .iter()
+        .map(|c| format!("t0.{}", quote_ident(c)))
+        .collect();
+    let tuple = tuple.join(", ");
+    for (bound, op) in [(from, ">="), (to, "<")] {
+        if let Some(bound) = bound {
+            let placeholders: Vec<String> = bound
+                .iter()
+                .zip(key_types)
+                .map(|(value, ty)| {
+                    params.push(value.clone());
+                    format!("${}::text::{ty}", params.len())
+                })
+                .collect();
+            condition.push_str(&format!(
+                " AND ({tuple}) {op} ({})",
+                placeholders.join(", ")
+            ));
+        }
+    }
+    Part {
+        scope,
+        condition,
+        params,
+    }
 }
 
 /// Record, in the transaction `tx`, what the finished run of job `scope` masked:

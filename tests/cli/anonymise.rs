@@ -246,6 +246,134 @@ async fn a_run_killed_before_its_mark_resumes_and_rewrites_nothing() {
     assert_eq!(marks, 1, "the resumed run recorded the mark");
 }
 
+/// Issue 13: a cohort masked by several streams at once (`--jobs`), each its own
+/// key range on its own connection: every cohort row is masked, no other row is
+/// touched, and a run killed mid-way resumes each stream where it stopped (even
+/// when the rerun asks for one stream), with counts that add up.
+#[tokio::test]
+async fn a_cohort_in_parallel_streams_masks_every_row_once_and_resumes_as_it_was_cut() {
+    let (db, client) = cohort_db().await;
+    let cohort: std::collections::BTreeSet<i64> = client
+        .query(&COHORT.replace("count(*)", "id"), &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let before = row_versions(&client).await;
+    let status = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_FAULT_POINT", "anonymise.batch.3")
+        .args(cohort_args("20"))
+        .args(["--jobs", "3"])
+        .stdout(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(137));
+    let parts = count(
+        &client,
+        "SELECT count(*) FROM derbes.jobs WHERE starts_with(scope, 'traffic/usage_events#') \
+         AND finished_at IS NULL",
+    )
+    .await;
+    assert_eq!(parts, 3, "three streams, each with its checkpoint");
+    assert!(count(&client, LEFT).await > 0, "the kill left rows to mask");
+
+    let out = db
+        .cmd()
+        .args(cohort_args("20"))
+        .args(["--jobs", "1", "--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let table = &report["tables"][0];
+    assert_eq!(table["streams"], 3, "resumed as it was cut: {table}");
+    assert_eq!(table["resumed"], true);
+    assert_eq!(table["masked"].as_i64().unwrap(), cohort.len() as i64);
+    assert_eq!(count(&client, LEFT).await, 0);
+    let after = row_versions(&client).await;
+    let changed: std::collections::BTreeSet<i64> = after
+        .iter()
+        .filter(|row| !before.contains(row))
+        .map(|(id, _)| *id)
+        .collect();
+    assert_eq!(changed, cohort, "exactly the cohort's rows were masked");
+    let open = count(
+        &client,
+        "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL",
+    )
+    .await;
+    assert_eq!(open, 0, "every stream's job is closed");
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+/// Issue 13: streams cut a composite text key into ranges too. A table keyed by
+/// (region, seq), mapped under the `traffic` rule: three streams mask exactly the
+/// rows older than the rule's keep (an oracle of its own), and no other row.
+#[tokio::test]
+async fn parallel_streams_cut_a_composite_text_key_and_mask_exactly_the_cohort() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE visits (region text, seq int, borrower_id bigint REFERENCES borrowers (id),
+                                  seen_at timestamptz NOT NULL, note text NOT NULL,
+                                  PRIMARY KEY (region, seq));
+             INSERT INTO visits
+               SELECT r, g, (SELECT min(id) FROM borrowers), now() - (g * 5 || ' days')::interval,
+                      'went to ' || r
+               FROM unnest(ARRAY['Almaty', 'Astana', 'Shymkent', 'Aktobe']) r, generate_series(1, 90) g;",
+        )
+        .await
+        .unwrap();
+    let text = std::fs::read_to_string(reference_map()).unwrap()
+        + r#"
+[tables.visits]
+link = { column = "borrower_id" }
+time_column = "seen_at"
+retention = "traffic"
+[tables.visits.columns]
+note = { category = "usage", purpose = "analytics", masking = "redact" }
+seen_at = { category = "access_time", purpose = "analytics", masking = "keep" }
+"#;
+    let (_dir, map) = crate::support::temp_file("map.toml", &text);
+    let ids = |sql: &'static str| {
+        let client = &client;
+        async move {
+            client
+                .query(sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| (r.get::<_, String>(0), r.get::<_, i32>(1)))
+                .collect::<std::collections::BTreeSet<_>>()
+        }
+    };
+    let due =
+        ids("SELECT region, seq FROM visits WHERE seen_at < now() - interval '180 days'").await;
+    assert!(due.len() > 50);
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .args(cohort_args("9"))
+        .args(["--jobs", "3"])
+        .assert()
+        .success();
+    let masked = ids("SELECT region, seq FROM visits WHERE note = '[redacted]'").await;
+    assert_eq!(masked, due, "exactly the rows older than the keep period");
+    let streams = count(
+        &client,
+        "SELECT count(*) FROM derbes.jobs WHERE starts_with(scope, 'traffic/visits#')",
+    )
+    .await;
+    assert_eq!(streams, 3, "three key ranges");
+}
+
 #[tokio::test]
 async fn a_second_run_of_the_same_cohort_exits_7_and_changes_nothing() {
     let (db, client) = cohort_db().await;
@@ -263,6 +391,27 @@ async fn a_second_run_of_the_same_cohort_exits_7_and_changes_nothing() {
         .assert()
         .code(7)
         .stderr(predicates::str::contains("holds the lock"));
+    assert_eq!(database_checksums(&client).await, before);
+}
+
+#[tokio::test]
+async fn jobs_for_one_subject_is_refused_before_anything_changes() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let before = database_checksums(&client).await;
+    db.cmd()
+        .args([
+            "anonymise",
+            "id:1",
+            "--ticket",
+            "REQ-9",
+            "--yes",
+            "--jobs",
+            "2",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicates::str::contains("--jobs applies to a cohort"));
     assert_eq!(database_checksums(&client).await, before);
 }
 
