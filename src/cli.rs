@@ -1720,9 +1720,7 @@ pub struct PurgeArgs {
     /// COPY streams, each on its own connection in one snapshot, that archive an
     /// expired partition before it is dropped (cut by primary-key range). Default:
     /// the number of CPU cores. A batch's archive is one stream: it holds exactly
-    /// the keys the batch then deletes. Given, it is also the streams that mask the
-    /// cohort of a rule whose action is anonymise (default one, as
-    /// `anonymise --rule --jobs`).
+    /// the keys the batch then deletes.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
 

@@ -556,8 +556,10 @@ async fn cohort_locked(
         for _ in 1..parts.len() {
             let connect = run.connect.as_ref().ok_or_else(|| {
                 DerbesError::Usage(format!(
-                    "{scope} runs in {} streams, and this caller opens no more connections",
-                    parts.len()
+                    "{scope} was cut into {} streams by `anonymise --rule --jobs` and stopped: \
+                     finish it with `derbes anonymise --rule {}`, then run this again",
+                    parts.len(),
+                    run.rule
                 ))
             })?;
             extra.push(connect().await?);

@@ -76,10 +76,6 @@ pub struct PurgeRequest {
     pub archive: Option<ArchiveTarget>,
     /// The masking key of `hmac` columns, for rules whose action is `anonymise`.
     pub mask_key: Option<crate::ops::masking::MaskKey>,
-    /// Streams that mask the cohort of an `anonymise` rule at once (`--jobs` given;
-    /// else 1), on connections `connect` opens.
-    pub anonymise_jobs: usize,
-    pub connect: Option<crate::ops::archive::parallel::Connect>,
 }
 
 /// Archive files of archive-then-delete rules: one per batch (or expired
@@ -475,8 +471,9 @@ async fn anonymise_rule(
                 progress(&label, "rows", now, total);
             },
             conditions: Some(conditions),
-            jobs: request.anonymise_jobs,
-            connect: request.connect.clone(),
+            // One stream: the rule's holds are tables of this session.
+            jobs: 1,
+            connect: None,
         },
     )
     .await?;

@@ -261,15 +261,8 @@ async fn a_cohort_in_parallel_streams_masks_every_row_once_and_resumes_as_it_was
         .map(|r| r.get(0))
         .collect();
     let before = row_versions(&client).await;
-    let status = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.conninfo())
-        .env("DERBES_MAP", reference_map())
-        .env("DERBES_FAULT_POINT", "anonymise.batch.3")
-        .args(cohort_args("20"))
+    let status = cohort_process(&db, "anonymise.batch.3", None)
         .args(["--jobs", "3"])
-        .stdout(std::process::Stdio::null())
         .status()
         .unwrap();
     assert_eq!(status.code(), Some(137));
@@ -284,7 +277,7 @@ async fn a_cohort_in_parallel_streams_masks_every_row_once_and_resumes_as_it_was
 
     let out = db
         .cmd()
-        .args(cohort_args("20"))
+        .args(cohort_args("50"))
         .args(["--jobs", "1", "--format", "json"])
         .assert()
         .success()
