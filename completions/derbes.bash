@@ -504,7 +504,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__anonymise)
-            opts="-j -y -v -q -h -V --rule --key-file --batch-size --lock-timeout --jobs --report --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-j -y -v -q -h -V --rule --key-file --batch-size --lock-timeout --jobs --again --report --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -905,6 +905,7 @@ tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l again -d 'Mask a subject anonymised before once more (after the data map gained columns): hmac pseudonyms are hashed again and fakes redrawn. Without it a second anonymisation of the same subject is refused (exit 5)'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l report -d 'After the run, print k: the smallest group of subjects sharing the map\'s quasi-identifiers (columns with quasi_identifier = true)'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'

@@ -363,6 +363,12 @@ pub struct AnonymiseArgs {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
 
+    /// Mask a subject anonymised before once more (after the data map gained
+    /// columns): hmac pseudonyms are hashed again and fakes redrawn. Without it a
+    /// second anonymisation of the same subject is refused (exit 5).
+    #[arg(long)]
+    pub again: bool,
+
     /// After the run, print k: the smallest group of subjects sharing the map's
     /// quasi-identifiers (columns with quasi_identifier = true).
     #[arg(long)]

@@ -62,6 +62,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
                 &args.request.ticket,
                 &ctx.operator,
                 args.confirm.dry_run,
+                args.again,
             )
             .await?
         }

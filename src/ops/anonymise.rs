@@ -141,6 +141,7 @@ pub async fn subject(
     ticket: &str,
     operator: &str,
     dry_run: bool,
+    again: bool,
 ) -> anyhow::Result<AnonymiseReport> {
     let tables: Vec<String> = map.tables.keys().cloned().collect();
     let plans = plan(client, map, catalog, &tables, mask_key).await?;
@@ -155,6 +156,27 @@ pub async fn subject(
     {
         return Err(DerbesError::NotFound(format!(
             "subject {subject_ref} is gone (deleted since it was found): nothing was changed"
+        ))
+        .into());
+    }
+    // A subject is anonymised once: a second pass would hash its hmac pseudonyms
+    // again (they would stop matching the same values' elsewhere) and draw new fakes.
+    let earlier = change
+        .tx()
+        .query_opt(
+            "SELECT at::date::text, coalesce(ticket, '-') FROM derbes.audit_log \
+             WHERE subject_ref = $1 AND action = 'anonymise' ORDER BY seq DESC LIMIT 1",
+            &[&subject_ref],
+        )
+        .await?;
+    if let (Some(row), false) = (earlier, again) {
+        return Err(DerbesError::Refused(format!(
+            "subject {subject_ref} was anonymised on {} (ticket {}): a second pass would hash \
+             its hmac pseudonyms again, so they would stop matching, and draw new fakes; \
+             nothing was changed. Pass --again to mask it once more (after the data map \
+             gained columns)",
+            row.get::<_, String>(0),
+            row.get::<_, String>(1)
         ))
         .into());
     }

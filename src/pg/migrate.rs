@@ -70,6 +70,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "cohort_marks",
         sql: include_str!("../../sql/derbes/0010_cohort_marks.sql"),
     },
+    Migration {
+        version: 11,
+        name: "audit_subject",
+        sql: include_str!("../../sql/derbes/0011_audit_subject.sql"),
+    },
 ];
 
 /// The tables of schema `derbes` the migrations create.

@@ -351,6 +351,18 @@ seen_at = { category = "access_time", purpose = "analytics", masking = "keep" }
     let due =
         ids("SELECT region, seq FROM visits WHERE seen_at < now() - interval '180 days'").await;
     assert!(due.len() > 50);
+    let before = database_checksums(&client).await;
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .args(cohort_args("9"))
+        .args(["--jobs", "3", "--dry-run"])
+        .assert()
+        .success();
+    assert_eq!(
+        database_checksums(&client).await,
+        before,
+        "a dry run in streams changes nothing"
+    );
     db.cmd()
         .env("DERBES_MAP", &map)
         .args(cohort_args("9"))
@@ -406,6 +418,58 @@ async fn jobs_for_one_subject_is_refused_before_anything_changes() {
         .code(2)
         .stderr(predicates::str::contains("--jobs applies to a cohort"));
     assert_eq!(database_checksums(&client).await, before);
+}
+
+/// Issue 13: a subject is anonymised once. A second `anonymise` of the same subject
+/// (by `id:`, the IIN no longer finds it) is refused with exit 5 and changes nothing:
+/// it would hash the hmac pseudonyms again. `--again` masks once more on purpose.
+#[tokio::test]
+async fn a_subject_anonymised_before_is_refused_unless_again() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES \
+                 (900001, '{IIN}', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'aigerim@example.kz', '+77010000001', now() - interval '7 years');"
+        ))
+        .await
+        .unwrap();
+    let keys = age_keys();
+    let anonymise = |extra: &[&str]| {
+        let mut cmd = db.cmd();
+        cmd.args([
+            "anonymise",
+            "id:900001",
+            "--ticket",
+            "REQ-9",
+            "--yes",
+            "--key-file",
+        ])
+        .arg(mask_key(&keys))
+        .args(extra);
+        cmd.assert()
+    };
+    anonymise(&[]).success();
+    let iin = || async {
+        client
+            .query_one("SELECT iin FROM borrowers WHERE id = 900001", &[])
+            .await
+            .unwrap()
+            .get::<_, String>(0)
+    };
+    let pseudonym = iin().await;
+    let before = database_checksums(&client).await;
+    anonymise(&[])
+        .code(5)
+        .stderr(predicates::str::contains("was anonymised on"))
+        .stderr(predicates::str::contains("--again"));
+    assert_eq!(database_checksums(&client).await, before, "nothing changed");
+    anonymise(&["--again"]).success();
+    assert_ne!(
+        iin().await,
+        pseudonym,
+        "--again hashes the pseudonym once more"
+    );
 }
 
 #[tokio::test]
