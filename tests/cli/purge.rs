@@ -126,19 +126,16 @@ fn cutoff_of(report: &serde_json::Value, rule: &str) -> DateTime<Utc> {
 }
 
 fn dry_run(db: &TestDb, as_of: &str, rule: &str) -> serde_json::Value {
+    purge_rule(db, as_of, rule, &["--dry-run"])
+}
+
+/// `purge --rule RULE --as-of AS_OF` with `extra`, which must succeed: its JSON report.
+fn purge_rule(db: &TestDb, as_of: &str, rule: &str, extra: &[&str]) -> serde_json::Value {
     let out = db
         .cmd()
-        .args([
-            "purge",
-            "--ticket",
-            "RET-1",
-            "--dry-run",
-            "--format",
-            "json",
-            "--as-of",
-            as_of,
-        ])
-        .args(["--rule", rule])
+        .args(["purge", "--ticket", "RET-1", "--format", "json"])
+        .args(["--as-of", as_of, "--rule", rule])
+        .args(extra)
         .output()
         .unwrap();
     assert!(
@@ -1136,20 +1133,7 @@ fn rewritten(before: &BTreeMap<i64, String>, after: &BTreeMap<i64, String>) -> B
 async fn a_second_anonymise_run_masks_only_what_became_due_or_free_since_the_first() {
     let db = TestDb::migrated().await;
     let client = seed_with_traffic(&db).await;
-    let purge = |as_of: &str| {
-        let out = db
-            .cmd()
-            .args(["purge", "--ticket", "RET-1", "--yes", "--format", "json"])
-            .args(["--rule", "traffic", "--as-of", as_of])
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        json(&out.stdout)
-    };
+    let purge = |as_of: &str| purge_rule(&db, as_of, "traffic", &["--yes"]);
 
     let first_as_of = (Utc::now() - chrono::Duration::days(60)).to_rfc3339();
     let first_cutoff = cutoff_of(&dry_run(&db, &first_as_of, "traffic"), "traffic");
