@@ -795,7 +795,9 @@ async fn plan_parts(
                 (false, true) => (None, Some(rest)),
                 (false, false) => (None, None),
             };
-            parts.push(part(masks, key_types, cohort, mark, part_scope, from, to));
+            parts.push(part(
+                masks, key_types, cohort, mark, scope, part_scope, from, to,
+            ));
         }
         return Ok(parts);
     }
@@ -873,6 +875,7 @@ async fn plan_parts(
                 key_types,
                 cohort,
                 mark,
+                scope,
                 format!("{scope}#{k}/{of}"),
                 from,
                 to,
@@ -881,19 +884,21 @@ async fn plan_parts(
         .collect())
 }
 
-/// Stream `scope` of a cohort: its selection within `from <= key < to` (either
-/// open), the bounds bound after the selection's parameters.
+/// Stream `scope` (`<cohort scope>#k/N`) of a cohort: its selection within
+/// `from <= key < to` (either open), the bounds bound after the selection's
+/// parameters.
+#[allow(clippy::too_many_arguments)]
 fn part(
     masks: &TableMasks,
     key_types: &[String],
     cohort: &Cohort,
     mark: &CohortMark,
+    cohort_scope: &str,
     scope: String,
     from: Option<&[String]>,
     to: Option<&[String]>,
 ) -> Part {
-    let selection_scope = scope.split_once('#').map_or(scope.as_str(), |(s, _)| s);
-    let (mut condition, mut params) = cohort.selection(&masks.key_columns, selection_scope, mark);
+    let (mut condition, mut params) = cohort.selection(&masks.key_columns, cohort_scope, mark);
     let tuple: Vec<String> = masks
         .key_columns
         .iter()
