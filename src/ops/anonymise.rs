@@ -714,14 +714,10 @@ struct Part {
     params: Vec<String>,
 }
 
-/// Keys sampled to place the bounds of the streams' key ranges.
-const SAMPLE_KEYS: f64 = 10_000.0;
-
 /// The streams of one table's cohort. An unfinished run is resumed as it was cut
-/// (one job, or its parts `<scope>#k/N`), with the cut-off and mark it started with
-/// (into `cohort` and `mark`). Otherwise, with `run.jobs` > 1, the cohort's key
-/// space is cut at keys sampled from it (`TABLESAMPLE SYSTEM`) into half-open
-/// ranges, one per stream, so every row falls in exactly one.
+/// (one job, or its streams `<scope>#k/N`), with the cut-off and mark it started
+/// with (into `cohort` and `mark`). Otherwise, with `run.jobs` > 1, the cohort is
+/// cut into key ranges (`change::cut_into_streams`).
 #[allow(clippy::too_many_arguments)]
 async fn plan_parts(
     client: &Client,
@@ -734,12 +730,14 @@ async fn plan_parts(
     mark: &mut CohortMark,
 ) -> anyhow::Result<Vec<Part>> {
     let n = cohort.params.len();
-    let keys = masks.key_columns.len();
     // The selection's own parameters, as a run started them: cohort, mark.
     let restore = |started: &[String], cohort: &mut Cohort, mark: &mut CohortMark| {
         let generation = started.get(n + 2).and_then(|g| g.parse().ok());
         match generation {
-            Some(generation) if started.get(n + 1).map(String::as_str) == Some(scope) => {
+            Some(generation)
+                if started.len() == n + 3
+                    && started.get(n + 1).map(String::as_str) == Some(scope) =>
+            {
                 cohort.params = started[..n].to_vec();
                 *mark = CohortMark {
                     cutoff: started[n].clone(),
@@ -751,7 +749,7 @@ async fn plan_parts(
         }
     };
     if let Some(started) = change::unfinished_params(client, "anonymise", scope).await? {
-        if started.len() == n + 3 && restore(&started, cohort, mark) {
+        if restore(&started, cohort, mark) {
             let (condition, params) = cohort.selection(&masks.key_columns, scope, mark);
             return Ok(vec![Part {
                 scope: scope.to_owned(),
@@ -760,172 +758,43 @@ async fn plan_parts(
             }]);
         }
     }
-    let prefix = format!("{scope}#");
-    let unfinished = client
-        .query(
-            "SELECT scope, params FROM derbes.jobs \
-             WHERE operation = 'anonymise' AND finished_at IS NULL AND starts_with(scope, $1) \
-             ORDER BY scope",
-            &[&prefix],
-        )
-        .await?;
-    if !unfinished.is_empty() {
-        let mut parts = Vec::new();
-        for row in &unfinished {
-            let part_scope: String = row.get(0);
-            let started: Vec<String> = row.get::<_, Option<Vec<String>>>(1).unwrap_or_default();
-            let (k, of) = part_scope
-                .strip_prefix(&prefix)
-                .and_then(|rest| rest.split_once('/'))
-                .and_then(|(k, of)| Some((k.parse::<usize>().ok()?, of.parse::<usize>().ok()?)))
-                .unwrap_or((0, 0));
-            let bounds = keys * (usize::from(k > 1) + usize::from(k < of));
-            if k == 0 || started.len() != n + 3 + bounds || !restore(&started, cohort, mark) {
-                return Err(DerbesError::Usage(format!(
-                    "the unfinished run {part_scope} was started by another data map or version of derbes: \
-                     finish it with that one, or close it (UPDATE derbes.jobs SET finished_at = now() \
-                     WHERE operation = 'anonymise' AND starts_with(scope, '{prefix}')) to start afresh"
-                ))
-                .into());
-            }
-            let rest = &started[n + 3..];
-            let (from, to) = match (k > 1, k < of) {
-                (true, true) => (Some(&rest[..keys]), Some(&rest[keys..])),
-                (true, false) => (Some(rest), None),
-                (false, true) => (None, Some(rest)),
-                (false, false) => (None, None),
-            };
-            parts.push(part(
-                masks, key_types, cohort, mark, scope, part_scope, from, to,
-            ));
+    let keys = masks.key_columns.len();
+    let mut streams =
+        change::unfinished_streams(client, "anonymise", scope, n + 3, keys).await?;
+    for stream in &streams {
+        if !restore(&stream.params, cohort, mark) {
+            return Err(DerbesError::Usage(format!(
+                "the unfinished run {} was started by another data map: finish it with that one",
+                stream.scope
+            ))
+            .into());
         }
-        return Ok(parts);
     }
     let (selection, params) = cohort.selection(&masks.key_columns, scope, mark);
-    let single = || Part {
-        scope: scope.to_owned(),
-        condition: selection.clone(),
-        params: params.clone(),
-    };
-    if run.jobs < 2 || run.connect.is_none() {
-        return Ok(vec![single()]);
-    }
-    let estimate: f32 = client
-        .query_one(
-            "SELECT greatest(reltuples, 0) FROM pg_class WHERE oid = $1::text::regclass",
-            &[&table.quoted()],
-        )
-        .await?
-        .get(0);
-    // A table never analysed (or a partitioned one) has no estimate: read every
-    // key, once; the run writes every cohort row anyway.
-    let percent = if estimate > 0.0 {
-        (SAMPLE_KEYS * 100.0 / f64::from(estimate)).clamp(0.000_1, 100.0)
-    } else {
-        100.0
-    };
-    let text_keys: Vec<String> = masks
-        .key_columns
-        .iter()
-        .map(|c| format!("t0.{}::text", quote_ident(c)))
-        .collect();
-    let tuple: Vec<String> = masks
-        .key_columns
-        .iter()
-        .map(|c| format!("t0.{}", quote_ident(c)))
-        .collect();
-    let mut sample_params = params.clone();
-    sample_params.push(percent.to_string());
-    let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = sample_params
-        .iter()
-        .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-        .collect();
-    let sample = client
-        .query(
-            &format!(
-                "SELECT {} FROM {} t0 TABLESAMPLE SYSTEM (${}::text::float4) WHERE {selection} ORDER BY {}",
-                text_keys.join(", "),
-                table.quoted(),
-                sample_params.len(),
-                tuple.join(", ")
-            ),
-            &refs,
+    if streams.is_empty() {
+        let jobs = if run.connect.is_some() { run.jobs } else { 1 };
+        streams = change::cut_into_streams(
+            client,
+            table,
+            &masks.key_columns,
+            &selection,
+            &params,
+            jobs,
+            scope,
         )
         .await?;
-    let mut bounds: Vec<Vec<String>> = Vec::new();
-    for i in 1..run.jobs {
-        let Some(row) = sample.get(i * sample.len() / run.jobs) else {
-            continue;
-        };
-        let bound: Vec<String> = (0..keys).map(|c| row.get(c)).collect();
-        if i * sample.len() / run.jobs > 0 && bounds.last() != Some(&bound) {
-            bounds.push(bound);
-        }
     }
-    if bounds.is_empty() {
-        return Ok(vec![single()]);
-    }
-    let of = bounds.len() + 1;
-    Ok((1..=of)
-        .map(|k| {
-            let from = (k > 1).then(|| bounds[k - 2].as_slice());
-            let to = (k < of).then(|| bounds[k - 1].as_slice());
-            part(
-                masks,
-                key_types,
-                cohort,
-                mark,
-                scope,
-                format!("{scope}#{k}/{of}"),
-                from,
-                to,
-            )
+    Ok(streams
+        .iter()
+        .map(|stream| {
+            let (condition, params) = stream.condition(&masks.key_columns, key_types, &selection);
+            Part {
+                scope: stream.scope.clone(),
+                condition,
+                params,
+            }
         })
         .collect())
-}
-
-/// Stream `scope` (`<cohort scope>#k/N`) of a cohort: its selection within
-/// `from <= key < to` (either open), the bounds bound after the selection's
-/// parameters.
-#[allow(clippy::too_many_arguments)]
-fn part(
-    masks: &TableMasks,
-    key_types: &[String],
-    cohort: &Cohort,
-    mark: &CohortMark,
-    cohort_scope: &str,
-    scope: String,
-    from: Option<&[String]>,
-    to: Option<&[String]>,
-) -> Part {
-    let (mut condition, mut params) = cohort.selection(&masks.key_columns, cohort_scope, mark);
-    let tuple: Vec<String> = masks
-        .key_columns
-        .iter()
-        .map(|c| format!("t0.{}", quote_ident(c)))
-        .collect();
-    let tuple = tuple.join(", ");
-    for (bound, op) in [(from, ">="), (to, "<")] {
-        if let Some(bound) = bound {
-            let placeholders: Vec<String> = bound
-                .iter()
-                .zip(key_types)
-                .map(|(value, ty)| {
-                    params.push(value.clone());
-                    format!("${}::text::{ty}", params.len())
-                })
-                .collect();
-            condition.push_str(&format!(
-                " AND ({tuple}) {op} ({})",
-                placeholders.join(", ")
-            ));
-        }
-    }
-    Part {
-        scope,
-        condition,
-        params,
-    }
 }
 
 /// Record, in the transaction `tx`, what the finished run of job `scope` masked:
