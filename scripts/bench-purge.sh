@@ -19,6 +19,9 @@
 # current month: derbes detaches and drops the expired partitions, the hand-written
 # DELETE deletes their rows; prints the ratio (goal >= 100x).
 #
+# derbes runs with BENCH_JOBS streams (`--jobs`, default the machine's cores), each
+# its own key range on its own connection.
+#
 # Uses (or creates) the database $BENCH_DB (default derbes_bench_purge) made by
 # `derbes sample init --borrowers 2000`; the bench tables are made afresh each run
 # and mapped by a copy of examples/datamap.toml with one rule each, without legal
@@ -31,6 +34,7 @@ BENCH_DB=${BENCH_DB:-derbes_bench_purge}
 rows=${BENCH_PURGE_ROWS:-10000000}
 part_rows=${BENCH_PART_ROWS:-$rows}
 batch=${BENCH_BATCH:-auto}
+jobs=${BENCH_JOBS:-$(nproc)}
 export PGHOST=${PGHOST:-127.0.0.1} PGUSER=${PGUSER:-postgres}
 export PGDATABASE=$BENCH_DB
 export DATABASE_URL="host=$PGHOST user=$PGUSER dbname=$BENCH_DB"
@@ -195,7 +199,7 @@ writer=$!
 sleep 1
 t0=$(now_s)
 "$DERBES" -q purge --yes --rule bench-logs --as-of "$as_of" --batch-size "$batch" \
-    --format json --ticket BENCH > "$work/purge.json"
+    --jobs "$jobs" --format json --ticket BENCH > "$work/purge.json"
 derbes_s=$(elapsed "$t0" "$(now_s)")
 psql -qc "INSERT INTO bench_stop VALUES (true)"
 wait "$writer"
@@ -212,7 +216,7 @@ read -r writes worst < <(psql -AtF' ' -qc "SELECT statements, round(worst_ms::nu
 
 derbes_rate=$(rate "$deleted" "$derbes_s")
 hand_rate=$(rate "$hand" "$hand_s")
-echo "rows: $due expired (+ $(psql -Atqc 'SELECT count(*) FROM bench_logs_copy') young) in each copy; derbes batch size $batch"
+echo "rows: $due expired (+ $(psql -Atqc 'SELECT count(*) FROM bench_logs_copy') young) in each copy; derbes batch size $batch, $jobs stream(s)"
 printf '%-46s %s s, %s rows/s\n' "hand-written DELETE (one statement):" "$hand_s" "$hand_rate"
 printf '%-46s %s s, %s rows/s (%s batches)\n' "derbes purge (whole command):" "$derbes_s" "$derbes_rate" "$batches"
 rule_rate=$(rate "$deleted" "$(awk -v ms="$rule_ms" 'BEGIN { printf "%.3f", ms / 1000 }')")

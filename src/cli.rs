@@ -1726,7 +1726,9 @@ pub struct PurgeArgs {
     /// COPY streams, each on its own connection in one snapshot, that archive an
     /// expired partition before it is dropped (cut by primary-key range). Default:
     /// the number of CPU cores. A batch's archive is one stream: it holds exactly
-    /// the keys the batch then deletes.
+    /// the keys the batch then deletes. Given, it is also the streams that delete a
+    /// delete rule's due rows at once, each its own key range on its own connection
+    /// (one stream unless given); a resumed run continues as it was cut.
     #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: Option<u16>,
 

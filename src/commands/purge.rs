@@ -99,6 +99,8 @@ pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<()> {
         operator: ctx.operator.clone(),
         archive,
         mask_key,
+        delete_streams: args.jobs.map_or(1, usize::from),
+        connect: Some(crate::commands::archive::connect_more(ctx)),
     };
     let bars = Bars::new(!ctx.global.quiet && std::io::stderr().is_terminal());
     let progress = |label: &str, _unit: &str, done: i64, total: i64| bars.show(label, done, total);

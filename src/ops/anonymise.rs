@@ -574,6 +574,24 @@ async fn cohort_locked(
         )
         .await?;
 
+        if parts.len() > 1 {
+            let template = BatchJob {
+                operation: "anonymise".to_owned(),
+                scope: scope.clone(),
+                table: name.clone(),
+                condition: String::new(),
+                params: Vec::new(),
+                batch_size: run.batch_size,
+                ticket: run.ticket.clone(),
+                operator: run.operator.clone(),
+                dry_run: run.dry_run,
+            };
+            let jobs: Vec<(String, Vec<String>)> = parts
+                .iter()
+                .map(|part| (part.scope.clone(), part.params.clone()))
+                .collect();
+            change::open_streams(client, &template, &jobs).await?;
+        }
         let mut extra = Vec::new();
         for _ in 1..parts.len() {
             let connect = run.connect.as_ref().ok_or_else(|| {
@@ -759,8 +777,7 @@ async fn plan_parts(
         }
     }
     let keys = masks.key_columns.len();
-    let mut streams =
-        change::unfinished_streams(client, "anonymise", scope, n + 3, keys).await?;
+    let mut streams = change::unfinished_streams(client, "anonymise", scope, n + 3, keys).await?;
     for stream in &streams {
         if !restore(&stream.params, cohort, mark) {
             return Err(DerbesError::Usage(format!(

@@ -76,6 +76,10 @@ pub struct PurgeRequest {
     pub archive: Option<ArchiveTarget>,
     /// The masking key of `hmac` columns, for rules whose action is `anonymise`.
     pub mask_key: Option<crate::ops::masking::MaskKey>,
+    /// Streams that delete a rule's due rows at once, each its own key range on a
+    /// connection `connect` opens (with the rule's holds computed in it); 1 = one.
+    pub delete_streams: usize,
+    pub connect: Option<crate::ops::archive::parallel::Connect>,
 }
 
 /// Archive files of archive-then-delete rules: one per batch (or expired
@@ -935,12 +939,34 @@ async fn purge_batches(
     let (report, timing) = match archive {
         None => {
             options.lock_rows = false;
+            let streams = delete_streams(client, request, table, &key_columns, &job).await?;
+            if streams.len() > 1 {
+                return delete_in_streams(
+                    client,
+                    map,
+                    catalog,
+                    request,
+                    rule,
+                    table,
+                    &key_columns,
+                    &key_types,
+                    &job,
+                    streams,
+                    &options,
+                    &label,
+                    due,
+                    done,
+                    outcome,
+                    progress,
+                )
+                .await;
+            }
             let mut step = DeleteStep {
                 table: table.name.clone(),
                 key_columns,
                 key_types,
-                condition: conditions.due(),
-                cutoff: rule.cutoff.to_rfc3339(),
+                condition: job.condition.clone(),
+                params: job.params.clone(),
                 deleted: 0,
                 statements: StatementCache::default(),
             };
@@ -1012,6 +1038,149 @@ async fn purge_batches(
     Ok(())
 }
 
+/// The streams of a delete job: an unfinished run's as it was cut, else the due
+/// rows cut into `request.delete_streams` key ranges (one without a way to open
+/// more connections).
+async fn delete_streams(
+    client: &Client,
+    request: &PurgeRequest,
+    table: &TablePlan,
+    key_columns: &[String],
+    job: &BatchJob,
+) -> Result<Vec<change::Stream>, ChangeError> {
+    let unfinished = change::unfinished_streams(
+        client,
+        &job.operation,
+        &job.scope,
+        job.params.len(),
+        key_columns.len(),
+    )
+    .await?;
+    if !unfinished.is_empty() {
+        return Ok(unfinished);
+    }
+    // A run cut short in one stream resumes in one.
+    if change::unfinished_params(client, &job.operation, &job.scope)
+        .await?
+        .is_some()
+        || request.connect.is_none()
+    {
+        return Ok(Vec::new());
+    }
+    change::cut_into_streams(
+        client,
+        &table.name,
+        key_columns,
+        &job.condition,
+        &job.params,
+        request.delete_streams,
+        &job.scope,
+    )
+    .await
+}
+
+/// Delete a table's due rows in several streams at once, each its own key range
+/// and checkpointed job on its own connection, in which the rule's holds are
+/// computed first (they are session tables). A stream that fails stops the others;
+/// every stream's checkpoint stays for the next run.
+#[allow(clippy::too_many_arguments)]
+async fn delete_in_streams(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    request: &PurgeRequest,
+    rule: &RulePlan,
+    table: &TablePlan,
+    key_columns: &[String],
+    key_types: &[String],
+    job: &BatchJob,
+    streams: Vec<change::Stream>,
+    options: &RunOptions<'_>,
+    label: &str,
+    due: i64,
+    done: &mut TableOutcome,
+    outcome: &mut RuleOutcome,
+    progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
+) -> anyhow::Result<()> {
+    let connect = request.connect.as_ref().ok_or_else(|| {
+        usage(format!(
+            "{} runs in streams: no connection to open",
+            job.scope
+        ))
+    })?;
+    let jobs: Vec<(String, Vec<String>)> = streams
+        .iter()
+        .map(|stream| {
+            let (_, params) = stream.condition(key_columns, key_types, &job.condition);
+            (stream.scope.clone(), params)
+        })
+        .collect();
+    change::open_streams(client, job, &jobs).await?;
+    let mut extra = Vec::new();
+    for _ in 1..streams.len() {
+        let more = connect().await?;
+        prepare(&more, map, catalog, rule).await?;
+        extra.push(more);
+    }
+    let rows_so_far = std::sync::atomic::AtomicI64::new(0);
+    let clients = std::iter::once(&mut *client).chain(extra.iter_mut());
+    let runs = streams.iter().zip(clients).map(|(stream, client)| {
+        let (condition, params) = stream.condition(key_columns, key_types, &job.condition);
+        let stream_job = BatchJob {
+            scope: stream.scope.clone(),
+            condition,
+            params,
+            ..job.clone()
+        };
+        let rows_so_far = &rows_so_far;
+        async move {
+            let last = std::sync::atomic::AtomicI64::new(0);
+            let report_progress = |so_far: &change::BatchReport| {
+                let before = last.swap(so_far.rows, std::sync::atomic::Ordering::Relaxed);
+                let total = rows_so_far
+                    .fetch_add(so_far.rows - before, std::sync::atomic::Ordering::Relaxed)
+                    + so_far.rows
+                    - before;
+                progress(label, "rows", total, due);
+            };
+            let mut step = DeleteStep {
+                table: table.name.clone(),
+                key_columns: key_columns.to_vec(),
+                key_types: key_types.to_vec(),
+                condition: stream_job.condition.clone(),
+                params: stream_job.params.clone(),
+                deleted: 0,
+                statements: StatementCache::default(),
+            };
+            let result = change::run_batches_with(
+                client,
+                catalog,
+                &request.limits,
+                &stream_job,
+                &mut step,
+                &RunOptions {
+                    progress: Some(&report_progress),
+                    ..options.clone()
+                },
+            )
+            .await;
+            result.map(|(report, timing)| (report, timing, step.deleted))
+        }
+    });
+    let results = futures_util::future::try_join_all(runs).await?;
+    drop(extra);
+    for (report, timing, deleted) in results {
+        done.deleted += deleted;
+        done.resumed |= report.resumed;
+        done.batches += timing.batches_this_run;
+        done.longest_batch_ms = done.longest_batch_ms.max(timing.longest_batch_ms);
+        if timing.stopped {
+            outcome.status = "stopped".to_owned();
+        }
+    }
+    Ok(())
+}
+
 /// The planner's estimate of the rows due (for a progress bar's length only).
 async fn estimate(
     client: &Client,
@@ -1051,8 +1220,9 @@ struct DeleteStep {
     table: TableName,
     key_columns: Vec<String>,
     key_types: Vec<String>,
+    /// The job's condition on `t0` and its text parameters (`$1..`).
     condition: String,
-    cutoff: String,
+    params: Vec<String>,
     deleted: i64,
     statements: StatementCache,
 }
@@ -1081,17 +1251,22 @@ impl BatchStep for DeleteStep {
                 .map(|(i, ty)| format!("${}::text::{ty}", from + i))
                 .collect()
         };
-        // The cut-off is $1 in the condition; the bounds follow.
+        // The condition's parameters come first; the bounds follow.
+        let m = self.params.len();
         let sql = format!(
             "DELETE FROM {} t0 WHERE ({}) >= ({}) AND ({}) <= ({}) AND ({})",
             self.table.quoted(),
             own.join(", "),
-            bound(2).join(", "),
+            bound(m + 1).join(", "),
             own.join(", "),
-            bound(2 + n).join(", "),
+            bound(m + 1 + n).join(", "),
             self.condition
         );
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = vec![&self.cutoff];
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = self
+            .params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
         params.extend(
             first
                 .iter()

@@ -495,6 +495,7 @@ pub trait BatchStep {
 
 /// How a batched run paces itself, stops and reports; [`RunOptions::default`] is
 /// what [`run_batches`] uses.
+#[derive(Clone)]
 pub struct RunOptions<'a> {
     /// Sleep between batches, leaving the server to other work.
     pub pause: std::time::Duration,
@@ -637,7 +638,9 @@ async fn run_locked(
                     operation: job.operation.clone(),
                     scope: job.scope.clone(),
                     dry_run: job.dry_run,
-                    resumed: true,
+                    // A job opened ahead of its run (`open_streams`) and killed before
+                    // its first batch starts afresh.
+                    resumed: row.get::<_, Option<Vec<String>>>(1).is_some(),
                     batches: row.get(2),
                     rows: row.get(3),
                     counts: serde_json::from_value(counts).unwrap_or_default(),
@@ -916,7 +919,10 @@ impl Stream {
                         format!("${}::text::{ty}", params.len())
                     })
                     .collect();
-                condition.push_str(&format!(" AND ({tuple}) {op} ({})", placeholders.join(", ")));
+                condition.push_str(&format!(
+                    " AND ({tuple}) {op} ({})",
+                    placeholders.join(", ")
+                ));
             }
         }
         (condition, params)
@@ -1019,6 +1025,39 @@ pub async fn cut_into_streams(
             to: (k < of).then(|| bounds[k - 1].clone()),
         })
         .collect())
+}
+
+/// Record every stream of `job` (each scope with its parameters) as an unfinished
+/// job, in one transaction, before any of them runs: a run killed early leaves all
+/// of them, so the next one resumes every range (one never started included).
+/// Streams already recorded are left as they are.
+pub async fn open_streams(
+    client: &mut Client,
+    job: &BatchJob,
+    streams: &[(String, Vec<String>)],
+) -> Result<(), ChangeError> {
+    if job.dry_run {
+        return Ok(());
+    }
+    let tx = client.transaction().await?;
+    for (scope, params) in streams {
+        tx.execute(
+            "INSERT INTO derbes.jobs (operation, scope, table_name, ticket, operator, params) \
+             VALUES ($1, $2, $3, $4, $5, $6) \
+             ON CONFLICT (operation, scope) WHERE finished_at IS NULL DO NOTHING",
+            &[
+                &job.operation,
+                scope,
+                &job.table.to_string(),
+                &job.ticket,
+                &job.operator,
+                params,
+            ],
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(())
 }
 
 /// The unfinished streams of job (`operation`, `scope`) cut into key ranges, with

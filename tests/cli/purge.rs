@@ -262,6 +262,49 @@ async fn purge_deletes_exactly_the_due_rows_and_keeps_the_held_ones() {
     assert_eq!(all_location_ids(&client).await, after);
 }
 
+/// `purge --jobs N` deletes a rule's due rows in N streams at once, each its own key
+/// range on its own connection with the rule's holds computed there: exactly the
+/// oracle's rows go, no held row is touched. Killed mid-way, the next run (asking for
+/// one stream) resumes every stream where it stopped.
+#[tokio::test]
+async fn purge_in_parallel_streams_deletes_exactly_the_due_rows_and_resumes_as_it_was_cut() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let as_of = Utc::now().to_rfc3339();
+    let cutoff = cutoff_of(&dry_run(&db, &as_of, "location"), "location");
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let held = ids(&client, LOCATIONS_HELD, cutoff).await;
+    assert!(due.len() > 30 && !held.is_empty());
+    let before = all_location_ids(&client).await;
+    let killed = db
+        .cmd()
+        .args(["purge", "--ticket", "RET-1", "--yes", "--rule", "location"])
+        .args(["--as-of", &as_of, "--batch-size", "5", "--jobs", "3"])
+        .env("DERBES_FAULT_POINT", "purge.deleted")
+        .output()
+        .unwrap();
+    assert_eq!(killed.status.code(), Some(137));
+    let streams = count(
+        &client,
+        "SELECT count(*) FROM derbes.jobs WHERE starts_with(scope, 'location:public.locations#') \
+         AND finished_at IS NULL",
+    )
+    .await;
+    assert_eq!(streams, 3, "three streams, each with its checkpoint");
+    purge_rule(&db, &as_of, "location", &["--yes", "--batch-size", "5"]);
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due, "deleted exactly the oracle's rows");
+    assert!(held.is_subset(&after), "no held row was touched");
+    let open = count(
+        &client,
+        "SELECT count(*) FROM derbes.jobs WHERE finished_at IS NULL",
+    )
+    .await;
+    assert_eq!(open, 0, "every stream finished");
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
 /// The run's pid file appears when it reaches a paused fault point.
 async fn wait_for(flag: &Path) {
     let started = Instant::now();
