@@ -585,6 +585,7 @@ async fn cohort_locked(
                 ticket: run.ticket.clone(),
                 operator: run.operator.clone(),
                 dry_run: run.dry_run,
+                span_below: None,
             };
             let jobs: Vec<(String, Vec<String>)> = parts
                 .iter()
@@ -616,6 +617,7 @@ async fn cohort_locked(
                 ticket: run.ticket.clone(),
                 operator: run.operator.clone(),
                 dry_run: run.dry_run,
+                span_below: part.span_below.clone(),
             };
             let key_types = key_types.clone();
             async move {
@@ -730,6 +732,8 @@ struct Part {
     scope: String,
     condition: String,
     params: Vec<String>,
+    /// The stream's upper bound on the key index (`BatchJob::span_below`).
+    span_below: Option<String>,
 }
 
 /// The streams of one table's cohort. An unfinished run is resumed as it was cut
@@ -773,6 +777,7 @@ async fn plan_parts(
                 scope: scope.to_owned(),
                 condition,
                 params,
+                span_below: None,
             }]);
         }
     }
@@ -804,11 +809,12 @@ async fn plan_parts(
     Ok(streams
         .iter()
         .map(|stream| {
-            let (condition, params) = stream.condition(&masks.key_columns, key_types, &selection);
+            let within = stream.condition(&masks.key_columns, key_types, &selection);
             Part {
                 scope: stream.scope.clone(),
-                condition,
-                params,
+                condition: within.condition,
+                params: within.params,
+                span_below: within.span_below,
             }
         })
         .collect())

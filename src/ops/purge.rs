@@ -918,6 +918,7 @@ async fn purge_batches(
         ticket: request.ticket.clone(),
         operator: request.operator.clone(),
         dry_run: false,
+        span_below: None,
     };
     let due = if done.due > 0 {
         done.due
@@ -1111,8 +1112,8 @@ async fn delete_in_streams(
     let jobs: Vec<(String, Vec<String>)> = streams
         .iter()
         .map(|stream| {
-            let (_, params) = stream.condition(key_columns, key_types, &job.condition);
-            (stream.scope.clone(), params)
+            let within = stream.condition(key_columns, key_types, &job.condition);
+            (stream.scope.clone(), within.params)
         })
         .collect();
     change::open_streams(client, job, &jobs).await?;
@@ -1125,11 +1126,12 @@ async fn delete_in_streams(
     let rows_so_far = std::sync::atomic::AtomicI64::new(0);
     let clients = std::iter::once(&mut *client).chain(extra.iter_mut());
     let runs = streams.iter().zip(clients).map(|(stream, client)| {
-        let (condition, params) = stream.condition(key_columns, key_types, &job.condition);
+        let within = stream.condition(key_columns, key_types, &job.condition);
         let stream_job = BatchJob {
             scope: stream.scope.clone(),
-            condition,
-            params,
+            condition: within.condition,
+            params: within.params,
+            span_below: within.span_below,
             ..job.clone()
         };
         let rows_so_far = &rows_so_far;

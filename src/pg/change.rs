@@ -465,6 +465,10 @@ pub struct BatchJob {
     pub ticket: String,
     pub operator: String,
     pub dry_run: bool,
+    /// A condition on `t1` (a row of the key index) that ends the job's key range,
+    /// with the job's parameters: a stream's upper bound, so that a batch's bounds
+    /// never run on into the next stream's rows.
+    pub span_below: Option<String>,
 }
 
 /// What one batch did, per `table.column` or kind.
@@ -894,21 +898,25 @@ pub struct Stream {
 
 impl Stream {
     /// The stream's condition: `condition` (on `t0`, parameters `params`) within its
-    /// key range, the bounds bound after `params`; and all the parameters, which
-    /// the stream's job keeps ([`unfinished_streams`] reads them back).
+    /// key range, the bounds bound after `params`; all the parameters, which the
+    /// stream's job keeps ([`unfinished_streams`] reads them back); and the upper
+    /// bound on `t1` ([`BatchJob::span_below`]).
     pub fn condition(
         &self,
         key_columns: &[String],
         key_types: &[String],
         condition: &str,
-    ) -> (String, Vec<String>) {
+    ) -> StreamCondition {
         let mut params = self.params.clone();
-        let tuple: Vec<String> = key_columns
-            .iter()
-            .map(|c| format!("t0.{}", quote_ident(c)))
-            .collect();
-        let tuple = tuple.join(", ");
+        let on = |alias: &str| {
+            key_columns
+                .iter()
+                .map(|c| format!("{alias}.{}", quote_ident(c)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
         let mut condition = format!("({condition})");
+        let mut span_below = None;
         for (bound, op) in [(&self.from, ">="), (&self.to, "<")] {
             if let Some(bound) = bound {
                 let placeholders: Vec<String> = bound
@@ -919,14 +927,27 @@ impl Stream {
                         format!("${}::text::{ty}", params.len())
                     })
                     .collect();
-                condition.push_str(&format!(
-                    " AND ({tuple}) {op} ({})",
-                    placeholders.join(", ")
-                ));
+                let placeholders = placeholders.join(", ");
+                condition.push_str(&format!(" AND ({}) {op} ({placeholders})", on("t0")));
+                if op == "<" {
+                    span_below = Some(format!("({}) < ({placeholders})", on("t1")));
+                }
             }
         }
-        (condition, params)
+        StreamCondition {
+            condition,
+            params,
+            span_below,
+        }
     }
+}
+
+/// A stream's job condition (see [`Stream::condition`]).
+#[derive(Debug, Clone)]
+pub struct StreamCondition {
+    pub condition: String,
+    pub params: Vec<String>,
+    pub span_below: Option<String>,
 }
 
 /// Keys sampled to place the bounds of streams' key ranges.
@@ -1131,6 +1152,8 @@ struct Statements {
     /// no sort.
     integer_key: bool,
     lock_rows: bool,
+    /// ` AND <the job's span_below>`, or nothing.
+    span_below: String,
 }
 
 impl Statements {
@@ -1155,6 +1178,11 @@ impl Statements {
             key_columns: key_columns.iter().map(|c| quote_ident(c)).collect(),
             integer_key: matches!(key_types, [ty] if ["smallint", "integer", "bigint"].contains(&ty.as_str())),
             lock_rows,
+            span_below: job
+                .span_below
+                .as_ref()
+                .map(|below| format!(" AND {below}"))
+                .unwrap_or_default(),
         }
     }
 
@@ -1204,11 +1232,12 @@ impl Statements {
                    (SELECT {tuple} FROM {table} t0 WHERE ({condition}){resume} ORDER BY {tuple} LIMIT 1) f \
                  CROSS JOIN LATERAL \
                    (SELECT max(s.{key}) AS last, count(*) AS derbes_span FROM \
-                      (SELECT t1.{key} FROM {table} t1 WHERE t1.{key} >= {first} ORDER BY t1.{key} LIMIT ${limit}::bigint) s) l",
+                      (SELECT t1.{key} FROM {table} t1 WHERE t1.{key} >= {first}{below} ORDER BY t1.{key} LIMIT ${limit}::bigint) s) l",
                 tuple = self.tuple.join(", "),
                 table = self.table,
                 condition = self.condition,
                 resume = self.resume(resume),
+                below = self.span_below,
             );
         }
         format!(
@@ -1216,7 +1245,7 @@ impl Statements {
                (SELECT {tuple} FROM {table} t0 WHERE ({condition}){resume} ORDER BY {tuple} LIMIT 1) f \
              CROSS JOIN LATERAL \
                (SELECT {s_cols}, count(*) OVER () AS derbes_span FROM \
-                  (SELECT {t1_cols} FROM {table} t1 WHERE ({t1_row}) >= ({f_row}) ORDER BY {t1_row} LIMIT ${limit}::bigint) s \
+                  (SELECT {t1_cols} FROM {table} t1 WHERE ({t1_row}) >= ({f_row}){below} ORDER BY {t1_row} LIMIT ${limit}::bigint) s \
                 ORDER BY {descending} LIMIT 1) l",
             first = f.iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
             last = on("l").iter().map(|c| format!("{c}::text")).collect::<Vec<_>>().join(", "),
@@ -1229,6 +1258,7 @@ impl Statements {
             t1_row = t1.join(", "),
             f_row = f.join(", "),
             descending = descending.join(", "),
+            below = self.span_below,
         )
     }
 }

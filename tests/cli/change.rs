@@ -54,6 +54,7 @@ fn job(dry_run: bool) -> BatchJob {
         ticket: "DPO-1".to_owned(),
         operator: "test-operator".to_owned(),
         dry_run,
+        span_below: None,
     }
 }
 
@@ -402,6 +403,7 @@ async fn range_batches_over_a_composite_text_key_take_exactly_the_selected_rows(
             ticket: "DPO-2".to_owned(),
             operator: "test-operator".to_owned(),
             dry_run,
+            span_below: None,
         };
         let mut step = RangeDelete {
             condition: job.condition.clone(),
@@ -442,6 +444,98 @@ async fn range_batches_over_a_composite_text_key_take_exactly_the_selected_rows(
         assert_eq!(kept, total, "no other row was touched");
         assert_eq!(total, 6 * 137 - selected);
     }
+}
+
+/// Counts the batches whose last key lies at or past a stream's upper bound, and
+/// changes nothing.
+struct SpanProbe {
+    past_the_bound: usize,
+    batches: usize,
+}
+
+impl BatchStep for SpanProbe {
+    fn mode(&self) -> change::BatchMode {
+        change::BatchMode::Range
+    }
+
+    async fn apply(
+        &mut self,
+        tx: &Transaction<'_>,
+        batch: &Batch<'_>,
+    ) -> Result<Counts, ChangeError> {
+        self.batches += 1;
+        let past: bool = tx
+            .query_one(
+                "SELECT ($1::text, $2::text::int) >= ('b''q'::text, 1)",
+                &[&batch.last[0], &batch.last[1]],
+            )
+            .await?
+            .get(0);
+        self.past_the_bound += usize::from(past);
+        Ok(Counts::from([("ledger".to_owned(), 1)]))
+    }
+}
+
+/// A stream of a job cut into key ranges (`span_below`): a batch's bounds stop at the
+/// stream's upper bound, however large the batch, rather than run on into the next
+/// stream's rows.
+#[tokio::test]
+async fn a_streams_batches_end_at_its_upper_bound() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "CREATE TABLE public.ledger (branch text, seq int, amount int NOT NULL, \
+                 PRIMARY KEY (branch, seq)); \
+             INSERT INTO public.ledger \
+               SELECT b, s, s % 10 FROM unnest(ARRAY['Astana', 'almaty', 'b''q', 'z z']) b, \
+                    generate_series(1, 50) s;",
+        )
+        .await
+        .unwrap();
+    let catalog = Catalog::read(&client).await.unwrap();
+    let stream = change::Stream {
+        scope: "ledger#1/2".to_owned(),
+        k: 1,
+        of: 2,
+        params: vec!["3".to_owned()],
+        from: None,
+        to: Some(vec!["b'q".to_owned(), "1".to_owned()]),
+    };
+    let within = stream.condition(
+        &["branch".to_owned(), "seq".to_owned()],
+        &["text".to_owned(), "integer".to_owned()],
+        "t0.amount < $1::text::int",
+    );
+    assert!(within.span_below.is_some());
+    let job = BatchJob {
+        operation: "test-span".to_owned(),
+        scope: stream.scope.clone(),
+        table: TableName {
+            schema: "public".to_owned(),
+            table: "ledger".to_owned(),
+        },
+        condition: within.condition,
+        params: within.params,
+        batch_size: BatchSize::Fixed(1000),
+        ticket: "DPO-3".to_owned(),
+        operator: "test-operator".to_owned(),
+        dry_run: true,
+        span_below: within.span_below,
+    };
+    let mut step = SpanProbe {
+        past_the_bound: 0,
+        batches: 0,
+    };
+    let mut runner = db.client().await;
+    change::run_batches(&mut runner, &catalog, &Limits::default(), &job, &mut step)
+        .await
+        .unwrap();
+    assert!(step.batches >= 1);
+    assert_eq!(
+        step.past_the_bound, 0,
+        "no batch ran past the stream's bound"
+    );
 }
 
 /// Records the server's `plan_cache_mode` inside each batch and changes nothing.
