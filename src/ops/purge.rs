@@ -948,7 +948,6 @@ async fn purge_batches(
                     catalog,
                     request,
                     rule,
-                    table,
                     &key_columns,
                     &key_types,
                     &job,
@@ -962,15 +961,7 @@ async fn purge_batches(
                 )
                 .await;
             }
-            let mut step = DeleteStep {
-                table: table.name.clone(),
-                key_columns,
-                key_types,
-                condition: job.condition.clone(),
-                params: job.params.clone(),
-                deleted: 0,
-                statements: StatementCache::default(),
-            };
+            let mut step = DeleteStep::of(&job, &key_columns, &key_types);
             let result = change::run_batches_with(
                 client,
                 catalog,
@@ -1091,7 +1082,6 @@ async fn delete_in_streams(
     catalog: &Catalog,
     request: &PurgeRequest,
     rule: &RulePlan,
-    table: &TablePlan,
     key_columns: &[String],
     key_types: &[String],
     job: &BatchJob,
@@ -1145,15 +1135,7 @@ async fn delete_in_streams(
                     - before;
                 progress(label, "rows", total, due);
             };
-            let mut step = DeleteStep {
-                table: table.name.clone(),
-                key_columns: key_columns.to_vec(),
-                key_types: key_types.to_vec(),
-                condition: stream_job.condition.clone(),
-                params: stream_job.params.clone(),
-                deleted: 0,
-                statements: StatementCache::default(),
-            };
+            let mut step = DeleteStep::of(&stream_job, key_columns, key_types);
             let result = change::run_batches_with(
                 client,
                 catalog,
@@ -1227,6 +1209,21 @@ struct DeleteStep {
     params: Vec<String>,
     deleted: i64,
     statements: StatementCache,
+}
+
+impl DeleteStep {
+    /// The step that deletes `job`'s rows, batch by batch.
+    fn of(job: &BatchJob, key_columns: &[String], key_types: &[String]) -> DeleteStep {
+        DeleteStep {
+            table: job.table.clone(),
+            key_columns: key_columns.to_vec(),
+            key_types: key_types.to_vec(),
+            condition: job.condition.clone(),
+            params: job.params.clone(),
+            deleted: 0,
+            statements: StatementCache::default(),
+        }
+    }
 }
 
 impl BatchStep for DeleteStep {

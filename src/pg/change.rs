@@ -883,13 +883,11 @@ pub async fn unfinished_params(
     Ok(row.and_then(|r| r.get::<_, Option<Vec<String>>>(0)))
 }
 
-/// One stream of a job cut into key ranges (`<scope>#k/N`): the `k`-th of `of`,
+/// One stream of a job cut into key ranges (scope `<job scope>#k/N`, the k-th of N),
 /// covering `from <= key < to` (the first has no `from`, the last no `to`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stream {
     pub scope: String,
-    pub k: usize,
-    pub of: usize,
     /// The job's own condition parameters, as the stream's run started them.
     pub params: Vec<String>,
     pub from: Option<Vec<String>>,
@@ -971,8 +969,6 @@ pub async fn cut_into_streams(
     let whole = || {
         vec![Stream {
             scope: scope.to_owned(),
-            k: 1,
-            of: 1,
             params: params.to_vec(),
             from: None,
             to: None,
@@ -1039,8 +1035,6 @@ pub async fn cut_into_streams(
     Ok((1..=of)
         .map(|k| Stream {
             scope: format!("{scope}#{k}/{of}"),
-            k,
-            of,
             params: params.to_vec(),
             from: (k > 1).then(|| bounds[k - 2].clone()),
             to: (k < of).then(|| bounds[k - 1].clone()),
@@ -1127,8 +1121,6 @@ pub async fn unfinished_streams(
         };
         streams.push(Stream {
             scope: stream_scope,
-            k,
-            of,
             params: started[..own_params].to_vec(),
             from,
             to,

@@ -496,8 +496,6 @@ async fn a_streams_batches_end_at_its_upper_bound() {
     let catalog = Catalog::read(&client).await.unwrap();
     let stream = change::Stream {
         scope: "ledger#1/2".to_owned(),
-        k: 1,
-        of: 2,
         params: vec!["3".to_owned()],
         from: None,
         to: Some(vec!["b'q".to_owned(), "1".to_owned()]),
