@@ -4,8 +4,9 @@
 //! One subject: one change transaction (subject row locked, one `UPDATE` per
 //! table over the subject's rows, rows another subject shares left alone, one
 //! audit row). A cohort (`--rule NAME`): the rows of every table under the
-//! retention rule that are older than its `keep` by the table's `time_column`
-//! ([`cohort_condition`], the one place the selection is made), each table worked
+//! retention rule that the retention decision finds due and free of holds
+//! ([`retention::Conditions::cohort`], the one place the selection is made:
+//! `purge` asks the same), each table worked
 //! through in primary-key ranges by `change::run_batches_with` (one short
 //! transaction per batch with `lock_timeout` and its checkpoint, so a killed run
 //! resumes; each batch one statement per table that checks the cohort itself,
@@ -34,6 +35,7 @@ use crate::error::DerbesError;
 use crate::map::link::{KeyMatch, LinkPath};
 use crate::map::{quote_ident, DataMap, TableName};
 use crate::ops::masking::{self, MaskKey, Params, RowScope, TableMasks};
+use crate::ops::retention::{self, Conditions, Population};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{
@@ -41,7 +43,6 @@ use crate::pg::change::{
     RunOptions,
 };
 use crate::pg::db::StatementCache;
-use crate::when::Period;
 
 /// What a run did to one table.
 #[derive(Debug, Clone, Serialize)]
@@ -183,7 +184,8 @@ pub async fn subject(
     let mut results = Vec::new();
     let mut counts = BTreeMap::new();
     let mut fields = Vec::new();
-    let now = Utc::now();
+    let rules =
+        crate::ops::retention::for_subject(change.tx(), map, catalog, key, Utc::now()).await?;
     // Deletes (delete-row) children first, after the masks.
     let deleting: std::collections::BTreeSet<TableName> = plans
         .values()
@@ -210,7 +212,8 @@ pub async fn subject(
         let filter = |p: &mut Params| {
             let mut scope = subject_scope(&path, &masks.key_columns, key, p);
             // Rows the law keeps as they are (erase keeps them too) are not changed.
-            let hold = crate::ops::erase::Hold::of(map, table, now, p);
+            let retention = crate::ops::retention::rule_of(&rules, table);
+            let hold = crate::ops::erase::Hold::of(map, retention, table, p);
             scope.condition = format!("{} AND NOT {}", scope.condition, hold.condition());
             scope
         };
@@ -361,52 +364,6 @@ fn key_array(key_columns: &[String]) -> String {
     format!("ARRAY[{}]", keys.join(", "))
 }
 
-/// The cohort of a retention rule in one table. Today: rows whose `time_column` is
-/// older than the rule's `keep`, never an open loan. The one place a cohort is
-/// selected, so richer rule syntax lands here.
-pub fn cohort_condition(map: &DataMap, rule_name: &str, table: &str) -> Result<Cohort, String> {
-    let rule = map.retention.get(rule_name).ok_or_else(|| {
-        format!(
-            "no retention rule `{rule_name}` in the data map: rules are {}",
-            map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
-        )
-    })?;
-    let spec = &map.tables[table];
-    let column = spec.time_column.as_ref().ok_or_else(|| {
-        format!("[tables.{table}] has no time_column, so rule `{rule_name}` cannot age its rows: add one")
-    })?;
-    let period = Period::parse(&rule.keep).map_err(|e| format!("rule {rule_name}: {e}"))?;
-    let cutoff = period.before(Utc::now(), map.time_zone());
-    let age_of = |placeholder: usize| {
-        format!(
-            "t0.{} < ${placeholder}::text::timestamptz",
-            quote_ident(column)
-        )
-    };
-    let age = age_of(1);
-    let mut due = age.clone();
-    let mut params = vec![cutoff.to_rfc3339()];
-    // An open loan is never depersonalised, however old (Law 94-V Art. 8(2)).
-    if let Some(loans) = map.ledgers.loans.as_ref().filter(|l| l.table == table) {
-        let quoted: Vec<String> = loans
-            .open
-            .iter()
-            .map(|v| format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "\\\"")))
-            .collect();
-        params.push(format!("{{{}}}", quoted.join(",")));
-        due.push_str(&format!(
-            " AND NOT (t0.{}::text = ANY($2::text::text[]))",
-            quote_ident(&loans.status)
-        ));
-    }
-    Ok(Cohort {
-        due,
-        age,
-        age_at: age_of(params.len() + 1),
-        params,
-    })
-}
-
 /// Tables under a retention rule.
 pub fn rule_tables(map: &DataMap, rule: &str) -> Result<Vec<String>, String> {
     if !map.retention.contains_key(rule) {
@@ -513,8 +470,8 @@ pub struct CohortRun<'a> {
     pub mask_key: Option<&'a MaskKey>,
     /// Called with the rows of each batch done.
     pub progress: &'a (dyn Fn(u64) + Sync),
-    /// The cohort per table (map key), instead of [`cohort_condition`]; `purge`
-    /// passes its own (with its legal holds).
+    /// The cohort per table (map key), instead of the retention decision's as of
+    /// now; `purge` passes its own (as of its `--as-of`, holds in its session).
     pub conditions: Option<BTreeMap<String, Cohort>>,
     /// Streams that mask one table's cohort at once, each its own key range on its
     /// own connection; 1 = one stream. A resumed run continues as it was cut.
@@ -545,11 +502,41 @@ async fn cohort_locked(
     run: &CohortRun<'_>,
     plans: &BTreeMap<String, TableMasks>,
 ) -> anyhow::Result<AnonymiseReport> {
+    // The cohort is what the retention decision finds due and free of holds; its
+    // holds are tables of each stream's session.
+    let rules = match &run.conditions {
+        Some(_) => Vec::new(),
+        None => retention::plan(map, catalog, std::slice::from_ref(&run.rule), Utc::now())?,
+    };
+    for rule in &rules {
+        retention::prepare(&*client, map, catalog, rule, Population::Everyone).await?;
+    }
+    let result = cohort_tables(client, map, catalog, run, plans, &rules).await;
+    retention::release(&*client, &rules).await;
+    result
+}
+
+async fn cohort_tables(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    run: &CohortRun<'_>,
+    plans: &BTreeMap<String, TableMasks>,
+    rules: &[retention::RulePlan],
+) -> anyhow::Result<AnonymiseReport> {
     let mut results = Vec::new();
     for (table, masks) in plans {
         let mut cohort = match run.conditions.as_ref().and_then(|c| c.get(table)) {
             Some(cohort) => cohort.clone(),
-            None => cohort_condition(map, &run.rule, table).map_err(DerbesError::Usage)?,
+            None => {
+                let (rule, plan) = retention::rule_of(rules, table).ok_or_else(|| {
+                    DerbesError::Usage(format!(
+                        "[tables.{table}] is not under retention rule `{}`",
+                        run.rule
+                    ))
+                })?;
+                Conditions::of(rule, plan).cohort(rule)
+            }
         };
         let name = map.table_name(table);
         let found = catalog.tables.get(&name).ok_or_else(|| {
@@ -603,7 +590,11 @@ async fn cohort_locked(
                     run.rule
                 ))
             })?;
-            extra.push(connect().await?);
+            let more = connect().await?;
+            for rule in rules {
+                retention::prepare(&more, map, catalog, rule, Population::Everyone).await?;
+            }
+            extra.push(more);
         }
         let clients = std::iter::once(&mut *client).chain(extra.iter_mut());
         let streams = parts.iter().zip(clients).map(|(part, client)| {
@@ -947,28 +938,12 @@ mod tests {
     }
 
     #[test]
-    fn a_cohort_is_the_rows_older_than_the_rules_keep_and_never_an_open_loan() {
+    fn a_rules_tables_are_the_tables_that_name_it() {
         let map = reference();
-        let cohort = cohort_condition(&map, "traffic", "usage_events").unwrap();
-        assert_eq!(cohort.due, "t0.\"occurred_at\" < $1::text::timestamptz");
-        assert_eq!(cohort.age, cohort.due);
-        assert_eq!(cohort.age_at, "t0.\"occurred_at\" < $2::text::timestamptz");
-        assert_eq!(cohort.params.len(), 1);
-        let cohort = cohort_condition(&map, "loan-records", "loans").unwrap();
-        assert!(
-            cohort
-                .due
-                .contains("\"status\"::text = ANY($2::text::text[])"),
-            "{}",
-            cohort.due
-        );
-        assert!(!cohort.age.contains("status"), "{}", cohort.age);
-        assert!(cohort.age_at.contains("$3::text::timestamptz"));
-        assert_eq!(cohort.params[1], "{\"open\",\"overdue\"}");
-        assert!(cohort_condition(&map, "no-such-rule", "loans").is_err());
         assert_eq!(
             rule_tables(&map, "traffic").unwrap(),
             vec!["usage_events".to_owned()]
         );
+        assert!(rule_tables(&map, "no-such-rule").is_err());
     }
 }

@@ -42,6 +42,7 @@ use crate::map::{
 use crate::ops::archive::{self, ArchiveRequest, ArchiveSummary, ArchivedKeys, Selection};
 use crate::ops::masking::{self, MaskKey, Params, RowScope, Value};
 use crate::ops::resolve;
+use crate::ops::retention::{self, Conditions, RulePlan, TablePlan};
 use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{self, Limits, Snapshot};
@@ -113,36 +114,20 @@ pub(crate) struct Hold {
 }
 
 impl Hold {
+    /// The hold of mapped table `table`, from the retention decision of its rule
+    /// (`retention`: the rule and the table's plan, prepared for the subject by
+    /// [`retention::for_subject`]), and the loan ledger's open loans.
     pub(crate) fn of(
         map: &DataMap,
+        retention: Option<(&RulePlan, &TablePlan)>,
         table: &str,
-        now: chrono::DateTime<Utc>,
         values: &mut Params,
     ) -> Hold {
         let mut parts = Vec::new();
-        let spec = &map.tables[table];
-        if let Some((name, rule)) = spec
-            .retention
-            .as_ref()
-            .and_then(|r| map.retention.get(r).map(|rule| (r, rule)))
-        {
-            if rule.action == RetentionAction::ArchiveThenDelete {
-                let reason = format!(
-                    "within retention rule {name} (kept {}: {})",
-                    rule.keep, rule.legal_basis
-                );
-                match (&spec.time_column, Period::parse(&rule.keep)) {
-                    (Some(column), Ok(period)) => {
-                        let cutoff = period.before(now, map.time_zone());
-                        let p = values.text(cutoff.to_rfc3339());
-                        let c = format!("t0.{}", quote_ident(column));
-                        parts.push((
-                            format!("({c} IS NULL OR {c} >= {p}::text::timestamptz)"),
-                            reason,
-                        ));
-                    }
-                    _ => parts.push(("TRUE".to_owned(), reason)),
-                }
+        if let Some((rule, plan)) = retention.filter(|(rule, _)| rule.keeps_by_law()) {
+            let cutoff = values.text(rule.cutoff.to_rfc3339());
+            if let Some(kept) = Conditions::at(rule, plan, &cutoff).kept_from_erasure() {
+                parts.extend(kept);
             }
         }
         if let Some(loans) = map.ledgers.loans.as_ref().filter(|l| l.table == table) {
@@ -173,8 +158,8 @@ struct Planned {
     masks: Option<masking::TableMasks>,
     /// Every row is kept (a parent of kept rows).
     keep_all: Option<String>,
-    /// The one "now" every retention cut-off of this erasure is counted from.
-    now: chrono::DateTime<Utc>,
+    /// The table's retention rule and plan, prepared for the subject.
+    retention: Option<(RulePlan, TablePlan)>,
     outcome: TableOutcome,
 }
 
@@ -190,7 +175,7 @@ impl Planned {
             .collect();
         let mut condition = on.join(" AND ");
         if remaining {
-            let hold = Hold::of(map, &self.key, self.now, p);
+            let hold = Hold::of(map, self.retention(), &self.key, p);
             condition.push_str(&format!(" AND NOT {}", hold.condition()));
             if let Some(shared) = self.shared_sql(subject_key, p) {
                 condition.push_str(&format!(" AND NOT ({shared})"));
@@ -200,6 +185,10 @@ impl Planned {
             using: format!("{} k", self.keys.quoted_temp_table()),
             condition,
         }
+    }
+
+    fn retention(&self) -> Option<(&RulePlan, &TablePlan)> {
+        self.retention.as_ref().map(|(rule, table)| (rule, table))
     }
 
     /// A condition on `t0`: the row is shared with another subject.
@@ -354,6 +343,8 @@ pub async fn erase(
         .into());
     }
     let tx = change.into_transaction();
+    // The one "now" every retention cut-off of this erasure is counted from.
+    let rules = retention::for_subject(&tx, map, catalog, &request.key, Utc::now()).await?;
     let (needles, names) = originals(&tx, map, catalog, &request.key).await?;
     crate::fault::point("erase.locked");
 
@@ -382,7 +373,6 @@ pub async fn erase(
         .map(|k| (map.table_name(k), k.clone()))
         .collect();
     let mut planned: BTreeMap<String, Planned> = BTreeMap::new();
-    let now = Utc::now();
     for keys in &receipt.keys {
         let Some(key) = by_name.get(&keys.table).cloned() else {
             continue;
@@ -398,6 +388,8 @@ pub async fn erase(
         } else {
             "delete"
         };
+        let retention =
+            retention::rule_of(&rules, &key).map(|(rule, table)| (rule.clone(), table.clone()));
         planned.insert(
             key.clone(),
             Planned {
@@ -416,7 +408,7 @@ pub async fn erase(
                 keys: keys.clone(),
                 masks: None,
                 keep_all: None,
-                now,
+                retention,
             },
         );
     }
@@ -428,7 +420,7 @@ pub async fn erase(
         }
         let mut p = Params::default();
         let scope = plan.scope(map, &request.key, false, &mut p);
-        let hold = Hold::of(map, &plan.key, plan.now, &mut p);
+        let hold = Hold::of(map, plan.retention(), &plan.key, &mut p);
         for (condition, reason) in &hold.parts {
             // `(... OR TRUE)` keeps every part's bound values referenced.
             let n = count(
@@ -459,7 +451,7 @@ pub async fn erase(
         let mut p2 = Params::default();
         let scope2 = plan.scope(map, &request.key, false, &mut p2);
         if let Some(shared) = plan.shared_sql(&request.key, &mut p2) {
-            let hold2 = Hold::of(map, &plan.key, plan.now, &mut p2);
+            let hold2 = Hold::of(map, plan.retention(), &plan.key, &mut p2);
             let n = count(
                 &tx,
                 &plan.keys.table,

@@ -16,5 +16,6 @@ pub mod purge;
 pub mod rectify;
 pub mod request;
 pub mod resolve;
+pub mod retention;
 pub mod sample;
 pub mod subject;

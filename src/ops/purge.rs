@@ -3,19 +3,12 @@
 //! batches through the change engine (`change::run_batches_with`), whole expired
 //! partitions detached and dropped, rows under a legal hold kept and counted.
 //!
-//! Which rows are due is one SQL condition per table, built here from the data map
-//! and used by the dry run's counts and by the real run's batches alike:
-//! - age: the table's `time_column` before the cut-off, or with `age_from` the
-//!   subject's event (every loan closed, the latest before the cut-off), found
-//!   through the link path (`LinkPath::rows_of` with [`KeyMatch::In`]);
-//! - not held: the subject has no open loan, no block, no open request. The held
-//!   subjects (and, for `age_from`, the subjects' ages) are computed once per rule
-//!   into session temporary tables, so each batch tests a row with a hash lookup
-//!   instead of probing three tables per row. A hold placed while a rule runs takes
-//!   effect at its next run (a nightly purge runs for minutes);
-//! - not referenced: a row still pointed at by a foreign key (a loan with
-//!   payments kept) stays, so parents never fail on their children; tables of one
-//!   rule go children first.
+//! Which rows are due, and which hold keeps a row, is the one retention decision
+//! (`ops::retention`: age by the row's time or the subject's event, holds of open
+//! loans, blocks and open requests in session tables, rows still pointed at),
+//! used by the dry run's counts and by the real run's batches alike, and by
+//! `erase`, `anonymise` and `archive dump --rule`; tables of one rule go children
+//! first.
 //!
 //! A batch is one short transaction (`lock_timeout`, `statement_timeout`): select
 //! the next keys in key order `FOR UPDATE`, delete exactly those keys, advance the
@@ -26,7 +19,7 @@
 //! per rule per run records the counts (each batch's counts are in its checkpoint
 //! row, committed with it; an archive's own audit row is written with it).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -36,12 +29,13 @@ use tokio_postgres::{Client, Transaction};
 
 use crate::error::DerbesError;
 use crate::files::crypto::Recipients;
-use crate::map::link::{KeyMatch, LinkPath};
-use crate::map::{
-    quote_ident, AgeWhen, DataMap, RetentionAction, RetentionHold, RetentionRule, TableName,
-};
-use crate::ops::anonymise::{Cohort, CohortMark};
+use crate::map::{quote_ident, DataMap, RetentionAction, TableName};
+use crate::ops::anonymise::CohortMark;
 use crate::ops::archive::{self, ArchiveReceipt, ArchiveRequest, Selection};
+pub use crate::ops::retention::HeldBack;
+use crate::ops::retention::{
+    count_table, plan, prepare, Conditions, Population, RulePlan, TablePlan,
+};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{
@@ -49,14 +43,10 @@ use crate::pg::change::{
     RunOptions,
 };
 use crate::pg::db::StatementCache;
-use crate::when::Period;
 
 /// The run lock's operation and scope: one purge at a time per database.
 pub const LOCK_OPERATION: &str = "purge";
 pub const LOCK_SCOPE: &str = "database";
-
-const HELD: &str = "derbes_purge_held";
-const AGE: &str = "derbes_purge_age";
 
 /// What to purge and how.
 pub struct PurgeRequest {
@@ -90,15 +80,6 @@ pub struct ArchiveTarget {
     /// Connections that archive an expired partition at once (`--jobs`); None for
     /// one stream.
     pub jobs: Option<crate::ops::archive::parallel::Jobs>,
-}
-
-/// Why a due row was kept.
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct HeldBack {
-    /// `open-loan`, `blocked`, `open-request` or `referenced` (rows of another
-    /// table still point at it).
-    pub reason: String,
-    pub rows: i64,
 }
 
 /// One table of a rule, as planned or done.
@@ -166,227 +147,8 @@ impl PurgeReport {
     }
 }
 
-/// A table under a rule, resolved against the catalogue.
-#[derive(Debug, Clone)]
-struct TablePlan {
-    mapped: String,
-    name: TableName,
-    path: LinkPath,
-    time_column: Option<String>,
-    /// Children that still point at rows of it: (child, child columns, own columns).
-    referenced_by: Vec<(TableName, Vec<String>, Vec<String>)>,
-}
-
-/// A rule resolved: its tables in delete order (children first) and its cut-off.
-#[derive(Debug, Clone)]
-struct RulePlan {
-    name: String,
-    rule: RetentionRule,
-    cutoff: DateTime<Utc>,
-    tables: Vec<TablePlan>,
-}
-
 fn usage(message: String) -> anyhow::Error {
     DerbesError::Usage(message).into()
-}
-
-/// Resolve the rules asked for (all rules some table names when none are).
-fn plan(
-    map: &DataMap,
-    catalog: &Catalog,
-    names: &[String],
-    as_of: DateTime<Utc>,
-) -> anyhow::Result<Vec<RulePlan>> {
-    let used: BTreeSet<&str> = map
-        .tables
-        .values()
-        .filter_map(|t| t.retention.as_deref())
-        .collect();
-    let wanted: Vec<String> = if names.is_empty() {
-        used.iter().map(|s| (*s).to_owned()).collect()
-    } else {
-        for name in names {
-            if !map.retention.contains_key(name) {
-                return Err(usage(format!(
-                    "no retention rule `{name}` in the data map: choose from {}",
-                    map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
-                )));
-            }
-        }
-        let mut seen = BTreeSet::new();
-        names
-            .iter()
-            .filter(|n| seen.insert(n.as_str()))
-            .cloned()
-            .collect()
-    };
-    let mut plans = Vec::new();
-    for name in wanted {
-        let rule = map.retention[&name].clone();
-        let keep = Period::parse(&rule.keep)
-            .map_err(|e| usage(format!("[retention.{name}] keep = \"{}\": {e}", rule.keep)))?;
-        let cutoff = keep.before(as_of, map.time_zone());
-        let mut tables = BTreeMap::new();
-        for (mapped, spec) in &map.tables {
-            if spec.retention.as_deref() != Some(name.as_str()) {
-                continue;
-            }
-            let path = LinkPath::compile(map, catalog, mapped).map_err(usage)?;
-            let referenced_by = catalog
-                .foreign_keys
-                .iter()
-                .filter(|fk| fk.parent == path.table && fk.child != fk.parent)
-                .map(|fk| (fk.child.clone(), fk.columns.clone(), fk.ref_columns.clone()))
-                .collect();
-            tables.insert(
-                path.table.clone(),
-                TablePlan {
-                    mapped: mapped.clone(),
-                    name: path.table.clone(),
-                    path,
-                    time_column: spec.time_column.clone(),
-                    referenced_by,
-                },
-            );
-        }
-        let names: BTreeSet<TableName> = tables.keys().cloned().collect();
-        let order = catalog.delete_order(&names).map_err(usage)?;
-        let tables = order
-            .into_iter()
-            .filter_map(|t| tables.remove(&t))
-            .collect();
-        plans.push(RulePlan {
-            name,
-            rule,
-            cutoff,
-            tables,
-        });
-    }
-    Ok(plans)
-}
-
-/// The subject sets of one rule, in session temporary tables: who is held and
-/// why, and (with `age_from`) each subject's age. Returns notes on holds that
-/// could not be applied.
-async fn prepare(
-    client: &Client,
-    map: &DataMap,
-    catalog: &Catalog,
-    rule: &RulePlan,
-) -> anyhow::Result<Vec<String>> {
-    let subject = LinkPath::compile(map, catalog, &map.subject.table).map_err(usage)?;
-    let key_type = subject.key_type.clone();
-    let mut notes = Vec::new();
-    client
-        .batch_execute(&format!(
-            "DROP TABLE IF EXISTS pg_temp.{HELD}; DROP TABLE IF EXISTS pg_temp.{AGE}; \
-             CREATE TEMPORARY TABLE {HELD} (key {key_type} NOT NULL, reason text NOT NULL); \
-             CREATE TEMPORARY TABLE {AGE} (key {key_type} NOT NULL, last_event timestamptz)"
-        ))
-        .await?;
-    let holds = rule.rule.holds();
-    if holds.contains(&RetentionHold::OpenLoan) {
-        match &map.ledgers.loans {
-            Some(loans) => {
-                let path = LinkPath::compile(map, catalog, &loans.table).map_err(usage)?;
-                let joined = path.joined();
-                client
-                    .execute(
-                        &format!(
-                            "INSERT INTO pg_temp.{HELD} SELECT DISTINCT {}, 'open-loan' FROM {}{} \
-                             WHERE t0.{}::text = ANY($1::text[])",
-                            joined.key,
-                            joined.first,
-                            joined.joins,
-                            quote_ident(&loans.status)
-                        ),
-                        &[&loans.open],
-                    )
-                    .await?;
-            }
-            None => notes.push(
-                "open-loan: the map has no [ledgers].loans, so open loans hold nothing back"
-                    .to_owned(),
-            ),
-        }
-    }
-    if holds.contains(&RetentionHold::Blocked) {
-        if let Some(status) = &map.subject.status {
-            client
-                .execute(
-                    &format!(
-                        "INSERT INTO pg_temp.{HELD} SELECT t0.{}, 'blocked' FROM {} t0 \
-                         WHERE t0.{}::text = $1",
-                        quote_ident(&subject.subject_key),
-                        subject.table.quoted(),
-                        quote_ident(&status.column)
-                    ),
-                    &[&status.blocked],
-                )
-                .await?;
-        }
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO pg_temp.{HELD} SELECT b.subject_key::{key_type}, 'blocked' \
-                     FROM derbes.blocks b WHERE b.subject_table = $1 AND b.unblocked_at IS NULL"
-                ),
-                &[&subject.table.to_string()],
-            )
-            .await?;
-    }
-    if holds.contains(&RetentionHold::OpenRequest) {
-        notes.extend(hold_open_requests(client, map, &key_type).await?);
-    }
-    if let Some(age_from) = &rule.rule.age_from {
-        let path = LinkPath::compile(map, catalog, &age_from.table).map_err(usage)?;
-        let joined = path.joined();
-        let column = format!("t0.{}", quote_ident(&age_from.column));
-        // `last_event`: the event that ages the subject, when there is one (every
-        // loan closed: the last close), so any cut-off can be tested against it.
-        let last_event = match age_from.when {
-            AgeWhen::AllClosed => {
-                format!(
-                    "CASE WHEN bool_and({column} IS NOT NULL) THEN max({column})::timestamptz END"
-                )
-            }
-        };
-        client
-            .execute(
-                &format!(
-                    "INSERT INTO pg_temp.{AGE} SELECT {}, {last_event} FROM {}{} GROUP BY 1",
-                    joined.key, joined.first, joined.joins
-                ),
-                &[],
-            )
-            .await?;
-    }
-    client
-        .batch_execute(&format!("ANALYZE pg_temp.{HELD}; ANALYZE pg_temp.{AGE}"))
-        .await?;
-    Ok(notes)
-}
-
-/// Subjects with an open request in `derbes.requests` (migration 8), which names
-/// its subject as `<subject table>:<key>` (the map's name of the subject table).
-async fn hold_open_requests(
-    client: &Client,
-    map: &DataMap,
-    key_type: &str,
-) -> anyhow::Result<Vec<String>> {
-    let prefix = format!("{}:", map.subject.table);
-    client
-        .execute(
-            &format!(
-                "INSERT INTO pg_temp.{HELD} \
-                 SELECT substr(r.subject_ref, length($1) + 1)::{key_type}, 'open-request' \
-                 FROM derbes.requests r \
-                 WHERE r.status = 'open' AND starts_with(r.subject_ref, $1)"
-            ),
-            &[&prefix],
-        )
-        .await?;
-    Ok(Vec::new())
 }
 
 /// A rule whose action is `anonymise`: the rows due (old enough, no legal hold:
@@ -493,194 +255,6 @@ async fn anonymise_rule(
     Ok(())
 }
 
-/// Old enough at the cut-off in the text parameter `cutoff` (`$1`): by the row's
-/// own time column, or with `age_from` by the subject's event (a subject without
-/// one by the row's own time).
-fn age_at(rule: &RulePlan, table: &TablePlan, cutoff: &str) -> String {
-    let own_age = table
-        .time_column
-        .as_ref()
-        .map(|c| format!("t0.{} < {cutoff}::text::timestamptz", quote_ident(c)));
-    match (&rule.rule.age_from, own_age) {
-        (Some(_), own) => {
-            let due_query = format!(
-                "SELECT key FROM pg_temp.{AGE} WHERE last_event < {cutoff}::text::timestamptz"
-            );
-            let known_query = format!("SELECT key FROM pg_temp.{AGE}");
-            let due = format!(
-                "COALESCE({}, false)",
-                table.path.rows_of("t0", KeyMatch::In(&due_query))
-            );
-            match own {
-                Some(own) => format!(
-                    "({due} OR (NOT COALESCE({}, false) AND {own}))",
-                    table.path.rows_of("t0", KeyMatch::In(&known_query))
-                ),
-                None => due,
-            }
-        }
-        (None, Some(own)) => own,
-        (None, None) => "false".to_owned(),
-    }
-}
-
-/// The SQL conditions on `t0` (a row of the table) for one table of a rule. The
-/// cut-off is the text parameter `$1`.
-struct Conditions {
-    /// Old enough at an earlier cut-off, the text parameter `$2` (an `anonymise`
-    /// rule's mark).
-    age_at_mark: String,
-    /// Old enough.
-    age: String,
-    /// Held, optionally for one reason only.
-    /// The table's link path, for the held condition ([`Conditions::held`]).
-    path: LinkPath,
-    /// Rows of another table still point at it.
-    referenced: Option<String>,
-    /// Age is the row's own time column alone (no `age_from`).
-    own_age_only: bool,
-}
-
-impl Conditions {
-    fn of(rule: &RulePlan, table: &TablePlan) -> Conditions {
-        let path = table.path.clone();
-        let referenced = (!table.referenced_by.is_empty()).then(|| {
-            table
-                .referenced_by
-                .iter()
-                .map(|(child, columns, own)| {
-                    let on: Vec<String> = columns
-                        .iter()
-                        .zip(own)
-                        .map(|(c, o)| format!("c.{} = t0.{}", quote_ident(c), quote_ident(o)))
-                        .collect();
-                    format!(
-                        "EXISTS (SELECT 1 FROM {} c WHERE {})",
-                        child.quoted(),
-                        on.join(" AND ")
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join(" OR ")
-        });
-        Conditions {
-            age: age_at(rule, table, "$1"),
-            age_at_mark: age_at(rule, table, "$2"),
-            path,
-            referenced,
-            own_age_only: rule.rule.age_from.is_none(),
-        }
-    }
-
-    /// The cohort of an `anonymise` rule: due is old enough and not held (rows
-    /// other tables point at stay and are masked). An earlier run's cut-off is `$2`.
-    fn cohort(&self, rule: &RulePlan) -> Cohort {
-        Cohort {
-            due: format!("({}) AND NOT {}", self.age, self.held(None)),
-            age: self.age.clone(),
-            age_at: self.age_at_mark.clone(),
-            params: vec![rule.cutoff.to_rfc3339()],
-        }
-    }
-
-    /// Held, for one reason or any.
-    fn held(&self, reason: Option<&str>) -> String {
-        let query = match reason {
-            // The reason is one of this module's fixed names, never user text.
-            Some(reason) => format!("SELECT key FROM pg_temp.{HELD} WHERE reason = '{reason}'"),
-            None => format!("SELECT key FROM pg_temp.{HELD}"),
-        };
-        format!(
-            "COALESCE({}, false)",
-            self.path.rows_of("t0", KeyMatch::In(&query))
-        )
-    }
-
-    /// Due and free to go: old enough, not held, not referenced.
-    fn due(&self) -> String {
-        let mut condition = format!("({}) AND NOT {}", self.age, self.held(None));
-        if let Some(referenced) = &self.referenced {
-            condition.push_str(&format!(" AND NOT ({referenced})"));
-        }
-        condition
-    }
-}
-
-/// Count what is due and what is held back, per reason.
-async fn count_table(
-    client: &Client,
-    rule: &RulePlan,
-    table: &TablePlan,
-    conditions: &Conditions,
-    any_held: bool,
-    count_due: bool,
-) -> Result<(i64, Option<DateTime<Utc>>, Vec<HeldBack>), ChangeError> {
-    let cutoff = rule.cutoff.to_rfc3339();
-    let oldest = match &table.time_column {
-        Some(c) => format!("min(t0.{})::timestamptz", quote_ident(c)),
-        None => "NULL::timestamptz".to_owned(),
-    };
-    let (due, oldest) = if count_due {
-        let row = client
-            .query_one(
-                &format!(
-                    "SELECT count(*), {oldest} FROM {} t0 WHERE {}",
-                    table.name.quoted(),
-                    conditions.due()
-                ),
-                &[&cutoff],
-            )
-            .await?;
-        (row.get(0), row.get(1))
-    } else {
-        (0, None)
-    };
-    let mut held = Vec::new();
-    if any_held {
-        for hold in RetentionHold::ALL {
-            let rows: i64 = client
-                .query_one(
-                    &format!(
-                        "SELECT count(*) FROM {} t0 WHERE ({}) AND {}",
-                        table.name.quoted(),
-                        conditions.age,
-                        conditions.held(Some(hold.name()))
-                    ),
-                    &[&cutoff],
-                )
-                .await?
-                .get(0);
-            if rows > 0 {
-                held.push(HeldBack {
-                    reason: hold.name().to_owned(),
-                    rows,
-                });
-            }
-        }
-    }
-    if let Some(referenced) = &conditions.referenced {
-        let rows: i64 = client
-            .query_one(
-                &format!(
-                    "SELECT count(*) FROM {} t0 WHERE ({}) AND NOT {} AND ({referenced})",
-                    table.name.quoted(),
-                    conditions.age,
-                    conditions.held(None)
-                ),
-                &[&cutoff],
-            )
-            .await?
-            .get(0);
-        if rows > 0 {
-            held.push(HeldBack {
-                reason: "referenced".to_owned(),
-                rows,
-            });
-        }
-    }
-    Ok((due, oldest, held))
-}
-
 /// Run the purge: one rule after another under the run lock. A rule that fails is
 /// reported (`status = failed`) and the others still run.
 pub async fn purge(
@@ -765,11 +339,7 @@ pub async fn purge(
         }
         report.rules.push(outcome);
     }
-    let _ = client
-        .batch_execute(&format!(
-            "DROP TABLE IF EXISTS pg_temp.{HELD}; DROP TABLE IF EXISTS pg_temp.{AGE}"
-        ))
-        .await;
+    crate::ops::retention::release(client, &plans).await;
     if let Some(lock) = lock {
         // A session lock goes with its session: a connection lost meanwhile has
         // released it, and the report must still name the rules that failed.
@@ -789,13 +359,16 @@ async fn run_rule(
 ) -> anyhow::Result<()> {
     outcome
         .notes
-        .extend(prepare(client, map, catalog, rule).await?);
+        .extend(prepare(client, map, catalog, rule, Population::Everyone).await?);
     if rule.rule.action == RetentionAction::Anonymise {
         return anonymise_rule(client, map, catalog, request, rule, outcome, progress).await;
     }
     let any_held: bool = client
         .query_one(
-            &format!("SELECT EXISTS (SELECT 1 FROM pg_temp.{HELD})"),
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM pg_temp.{})",
+                rule.held_table()
+            ),
             &[],
         )
         .await?
@@ -1110,7 +683,7 @@ async fn delete_in_streams(
     let mut extra = Vec::new();
     for _ in 1..streams.len() {
         let more = connect().await?;
-        prepare(&more, map, catalog, rule).await?;
+        prepare(&more, map, catalog, rule, Population::Everyone).await?;
         extra.push(more);
     }
     let rows_so_far = std::sync::atomic::AtomicI64::new(0);
@@ -1490,6 +1063,7 @@ mod tests {
     use std::path::Path;
 
     use super::*;
+    use crate::map::{AgeWhen, RetentionHold};
 
     const MAP: &str = include_str!("../../examples/datamap.toml");
 

@@ -547,6 +547,14 @@ async fn an_empty_selection_makes_a_valid_empty_archive() {
 async fn a_rule_archives_only_its_expired_rows() {
     let db = TestDb::migrated().await;
     seed(&db).await;
+    // The old loan closed six years ago: loan-records ages from the last loan closed.
+    db.client()
+        .await
+        .batch_execute(
+            "UPDATE loans SET closed_at = now() - interval '6 years' + interval '30 days' WHERE id = 900010",
+        )
+        .await
+        .unwrap();
     let keys = age_keys();
     let out = keys.dir.join("rule.age");
     // loan-records keeps 5y and archives for 5y (archive_keep): no --keep needed.
@@ -567,21 +575,59 @@ async fn a_rule_archives_only_its_expired_rows() {
         .assert()
         .success();
     let unpacked = unpack_with_stock_tools(&out, &keys.age_identity);
-    // The seeded old loan and whatever of the population is past 5 years, nothing newer.
+    // Issue 22: the rule's rows the retention decision finds due, by an oracle written
+    // apart from it: the subject's loans all closed, the last more than 5 years ago
+    // (AML/CFT Art. 5), and no open loan, block or open request.
     let client = db.client().await;
-    let expired = |sql: &'static str| {
+    client
+        .batch_execute("SET timezone = 'Asia/Almaty'")
+        .await
+        .unwrap();
+    const DUE_SUBJECTS: &str = "SELECT borrower_id FROM loans GROUP BY borrower_id \
+         HAVING bool_and(closed_at IS NOT NULL) AND max(closed_at) < now() - interval '5 years' \
+         EXCEPT (SELECT borrower_id FROM loans WHERE status IN ('open', 'overdue') \
+         UNION SELECT id FROM borrowers WHERE status = 'blocked' \
+         UNION SELECT subject_key::bigint FROM derbes.blocks WHERE subject_table = 'borrowers' AND unblocked_at IS NULL \
+         UNION SELECT substr(subject_ref, 11)::bigint FROM derbes.requests \
+               WHERE status = 'open' AND subject_ref LIKE 'borrowers:%')";
+    let ids = |sql: String| {
         let client = &client;
-        async move { client.query_one(sql, &[]).await.unwrap().get::<_, i64>(0) as usize }
+        async move {
+            let mut ids: Vec<String> = client
+                .query(&sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, i64>(0).to_string())
+                .collect();
+            ids.sort();
+            ids
+        }
     };
-    let loans = csv_rows(&unpacked.path().join("public.loans.csv"));
+    let archived = |file: &str| {
+        let mut ids: Vec<String> = csv_rows(&unpacked.path().join(file))
+            .into_iter()
+            .map(|row| row[0].to_owned())
+            .collect();
+        ids.sort();
+        ids
+    };
+    let loans = archived("public.loans.csv");
     assert_eq!(
-        loans.len(),
-        expired("SELECT count(*) FROM loans WHERE issued_at < now() - interval '1825 days'").await
+        loans,
+        ids(format!(
+            "SELECT id FROM loans WHERE borrower_id IN ({DUE_SUBJECTS})"
+        ))
+        .await
     );
-    assert!(loans.iter().any(|row| &row[0] == "900010"));
+    assert!(loans.iter().any(|id| id == "900010"));
     assert_eq!(
-        csv_rows(&unpacked.path().join("public.payments.csv")).len(),
-        expired("SELECT count(*) FROM payments WHERE paid_at < now() - interval '1825 days'").await
+        archived("public.payments.csv"),
+        ids(format!(
+            "SELECT p.id FROM payments p JOIN loans l ON l.id = p.loan_id \
+             WHERE l.borrower_id IN ({DUE_SUBJECTS})"
+        ))
+        .await
     );
 
     // Unknown rules, unmapped tables and columns are refused before anything runs.

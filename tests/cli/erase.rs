@@ -254,7 +254,15 @@ async fn an_open_loan_is_kept_under_legal_hold_and_the_report_says_so() {
     );
     assert_eq!(after["devices"], 0);
     assert_eq!(after["sessions"], 0);
-    assert_eq!(after["addresses"], 0);
+    // Issue 22: an open loan means the relationship has not ended, so the AML/CFT
+    // identification data stays too (identity-kyc ages from the last loan closed).
+    assert_eq!(after["addresses"], 1, "identification data stays");
+    let addresses = table(&report, "addresses");
+    assert_eq!(addresses["action"], "keep");
+    assert!(
+        addresses["reasons"].to_string().contains("identity-kyc"),
+        "{addresses}"
+    );
     let loans = table(&report, "loans");
     assert_eq!(loans["action"], "keep");
     assert!(
@@ -264,7 +272,7 @@ async fn an_open_loan_is_kept_under_legal_hold_and_the_report_says_so() {
     let borrowers = table(&report, "borrowers");
     assert_eq!(borrowers["action"], "keep");
     assert!(
-        borrowers["reasons"].to_string().contains("loans"),
+        borrowers["reasons"].to_string().contains("open loan"),
         "{borrowers}"
     );
 }

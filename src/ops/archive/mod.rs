@@ -350,7 +350,12 @@ pub async fn write_verified(
         Some(jobs)
             if jobs.jobs > 1
                 && !request.capture_keys
-                && !matches!(request.selection, Selection::Subject { .. }) =>
+                // A subject's and a rule's rows are chosen with session tables
+                // (the link's keys, the retention decision's holds).
+                && !matches!(
+                    request.selection,
+                    Selection::Subject { .. } | Selection::Rule { .. }
+                ) =>
         {
             let tasks = parallel::split(tx, catalog, &plan.tables, jobs).await;
             match tasks {

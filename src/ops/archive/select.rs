@@ -17,9 +17,9 @@ use crate::error::DerbesError;
 use crate::kz::identity::Identity;
 use crate::map::link::{KeyMatch, LinkPath};
 use crate::map::{quote_ident, DataMap, TableName, TypeFamily};
+use crate::ops::retention::{self, Conditions, Population};
 use crate::ops::subject;
 use crate::pg::catalog::{Catalog, CatalogTable};
-use crate::when::Period;
 
 /// Session setting holding the subject key of a `--subject` dump.
 pub(crate) const SUBJECT_SETTING: &str = "derbes.archive_subject";
@@ -41,7 +41,8 @@ pub enum Selection {
         table: String,
         older_than: Option<OlderThan>,
     },
-    /// The rows of every table under a retention rule that are older than its `keep`.
+    /// The rows of every table under a retention rule that the retention decision
+    /// finds due (`purge` would delete or mask them).
     Rule { name: String },
     /// Rows of one mapped table read from `relation` (one of its partitions; the
     /// table itself when None), only those whose primary key is in the temporary
@@ -190,7 +191,7 @@ pub(crate) async fn plan(
         Selection::Table { table, older_than } => {
             plan_table(map, catalog, table, older_than.as_ref())
         }
-        Selection::Rule { name } => plan_rule(map, catalog, name, Utc::now()),
+        Selection::Rule { name } => plan_rule(tx, map, catalog, name, Utc::now()).await,
         Selection::Rows {
             table,
             relation,
@@ -321,38 +322,43 @@ fn plan_table(
     })
 }
 
-fn plan_rule(
+/// The rows of every table under a retention rule that the retention decision
+/// finds past its period and free of holds now (old enough by the row's time or
+/// the subject's event; no open loan, block or open request). The holds are
+/// tables of the dump's session, so such a dump runs in one stream.
+async fn plan_rule(
+    tx: &Transaction<'_>,
     map: &DataMap,
     catalog: &Catalog,
     rule_name: &str,
     now: DateTime<Utc>,
 ) -> anyhow::Result<Plan> {
-    let rule = map.retention.get(rule_name).ok_or_else(|| {
-        usage(format!(
-            "no retention rule `{rule_name}` in the data map: choose one of {}",
-            map.retention.keys().cloned().collect::<Vec<_>>().join(", ")
-        ))
-    })?;
-    let keep = Period::parse(&rule.keep)
-        .map_err(|e| usage(format!("[retention.{rule_name}] keep: {e}")))?;
-    let cutoff = keep.before(now, map.time_zone());
+    let rules = retention::plan(map, catalog, &[rule_name.to_owned()], now)?;
+    let rule = &rules[0];
+    retention::prepare(tx, map, catalog, rule, Population::Everyone).await?;
+    let cutoff = format!("(SELECT current_setting('{CUTOFF_SETTING}'))");
     let mut tables = Vec::new();
-    for (mapped, spec) in &map.tables {
-        if spec.retention.as_deref() != Some(rule_name) {
-            continue;
+    for planned in &rule.tables {
+        let table = catalog_table(map, catalog, &planned.mapped)?;
+        if let Some(column) = &planned.time_column {
+            time_column(table, column)?;
+        } else if rule.rule.age_from.is_none() {
+            return Err(usage(format!(
+                "[tables.{}] is under retention rule `{rule_name}` but has no time_column to age its rows by: add one to the data map",
+                planned.mapped
+            )));
         }
-        let column = spec.time_column.as_deref().ok_or_else(|| {
-            usage(format!(
-                "[tables.{mapped}] is under retention rule `{rule_name}` but has no time_column to age its rows by: add one to the data map"
-            ))
-        })?;
-        let table = catalog_table(map, catalog, mapped)?;
-        let column = time_column(table, column)?;
+        let conditions = Conditions::at(rule, planned, &cutoff);
         tables.push(PlannedTable {
             name: table.name.clone(),
             columns: column_defs(table),
             key_columns: table.primary_key.clone(),
-            select: older_than_query(table, column),
+            select: format!(
+                "SELECT {} FROM {} t0 WHERE {}",
+                column_list(table, "t0"),
+                table.name.quoted(),
+                conditions.past_and_free()
+            ),
             source: table.name.clone(),
         });
     }
@@ -364,10 +370,10 @@ fn plan_rule(
             table: None,
             rule: Some(rule_name.to_owned()),
             column: None,
-            older_than: Some(cutoff),
+            older_than: Some(rule.cutoff),
         },
-        settings: vec![(CUTOFF_SETTING, cutoff.to_rfc3339())],
-        default_keep: rule.archive_keep.clone(),
+        settings: vec![(CUTOFF_SETTING, rule.cutoff.to_rfc3339())],
+        default_keep: rule.rule.archive_keep.clone(),
     })
 }
 
