@@ -17,6 +17,11 @@ fn main() {
         .expect("a tokio runtime starts");
     let result = runtime.block_on(derbes::commands::run(cli));
     if let Err(error) = result {
+        // A reader that stopped reading (`derbes audit log | head -1`) ends the
+        // command quietly, as it would end `cat`.
+        if closed_stdout(&error) {
+            std::process::exit(0);
+        }
         let exit = exit_for(&error);
         let mut lines = derbes::pg::db::render_chain(&error).into_iter();
         if let Some(first) = lines.next() {
@@ -27,6 +32,15 @@ fn main() {
         }
         std::process::exit(exit.code());
     }
+}
+
+/// The error is a write to a closed pipe.
+fn closed_stdout(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// Diagnostics on stderr: warnings by default, more with -v, errors only with -q.
@@ -47,7 +61,6 @@ fn init_logging(verbose: u8, quiet: bool) {
         .with_env_filter(filter)
         .with_ansi(colour)
         .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .without_time()
         .init();
 }

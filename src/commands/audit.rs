@@ -136,7 +136,7 @@ async fn head(ctx: &Context, client: &tokio_postgres::Client) -> anyhow::Result<
     // The anchor alone on the last line, for `| tail -n1` into a ticket or a cron log
     // (JSON and CSV carry it in their own field).
     if let (Some(anchor), Format::Table | Format::Tsv) = (anchor, format) {
-        println!("{anchor}");
+        std::io::Write::write_all(&mut std::io::stdout(), format!("{anchor}\n").as_bytes())?;
     }
     Ok(())
 }

@@ -30,8 +30,12 @@ pub fn run(args: CompletionsArgs) -> anyhow::Result<()> {
         )
         .into()),
         (None, shell) => {
-            let mut out = std::io::stdout();
-            write(shell, &mut out)
+            // Generated whole first: the generator panics on a failed write, and a
+            // reader may close the pipe early (`| head -1`).
+            let mut text = Vec::new();
+            write(shell, &mut text)?;
+            std::io::Write::write_all(&mut std::io::stdout(), &text)?;
+            Ok(())
         }
     }
 }

@@ -133,7 +133,7 @@ async fn init(ctx: &Context, args: MapInitArgs) -> anyhow::Result<()> {
         })?;
     let problems = draft::check_draft(&draft.text, &catalog);
     match &args.out {
-        None => print!("{}", draft.text),
+        None => std::io::Write::write_all(&mut std::io::stdout(), draft.text.as_bytes())?,
         Some(path) => {
             std::fs::write(path, &draft.text)
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;

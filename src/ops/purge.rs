@@ -264,6 +264,14 @@ pub async fn purge(
     request: &PurgeRequest,
     progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
 ) -> anyhow::Result<PurgeReport> {
+    // A cut-off counted from a time to come would destroy rows before their
+    // period ends; a dry run may preview one.
+    if !request.dry_run && request.as_of > Utc::now() {
+        return Err(usage(format!(
+            "--as-of {} is in the future: a real purge ages rows from now or an earlier time              only, or it would delete rows before their retention period ends. Preview it with              --dry-run, or leave --as-of out",
+            request.as_of.format("%Y-%m-%d %H:%M UTC")
+        )));
+    }
     let plans = plan(map, catalog, &request.rules, request.as_of)?;
     if !request.dry_run
         && request.archive.is_none()

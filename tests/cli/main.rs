@@ -30,6 +30,7 @@ mod purge;
 mod rectify;
 mod requests;
 mod restore_jobs;
+mod retention;
 mod sample;
 mod subject;
 mod surface;

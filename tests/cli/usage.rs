@@ -249,3 +249,77 @@ async fn stderr_off_a_terminal_has_no_colour_codes() {
         "colour codes off a terminal: {stderr:?}"
     );
 }
+
+/// Issue 26: a reader that stops reading early (`derbes audit log | head -1`) ends
+/// the command quietly, exit 0 and nothing on stderr, as ripgrep does; it used to
+/// print "Broken pipe" (exit 1), and `completions bash` panicked (exit 101).
+#[tokio::test]
+async fn a_pipe_closed_early_ends_the_command_quietly() {
+    let db = crate::support::TestDb::migrated().await;
+    db.cmd()
+        .args(["audit", "anchor", "--ticket", "T-26", "--yes"])
+        .output()
+        .unwrap();
+    for args in [
+        vec!["audit", "log"],
+        vec!["completions", "bash"],
+        vec!["completions", "man"],
+        vec!["map", "init"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_derbes"))
+            .env("DATABASE_URL", db.conninfo())
+            .env("DERBES_MAP", crate::support::reference_map())
+            .env("DERBES_OPERATOR", "test-operator")
+            .args(&args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader is gone before the command has written anything.
+        drop(child.stdout.take());
+        let output = child.wait_with_output().unwrap();
+        assert_eq!(
+            output.status.code(),
+            Some(0),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(
+            output.stderr.is_empty(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Issue 24: NO_COLOR is honoured at a terminal (a second `with_ansi` used to
+/// override it). `script` gives the command a terminal.
+#[tokio::test]
+async fn no_color_turns_colour_off_at_a_terminal() {
+    let db = crate::support::TestDb::migrated().await;
+    let run = |no_color: bool| {
+        let command = format!(
+            "{}'{}' -vv map init >/dev/null",
+            if no_color { "NO_COLOR=1 " } else { "" },
+            env!("CARGO_BIN_EXE_derbes")
+        );
+        let output = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env("DATABASE_URL", db.conninfo())
+            .env("DERBES_MAP", crate::support::reference_map())
+            .env("DERBES_OPERATOR", "test-operator")
+            .env_remove("NO_COLOR")
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&output.stdout).into_owned()
+    };
+    let coloured = run(false);
+    assert!(coloured.contains("DEBUG"), "{coloured}");
+    assert!(
+        coloured.contains('\x1b'),
+        "colour at a terminal: {coloured:?}"
+    );
+    let plain = run(true);
+    assert!(plain.contains("DEBUG"), "{plain}");
+    assert!(!plain.contains('\x1b'), "NO_COLOR set: {plain:?}");
+}

@@ -1,0 +1,391 @@
+//! The one retention decision (issue 22), seen from the commands that destroy data:
+//! `erase` keeps exactly what the retention rules keep (aged, with `age_from`, from
+//! the subject's last loan closing, as `purge` ages them), checked subject by
+//! subject against an oracle of the reference rules written by hand, apart from
+//! derbes' SQL builder; and a real purge never ages rows from a time to come.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, Utc};
+use tokio_postgres::Client;
+
+use crate::archive::{age_keys, Keys};
+use crate::erase::mask_key;
+use crate::support::{count, TestDb};
+
+/// The reference map's tables by how their rule ages them (`examples/datamap.toml`),
+/// each with its time column and the SQL that finds a subject's rows (`$1`), written
+/// here by hand.
+const AGED_FROM_LAST_LOAN: [(&str, &str, &str); 12] = [
+    (
+        "borrowers",
+        "created_at",
+        "FROM borrowers t WHERE t.id = $1",
+    ),
+    (
+        "addresses",
+        "created_at",
+        "FROM addresses t WHERE t.borrower_id = $1",
+    ),
+    (
+        "identity_documents",
+        "created_at",
+        "FROM identity_documents t WHERE t.borrower_id = $1",
+    ),
+    (
+        "contact_persons",
+        "created_at",
+        "FROM contact_persons t WHERE t.borrower_id = $1",
+    ),
+    (
+        "employments",
+        "created_at",
+        "FROM employments t WHERE t.borrower_id = $1",
+    ),
+    (
+        "bank_cards",
+        "created_at",
+        "FROM bank_cards t WHERE t.borrower_id = $1",
+    ),
+    (
+        "bank_accounts",
+        "created_at",
+        "FROM bank_accounts t WHERE t.borrower_id = $1",
+    ),
+    (
+        "loans",
+        "issued_at",
+        "FROM loans t WHERE t.borrower_id = $1",
+    ),
+    (
+        "payments",
+        "paid_at",
+        "FROM payments t JOIN loans l ON l.id = t.loan_id WHERE l.borrower_id = $1",
+    ),
+    (
+        "disclosures",
+        "disclosed_at",
+        "FROM disclosures t WHERE t.borrower_id = $1",
+    ),
+    (
+        "consents",
+        "granted_at",
+        "FROM consents t WHERE t.borrower_id = $1",
+    ),
+    (
+        "policy_notices",
+        "notified_at",
+        "FROM policy_notices t WHERE t.borrower_id = $1",
+    ),
+];
+/// Rules that are a longest period, never a duty to keep: erased whatever their age.
+const NOT_KEPT: [(&str, &str); 8] = [
+    ("photos", "FROM photos t WHERE t.borrower_id = $1"),
+    ("devices", "FROM devices t WHERE t.borrower_id = $1"),
+    ("sessions", "FROM sessions t WHERE t.borrower_id = $1"),
+    ("server_logs", "FROM server_logs t WHERE t.borrower_id = $1"),
+    ("cookies", "FROM cookies t WHERE t.borrower_id = $1"),
+    (
+        "usage_events",
+        "FROM usage_events t WHERE t.borrower_id = $1",
+    ),
+    ("locations", "FROM locations t WHERE t.borrower_id = $1"),
+    (
+        "support_messages",
+        "FROM support_messages t WHERE t.borrower_id = $1",
+    ),
+];
+
+/// What the oracle expects of one table of one subject.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct Expected {
+    rows: i64,
+    kept: i64,
+}
+
+/// The oracle: per table, the subject's rows and those the law keeps from an
+/// erasure. A row under a rule that keeps by law (identity-kyc, loan-records,
+/// consent-ledger: 5 years from the last loan closed, or by the row's own time for
+/// a subject who never had a loan) stays while it is
+/// not that old or while the subject has an open loan; the rows kept rows point at
+/// (the borrower; a kept payment's loans) stay with them; everything else goes.
+async fn oracle(client: &Client, subject: i64) -> BTreeMap<&'static str, Expected> {
+    // The subject's event: every loan closed, the latest close (NULL otherwise).
+    let row = client
+        .query_one(
+            "SELECT count(*) > 0, \
+                    count(*) FILTER (WHERE status IN ('open', 'overdue')) > 0, \
+                    CASE WHEN bool_and(closed_at IS NOT NULL) THEN max(closed_at) END \
+                        < now() - interval '5 years' \
+             FROM loans WHERE borrower_id = $1",
+            &[&subject],
+        )
+        .await
+        .unwrap();
+    let (has_loans, open_loan, relationship_ended_5y_ago): (bool, bool, Option<bool>) =
+        (row.get(0), row.get(1), row.get(2));
+    let mut expected = BTreeMap::new();
+    for (table, column, from) in AGED_FROM_LAST_LOAN {
+        let due = match (has_loans, relationship_ended_5y_ago) {
+            (true, ended) => ended.unwrap_or(false).to_string(),
+            (false, _) => format!("COALESCE(t.{column} < now() - interval '5 years', false)"),
+        };
+        let sql = format!("SELECT count(*), count(*) FILTER (WHERE $2 OR NOT {due}) {from}");
+        let row = client
+            .query_one(&sql, &[&subject, &open_loan])
+            .await
+            .unwrap();
+        expected.insert(
+            table,
+            Expected {
+                rows: row.get(0),
+                kept: row.get(1),
+            },
+        );
+    }
+    for (table, from) in NOT_KEPT {
+        let rows: i64 = client
+            .query_one(&format!("SELECT count(*) {from}"), &[&subject])
+            .await
+            .unwrap()
+            .get(0);
+        expected.insert(table, Expected { rows, kept: 0 });
+    }
+    // Kept rows keep what they point at: every kept row points at the borrower, a
+    // kept payment at its loan.
+    let any_kept = expected
+        .iter()
+        .any(|(t, e)| *t != "borrowers" && e.kept > 0);
+    if any_kept {
+        let borrower = expected.get_mut("borrowers").unwrap();
+        borrower.kept = borrower.rows;
+    }
+    if expected["payments"].kept > 0 {
+        let loans = expected.get_mut("loans").unwrap();
+        loans.kept = loans.rows;
+    }
+    expected
+}
+
+/// A population of 320 borrowers whose loans closed at ages spread month by month
+/// over ten years around the 5-year limit, with registrations and addresses just
+/// as spread (for the subjects who never had a loan), a few blocked.
+async fn spread_population() -> (TestDb, Client) {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    derbes::ops::sample::load_reference_schema(&client)
+        .await
+        .unwrap();
+    let options = derbes::ops::sample::SampleOptions {
+        borrowers: 320,
+        seed: 2022,
+        as_of: chrono::NaiveDate::from_ymd_opt(2026, 11, 1).unwrap(),
+        log_rows_per_borrower: 2,
+    };
+    derbes::ops::sample::generate(&client, &options, &mut |_, _| {})
+        .await
+        .unwrap();
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    client
+        .batch_execute(
+            "SET timezone = 'Asia/Almaty';
+             UPDATE loans SET closed_at = now() - ((borrower_id * 7 + id) % 121) * interval '1 month' - interval '3 days'
+               WHERE closed_at IS NOT NULL;
+             UPDATE loans SET issued_at = closed_at - interval '90 days'
+               WHERE closed_at IS NOT NULL AND issued_at > closed_at - interval '90 days';
+             UPDATE borrowers SET created_at = now() - ((id * 13) % 131) * interval '1 month' - interval '5 days';
+             UPDATE addresses SET created_at = now() - ((id * 17) % 125) * interval '1 month' - interval '2 days';
+             UPDATE consents SET granted_at = now() - ((id * 11) % 127) * interval '1 month' - interval '1 day';
+             UPDATE borrowers SET status = 'blocked' WHERE id % 16 = 3;",
+        )
+        .await
+        .unwrap();
+    (db, client)
+}
+
+fn erase_dry_run(db: &TestDb, keys: &Keys, subject: i64) -> serde_json::Value {
+    let out = keys.dir.join(format!("erase-{subject}.age"));
+    let output = db
+        .cmd()
+        .args([
+            "erase",
+            &format!("id:{subject}"),
+            "--dry-run",
+            "--ticket",
+            "REQ-22",
+        ])
+        .args(["--archive-to", &keys.age_recipient, "--archive-out"])
+        .arg(&out)
+        .arg("--key-file")
+        .arg(mask_key(keys))
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "erase id:{subject}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// Issue 22, defect 1: over every subject of a population with loans closed at
+/// many ages, the rows `erase --dry-run` deletes or masks are exactly those the
+/// oracle lets go, and the rows it keeps exactly those the law keeps.
+#[tokio::test]
+async fn erase_destroys_exactly_what_the_retention_rules_let_go_for_every_subject() {
+    let (db, client) = spread_population().await;
+    let keys = age_keys();
+    let subjects: Vec<i64> = client
+        .query("SELECT id FROM borrowers ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(subjects.len() >= 300);
+    // The population covers every case the decision tells apart.
+    for (case, sql) in [
+        ("never had a loan", "SELECT count(*) FROM borrowers b WHERE NOT EXISTS (SELECT 1 FROM loans l WHERE l.borrower_id = b.id)"),
+        ("an open loan", "SELECT count(DISTINCT borrower_id) FROM loans WHERE status IN ('open', 'overdue')"),
+        ("closed under 5 years ago", "SELECT count(*) FROM (SELECT borrower_id FROM loans GROUP BY 1 HAVING bool_and(closed_at IS NOT NULL) AND max(closed_at) >= now() - interval '5 years') s"),
+        ("closed over 5 years ago", "SELECT count(*) FROM (SELECT borrower_id FROM loans GROUP BY 1 HAVING bool_and(closed_at IS NOT NULL) AND max(closed_at) < now() - interval '5 years') s"),
+    ] {
+        let n = count(&client, sql).await;
+        assert!(n >= 10, "only {n} subjects who have {case}");
+    }
+    let reports: Vec<(i64, serde_json::Value)> = std::thread::scope(|scope| {
+        let halves: Vec<_> = subjects
+            .chunks(subjects.len().div_ceil(2))
+            .map(|chunk| {
+                let (db, keys) = (&db, &keys);
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|&s| (s, erase_dry_run(db, keys, s)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    let mut mismatches = Vec::new();
+    let (mut kept_total, mut erased_total) = (0, 0);
+    for (subject, report) in &reports {
+        let expected = oracle(&client, *subject).await;
+        for (table, want) in &expected {
+            let found = report["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|t| t["table"] == *table);
+            let (rows, kept, gone) = match found {
+                Some(t) => (
+                    t["rows"].as_i64().unwrap(),
+                    t["kept"].as_i64().unwrap() + t["shared"].as_i64().unwrap(),
+                    t["deleted"].as_i64().unwrap() + t["masked"].as_i64().unwrap(),
+                ),
+                None => (0, 0, 0),
+            };
+            kept_total += kept;
+            erased_total += gone;
+            if rows != want.rows || kept != want.kept || gone != want.rows - want.kept {
+                mismatches.push(format!(
+                    "borrower {subject} {table}: derbes rows {rows} kept {kept} erased {gone}, oracle {want:?}"
+                ));
+            }
+        }
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(kept_total > 0 && erased_total > 0);
+    // Dry runs all: nothing changed, no archive left behind.
+    assert_eq!(
+        count(&client, "SELECT count(*) FROM derbes.archives").await,
+        0
+    );
+}
+
+/// Issue 22, defect 1: a borrower registered six years ago whose last loan closed
+/// a year ago keeps their identity document and addresses (AML/CFT Art. 5: five
+/// years after the relationship ends), where erase used to age them by their own
+/// creation time and delete them.
+#[tokio::test]
+async fn erase_keeps_identification_until_five_years_after_the_last_loan_closed() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES
+                 (900031, '880330300016', 'Nurlanov', 'Bolat', '1988-03-30', 'M', 'bolat@example.kz', '+77010000031', now() - interval '6 years');
+             INSERT INTO addresses (borrower_id, kind, region, city, street, house, created_at) VALUES
+                 (900031, 'residence', 'Astana', 'Astana', 'Kenesary', '2', now() - interval '6 years');
+             INSERT INTO identity_documents (borrower_id, doc_type, doc_number, issued_by, issued_on, expires_on, created_at) VALUES
+                 (900031, 'id_card', '000000031', 'MVD', '2015-01-01', '2035-01-01', now() - interval '6 years');
+             INSERT INTO loans (id, borrower_id, contract_no, principal, rate_percent, issued_at, due_on, closed_at, status) VALUES
+                 (900031, 900031, 'T-900031', 50000, 0.5, now() - interval '6 years', (now() - interval '1 year')::date, now() - interval '1 year', 'closed');",
+        )
+        .await
+        .unwrap();
+    let keys = age_keys();
+    db.cmd()
+        .args(["erase", "id:900031", "--yes", "--ticket", "REQ-22"])
+        .args(["--archive-to", &keys.age_recipient, "--archive-out"])
+        .arg(keys.dir.join("erase.age"))
+        .arg("--key-file")
+        .arg(mask_key(&keys))
+        .assert()
+        .success();
+    for table in ["addresses", "identity_documents", "loans"] {
+        let left = count(
+            &client,
+            &format!("SELECT count(*) FROM {table} WHERE borrower_id = 900031"),
+        )
+        .await;
+        assert_eq!(left, 1, "{table}: kept until 5 years after the loan closed");
+    }
+}
+
+/// Issue 22, defect 5: a real purge never ages rows from a time after now (a
+/// cut-off tomorrow would delete rows a day early); a dry run may preview it.
+#[tokio::test]
+async fn a_real_purge_refuses_an_as_of_in_the_future_and_deletes_nothing() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let before = crate::support::database_checksums(&client).await;
+    for ahead in [
+        Duration::hours(3),
+        Duration::days(1),
+        Duration::days(3 * 365),
+    ] {
+        let as_of = (Utc::now() + ahead).to_rfc3339();
+        let output = db
+            .cmd()
+            .args(["purge", "--yes", "--ticket", "RET-22", "--rule", "location"])
+            .args(["--as-of", &as_of])
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "--as-of {as_of}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(stderr.contains("in the future"), "{stderr}");
+        db.cmd()
+            .args([
+                "purge",
+                "--dry-run",
+                "--ticket",
+                "RET-22",
+                "--rule",
+                "location",
+            ])
+            .args(["--as-of", &as_of])
+            .assert()
+            .success();
+    }
+    assert_eq!(crate::support::database_checksums(&client).await, before);
+}
