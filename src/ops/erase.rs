@@ -132,10 +132,13 @@ impl Hold {
         }
         if let Some(loans) = map.ledgers.loans.as_ref().filter(|l| l.table == table) {
             let p = values.push(Value::TextArray(loans.open.clone()));
-            parts.push((
-                format!("t0.{}::text = ANY({p}::text[])", quote_ident(&loans.status)),
-                "an open loan: the obligation is not fulfilled (Law 94-V Art. 8(2))".to_owned(),
-            ));
+            let open = format!("t0.{}::text = ANY({p}::text[])", quote_ident(&loans.status));
+            let reason = retention::OPEN_LOAN;
+            // One reason, said once: the rule's open-loan hold and the open loan row.
+            match parts.iter_mut().find(|(_, r)| r == reason) {
+                Some((condition, _)) => *condition = format!("({condition} OR {open})"),
+                None => parts.push((open, reason.to_owned())),
+            }
         }
         Hold { parts }
     }
@@ -167,13 +170,7 @@ impl Planned {
     /// `USING <keys> k WHERE t0.pk = k.pk [AND NOT hold AND NOT shared]`, with the
     /// hold's and the subject key's values pushed onto `p`.
     fn scope(&self, map: &DataMap, subject_key: &str, remaining: bool, p: &mut Params) -> RowScope {
-        let on: Vec<String> = self
-            .keys
-            .key_columns
-            .iter()
-            .map(|c| format!("t0.{0} = k.{0}", quote_ident(c)))
-            .collect();
-        let mut condition = on.join(" AND ");
+        let mut condition = self.keys.matches("t0", "k");
         if remaining {
             let hold = Hold::of(map, self.retention(), &self.key, p);
             condition.push_str(&format!(" AND NOT {}", hold.condition()));
@@ -193,7 +190,9 @@ impl Planned {
 
     /// A condition on `t0`: the row is shared with another subject.
     fn shared_sql(&self, subject_key: &str, p: &mut Params) -> Option<String> {
-        if !self.path.may_share() {
+        // A table without a primary key cannot name its shared rows; `erase`
+        // refuses it before planning when its link may share rows.
+        if !self.path.may_share() || self.keys.by_row_address() {
             return None;
         }
         let n = p.text(subject_key)[1..]
@@ -379,6 +378,15 @@ pub async fn erase(
         };
         let path =
             LinkPath::compile(map, catalog, &key).map_err(DerbesError::VerificationFailed)?;
+        if keys.by_row_address() && path.may_share() {
+            return Err(DerbesError::VerificationFailed(format!(
+                "table {} has no primary key and is reached through a reverse link, so the rows \
+                 this subject shares with others cannot be told apart: nothing was erased. Add a \
+                 primary key to it",
+                keys.table
+            ))
+            .into());
+        }
         let action = if masks.contains_key(&key) {
             if masks[&key].delete {
                 "delete"

@@ -661,9 +661,12 @@ pub fn plan_table(
             .sets
             .push(format!("{} = {expr}", quote_ident(&info.column)));
     }
-    if (masks.delete || !masks.fakes.is_empty()) && masks.key_columns.is_empty() {
+    // A delete needs no key (one statement over the rows in scope); a fake is
+    // read, made here and written back by key.
+    if !masks.delete && !masks.fakes.is_empty() && masks.key_columns.is_empty() {
         return Err(MaskingError::Misfit(format!(
-            "table {name} has no primary key, so its rows cannot be faked or deleted by key: add one"
+            "table {name} has no primary key, so its rows cannot be given fake values by key: \
+             add a primary key, or mask its columns with null, redact, hmac or generalise"
         )));
     }
     Ok(masks)

@@ -485,6 +485,12 @@ async fn purge_batches(
         ))
     })?;
     let key_columns = catalog_table.primary_key.clone();
+    if key_columns.is_empty() {
+        return delete_keyless(
+            client, request, rule, table, conditions, archive, done, outcome,
+        )
+        .await;
+    }
     let key_types: Vec<String> = key_columns
         .iter()
         .map(|c| catalog_table.column_type(c).unwrap_or("text").to_owned())
@@ -609,6 +615,80 @@ async fn purge_batches(
         outcome.status = "stopped".to_owned();
     }
     Ok(())
+}
+
+/// Delete a table's due rows when the table has no primary key to cut batches by:
+/// each batch one statement over at most `BATCH` rows found by address (`ctid`)
+/// that checks the rule's condition itself (a row changed since it was found is
+/// re-read and kept if no longer due), committed with its own audit row, so a
+/// stopped run leaves every deleted row on the record and the next run deletes
+/// what is still due. Archiving first needs a key to delete exactly what was
+/// archived: refused.
+#[allow(clippy::too_many_arguments)]
+async fn delete_keyless(
+    client: &mut Client,
+    request: &PurgeRequest,
+    rule: &RulePlan,
+    table: &TablePlan,
+    conditions: &Conditions,
+    archive: Option<&ArchiveTarget>,
+    done: &mut TableOutcome,
+    outcome: &mut RuleOutcome,
+) -> anyhow::Result<()> {
+    const BATCH: i64 = 10_000;
+    if archive.is_some() {
+        return Err(usage(format!(
+            "table {} has no primary key, so rule `{}` cannot archive its rows and then delete \
+             exactly those: add a primary key, or make the rule `delete`",
+            table.name, rule.name
+        )));
+    }
+    let sql = format!(
+        "DELETE FROM {table} t0 WHERE t0.ctid = ANY(ARRAY( \
+             SELECT t0.ctid FROM {table} t0 WHERE {due} LIMIT {BATCH})) AND {due}",
+        table = table.name.quoted(),
+        due = conditions.due(),
+    );
+    let cutoff = rule.cutoff.to_rfc3339();
+    loop {
+        if request.deadline.is_some_and(|d| Instant::now() >= d) {
+            outcome.status = "stopped".to_owned();
+            return Ok(());
+        }
+        let started = Instant::now();
+        let change = change::begin(client, &request.limits, false).await?;
+        let deleted = change.tx().execute(&sql, &[&cutoff]).await?;
+        if deleted == 0 {
+            crate::pg::db::finish(change.into_transaction(), true).await?;
+            return Ok(());
+        }
+        crate::fault::point("purge.deleted");
+        done.batches += 1;
+        change
+            .commit(
+                &request.operator,
+                &AuditEntry {
+                    action: "purge".to_owned(),
+                    ticket: Some(request.ticket.clone()),
+                    subject_ref: None,
+                    counts: BTreeMap::from([(table.name.to_string(), deleted as i64)]),
+                    fields: Vec::new(),
+                    detail: serde_json::json!({
+                        "rule": rule.name,
+                        "table": table.name.to_string(),
+                        "cutoff": rule.cutoff,
+                        "batch": done.batches,
+                        "by": "row address (the table has no primary key)",
+                    }),
+                },
+            )
+            .await?;
+        done.deleted += deleted as i64;
+        done.longest_batch_ms = done
+            .longest_batch_ms
+            .max(started.elapsed().as_millis() as u64);
+        tokio::time::sleep(request.pause).await;
+    }
 }
 
 /// The streams of a delete job: an unfinished run's as it was cut, else the due

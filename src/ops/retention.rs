@@ -41,6 +41,9 @@ use crate::pg::catalog::Catalog;
 use crate::pg::change::ChangeError;
 use crate::when::Period;
 
+/// Why an open loan keeps a row, in words for people.
+pub const OPEN_LOAN: &str = "an open loan: the obligation is not fulfilled (Law 94-V Art. 8(2))";
+
 fn usage(message: String) -> anyhow::Error {
     DerbesError::Usage(message).into()
 }
@@ -484,7 +487,7 @@ impl Conditions {
             ),
             (
                 self.held(Some(RetentionHold::OpenLoan.name())),
-                "an open loan: the obligation is not fulfilled (Law 94-V Art. 8(2))".to_owned(),
+                OPEN_LOAN.to_owned(),
             ),
         ])
     }

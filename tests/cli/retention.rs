@@ -5,6 +5,7 @@
 //! derbes' SQL builder; and a real purge never ages rows from a time to come.
 
 use std::collections::BTreeMap;
+use std::path::Path;
 
 use chrono::{Duration, Utc};
 use tokio_postgres::Client;
@@ -205,10 +206,11 @@ async fn spread_population() -> (TestDb, Client) {
     (db, client)
 }
 
-fn erase_dry_run(db: &TestDb, keys: &Keys, subject: i64) -> serde_json::Value {
+fn erase_dry_run(db: &TestDb, map: &Path, keys: &Keys, subject: &str) -> serde_json::Value {
     let out = keys.dir.join(format!("erase-{subject}.age"));
     let output = db
         .cmd()
+        .env("DERBES_MAP", map)
         .args([
             "erase",
             &format!("id:{subject}"),
@@ -229,6 +231,60 @@ fn erase_dry_run(db: &TestDb, keys: &Keys, subject: i64) -> serde_json::Value {
         String::from_utf8_lossy(&output.stderr)
     );
     serde_json::from_slice(&output.stdout).unwrap()
+}
+
+/// `erase --dry-run` of every subject, two at a time: (subject, JSON report).
+fn erase_every_subject(
+    db: &TestDb,
+    map: &Path,
+    keys: &Keys,
+    subjects: &[String],
+) -> Vec<(String, serde_json::Value)> {
+    std::thread::scope(|scope| {
+        let halves: Vec<_> = subjects
+            .chunks(subjects.len().div_ceil(2))
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .iter()
+                        .map(|s| (s.clone(), erase_dry_run(db, map, keys, s)))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        halves.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    })
+}
+
+/// The differences between what erase reported for one subject and the oracle
+/// (per table: the subject's rows, those kept, those deleted or masked).
+fn differences(
+    subject: &str,
+    report: &serde_json::Value,
+    expected: &BTreeMap<&'static str, Expected>,
+) -> Vec<String> {
+    let mut found = Vec::new();
+    for (table, want) in expected {
+        let outcome = report["tables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == *table);
+        let (rows, kept, gone) = match outcome {
+            Some(t) => (
+                t["rows"].as_i64().unwrap(),
+                t["kept"].as_i64().unwrap() + t["shared"].as_i64().unwrap(),
+                t["deleted"].as_i64().unwrap() + t["masked"].as_i64().unwrap(),
+            ),
+            None => (0, 0, 0),
+        };
+        if rows != want.rows || kept != want.kept || gone != want.rows - want.kept {
+            found.push(format!(
+                "subject {subject} {table}: derbes rows {rows} kept {kept} erased {gone}, oracle {want:?}"
+            ));
+        }
+    }
+    found
 }
 
 /// Issue 22, defect 1: over every subject of a population with loans closed at
@@ -256,47 +312,15 @@ async fn erase_destroys_exactly_what_the_retention_rules_let_go_for_every_subjec
         let n = count(&client, sql).await;
         assert!(n >= 10, "only {n} subjects who have {case}");
     }
-    let reports: Vec<(i64, serde_json::Value)> = std::thread::scope(|scope| {
-        let halves: Vec<_> = subjects
-            .chunks(subjects.len().div_ceil(2))
-            .map(|chunk| {
-                let (db, keys) = (&db, &keys);
-                scope.spawn(move || {
-                    chunk
-                        .iter()
-                        .map(|&s| (s, erase_dry_run(db, keys, s)))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        halves.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
+    let subjects: Vec<String> = subjects.iter().map(i64::to_string).collect();
+    let reports = erase_every_subject(&db, &crate::support::reference_map(), &keys, &subjects);
     let mut mismatches = Vec::new();
-    let (mut kept_total, mut erased_total) = (0, 0);
+    let (mut kept, mut erased) = (0, 0);
     for (subject, report) in &reports {
-        let expected = oracle(&client, *subject).await;
-        for (table, want) in &expected {
-            let found = report["tables"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .find(|t| t["table"] == *table);
-            let (rows, kept, gone) = match found {
-                Some(t) => (
-                    t["rows"].as_i64().unwrap(),
-                    t["kept"].as_i64().unwrap() + t["shared"].as_i64().unwrap(),
-                    t["deleted"].as_i64().unwrap() + t["masked"].as_i64().unwrap(),
-                ),
-                None => (0, 0, 0),
-            };
-            kept_total += kept;
-            erased_total += gone;
-            if rows != want.rows || kept != want.kept || gone != want.rows - want.kept {
-                mismatches.push(format!(
-                    "borrower {subject} {table}: derbes rows {rows} kept {kept} erased {gone}, oracle {want:?}"
-                ));
-            }
-        }
+        let expected = oracle(&client, subject.parse().unwrap()).await;
+        kept += expected.values().map(|e| e.kept).sum::<i64>();
+        erased += expected.values().map(|e| e.rows - e.kept).sum::<i64>();
+        mismatches.extend(differences(subject, report, &expected));
     }
     assert!(
         mismatches.is_empty(),
@@ -304,12 +328,196 @@ async fn erase_destroys_exactly_what_the_retention_rules_let_go_for_every_subjec
         mismatches.len(),
         mismatches.join("\n")
     );
-    assert!(kept_total > 0 && erased_total > 0);
+    assert!(kept > 0 && erased > 0, "kept {kept}, erased {erased}");
     // Dry runs all: nothing changed, no archive left behind.
     assert_eq!(
         count(&client, "SELECT count(*) FROM derbes.archives").await,
         0
     );
+}
+
+/// The oracle of `tests/fixtures/lender.toml`, by hand: kyc (client, kyc_doc) and
+/// credits (credit, its repayments through it) keep a row until 5 years after the
+/// client's last credit ended, or by the row's own time for a client who never had
+/// one, and while a credit is live or late; kept rows keep the client (and kept
+/// repayments their credits); contact notes always go.
+async fn lender_oracle(client: &Client, subject: &str) -> BTreeMap<&'static str, Expected> {
+    let row = client
+        .query_one(
+            "SELECT count(*) > 0, count(*) FILTER (WHERE state IN ('live', 'late')) > 0, \
+                    CASE WHEN bool_and(ended IS NOT NULL) THEN max(ended) END < now() - interval '5 years' \
+             FROM core.credit WHERE client_code = $1",
+            &[&subject],
+        )
+        .await
+        .unwrap();
+    let (has_credits, open, ended_5y_ago): (bool, bool, Option<bool>) =
+        (row.get(0), row.get(1), row.get(2));
+    let mut expected = BTreeMap::new();
+    for (table, column, from) in [
+        ("client", "opened", "FROM core.client t WHERE t.client_code = $1"),
+        ("kyc_doc", "created", "FROM core.kyc_doc t WHERE t.client_code = $1"),
+        ("credit", "opened", "FROM core.credit t WHERE t.client_code = $1"),
+        (
+            "pay.repayment",
+            "paid_on",
+            "FROM pay.repayment t JOIN core.credit k ON k.credit_no = t.credit_no WHERE k.client_code = $1",
+        ),
+    ] {
+        let due = match has_credits {
+            true => ended_5y_ago.unwrap_or(false).to_string(),
+            false => format!("COALESCE(t.{column} < now() - interval '5 years', false)"),
+        };
+        let row = client
+            .query_one(
+                &format!("SELECT count(*), count(*) FILTER (WHERE $2 OR NOT {due}) {from}"),
+                &[&subject, &open],
+            )
+            .await
+            .unwrap();
+        expected.insert(table, Expected { rows: row.get(0), kept: row.get(1) });
+    }
+    let notes: i64 = client
+        .query_one(
+            "SELECT count(*) FROM core.contact_log WHERE client_code = $1",
+            &[&subject],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    expected.insert(
+        "contact_log",
+        Expected {
+            rows: notes,
+            kept: 0,
+        },
+    );
+    if expected.iter().any(|(t, e)| *t != "client" && e.kept > 0) {
+        let c = expected.get_mut("client").unwrap();
+        c.kept = c.rows;
+    }
+    if expected["pay.repayment"].kept > 0 {
+        let c = expected.get_mut("credit").unwrap();
+        c.kept = c.rows;
+    }
+    expected
+}
+
+/// Issue 22, defects 1-3: the same differential test on a schema of another shape
+/// (`tests/fixtures/lender.*`): text keys, two schemas, repayments partitioned with
+/// their foreign key on each partition only, a contact log without a primary key
+/// (its rows archived and deleted by address), frozen (blocked) clients.
+#[tokio::test]
+async fn erase_on_a_partitioned_keyless_text_keyed_schema_matches_the_oracle_for_every_subject() {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    client
+        .batch_execute(include_str!("../fixtures/lender.sql"))
+        .await
+        .unwrap();
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    client
+        .batch_execute("SET timezone = 'Asia/Almaty'")
+        .await
+        .unwrap();
+    let map = crate::support::repo_root().join("tests/fixtures/lender.toml");
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .args(["map", "check"])
+        .assert()
+        .success()
+        .stdout(predicates::str::contains(
+            "pay.repayment(credit_no) -> core.credit(credit_no) on every partition",
+        ));
+    // `map init` drafts the link whose foreign key sits on the partitions.
+    let draft = db
+        .cmd()
+        .env_remove("DERBES_MAP")
+        .args(["map", "init"])
+        .output()
+        .unwrap();
+    let draft = String::from_utf8_lossy(&draft.stdout);
+    assert!(
+        draft.contains("[tables.\"pay.repayment\"]")
+            && draft.contains("link = { column = \"credit_no\", via = \"credit\" }"),
+        "{draft}"
+    );
+    let subjects: Vec<String> = client
+        .query("SELECT client_code FROM core.client ORDER BY 1", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(subjects.len() >= 300);
+    let keys = age_keys();
+    let reports = erase_every_subject(&db, &map, &keys, &subjects);
+    let mut mismatches = Vec::new();
+    let (mut kept, mut erased) = (0, 0);
+    for (subject, report) in &reports {
+        let expected = lender_oracle(&client, subject).await;
+        kept += expected.values().map(|e| e.kept).sum::<i64>();
+        erased += expected.values().map(|e| e.rows - e.kept).sum::<i64>();
+        mismatches.extend(differences(subject, report, &expected));
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(kept > 0 && erased > 0, "kept {kept}, erased {erased}");
+    // A real erasure of a client whose rows all go, keyless log included: exactly
+    // their rows are gone, every other client's untouched.
+    let gone = subjects
+        .iter()
+        .find(|s| {
+            let expected = &reports.iter().find(|(r, _)| r == *s).unwrap().1;
+            expected["tables"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|t| t["kept"] == 0 && t["shared"] == 0)
+                && expected["tables"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|t| t["table"] == "contact_log")
+        })
+        .expect("a client with nothing kept")
+        .clone();
+    let others = "SELECT md5(string_agg(x, ',' ORDER BY x)) FROM ( \
+        SELECT 'c' || c::text AS x FROM core.client c WHERE client_code <> $1 \
+        UNION ALL SELECT 'k' || k::text FROM core.credit k WHERE client_code <> $1 \
+        UNION ALL SELECT 'd' || d::text FROM core.kyc_doc d WHERE client_code <> $1 \
+        UNION ALL SELECT 'r' || r::text FROM pay.repayment r JOIN core.credit k USING (credit_no) WHERE k.client_code <> $1 \
+        UNION ALL SELECT 'l' || l::text FROM core.contact_log l WHERE client_code <> $1) s";
+    let before: String = client.query_one(others, &[&gone]).await.unwrap().get(0);
+    db.cmd()
+        .env("DERBES_MAP", &map)
+        .args([
+            "erase",
+            &format!("id:{gone}"),
+            "--yes",
+            "--ticket",
+            "REQ-22",
+        ])
+        .args(["--archive-to", &keys.age_recipient, "--archive-out"])
+        .arg(keys.dir.join("lender-erase.age"))
+        .arg("--key-file")
+        .arg(mask_key(&keys))
+        .assert()
+        .success();
+    let after: String = client.query_one(others, &[&gone]).await.unwrap().get(0);
+    assert_eq!(before, after, "every other client's rows untouched");
+    let left = count(
+        &client,
+        &format!("SELECT count(*) FROM core.contact_log WHERE client_code = '{gone}'"),
+    )
+    .await;
+    assert_eq!(left, 0, "the keyless log's rows of the client are gone");
 }
 
 /// Issue 22, defect 1: a borrower registered six years ago whose last loan closed
@@ -388,4 +596,69 @@ async fn a_real_purge_refuses_an_as_of_in_the_future_and_deletes_nothing() {
             .success();
     }
     assert_eq!(crate::support::database_checksums(&client).await, before);
+}
+
+/// Issue 22, defect 3: `purge` deletes the due rows of a table without a primary
+/// key (found by address, each batch checking the rule itself, each committed with
+/// its audit row) and exactly those: old enough, of no client with a live or late
+/// credit or frozen, by an oracle written apart.
+#[tokio::test]
+async fn purge_deletes_exactly_the_due_rows_of_a_table_without_a_primary_key() {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    client
+        .batch_execute(include_str!("../fixtures/lender.sql"))
+        .await
+        .unwrap();
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    let map = crate::support::repo_root().join("tests/fixtures/lender.toml");
+    let rows = "SELECT md5(string_agg(l::text, ',' ORDER BY l::text)) FROM core.contact_log l";
+    let expected: String = client
+        .query_one(
+            "SELECT md5(string_agg(l::text, ',' ORDER BY l::text)) FROM core.contact_log l \
+             WHERE NOT (l.at < now() - interval '1 year' \
+                        AND l.client_code NOT IN (SELECT client_code FROM core.credit WHERE state IN ('live', 'late') \
+                                                  UNION SELECT client_code FROM core.client WHERE state = 'frozen'))",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    let due = count(
+        &client,
+        "SELECT count(*) FROM core.contact_log l WHERE l.at < now() - interval '1 year' \
+         AND l.client_code NOT IN (SELECT client_code FROM core.credit WHERE state IN ('live', 'late') \
+                                   UNION SELECT client_code FROM core.client WHERE state = 'frozen')",
+    )
+    .await;
+    assert!(due > 0);
+    let output = db
+        .cmd()
+        .env("DERBES_MAP", &map)
+        .args([
+            "purge", "--yes", "--ticket", "RET-22", "--rule", "contacts", "--format", "json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["rules"][0]["deleted"], due, "{report}");
+    let after: String = client.query_one(rows, &[]).await.unwrap().get(0);
+    assert_eq!(after, expected, "exactly the due rows deleted");
+    let audited = count(
+        &client,
+        "SELECT coalesce(sum((counts->>'core.contact_log')::bigint), 0)::bigint FROM derbes.audit_log \
+         WHERE action = 'purge' AND detail ? 'batch'",
+    )
+    .await;
+    assert_eq!(
+        audited, due,
+        "every deleted row on the record with its batch"
+    );
 }

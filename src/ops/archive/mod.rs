@@ -113,18 +113,44 @@ pub struct ArchiveReceipt {
 #[derive(Debug, Clone, Serialize)]
 pub struct ArchivedKeys {
     pub table: TableName,
-    /// The table's primary key columns, which are the temporary table's columns.
+    /// The temporary table's columns: the table's primary key columns, or
+    /// [`ROW_ADDRESS`] for a table without one.
     pub key_columns: Vec<String>,
+    /// What each key column is on the table's side: the same primary key columns,
+    /// or `ctid` for a table without one (its rows addressed where they lie, which
+    /// holds in the REPEATABLE READ transaction that wrote the archive: a row changed
+    /// by another transaction since fails the change instead of moving under it).
+    pub table_columns: Vec<String>,
     /// Name of the temporary table (schema `pg_temp`), unquoted.
     pub temp_table: String,
     /// Rows archived (= keys recorded).
     pub rows: u64,
 }
 
+/// The key column of a table without a primary key, in the temporary table of
+/// its archived rows' addresses (`ctid`, which no table column may be named).
+pub const ROW_ADDRESS: &str = "derbes_ctid";
+
 impl ArchivedKeys {
     /// `pg_temp."<temp_table>"`, for SQL.
     pub fn quoted_temp_table(&self) -> String {
         format!("pg_temp.{}", quote_ident(&self.temp_table))
+    }
+
+    /// The condition that row `row` (an alias of the table) is the archived row
+    /// `keys` (an alias of the temporary table).
+    pub fn matches(&self, row: &str, keys: &str) -> String {
+        self.table_columns
+            .iter()
+            .zip(&self.key_columns)
+            .map(|(t, k)| format!("{row}.{} = {keys}.{}", quote_ident(t), quote_ident(k)))
+            .collect::<Vec<_>>()
+            .join(" AND ")
+    }
+
+    /// The table has no primary key: its rows are addressed by `ctid`.
+    pub fn by_row_address(&self) -> bool {
+        self.key_columns.first().map(String::as_str) == Some(ROW_ADDRESS)
     }
 }
 
@@ -165,12 +191,7 @@ impl ArchiveReceipt {
         }
         let mut deleted = BTreeMap::new();
         for keys in self.keys.iter().rev() {
-            let on = keys
-                .key_columns
-                .iter()
-                .map(|c| format!("t.{0} = k.{0}", quote_ident(c)))
-                .collect::<Vec<_>>()
-                .join(" AND ");
+            let on = keys.matches("t", "k");
             let sql = format!(
                 "DELETE FROM {} t USING {} k WHERE {on}",
                 keys.table.quoted(),
@@ -549,7 +570,9 @@ pub async fn write_verified(
 /// For an archive-then-delete: give every planned table a temporary table for its
 /// primary keys and make its dump statement fill it from the very rows it streams
 /// (`WITH sel AS MATERIALIZED (...), keys AS (INSERT ...) SELECT * FROM sel`: one
-/// statement, one snapshot). Refused for a table without a primary key.
+/// statement, one snapshot). A table without a primary key records its rows'
+/// addresses (`ctid`) instead: exactly the rows archived are the rows later
+/// deleted or masked, in the same REPEATABLE READ transaction.
 async fn capture_keys(
     tx: &Transaction<'_>,
     tables: &mut [select::PlannedTable],
@@ -557,29 +580,31 @@ async fn capture_keys(
 ) -> anyhow::Result<Vec<ArchivedKeys>> {
     let mut keys = Vec::new();
     for (index, table) in tables.iter_mut().enumerate() {
-        if table.key_columns.is_empty() {
-            return Err(DerbesError::Refused(format!(
-                "table {} has no primary key, so the rows archived could not be deleted by key: \
-                 add a primary key to it, or archive without deleting",
-                table.name
-            ))
-            .into());
-        }
         let temp_table = format!("derbes_archived_{}_{index}", &archive_id[..12]);
-        let columns = table
-            .key_columns
+        let quoted = format!("pg_temp.{}", quote_ident(&temp_table));
+        let (key_columns, table_columns) = if table.key_columns.is_empty() {
+            (vec![ROW_ADDRESS.to_owned()], vec!["ctid".to_owned()])
+        } else {
+            (table.key_columns.clone(), table.key_columns.clone())
+        };
+        let columns = key_columns
             .iter()
             .map(|c| quote_ident(c))
             .collect::<Vec<_>>()
             .join(", ");
-        let quoted = format!("pg_temp.{}", quote_ident(&temp_table));
-        tx.batch_execute(&format!(
-            "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {columns} FROM {} WITH NO DATA",
-            quote_ident(&temp_table),
-            table.name.quoted()
-        ))
-        .await
-        .map_err(|e| {
+        let created = if table.key_columns.is_empty() {
+            format!(
+                "CREATE TEMPORARY TABLE {} ({ROW_ADDRESS} tid) ON COMMIT DROP",
+                quote_ident(&temp_table)
+            )
+        } else {
+            format!(
+                "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {columns} FROM {} WITH NO DATA",
+                quote_ident(&temp_table),
+                table.name.quoted()
+            )
+        };
+        tx.batch_execute(&created).await.map_err(|e| {
             anyhow::anyhow!(
                 "cannot create the temporary table for the keys of {}: {}; check the role may \
                  create temporary tables (GRANT TEMPORARY ON DATABASE)",
@@ -587,14 +612,34 @@ async fn capture_keys(
                 crate::pg::db::describe(&e)
             )
         })?;
-        table.select = format!(
-            "WITH sel AS MATERIALIZED ({}), keys AS (INSERT INTO {quoted} ({columns}) \
-             SELECT {columns} FROM sel) SELECT * FROM sel",
-            table.select
-        );
+        table.select = if table.key_columns.is_empty() {
+            // The address rides along in the materialised rows and is left out of
+            // what the archive holds. Every planned select reads the table as t0.
+            let Some(rest) = table.select.strip_prefix("SELECT ") else {
+                return Err(anyhow::anyhow!(
+                    "internal: the dump of {} is not a plain SELECT",
+                    table.name
+                ));
+            };
+            let archived: Vec<String> =
+                table.columns.iter().map(|c| quote_ident(&c.name)).collect();
+            format!(
+                "WITH sel AS MATERIALIZED (SELECT t0.ctid AS {ROW_ADDRESS}, {rest}), \
+                 keys AS (INSERT INTO {quoted} ({ROW_ADDRESS}) SELECT {ROW_ADDRESS} FROM sel) \
+                 SELECT {} FROM sel",
+                archived.join(", ")
+            )
+        } else {
+            format!(
+                "WITH sel AS MATERIALIZED ({}), keys AS (INSERT INTO {quoted} ({columns}) \
+                 SELECT {columns} FROM sel) SELECT * FROM sel",
+                table.select
+            )
+        };
         keys.push(ArchivedKeys {
             table: table.name.clone(),
-            key_columns: table.key_columns.clone(),
+            key_columns,
+            table_columns,
             temp_table,
             rows: 0,
         });
