@@ -654,6 +654,11 @@ pub struct RetentionRule {
     /// `[]` none.
     #[serde(default)]
     pub exceptions: Option<Vec<RetentionHold>>,
+    /// The categories the law keeps (an `archive-then-delete` rule): a row kept
+    /// from an erasure keeps these columns, and its other personal columns are
+    /// masked by their strategies. Absent: the whole row is kept.
+    #[serde(default)]
+    pub keeps: Option<Vec<Category>>,
 }
 
 /// An event of the subject that starts the retention period, found through the
@@ -1156,6 +1161,12 @@ impl DataMap {
                         "[tables.{table}] is under retention rule `{name}` but has no time_column to age its rows by: add time_column, or age_from to the rule"
                     ));
                 }
+            }
+            if rule.keeps.is_some() && rule.action != RetentionAction::ArchiveThenDelete {
+                return Err(format!(
+                    "[retention.{name}] says what it keeps, but only an archive-then-delete rule \
+                     keeps rows by law: drop `keeps`, or make the action archive-then-delete"
+                ));
             }
             if rule
                 .exceptions

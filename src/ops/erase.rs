@@ -80,6 +80,15 @@ pub struct TableOutcome {
     pub shared: u64,
     /// Why rows were kept, in words (no personal values).
     pub reasons: Vec<String>,
+    /// In the rows kept by law: the columns kept, each with its category and the
+    /// rule that keeps it (`column (category): rule`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kept_columns: Vec<String>,
+    /// In the rows kept by law: the columns masked, the law not needing them.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub minimised_columns: Vec<String>,
+    /// Rows kept by law whose other personal columns were masked.
+    pub minimised: u64,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -410,6 +419,9 @@ pub async fn erase(
                     kept: 0,
                     shared: 0,
                     reasons: Vec::new(),
+                    kept_columns: Vec::new(),
+                    minimised_columns: Vec::new(),
+                    minimised: 0,
                 },
                 key,
                 path,
@@ -604,6 +616,70 @@ pub async fn erase(
             ));
         }
     }
+    // Of a row the law keeps, only what the law names: the other personal columns
+    // are masked by their strategies (the rule's `keeps`; a row kept only because
+    // kept rows point at it keeps no personal column its own rule does not keep).
+    for plan in planned.values_mut() {
+        if plan.outcome.kept == 0 {
+            continue;
+        }
+        let own = plan
+            .retention
+            .as_ref()
+            .filter(|(rule, _)| rule.keeps_by_law());
+        let (keeps, by): (Vec<Category>, String) = match (own, &plan.keep_all) {
+            (Some((rule, _)), _) => match &rule.rule.keeps {
+                Some(keeps) => (keeps.clone(), format!("retention rule {}", rule.name)),
+                None => continue,
+            },
+            (None, Some(reason)) => (Vec::new(), reason.clone()),
+            (None, None) => continue,
+        };
+        let m = masking::plan_kept_row(
+            map,
+            catalog,
+            &plan.key,
+            &is_not_null,
+            request.mask_key.as_ref(),
+            &|category| keeps.contains(&category),
+        )
+        .map_err(mask_error)?;
+        for (column, spec) in &map.tables[&plan.key].columns {
+            if keeps.contains(&spec.category) {
+                plan.outcome
+                    .kept_columns
+                    .push(format!("{column} ({}): {by}", spec.category.name()));
+            }
+        }
+        if m.is_noop() {
+            continue;
+        }
+        let filter = |p: &mut Params| {
+            let mut scope = plan.scope(map, &request.key, false, p);
+            if plan.keep_all.is_none() {
+                let hold = Hold::of(map, plan.retention(), &plan.key, p);
+                scope.condition = format!("{} AND {}", scope.condition, hold.condition());
+            }
+            // A row another subject shares is theirs too: left as it is.
+            if let Some(shared) = plan.shared_sql(&request.key, p) {
+                scope.condition = format!("{} AND NOT ({shared})", scope.condition);
+            }
+            scope
+        };
+        let applied = m
+            .apply(&tx, &filter, &mut StatementCache::default())
+            .await
+            .map_err(mask_error)?;
+        plan.outcome.minimised = applied.masked;
+        plan.outcome.minimised_columns = m.masked_columns.clone();
+        if applied.masked > 0 {
+            plan.outcome.reasons.push(format!(
+                "{} kept row(s) keep only what the law names: {} masked",
+                applied.masked,
+                m.masked_columns.join(", ")
+            ));
+        }
+    }
     crate::fault::point("erase.applied");
 
     let checked =
@@ -618,11 +694,19 @@ pub async fn erase(
             ("deleted", plan.outcome.deleted),
             ("masked", plan.outcome.masked),
             ("kept", plan.outcome.kept + plan.outcome.shared),
+            ("minimised", plan.outcome.minimised),
         ] {
             if n > 0 {
                 counts.insert(format!("{}.{what}", plan.key), n as i64);
             }
         }
+        fields.extend(
+            plan.outcome
+                .minimised_columns
+                .iter()
+                .filter(|_| plan.outcome.minimised > 0)
+                .map(|c| format!("{}.{c}", plan.key)),
+        );
         if let Some(m) = &plan.masks {
             if plan.outcome.masked > 0 {
                 fields.extend(m.masked_columns.iter().map(|c| format!("{}.{c}", plan.key)));

@@ -557,6 +557,33 @@ pub fn plan_table(
     not_null: &dyn Fn(&TableName, &str) -> bool,
     key: Option<&MaskKey>,
 ) -> Result<TableMasks, MaskingError> {
+    plan_table_keeping(map, catalog, table, not_null, key, &|_| false)
+}
+
+/// Plan the masking of a row the law keeps: the columns whose category `kept`
+/// says are left as they are, the others masked by their strategies; the row
+/// itself is never deleted (`delete-row` columns are left too).
+pub fn plan_kept_row(
+    map: &DataMap,
+    catalog: &Catalog,
+    table: &str,
+    not_null: &dyn Fn(&TableName, &str) -> bool,
+    key: Option<&MaskKey>,
+    kept: &dyn Fn(Category) -> bool,
+) -> Result<TableMasks, MaskingError> {
+    let mut masks = plan_table_keeping(map, catalog, table, not_null, key, kept)?;
+    masks.delete = false;
+    Ok(masks)
+}
+
+fn plan_table_keeping(
+    map: &DataMap,
+    catalog: &Catalog,
+    table: &str,
+    not_null: &dyn Fn(&TableName, &str) -> bool,
+    key: Option<&MaskKey>,
+    kept: &dyn Fn(Category) -> bool,
+) -> Result<TableMasks, MaskingError> {
     let columns = columns_of(map, catalog, table, not_null).map_err(MaskingError::Misfit)?;
     let name = map.table_name(table);
     let found = catalog
@@ -586,7 +613,7 @@ pub fn plan_table(
             info.object()
         ))
     };
-    for info in &columns {
+    for info in columns.iter().filter(|info| !kept(info.category)) {
         fit(info).map_err(|m| {
             MaskingError::Misfit(format!(
                 "{}: masking does not fit: {m}; run `derbes map check`",

@@ -1205,6 +1205,17 @@ mod tests {
             .collect::<Vec<_>>()
             .join("\n");
         assert!(parse(&no_ledger).unwrap_err().contains("[ledgers].loans"));
+        // What a rule keeps is a list of the map's categories, on a rule that keeps.
+        let unknown = MAP.replacen("keeps = [\"iin\"", "keeps = [\"horoscope\"", 1);
+        assert_ne!(unknown, MAP);
+        assert!(parse(&unknown).is_err());
+        let on_delete = MAP.replacen(
+            "keep = \"1y\"\naction = \"delete\"",
+            "keep = \"1y\"\naction = \"delete\"\nkeeps = [\"iin\"]",
+            1,
+        );
+        assert_ne!(on_delete, MAP);
+        assert!(parse(&on_delete).unwrap_err().contains("only an archive-then-delete rule"));
     }
 
     #[test]

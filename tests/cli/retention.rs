@@ -662,3 +662,107 @@ async fn purge_deletes_exactly_the_due_rows_of_a_table_without_a_primary_key() {
         "every deleted row on the record with its batch"
     );
 }
+
+/// Issue 22, defect 6: a row the law keeps keeps only the categories its rule
+/// names (`keeps`); its other personal columns are masked by their strategies and
+/// the report says, column by column, what was kept and why.
+#[tokio::test]
+async fn a_kept_row_keeps_only_the_categories_the_law_names() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(
+            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, marital_status, dependants, created_at) VALUES
+                 (900041, '880330300016', 'Nurlanov', 'Bolat', '1988-03-30', 'M', 'bolat@example.kz', '+77010000041', 'married', 2, now() - interval '6 years');
+             INSERT INTO contact_persons (borrower_id, full_name, relation, phone, created_at) VALUES
+                 (900041, 'Aliya Nurlanova', 'spouse', '+77010000042', now() - interval '6 years');
+             INSERT INTO loans (id, borrower_id, contract_no, principal, rate_percent, issued_at, due_on, closed_at, status) VALUES
+                 (900041, 900041, 'T-900041', 50000, 0.5, now() - interval '6 years', (now() - interval '1 year')::date, now() - interval '1 year', 'closed');",
+        )
+        .await
+        .unwrap();
+    let keys = age_keys();
+    let output = db
+        .cmd()
+        .args([
+            "erase",
+            "id:900041",
+            "--yes",
+            "--ticket",
+            "REQ-22",
+            "--format",
+            "json",
+        ])
+        .args(["--archive-to", &keys.age_recipient, "--archive-out"])
+        .arg(keys.dir.join("erase.age"))
+        .arg("--key-file")
+        .arg(mask_key(&keys))
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let row = client
+        .query_one(
+            "SELECT iin, last_name, email, phone, marital_status, dependants FROM borrowers WHERE id = 900041",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        row.get::<_, String>(0),
+        "880330300016",
+        "the IIN identifies: kept"
+    );
+    assert_eq!(
+        row.get::<_, String>(1),
+        "Nurlanov",
+        "the name identifies: kept"
+    );
+    assert_eq!(
+        row.get::<_, Option<String>>(2).as_deref(),
+        Some("[redacted]")
+    );
+    assert_eq!(
+        row.get::<_, Option<String>>(3).as_deref(),
+        Some("0041"),
+        "partial"
+    );
+    assert_eq!(
+        row.get::<_, Option<String>>(4),
+        None,
+        "marital status not kept"
+    );
+    assert_eq!(row.get::<_, Option<i16>>(5), None, "dependants not kept");
+    let contact = client
+        .query_one(
+            "SELECT full_name, relation FROM contact_persons WHERE borrower_id = 900041",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        contact.get::<_, String>(0),
+        "[redacted]",
+        "a third person's name"
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let borrowers = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "borrowers")
+        .unwrap();
+    let kept = borrowers["kept_columns"].to_string();
+    assert!(
+        kept.contains("iin (iin): retention rule identity-kyc"),
+        "{kept}"
+    );
+    let minimised = borrowers["minimised_columns"].to_string();
+    for column in ["email", "phone", "marital_status", "dependants"] {
+        assert!(minimised.contains(column), "{column} in {minimised}");
+    }
+    assert_eq!(borrowers["minimised"], 1);
+}
