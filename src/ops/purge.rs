@@ -1215,7 +1215,9 @@ mod tests {
             1,
         );
         assert_ne!(on_delete, MAP);
-        assert!(parse(&on_delete).unwrap_err().contains("only an archive-then-delete rule"));
+        assert!(parse(&on_delete)
+            .unwrap_err()
+            .contains("only an archive-then-delete rule"));
     }
 
     #[test]

@@ -13,7 +13,7 @@ use tokio_postgres::Client;
 
 use crate::archive::age_keys;
 use crate::erase::mask_key;
-use crate::support::{count, database_checksums, reference_map, TestDb};
+use crate::support::{count, database_checksums, others_checksums, reference_map, TestDb};
 
 const IIN: &str = "061211600012";
 const KEY: &str = "test-mask-key-0123456789abcdef";
@@ -503,6 +503,9 @@ async fn a_subject_anonymised_before_is_refused_unless_again() {
     );
 }
 
+/// Issue 22, defects 4 and 7: besides the pseudonyms, every other subject's rows in
+/// every table stay as they were, and the reported k is the one a hand-written
+/// `GROUP BY` over the quasi-identifiers finds.
 #[tokio::test]
 async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_reported() {
     let db = TestDb::migrated().await;
@@ -516,14 +519,9 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
         ))
         .await
         .unwrap();
-    let others_before: String = client
-        .query_one(
-            "SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
+    // Issue 22, defect 4: every other subject's rows in every table, not only
+    // their borrower rows.
+    let others_before = others_checksums(&client, 900001).await;
     let keys = age_keys();
     let out = db
         .cmd()
@@ -545,7 +543,8 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
         .stdout
         .clone();
     let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    assert!(report["k_anonymity"]["k"].as_i64().is_some(), "{report}");
+    // Issue 22, defect 7: the reported k is the oracle's, not only a number.
+    assert_k_is_the_oracles(&client, &report).await;
     assert!(
         report.to_string().contains("pseudonymised")
             || report["tables"].to_string().contains("iin")
@@ -572,15 +571,11 @@ async fn one_subject_gets_the_same_keyed_pseudonym_in_every_table_and_k_is_repor
         "the same input gives the same pseudonym in every table"
     );
     assert_eq!(last_name, "[redacted]");
-    let others_after: String = client
-        .query_one(
-            "SELECT md5(string_agg(b::text, ',' ORDER BY id)) FROM borrowers b WHERE id <> 900001",
-            &[],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    assert_eq!(others_before, others_after, "other subjects untouched");
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "other subjects untouched"
+    );
     // Without the key, hmac columns are refused before anything changes (exit 2).
     let before = database_checksums(&client).await;
     db.cmd()
@@ -653,4 +648,154 @@ async fn fake_values_keep_their_format_and_deterministic_fakes_repeat_per_key() 
     }
     // The same phone under the same key gives the same stand-in.
     assert_eq!(values[0].1, values[1].1);
+}
+
+/// The oracle of `anonymise --report`: the quasi-identifiers the reference map marks
+/// (`quasi_identifier = true`: borrowers.birth_date, borrowers.sex,
+/// addresses.region), and over every subject, grouped by the combination of their
+/// values (a subject's region: the smallest among its addresses, NULL without one),
+/// the smallest group (k), the number of groups, of subjects, and of subjects in
+/// groups under 5. Hand-written, apart from derbes' SQL.
+const K_ORACLE: &str = "
+    SELECT min(n), count(*), coalesce(sum(n), 0)::bigint,
+           coalesce(sum(n) FILTER (WHERE n < 5), 0)::bigint
+    FROM (SELECT count(*) AS n
+          FROM (SELECT b.birth_date, b.sex,
+                       (SELECT min(a.region) FROM addresses a WHERE a.borrower_id = b.id) AS region
+                FROM borrowers b) s
+          GROUP BY birth_date, sex, region) g";
+
+/// The quasi-identifiers [`K_ORACLE`] groups by, as the map names them.
+const QUASI_IDENTIFIERS: [&str; 3] = ["addresses.region", "borrowers.birth_date", "borrowers.sex"];
+
+/// Assert the report's k (and groups, subjects, subjects in groups under 5) are
+/// [`K_ORACLE`]'s over the database as it is now; returns k.
+async fn assert_k_is_the_oracles(client: &Client, report: &serde_json::Value) -> i64 {
+    // The map still marks exactly the columns the oracle groups by.
+    let map = std::fs::read_to_string(reference_map()).unwrap();
+    let mut marked = Vec::new();
+    let mut table = String::new();
+    for line in map.lines() {
+        if let Some(name) = line
+            .strip_prefix("[tables.")
+            .and_then(|l| l.strip_suffix(".columns]"))
+        {
+            table = name.to_owned();
+        }
+        if !line.starts_with('#') && line.contains("quasi_identifier = true") {
+            let column = line.split_whitespace().next().unwrap();
+            marked.push(format!("{table}.{column}"));
+        }
+    }
+    marked.sort();
+    assert_eq!(
+        marked, QUASI_IDENTIFIERS,
+        "the oracle groups by the map's quasi-identifiers"
+    );
+    let k = &report["k_anonymity"];
+    let mut reported: Vec<String> = k["quasi_identifiers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no quasi-identifiers in {report}"))
+        .iter()
+        .map(|q| q.as_str().unwrap().to_owned())
+        .collect();
+    reported.sort();
+    assert_eq!(reported, QUASI_IDENTIFIERS, "{k}");
+    let row = client.query_one(K_ORACLE, &[]).await.unwrap();
+    let (smallest, groups, subjects, under_5): (i64, i64, i64, i64) =
+        (row.get(0), row.get(1), row.get(2), row.get(3));
+    assert_eq!(k["k"].as_i64(), Some(smallest), "k: {k}");
+    assert_eq!(k["groups"].as_i64(), Some(groups), "groups: {k}");
+    assert_eq!(k["subjects"].as_i64(), Some(subjects), "subjects: {k}");
+    assert_eq!(
+        k["in_groups_under_5"].as_i64(),
+        Some(under_5),
+        "in groups under 5: {k}"
+    );
+    smallest
+}
+
+/// Issue 22, defect 7: `anonymise --report` was only checked for having a k. Here
+/// the population is arranged so that k is not 1: every generated borrower falls in
+/// one of eight groups (two birth years, two sexes, two regions), and the subject,
+/// once its birth date is generalised to the year, shares its group with one other
+/// subject of that year without an address; k is 2, and the report says so, as the
+/// hand-written `GROUP BY` does.
+#[tokio::test]
+async fn the_reported_k_is_the_smallest_group_a_hand_written_group_by_finds() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    client
+        .batch_execute(&format!(
+            "UPDATE borrowers SET birth_date = make_date(1980 + (id % 2)::int, 1, 1),
+                                  sex = CASE WHEN (id / 2) % 2 = 0 THEN 'M' ELSE 'F' END;
+             INSERT INTO addresses (borrower_id, kind, region, city, street, house)
+               SELECT b.id, 'residence', 'x', 'x', 'x', '1' FROM borrowers b
+               WHERE NOT EXISTS (SELECT 1 FROM addresses a WHERE a.borrower_id = b.id);
+             UPDATE addresses SET region = CASE WHEN (borrower_id / 4) % 2 = 0
+                                                THEN 'город Алматы' ELSE 'город Астана' END;
+             INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES
+                 (900001, '{IIN}', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'aigerim@example.kz', '+77010000001', now() - interval '7 years'),
+                 (900002, '880330300016', 'Nurlanova', 'Dana', '2006-01-01', 'F', 'dana@example.kz', '+77010000002', now() - interval '7 years');"
+        ))
+        .await
+        .unwrap();
+    let groups_before = client.query_one(K_ORACLE, &[]).await.unwrap();
+    assert_eq!(
+        groups_before.get::<_, i64>(0),
+        1,
+        "before: the subject stands alone"
+    );
+    let others_before = others_checksums(&client, 900001).await;
+    let keys = age_keys();
+    let out = db
+        .cmd()
+        .args([
+            "anonymise",
+            "id:900001",
+            "--ticket",
+            "REQ-9",
+            "--yes",
+            "--report",
+        ])
+        .args(["--format", "json", "--key-file"])
+        .arg(mask_key(&keys))
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let k = assert_k_is_the_oracles(&client, &report).await;
+    assert_eq!(
+        k, 2,
+        "the subject shares (2006-01-01, F, no address) with 900002"
+    );
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "other subjects untouched"
+    );
+    // The report is read-only: run on its own, it measures the same.
+    let again = db
+        .cmd()
+        .args([
+            "anonymise",
+            "id:900002",
+            "--ticket",
+            "REQ-9",
+            "--dry-run",
+            "--report",
+        ])
+        .args(["--format", "json", "--key-file"])
+        .arg(mask_key(&keys))
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let again: serde_json::Value = serde_json::from_slice(&again.stdout).unwrap();
+    assert_k_is_the_oracles(&client, &again).await;
 }

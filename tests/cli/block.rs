@@ -9,7 +9,9 @@ use predicates::prelude::*;
 use tokio_postgres::Client;
 
 use crate::foreign_schema::{shop_db, shop_map};
-use crate::support::{count, database_checksums, reference_map, temp_file, TestDb};
+use crate::support::{
+    count, database_checksums, others_checksums, reference_map, temp_file, TestDb,
+};
 
 /// Subjects the tests reason about (valid IINs), with sessions and log rows. Keys
 /// 900001.. stay clear of the generated population.
@@ -483,10 +485,13 @@ async fn a_read_only_database_gives_a_clear_error_and_changes_nothing() {
     );
 }
 
+/// Issue 22, defect 4 (also): the unblock changes no other subject's row in any
+/// table, not even that of 900002, named on the command line but not blocked.
 #[tokio::test]
 async fn unblock_needs_the_application_and_keeps_sessions_revoked() {
     let (db, client) = db_with_subjects().await;
     block_first_subject(&db);
+    let others_before = others_checksums(&client, 900001).await;
     db.cmd()
         .args(["unblock", "061211600012", "--ticket", "REQ-9", "--yes"])
         .assert()
@@ -523,6 +528,11 @@ async fn unblock_needs_the_application_and_keeps_sessions_revoked() {
         .stdout(predicate::str::contains("not blocked"));
     // Status back, sessions stay revoked, token version stays bumped.
     assert_eq!(app_view(&client, 900001).await, ("active".into(), 2, 0));
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "other subjects untouched"
+    );
     assert_eq!(active_blocks(&client, "900001").await, 0);
     let row = client
         .query_one(
@@ -748,6 +758,8 @@ async fn blocking_works_on_a_schema_derbes_was_not_designed_for() {
         .code(2);
 }
 
+/// Issue 22, defect 4 (also): besides reverting only what is still blocked, the
+/// unblock changes no row of 900002 (closed meanwhile) or of anybody else.
 #[tokio::test]
 async fn unblock_reverts_only_fields_still_blocked_and_its_dry_run_changes_nothing() {
     let (db, client) = db_with_subjects().await;
@@ -764,6 +776,9 @@ async fn unblock_reverts_only_fields_still_blocked_and_its_dry_run_changes_nothi
         .unwrap();
 
     let before = database_checksums(&client).await;
+    // Issue 22, defect 4 (also): 900002's status no longer holds the blocked value,
+    // so its rows stay exactly as they are, like everybody else's.
+    let others_before = others_checksums(&client, 900001).await;
     let unblock = |extra: &[&str]| {
         let mut cmd = db.cmd();
         cmd.args([
@@ -803,6 +818,11 @@ async fn unblock_reverts_only_fields_still_blocked_and_its_dry_run_changes_nothi
     );
     assert_eq!(active_blocks(&client, "900001").await, 0);
     assert_eq!(active_blocks(&client, "900002").await, 0);
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "900002 and every other subject untouched"
+    );
 }
 
 #[tokio::test]

@@ -6,7 +6,7 @@ use predicates::prelude::*;
 use tokio_postgres::Client;
 
 use crate::rectify::db_with_subject;
-use crate::support::{database_checksums, reference_map, temp_file, TestDb};
+use crate::support::{database_checksums, others_checksums, reference_map, temp_file, TestDb};
 
 fn consent(db: &TestDb, args: &[&str]) -> assert_cmd::Command {
     let mut cmd = db.cmd();
@@ -41,10 +41,13 @@ fn withdraw_args<'a>(purpose: &'a str, document: &'a str) -> Vec<&'a str> {
     ]
 }
 
+/// Issue 22, defect 4 (also): the withdrawal, once accepted, changes no other
+/// subject's row in any table (their consents to the same purpose included).
 #[tokio::test]
 async fn a_withdrawal_waits_for_the_open_loan_to_close() {
     let (db, client) = db_with_subject().await;
     let before = database_checksums(&client).await;
+    let others_before = others_checksums(&client, 900001).await;
     let withdraw = withdraw_args("services", "APP-2026-1");
     consent(&db, &withdraw)
         .assert()
@@ -88,6 +91,11 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
         purpose(&client, "services").await,
         (0, Some("APP-2026-1".to_owned()))
     );
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "other subjects untouched"
+    );
     let audit = client
         .query_one(
             "SELECT subject_ref, ticket, detail->>'purpose', detail->>'document' \
@@ -105,9 +113,22 @@ async fn a_withdrawal_waits_for_the_open_loan_to_close() {
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 
+/// Issue 22, defect 4 (also): neither the withdrawal nor the grant changes another
+/// subject's row in any table.
 #[tokio::test]
 async fn a_purpose_the_loan_does_not_need_is_withdrawn_and_granted_while_it_is_open() {
     let (db, client) = db_with_subject().await;
+    let others_before = others_checksums(&client, 900001).await;
+    let marketing_elsewhere = crate::support::count(
+        &client,
+        "SELECT count(*) FROM consents WHERE purpose = 'marketing' AND borrower_id <> 900001 \
+         AND withdrawn_at IS NULL",
+    )
+    .await;
+    assert!(
+        marketing_elsewhere > 0,
+        "others have marketing consents in force that a withdrawal could reach"
+    );
     consent(&db, &withdraw_args("marketing", "APP-2026-2"))
         .assert()
         .success()
@@ -115,6 +136,11 @@ async fn a_purpose_the_loan_does_not_need_is_withdrawn_and_granted_while_it_is_o
     assert_eq!(
         purpose(&client, "marketing").await,
         (0, Some("APP-2026-2".to_owned()))
+    );
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "withdraw: other subjects untouched"
     );
 
     // Granted again with the signed form: a new row in force, the policy version
@@ -146,6 +172,11 @@ async fn a_purpose_the_loan_does_not_need_is_withdrawn_and_granted_while_it_is_o
         .unwrap()
         .get(0);
     assert_eq!(copied, 1);
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "grant: other subjects untouched"
+    );
     let before = database_checksums(&client).await;
     consent(&db, &grant)
         .assert()

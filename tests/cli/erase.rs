@@ -12,14 +12,17 @@ use predicates::prelude::*;
 use tokio_postgres::Client;
 
 use crate::archive::{age_keys, Keys};
-use crate::support::{database_checksums, reference_map, repo_root, temp_file, TestDb};
+use crate::support::{
+    database_checksums, others_checksums, reference_map, repo_root, subject_rows, temp_file,
+    TestDb, SUBJECT_TABLES,
+};
 
 const IIN_A: &str = "061211600012";
 const IIN_B: &str = "880330300016";
 
 /// Two subjects clear of the generated population: A, a customer of seven years
 /// ago with an old closed loan; B, with an overdue (open) loan from seven years ago.
-const SUBJECTS: &str = r#"
+pub(crate) const SUBJECTS: &str = r#"
 INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, email, phone, created_at) VALUES
     (900001, '061211600012', 'Sarsenova', 'Aigerim', '2006-12-11', 'F', 'aigerim@example.kz', '+77010000001', now() - interval '7 years'),
     (900002, '880330300016', 'Nurlanov', 'Bolat', '1988-03-30', 'M', 'bolat@example.kz', '+77010000002', now() - interval '7 years');
@@ -102,21 +105,6 @@ async fn oracle(client: &Client, borrower: i64) -> BTreeMap<&'static str, i64> {
     counts
 }
 
-/// Row counts of every table but the subject's rows, to prove others untouched.
-async fn others(client: &Client) -> Vec<i64> {
-    let mut counts = Vec::new();
-    for sql in [
-        "SELECT count(*) FROM borrowers WHERE id NOT IN (900001, 900002)",
-        "SELECT count(*) FROM addresses WHERE borrower_id NOT IN (900001, 900002)",
-        "SELECT count(*) FROM sessions WHERE borrower_id NOT IN (900001, 900002)",
-        "SELECT count(*) FROM usage_events WHERE borrower_id NOT IN (900001, 900002)",
-        "SELECT count(*) FROM loans WHERE borrower_id NOT IN (900001, 900002)",
-    ] {
-        counts.push(client.query_one(sql, &[]).await.unwrap().get(0));
-    }
-    counts
-}
-
 fn json_of(output: &[u8]) -> serde_json::Value {
     serde_json::from_slice(output).expect("one JSON document")
 }
@@ -134,7 +122,8 @@ fn table<'a>(report: &'a serde_json::Value, name: &str) -> &'a serde_json::Value
 async fn an_erased_subject_is_gone_or_masked_exactly_as_the_oracle_predicts() {
     let (db, client, keys) = erase_db().await;
     let before = oracle(&client, 900001).await;
-    let others_before = others(&client).await;
+    // Issue 22, defect 4: every other subject's rows, not five row counts.
+    let others_before = others_checksums(&client, 900001).await;
     // The erasure answers a recorded request and is linked to it.
     let opened = db
         .cmd()
@@ -214,7 +203,7 @@ async fn an_erased_subject_is_gone_or_masked_exactly_as_the_oracle_predicts() {
         .get(0);
     assert_eq!(not_generalised, 0, "occurred_at generalised to the month");
     assert_eq!(
-        others(&client).await,
+        others_checksums(&client, 900001).await,
         others_before,
         "other subjects untouched"
     );
@@ -236,6 +225,7 @@ async fn an_erased_subject_is_gone_or_masked_exactly_as_the_oracle_predicts() {
 #[tokio::test]
 async fn an_open_loan_is_kept_under_legal_hold_and_the_report_says_so() {
     let (db, client, keys) = erase_db().await;
+    let others_before = others_checksums(&client, 900002).await;
     let output = db
         .cmd()
         .args(erase_args(&keys, IIN_B))
@@ -274,6 +264,12 @@ async fn an_open_loan_is_kept_under_legal_hold_and_the_report_says_so() {
     assert!(
         borrowers["reasons"].to_string().contains("open loan"),
         "{borrowers}"
+    );
+    // Issue 22, defect 4: nobody else's row changed.
+    assert_eq!(
+        others_checksums(&client, 900002).await,
+        others_before,
+        "other subjects untouched"
     );
 }
 
@@ -525,4 +521,209 @@ async fn map_check_refuses_a_masking_strategy_that_does_not_fit_its_column() {
     assert_eq!(database_checksums(&client).await, before);
     // The reference map itself passes.
     db.cmd().args(["map", "check"]).assert().success();
+}
+
+/// Rows of subject A in every other mapped table, so that the archive is checked
+/// for each of them: identity, bank, photo, log, cookie, location and ledger rows.
+pub(crate) const MORE_OF_A: &str = r#"
+INSERT INTO identity_documents (borrower_id, doc_type, doc_number, issued_by, issued_on, expires_on, created_at) VALUES
+    (900001, 'id_card', 'N9000001', 'MVD RK', '2016-01-10', '2026-01-09', now() - interval '7 years');
+INSERT INTO contact_persons (borrower_id, full_name, relation, phone, created_at) VALUES
+    (900001, 'Arman Testov', 'brother', '+77010000009', now() - interval '7 years');
+INSERT INTO employments (borrower_id, employer_name, position, monthly_income, created_at) VALUES
+    (900001, 'TOO Erase', 'clerk', 250000.50, now() - interval '7 years');
+INSERT INTO bank_cards (borrower_id, pan_masked, card_token, holder_name, expires, created_at) VALUES
+    (900001, '440043******1234', 'tok-erase-1', 'CARD HOLDER', '12/20', now() - interval '7 years');
+INSERT INTO bank_accounts (borrower_id, iban, bank_bic, created_at) VALUES
+    (900001, 'KZ000000000000000001', 'CASPKZKA', now() - interval '7 years');
+INSERT INTO photos (borrower_id, kind, storage_key, sha256, taken_at) VALUES
+    (900001, 'selfie', 'photos/900001/selfie.jpg', repeat('a', 64), now() - interval '7 years');
+INSERT INTO server_logs (logged_at, borrower_id, ip, method, path, status, user_agent) VALUES
+    (now() - interval '3 days', 900001, '203.0.113.10', 'GET', '/account', 200, 'Mozilla/5.0 "quoted", comma'),
+    (now() - interval '2 years', 900001, '203.0.113.10', 'POST', '/login', 302, NULL),
+    (now() - interval '3 days', NULL, '203.0.113.11', 'GET', '/', 200, NULL);
+INSERT INTO cookies (borrower_id, kind, name, value_hash, set_at) VALUES
+    (900001, 'cookie', 'sid', 'h1', now() - interval '2 days');
+INSERT INTO locations (borrower_id, recorded_at, latitude, longitude) VALUES
+    (900001, now() - interval '5 days', 43.238949, 76.889709);
+INSERT INTO consents (borrower_id, policy_version_id, purpose, granted_at, withdrawn_at, document_ref) VALUES
+    (900001, (SELECT min(id) FROM policy_versions), 'marketing', now() - interval '7 years', now() - interval '6 years', 'APP-1'),
+    (900001, (SELECT min(id) FROM policy_versions), 'services', now() - interval '7 years', NULL, NULL);
+INSERT INTO policy_notices (borrower_id, policy_version_id, notified_at) VALUES
+    (900001, (SELECT min(id) FROM policy_versions), now() - interval '6 years');
+INSERT INTO disclosures (borrower_id, recipient, purpose, legal_basis, categories, disclosed_at) VALUES
+    (900001, 'First Credit Bureau', 'credit_history_report', 'Law on Credit Bureaus', ARRAY['microcredit', 'name'], now() - interval '7 years');
+"#;
+
+/// Decrypt `archive` with the stock `age` CLI and unpack it with `tar`.
+fn unpack_with_age_and_tar(archive: &Path, identity: &Path) -> tempfile::TempDir {
+    let into = tempfile::tempdir().unwrap();
+    let status = Process::new("sh")
+        .arg("-c")
+        .arg("age -d -i \"$1\" \"$2\" | tar -x -f - -C \"$3\"")
+        .arg("sh")
+        .arg(identity)
+        .arg(archive)
+        .arg(into.path())
+        .status()
+        .unwrap();
+    assert!(status.success(), "age -d | tar x failed");
+    into
+}
+
+/// The rows of an unpacked archive, read back by PostgreSQL itself: each CSV member
+/// (`public.TABLE.csv`, or its parts `public.TABLE.0001.csv`, ...) is loaded with
+/// `COPY ... FROM STDIN (FORMAT csv, HEADER)` into a temporary table shaped like
+/// TABLE, whose rows are then read as [`subject_rows`] reads the live ones: table ->
+/// (primary key as text -> row as text). A column the archive left out stays NULL,
+/// so its rows differ.
+async fn archived_rows(client: &Client, dir: &Path) -> BTreeMap<String, BTreeMap<String, String>> {
+    use futures_util::SinkExt;
+    let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    files.sort();
+    assert!(!files.is_empty(), "the archive holds CSV members");
+    let mut staged = BTreeMap::new();
+    for file in &files {
+        let name = file.file_name().unwrap().to_string_lossy().into_owned();
+        let stem = name
+            .strip_prefix("public.")
+            .and_then(|n| n.strip_suffix(".csv"))
+            .unwrap_or_else(|| panic!("unexpected member {name}"));
+        let table = match stem.rsplit_once('.') {
+            Some((table, part)) if part.chars().all(|c| c.is_ascii_digit()) => table,
+            _ => stem,
+        };
+        let (_, key, _) = SUBJECT_TABLES
+            .iter()
+            .find(|(t, _, _)| *t == table)
+            .unwrap_or_else(|| {
+                panic!("the archive holds {name}, of a table the oracle does not know")
+            });
+        let staging = format!("archived_{table}");
+        client
+            .batch_execute(&format!(
+                "CREATE TEMP TABLE IF NOT EXISTS {staging} (LIKE public.{table})"
+            ))
+            .await
+            .unwrap();
+        let bytes = std::fs::read(file).unwrap();
+        let header = csv::Reader::from_reader(bytes.as_slice())
+            .headers()
+            .unwrap()
+            .clone();
+        let columns: Vec<String> = header
+            .iter()
+            .map(|c| format!("\"{}\"", c.replace('"', "\"\"")))
+            .collect();
+        let sink = client
+            .copy_in(&format!(
+                "COPY {staging} ({}) FROM STDIN (FORMAT csv, HEADER)",
+                columns.join(", ")
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("load {name}: {e}"));
+        futures_util::pin_mut!(sink);
+        sink.send(bytes::Bytes::from(bytes)).await.unwrap();
+        sink.finish()
+            .await
+            .unwrap_or_else(|e| panic!("load {name}: {e}"));
+        staged.insert(table.to_owned(), (staging, *key));
+    }
+    let mut rows = BTreeMap::new();
+    for (table, (staging, key)) in staged {
+        let found: BTreeMap<String, String> = client
+            .query(
+                &format!("SELECT ROW({key})::text, t::text FROM {staging} t ORDER BY {key}"),
+                &[],
+            )
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        if !found.is_empty() {
+            rows.insert(table, found);
+        }
+    }
+    rows
+}
+
+/// Issue 22, defect 4: "decrypt the erase archive in a test and compare it with the
+/// rows removed or changed". The archive, opened with the stock `age` and `tar`,
+/// holds exactly the rows the subject had before the erasure, in every table (by
+/// primary key, and each row's every value), so every row the erasure removed or
+/// masked can be brought back from it; and nobody else's row changed.
+#[tokio::test]
+async fn the_erase_archive_holds_exactly_the_rows_the_subject_had_before() {
+    let (db, client, keys) = erase_db().await;
+    client
+        .batch_execute(MORE_OF_A)
+        .await
+        .expect("more rows of A");
+    let before = subject_rows(&client, 900001).await;
+    let tables: Vec<&String> = before.keys().collect();
+    assert_eq!(
+        before.len(),
+        SUBJECT_TABLES.len(),
+        "the subject has rows in every mapped table: {tables:?}"
+    );
+    let others_before = others_checksums(&client, 900001).await;
+    db.cmd()
+        .args(erase_args(&keys, IIN_A))
+        .arg("--yes")
+        .assert()
+        .success();
+    let after = subject_rows(&client, 900001).await;
+    let unpacked = unpack_with_age_and_tar(&keys.dir.join("erase.age"), &keys.age_identity);
+    let archived = archived_rows(&client, unpacked.path()).await;
+    // Per table: the archive's primary keys are the subject's, and so are the rows.
+    for (table, rows) in &before {
+        let in_archive = archived.get(table).cloned().unwrap_or_default();
+        assert_eq!(
+            in_archive.keys().collect::<Vec<_>>(),
+            rows.keys().collect::<Vec<_>>(),
+            "{table}: the archive's keys are the subject's rows before the erasure"
+        );
+        assert_eq!(
+            &in_archive, rows,
+            "{table}: the archive holds the rows as they were"
+        );
+    }
+    let extra: Vec<&String> = archived
+        .keys()
+        .filter(|t| !before.contains_key(*t))
+        .collect();
+    assert!(
+        extra.is_empty(),
+        "the archive holds tables where the subject had no row: {extra:?}"
+    );
+    // Every row removed or changed is among them (what goes and what is masked is
+    // the other erase tests' business; here: some of each).
+    let mut touched = std::collections::BTreeSet::new();
+    for (table, rows) in &before {
+        for (key, row) in rows {
+            let now = after.get(table).and_then(|r| r.get(key));
+            if now != Some(row) {
+                touched.insert(table.as_str());
+                assert_eq!(
+                    archived.get(table).and_then(|r| r.get(key)),
+                    Some(row),
+                    "{table} {key}: removed or changed, and not in the archive as it was"
+                );
+            }
+        }
+    }
+    assert!(
+        touched.contains("borrowers") && touched.contains("sessions"),
+        "the borrower row was masked and the sessions deleted: {touched:?}"
+    );
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "other subjects untouched"
+    );
 }

@@ -23,6 +23,7 @@ mod links;
 mod map;
 mod map_init;
 mod migrate;
+mod others_untouched;
 mod periods;
 mod policy;
 mod promises;

@@ -9,7 +9,7 @@ use derbes::ops::rectify::AuditKey;
 use predicates::prelude::*;
 use tokio_postgres::Client;
 
-use crate::support::{database_checksums, reference_map, temp_file, TestDb};
+use crate::support::{database_checksums, others_checksums, reference_map, temp_file, TestDb};
 
 pub const AUDIT_KEY: &str = "test-audit-key-0123456789abcdef0123456789";
 
@@ -68,9 +68,12 @@ fn map_with_rectifiable_iin() -> (tempfile::TempDir, std::path::PathBuf) {
     temp_file("map.toml", &changed.join("\n"))
 }
 
+/// Issue 22, defect 4 (also): a real rectify leaves every other subject's rows, in
+/// every table, as they were.
 #[tokio::test]
 async fn a_corrected_phone_is_stored_in_e164_and_finds_the_subject() {
     let (db, client) = db_with_subject().await;
+    let others_before = others_checksums(&client, 900001).await;
     let output = rectify(&db)
         .args(["061211600012", "--set", "phone=8 (701) 555-44-33"])
         .args([
@@ -100,6 +103,11 @@ async fn a_corrected_phone_is_stored_in_e164_and_finds_the_subject() {
             .await
             .as_deref(),
         Some("+77015554433")
+    );
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "other subjects untouched"
     );
 
     // Found by the new phone, in any spelling; no longer by the old one.
@@ -451,10 +459,13 @@ async fn a_dry_run_shows_the_diff_and_changes_nothing() {
     assert_eq!(audited(&client).await, 1);
 }
 
+/// Issue 22, defect 4 (also): rectifying a row of a linked table (addresses,
+/// identity_documents) changes no other subject's row in any table.
 #[tokio::test]
 async fn a_row_of_a_linked_table_is_picked_with_row() {
     let (db, client) = db_with_subject().await;
     let before = database_checksums(&client).await;
+    let others_before = others_checksums(&client, 900001).await;
     rectify(&db)
         .args([
             "id:900001",
@@ -523,6 +534,11 @@ async fn a_row_of_a_linked_table_is_picked_with_row() {
         .await
         .as_deref(),
         Some("2023-01-15")
+    );
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "other subjects untouched"
     );
 }
 
@@ -638,6 +654,8 @@ async fn a_row_other_subjects_share_is_refused() {
         .stderr(predicate::str::contains("no row in home"));
 }
 
+/// Issue 22, defect 4 (also): the other subject who has the phone keeps every row
+/// as it was, and so does everybody else.
 #[tokio::test]
 async fn a_phone_another_subject_has_is_taken_with_a_note() {
     let (db, client) = db_with_subject().await;
@@ -648,6 +666,7 @@ async fn a_phone_another_subject_has_is_taken_with_a_note() {
         )
         .await
         .unwrap();
+    let others_before = others_checksums(&client, 900001).await;
     rectify(&db)
         .args([
             "id:900001",
@@ -660,6 +679,11 @@ async fn a_phone_another_subject_has_is_taken_with_a_note() {
         .assert()
         .success()
         .stdout(predicate::str::contains("also identifies id:900005"));
+    assert_eq!(
+        others_checksums(&client, 900001).await,
+        others_before,
+        "900005 and every other subject untouched"
+    );
     db.cmd()
         .args(["subject", "show", "+77010000005"])
         .assert()

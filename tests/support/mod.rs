@@ -397,3 +397,162 @@ pub async fn count(client: &Client, sql: &str) -> i64 {
         .unwrap_or_else(|e| panic!("{sql}: {e}"))
         .get(0)
 }
+
+/// The tables of the reference schema (`sql/reference/schema.sql`) that hold a
+/// subject's rows, each with its primary key and the hand-written condition (over
+/// alias `t`, subject keys `$1`, a `bigint[]`) of a row that belongs to a subject: borrowers by
+/// id, payments through their loan, every other table by its `borrower_id`. Written
+/// apart from derbes' link builder. A row whose `borrower_id` is NULL (an anonymous
+/// server log line) belongs to nobody.
+pub const SUBJECT_TABLES: &[(&str, &str, &str)] = &[
+    ("borrowers", "t.id", "t.id = ANY($1)"),
+    ("addresses", "t.id", "t.borrower_id = ANY($1)"),
+    ("identity_documents", "t.id", "t.borrower_id = ANY($1)"),
+    ("contact_persons", "t.id", "t.borrower_id = ANY($1)"),
+    ("employments", "t.id", "t.borrower_id = ANY($1)"),
+    ("bank_cards", "t.id", "t.borrower_id = ANY($1)"),
+    ("bank_accounts", "t.id", "t.borrower_id = ANY($1)"),
+    ("photos", "t.id", "t.borrower_id = ANY($1)"),
+    ("loans", "t.id", "t.borrower_id = ANY($1)"),
+    (
+        "payments",
+        "t.id",
+        "EXISTS (SELECT 1 FROM loans l WHERE l.id = t.loan_id AND l.borrower_id = ANY($1))",
+    ),
+    ("devices", "t.id", "t.borrower_id = ANY($1)"),
+    ("sessions", "t.id", "t.borrower_id = ANY($1)"),
+    (
+        "server_logs",
+        "t.id, t.logged_at",
+        "t.borrower_id = ANY($1)",
+    ),
+    ("cookies", "t.id", "t.borrower_id = ANY($1)"),
+    ("usage_events", "t.id", "t.borrower_id = ANY($1)"),
+    ("locations", "t.id", "t.borrower_id = ANY($1)"),
+    ("consents", "t.id", "t.borrower_id = ANY($1)"),
+    ("policy_notices", "t.id", "t.borrower_id = ANY($1)"),
+    ("disclosures", "t.id", "t.borrower_id = ANY($1)"),
+    ("support_messages", "t.id", "t.borrower_id = ANY($1)"),
+];
+
+/// Panics unless every `[tables.NAME]` of the reference map is one of
+/// [`SUBJECT_TABLES`]: a table added to the map must be added there too, or the
+/// checks built on it would miss it.
+fn assert_subject_tables_cover_the_map() {
+    let map = read(&reference_map());
+    for line in map.lines() {
+        let Some(name) = line
+            .strip_prefix("[tables.")
+            .and_then(|rest| rest.strip_suffix(']'))
+        else {
+            continue;
+        };
+        if name.contains('.') {
+            continue;
+        }
+        assert!(
+            SUBJECT_TABLES.iter().any(|(table, _, _)| *table == name),
+            "the reference map's table {name} is missing from support::SUBJECT_TABLES"
+        );
+    }
+}
+
+/// Issue 22, defect 4: a checksum of every row that does NOT belong to subject
+/// `subject_id`, per table of the reference schema, so that a command run on one
+/// subject can be shown to leave everybody else exactly as they were (a masking
+/// UPDATE that lost its key filter, or a delete reaching another subject's devices
+/// or payments, changes one of them; a row count would not).
+///
+/// One entry per table of [`SUBJECT_TABLES`] (its other subjects' rows, and the rows
+/// of nobody), `count:md5` of the rows as text in primary-key order, hand-written
+/// SQL; plus every other table of schema `public` that is not a partition (such as
+/// `policy_versions`, which names no subject), whole. Compare two calls with
+/// `assert_eq!`.
+pub async fn others_checksums(
+    client: &Client,
+    subject_id: i64,
+) -> std::collections::BTreeMap<String, String> {
+    others_checksums_except(client, &[subject_id]).await
+}
+
+/// [`others_checksums`] leaving out the rows of several subjects.
+pub async fn others_checksums_except(
+    client: &Client,
+    subject_ids: &[i64],
+) -> std::collections::BTreeMap<String, String> {
+    assert_subject_tables_cover_the_map();
+    let mut sums = std::collections::BTreeMap::new();
+    for (table, key, mine) in SUBJECT_TABLES {
+        let sql = format!(
+            "SELECT count(*)::text || ':' || md5(coalesce(string_agg(t::text, E'\\n' \
+             ORDER BY {key}), '')) FROM public.{table} t WHERE NOT coalesce(({mine}), false)"
+        );
+        let sum: String = client
+            .query_one(&sql, &[&subject_ids])
+            .await
+            .unwrap_or_else(|e| panic!("checksum of others in {table}: {e}"))
+            .get(0);
+        sums.insert((*table).to_owned(), sum);
+    }
+    // Tables naming no subject (policy_versions, and any a test adds), whole.
+    let rest = client
+        .query(
+            "SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+             WHERE n.nspname = 'public' AND c.relkind IN ('r', 'p') AND NOT c.relispartition \
+             ORDER BY 1",
+            &[],
+        )
+        .await
+        .expect("list public tables");
+    for row in rest {
+        let table: String = row.get(0);
+        if SUBJECT_TABLES.iter().any(|(t, _, _)| *t == table) {
+            continue;
+        }
+        let sum: String = client
+            .query_one(
+                &format!(
+                    "SELECT count(*)::text || ':' || md5(coalesce(string_agg(t::text, E'\\n' \
+                     ORDER BY t::text), '')) FROM public.\"{table}\" t"
+                ),
+                &[],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("checksum of {table}: {e}"))
+            .get(0);
+        sums.insert(table, sum);
+    }
+    assert!(
+        sums.contains_key("policy_versions"),
+        "policy_versions is checked whole: {sums:?}"
+    );
+    sums
+}
+
+/// The rows of subject `subject_id` in every table of [`SUBJECT_TABLES`], by hand:
+/// table -> (primary key as text -> the row as text). Tables where the subject has
+/// no row are left out.
+pub async fn subject_rows(
+    client: &Client,
+    subject_id: i64,
+) -> std::collections::BTreeMap<String, std::collections::BTreeMap<String, String>> {
+    let mut rows = std::collections::BTreeMap::new();
+    for (table, key, mine) in SUBJECT_TABLES {
+        let found: std::collections::BTreeMap<String, String> = client
+            .query(
+                &format!(
+                    "SELECT ROW({key})::text, t::text FROM public.{table} t WHERE {mine} ORDER BY {key}"
+                ),
+                &[&vec![subject_id]],
+            )
+            .await
+            .unwrap_or_else(|e| panic!("rows of the subject in {table}: {e}"))
+            .iter()
+            .map(|r| (r.get(0), r.get(1)))
+            .collect();
+        if !found.is_empty() {
+            rows.insert((*table).to_owned(), found);
+        }
+    }
+    rows
+}
