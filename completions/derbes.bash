@@ -34,6 +34,9 @@ _derbes() {
             derbes,breach)
                 cmd="derbes__subcmd__breach"
                 ;;
+            derbes,calendar)
+                cmd="derbes__subcmd__calendar"
+                ;;
             derbes,completions)
                 cmd="derbes__subcmd__completions"
                 ;;
@@ -169,6 +172,18 @@ _derbes() {
             derbes__subcmd__breach__subcmd__help,show)
                 cmd="derbes__subcmd__breach__subcmd__help__subcmd__show"
                 ;;
+            derbes__subcmd__calendar,help)
+                cmd="derbes__subcmd__calendar__subcmd__help"
+                ;;
+            derbes__subcmd__calendar,show)
+                cmd="derbes__subcmd__calendar__subcmd__show"
+                ;;
+            derbes__subcmd__calendar__subcmd__help,help)
+                cmd="derbes__subcmd__calendar__subcmd__help__subcmd__help"
+                ;;
+            derbes__subcmd__calendar__subcmd__help,show)
+                cmd="derbes__subcmd__calendar__subcmd__help__subcmd__show"
+                ;;
             derbes__subcmd__consent,grant)
                 cmd="derbes__subcmd__consent__subcmd__grant"
                 ;;
@@ -228,6 +243,9 @@ _derbes() {
                 ;;
             derbes__subcmd__help,breach)
                 cmd="derbes__subcmd__help__subcmd__breach"
+                ;;
+            derbes__subcmd__help,calendar)
+                cmd="derbes__subcmd__help__subcmd__calendar"
                 ;;
             derbes__subcmd__help,completions)
                 cmd="derbes__subcmd__help__subcmd__completions"
@@ -309,6 +327,9 @@ _derbes() {
                 ;;
             derbes__subcmd__help__subcmd__breach,show)
                 cmd="derbes__subcmd__help__subcmd__breach__subcmd__show"
+                ;;
+            derbes__subcmd__help__subcmd__calendar,show)
+                cmd="derbes__subcmd__help__subcmd__calendar__subcmd__show"
                 ;;
             derbes__subcmd__help__subcmd__consent,grant)
                 cmd="derbes__subcmd__help__subcmd__consent__subcmd__grant"
@@ -470,7 +491,7 @@ _derbes() {
 
     case "${cmd}" in
         derbes)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version migrate map audit sample archive subject export block unblock blocks completions request breach rectify consent policy disclosure erase anonymise purge help"
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1611,6 +1632,120 @@ _derbes() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        derbes__subcmd__calendar)
+            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__calendar__subcmd__help)
+            opts="show help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__calendar__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__calendar__subcmd__help__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__calendar__subcmd__show)
+            opts="-v -q -h -V --calendar --db --read-db --map --format --operator --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --calendar)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         derbes__subcmd__completions)
             opts="-v -q -h -V --dir --db --read-db --map --format --operator --verbose --quiet --help --version bash zsh fish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
@@ -2234,7 +2369,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__help)
-            opts="migrate map audit sample archive subject export block unblock blocks completions request breach rectify consent policy disclosure erase anonymise purge help"
+            opts="migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2486,6 +2621,34 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__help__subcmd__breach__subcmd__show)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__calendar)
+            opts="show"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__calendar__subcmd__show)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )

@@ -197,6 +197,9 @@ pub enum Command {
     /// lists what was done. `request list --overdue` exits 6 when anything is late.
     #[command(subcommand, after_help = EX_REQUEST)]
     Request(RequestCommand),
+    /// The working-day calendar deadlines are counted on: its days off and their sources.
+    #[command(subcommand, after_help = EX_CALENDAR)]
+    Calendar(CalendarCommand),
     /// Personal-data breaches and the deadline for telling the authorised body (policy 5.7, 6.2.6).
     #[command(subcommand, after_help = EX_BREACH)]
     Breach(BreachCommand),
@@ -842,6 +845,11 @@ Examples:
   derbes blocks --active
   derbes blocks --since 7d --format json
 ";
+const EX_CALENDAR: &str = "\
+Examples:
+  derbes calendar show 2027
+  derbes calendar show 2026 --format json
+";
 const EX_COMPLETIONS: &str = "\
 Examples:
   derbes completions bash
@@ -1421,11 +1429,33 @@ Examples:
 /// The working-day calendar deadlines are counted on.
 #[derive(Debug, Args, Clone, Default)]
 pub struct CalendarArgs {
-    /// A calendar file (TOML) of holidays, days off and working weekend days that
-    /// replaces the built-in Kazakh one for 2025-2027; see
-    /// examples/kz-calendar-2025-2027.toml for the format and sources.
+    /// A calendar file (TOML) that replaces the built-in Kazakh rules and yearly
+    /// facts (transfer orders, Kurban Ait), or lists every day off of the years it
+    /// covers; see examples/kz-calendar-rules.toml for the format and sources.
     #[arg(long, env = "DERBES_CALENDAR", value_name = "FILE")]
     pub calendar: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum CalendarCommand {
+    /// List a year's days off (holidays, days moved from a holiday on a weekend,
+    /// transfers) and weekend days made working, each with its source.
+    ///
+    /// A year whose transfer orders and Kurban Ait date are not known yet is
+    /// computed by the law's rules and marked provisional; deadlines counted across
+    /// it are provisional too.
+    #[command(after_help = EX_CALENDAR)]
+    Show(CalendarShowArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CalendarShowArgs {
+    /// The year, e.g. 2027.
+    #[arg(value_parser = clap::value_parser!(i32).range(1992..=2200))]
+    pub year: i32,
+
+    #[command(flatten)]
+    pub calendar: CalendarArgs,
 }
 
 #[derive(Debug, Subcommand)]

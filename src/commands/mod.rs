@@ -6,6 +6,7 @@ pub mod archive;
 pub mod audit;
 pub mod block;
 pub mod blocks;
+pub mod calendar;
 pub mod completions;
 pub mod consent;
 pub mod disclosure;
@@ -330,6 +331,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Unblock(args) => unblock::run(&ctx, args).await,
         Command::Blocks(args) => blocks::run(&ctx, args).await,
         Command::Completions(args) => completions::run(args),
+        Command::Calendar(command) => calendar::run(&ctx, command),
         Command::Request(command) => request::run(&ctx, command).await,
         Command::Breach(command) => request::run_breach(&ctx, command).await,
         Command::Rectify(args) => rectify::run(&ctx, args).await,

@@ -545,9 +545,18 @@ impl Tabular for RequestDetail {
     }
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        if self.due_provisional {
+            notes.push(format!(
+                "warning: the due date {} is provisional: it was counted by the law's rules across \
+                 a year whose transfer orders or Kurban Ait date are not known yet (see `derbes \
+                 calendar show YEAR`); check it when they are published",
+                self.request.due_on
+            ));
+        }
         if self.request.status == "open" {
             notes.push(format!(
-                "link what you do for it: add --request {} to block, unblock, export, archive",
+                "link what you do for it: add --request {} to rectify, block, unblock, export, \
+                 erase, anonymise, consent or archive",
                 self.request.id
             ));
         }
@@ -597,6 +606,14 @@ impl Tabular for BreachDetail {
     }
     fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();
+        if self.due_provisional {
+            notes.push(format!(
+                "warning: the deadline {} is provisional: it was counted by the law's rules across \
+                 a year whose transfer orders or Kurban Ait date are not known yet (see `derbes \
+                 calendar show YEAR`)",
+                self.breach.notify_by
+            ));
+        }
         if self.breach.closed_at.is_none() {
             notes.push(format!(
                 "block the accounts it exposed with `derbes block --from-file FILE --reason compromised --breach {}`",

@@ -285,6 +285,9 @@ pub struct RequestDetail {
     pub basis: Option<&'static str>,
     pub audit: Vec<AuditRecord>,
     pub dry_run: bool,
+    /// The due date was counted across a year whose transfer orders or Kurban
+    /// Ait date are not known yet: by the law's rules, to be checked when they are.
+    pub due_provisional: bool,
 }
 
 /// Run `f` as the audit row's link inside `tx` only (`set_config(..., true)`).
@@ -364,6 +367,7 @@ pub async fn open(
             "jurisdiction": request.jurisdiction.as_str(),
             "channel": request.channel,
             "calendar": calendar.name,
+            "due_provisional": calendar.provisional(request.received, due),
         }),
         ..Default::default()
     };
@@ -374,6 +378,7 @@ pub async fn open(
         basis: Some(request.kind.basis()),
         audit: vec![audit_row],
         dry_run: request.dry_run,
+        due_provisional: calendar.provisional(request.received, due),
     })
 }
 
@@ -494,6 +499,7 @@ pub async fn show(
         request,
         audit,
         dry_run: false,
+        due_provisional: false,
     })
 }
 
@@ -565,6 +571,7 @@ pub async fn close(
         request,
         audit: audit_rows,
         dry_run: close.dry_run,
+        due_provisional: false,
     })
 }
 
@@ -622,6 +629,7 @@ pub async fn extend(
         request,
         audit: audit_rows,
         dry_run,
+        due_provisional: false,
     })
 }
 
@@ -744,6 +752,8 @@ pub struct BreachDetail {
     pub breach: BreachRecord,
     pub audit: Vec<AuditRecord>,
     pub dry_run: bool,
+    /// The deadline was counted across a year whose facts are not known yet.
+    pub due_provisional: bool,
 }
 
 /// The notification deadline: one working day, counted like a request's from the
@@ -798,6 +808,7 @@ pub async fn open_breach(
             "discovered_at": breach.discovered_at,
             "notify_by": deadline,
             "calendar": calendar.name,
+            "due_provisional": calendar.provisional(breach.discovered_on, deadline),
         }),
         ..Default::default()
     };
@@ -808,6 +819,7 @@ pub async fn open_breach(
         breach: record,
         audit: vec![audit_row],
         dry_run: breach.dry_run,
+        due_provisional: calendar.provisional(breach.discovered_on, deadline),
     })
 }
 
@@ -890,6 +902,7 @@ pub async fn show_breach(
         breach,
         audit,
         dry_run: false,
+        due_provisional: false,
     })
 }
 
@@ -959,6 +972,7 @@ pub async fn close_breach(
         breach,
         audit: audit_rows,
         dry_run: close.dry_run,
+        due_provisional: false,
     })
 }
 

@@ -135,8 +135,8 @@ async fn due_dates_count_working_days_across_weekends_holidays_and_transfers() {
 }
 
 #[tokio::test]
-async fn a_replaced_calendar_is_used_and_a_year_it_does_not_cover_is_refused() {
-    let (db, client) = db_with_subject().await;
+async fn a_replaced_calendar_is_used_and_other_years_are_counted_by_the_law() {
+    let (db, _client) = db_with_subject().await;
     let (_dir, path) = temp_file(
         "cal.toml",
         "name = \"test\"\nfirst_year = 2026\nlast_year = 2026\n\
@@ -152,9 +152,47 @@ async fn a_replaced_calendar_is_used_and_a_year_it_does_not_cover_is_refused() {
     );
     assert_eq!(request["due_on"], "2026-11-04");
     assert_eq!(request["calendar"], "test");
-    // 2025 is not in that file: refused, exit 2, nothing recorded.
-    let before = database_checksums(&client).await;
-    db.cmd()
+    // 2025 is not in that file: counted by the built-in rules (Monday 2 June 2025
+    // + 1 working day), not refused.
+    let request = open(
+        &db,
+        "block",
+        "id:900001",
+        "2025-06-02",
+        &["--calendar", path],
+    );
+    assert_eq!(request["due_on"], "2025-06-03");
+}
+
+/// Issue 23, defect 1: the calendar no longer ends on 2027-12-31. Past the years
+/// whose transfer orders and Kurban Ait date are known, a due date is counted by
+/// the law's rules, recorded, and marked provisional (a warning, a JSON field).
+#[tokio::test]
+async fn a_due_date_past_the_known_years_is_provisional_and_never_refused() {
+    let (db, client) = db_with_subject().await;
+    // The built-in rules with their facts known through 2025 only, so the test
+    // does not depend on the year it runs in.
+    let rules = std::fs::read_to_string(
+        crate::support::repo_root().join("examples/kz-calendar-rules.toml"),
+    )
+    .unwrap()
+    .replace("confirmed_through = 2026", "confirmed_through = 2025");
+    let (_dir, path) = temp_file("rules.toml", &rules);
+    let path = path.to_str().unwrap();
+    let output = db
+        .cmd()
+        .args(["--format", "json", "request", "open", "--kind", "block"])
+        .args(["--subject", "id:900001", "--received", "2025-12-31"])
+        .args(["--ticket", "REQ-23", "--dry-run", "--calendar", path])
+        .output()
+        .unwrap();
+    let report = json(&output);
+    // Wednesday 31 December 2025 + 1 working day: 1 and 2 January are New Year, so
+    // Monday 5 January 2026, counted by the rules and provisional.
+    assert_eq!(report["request"]["due_on"], "2026-01-05");
+    assert_eq!(report["due_provisional"], true);
+    let output = db
+        .cmd()
         .args([
             "request",
             "open",
@@ -163,12 +201,73 @@ async fn a_replaced_calendar_is_used_and_a_year_it_does_not_cover_is_refused() {
             "--subject",
             "id:900001",
         ])
-        .args(["--received", "2025-06-02", "--calendar", path])
-        .args(["--ticket", "REQ-1", "--yes"])
-        .assert()
-        .code(2)
-        .stderr(predicate::str::contains("outside the years"));
+        .args([
+            "--received",
+            "2025-12-31",
+            "--ticket",
+            "REQ-23",
+            "--dry-run",
+        ])
+        .args(["--calendar", path])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    assert!(String::from_utf8_lossy(&output.stdout).contains("is provisional"));
+    // Within the known years: not provisional.
+    let output = db
+        .cmd()
+        .args(["--format", "json", "request", "open", "--kind", "block"])
+        .args(["--subject", "id:900001", "--received", "2025-11-03"])
+        .args(["--ticket", "REQ-23", "--dry-run", "--calendar", path])
+        .output()
+        .unwrap();
+    assert_eq!(json(&output)["due_provisional"], false);
+    // A breach whose deadline falls in the unknown year gets it too, provisionally.
+    let before = database_checksums(&client).await;
+    let output = db
+        .cmd()
+        .args(["--format", "json", "breach", "open"])
+        .args([
+            "--discovered",
+            "2025-12-31T10:00",
+            "--summary",
+            "INC-23 test",
+        ])
+        .args(["--ticket", "INC-23", "--dry-run", "--calendar", path])
+        .output()
+        .unwrap();
+    let report = json(&output);
+    assert_eq!(report["breach"]["notify_by"], "2026-01-05");
+    assert_eq!(report["due_provisional"], true);
     assert_eq!(database_checksums(&client).await, before);
+}
+
+/// Issue 23, defect 1: `derbes calendar show YEAR` lists the days off with their
+/// source; the amended law has no Constitution Day in 2026 and 15 March from 2027.
+#[test]
+fn calendar_show_lists_the_days_off_with_their_sources() {
+    let output = crate::support::derbes_cmd()
+        .args(["--format", "json", "calendar", "show", "2026"])
+        .output()
+        .unwrap();
+    let report = json(&output);
+    assert_eq!(report["provisional"], false);
+    let days = report["days"].as_array().unwrap();
+    assert!(!days
+        .iter()
+        .any(|d| d["date"] == "2026-08-31" || d["date"] == "2026-08-30"));
+    let nauryz = days.iter().find(|d| d["date"] == "2026-03-24").unwrap();
+    assert_eq!(nauryz["source"], "Labour Code Art. 84");
+    let output = crate::support::derbes_cmd()
+        .args(["calendar", "show", "2027"])
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        text.contains("2027-03-15\tMon\tholiday\tConstitution Day"),
+        "{text}"
+    );
+    assert!(text.contains("2027 is provisional"), "{text}");
 }
 
 #[tokio::test]
