@@ -103,6 +103,14 @@ pub struct TableOutcome {
     pub longest_batch_ms: u64,
     /// The table's run continued a checkpoint of a stopped run.
     pub resumed: bool,
+    /// Rows the batches of a stopped run of the same job deleted (committed, and
+    /// on the record in this run's audit row).
+    pub deleted_before: i64,
+    /// Each batch was audited in its own transaction (a table without a primary
+    /// key): the run's audit row does not count its rows again.
+    pub audited_per_batch: bool,
+    /// Rows of the dropped partitions, audited with their drop (in `deleted` too).
+    pub partition_rows: i64,
 }
 
 /// One rule's outcome.
@@ -210,6 +218,9 @@ async fn anonymise_rule(
             batches: 0,
             longest_batch_ms: 0,
             resumed: false,
+            deleted_before: 0,
+            audited_per_batch: false,
+            partition_rows: 0,
         });
         conditions.insert(table.mapped.clone(), cohort);
     }
@@ -407,6 +418,9 @@ async fn run_rule(
             batches: 0,
             longest_batch_ms: 0,
             resumed: false,
+            deleted_before: 0,
+            audited_per_batch: false,
+            partition_rows: 0,
         };
         if request.dry_run || rule.rule.action == RetentionAction::Anonymise {
             outcome.tables.push(done);
@@ -524,7 +538,7 @@ async fn purge_batches(
         lock_rows: true,
         ..RunOptions::default()
     };
-    let (report, timing) = match archive {
+    let (report, timing, this_run) = match archive {
         None => {
             options.lock_rows = false;
             let streams = delete_streams(client, request, table, &key_columns, &job).await?;
@@ -559,7 +573,8 @@ async fn purge_batches(
             )
             .await;
             done.deleted += step.deleted;
-            result?
+            let (report, timing) = result?;
+            (report, timing, step.deleted)
         }
         Some(target) => {
             remove_strays(client, &target.dir).await?;
@@ -605,9 +620,13 @@ async fn purge_batches(
             outcome.archives.extend(step.written.iter().copied());
             done.archived += step.archived;
             done.deleted += step.deleted;
-            result?
+            let (report, timing) = result?;
+            (report, timing, step.deleted)
         }
     };
+    // A resumed job's report counts the batches a stopped run committed too: the
+    // run's audit row carries them, so every deleted row is on the record.
+    done.deleted_before += (report.rows - this_run).max(0);
     done.resumed = report.resumed;
     done.batches += timing.batches_this_run;
     done.longest_batch_ms = done.longest_batch_ms.max(timing.longest_batch_ms);
@@ -664,6 +683,7 @@ async fn delete_keyless(
         }
         crate::fault::point("purge.deleted");
         done.batches += 1;
+        done.audited_per_batch = true;
         change
             .commit(
                 &request.operator,
@@ -816,6 +836,7 @@ async fn delete_in_streams(
     drop(extra);
     for (report, timing, deleted) in results {
         done.deleted += deleted;
+        done.deleted_before += (report.rows - deleted).max(0);
         done.resumed |= report.resumed;
         done.batches += timing.batches_this_run;
         done.longest_batch_ms = done.longest_batch_ms.max(timing.longest_batch_ms);
@@ -1109,9 +1130,10 @@ async fn audit_rule(
     outcome: &RuleOutcome,
 ) -> anyhow::Result<()> {
     let mut counts = BTreeMap::new();
-    for table in &outcome.tables {
-        if table.deleted > 0 {
-            counts.insert(table.table.clone(), table.deleted);
+    for table in outcome.tables.iter().filter(|t| !t.audited_per_batch) {
+        let deleted = table.deleted + table.deleted_before - table.partition_rows;
+        if deleted > 0 {
+            counts.insert(table.table.clone(), deleted);
         }
     }
     let entry = AuditEntry {
@@ -1135,6 +1157,7 @@ async fn audit_rule(
             "tables": outcome.tables.iter().map(|t| serde_json::json!({
                 "table": t.table, "deleted": t.deleted, "archived": t.archived,
                 "held_back": t.held_back, "batches": t.batches, "resumed": t.resumed,
+                "deleted_before": t.deleted_before, "audited_per_batch": t.audited_per_batch,
             })).collect::<Vec<_>>(),
             "duration_ms": outcome.duration_ms,
         }),

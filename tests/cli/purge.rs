@@ -522,6 +522,19 @@ async fn a_killed_purge_resumes_and_finishes_with_exactly_the_due_rows() {
         .await,
         0
     );
+    // Issue 23, defect 3: every row destroyed is on the audit record, the batches
+    // the killed runs committed included (the rerun's row carries them).
+    let audited = count(
+        &client,
+        "SELECT coalesce(sum((counts->>'public.locations')::bigint), 0)::bigint \
+         FROM derbes.audit_log WHERE action = 'purge'",
+    )
+    .await;
+    assert_eq!(
+        audited as usize,
+        gone.len(),
+        "every deleted row audited once"
+    );
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 
@@ -697,6 +710,32 @@ async fn expired_partitions_are_dropped_and_a_stopped_drop_is_finished() {
     wait_for_no_derbes_session(&db).await;
     let detached = partitions.len() - server_log_partitions(&client).await.len();
     assert_eq!(detached, 1, "one partition detached before the kill");
+    // Issue 23, defect 3: killed while dropping, nothing is dropped off the record:
+    // the drop, its jobs and its audit row are one transaction.
+    db.cmd()
+        .args([
+            "purge",
+            "--ticket",
+            "RET-1",
+            "--yes",
+            "--rule",
+            "server-logs",
+        ])
+        .args(["--as-of", &as_of])
+        .env("DERBES_FAULT_POINT", "purge.partition.dropping")
+        .assert()
+        .code(137);
+    wait_for_no_derbes_session(&db).await;
+    let audited_drops = "SELECT count(*) FROM derbes.audit_log \
+         WHERE action = 'purge' AND detail ? 'partitions_dropped' \
+         AND jsonb_array_length(detail->'partitions_dropped') > 0";
+    assert_eq!(count(&client, audited_drops).await, 0);
+    let stray_tables = "SELECT count(*) FROM pg_class WHERE relname LIKE 'server_logs_%' \
+         AND relkind = 'r' AND NOT relispartition";
+    assert!(
+        count(&client, stray_tables).await >= 1,
+        "nothing dropped unaudited"
+    );
     let out = db
         .cmd()
         .args([
@@ -758,6 +797,24 @@ async fn expired_partitions_are_dropped_and_a_stopped_drop_is_finished() {
         .await,
         0
     );
+    // Every dropped partition is named by the audit row written with its drop.
+    let audited: Vec<String> = client
+        .query(
+            "SELECT jsonb_array_elements_text(detail->'partitions_dropped') FROM derbes.audit_log \
+             WHERE action = 'purge' AND detail ? 'partitions_dropped' AND NOT detail ? 'status'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    for partition in dropped {
+        assert!(
+            audited.contains(&partition.as_str().unwrap().to_owned()),
+            "{partition} dropped with its audit row: {audited:?}"
+        );
+    }
 }
 
 /// A partition past the cut-off, with nothing to hold a row back and no archive,

@@ -144,7 +144,7 @@ pub(super) async fn purge_expired(
         .await?;
         if let Some(ready) = ready {
             archives.extend(ready.archive);
-            drop_all(client, std::slice::from_ref(&ready), done).await?;
+            drop_all(client, request, rule, std::slice::from_ref(&ready), done).await?;
         }
     }
 
@@ -252,7 +252,7 @@ pub(super) async fn purge_expired(
             ready.push(one);
         }
     }
-    drop_all(client, &ready, done).await?;
+    drop_all(client, request, rule, &ready, done).await?;
     Ok(archives)
 }
 
@@ -446,10 +446,13 @@ async fn prepare_drop(
     Ok(Some(ready))
 }
 
-/// Drop the partitions in one statement (one commit, which a drop always waits
-/// for) and close their jobs.
+/// Drop the partitions in one statement, close their jobs and write the audit row
+/// of the rows they held, in one transaction: a run stopped at any point leaves no
+/// dropped partition off the record.
 async fn drop_all(
-    client: &Client,
+    client: &mut Client,
+    request: &PurgeRequest,
+    rule: &RulePlan,
     ready: &[ReadyToDrop],
     done: &mut TableOutcome,
 ) -> anyhow::Result<()> {
@@ -457,17 +460,19 @@ async fn drop_all(
         return Ok(());
     }
     let names: Vec<String> = ready.iter().map(|r| r.partition.quoted()).collect();
-    client
+    let rows: i64 = ready.iter().map(|r| r.rows).sum();
+    let change = crate::pg::change::begin(client, &request.limits, false).await?;
+    change
+        .tx()
         .batch_execute(&format!("DROP TABLE {}", names.join(", ")))
         .await?;
-    // Their jobs close in one statement (a crash before it leaves jobs whose
-    // partition is gone, which the next run closes).
     let ids: Vec<i64> = ready.iter().map(|r| r.job).collect();
     let counts: Vec<serde_json::Value> = ready
         .iter()
         .map(|r| serde_json::json!({"rows": r.rows, "estimated": r.estimated}))
         .collect();
-    client
+    change
+        .tx()
         .execute(
             "UPDATE derbes.jobs j SET finished_at = now(), updated_at = now(), \
              counts = j.counts || c.counts \
@@ -475,8 +480,28 @@ async fn drop_all(
             &[&ids, &counts],
         )
         .await?;
+    crate::fault::point("purge.partition.dropping");
+    change
+        .commit(
+            &request.operator,
+            &crate::pg::audit::AuditEntry {
+                action: "purge".to_owned(),
+                ticket: Some(request.ticket.clone()),
+                subject_ref: None,
+                counts: std::collections::BTreeMap::from([(done.table.clone(), rows)]),
+                fields: Vec::new(),
+                detail: serde_json::json!({
+                    "rule": rule.name,
+                    "cutoff": rule.cutoff,
+                    "partitions_dropped": ready.iter().map(|r| r.partition.to_string()).collect::<Vec<_>>(),
+                    "rows_estimated": ready.iter().any(|r| r.estimated),
+                }),
+            },
+        )
+        .await?;
     for one in ready {
         done.deleted += one.rows;
+        done.partition_rows += one.rows;
         done.rows_estimated |= one.estimated;
         done.partitions_dropped.push(one.partition.to_string());
     }
