@@ -901,7 +901,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__restore)
-            opts="-i -j -y -v -q -h -V --identity --into --jobs --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-i -j -y -v -q -h -V --identity --into --jobs --restore-erased --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2229,7 +2229,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__erase)
-            opts="-r -y -v -q -h -V --archive-to --recipient --recipients-file --archive-out --keep --key-file --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -y -v -q -h -V --archive-to --recipient --recipients-file --archive-out --keep --key-file --again --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

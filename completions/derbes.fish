@@ -287,6 +287,7 @@ tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l restore-erased -d 'Restore the rows of subjects erased after the archive was made too (a legal need, named by --ticket; audited). Without it those rows are left out and counted: an erased subject stays erased'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -685,7 +686,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l set -d 'A correction: COLUMN=VALUE for a column of the subject table, or TABLE.COLUMN=VALUE for a mapped table (a 1:n table needs --row when the subject has several rows there). An empty VALUE empties a nullable column. Repeat for several columns' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l row -d 'The primary key of the row to change in a linked table (an address, a contact person), when the subject has several (the error lists them)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l evidence -d 'Reference of the document proving the correct value (a scan, a letter), recorded in the audit row: a reference, never the value' -r
-complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l audit-key-file -d 'File holding the key of the audit row\'s keyed hashes (at least 32 bytes; make one with `openssl rand -hex 32`). Or set DERBES_AUDIT_KEY to the key itself. Keep it off the database server' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l audit-key-file -d 'File holding the key of the audit row\'s keyed hashes (at least 32 random bytes as hex, base64 or raw; make one with `openssl rand -hex 32`). Or set DERBES_AUDIT_KEY to the key itself. Keep it off the database server' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
@@ -901,7 +902,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand erase" -s r -l recipient -
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l recipients-file -d 'A file of age recipients, one a line (`#` starts a comment); repeatable' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l archive-out -d 'Where to write the archive; default ./derbes-erase-<table>-<key>-<time>.age' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l keep -d 'How long the archive is kept (5y); default the longest archive_keep of the map\'s rules' -r
-complete -c derbes -n "__fish_derbes_using_subcommand erase" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY): at least 32 random bytes as base64, hex or raw (make one with `openssl rand -base64 32 > mask.key`); never printed' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
@@ -913,6 +914,7 @@ tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l again -d 'Erase a subject the erasure ledger says was erased before (rows that arrived since, e.g. a returning customer); without it such a subject is reported as erased already (exit 3) and nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -920,7 +922,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand erase" -s q -l quiet -d 'O
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l rule -d 'A retention rule: its tables\' rows older than the rule\'s keep period (by each table\'s time column) are the cohort' -r
-complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l key-file -d 'File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY): at least 32 random bytes as base64, hex or raw (make one with `openssl rand -base64 32 > mask.key`); never printed' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l batch-size -d 'Keys per batch (one short transaction each) of a cohort: a number, or `auto` for batches of about 100 ms each' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l lock-timeout -d 'How long one batch waits for a row lock before giving up (lock_timeout)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -s j -l jobs -d 'Streams that mask a cohort at once (--rule), each its own key range on its own connection: faster where the server has cores to spare, and a writer still waits for one batch at most. A resumed run continues as it was cut' -r
@@ -953,7 +955,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand purge" -l archive-dir -d '
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -s j -l jobs -d 'COPY streams, each on its own connection in one snapshot, that archive an expired partition before it is dropped (cut by primary-key range). Default: the number of CPU cores. A batch\'s archive is one stream: it holds exactly the keys the batch then deletes. Given, it is also the streams that delete a delete rule\'s due rows at once, each its own key range on its own connection (one stream unless given); a resumed run continues as it was cut' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -s r -l recipient -d 'Age recipient: the public key that can open the file, `age1...` (from age-keygen) or an SSH public key line `ssh-ed25519 ...` / `ssh-rsa ...`; repeat for several' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l recipients-file -d 'A file of age recipients, one a line (`#` starts a comment); repeatable' -r -F
-complete -c derbes -n "__fish_derbes_using_subcommand purge" -l key-file -d 'File holding the masking key of `hmac` columns, for rules whose action is `anonymise` (else DERBES_MASK_KEY); never printed' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l key-file -d 'File holding the masking key of `hmac` columns, for rules whose action is `anonymise` (else DERBES_MASK_KEY): at least 32 random bytes as base64, hex or raw; never printed' -r -F
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r

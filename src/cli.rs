@@ -316,9 +316,17 @@ pub struct EraseArgs {
     #[arg(long, value_name = "PERIOD")]
     pub keep: Option<String>,
 
-    /// File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY).
+    /// File holding the masking key of hmac and fake:deterministic (else
+    /// DERBES_MASK_KEY): at least 32 random bytes as base64, hex or raw (make one with
+    /// `openssl rand -base64 32 > mask.key`); never printed.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
+
+    /// Erase a subject the erasure ledger says was erased before (rows that
+    /// arrived since, e.g. a returning customer); without it such a subject is
+    /// reported as erased already (exit 3) and nothing changes.
+    #[arg(long)]
+    pub again: bool,
 
     #[command(flatten)]
     pub request: TicketArgs,
@@ -346,7 +354,9 @@ pub struct AnonymiseArgs {
     #[arg(long, value_name = "NAME")]
     pub rule: Option<String>,
 
-    /// File holding the masking key of hmac and fake:deterministic (else DERBES_MASK_KEY).
+    /// File holding the masking key of hmac and fake:deterministic (else
+    /// DERBES_MASK_KEY): at least 32 random bytes as base64, hex or raw (make one with
+    /// `openssl rand -base64 32 > mask.key`); never printed.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 
@@ -636,8 +646,8 @@ pub struct RectifyArgs {
     #[arg(long, value_name = "REF")]
     pub evidence: Option<String>,
 
-    /// File holding the key of the audit row's keyed hashes (at least 32 bytes;
-    /// make one with `openssl rand -hex 32`). Or set DERBES_AUDIT_KEY to the key
+    /// File holding the key of the audit row's keyed hashes (at least 32 random
+    /// bytes as hex, base64 or raw; make one with `openssl rand -hex 32`). Or set DERBES_AUDIT_KEY to the key
     /// itself. Keep it off the database server.
     #[arg(long, env = "DERBES_AUDIT_KEY_FILE", value_name = "PATH")]
     pub audit_key_file: Option<PathBuf>,
@@ -1326,6 +1336,12 @@ pub struct ArchiveRestoreArgs {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub jobs: u16,
 
+    /// Restore the rows of subjects erased after the archive was made too (a legal
+    /// need, named by --ticket; audited). Without it those rows are left out and
+    /// counted: an erased subject stays erased.
+    #[arg(long)]
+    pub restore_erased: bool,
+
     #[command(flatten)]
     pub request: TicketArgs,
 
@@ -1766,7 +1782,8 @@ pub struct PurgeArgs {
     pub recipients: RecipientArgs,
 
     /// File holding the masking key of `hmac` columns, for rules whose action is
-    /// `anonymise` (else DERBES_MASK_KEY); never printed.
+    /// `anonymise` (else DERBES_MASK_KEY): at least 32 random bytes as base64, hex or
+    /// raw; never printed.
     #[arg(long, value_name = "FILE")]
     pub key_file: Option<PathBuf>,
 

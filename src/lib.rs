@@ -19,6 +19,7 @@ pub mod error;
 pub mod fault;
 pub mod files;
 pub mod free_text;
+pub mod key_strength;
 pub mod kz;
 pub mod map;
 pub mod ops;

@@ -12,7 +12,8 @@ use sha2::Sha256;
 use support::cluster::{Cluster, ClusterOptions};
 use support::derbes_cmd;
 
-const KEY: &str = "server-log-mask-key-0123456789ab";
+/// 32 random bytes as `openssl rand -base64 32` writes them.
+const KEY: &str = "YNvzkB+Km00pa+ETqiv/BUqiz3/aPKS7tfptSIwdeM4=";
 const IIN: &str = "061211600012";
 const EMAIL: &str = "aigerim@example.kz";
 

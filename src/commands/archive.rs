@@ -396,7 +396,9 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
     let (mut client, _) = ctx.connect().await?;
     ctx.gate_schema(&client).await?;
     ctx.link(&client, &args.link).await?;
-    let map_schema = map.map_or_else(|| "public".to_owned(), |m| m.schema);
+    let map_schema = map
+        .as_ref()
+        .map_or_else(|| "public".to_owned(), |m| m.schema.clone());
     if !args.confirm.dry_run {
         let place = match &args.into {
             Some(schema) => format!("into new tables of schema {schema}"),
@@ -428,6 +430,8 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
                 jobs: usize::from(args.jobs),
                 connect: connect_more(ctx),
             }),
+            map,
+            restore_erased: args.restore_erased,
         },
     )
     .await;
@@ -459,6 +463,18 @@ impl Tabular for RestoreReport {
         } else {
             format!("{} rows loaded from {}", self.rows, self.path.display())
         }];
+        if self.left_out_erased > 0 {
+            notes.push(format!(
+                "{} row(s) left out: their subject was erased after the archive was made ({} \
+                 subject(s)); --restore-erased restores them for a legal need",
+                self.left_out_erased, self.erased_subjects
+            ));
+        } else if self.erased_subjects > 0 {
+            notes.push(format!(
+                "{} subject(s) erased after the archive was made",
+                self.erased_subjects
+            ));
+        }
         if let Some(resumed) = &self.resumed {
             notes.push(format!(
                 "resumed: {} of {} members were already loaded",

@@ -80,6 +80,7 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<()> {
         mask_key,
         dry_run: args.confirm.dry_run,
         limits: Default::default(),
+        again: args.again,
     };
     let result = erase::erase(&mut client, &map, &catalog, request).await;
     let ended = archive::end_run(&client, run).await;

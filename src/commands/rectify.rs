@@ -18,7 +18,8 @@ use crate::terminal::confirm;
 
 /// Where the key comes from, for the message when it is missing.
 const KEY_HELP: &str = "set DERBES_AUDIT_KEY to the key, or DERBES_AUDIT_KEY_FILE / \
---audit-key-file to a file holding it (at least 32 bytes; make one with `openssl rand -hex 32`); \
+--audit-key-file to a file holding it (at least 32 random bytes as hex or base64; make one with \
+`openssl rand -hex 32 > audit.key` and `chmod 600 audit.key`); \
 keep it off the database server and out of the database, so whoever reads the audit log \
 cannot test guesses against its hashes";
 
@@ -58,11 +59,15 @@ fn audit_key(args: &RectifyArgs) -> anyhow::Result<AuditKey> {
             ))
         })?);
         warn_if_readable_by_others(path);
-        return AuditKey::new(&bytes).map_err(|e| usage(format!("{e} (in {})", path.display())));
+        return AuditKey::new(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())));
     }
-    match std::env::var("DERBES_AUDIT_KEY").map(zeroize::Zeroizing::new) {
-        Ok(key) => AuditKey::new(key.as_bytes()).map_err(|e| usage(format!("DERBES_AUDIT_KEY: {e}"))),
-        Err(_) => Err(usage(format!(
+    // `var_os`: a value that is not UTF-8 (raw bytes) is a key to judge, not "no key".
+    match std::env::var_os("DERBES_AUDIT_KEY") {
+        Some(key) => {
+            let key = zeroize::Zeroizing::new(key.into_encoded_bytes());
+            AuditKey::new(&key).map_err(|e| usage(format!("DERBES_AUDIT_KEY: {e}")))
+        }
+        None => Err(usage(format!(
             "rectify records a keyed hash of each old and new value in the audit row and needs the audit key: {KEY_HELP}"
         ))),
     }

@@ -63,6 +63,8 @@ pub struct EraseRequest {
     pub mask_key: Option<MaskKey>,
     pub dry_run: bool,
     pub limits: Limits,
+    /// Erase a subject the ledger says was erased before.
+    pub again: bool,
 }
 
 /// What happened to one table's rows of the subject.
@@ -269,6 +271,11 @@ async fn originals(
         for row in tx.query(&sql, &[&key]).await? {
             let value: String = row.get(0);
             let value = value.trim().to_owned();
+            // What a masking strategy left (a second erasure of the same subject)
+            // is nobody's name or identity.
+            if value == masking::REDACTED {
+                continue;
+            }
             match kind {
                 Some(IdentityKind::Phone) => {
                     let digits: String = value.chars().filter(char::is_ascii_digit).collect();
@@ -351,6 +358,24 @@ pub async fn erase(
         .into());
     }
     let tx = change.into_transaction();
+    if !request.again {
+        if let Some(row) = tx
+            .query_opt(
+                "SELECT erased_at::date::text, ticket FROM derbes.erasures \
+                 WHERE subject_table = $1 AND subject_key = $2 ORDER BY id DESC LIMIT 1",
+                &[&map.subject.table, &request.key],
+            )
+            .await?
+        {
+            return Err(DerbesError::NotFound(format!(
+                "subject {subject_ref} was erased already, on {} (ticket {}): nothing was changed. \
+                 If rows of theirs arrived since (a returning customer), erase them with --again",
+                row.get::<_, String>(0),
+                row.get::<_, String>(1)
+            ))
+            .into());
+        }
+    }
     // The one "now" every retention cut-off of this erasure is counted from.
     let rules = retention::for_subject(&tx, map, catalog, &request.key, Utc::now()).await?;
     let (needles, names) = originals(&tx, map, catalog, &request.key).await?;
@@ -715,6 +740,27 @@ pub async fn erase(
         }
     }
     let tables: Vec<TableOutcome> = planned.into_values().map(|p| p.outcome).collect();
+    // The ledger keeps the erasure (never a value: keyed hashes of the identities,
+    // when there is a key), so a restore of an older archive leaves the subject out.
+    let hashes: Vec<String> = match &request.mask_key {
+        Some(key) => needles
+            .iter()
+            .map(|n| key.hmac_hex(&format!("identity:{n}")))
+            .collect(),
+        None => Vec::new(),
+    };
+    tx.execute(
+        "INSERT INTO derbes.erasures (subject_table, subject_key, identity_hashes, ticket, archive_id) \
+         VALUES ($1, $2, $3, $4, $5)",
+        &[
+            &map.subject.table,
+            &request.key,
+            &hashes,
+            &request.ticket,
+            &receipt.summary.archive_id,
+        ],
+    )
+    .await?;
     audit::append(
         &tx,
         &request.operator,

@@ -67,8 +67,21 @@ impl fmt::Debug for MaskKey {
 }
 
 impl MaskKey {
-    /// A key of at least 16 bytes (trailing newline of a key file ignored).
+    /// A key from what its file or variable holds, judged by
+    /// [`key_strength::judge`](crate::key_strength::judge) (at least 32 random
+    /// bytes, written as hex, base64 or raw bytes); a weak key is refused.
+    ///
+    /// The HMAC key is what the file holds, less a trailing newline, whatever its
+    /// encoding: a base64 or hex key is used as that text, not decoded, as it always
+    /// was, so a key already in use that is strong enough keeps giving the same
+    /// pseudonyms. Text of 44 base64 characters carries the 256 bits of the 32 bytes
+    /// it encodes, so nothing is lost by not decoding it.
     pub fn from_bytes(bytes: &[u8]) -> Result<MaskKey, MaskingError> {
+        MaskKey::judged(bytes, "the masking key")
+    }
+
+    /// [`MaskKey::from_bytes`], naming where the key came from (`what`) when refused.
+    fn judged(bytes: &[u8], what: &str) -> Result<MaskKey, MaskingError> {
         let mut bytes = bytes;
         while let Some(rest) = bytes
             .strip_suffix(b"\n")
@@ -76,12 +89,13 @@ impl MaskKey {
         {
             bytes = rest;
         }
-        if bytes.len() < 16 {
-            return Err(MaskingError::BadKey(format!(
-                "the masking key is {} bytes, fewer than 16: make one with `head -c 32 /dev/urandom | base64 > mask.key` and keep it with the other secrets",
-                bytes.len()
-            )));
-        }
+        crate::key_strength::judge(bytes).map_err(|weakness| {
+            MaskingError::BadKey(format!(
+                "{what} {weakness}; {}; then give it with --key-file FILE or DERBES_MASK_KEY \
+                 (pseudonyms made with a new key differ from those of the old one); nothing was changed",
+                crate::key_strength::how_to_make("mask.key")
+            ))
+        })?;
         // HMAC (RFC 2104) with SHA-256: a key longer than the 64-byte block is hashed.
         let mut block = Zeroizing::new(vec![0u8; 64]);
         if bytes.len() > 64 {
@@ -94,7 +108,10 @@ impl MaskKey {
         Ok(MaskKey { inner, outer })
     }
 
-    /// The key of `--key-file`, else of `DERBES_MASK_KEY`, else None.
+    /// The key of `--key-file`, else of `DERBES_MASK_KEY`, else None. Either is
+    /// judged for strength (see [`MaskKey::from_bytes`]) and refused when weak, even
+    /// if the data map has no `hmac` column: a weak key given is a key someone means
+    /// to use.
     pub fn load(key_file: Option<&Path>) -> Result<Option<MaskKey>, MaskingError> {
         if let Some(path) = key_file {
             let bytes = Zeroizing::new(std::fs::read(path).map_err(|e| {
@@ -103,14 +120,17 @@ impl MaskKey {
                     path.display()
                 ))
             })?);
-            return MaskKey::from_bytes(&bytes).map(Some);
+            let what = format!("the masking key in {}", path.display());
+            return MaskKey::judged(&bytes, &what).map(Some);
         }
-        match std::env::var(KEY_ENV) {
-            Ok(text) => {
-                let text = Zeroizing::new(text);
-                MaskKey::from_bytes(text.as_bytes()).map(Some)
+        // Not `env::var`: a value that is not UTF-8 (raw bytes) is a key too, not
+        // "no key".
+        match std::env::var_os(KEY_ENV) {
+            Some(value) => {
+                let bytes = Zeroizing::new(value.into_encoded_bytes());
+                MaskKey::judged(&bytes, &format!("the masking key in {KEY_ENV}")).map(Some)
             }
-            Err(_) => Ok(None),
+            None => Ok(None),
         }
     }
 
@@ -1022,7 +1042,12 @@ mod tests {
     #[test]
     fn hmac_matches_the_hmac_crate_and_hides_the_key() {
         use hmac::{Hmac, Mac};
-        for secret in [&b"0123456789abcdef"[..], &[7u8; 100][..]] {
+        let mut long = [0u8; 100];
+        rand::RngCore::fill_bytes(&mut rand_chacha::ChaCha20Rng::seed_from_u64(9), &mut long);
+        for secret in [
+            &b"jdQn2p5Js3NkdTwwGGjqnZkll/2drJ33KRRyUQln6oc="[..],
+            &long[..],
+        ] {
             let key = MaskKey::from_bytes(secret).unwrap();
             let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap();
             mac.update("061211600012".as_bytes());
@@ -1033,6 +1058,32 @@ mod tests {
             assert_eq!(format!("{key:?}"), "MaskKey(hidden)");
         }
         assert!(MaskKey::from_bytes(b"short\n").is_err());
+    }
+
+    /// Issue 23, defect 2: a guessable key is refused, saying how to make one and
+    /// never showing the key.
+    #[test]
+    fn weak_masking_keys_are_refused() {
+        let spaces = " ".repeat(40);
+        for weak in [
+            spaces.as_str(),
+            "test-mask-key-0123456789abcdef\n",
+            "kpWm2P52XEh+fczy/fJ95Q==\n",
+            "kkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkkk",
+        ] {
+            let Err(MaskingError::BadKey(message)) = MaskKey::from_bytes(weak.as_bytes()) else {
+                panic!("{weak:?} was accepted");
+            };
+            assert!(message.contains("openssl rand -base64 32"), "{message}");
+            assert!(message.contains("32 random bytes"), "{message}");
+            if !weak.trim().is_empty() {
+                assert!(!message.contains(weak.trim()), "{message}");
+            }
+        }
+        // The same key with or without its newline is the same key.
+        let a = MaskKey::from_bytes(b"jdQn2p5Js3NkdTwwGGjqnZkll/2drJ33KRRyUQln6oc=\n").unwrap();
+        let b = MaskKey::from_bytes(b"jdQn2p5Js3NkdTwwGGjqnZkll/2drJ33KRRyUQln6oc=").unwrap();
+        assert_eq!(a.hmac_hex("x"), b.hmac_hex("x"));
     }
 
     #[test]

@@ -108,20 +108,26 @@ impl From<tokio_postgres::Error> for RectifyError {
 pub struct AuditKey(zeroize::Zeroizing<Vec<u8>>);
 
 impl AuditKey {
-    /// The shortest key accepted, in bytes.
-    pub const MIN_BYTES: usize = 32;
+    /// The fewest random bytes a key must hold.
+    pub const MIN_BYTES: usize = crate::key_strength::MIN_BYTES;
 
     /// A key from its bytes (surrounding whitespace, such as a file's newline, is
-    /// not part of it).
+    /// not part of it), judged like the masking key by
+    /// [`key_strength::judge`](crate::key_strength::judge): at least 32 random
+    /// bytes, written as hex (`openssl rand -hex 32`), base64 or raw bytes. The HMAC
+    /// key is the text as written, not decoded, as it always was, so a strong key
+    /// already in use keeps its fingerprint and hashes.
     pub fn new(bytes: &[u8]) -> Result<AuditKey, String> {
         let text = bytes.trim_ascii();
-        if text.len() < Self::MIN_BYTES {
-            return Err(format!(
-                "the audit key has {} bytes, fewer than {}: make one with `openssl rand -hex 32`",
-                text.len(),
-                Self::MIN_BYTES
-            ));
-        }
+        crate::key_strength::judge(if text.is_empty() { bytes } else { text }).map_err(
+            |weakness| {
+                format!(
+                    "the audit key {weakness}; {} (`openssl rand -hex 32 > audit.key` works too); \
+                     nothing was changed",
+                    crate::key_strength::how_to_make("audit.key")
+                )
+            },
+        )?;
         Ok(AuditKey(zeroize::Zeroizing::new(text.to_vec())))
     }
 
@@ -191,6 +197,8 @@ pub fn plan(map: &DataMap, sets: &[String], row: Option<&str>) -> Result<Plan, R
                 given: shown_name(given),
             });
         }
+        // Before the name is shown in any message (an escape would reach the terminal).
+        plain("--set", "column name", name)?;
         let (table, column) = match name.rsplit_once('.') {
             Some((table, column)) => (table.to_owned(), column.to_owned()),
             None => (subject.clone(), name.to_owned()),
@@ -226,12 +234,16 @@ pub fn plan(map: &DataMap, sets: &[String], row: Option<&str>) -> Result<Plan, R
         if !seen.insert(field.clone()) {
             return Err(RectifyError::Duplicate { field });
         }
+        plain(&field, "value", value)?;
         fields.push(PlannedField {
             table,
             column,
             spec: spec.clone(),
             raw: value.to_owned(),
         });
+    }
+    if let Some(row) = row {
+        plain("--row", "value", row)?;
     }
     // One row of one table per run: one row to lock, re-read and show.
     let tables: BTreeSet<String> = fields.iter().map(|f| f.table.clone()).collect();
@@ -249,6 +261,25 @@ pub fn plan(map: &DataMap, sets: &[String], row: Option<&str>) -> Result<Plan, R
         linked,
         row: row.map(|r| r.trim().to_owned()),
     })
+}
+
+/// Refuse text holding a control or invisible character (a zero-width space inside
+/// a name, a direction override, an escape): stored, it makes a value that looks
+/// right on screen and matches nothing. The rule is the free-text one
+/// ([`free_text::hidden_char`](crate::free_text::hidden_char)); the message names
+/// the field and the character's code point, never the value.
+fn plain(field: &str, what: &str, text: &str) -> Result<(), RectifyError> {
+    match crate::free_text::hidden_char(text) {
+        None => Ok(()),
+        Some(c) => Err(RectifyError::Invalid {
+            field: field.to_owned(),
+            reason: format!(
+                "the {what} holds {}, a control or invisible character that does not show on screen: \
+                 type it again as plain text",
+                crate::free_text::describe(c)
+            ),
+        }),
+    }
 }
 
 /// The column name of a malformed `--set`, never its value (which may be personal).
@@ -621,12 +652,7 @@ async fn validate(
             Ok(None)
         };
     }
-    if raw.chars().any(char::is_control) {
-        return Err(invalid(
-            "the value holds a control character (a tab, a newline, an escape): type it as plain text"
-                .to_owned(),
-        ));
-    }
+    plain(&name, "value", raw)?;
     let family = TypeFamily::of(pg_type);
     let mut value = match field.spec.category {
         Category::Iin => Iin::parse(raw)
@@ -1109,14 +1135,25 @@ mod tests {
 
     #[test]
     fn keyed_hashes_depend_on_key_field_and_value() {
-        let key = AuditKey::new(&[b'k'; 32]).unwrap();
-        let other = AuditKey::new(&[b'x'; 40]).unwrap();
+        let key =
+            AuditKey::new(b"7e2cecd1fe5ef82b54c5778985c61f3abff495c5b7d10692cac6be412c00173c\n")
+                .unwrap();
+        let other = AuditKey::new(b"0qkzqhylepscmERSz4sddGrgpa+LiLDuAownkVBwmiA=").unwrap();
         let h = key.hash("borrowers.phone", "+77011234567");
         assert_eq!(h.len(), 64);
         assert_eq!(h, key.hash("borrowers.phone", "+77011234567"));
         assert_ne!(h, key.hash("borrowers.email", "+77011234567"));
         assert_ne!(h, other.hash("borrowers.phone", "+77011234567"));
         assert!(AuditKey::new(b"short\n").is_err());
+        // Issue 23, defect 2: long but guessable keys are refused like masking keys.
+        for weak in [
+            &[b'k'; 40][..],
+            &[b' '; 40][..],
+            b"test-audit-key-0123456789abcdef0123456789",
+        ] {
+            let message = AuditKey::new(weak).err().expect("a weak key is refused");
+            assert!(message.contains("openssl rand"), "{message}");
+        }
         assert_eq!(key.fingerprint().len(), 16);
     }
 

@@ -75,6 +75,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "audit_subject",
         sql: include_str!("../../sql/derbes/0011_audit_subject.sql"),
     },
+    Migration {
+        version: 12,
+        name: "erasures",
+        sql: include_str!("../../sql/derbes/0012_erasures.sql"),
+    },
 ];
 
 /// The tables of schema `derbes` the migrations create.
@@ -91,6 +96,7 @@ pub const OWN_TABLES: &[&str] = &[
     "policy_publications",
     "cohort_marks",
     "cohort_pending",
+    "erasures",
 ];
 
 /// The schema version this binary expects.

@@ -12,11 +12,10 @@ use sha2::Sha256;
 use tokio_postgres::Client;
 
 use crate::archive::age_keys;
-use crate::erase::mask_key;
+use crate::erase::{mask_key, MASK_KEY as KEY};
 use crate::support::{count, database_checksums, others_checksums, reference_map, TestDb};
 
 const IIN: &str = "061211600012";
-const KEY: &str = "test-mask-key-0123456789abcdef";
 
 /// Rows of usage_events older than the `traffic` rule's 180 days.
 const COHORT: &str = "SELECT count(*) FROM usage_events WHERE occurred_at < now() - interval '180 days' \

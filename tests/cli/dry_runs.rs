@@ -27,7 +27,7 @@ async fn every_mutating_command_with_dry_run_leaves_the_database_unchanged() {
     let id = format!("id:{key}");
     let keys = age_keys();
     let mask_key = keys.dir.join("mask.key");
-    std::fs::write(&mask_key, "dry-run-mask-key-0123456789abcdef\n").unwrap();
+    std::fs::write(&mask_key, "0qkzqhylepscmERSz4sddGrgpa+LiLDuAownkVBwmiA=\n").unwrap();
     let policy_text = keys.dir.join("policy.txt");
     std::fs::write(&policy_text, "policy 9.9\n").unwrap();
     let effective = (chrono::Utc::now() + chrono::Duration::days(40))
@@ -140,10 +140,7 @@ async fn every_mutating_command_with_dry_run_leaves_the_database_unchanged() {
     for args in runs {
         let output = db
             .cmd()
-            .env(
-                "DERBES_AUDIT_KEY",
-                "dry-run-audit-key-0123456789abcdef01234",
-            )
+            .env("DERBES_AUDIT_KEY", crate::rectify::AUDIT_KEY)
             .args(&args)
             .arg("--dry-run")
             .output()

@@ -54,11 +54,15 @@ async fn erase_db() -> (TestDb, Client, Keys) {
     (db, client, age_keys())
 }
 
+/// A masking key as `openssl rand -base64 32` writes it: 32 random bytes, fixed
+/// so tests can compute the pseudonyms (the HMAC key is the text as written).
+pub(crate) const MASK_KEY: &str = "jdQn2p5Js3NkdTwwGGjqnZkll/2drJ33KRRyUQln6oc=";
+
 /// The masking key of hmac columns, in a file beside the age key.
 pub(crate) fn mask_key(keys: &Keys) -> std::path::PathBuf {
     let path = keys.dir.join("mask.key");
     if !path.exists() {
-        std::fs::write(&path, "test-mask-key-0123456789abcdef\n").unwrap();
+        std::fs::write(&path, format!("{MASK_KEY}\n")).unwrap();
     }
     path
 }
@@ -380,6 +384,86 @@ async fn a_dry_run_reports_the_counts_and_changes_nothing() {
     // Without --yes off a terminal it refuses (exit 5), nothing changed.
     db.cmd().args(erase_args(&keys, IIN_A)).assert().code(5);
     assert_eq!(database_checksums(&client).await, before);
+}
+
+/// Issue 23, defect 2: a masking key that can be guessed (an IIN has about 10^11
+/// values, so a pseudonym under a guessable key is reversed by trying them all) is
+/// refused before anything runs, with exit 2, saying how to make a key and never
+/// showing it: in a key file (erase as a dry run and for real, anonymise) and in
+/// DERBES_MASK_KEY.
+#[tokio::test]
+async fn a_weak_masking_key_is_refused_with_how_to_make_one() {
+    let (db, client, keys) = erase_db().await;
+    let before = database_checksums(&client).await;
+    let spaces = " ".repeat(40);
+    let repeated = "k".repeat(44);
+    for (name, weak, why) in [
+        ("spaces", spaces.as_str(), "only whitespace"),
+        // 16 random bytes, as `openssl rand -base64 16` writes them.
+        ("short", "kpWm2P52XEh+fczy/fJ95Q==", "holds 16 bytes"),
+        ("repeated", repeated.as_str(), "repeats"),
+        ("phrase", "test-mask-key-0123456789abcdef", "typed text"),
+    ] {
+        let path = keys.dir.join(format!("weak-{name}.key"));
+        std::fs::write(&path, format!("{weak}\n")).unwrap();
+        let mut erase = erase_args(&keys, IIN_A);
+        let at = erase.iter().position(|a| a == "--key-file").unwrap();
+        erase[at + 1] = path.display().to_string();
+        let path = path.display().to_string();
+        let anonymise = ["anonymise", "id:900001", "--ticket", "REQ-9", "--yes"];
+        let runs: Vec<(Vec<&str>, Option<&str>)> = vec![
+            (
+                erase
+                    .iter()
+                    .map(String::as_str)
+                    .chain(["--dry-run"])
+                    .collect(),
+                None,
+            ),
+            (
+                erase.iter().map(String::as_str).chain(["--yes"]).collect(),
+                None,
+            ),
+            (
+                anonymise
+                    .iter()
+                    .copied()
+                    .chain(["--key-file", &path])
+                    .collect(),
+                None,
+            ),
+            (anonymise.to_vec(), Some(weak)),
+        ];
+        for (args, env) in runs {
+            let mut cmd = db.cmd();
+            if let Some(key) = env {
+                cmd.env("DERBES_MASK_KEY", key);
+            }
+            let output = cmd.args(&args).output().unwrap();
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert_eq!(output.status.code(), Some(2), "{name} {args:?}: {stderr}");
+            for words in [why, "32 random bytes", "openssl rand -base64 32 > mask.key"] {
+                assert!(stderr.contains(words), "{name} {args:?}: {stderr}");
+            }
+            assert!(
+                stderr.contains(if env.is_some() {
+                    "DERBES_MASK_KEY"
+                } else {
+                    &path
+                }),
+                "{name}: says where the key came from: {stderr}"
+            );
+            if !weak.trim().is_empty() {
+                assert!(!stderr.contains(weak), "{name}: the key is shown: {stderr}");
+            }
+            assert_eq!(
+                database_checksums(&client).await,
+                before,
+                "{name} {args:?}: nothing changed"
+            );
+        }
+        assert!(!keys.dir.join("erase.age").exists(), "no archive written");
+    }
 }
 
 /// State without the pending-run row a killed run leaves on purpose.
@@ -726,4 +810,149 @@ async fn the_erase_archive_holds_exactly_the_rows_the_subject_had_before() {
         others_before,
         "other subjects untouched"
     );
+}
+
+/// Issue 23, defect 4: erasing a subject erased before says so (exit 3) and
+/// changes nothing, where it used to refuse with exit 6 because the masked name
+/// ("[redacted]") was taken for the person's name; `--again` erases what arrived
+/// since without that false alarm.
+#[tokio::test]
+async fn a_second_erase_says_the_subject_was_erased_already_and_changes_nothing() {
+    let (db, client, keys) = erase_db().await;
+    db.cmd()
+        .args(erase_args(&keys, IIN_A))
+        .arg("--yes")
+        .assert()
+        .success();
+    let ledger = crate::support::count(
+        &client,
+        "SELECT count(*) FROM derbes.erasures WHERE subject_table = 'borrowers' AND subject_key = '900001'",
+    )
+    .await;
+    assert_eq!(ledger, 1, "the erasure is in the ledger");
+    let before = database_checksums(&client).await;
+    let mut again = erase_args(&keys, "id:900001");
+    again[7] = keys.dir.join("erase-2.age").display().to_string();
+    db.cmd()
+        .args(&again)
+        .arg("--yes")
+        .assert()
+        .code(3)
+        .stderr(predicate::str::contains("erased already"));
+    assert_eq!(database_checksums(&client).await, before, "nothing changed");
+    // A returning customer's new rows: --again erases them, no false residual hit.
+    client
+        .batch_execute(
+            "INSERT INTO devices (id, borrower_id, device_uid, os, first_seen, last_seen) VALUES \
+             (900011, 900001, 'dev-new', 'iOS', now(), now())",
+        )
+        .await
+        .unwrap();
+    db.cmd()
+        .args(&again)
+        .args(["--again", "--yes"])
+        .assert()
+        .success();
+    assert_eq!(
+        crate::support::count(&client, "SELECT count(*) FROM devices WHERE id = 900011").await,
+        0
+    );
+}
+
+/// Issue 23, defect 5: an erased subject stays erased. An archive made before the
+/// erasure, restored after it (the table emptied meanwhile), brings back every
+/// other row and none of the subject's, and says how many it left out;
+/// `--restore-erased` restores them for a legal need, on the audit record.
+#[tokio::test]
+async fn a_restore_leaves_out_the_rows_of_subjects_erased_after_the_archive_was_made() {
+    let (db, client, keys) = erase_db().await;
+    let dump = keys.dir.join("addresses.age");
+    db.cmd()
+        .args([
+            "archive",
+            "dump",
+            "--yes",
+            "--ticket",
+            "T-23",
+            "--table",
+            "addresses",
+        ])
+        .args(["-r", &keys.age_recipient, "--keep", "1y", "--out"])
+        .arg(&dump)
+        .assert()
+        .success();
+    let others: Vec<i64> = client
+        .query(
+            "SELECT id FROM addresses WHERE borrower_id <> 900001 ORDER BY id",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    let subject_rows = crate::support::count(
+        &client,
+        "SELECT count(*) FROM addresses WHERE borrower_id = 900001",
+    )
+    .await;
+    assert!(subject_rows > 0);
+    db.cmd()
+        .args(erase_args(&keys, IIN_A))
+        .arg("--yes")
+        .assert()
+        .success();
+    client.batch_execute("DELETE FROM addresses").await.unwrap();
+    let restore = |extra: &[&str]| {
+        let output = db
+            .cmd()
+            .args([
+                "--format", "json", "archive", "restore", "--yes", "--ticket", "T-23",
+            ])
+            .args(extra)
+            .arg("-i")
+            .arg(&keys.age_identity)
+            .arg(&dump)
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&output.stdout).unwrap()
+    };
+    let report = restore(&[]);
+    assert_eq!(report["left_out_erased"], subject_rows, "{report}");
+    assert_eq!(report["erased_subjects"], 1);
+    let restored: Vec<i64> = client
+        .query("SELECT id FROM addresses ORDER BY id", &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        restored, others,
+        "every other row back, none of the subject's"
+    );
+    // For a legal need: restored, and the audit row says so.
+    client.batch_execute("DELETE FROM addresses").await.unwrap();
+    let report = restore(&["--restore-erased"]);
+    assert_eq!(report["left_out_erased"], 0);
+    assert_eq!(
+        crate::support::count(
+            &client,
+            "SELECT count(*) FROM addresses WHERE borrower_id = 900001"
+        )
+        .await,
+        subject_rows
+    );
+    let audited = crate::support::count(
+        &client,
+        "SELECT count(*) FROM derbes.audit_log WHERE action = 'archive.restore' \
+         AND (detail->>'restored_erased')::boolean",
+    )
+    .await;
+    assert_eq!(audited, 1);
 }

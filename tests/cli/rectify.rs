@@ -11,7 +11,9 @@ use tokio_postgres::Client;
 
 use crate::support::{database_checksums, others_checksums, reference_map, temp_file, TestDb};
 
-pub const AUDIT_KEY: &str = "test-audit-key-0123456789abcdef0123456789";
+/// An audit key as `openssl rand -hex 32` writes it: 32 random bytes, fixed so tests
+/// can compute the hashes.
+pub const AUDIT_KEY: &str = "09943ad27949a04a880d16c3bf90c99c352b7e24b279b51fbf9ca3bc9d8906fd";
 
 /// One subject (key 900001, IIN of a woman born 2006-12-11) with two addresses,
 /// an identity document, an employment and an open loan. Keys 900001.. stay clear of the sample.
@@ -353,6 +355,137 @@ async fn bad_values_are_refused_with_exit_2_and_nothing_changes() {
     assert_eq!(before, database_checksums(&client).await);
 }
 
+/// Issue 23, defect 2: a value holding a character that does not show (a zero-width
+/// space inside a first name, a direction override, a byte order mark, a soft
+/// hyphen, an escape) is refused with exit 2 before anything is read or changed;
+/// the message names the field and the code point, never the value. The rule is
+/// the free-text one (`free_text::hidden_char`).
+#[tokio::test]
+async fn rectify_refuses_a_value_with_an_invisible_character() {
+    let (db, client) = db_with_subject().await;
+    let before = database_checksums(&client).await;
+    for (set, field, point) in [
+        ("first_name=Ai\u{200B}jan", "borrowers.first_name", "U+200B"),
+        ("first_name=\u{FEFF}Aijan", "borrowers.first_name", "U+FEFF"),
+        ("last_name=Ait\u{AD}ova", "borrowers.last_name", "U+00AD"),
+        ("last_name=Ai\u{200D}tova", "borrowers.last_name", "U+200D"),
+        (
+            "patronymic=Serik\u{200C}ovna",
+            "borrowers.patronymic",
+            "U+200C",
+        ),
+        (
+            "addresses.street=Abaya\u{202E}1",
+            "addresses.street",
+            "U+202E",
+        ),
+        ("addresses.city=Alm\u{2066}aty", "addresses.city", "U+2066"),
+        (
+            "email=aigerim\u{2060}@example.kz",
+            "borrowers.email",
+            "U+2060",
+        ),
+        (
+            "first_name=Ai\u{1b}[31mjan",
+            "borrowers.first_name",
+            "U+001B",
+        ),
+    ] {
+        let value = set.split_once('=').unwrap().1;
+        let mut cmd = rectify(&db);
+        cmd.args(["id:900001", "--set", set, "--ticket", "REQ-10", "--yes"]);
+        if set.starts_with("addresses.") {
+            cmd.args(["--row", "900001"]);
+        }
+        let output = cmd.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{set:?}: {stderr}");
+        assert!(stderr.contains(field), "{set:?}: names the field: {stderr}");
+        assert!(
+            stderr.contains(point),
+            "{set:?}: names the code point: {stderr}"
+        );
+        assert!(stderr.contains("nothing was changed"), "{stderr}");
+        // Neither the value nor the visible text around the character.
+        let visible: String = value.chars().filter(|c| c.is_alphanumeric()).collect();
+        assert!(
+            !stderr.contains(value),
+            "{set:?}: the value is shown: {stderr}"
+        );
+        assert!(
+            !stderr.contains(&visible),
+            "{set:?}: the value is shown: {stderr}"
+        );
+        // A dry run is refused the same way.
+        rectify(&db)
+            .args(["id:900001", "--set", set, "--ticket", "REQ-10", "--dry-run"])
+            .args(if set.starts_with("addresses.") {
+                &["--row", "900001"][..]
+            } else {
+                &[]
+            })
+            .assert()
+            .code(2);
+    }
+    // A column name or --row with one is refused too, without being echoed.
+    rectify(&db)
+        .args([
+            "id:900001",
+            "--set",
+            "first\u{200B}_name=Aijan",
+            "--ticket",
+            "REQ-10",
+            "--yes",
+        ])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("U+200B"));
+    rectify(&db)
+        .args([
+            "id:900001",
+            "--set",
+            "addresses.city=Astana",
+            "--row",
+            "9000\u{202E}01",
+        ])
+        .args(["--ticket", "REQ-10", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("--row"))
+        .stderr(predicate::str::contains("U+202E"));
+    assert_eq!(before, database_checksums(&client).await, "nothing changed");
+    assert_eq!(
+        text(
+            &client,
+            "SELECT first_name FROM borrowers WHERE id = 900001"
+        )
+        .await
+        .as_deref(),
+        Some("Aigerim")
+    );
+    // Plain text of any script still goes through.
+    rectify(&db)
+        .args([
+            "id:900001",
+            "--set",
+            "first_name=Айжан",
+            "--ticket",
+            "REQ-10",
+            "--yes",
+        ])
+        .assert()
+        .success();
+    assert_eq!(
+        text(
+            &client,
+            "SELECT first_name FROM borrowers WHERE id = 900001"
+        )
+        .await
+        .as_deref(),
+        Some("Айжан")
+    );
+}
+
 #[tokio::test]
 async fn a_missing_audit_key_says_how_to_set_it() {
     let (db, client) = db_with_subject().await;
@@ -373,6 +506,25 @@ async fn a_missing_audit_key_says_how_to_set_it() {
         .assert()
         .code(2)
         .stderr(predicate::str::contains("openssl rand"));
+    // Issue 23, defect 2: long enough but guessable is refused too, file or variable.
+    let weak = "k".repeat(40);
+    let (_dir, repeated) = temp_file("audit.key", &format!("{weak}\n"));
+    db.cmd()
+        .args(["rectify", "id:900001", "--set", "first_name=Aijan"])
+        .arg("--audit-key-file")
+        .arg(&repeated)
+        .args(["--ticket", "REQ-5", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("32 random bytes"))
+        .stderr(predicate::str::contains(weak.as_str()).not());
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", " ".repeat(40))
+        .args(["rectify", "id:900001", "--set", "first_name=Aijan"])
+        .args(["--ticket", "REQ-5", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("only whitespace"));
     assert_eq!(before, database_checksums(&client).await);
     let (_dir, good) = temp_file("audit.key", &format!("{AUDIT_KEY}\n"));
     {

@@ -927,7 +927,7 @@ async fn rectify_consent_and_disclosure_link_their_audit_rows() {
         .await
         .unwrap();
     db.cmd()
-        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .env("DERBES_AUDIT_KEY", crate::rectify::AUDIT_KEY)
         .args(["rectify", "id:900001", "--set", "first_name=Aruzhan"])
         .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
         .assert()
@@ -974,7 +974,7 @@ async fn rectify_consent_and_disclosure_link_their_audit_rows() {
     // An unknown request is refused before anything changes.
     let before = crate::support::database_checksums(&client).await;
     db.cmd()
-        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .env("DERBES_AUDIT_KEY", crate::rectify::AUDIT_KEY)
         .args(["rectify", "id:900001", "--set", "first_name=Other"])
         .args(["--ticket", "REQ-1", "--request", "999999", "--yes"])
         .assert()
@@ -991,7 +991,7 @@ async fn a_change_for_another_subjects_request_is_refused_and_changes_nothing() 
     let id = request["id"].as_i64().unwrap().to_string();
     let before = crate::support::database_checksums(&client).await;
     db.cmd()
-        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .env("DERBES_AUDIT_KEY", crate::rectify::AUDIT_KEY)
         .args(["rectify", "id:900002", "--set", "first_name=Other"])
         .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
         .assert()
@@ -1005,7 +1005,7 @@ async fn a_change_for_another_subjects_request_is_refused_and_changes_nothing() 
     assert_eq!(crate::support::database_checksums(&client).await, before);
     // The request's own subject is fine.
     db.cmd()
-        .env("DERBES_AUDIT_KEY", "k".repeat(40))
+        .env("DERBES_AUDIT_KEY", crate::rectify::AUDIT_KEY)
         .args(["rectify", "id:900001", "--set", "first_name=Aruzhan"])
         .args(["--ticket", "REQ-1", "--request", &id, "--yes"])
         .assert()

@@ -1084,6 +1084,12 @@ pub struct RestoreOptions {
     /// (`archive restore --jobs N`, see [`restore_jobs`]); None or one job is the
     /// single transaction. A dry run always uses the single transaction.
     pub jobs: Option<restore_jobs::Jobs>,
+    /// The data map, whose link paths tell which archived rows belong to a subject
+    /// erased after the archive was made (left out unless `restore_erased`).
+    pub map: Option<crate::map::DataMap>,
+    /// Restore the rows of subjects erased after the archive was made too (a legal
+    /// need; audited).
+    pub restore_erased: bool,
 }
 
 /// What a restore loaded (or would load, in a dry run).
@@ -1107,6 +1113,11 @@ pub struct RestoreReport {
     /// Said to the operator beside the counts (a dry run asked for --jobs).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
+    /// Rows left out because their subject was erased after the archive was made.
+    pub left_out_erased: u64,
+    /// Subjects erased after the archive was made, whose rows were left out (or,
+    /// with --restore-erased, restored).
+    pub erased_subjects: u64,
 }
 
 fn check_side_schema(name: &str, map_schema: &str) -> anyhow::Result<()> {
@@ -1207,10 +1218,26 @@ pub async fn restore(
         }
     }
 
+    // Subjects erased after the archive was made stay erased: their rows are left
+    // out, found through the data map's link paths (one transaction).
+    let erased = erased_since(&*client, &options, &manifest).await?;
+    let filtering = erased > 0 && !options.restore_erased;
+    let filter_map = match (&options.map, filtering) {
+        (Some(map), true) => Some(map),
+        (None, true) => {
+            return Err(DerbesError::Usage(format!(
+                "{erased} subject(s) were erased after this archive was made: give the data map \
+                 (--map or DERBES_MAP) so their rows can be left out, or --restore-erased to \
+                 restore them for a legal need (audited); nothing was loaded"
+            ))
+            .into())
+        }
+        _ => None,
+    };
     // Several connections, one transaction per member (`restore_jobs`); a dry run
-    // stays one transaction, rolled back.
+    // stays one transaction, rolled back, and so does a restore that leaves rows out.
     let jobs = options.jobs.as_ref().map_or(1, |j| j.jobs);
-    if jobs > 1 && !options.dry_run {
+    if jobs > 1 && !options.dry_run && filter_map.is_none() {
         return restore_jobs::restore(client, identities, manifest, entry, &catalog, options).await;
     }
     let note = (jobs > 1).then(|| {
@@ -1221,13 +1248,44 @@ pub async fn restore(
     });
 
     let tx = client.transaction().await?;
+    if filter_map.is_some() {
+        tx.execute(
+            &format!("CREATE TEMPORARY TABLE {ERASED} (key text NOT NULL) ON COMMIT DROP"),
+            &[],
+        )
+        .await?;
+        tx.execute(
+            &format!(
+                "INSERT INTO pg_temp.{ERASED} SELECT DISTINCT subject_key FROM derbes.erasures \
+                 WHERE subject_table = $1 AND erased_at > $2"
+            ),
+            &[
+                &options
+                    .map
+                    .as_ref()
+                    .map(|m| m.subject.table.clone())
+                    .unwrap_or_default(),
+                &manifest.created_at,
+            ],
+        )
+        .await?;
+    }
     let mut targets: BTreeMap<String, Target> = BTreeMap::new();
+    let mut left_out = BTreeMap::new();
     for (index, table) in manifest.tables.iter().enumerate() {
         let name = table_name(&table.table);
-        let target = match &options.into {
-            None => Target::original(&tx, name, index, &table.columns).await?,
+        let mut target = match &options.into {
+            None => Target::original(&tx, name.clone(), index, &table.columns).await?,
             Some(schema) => create_side_table(&tx, &catalog, schema, table).await?,
         };
+        if let Some(map) = filter_map {
+            if let Some(erased) = erased_rows(map, &catalog, &name)? {
+                target
+                    .leave_out(&tx, index, &table.columns, &erased)
+                    .await?;
+                left_out.insert(table.table.clone(), 0u64);
+            }
+        }
         targets.insert(table.table.clone(), target);
     }
 
@@ -1290,6 +1348,14 @@ pub async fn restore(
                 .map_err(refused)?;
         }
         let mut loaded = sink.finish().await.map_err(refused)?;
+        if let Some(count) = &target.left_out_sql {
+            let n: i64 = tx
+                .query_one(count.as_str(), &[])
+                .await
+                .map_err(refused)?
+                .get(0);
+            *left_out.entry(table.table.clone()).or_insert(0) += n as u64;
+        }
         if let Some(insert) = &target.insert_sql {
             loaded = tx.execute(insert.as_str(), &[]).await.map_err(refused)?;
             tx.batch_execute(&format!("TRUNCATE {}", target.staging_quoted()))
@@ -1305,6 +1371,7 @@ pub async fn restore(
         }
     }
     let rows = counts.values().sum();
+    let left_out_erased: u64 = left_out.values().sum();
     audit::append(
         &tx,
         &options.operator,
@@ -1313,7 +1380,11 @@ pub async fn restore(
             &options,
             entry.as_ref(),
             &counts,
-            serde_json::json!({}),
+            serde_json::json!({
+                "erased_subjects": erased,
+                "left_out_erased": left_out,
+                "restored_erased": erased > 0 && options.restore_erased,
+            }),
         ),
     )
     .await?;
@@ -1345,7 +1416,58 @@ pub async fn restore(
         jobs: 1,
         resumed: None,
         note,
+        left_out_erased,
+        erased_subjects: erased,
     })
+}
+
+/// Session table of the keys of subjects erased after the archive was made.
+const ERASED: &str = "derbes_restore_erased";
+
+/// Subjects erased (the erasure ledger) after the archive was made; 0 when the
+/// ledger is not there yet.
+async fn erased_since(
+    client: &impl GenericClient,
+    options: &RestoreOptions,
+    manifest: &Manifest,
+) -> anyhow::Result<u64> {
+    let table = match &options.map {
+        Some(map) => map.subject.table.clone(),
+        None => String::new(),
+    };
+    let n: i64 = client
+        .query_one(
+            "SELECT count(DISTINCT (subject_table, subject_key)) FROM derbes.erasures \
+             WHERE ($1 = '' OR subject_table = $1) AND erased_at > $2",
+            &[&table, &manifest.created_at],
+        )
+        .await?
+        .get(0);
+    Ok(n as u64)
+}
+
+/// The condition on `t0` (a row of `table`, or of its staging table) that it
+/// belongs to a subject in [`ERASED`]; None for a table the map does not link.
+fn erased_rows(
+    map: &crate::map::DataMap,
+    catalog: &Catalog,
+    table: &TableName,
+) -> anyhow::Result<Option<String>> {
+    let Some(mapped) = map
+        .tables
+        .keys()
+        .find(|k| &map.table_name(k) == table)
+        .cloned()
+    else {
+        return Ok(None);
+    };
+    let path = crate::map::link::LinkPath::compile(map, catalog, &mapped)
+        .map_err(DerbesError::VerificationFailed)?;
+    let query = format!("SELECT key::{} FROM pg_temp.{ERASED}", path.key_type);
+    Ok(Some(format!(
+        "COALESCE({}, false)",
+        path.rows_of("t0", crate::map::link::KeyMatch::In(&query))
+    )))
 }
 
 /// Create the side table of `schema` for an archived table (in `tx`): `LIKE` the
@@ -1403,6 +1525,8 @@ struct Target {
     create_staging: Option<String>,
     /// Identity columns given archived values, whose sequences follow them.
     identities: Vec<String>,
+    /// Counts the staged rows of erased subjects (left out by `insert_sql`).
+    left_out_sql: Option<String>,
 }
 
 fn column_list_of(columns: &[&str]) -> String {
@@ -1431,6 +1555,7 @@ impl Target {
             insert_sql: None,
             create_staging: None,
             identities: Vec::new(),
+            left_out_sql: None,
         }
     }
 
@@ -1516,7 +1641,48 @@ impl Target {
             staging: Some(staging),
             create_staging: Some(create_staging),
             identities,
+            left_out_sql: None,
         })
+    }
+
+    /// Load through a staging table in `tx` and insert only the rows for which
+    /// `erased` (a condition on `t0`) is false, counting the others.
+    async fn leave_out(
+        &mut self,
+        tx: &Transaction<'_>,
+        index: usize,
+        columns: &[ColumnDef],
+        erased: &str,
+    ) -> anyhow::Result<()> {
+        let all: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        let staging_quoted = match (&self.staging, &self.insert_sql) {
+            (Some(staging), Some(_)) => format!("pg_temp.{}", quote_ident(staging)),
+            _ => {
+                let staging = format!("derbes_restore_kept_{index}");
+                let quoted = format!("pg_temp.{}", quote_ident(&staging));
+                tx.batch_execute(&format!(
+                    "CREATE TEMPORARY TABLE {} ON COMMIT DROP AS SELECT {} FROM {} WITH NO DATA",
+                    quote_ident(&staging),
+                    column_list_of(&all),
+                    self.table.quoted()
+                ))
+                .await?;
+                self.copy_sql = copy_into(&quoted, &all);
+                self.insert_sql = Some(format!(
+                    "INSERT INTO {} ({list}) SELECT {list} FROM {quoted}",
+                    self.table.quoted(),
+                    list = column_list_of(&all)
+                ));
+                self.staging = Some(staging);
+                quoted
+            }
+        };
+        let insert = self.insert_sql.take().expect("a staged target");
+        self.insert_sql = Some(format!("{insert} t0 WHERE NOT {erased}"));
+        self.left_out_sql = Some(format!(
+            "SELECT count(*) FROM {staging_quoted} t0 WHERE {erased}"
+        ));
+        Ok(())
     }
 
     /// Create the staging table (if the target has one) in the current transaction.

@@ -397,6 +397,8 @@ async fn restore_locked(
             members: total,
         }),
         note: None,
+        left_out_erased: 0,
+        erased_subjects: 0,
     })
 }
 
