@@ -18,6 +18,11 @@ export DERBES_OPERATOR=demo
 rm -rf demo-out && mkdir -m 700 demo-out
 age-keygen -o demo-out/dpo-key.txt 2>/dev/null
 recipient=$(age-keygen -y demo-out/dpo-key.txt)
+# The masking key of hmac columns (erase, anonymise, purge's anonymise rules): 32
+# random bytes, kept like the other secrets (production keeps it off the database
+# server, e.g. in the secrets manager the cron job reads).
+(umask 077 && head -c 32 /dev/urandom | base64 > demo-out/mask.key)
+mkdir -m 700 demo-out/purge-archives
 
 set -x
 # Pinned: the same 1,000 borrowers (ages, loan dates, minors) whatever day the demo runs.
@@ -39,7 +44,19 @@ $derbes archive verify demo-out/loan-records.age --identity demo-out/dpo-key.txt
 
 # DPO's nightly retention job, as a dry run: per rule, what is due, the oldest, and
 # what is held back and why (cut-offs pinned to the population's date).
-$derbes purge --dry-run --as-of 2026-11-01 --ticket DEMO-RET-2
+$derbes purge --dry-run --as-of 2026-11-01 --ticket DEMO-RET-2 \
+    --archive-dir demo-out/purge-archives --recipient "$recipient" --key-file demo-out/mask.key
 
 $derbes audit log
 $derbes audit verify
+set +x
+
+cat <<EOF
+
+The demo database is ready. To use it from your own shell:
+  cargo install --locked --path .
+  export DATABASE_URL="$DATABASE_URL" DERBES_MAP=$DERBES_MAP
+  derbes subject show id:1
+Keys are in demo-out/ (dpo-key.txt opens the export and archives; mask.key is the
+masking key; keep such files out of the repository and off the database server).
+EOF

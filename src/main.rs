@@ -30,6 +30,11 @@ fn main() {
         for cause in lines {
             eprintln!("  caused by: {cause}");
         }
+        // Which database the error happened in: a map checked against the wrong
+        // database (libpq's defaults) reads otherwise like a wrong map.
+        if let Some(place) = derbes::pg::db::connected_database() {
+            eprintln!("  in {place}");
+        }
         std::process::exit(exit.code());
     }
 }

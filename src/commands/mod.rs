@@ -91,6 +91,19 @@ impl Context {
             connect_timeout: Some(std::time::Duration::from_secs(10)),
         };
         let (client, target) = connect(&options).await?;
+        let place = format!(
+            "database \"{}\" on {}{} as {}",
+            target.dbname,
+            target.host,
+            if target.host.starts_with('/') {
+                String::new()
+            } else {
+                format!(":{}", target.port)
+            },
+            target.user
+        );
+        tracing::info!("connected to {place}");
+        crate::pg::db::note_connected_database(place);
         // Every statement of every command waits at most this long for a lock (a
         // table or row held by another session), then fails with a clear error
         // (`db::describe`) instead of hanging; a command may set a shorter one.

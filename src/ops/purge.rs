@@ -284,8 +284,18 @@ pub async fn purge(
         )));
     }
     let plans = plan(map, catalog, &request.rules, request.as_of)?;
-    if !request.dry_run
-        && request.archive.is_none()
+    // A dry run refuses what the real run would refuse (the confirmation aside):
+    // an archive-then-delete rule without an archive target, a masking plan
+    // without its key or that does not fit.
+    for rule in plans
+        .iter()
+        .filter(|p| p.rule.action == RetentionAction::Anonymise)
+    {
+        let tables: Vec<String> = rule.tables.iter().map(|t| t.mapped.clone()).collect();
+        crate::ops::anonymise::plan(client, map, catalog, &tables, request.mask_key.as_ref())
+            .await?;
+    }
+    if request.archive.is_none()
         && plans
             .iter()
             .any(|p| p.rule.action == RetentionAction::ArchiveThenDelete && !p.tables.is_empty())

@@ -76,6 +76,20 @@ pub fn note_connected_role(role: String) {
     let _ = CONNECTED_ROLE.set(role);
 }
 
+static CONNECTED_DATABASE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
+/// Remember where a command connected (the first connection wins): database, host
+/// and port, and role, never a password.
+pub fn note_connected_database(place: String) {
+    let _ = CONNECTED_DATABASE.set(place);
+}
+
+/// Where the command connected, when it did: what an error that follows from it
+/// names (`main` prints it under the error).
+pub fn connected_database() -> Option<&'static str> {
+    CONNECTED_DATABASE.get().map(String::as_str)
+}
+
 /// What a missing grant means, naming the role and the object, with the GRANT to
 /// give: the server says only "permission denied for table loans".
 fn permission_denied(db: &tokio_postgres::error::DbError) -> (String, String) {

@@ -36,6 +36,9 @@ async fn every_mutating_command_with_dry_run_leaves_the_database_unchanged() {
     let out = |name: &str| keys.dir.join(name).display().to_string();
     let (archive_out, erase_out) = (out("dump.age"), out("erase.age"));
     let mask = mask_key.display().to_string();
+    let archive_dir = keys.dir.join("purge-archives");
+    std::fs::create_dir(&archive_dir).unwrap();
+    let archive_dir = archive_dir.display().to_string();
     let text = policy_text.display().to_string();
     let recipient = keys.age_recipient.as_str();
 
@@ -135,7 +138,17 @@ async fn every_mutating_command_with_dry_run_leaves_the_database_unchanged() {
             "--ticket",
             "T-1",
         ],
-        vec!["purge", "--key-file", &mask, "--ticket", "T-1"],
+        vec![
+            "purge",
+            "--key-file",
+            &mask,
+            "--ticket",
+            "T-1",
+            "--archive-dir",
+            &archive_dir,
+            "-r",
+            &keys.age_recipient,
+        ],
     ];
     for args in runs {
         let output = db

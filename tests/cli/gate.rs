@@ -305,3 +305,28 @@ async fn an_export_on_a_read_only_server_says_to_use_the_primary() {
         .stderr(predicate::str::contains("cannot execute").not());
     assert!(!file.exists());
 }
+
+/// Issue 26, item 1: an error that follows from where derbes connected names the
+/// database, host and port it reached (never the password), so a map checked
+/// against the wrong database (libpq's defaults) does not read like a wrong map;
+/// `-v` logs where it connected.
+#[tokio::test]
+async fn an_error_names_the_database_it_happened_in_never_the_password() {
+    let db = TestDb::empty().await;
+    let conninfo = format!("{} password=not-a-real-secret", db.conninfo());
+    let output = crate::support::derbes_cmd()
+        .args(["--db", &conninfo, "--map"])
+        .arg(crate::support::reference_map())
+        .args(["-v", "subject", "show", "id:1"])
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    let place = format!("database \"{}\" on 127.0.0.1:5432", db.name);
+    assert!(stderr.contains(&format!("  in {place}")), "{stderr}");
+    assert!(
+        stderr.contains(&format!("connected to {place}")),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("not-a-real-secret"), "{stderr}");
+}

@@ -245,7 +245,9 @@ async fn dry_run_counts_what_is_due_and_held_and_changes_nothing() {
     );
     assert!(held >= ids(&client, LOCATIONS_HELD, cutoff).await.len() as i64);
     assert!(table["oldest"].is_string());
-    // Every rule of the reference map is reported, each with its legal basis.
+    // Every rule of the reference map is reported, each with its legal basis (the
+    // archive-then-delete rules need where their archives would go, as for real).
+    let keys = crate::archive::age_keys();
     let all = db
         .cmd()
         .args([
@@ -255,10 +257,18 @@ async fn dry_run_counts_what_is_due_and_held_and_changes_nothing() {
             "--dry-run",
             "--format",
             "json",
+            "-r",
+            &keys.age_recipient,
+            "--archive-dir",
         ])
+        .arg(&keys.dir)
         .output()
         .unwrap();
-    assert!(all.status.success());
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
     let all = json(&all.stdout);
     assert!(all["rules"].as_array().unwrap().len() >= 8);
     assert!(all["rules"]
@@ -1719,4 +1729,29 @@ async fn a_resumed_anonymise_run_keeps_the_cutoff_it_started_with() {
         expected,
         "the next run masks the rows that came of age meanwhile"
     );
+}
+
+/// Issue 26, item 3: the dry run rehearses the real run: what the real run would
+/// refuse (an archive-then-delete rule without an archive directory and who can
+/// open it; likewise an anonymise rule's masking plan without its key), the dry
+/// run refuses too, with the same exit code and advice, and nothing changes.
+#[tokio::test]
+async fn a_purge_dry_run_refuses_what_the_real_run_would_refuse() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let before = database_checksums(&client).await;
+    for rule in ["loan-records", "identity-kyc"] {
+        for mode in ["--dry-run", "--yes"] {
+            let output = db
+                .cmd()
+                .args(["purge", "--ticket", "RET-26", "--rule", rule, mode])
+                .env_remove("DERBES_MASK_KEY")
+                .output()
+                .unwrap();
+            assert_eq!(output.status.code(), Some(2), "{rule} {mode}");
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(stderr.contains("--archive-dir"), "{rule} {mode}: {stderr}");
+        }
+    }
+    assert_eq!(database_checksums(&client).await, before);
 }

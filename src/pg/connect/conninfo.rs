@@ -193,6 +193,11 @@ pub(super) fn parse_url(rest: &str) -> Result<Params, ConnectError> {
                 let (host, after) = bracketed
                     .split_once(']')
                     .ok_or_else(|| invalid("unterminated [ in an IPv6 host address of the URL"))?;
+                if host.is_empty() {
+                    return Err(invalid(
+                        "an IPv6 host address in [] may not be empty in the URL: give the address, or leave the host out for the local socket",
+                    ));
+                }
                 let port = match after {
                     "" => "",
                     after => after.strip_prefix(':').ok_or_else(|| {
@@ -240,7 +245,14 @@ pub(super) fn percent_decode(text: &str, what: &str) -> Result<String, ConnectEr
     while index < bytes.len() {
         if bytes[index] == b'%' {
             let hex = text.get(index + 1..index + 3).ok_or_else(bad)?;
-            decoded.push(u8::from_str_radix(hex, 16).map_err(|_| bad())?);
+            let byte = u8::from_str_radix(hex, 16).map_err(|_| bad())?;
+            // libpq refuses a NUL: it would cut the value short in C.
+            if byte == 0 {
+                return Err(invalid(format!(
+                    "%00 is not allowed in the URL's {what}: remove it"
+                )));
+            }
+            decoded.push(byte);
             index += 3;
         } else {
             decoded.push(bytes[index]);

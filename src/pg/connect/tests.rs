@@ -352,3 +352,44 @@ fn sslmode_never_applies_to_unix_sockets() {
     // No TCP endpoint, so no root certificate is needed either.
     assert!(settings.tls_connector().is_ok());
 }
+
+/// libpq's own URI regression cases (`tests/data/libpq-uri-regress.tsv`, from
+/// PostgreSQL's `src/interfaces/libpq/test`): every URI libpq refuses is refused,
+/// and every one it reads gives the same parameters, but one difference that is
+/// ours on purpose: an unrecognised query parameter (`uzer`) is refused rather
+/// than ignored with a warning, so a typo never silently drops a setting.
+#[test]
+fn uris_read_as_libpq_reads_them_in_its_own_regression_cases() {
+    let text = include_str!("../../../tests/data/libpq-uri-regress.tsv");
+    let mut differences = Vec::new();
+    for line in text.lines().filter(|l| !l.starts_with('#')).skip(1) {
+        let fields: Vec<&str> = line.split('\t').collect();
+        let (uri, outcome, expected) = (fields[0], fields[1], fields.get(2).copied().unwrap_or(""));
+        let parsed = conninfo::parse_conninfo(uri);
+        match (outcome, parsed) {
+            ("error", Ok(params)) => {
+                differences.push(format!("{uri}: libpq refuses it, read {params:?}"))
+            }
+            ("error", Err(_)) => {}
+            // Refused on purpose, naming the parameter.
+            (_, Err(e)) if e.to_string().contains("unknown parameter \"uzer\"") => {}
+            (_, Err(e)) => differences.push(format!("{uri}: libpq reads it, refused: {e}")),
+            (_, Ok(params)) => {
+                let want: std::collections::BTreeMap<String, String> = expected
+                    .split("' ")
+                    .filter(|p| !p.is_empty())
+                    .map(|p| {
+                        let (k, v) = p.split_once("='").unwrap();
+                        (k.to_owned(), v.trim_end_matches('\'').to_owned())
+                    })
+                    .collect();
+                let got: std::collections::BTreeMap<String, String> =
+                    params.into_iter().filter(|(_, v)| !v.is_empty()).collect();
+                if got != want {
+                    differences.push(format!("{uri}: libpq {want:?}, ours {got:?}"));
+                }
+            }
+        }
+    }
+    assert!(differences.is_empty(), "{}", differences.join("\n"));
+}
