@@ -626,13 +626,11 @@ pub async fn erase(
             scope.condition
         );
         let remaining = plan.outcome.rows - plan.outcome.kept - plan.outcome.shared;
-        plan.outcome.deleted = tx.execute(&sql, &p.refs()).await.map_err(|e| {
-            DerbesError::Refused(format!(
-                "deleting the subject's rows of {table} failed: {}; nothing was erased. \
-                 Another table's rows point at them: map that table (or give it a retention rule) and run again",
-                crate::pg::db::describe(&e)
-            ))
-        })?;
+        crate::fault::point("erase.deleting");
+        plan.outcome.deleted = tx
+            .execute(&sql, &p.refs())
+            .await
+            .map_err(|e| delete_failed(&table, e))?;
         let still = remaining.saturating_sub(plan.outcome.deleted);
         if still > 0 {
             plan.outcome.kept += still;
@@ -793,6 +791,32 @@ pub async fn erase(
         residual_columns_checked: checked,
         pseudonymised,
     })
+}
+
+/// Why deleting the subject's rows of `table` failed, told apart: a lost
+/// connection (exit 1: run again), rows of another table pointing at them (exit 5:
+/// map that table), anything else as the server said it (exit 5).
+fn delete_failed(table: &TableName, e: tokio_postgres::Error) -> anyhow::Error {
+    if crate::pg::db::connection_lost(&e) {
+        return anyhow::Error::new(e).context(format!(
+            "the connection to the database was lost while deleting the subject's rows of \
+             {table}: nothing was erased (the transaction rolled back); check the server and \
+             run the erasure again"
+        ));
+    }
+    let pointed_at = e
+        .as_db_error()
+        .is_some_and(|db| db.code() == &tokio_postgres::error::SqlState::FOREIGN_KEY_VIOLATION);
+    let advice = if pointed_at {
+        "another table's rows point at them: map that table (or give it a retention rule) and run again"
+    } else {
+        "fix the cause the database gives and run again"
+    };
+    DerbesError::Refused(format!(
+        "deleting the subject's rows of {table} failed: {}; nothing was erased. {advice}",
+        crate::pg::db::describe(&e)
+    ))
+    .into()
 }
 
 /// `AND NOT EXISTS (...)` for every foreign key pointing at `table`.

@@ -526,6 +526,25 @@ async fn a_killed_or_terminated_erase_leaves_nothing_half_done_and_the_rerun_fin
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(state(&client).await, before, "terminated: nothing changed");
     let _ = std::fs::remove_file(keys.dir.join("erase.age"));
+    // Issue 25, item 4: terminated just before a DELETE, the run says the
+    // connection was lost (exit 1), not that another table's rows point at them.
+    let child = erase_process(&db, &keys, "erase.deleting", Some(&flag))
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !flag.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never paused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    crate::support::terminate_sessions(&client, "derbes").await;
+    std::fs::remove_file(&flag).unwrap();
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("connection to the database was lost"), "{stderr}");
+    assert!(!stderr.contains("point at them"), "{stderr}");
+    assert_eq!(state(&client).await, before, "terminated: nothing changed");
+    let _ = std::fs::remove_file(keys.dir.join("erase.age"));
     // The rerun does the whole erasure once.
     db.cmd()
         .args(erase_args(&keys, IIN_A))
