@@ -336,25 +336,26 @@ async fn erase_destroys_exactly_what_the_retention_rules_let_go_for_every_subjec
     );
 }
 
-/// The oracle of `tests/fixtures/lender.toml`, by hand: kyc (client, kyc_doc) and
-/// credits (credit, its repayments through it) keep a row until 5 years after the
-/// client's last credit ended, or by the row's own time for a client who never had
-/// one, and while a credit is live or late; kept rows keep the client (and kept
-/// repayments their credits); contact notes always go.
-async fn lender_oracle(client: &Client, subject: &str) -> BTreeMap<&'static str, Expected> {
-    let row = client
-        .query_one(
-            "SELECT count(*) > 0, count(*) FILTER (WHERE state IN ('live', 'late')) > 0, \
-                    CASE WHEN bool_and(ended IS NOT NULL) THEN max(ended) END < now() - interval '5 years' \
+/// A schema's retention rules, written by hand for its oracle: the loan ledger (the
+/// subject's agreements: whether they have any, any open, and every one closed more
+/// than 5 years ago), the tables a 5-year rule keeps (each with its time column and
+/// the SQL of the subject's rows, `$1` the subject's key as text), the tables no rule
+/// keeps, and which kept table keeps which parent whole.
+struct Shape {
+    ledger: &'static str,
+    kept: &'static [(&'static str, &'static str, &'static str)],
+    not_kept: &'static [(&'static str, &'static str)],
+    subject_table: &'static str,
+    child_keeps_parent: (&'static str, &'static str),
+}
+
+/// `tests/fixtures/lender.*`: kyc (client, kyc_doc) and credits (credit, its
+/// repayments through it) from the client's last credit ended; contact notes go.
+const LENDER: Shape = Shape {
+    ledger: "SELECT count(*) > 0, count(*) FILTER (WHERE state IN ('live', 'late')) > 0, \
+             CASE WHEN bool_and(ended IS NOT NULL) THEN max(ended) END < now() - interval '5 years' \
              FROM core.credit WHERE client_code = $1",
-            &[&subject],
-        )
-        .await
-        .unwrap();
-    let (has_credits, open, ended_5y_ago): (bool, bool, Option<bool>) =
-        (row.get(0), row.get(1), row.get(2));
-    let mut expected = BTreeMap::new();
-    for (table, column, from) in [
+    kept: &[
         ("client", "opened", "FROM core.client t WHERE t.client_code = $1"),
         ("kyc_doc", "created", "FROM core.kyc_doc t WHERE t.client_code = $1"),
         ("credit", "opened", "FROM core.credit t WHERE t.client_code = $1"),
@@ -363,8 +364,52 @@ async fn lender_oracle(client: &Client, subject: &str) -> BTreeMap<&'static str,
             "paid_on",
             "FROM pay.repayment t JOIN core.credit k ON k.credit_no = t.credit_no WHERE k.client_code = $1",
         ),
-    ] {
-        let due = match has_credits {
+    ],
+    not_kept: &[("contact_log", "FROM core.contact_log t WHERE t.client_code = $1")],
+    subject_table: "client",
+    child_keeps_parent: ("pay.repayment", "credit"),
+};
+
+/// `tests/fixtures/branches.*`: the customer rule (person, kyc_check, agreements
+/// and their schedules by the composite key) from the last agreement closed (a
+/// date); marketing notes go.
+const BRANCHES: Shape = Shape {
+    ledger: "SELECT count(*) > 0, count(*) FILTER (WHERE phase IN ('running', 'arrears')) > 0, \
+             CASE WHEN bool_and(closed_on IS NOT NULL) THEN max(closed_on) END < now() - interval '5 years' \
+             FROM fin.agreement WHERE person_no::text = $1",
+    kept: &[
+        ("person", "joined_on", "FROM party.person t WHERE t.person_no::text = $1"),
+        ("kyc_check", "done_on", "FROM party.kyc_check t WHERE t.person_no::text = $1"),
+        ("fin.agreement", "signed_on", "FROM fin.agreement t WHERE t.person_no::text = $1"),
+        (
+            "fin.schedule",
+            "due_on",
+            "FROM fin.schedule t JOIN fin.agreement a USING (branch, number) WHERE a.person_no::text = $1",
+        ),
+    ],
+    not_kept: &[(
+        "marketing_note",
+        "FROM party.marketing_note t WHERE t.about::text = $1",
+    )],
+    subject_table: "person",
+    child_keeps_parent: ("fin.schedule", "fin.agreement"),
+};
+
+/// The oracle of a [`Shape`]: a row under its 5-year rule stays until 5 years after
+/// the subject's last agreement closed (by its own time for a subject who never had
+/// one), and while an agreement is open; kept rows keep the subject (and a kept
+/// child its parents); everything else goes.
+async fn shape_oracle(
+    client: &Client,
+    shape: &Shape,
+    subject: &str,
+) -> BTreeMap<&'static str, Expected> {
+    let row = client.query_one(shape.ledger, &[&subject]).await.unwrap();
+    let (has_agreements, open, ended_5y_ago): (bool, bool, Option<bool>) =
+        (row.get(0), row.get(1), row.get(2));
+    let mut expected = BTreeMap::new();
+    for (table, column, from) in shape.kept {
+        let due = match has_agreements {
             true => ended_5y_ago.unwrap_or(false).to_string(),
             false => format!("COALESCE(t.{column} < now() - interval '5 years', false)"),
         };
@@ -375,32 +420,96 @@ async fn lender_oracle(client: &Client, subject: &str) -> BTreeMap<&'static str,
             )
             .await
             .unwrap();
-        expected.insert(table, Expected { rows: row.get(0), kept: row.get(1) });
+        expected.insert(
+            *table,
+            Expected {
+                rows: row.get(0),
+                kept: row.get(1),
+            },
+        );
     }
-    let notes: i64 = client
-        .query_one(
-            "SELECT count(*) FROM core.contact_log WHERE client_code = $1",
-            &[&subject],
-        )
-        .await
-        .unwrap()
-        .get(0);
-    expected.insert(
-        "contact_log",
-        Expected {
-            rows: notes,
-            kept: 0,
-        },
-    );
-    if expected.iter().any(|(t, e)| *t != "client" && e.kept > 0) {
-        let c = expected.get_mut("client").unwrap();
-        c.kept = c.rows;
+    for (table, from) in shape.not_kept {
+        let rows: i64 = client
+            .query_one(&format!("SELECT count(*) {from}"), &[&subject])
+            .await
+            .unwrap()
+            .get(0);
+        expected.insert(*table, Expected { rows, kept: 0 });
     }
-    if expected["pay.repayment"].kept > 0 {
-        let c = expected.get_mut("credit").unwrap();
-        c.kept = c.rows;
+    if expected
+        .iter()
+        .any(|(t, e)| *t != shape.subject_table && e.kept > 0)
+    {
+        let s = expected.get_mut(shape.subject_table).unwrap();
+        s.kept = s.rows;
+    }
+    let (child, parent) = shape.child_keeps_parent;
+    if expected[child].kept > 0 {
+        let p = expected.get_mut(parent).unwrap();
+        p.kept = p.rows;
     }
     expected
+}
+
+/// Load `fixture`, erase every subject of it as a dry run under `map`, and compare
+/// each with the shape's oracle. Returns the test database and the subjects' keys.
+async fn differential_on(
+    fixture: &str,
+    map: &Path,
+    shape: &Shape,
+    subjects_sql: &str,
+) -> (TestDb, Client, Vec<(String, serde_json::Value)>) {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    client.batch_execute(fixture).await.unwrap();
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    client
+        .batch_execute("SET timezone = 'Asia/Almaty'")
+        .await
+        .unwrap();
+    let subjects: Vec<String> = client
+        .query(subjects_sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert!(subjects.len() >= 300);
+    let keys = age_keys();
+    let reports = erase_every_subject(&db, map, &keys, &subjects);
+    let mut mismatches = Vec::new();
+    let (mut kept, mut erased) = (0, 0);
+    for (subject, report) in &reports {
+        let expected = shape_oracle(&client, shape, subject).await;
+        kept += expected.values().map(|e| e.kept).sum::<i64>();
+        erased += expected.values().map(|e| e.rows - e.kept).sum::<i64>();
+        mismatches.extend(differences(subject, report, &expected));
+    }
+    assert!(
+        mismatches.is_empty(),
+        "{} mismatches:\n{}",
+        mismatches.len(),
+        mismatches.join("\n")
+    );
+    assert!(kept > 0 && erased > 0, "kept {kept}, erased {erased}");
+    (db, client, reports)
+}
+
+/// Issue 22, defect 1: a third shape (`tests/fixtures/branches.*`): agreements keyed
+/// by a composite primary key that schedules reference by a composite foreign key,
+/// the relationship's end a `date`, two schemas, a link no foreign key backs.
+#[tokio::test]
+async fn erase_on_a_composite_keyed_schema_matches_the_oracle_for_every_subject() {
+    let map = crate::support::repo_root().join("tests/fixtures/branches.toml");
+    differential_on(
+        include_str!("../fixtures/branches.sql"),
+        &map,
+        &BRANCHES,
+        "SELECT person_no::text FROM party.person ORDER BY person_no",
+    )
+    .await;
 }
 
 /// Issue 22, defects 1-3: the same differential test on a schema of another shape
@@ -409,20 +518,14 @@ async fn lender_oracle(client: &Client, subject: &str) -> BTreeMap<&'static str,
 /// (its rows archived and deleted by address), frozen (blocked) clients.
 #[tokio::test]
 async fn erase_on_a_partitioned_keyless_text_keyed_schema_matches_the_oracle_for_every_subject() {
-    let db = TestDb::empty().await;
-    let mut client = db.client().await;
-    client
-        .batch_execute(include_str!("../fixtures/lender.sql"))
-        .await
-        .unwrap();
-    derbes::pg::migrate::apply(&mut client, false)
-        .await
-        .unwrap();
-    client
-        .batch_execute("SET timezone = 'Asia/Almaty'")
-        .await
-        .unwrap();
     let map = crate::support::repo_root().join("tests/fixtures/lender.toml");
+    let (db, client, reports) = differential_on(
+        include_str!("../fixtures/lender.sql"),
+        &map,
+        &LENDER,
+        "SELECT client_code FROM core.client ORDER BY 1",
+    )
+    .await;
     db.cmd()
         .env("DERBES_MAP", &map)
         .args(["map", "check"])
@@ -444,31 +547,8 @@ async fn erase_on_a_partitioned_keyless_text_keyed_schema_matches_the_oracle_for
             && draft.contains("link = { column = \"credit_no\", via = \"credit\" }"),
         "{draft}"
     );
-    let subjects: Vec<String> = client
-        .query("SELECT client_code FROM core.client ORDER BY 1", &[])
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert!(subjects.len() >= 300);
+    let subjects: Vec<String> = reports.iter().map(|(s, _)| s.clone()).collect();
     let keys = age_keys();
-    let reports = erase_every_subject(&db, &map, &keys, &subjects);
-    let mut mismatches = Vec::new();
-    let (mut kept, mut erased) = (0, 0);
-    for (subject, report) in &reports {
-        let expected = lender_oracle(&client, subject).await;
-        kept += expected.values().map(|e| e.kept).sum::<i64>();
-        erased += expected.values().map(|e| e.rows - e.kept).sum::<i64>();
-        mismatches.extend(differences(subject, report, &expected));
-    }
-    assert!(
-        mismatches.is_empty(),
-        "{} mismatches:\n{}",
-        mismatches.len(),
-        mismatches.join("\n")
-    );
-    assert!(kept > 0 && erased > 0, "kept {kept}, erased {erased}");
     // A real erasure of a client whose rows all go, keyless log included: exactly
     // their rows are gone, every other client's untouched.
     let gone = subjects
