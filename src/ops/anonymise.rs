@@ -357,6 +357,11 @@ impl Cohort {
 
 /// The primary key of `t0` as `text[]`, the form of `derbes.cohort_pending.key`.
 fn key_array(key_columns: &[String]) -> String {
+    // A table without a primary key names a row by its content: stable while the
+    // row waits unmasked in `cohort_pending`, which is all the mark needs.
+    if key_columns.is_empty() {
+        return "ARRAY[md5(t0::text)]".to_owned();
+    }
     let keys: Vec<String> = key_columns
         .iter()
         .map(|c| format!("t0.{}::text", quote_ident(c)))
@@ -549,6 +554,12 @@ async fn cohort_tables(
             .collect();
         let scope = format!("{}/{table}", run.rule);
         let mut mark = CohortMark::read(&*client, &scope).await?;
+        if masks.key_columns.is_empty() {
+            results.push(
+                mask_keyless(client, run, &name, table, masks, &cohort, &scope, &mark).await?,
+            );
+            continue;
+        }
         let parts = plan_parts(
             client,
             run,
@@ -714,6 +725,72 @@ async fn cohort_tables(
         tables: results,
         k_anonymity: None,
     })
+}
+
+/// The cohort of a table without a primary key, which has no key to cut batches
+/// by: masked in one statement, in one transaction with the mark and the audit row
+/// (a stopped run changed nothing, so no row is ever masked twice).
+#[allow(clippy::too_many_arguments)]
+async fn mask_keyless(
+    client: &mut Client,
+    run: &CohortRun<'_>,
+    name: &TableName,
+    table: &str,
+    masks: &TableMasks,
+    cohort: &Cohort,
+    scope: &str,
+    mark: &CohortMark,
+) -> anyhow::Result<TableResult> {
+    let (selection, params) = cohort.selection(&masks.key_columns, scope, mark);
+    let change = change::begin(client, &run.limits, run.dry_run).await?;
+    let filter = |p: &mut Params| {
+        let before = p.len();
+        for value in &params {
+            p.text(value.clone());
+        }
+        RowScope {
+            using: String::new(),
+            condition: change::shift_placeholders(&selection, before),
+        }
+    };
+    let applied = masks
+        .apply(change.tx(), &filter, &mut StatementCache::default())
+        .await
+        .map_err(map_err)?;
+    mark_finished(change.tx(), name, masks, cohort, scope, mark).await?;
+    let mut counts = Counts::new();
+    if applied.masked > 0 {
+        counts.insert(format!("{table}.masked"), applied.masked as i64);
+    }
+    if applied.deleted > 0 {
+        counts.insert(format!("{table}.deleted"), applied.deleted as i64);
+    }
+    change
+        .commit(
+            &run.operator,
+            &AuditEntry {
+                action: "anonymise".to_owned(),
+                ticket: Some(run.ticket.clone()),
+                subject_ref: None,
+                counts,
+                fields: masks.masked_columns.clone(),
+                detail: serde_json::json!({
+                    "scope": scope,
+                    "table": name.to_string(),
+                    "rule": run.rule,
+                    "batches": 1,
+                    "by": "one statement (the table has no primary key)",
+                    "pseudonymised": masks.pseudonymised,
+                }),
+            },
+        )
+        .await?;
+    let mut result = result_of(table, masks);
+    result.masked = applied.masked;
+    result.deleted = applied.deleted;
+    result.batches = 1;
+    result.streams = 1;
+    Ok(result)
 }
 
 /// One stream of a table's cohort: its job scope, and its condition (the cohort's

@@ -846,3 +846,76 @@ async fn a_kept_row_keeps_only_the_categories_the_law_names() {
     }
     assert_eq!(borrowers["minimised"], 1);
 }
+
+/// Issue 22, defect 3: `anonymise --rule` masks the cohort of a table without a
+/// primary key (one statement with its mark and audit row): exactly the rows the
+/// retention decision finds due (old enough, of no client with a live or late
+/// credit or frozen), by an oracle written apart; a second run masks nothing.
+#[tokio::test]
+async fn a_cohort_of_a_table_without_a_primary_key_is_masked_once_and_exactly() {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    client
+        .batch_execute(include_str!("../fixtures/lender.sql"))
+        .await
+        .unwrap();
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    let map =
+        std::fs::read_to_string(crate::support::repo_root().join("tests/fixtures/lender.toml"))
+            .unwrap()
+            .replace(
+                "keep = \"1y\"\naction = \"delete\"\nlegal_basis = \"Call notes: one year\"",
+                "keep = \"1y\"\naction = \"anonymise\"\nlegal_basis = \"Call notes: one year\"",
+            );
+    assert!(map.contains("action = \"anonymise\""));
+    let (_dir, map) = crate::support::temp_file("lender.toml", &map);
+    let due = "l.at < now() - interval '1 year' \
+               AND l.client_code NOT IN (SELECT client_code FROM core.credit WHERE state IN ('live', 'late') \
+                                         UNION SELECT client_code FROM core.client WHERE state = 'frozen')";
+    let expected_masked = count(
+        &client,
+        &format!("SELECT count(*) FROM core.contact_log l WHERE {due}"),
+    )
+    .await;
+    let untouched = format!(
+        "SELECT md5(string_agg(l::text, ',' ORDER BY l::text)) FROM core.contact_log l WHERE NOT ({due})"
+    );
+    let before: String = client.query_one(&untouched, &[]).await.unwrap().get(0);
+    assert!(expected_masked > 0);
+    let run = || {
+        let output = db
+            .cmd()
+            .env("DERBES_MAP", &map)
+            .args([
+                "--format",
+                "json",
+                "anonymise",
+                "--rule",
+                "contacts",
+                "--ticket",
+                "JOB-22",
+                "--yes",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+        report["tables"][0]["masked"].as_i64().unwrap()
+    };
+    assert_eq!(run(), expected_masked);
+    let masked = count(
+        &client,
+        &format!("SELECT count(*) FROM core.contact_log l WHERE {due} AND note = '[redacted]'"),
+    )
+    .await;
+    assert_eq!(masked, expected_masked, "every due row masked");
+    let after: String = client.query_one(&untouched, &[]).await.unwrap().get(0);
+    assert_eq!(after, before, "no other row touched");
+    assert_eq!(run(), 0, "a second run masks nothing again");
+}
