@@ -511,7 +511,7 @@ async fn purge_batches(
     let key_columns = catalog_table.primary_key.clone();
     if key_columns.is_empty() {
         return delete_keyless(
-            client, request, rule, table, conditions, archive, done, outcome,
+            client, map, catalog, request, rule, table, conditions, archive, done, outcome,
         )
         .await;
     }
@@ -646,16 +646,101 @@ async fn purge_batches(
     Ok(())
 }
 
+/// Archive, then delete, a table's due rows when the table has no primary key: in
+/// one transaction, the rows go to a verified archive that captures their
+/// addresses, exactly those are deleted, and the audit row is written (a row
+/// changed by another session meanwhile is archived but kept: its address moved).
+#[allow(clippy::too_many_arguments)]
+async fn archive_keyless(
+    client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
+    request: &PurgeRequest,
+    rule: &RulePlan,
+    table: &TablePlan,
+    target: &ArchiveTarget,
+    done: &mut TableOutcome,
+    outcome: &mut RuleOutcome,
+) -> anyhow::Result<()> {
+    remove_strays(client, &target.dir).await?;
+    let mut recipients = Recipients::new();
+    for (index, key) in target.recipients.iter().enumerate() {
+        recipients.add(key, index + 1)?;
+    }
+    let file = format!(
+        "purge-{}-{}-{}-keyless.age",
+        rule.name,
+        table.name.table,
+        Utc::now().format("%Y%m%dT%H%M%S%.3f")
+    );
+    let change = change::begin(client, &request.limits, false).await?;
+    let tx = change.into_transaction();
+    let receipt = archive::write_verified(
+        &tx,
+        map,
+        catalog,
+        ArchiveRequest {
+            selection: Selection::DueRows {
+                table: table.mapped.clone(),
+                rule: rule.name.clone(),
+                as_of: request.as_of,
+            },
+            out: target.dir.join(sanitise(&file)),
+            overwrite: false,
+            recipients,
+            keep: None,
+            operator: request.operator.clone(),
+            ticket: Some(request.ticket.clone()),
+            part_bytes: crate::files::tar_writer::PART_BYTES,
+            capture_keys: true,
+            jobs: None,
+        },
+        &|_, _| {},
+    )
+    .await?;
+    let deleted: u64 = receipt.delete_archived(&tx).await?.values().sum();
+    crate::fault::point("purge.deleted");
+    crate::pg::audit::append(
+        &tx,
+        &request.operator,
+        &AuditEntry {
+            action: "purge".to_owned(),
+            ticket: Some(request.ticket.clone()),
+            subject_ref: None,
+            counts: BTreeMap::from([(table.name.to_string(), deleted as i64)]),
+            fields: Vec::new(),
+            detail: serde_json::json!({
+                "rule": rule.name,
+                "table": table.name.to_string(),
+                "cutoff": rule.cutoff,
+                "batch": 1,
+                "archive_id": receipt.summary.archive_id,
+                "by": "row address (the table has no primary key)",
+            }),
+        },
+    )
+    .await?;
+    let archived = receipt.summary.rows as i64;
+    let summary = receipt.commit(tx).await?;
+    outcome.archives.push(summary.id);
+    done.archived += archived;
+    done.deleted += deleted as i64;
+    done.batches += 1;
+    done.audited_per_batch = true;
+    Ok(())
+}
+
 /// Delete a table's due rows when the table has no primary key to cut batches by:
 /// each batch one statement over at most `BATCH` rows found by address (`ctid`)
 /// that checks the rule's condition itself (a row changed since it was found is
 /// re-read and kept if no longer due), committed with its own audit row, so a
 /// stopped run leaves every deleted row on the record and the next run deletes
-/// what is still due. Archiving first needs a key to delete exactly what was
-/// archived: refused.
+/// what is still due. A rule that archives first goes to [`archive_keyless`].
 #[allow(clippy::too_many_arguments)]
 async fn delete_keyless(
     client: &mut Client,
+    map: &DataMap,
+    catalog: &Catalog,
     request: &PurgeRequest,
     rule: &RulePlan,
     table: &TablePlan,
@@ -665,12 +750,11 @@ async fn delete_keyless(
     outcome: &mut RuleOutcome,
 ) -> anyhow::Result<()> {
     const BATCH: i64 = 10_000;
-    if archive.is_some() {
-        return Err(usage(format!(
-            "table {} has no primary key, so rule `{}` cannot archive its rows and then delete \
-             exactly those: add a primary key, or make the rule `delete`",
-            table.name, rule.name
-        )));
+    if let Some(target) = archive {
+        return archive_keyless(
+            client, map, catalog, request, rule, table, target, done, outcome,
+        )
+        .await;
     }
     let sql = format!(
         "DELETE FROM {table} t0 WHERE t0.ctid = ANY(ARRAY( \

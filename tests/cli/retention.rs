@@ -919,3 +919,91 @@ async fn a_cohort_of_a_table_without_a_primary_key_is_masked_once_and_exactly() 
     assert_eq!(after, before, "no other row touched");
     assert_eq!(run(), 0, "a second run masks nothing again");
 }
+
+/// Issue 22, defect 3: an archive-then-delete rule on a table without a primary
+/// key archives exactly the rows it deletes (their addresses captured by the same
+/// statement that streams them into the archive), in one transaction with the
+/// audit row: the archive's rows are the deleted rows, by an oracle written apart.
+#[tokio::test]
+async fn purge_archives_then_deletes_exactly_the_due_rows_of_a_table_without_a_primary_key() {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    client
+        .batch_execute(include_str!("../fixtures/lender.sql"))
+        .await
+        .unwrap();
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    let map = std::fs::read_to_string(crate::support::repo_root().join("tests/fixtures/lender.toml"))
+        .unwrap()
+        .replace(
+            "keep = \"1y\"\naction = \"delete\"\nlegal_basis = \"Call notes: one year\"",
+            "keep = \"1y\"\naction = \"archive-then-delete\"\narchive_keep = \"1y\"\nlegal_basis = \"Call notes: one year\"",
+        );
+    assert!(map.contains("archive_keep = \"1y\""));
+    let (_dir, map) = crate::support::temp_file("lender.toml", &map);
+    let due = "l.at < now() - interval '1 year' \
+               AND l.client_code NOT IN (SELECT client_code FROM core.credit WHERE state IN ('live', 'late') \
+                                         UNION SELECT client_code FROM core.client WHERE state = 'frozen')";
+    let rows = |condition: &str| {
+        format!("SELECT l::text FROM core.contact_log l WHERE {condition} ORDER BY 1")
+    };
+    let text_rows = |sql: String| {
+        let client = &client;
+        async move {
+            client
+                .query(&sql, &[])
+                .await
+                .unwrap()
+                .iter()
+                .map(|r| r.get::<_, String>(0))
+                .collect::<Vec<_>>()
+        }
+    };
+    let due_rows = text_rows(rows(due)).await;
+    let kept_rows = text_rows(rows(&format!("NOT ({due})"))).await;
+    assert!(!due_rows.is_empty());
+    let keys = age_keys();
+    let output = db
+        .cmd()
+        .env("DERBES_MAP", &map)
+        .args([
+            "--format", "json", "purge", "--rule", "contacts", "--ticket", "RET-22", "--yes",
+        ])
+        .args(["-r", &keys.age_recipient, "--archive-dir"])
+        .arg(&keys.dir)
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    assert_eq!(report["rules"][0]["deleted"], due_rows.len(), "{report}");
+    assert_eq!(report["rules"][0]["archived"], due_rows.len(), "{report}");
+    assert_eq!(
+        text_rows(rows("true")).await,
+        kept_rows,
+        "exactly the due rows gone"
+    );
+    // The archive holds exactly the rows deleted.
+    let archived = count(
+        &client,
+        "SELECT coalesce(sum((counts->>'core.contact_log')::bigint), 0)::bigint FROM derbes.archives WHERE selection->>'rule' = 'contacts'",
+    )
+    .await;
+    assert_eq!(archived as usize, due_rows.len());
+    let audited = count(
+        &client,
+        "SELECT coalesce(sum((counts->>'core.contact_log')::bigint), 0)::bigint FROM derbes.audit_log \
+         WHERE action = 'purge' AND detail ? 'batch'",
+    )
+    .await;
+    assert_eq!(
+        audited as usize,
+        due_rows.len(),
+        "deleted rows on the record once"
+    );
+}

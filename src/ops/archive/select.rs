@@ -44,6 +44,15 @@ pub enum Selection {
     /// The rows of every table under a retention rule that the retention decision
     /// finds due (`purge` would delete or mask them).
     Rule { name: String },
+    /// The rows of one mapped table that the retention decision finds due under
+    /// `rule` as of `as_of` (old enough, free of holds, nothing pointing at them):
+    /// what a purge of a table without a primary key archives, then deletes by
+    /// the addresses the archive captured.
+    DueRows {
+        table: String,
+        rule: String,
+        as_of: DateTime<Utc>,
+    },
     /// Rows of one mapped table read from `relation` (one of its partitions; the
     /// table itself when None), only those whose primary key is in the temporary
     /// table `keys_table` of the caller's session when given: what a purge batch
@@ -192,6 +201,9 @@ pub(crate) async fn plan(
             plan_table(map, catalog, table, older_than.as_ref())
         }
         Selection::Rule { name } => plan_rule(tx, map, catalog, name, Utc::now()).await,
+        Selection::DueRows { table, rule, as_of } => {
+            plan_due_rows(tx, map, catalog, table, rule, *as_of).await
+        }
         Selection::Rows {
             table,
             relation,
@@ -368,6 +380,52 @@ async fn plan_rule(
             kind: "rule".to_owned(),
             subject_ref: None,
             table: None,
+            rule: Some(rule_name.to_owned()),
+            column: None,
+            older_than: Some(rule.cutoff),
+        },
+        settings: vec![(CUTOFF_SETTING, rule.cutoff.to_rfc3339())],
+        default_keep: rule.rule.archive_keep.clone(),
+    })
+}
+
+/// See [`Selection::DueRows`].
+async fn plan_due_rows(
+    tx: &Transaction<'_>,
+    map: &DataMap,
+    catalog: &Catalog,
+    mapped: &str,
+    rule_name: &str,
+    as_of: DateTime<Utc>,
+) -> anyhow::Result<Plan> {
+    let rules = retention::plan(map, catalog, &[rule_name.to_owned()], as_of)?;
+    let rule = &rules[0];
+    let planned = rule.table(mapped).ok_or_else(|| {
+        usage(format!(
+            "[tables.{mapped}] is not under retention rule `{rule_name}`"
+        ))
+    })?;
+    retention::prepare(tx, map, catalog, rule, Population::Everyone).await?;
+    let table = catalog_table(map, catalog, mapped)?;
+    let cutoff = format!("(SELECT current_setting('{CUTOFF_SETTING}'))");
+    let conditions = Conditions::at(rule, planned, &cutoff);
+    Ok(Plan {
+        tables: vec![PlannedTable {
+            name: table.name.clone(),
+            columns: column_defs(table),
+            key_columns: table.primary_key.clone(),
+            select: format!(
+                "SELECT {} FROM {} t0 WHERE {}",
+                column_list(table, "t0"),
+                table.name.quoted(),
+                conditions.due()
+            ),
+            source: table.name.clone(),
+        }],
+        record: SelectionRecord {
+            kind: "rows".to_owned(),
+            subject_ref: None,
+            table: Some(table.name.to_string()),
             rule: Some(rule_name.to_owned()),
             column: None,
             older_than: Some(rule.cutoff),
