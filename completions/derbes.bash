@@ -142,6 +142,18 @@ _derbes() {
             derbes__subcmd__audit__subcmd__help,verify)
                 cmd="derbes__subcmd__audit__subcmd__help__subcmd__verify"
                 ;;
+            derbes__subcmd__block,help)
+                cmd="derbes__subcmd__block__subcmd__help"
+                ;;
+            derbes__subcmd__block,list)
+                cmd="derbes__subcmd__block__subcmd__list"
+                ;;
+            derbes__subcmd__block__subcmd__help,help)
+                cmd="derbes__subcmd__block__subcmd__help__subcmd__help"
+                ;;
+            derbes__subcmd__block__subcmd__help,list)
+                cmd="derbes__subcmd__block__subcmd__help__subcmd__list"
+                ;;
             derbes__subcmd__breach,close)
                 cmd="derbes__subcmd__breach__subcmd__close"
                 ;;
@@ -315,6 +327,9 @@ _derbes() {
                 ;;
             derbes__subcmd__help__subcmd__audit,verify)
                 cmd="derbes__subcmd__help__subcmd__audit__subcmd__verify"
+                ;;
+            derbes__subcmd__help__subcmd__block,list)
+                cmd="derbes__subcmd__help__subcmd__block__subcmd__list"
                 ;;
             derbes__subcmd__help__subcmd__breach,close)
                 cmd="derbes__subcmd__help__subcmd__breach__subcmd__close"
@@ -1235,7 +1250,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__block)
-            opts="-y -v -q -h -V --from-file --ip --device --since --reason --ticket --request --breach --max --skip-unknown --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --from-file --ip --device --since --reason --ticket --request --breach --max --skip-unknown --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1274,6 +1289,90 @@ _derbes() {
                     return 0
                     ;;
                 --max)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --read-db)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --map)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
+                    return 0
+                    ;;
+                --operator)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__block__subcmd__help)
+            opts="list help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__block__subcmd__help__subcmd__help)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__block__subcmd__help__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__block__subcmd__list)
+            opts="-v -q -h -V --active --since --limit --db --read-db --map --format --operator --verbose --quiet --help --version"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --since)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --limit)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -2537,8 +2636,22 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__help__subcmd__block)
-            opts=""
+            opts="list"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        derbes__subcmd__help__subcmd__block__subcmd__list)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 4 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -43,9 +43,9 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "sample" -d 'Load the 
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7); `block list` lists the blocks'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks, as `block list` does (this spelling is kept for scripts)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man pages'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "request" -d 'Subjects\' requests with their legal deadlines (Law 94-V): open, list, show, close'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "calendar" -d 'The working-day calendar deadlines are counted on: its days off and their sources'
@@ -380,33 +380,52 @@ complete -c derbes -n "__fish_derbes_using_subcommand export" -s v -l verbose -d
 complete -c derbes -n "__fish_derbes_using_subcommand export" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand export" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand export" -s V -l version -d 'Print version'
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l from-file -d 'Read identities from a file, one per line (`#` starts a comment; `-` is stdin)' -r -F
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l ip -d 'Every subject with a session or log entry from this address range (CIDR)' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l device -d 'Every subject seen with this device identifier' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l since -d 'With --ip or --device: only rows newer than this: a period back from now (24h, 7d, 6mo: calendar months and years) or a date (2026-11-01, midnight in the data map\'s time zone)' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l reason -d 'Why the accounts are blocked' -r -f -a "compromised\t'Unauthorised access or a suspected breach was reported (policy 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l from-file -d 'Read identities from a file, one per line (`#` starts a comment; `-` is stdin)' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l ip -d 'Every subject with a session or log entry from this address range (CIDR)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l device -d 'Every subject seen with this device identifier' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l since -d 'With --ip or --device: only rows newer than this: a period back from now (24h, 7d, 6mo: calendar months and years) or a date (2026-11-01, midnight in the data map\'s time zone)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l reason -d 'Why the accounts are blocked' -r -f -a "compromised\t'Unauthorised access or a suspected breach was reported (policy 5.7)'
 violation\t'The law or the policy was violated (policy 5.3)'
 fraud\t'Fraud'
 other\t'Anything else; say what in the ticket'"
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l max -d 'Refuse (exit 5) when more subjects than this would be blocked' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l map -d 'The data map: where personal data lives in this database' -r -F
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l breach -d 'The breach this change is made for (the id `derbes breach open` printed), e.g. blocking the accounts it exposed: recorded in the audit row' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l max -d 'Refuse (exit 5) when more subjects than this would be blocked' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l skip-unknown -d 'Block the identities that resolve and list the others, instead of refusing'
-complete -c derbes -n "__fish_derbes_using_subcommand block" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
-complete -c derbes -n "__fish_derbes_using_subcommand block" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
-complete -c derbes -n "__fish_derbes_using_subcommand block" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
-complete -c derbes -n "__fish_derbes_using_subcommand block" -s q -l quiet -d 'Only errors on stderr'
-complete -c derbes -n "__fish_derbes_using_subcommand block" -s h -l help -d 'Print help (see more with \'--help\')'
-complete -c derbes -n "__fish_derbes_using_subcommand block" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l skip-unknown -d 'Block the identities that resolve and list the others, instead of refusing'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -a "list" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -a "help" -d 'Print this message or the help of the given subcommand(s)'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l since -d 'Only blocks made since: a period back from now (24h, 7d, 6mo) or a date (2026-11-01)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l limit -d 'At most this many rows (the newest)' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
+tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
+json\t'One JSON document on stdout'
+csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l active -d 'Only blocks still in force'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -s V -l version -d 'Print version'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from help" -f -a "list" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from help" -f -a "help" -d 'Print this message or the help of the given subcommand(s)'
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l application -d 'Reference of the subject\'s written application asking for access back (policy 5.7)' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l ticket -d 'The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the audit row (and the file\'s manifest): a reference, never a note about a person' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l request -d 'The subject\'s request this change answers (the id `derbes request open` printed): recorded in the audit row, so `request close` lists it. Exit 3 when there is no such request, 5 when it is closed' -r
@@ -478,7 +497,7 @@ destroy\t'Destroy data (1 working day)'
 withdraw-consent\t'Withdraw consent (15 working days)'
 object-automated\t'Object to an automated decision (3 working days)'
 transfer-notice\t'Notice of a transfer of their data (10 working days)'"
-complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l subject -d 'The subject: IIN, BIN, phone, email or id:KEY. Stored as table:key, never in clear' -r
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l subject -d 'The subject, as IDENTITY: the spelling of earlier versions, kept for scripts' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l received -d 'The day the request reached you (YYYY-MM-DD); counting starts the day after' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l channel -d 'How it reached you' -r -f -a "email\t''
 call\t''
@@ -980,9 +999,9 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "archive" -d 'Age-encrypted archives of rows the law says to keep: dump, verify, restore, expire'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "subject" -d 'Find a data subject by IIN, BIN, phone, email or id:KEY and show what is held'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7); `block list` lists the blocks'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "blocks" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "blocks" -d 'List blocks, as `block list` does (this spelling is kept for scripts)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "completions" -d 'Print shell completions or the man pages'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "request" -d 'Subjects\' requests with their legal deadlines (Law 94-V): open, list, show, close'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "calendar" -d 'The working-day calendar deadlines are counted on: its days off and their sources'
@@ -1007,6 +1026,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subc
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "list" -d 'List catalogued archives (or only those past keep-until, which expire destroys)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from archive" -f -a "expire" -d 'Destroy archives past their keep-until: the file and its catalogue row go, an audit row records it'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from subject" -f -a "show" -d 'One screen about a subject: identity, status, minor flag, data held per category with its date span, open loans, consents and disclosures'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from block" -f -a "list" -d 'List blocks: who is blocked, why, by whom, when, under which ticket'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "open" -d 'Record a subject\'s request and compute its due date'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "list" -d 'List open requests and breaches, soonest due first'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and __fish_seen_subcommand_from request" -f -a "show" -d 'One request, its due date and every audit row linked to it (what was done)'

@@ -36,6 +36,154 @@ pub struct Cli {
     pub command: Command,
 }
 
+impl Cli {
+    /// Parse the process's command line as [`Parser::parse`] does (a usage error
+    /// exits 2), with derbes' words where clap's would mislead ([`explain`]), and
+    /// aliases resolved ([`Command::resolve_aliases`]).
+    pub fn parse_command_line() -> Cli {
+        let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+        let cli = Cli::try_parse_from(&argv).unwrap_or_else(|error| explain(error, &argv).exit());
+        Cli {
+            global: cli.global,
+            command: cli.command.resolve_aliases(),
+        }
+    }
+}
+
+/// A parse error in derbes' words where clap's would say nothing useful, else
+/// `error` as it is.
+///
+/// A passphrase typed after `--passphrase` (`--passphrase s3cret`,
+/// `--passphrase=s3cret`): clap calls it an unexpected argument and echoes it;
+/// here it is not shown and the message says why it is refused and what to do.
+/// `--passphrase` given to a command that encrypts to keys only (`archive dump`,
+/// whose "no recipients" message names it): clap says "unexpected argument" with
+/// no reason; here the reason and the options it takes.
+///
+/// An option that takes a value starting with `-` (`allow_hyphen_values`, so that
+/// `--keep -5y` is answered "must be positive") with its value forgotten:
+/// `--keep --ticket T` makes `--ticket` the value and `T` an unexpected argument;
+/// here the option is named as lacking its value.
+///
+/// `request open ID --subject ID`: the subject given twice, positionally and by
+/// its older spelling.
+pub fn explain(error: clap::Error, argv: &[std::ffi::OsString]) -> clap::Error {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let Some(ContextValue::String(invalid)) = error.get(ContextKind::InvalidArg) else {
+        return error;
+    };
+    if error.kind() == ErrorKind::ArgumentConflict
+        && matches!(
+            (invalid.as_str(), error.get(ContextKind::PriorArg)),
+            ("[IDENTITY]" | "--subject <IDENTITY>", Some(ContextValue::String(prior)))
+                if prior.contains("IDENTITY")
+        )
+    {
+        return clap::Error::raw(
+            ErrorKind::ArgumentConflict,
+            "the subject is given twice, as IDENTITY and with --subject (its older spelling): \
+             give it once, as in `derbes request open 061211600012 --kind access ...`\n",
+        );
+    }
+    let position = argv
+        .iter()
+        .position(|a| a.to_str() == Some(invalid.as_str()));
+    if error.kind() == ErrorKind::UnknownArgument {
+        if let Some(option) = value_forgotten(argv, position) {
+            return clap::Error::raw(
+                ErrorKind::InvalidValue,
+                format!(
+                    "{option} has no value: what follows it is the next option; give its value \
+                     right after it (see --help)\n"
+                ),
+            );
+        }
+    }
+    let after_passphrase =
+        position.is_some_and(|i| i > 0 && argv[i - 1].to_str() == Some("--passphrase"));
+    let passphrase_value = match error.kind() {
+        ErrorKind::TooManyValues => invalid == "--passphrase",
+        ErrorKind::UnknownArgument => after_passphrase,
+        _ => false,
+    };
+    if passphrase_value {
+        return clap::Error::raw(
+            ErrorKind::ArgumentConflict,
+            "--passphrase takes no value (what followed it is not shown): it asks for the \
+             passphrase at the terminal, twice. A passphrase typed on the command line stays in \
+             the shell history and is visible to every user of the machine in `ps`. Give \
+             --passphrase alone, or put the passphrase on the first line of a file only you can \
+             read and pass --passphrase-file FILE\n",
+        );
+    }
+    let unknown_passphrase = error.kind() == ErrorKind::UnknownArgument
+        && (invalid == "--passphrase" || invalid.starts_with("--passphrase="));
+    if unknown_passphrase {
+        let path = command_path(argv);
+        if path.takes_recipients {
+            return clap::Error::raw(
+                ErrorKind::UnknownArgument,
+                format!(
+                    "`derbes {}` takes no passphrase: it encrypts to public keys only, given with \
+                     -r/--recipient (age1... or an SSH public key) or --recipients-file FILE, so \
+                     that what it writes opens with a key file (`derbes archive verify -i \
+                     KEYFILE`), not a passphrase someone must remember for years. Only `derbes \
+                     export --passphrase` encrypts with a passphrase, to hand a bundle to the \
+                     subject\n",
+                    path.words.join(" ")
+                ),
+            );
+        }
+    }
+    error
+}
+
+/// The option before the option before `argv[position]`, when it takes values
+/// starting with `-` and so took the next option as its value (`--keep --ticket T`:
+/// `--keep`).
+fn value_forgotten(argv: &[std::ffi::OsString], position: Option<usize>) -> Option<String> {
+    let position = position.filter(|&i| i >= 2)?;
+    let taken = argv[position - 1].to_str()?;
+    let option = argv[position - 2].to_str()?;
+    let long = option.strip_prefix("--")?;
+    if !taken.starts_with('-') {
+        return None;
+    }
+    let leaf = command_path(argv).command;
+    let arg = leaf.get_arguments().find(|a| a.get_long() == Some(long))?;
+    arg.is_allow_hyphen_values_set().then(|| option.to_owned())
+}
+
+/// The subcommands named on a command line, and whether the last takes age
+/// recipients.
+struct CommandPath {
+    words: Vec<String>,
+    takes_recipients: bool,
+    /// The last of them (the root when none).
+    command: clap::Command,
+}
+
+fn command_path(argv: &[std::ffi::OsString]) -> CommandPath {
+    use clap::CommandFactory;
+    let root = Cli::command();
+    let mut current = &root;
+    let mut words = Vec::new();
+    for word in argv.iter().skip(1).filter_map(|a| a.to_str()) {
+        if let Some(sub) = current.find_subcommand(word) {
+            words.push(sub.get_name().to_owned());
+            current = sub;
+        }
+    }
+    let takes_recipients = current
+        .get_arguments()
+        .any(|a| matches!(a.get_id().as_str(), "recipients" | "archive_to"));
+    CommandPath {
+        words,
+        takes_recipients,
+        command: current.clone(),
+    }
+}
+
 /// Options every command understands.
 #[derive(Debug, Args, Clone)]
 pub struct GlobalOpts {
@@ -123,12 +271,14 @@ pub struct LinkArgs {
     /// The subject's request this change answers (the id `derbes request open`
     /// printed): recorded in the audit row, so `request close` lists it. Exit 3 when
     /// there is no such request, 5 when it is closed.
-    #[arg(long = "request", value_name = "ID")]
+    #[arg(long = "request", value_name = "ID", allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub request_id: Option<i64>,
 
     /// The breach this change is made for (the id `derbes breach open` printed),
     /// e.g. blocking the accounts it exposed: recorded in the audit row.
-    #[arg(long = "breach", value_name = "ID")]
+    #[arg(long = "breach", value_name = "ID", allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub breach_id: Option<i64>,
 }
 
@@ -175,7 +325,8 @@ pub enum Command {
     /// `age -d -i key.txt FILE | tar -xv`.
     #[command(after_help = EX_EXPORT)]
     Export(ExportArgs),
-    /// Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7).
+    /// Block accounts at once: by identity, from a file, by IP range or device (policy 5.3,
+    /// 5.7); `block list` lists the blocks.
     ///
     /// Sets what the data map's [block] section declares (status, revoked sessions,
     /// token version) in one transaction, with a history row per subject and one audit row.
@@ -184,7 +335,7 @@ pub enum Command {
     /// Restore blocked accounts on the subject's written application (policy 5.7).
     #[command(after_help = EX_UNBLOCK)]
     Unblock(UnblockArgs),
-    /// List blocks: who is blocked, why, by whom, when, under which ticket.
+    /// List blocks, as `block list` does (this spelling is kept for scripts).
     #[command(after_help = EX_BLOCKS)]
     Blocks(BlocksArgs),
     /// Print shell completions or the man pages.
@@ -313,7 +464,8 @@ pub struct EraseArgs {
     pub archive_out: Option<PathBuf>,
 
     /// How long the archive is kept (5y); default the longest archive_keep of the map's rules.
-    #[arg(long, value_name = "PERIOD")]
+    #[arg(long, value_name = "PERIOD", allow_hyphen_values = true,
+          value_parser = unsigned(PERIOD))]
     pub keep: Option<String>,
 
     /// File holding the masking key of hmac and fake:deterministic (else
@@ -362,18 +514,20 @@ pub struct AnonymiseArgs {
 
     /// Keys per batch (one short transaction each) of a cohort: a number, or
     /// `auto` for batches of about 100 ms each.
-    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
+    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size,
+          allow_negative_numbers = true)]
     pub batch_size: BatchSize,
 
     /// How long one batch waits for a row lock before giving up (lock_timeout).
-    #[arg(long, default_value = "5s", value_name = "DURATION")]
+    #[arg(long, default_value = "5s", value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = unsigned(DURATION))]
     pub lock_timeout: String,
 
     /// Streams that mask a cohort at once (--rule), each its own key range on its
     /// own connection: faster where the server has cores to spare, and a writer
     /// still waits for one batch at most. A resumed run continues as it was cut.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
+          allow_negative_numbers = true, value_parser = number::<u16>(1, 64))]
     pub jobs: u16,
 
     /// Mask a subject anonymised before once more (after the data map gained
@@ -477,7 +631,7 @@ pub struct PolicyPublishArgs {
 
     /// The date the version takes effect (YYYY-MM-DD, today or later): the end of
     /// the notice period, after which silence counts as consent.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = parse_date, allow_hyphen_values = true)]
     pub effective: chrono::NaiveDate,
 
     /// The published text of the policy; its SHA-256 is recorded (required when the
@@ -576,7 +730,7 @@ pub struct DisclosureRecordArgs {
 
     /// When the data was handed over: a date (midnight in the map's time zone), a
     /// timestamp, or a period back from now (2d); default now.
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true, value_parser = unsigned(SINCE))]
     pub at: Option<String>,
 
     #[command(flatten)]
@@ -596,11 +750,12 @@ pub struct DisclosureListArgs {
     pub identity: Option<String>,
 
     /// Only transfers since: a period back from now (30d) or a date (2026-11-01).
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true, value_parser = unsigned(SINCE))]
     pub since: Option<String>,
 
     /// At most this many rows (the newest).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub limit: i64,
 }
 
@@ -844,6 +999,12 @@ Examples:
   derbes block --from-file leaked.txt --reason compromised \\
       --ticket INC-4711 --dry-run
   derbes block --ip 203.0.113.0/24 --since 24h --reason fraud --ticket INC-4713 --yes
+  derbes block list --active                     # who is blocked now
+";
+const EX_BLOCK_LIST: &str = "\
+Examples:
+  derbes block list --active
+  derbes block list --since 7d --format json
 ";
 const EX_UNBLOCK: &str = "\
 Examples:
@@ -937,10 +1098,20 @@ pub enum BlockReason {
     Other,
 }
 
+/// `derbes block`: block the subjects the arguments name, or `block list`.
+///
+/// `list` is a subcommand that excludes the blocking arguments
+/// (`args_conflicts_with_subcommands`): `derbes block list` lists, while
+/// `derbes block ID list ...` still takes `list` as an identity (and refuses it).
 #[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
 #[command(group(clap::ArgGroup::new("subjects").required(true).multiple(true)
     .args(["identities", "from_file", "ip", "device"])))]
 pub struct BlockArgs {
+    /// `block list`; None to block.
+    #[command(subcommand)]
+    pub command: Option<BlockCommand>,
+
     /// Identities to block: IIN, BIN, phone, email or id:KEY; `-` reads them from stdin.
     #[arg(value_name = "IDENTITY", conflicts_with_all = ["ip", "device"])]
     pub identities: Vec<String>,
@@ -960,21 +1131,23 @@ pub struct BlockArgs {
     /// With --ip or --device: only rows newer than this: a period back from now
     /// (24h, 7d, 6mo: calendar months and years) or a date (2026-11-01, midnight in
     /// the data map's time zone).
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true, value_parser = unsigned(SINCE))]
     pub since: Option<String>,
 
     /// Why the accounts are blocked.
-    #[arg(long, value_enum)]
-    pub reason: BlockReason,
+    // Required to block; an Option only because `block list` has none.
+    #[arg(long, value_enum, required = true)]
+    pub reason: Option<BlockReason>,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub request: BlockTicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,
 
     /// Refuse (exit 5) when more subjects than this would be blocked.
-    #[arg(long, value_name = "N", default_value_t = 100)]
+    #[arg(long, value_name = "N", default_value_t = 100, allow_negative_numbers = true,
+          value_parser = number::<usize>(0, i64::MAX))]
     pub max: usize,
 
     /// Block the identities that resolve and list the others, instead of refusing.
@@ -983,6 +1156,70 @@ pub struct BlockArgs {
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum BlockCommand {
+    /// List blocks: who is blocked, why, by whom, when, under which ticket.
+    #[command(after_help = EX_BLOCK_LIST)]
+    List(BlocksArgs),
+}
+
+/// `--ticket` of `block`: the option of [`TicketArgs`], required to block, absent
+/// under `block list` (which changes nothing). Read by hand because clap's derive
+/// insists on a required `String` even when a subcommand lifted the requirement;
+/// the ticket is empty only under `block list`.
+#[derive(Debug, Clone, Default)]
+pub struct BlockTicketArgs {
+    pub ticket: String,
+}
+
+impl clap::FromArgMatches for BlockTicketArgs {
+    fn from_arg_matches(matches: &clap::ArgMatches) -> Result<Self, clap::Error> {
+        Self::from_arg_matches_mut(&mut matches.clone())
+    }
+    fn from_arg_matches_mut(matches: &mut clap::ArgMatches) -> Result<Self, clap::Error> {
+        let mut args = BlockTicketArgs::default();
+        args.update_from_arg_matches_mut(matches)?;
+        Ok(args)
+    }
+    fn update_from_arg_matches(&mut self, matches: &clap::ArgMatches) -> Result<(), clap::Error> {
+        self.update_from_arg_matches_mut(&mut matches.clone())
+    }
+    fn update_from_arg_matches_mut(
+        &mut self,
+        matches: &mut clap::ArgMatches,
+    ) -> Result<(), clap::Error> {
+        if let Some(ticket) = matches.remove_one::<String>("ticket") {
+            self.ticket = ticket;
+        }
+        Ok(())
+    }
+}
+
+impl Args for BlockTicketArgs {
+    fn group_id() -> Option<clap::Id> {
+        TicketArgs::group_id()
+    }
+    fn augment_args(cmd: clap::Command) -> clap::Command {
+        TicketArgs::augment_args(cmd)
+    }
+    fn augment_args_for_update(cmd: clap::Command) -> clap::Command {
+        TicketArgs::augment_args_for_update(cmd)
+    }
+}
+
+impl Command {
+    /// The command to run: `block list` is `blocks`, whichever way it was spelled.
+    pub fn resolve_aliases(self) -> Command {
+        match self {
+            Command::Block(BlockArgs {
+                command: Some(BlockCommand::List(args)),
+                ..
+            }) => Command::Blocks(args),
+            other => other,
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -1013,11 +1250,12 @@ pub struct BlocksArgs {
 
     /// Only blocks made since: a period back from now (24h, 7d, 6mo) or a date
     /// (2026-11-01).
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true, value_parser = unsigned(SINCE))]
     pub since: Option<String>,
 
     /// At most this many rows (the newest).
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub limit: i64,
 }
 
@@ -1129,11 +1367,12 @@ pub struct AuditLogArgs {
 
     /// Only records newer than this: a period back from now (24h, 7d, 6mo) or a
     /// date (2026-11-01).
-    #[arg(long, value_name = "WHEN")]
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true, value_parser = unsigned(SINCE))]
     pub since: Option<String>,
 
     /// At most this many records (the newest).
-    #[arg(long, default_value_t = 100)]
+    #[arg(long, default_value_t = 100, allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub limit: i64,
 }
 
@@ -1151,19 +1390,22 @@ pub enum SampleCommand {
 #[derive(Debug, Args)]
 pub struct SampleInitArgs {
     /// How many borrowers to generate.
-    #[arg(long, default_value_t = 1000)]
+    #[arg(long, default_value_t = 1000, allow_negative_numbers = true,
+          value_parser = number::<u64>(0, i64::MAX))]
     pub borrowers: u64,
 
     /// Seed of the generator: the same seed gives the same population.
-    #[arg(long, default_value_t = 42)]
+    #[arg(long, default_value_t = 42, allow_negative_numbers = true,
+          value_parser = number::<u64>(0, i64::MAX))]
     pub seed: u64,
 
     /// Average server-log rows per borrower.
-    #[arg(long, default_value_t = 20)]
+    #[arg(long, default_value_t = 20, allow_negative_numbers = true,
+          value_parser = number::<u32>(0, u32::MAX as i64))]
     pub logs_per_borrower: u32,
 
     /// Date the population is generated as of (YYYY-MM-DD); defaults to today.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", value_parser = parse_date, allow_hyphen_values = true)]
     pub as_of: Option<chrono::NaiveDate>,
 
     /// Drop the existing tables of schema public first (only an untouched sample
@@ -1259,7 +1501,8 @@ pub struct ArchiveDumpArgs {
     /// time_column in the data map: a period back from now (90d, 6mo, 1y: calendar
     /// months and years, as PostgreSQL's interval counts them) or a date (2024-01-01,
     /// midnight in the data map's time zone).
-    #[arg(long, value_name = "PERIOD|DATE", conflicts_with = "rule")]
+    #[arg(long, value_name = "PERIOD|DATE", conflicts_with = "rule", allow_hyphen_values = true,
+          value_parser = unsigned(OLDER_THAN))]
     pub where_older_than: Option<String>,
 
     /// With --table --where-older-than: the timestamp column to age rows by
@@ -1279,7 +1522,8 @@ pub struct ArchiveDumpArgs {
     /// snapshot (as pg_dump -j does). Work is cut by partition, or by primary-key
     /// range for a large table without partitions. Default: the number of CPU
     /// cores, at most the number of partitions or ranges; 1 = one stream.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, short = 'j', value_name = "N", allow_negative_numbers = true,
+          value_parser = number::<u16>(1, 64))]
     pub jobs: Option<u16>,
 
     #[command(flatten)]
@@ -1287,7 +1531,8 @@ pub struct ArchiveDumpArgs {
 
     /// How long the archive is kept, a calendar period (90d, 6mo, 5y); default: the
     /// archive_keep of the retention rule (--rule, or the table's rule with --table).
-    #[arg(long, value_name = "PERIOD")]
+    #[arg(long, value_name = "PERIOD", allow_hyphen_values = true,
+          value_parser = unsigned(PERIOD))]
     pub keep: Option<String>,
 
     #[command(flatten)]
@@ -1333,7 +1578,7 @@ pub struct ArchiveRestoreArgs {
     /// failure leaves the members committed loaded, and the same command run again
     /// skips them and loads the rest. --dry-run always uses one transaction.
     #[arg(long, short = 'j', value_name = "N", default_value_t = 1,
-          value_parser = clap::value_parser!(u16).range(1..=64))]
+          allow_negative_numbers = true, value_parser = number::<u16>(1, 64))]
     pub jobs: u16,
 
     /// Restore the rows of subjects erased after the archive was made too (a legal
@@ -1373,18 +1618,18 @@ pub struct ArchiveExpireArgs {
 
 const EX_REQUEST: &str = "\
 Examples:
-  derbes request open --kind block --subject 061211600012 --received 2026-11-20 \\
+  derbes request open 061211600012 --kind block --received 2026-11-20 \\
       --channel email --ticket REQ-2301 --yes
   derbes request list --overdue                # exit 6 when anything is late (for cron)
   derbes request close 12 --outcome done --reply OUT-2026-118 --ticket REQ-2301 --yes
 ";
 const EX_REQUEST_OPEN: &str = "\
 Examples:
-  derbes request open --kind block --subject 061211600012 --received 2026-11-20 \\
+  derbes request open 061211600012 --kind block --received 2026-11-20 \\
       --channel email --ticket REQ-2301 --yes
-  derbes request open --kind access --subject phone:+77012345678 --received 2026-11-23 \\
+  derbes request open phone:+77012345678 --kind access --received 2026-11-23 \\
       --access-days 5 --ticket REQ-2302 --yes
-  derbes request open --kind access --subject id:42 --received 2026-11-23 \\
+  derbes request open id:42 --kind access --received 2026-11-23 \\
       --jurisdiction gdpr --ticket REQ-2303 --dry-run
 ";
 const EX_REQUEST_LIST: &str = "\
@@ -1467,7 +1712,7 @@ pub enum CalendarCommand {
 #[derive(Debug, Args)]
 pub struct CalendarShowArgs {
     /// The year, e.g. 2027.
-    #[arg(value_parser = clap::value_parser!(i32).range(1992..=2200))]
+    #[arg(allow_negative_numbers = true, value_parser = number::<i32>(1992, 2200))]
     pub year: i32,
 
     #[command(flatten)]
@@ -1484,7 +1729,13 @@ pub enum RequestCommand {
     /// object-automated 3 (Art. 19-1); transfer-notice 10 (Art. 19(1)); access
     /// --access-days (default 3). With --jurisdiction gdpr: one calendar month
     /// (GDPR Art. 12(3)), extendable once by two (`request extend`).
-    #[command(after_help = EX_REQUEST_OPEN)]
+    // The usage written out: clap's would show IDENTITY as optional ([IDENTITY]),
+    // since the hidden --subject may stand for it.
+    #[command(
+        after_help = EX_REQUEST_OPEN,
+        override_usage = "derbes request open [OPTIONS] --kind <KIND> --received <DATE> \
+                          --ticket <TICKET> <IDENTITY>"
+    )]
     Open(RequestOpenArgs),
     /// List open requests and breaches, soonest due first.
     ///
@@ -1552,9 +1803,95 @@ pub enum OutcomeArg {
     Withdrawn,
 }
 
+/// A calendar date as YYYY-MM-DD (a one-digit month or day will do): chrono
+/// alone would also take a signed or short year (`-2026-01-01`, `26-01-02` as the
+/// year 26) and say "input contains invalid characters" of the rest. The option
+/// sets `allow_hyphen_values`, so a leading `-` is answered here.
 fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
-    chrono::NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
-        .map_err(|_| "not a date: give it as YYYY-MM-DD (e.g. 2026-11-20)".to_owned())
+    const GIVE: &str = "give it as YYYY-MM-DD (e.g. 2026-11-20)";
+    let text = text.trim();
+    let digits = |part: &str, min: usize, max: usize| {
+        (min..=max).contains(&part.len()) && part.bytes().all(|b| b.is_ascii_digit())
+    };
+    let parts: Vec<&str> = text.split('-').collect();
+    let shaped = matches!(parts.as_slice(), [year, month, day]
+        if digits(year, 4, 4) && digits(month, 1, 2) && digits(day, 1, 2));
+    if !shaped {
+        return Err(format!("not a date: {GIVE}"));
+    }
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|_| format!("not a date (no such day in the calendar): {GIVE}"))
+}
+
+/// A whole number from `min` to `max` (`i64::MAX`: no upper bound) for a numeric
+/// argument. The argument sets `allow_negative_numbers`, so `-1` reaches this
+/// parser and is answered ("must be positive") instead of by clap's hint to write
+/// `-- -1`, which passes the same bad value on.
+fn number<T>(min: i64, max: i64) -> impl Fn(&str) -> Result<T, String> + Clone + Send + Sync
+where
+    T: TryFrom<i64> + Clone + Send + Sync + 'static,
+{
+    move |text: &str| {
+        let range = if max == i64::MAX {
+            format!(", {min} or more")
+        } else {
+            format!(" from {min} to {max}")
+        };
+        let n: i64 = text
+            .trim()
+            .parse()
+            .map_err(|_| format!("not a whole number: give one{range}"))?;
+        if n < min {
+            return Err(match min {
+                1 => format!("must be positive: give a whole number{range}"),
+                0 => format!("cannot be negative: give a whole number{range}"),
+                _ => format!("too small: give a whole number{range}"),
+            });
+        }
+        if n > max {
+            return Err(format!("too large: give a whole number{range}"));
+        }
+        T::try_from(n).map_err(|_| format!("too large: give a whole number{range}"))
+    }
+}
+
+/// Which periods, durations and points in time the options below take, for their
+/// messages.
+const PERIOD: &str = "a period like 5y, 6mo or 90d";
+const OLDER_THAN: &str = "a period like 1y, 6mo or 90d, or a date like 2024-01-01";
+const DURATION: &str = "a duration like 500ms, 2s, 30m or 2h";
+const SINCE: &str = "a period back from now like 24h, 7d or 6mo, or a date like 2026-11-01";
+
+/// For a period, a duration or a point in time, which never starts with `-`: the
+/// option sets `allow_hyphen_values`, so that `--keep -5y` reaches this parser
+/// instead of clap's hint to write `-- -5y`. A value with a minus sign is refused
+/// ("must be positive"); one that is the next option (`--keep --ticket T`, the
+/// value forgotten) is told apart. Anything else passes on, unchanged, to the
+/// command, which reads it.
+fn unsigned(what: &'static str) -> impl Fn(&str) -> Result<String, String> + Clone + Send + Sync {
+    move |text: &str| match text.trim_start().strip_prefix('-') {
+        Some(rest) if rest.starts_with(|c: char| c.is_ascii_digit()) => {
+            Err(format!("must be positive: give {what}"))
+        }
+        Some(_) => Err(format!(
+            "this looks like the next option, not a value: give {what} right after the option"
+        )),
+        None => Ok(text.to_owned()),
+    }
+}
+
+/// `--batch-size`: `auto`, or a number of keys from 1 to 1,000,000.
+fn parse_batch_size(text: &str) -> Result<BatchSize, String> {
+    if text.trim().eq_ignore_ascii_case("auto") {
+        return Ok(BatchSize::AUTO);
+    }
+    match text.trim().parse::<i64>() {
+        Ok(n) if (1..=1_000_000).contains(&n) => Ok(BatchSize::Fixed(n)),
+        Ok(n) if n < 1 => {
+            Err("must be positive: give a number of keys from 1 to 1000000, or auto".to_owned())
+        }
+        _ => Err("give a number of keys from 1 to 1000000, or auto".to_owned()),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -1564,11 +1901,19 @@ pub struct RequestOpenArgs {
     pub kind: RequestKindArg,
 
     /// The subject: IIN, BIN, phone, email or id:KEY. Stored as table:key, never in clear.
-    #[arg(long, value_name = "IDENTITY")]
-    pub subject: String,
+    #[arg(
+        value_name = "IDENTITY",
+        required_unless_present = "subject",
+        conflicts_with = "subject"
+    )]
+    pub identity: Option<String>,
+
+    /// The subject, as IDENTITY: the spelling of earlier versions, kept for scripts.
+    #[arg(long, value_name = "IDENTITY", hide = true)]
+    pub subject: Option<String>,
 
     /// The day the request reached you (YYYY-MM-DD); counting starts the day after.
-    #[arg(long, value_name = "DATE", value_parser = parse_date)]
+    #[arg(long, value_name = "DATE", value_parser = parse_date, allow_hyphen_values = true)]
     pub received: chrono::NaiveDate,
 
     /// How it reached you.
@@ -1581,7 +1926,7 @@ pub struct RequestOpenArgs {
 
     /// Working days allowed for an access request (the controller's setting).
     #[arg(long, env = "DERBES_ACCESS_DAYS", value_name = "N", default_value_t = 3,
-          value_parser = clap::value_parser!(u32).range(1..=30))]
+          allow_negative_numbers = true, value_parser = number::<u32>(1, 30))]
     pub access_days: u32,
 
     #[command(flatten)]
@@ -1594,6 +1939,17 @@ pub struct RequestOpenArgs {
     pub confirm: ConfirmArgs,
 }
 
+impl RequestOpenArgs {
+    /// The subject as given: IDENTITY, or the hidden `--subject` (clap lets exactly
+    /// one through).
+    pub fn subject_identity(&self) -> &str {
+        self.identity
+            .as_deref()
+            .or(self.subject.as_deref())
+            .unwrap_or_default()
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RequestListArgs {
     /// Only requests and breaches past their due date; exit 6 when there is any.
@@ -1601,7 +1957,8 @@ pub struct RequestListArgs {
     pub overdue: bool,
 
     /// Only those due within this many calendar days from today (0: due today or late).
-    #[arg(long, value_name = "DAYS", value_parser = clap::value_parser!(i64).range(0..=3650))]
+    #[arg(long, value_name = "DAYS", allow_negative_numbers = true,
+          value_parser = number::<i64>(0, 3650))]
     pub due_within: Option<i64>,
 
     /// Closed ones too.
@@ -1612,14 +1969,16 @@ pub struct RequestListArgs {
 #[derive(Debug, Args)]
 pub struct RequestShowArgs {
     /// The request's id.
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub id: i64,
 }
 
 #[derive(Debug, Args)]
 pub struct RequestCloseArgs {
     /// The request's id.
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub id: i64,
 
     /// How it ended.
@@ -1640,7 +1999,8 @@ pub struct RequestCloseArgs {
 #[derive(Debug, Args)]
 pub struct RequestExtendArgs {
     /// The request's id.
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub id: i64,
 
     #[command(flatten)]
@@ -1709,7 +2069,8 @@ pub struct BreachListArgs {
 #[derive(Debug, Args)]
 pub struct BreachCloseArgs {
     /// The breach's id.
-    #[arg(value_name = "ID")]
+    #[arg(value_name = "ID", allow_negative_numbers = true,
+          value_parser = number::<i64>(1, i64::MAX))]
     pub id: i64,
 
     /// When the authorised body was told (as --discovered).
@@ -1744,24 +2105,28 @@ pub struct PurgeArgs {
 
     /// Keys per batch (one short transaction each): a number, or `auto` for
     /// batches of about 100 ms each.
-    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size)]
+    #[arg(long, default_value = "auto", value_name = "N|auto", value_parser = parse_batch_size,
+          allow_negative_numbers = true)]
     pub batch_size: BatchSize,
 
     /// Sleep between batches, leaving the server to other work: 100ms, 1s.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = unsigned(DURATION))]
     pub pause: Option<String>,
 
     /// Stop cleanly between batches after this long (30m, 2h); the next run resumes.
-    #[arg(long, value_name = "DURATION")]
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true,
+          value_parser = unsigned(DURATION))]
     pub max_duration: Option<String>,
 
     /// Compute the cut-offs as of this date (2026-11-01, midnight in the data map's
     /// time zone) or time (RFC 3339) instead of now.
-    #[arg(long, value_name = "DATE")]
+    #[arg(long, value_name = "DATE", allow_hyphen_values = true, value_parser = unsigned(SINCE))]
     pub as_of: Option<String>,
 
     /// How long a batch waits for a row lock before it fails (lock_timeout).
-    #[arg(long, value_name = "DURATION", default_value = "2s")]
+    #[arg(long, value_name = "DURATION", default_value = "2s", allow_hyphen_values = true,
+          value_parser = unsigned(DURATION))]
     pub lock_timeout: String,
 
     /// Directory for the archives of archive-then-delete rules (one file per batch
@@ -1775,7 +2140,8 @@ pub struct PurgeArgs {
     /// the keys the batch then deletes. Given, it is also the streams that delete a
     /// delete rule's due rows at once, each its own key range on its own connection
     /// (one stream unless given); a resumed run continues as it was cut.
-    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    #[arg(long, short = 'j', value_name = "N", allow_negative_numbers = true,
+          value_parser = number::<u16>(1, 64))]
     pub jobs: Option<u16>,
 
     #[command(flatten)]
@@ -1797,13 +2163,42 @@ pub struct PurgeArgs {
     pub confirm: ConfirmArgs,
 }
 
-/// `--batch-size`: `auto`, or a number of keys from 1 to 1,000,000.
-fn parse_batch_size(text: &str) -> Result<BatchSize, String> {
-    if text.eq_ignore_ascii_case("auto") {
-        return Ok(BatchSize::AUTO);
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_yyyy_mm_dd_with_a_four_digit_year() {
+        let day = chrono::NaiveDate::from_ymd_opt(2026, 1, 5).unwrap();
+        assert_eq!(parse_date("2026-01-05"), Ok(day));
+        assert_eq!(parse_date(" 2026-1-5 "), Ok(day));
+        for bad in [
+            "-2026-01-05",
+            "+2026-01-05",
+            "26-01-05",
+            "2026-13-01",
+            "2026-02-30",
+            "yesterday",
+            "",
+        ] {
+            let message = parse_date(bad).unwrap_err();
+            assert!(message.contains("YYYY-MM-DD"), "{bad}: {message}");
+        }
     }
-    match text.parse::<i64>() {
-        Ok(n) if (1..=1_000_000).contains(&n) => Ok(BatchSize::Fixed(n)),
-        _ => Err("give a number of keys from 1 to 1000000, or auto".to_owned()),
+
+    #[test]
+    fn numbers_and_periods_with_a_minus_sign_must_be_positive() {
+        let jobs = number::<u16>(1, 64);
+        assert_eq!(jobs("4"), Ok(4));
+        assert!(jobs("-2").unwrap_err().starts_with("must be positive"));
+        assert!(jobs("65").unwrap_err().starts_with("too large"));
+        assert!(jobs("x").unwrap_err().starts_with("not a whole number"));
+        assert!(number::<usize>(0, i64::MAX)("-1")
+            .unwrap_err()
+            .starts_with("cannot be negative"));
+        let keep = unsigned(PERIOD);
+        assert_eq!(keep("5y"), Ok("5y".to_owned()));
+        assert!(keep("-5y").unwrap_err().starts_with("must be positive"));
+        assert!(keep("--ticket").unwrap_err().contains("next option"));
     }
 }

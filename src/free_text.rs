@@ -19,12 +19,12 @@ pub const MAX_CHARS: usize = 200;
 /// Why a free-text value was refused. Never carries the value.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FreeTextError {
-    #[error(
-        "{0} is empty: give the reference it asks for (the request or incident reference; \
-         for --application, the reference of the subject's written application)"
-    )]
+    #[error("{0} is empty: give {what}", what = asks_for(.0))]
     Empty(String),
-    #[error("{0} is longer than {MAX_CHARS} characters: give the reference, not a description")]
+    #[error(
+        "{0} is longer than {MAX_CHARS} characters: give {what}, not a description",
+        what = asks_for(.0)
+    )]
     TooLong(String),
     #[error("{0} spans several lines: give it on one line")]
     MultiLine(String),
@@ -32,9 +32,38 @@ pub enum FreeTextError {
     Control(String, String),
     #[error(
         "{0} holds what looks like {1}: the audit log keeps it forever and cannot be edited, \
-         so it must not hold personal data; give the request or incident reference only"
+         so it must not hold a subject's personal data; give {what} only",
+        what = asks_for(.0)
     )]
     Personal(String, &'static str),
+}
+
+/// What `option` asks for, as a message says it.
+fn asks_for(option: &str) -> &'static str {
+    match option {
+        "--ticket" => "the request or incident reference (e.g. REQ-2291, INC-4711)",
+        "--operator" => {
+            "the name of who runs derbes, as the audit trail should record it (e.g. \
+             a.nurlanova), or leave out --operator and DERBES_OPERATOR to record the login name"
+        }
+        "--application" => {
+            "the reference of the subject's written application (e.g. MAIL-2026-0042)"
+        }
+        "--evidence" => {
+            "the reference of the document proving the correct value (e.g. a letter's number)"
+        }
+        "--document" => {
+            "the reference of the subject's application or signed consent (e.g. APP-2026-0042)"
+        }
+        "--reply" => "the reference of the reply sent to the subject (e.g. OUT-2026-118)",
+        "--summary" => {
+            "a reference-like line saying what happened (e.g. INC-4711-session-export-leak)"
+        }
+        "--reference" => "the notification's reference (e.g. AUTH-2026-77)",
+        "--recipient" => "the receiving organisation's name (e.g. PKB)",
+        "VERSION" => "the policy version label (e.g. 2.2)",
+        _ => "the reference it asks for (see --help)",
+    }
 }
 
 /// Check one free-text value given as `option` (e.g. `--ticket`).

@@ -3,13 +3,11 @@
 
 use std::io::IsTerminal;
 
-use clap::Parser;
-
 use derbes::cli::Cli;
 use derbes::error::exit_for;
 
 fn main() {
-    let cli = Cli::parse();
+    let cli = Cli::parse_command_line();
     init_logging(cli.global.verbose, cli.global.quiet);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -102,6 +102,13 @@ pub fn render<T: Serialize + Tabular>(
                     .load_preset(UTF8_FULL_CONDENSED)
                     .set_content_arrangement(ContentArrangement::Dynamic)
                     .set_header(report.headers());
+                // comfy-table asks the terminal for its width; one that reports 0
+                // columns (a pseudo-terminal nobody sized) would make every column
+                // one character wide.
+                if table.is_tty() {
+                    let columns = std::env::var("COLUMNS").ok();
+                    table.set_width(table_width(table.width(), columns.as_deref()));
+                }
                 for row in rows {
                     table.add_row(row.iter().map(|cell| table_cell(cell)));
                 }
@@ -113,6 +120,19 @@ pub fn render<T: Serialize + Tabular>(
         }
     }
     Ok(())
+}
+
+/// The width of a table on a terminal: the terminal's own when it reports one,
+/// else `COLUMNS` (a positive number), else 80 columns, as `ls` decides.
+fn table_width(terminal: Option<u16>, columns: Option<&str>) -> u16 {
+    terminal
+        .filter(|&width| width > 0)
+        .or_else(|| {
+            columns
+                .and_then(|c| c.trim().parse::<u16>().ok())
+                .filter(|&width| width > 0)
+        })
+        .unwrap_or(80)
 }
 
 /// The notes as `# ` lines, each line of a multi-line note its own comment.
@@ -263,6 +283,19 @@ mod tests {
         assert_eq!(default_format(true), Format::Table);
         let text = rendered(Format::Tsv);
         assert!(!text.contains('│') && !text.contains('─') && !text.contains('\x1b'));
+    }
+
+    /// Issue 26, item 10: a terminal that reports 0 columns made tables one
+    /// character wide; COLUMNS was ignored.
+    #[test]
+    fn a_terminal_of_zero_columns_falls_back_to_columns_then_80() {
+        assert_eq!(table_width(Some(100), Some("120")), 100);
+        assert_eq!(table_width(Some(0), Some("120")), 120);
+        assert_eq!(table_width(None, Some(" 132 ")), 132);
+        assert_eq!(table_width(Some(0), None), 80);
+        for bad in ["0", "-5", "wide", ""] {
+            assert_eq!(table_width(Some(0), Some(bad)), 80, "{bad}");
+        }
     }
 
     #[test]

@@ -215,10 +215,52 @@ pub fn parse_since_at(text: &str, zone: Tz, now: DateTime<Utc>) -> anyhow::Resul
     }
     let period = Period::parse(text).map_err(|reason| {
         DerbesError::Usage(format!(
-            "`{text}` is not a time: give a period like 24h, 7d, 6mo or a date like 2026-11-01 ({reason})"
+            "`{}` is not a time{}: give a date as YYYY-MM-DD (e.g. 2026-11-01, midnight in \
+             {zone}), a timestamp such as 2026-11-01T09:30:00+05:00, or a period back from now \
+             such as 24h, 7d or 6mo",
+            shown(text),
+            why_not_a_time(text, &reason)
         ))
     })?;
     Ok(period.before(now, zone))
+}
+
+/// What is wrong with a text that is no time, as ` (...)` or nothing: a date that
+/// does not exist, a period with a sign or a bad unit. A word (`yesterday`) needs
+/// no more than the formats.
+fn why_not_a_time(text: &str, period_problem: &str) -> String {
+    let bytes = text.as_bytes();
+    let date_like =
+        bytes.len() >= 5 && bytes[..4].iter().all(u8::is_ascii_digit) && bytes[4] == b'-';
+    if date_like {
+        " (no such date or time)".to_owned()
+    } else if text.starts_with('-') {
+        " (a period back from now has no sign)".to_owned()
+    } else if text.starts_with(|c: char| c.is_ascii_digit()) {
+        format!(" ({period_problem})")
+    } else {
+        String::new()
+    }
+}
+
+/// A value as a message may show it: at most 40 characters, control characters
+/// escaped, so that a pasted screenful or an escape sequence is not echoed.
+fn shown(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(40)
+        .map(|c| {
+            if c.is_control() {
+                c.escape_unicode().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect();
+    if text.chars().count() > 40 {
+        out.push('…');
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,12 +1,13 @@
 //! `derbes block`: find the subjects (identities, a file, stdin, an IP range or a
 //! device), check the guard rails, confirm, then block them in one transaction.
+//! `derbes block list` is `derbes blocks` (`commands::blocks`).
 
 use std::io::Read;
 use std::path::Path;
 
 use anyhow::Context as _;
 
-use crate::cli::{BlockArgs, BlockReason};
+use crate::cli::{BlockArgs, BlockCommand, BlockReason};
 use crate::commands::Context;
 use crate::error::DerbesError;
 use crate::ops::block::{
@@ -17,6 +18,19 @@ use crate::terminal::confirm;
 use crate::when::parse_since;
 
 pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
+    // `main` turns `block list` into `blocks` (`Command::resolve_aliases`) before
+    // `commands::run`, whose free-text check would refuse the list's empty
+    // ticket; a caller of this function itself gets the list here.
+    if let Some(BlockCommand::List(list)) = args.command {
+        return crate::commands::blocks::run(ctx, list).await;
+    }
+    // clap requires --reason to block; it is an Option only for `block list`.
+    let reason = args.reason.map(reason).ok_or_else(|| {
+        DerbesError::Usage(
+            "say why the accounts are blocked: pass --reason compromised, violation, fraud or other"
+                .to_owned(),
+        )
+    })?;
     let map = ctx.map()?;
     let selector = selector(&args, map.time_zone())?;
     let identities = if selector.is_none() {
@@ -45,7 +59,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
                 "Block {} subject(s) of {} (reason {}, ticket {})?\n{}",
                 subjects.len(),
                 map.subject.table,
-                reason(args.reason),
+                reason,
                 args.request.ticket,
                 crate::terminal::who(&named(&subjects))
             ),
@@ -54,7 +68,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     }
     let request = BlockRequest {
         subjects,
-        reason: reason(args.reason),
+        reason,
         ticket: args.request.ticket,
         selector: BlockRequest::selector_of(selector.as_ref()),
         operator: ctx.operator.clone(),

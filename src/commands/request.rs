@@ -88,7 +88,7 @@ pub(crate) fn parse_moment(
 }
 
 async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
-    let identity = parse_identity(&args.subject)?;
+    let identity = parse_identity(args.subject_identity())?;
     let calendar = calendar(&args.calendar)?;
     let map = ctx.map()?;
     let zone = map.time_zone();
@@ -297,7 +297,8 @@ async fn open_breach(ctx: &Context, args: BreachOpenArgs) -> anyhow::Result<()> 
                     max: usize::MAX,
                     skip_unknown: false,
                 },
-            )?;
+            )
+            .map_err(|e| breach_subjects_error(e, args.subjects.as_deref()))?;
             let mut refs: Vec<String> = subjects.into_iter().map(|s| s.subject).collect();
             refs.sort();
             refs.dedup();
@@ -338,6 +339,32 @@ async fn open_breach(ctx: &Context, args: BreachOpenArgs) -> anyhow::Result<()> 
     )
     .await?;
     emit(ctx.format(), &detail)
+}
+
+/// A guard of `check_guards` refusing `breach open --subjects FILE`, in the words
+/// of this command: the block command's ("pass --skip-unknown to block the rest",
+/// "nothing to block") would name an option `breach open` does not take.
+fn breach_subjects_error(
+    error: crate::ops::block::BlockError,
+    file: Option<&std::path::Path>,
+) -> anyhow::Error {
+    use crate::ops::block::BlockError;
+    let file = file.map(|p| p.display().to_string()).unwrap_or_default();
+    match error {
+        BlockError::Unknown { count, listed } => DerbesError::NotFound(format!(
+            "{count} identit(y/ies) in --subjects {file} match no subject, so the breach was not \
+             recorded: {}; correct them, or remove them from the file (a `#` starts a comment), \
+             then run `breach open` again",
+            listed.join(", ")
+        ))
+        .into(),
+        BlockError::NothingSelected => DerbesError::NotFound(format!(
+            "no identity in --subjects {file} matches a subject, so the breach was not recorded; \
+             check the file, or leave --subjects out to record a breach without subjects"
+        ))
+        .into(),
+        other => other.into(),
+    }
 }
 
 async fn list_breaches(ctx: &Context, args: BreachListArgs) -> anyhow::Result<()> {

@@ -18,7 +18,7 @@ pub enum CryptoError {
     RecipientsFile { path: PathBuf, source: io::Error },
     #[error("{path}, line {line}: not an age or SSH public key; fix or remove that line (`#` starts a comment)")]
     BadRecipientLine { path: PathBuf, line: usize },
-    #[error("no recipients: pass --recipient, --recipients-file or --passphrase")]
+    #[error("no recipients: say who can open the file with -r/--recipient age1... (or an SSH public key) or --recipients-file FILE")]
     NoRecipients,
     #[error("a passphrase cannot be combined with other recipients: use either --passphrase or recipients")]
     PassphraseWithOthers,

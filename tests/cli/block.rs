@@ -939,3 +939,57 @@ async fn a_byte_order_mark_is_skipped_and_binary_files_are_refused_unechoed() {
     }
     assert_eq!(before, database_checksums(&client).await);
 }
+
+/// Issue 26, item 4 (and issue 24): `derbes block list` asked for --reason and
+/// --ticket, taking `list` for an identity. It is the list command now, the same
+/// arguments and output as `derbes blocks` (kept as the old spelling); blocking is
+/// as before, and an identity followed by `list` is still an identity.
+#[tokio::test]
+async fn block_list_lists_the_blocks_as_blocks_does() {
+    let (db, _client) = db_with_subjects().await;
+    block_first_subject(&db);
+    db.cmd()
+        .args(["block", "880330300016", "--reason", "violation"])
+        .args(["--ticket", "INC-7", "--yes"])
+        .assert()
+        .success();
+    let stdout = |args: &[&str]| {
+        let output = db.cmd().args(args).output().unwrap();
+        assert!(
+            output.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        String::from_utf8(output.stdout).unwrap()
+    };
+    for options in [
+        &[][..],
+        &["--active"],
+        &["--since", "1h", "--limit", "1"],
+        &["--format", "json"],
+    ] {
+        let listed = stdout(&[&["block", "list"], options].concat());
+        assert_eq!(
+            listed,
+            stdout(&[&["blocks"], options].concat()),
+            "{options:?}"
+        );
+        if options.is_empty() {
+            assert!(
+                listed.contains("INC-1") && listed.contains("INC-7"),
+                "{listed}"
+            );
+        }
+    }
+    // The list takes no blocking arguments; `list` after an identity is an identity.
+    db.cmd()
+        .args(["block", "list", "--reason", "fraud"])
+        .assert()
+        .code(2);
+    db.cmd()
+        .args(["block", "900101300126", "list", "--reason", "fraud"])
+        .args(["--ticket", "INC-8", "--yes"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("argument 2"));
+}

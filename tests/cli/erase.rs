@@ -541,7 +541,10 @@ async fn a_killed_or_terminated_erase_leaves_nothing_half_done_and_the_rerun_fin
     let output = child.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("connection to the database was lost"), "{stderr}");
+    assert!(
+        stderr.contains("connection to the database was lost"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("point at them"), "{stderr}");
     assert_eq!(state(&client).await, before, "terminated: nothing changed");
     let _ = std::fs::remove_file(keys.dir.join("erase.age"));

@@ -23,6 +23,7 @@ mod links;
 mod map;
 mod map_init;
 mod migrate;
+mod no_personal_data;
 mod others_untouched;
 mod periods;
 mod policy;

@@ -1011,3 +1011,51 @@ async fn a_change_for_another_subjects_request_is_refused_and_changes_nothing() 
         .assert()
         .success();
 }
+
+/// Issue 26, item 4: every other command takes the subject as an argument;
+/// `request open` took only `--subject`. The identity is an argument now, with the
+/// same request as the old spelling (kept for scripts).
+#[tokio::test]
+async fn request_open_takes_the_subject_as_an_argument() {
+    let (db, _client) = db_with_subject().await;
+    let output = db
+        .cmd()
+        .args(["--format", "json", "request", "open", "061211600012"])
+        .args(["--kind", "access", "--received", "2025-01-02"])
+        .args(["--ticket", "REQ-1", "--yes"])
+        .output()
+        .unwrap();
+    let positional = json(&output)["request"].clone();
+    assert_eq!(positional["subject_ref"], "borrowers:900001");
+    assert_eq!(positional["due_on"], "2025-01-08");
+    let old = open(&db, "access", "061211600012", "2025-01-02", &[]);
+    assert_eq!(old["subject_ref"], positional["subject_ref"]);
+    assert_eq!(old["due_on"], positional["due_on"]);
+}
+
+/// Issue 26, item 4: the subject is given once, as the argument or with the old
+/// `--subject`; both, or neither, is a usage error saying so.
+#[test]
+fn request_open_needs_the_subject_exactly_once() {
+    let open = |subject: &[&str]| {
+        let output = crate::support::derbes_cmd()
+            .args(["request", "open", "--kind", "access"])
+            .args(["--received", "2025-01-02", "--ticket", "REQ-1", "--yes"])
+            .args(subject)
+            .output()
+            .unwrap();
+        assert_eq!(output.status.code(), Some(2), "{subject:?}");
+        String::from_utf8(output.stderr).unwrap()
+    };
+    let twice = open(&["id:1", "--subject", "id:2"]);
+    assert!(
+        twice.contains("given twice") && twice.contains("give it once"),
+        "{twice}"
+    );
+    assert!(
+        !twice.contains("id:1") && !twice.contains("id:2"),
+        "{twice}"
+    );
+    let neither = open(&[]);
+    assert!(neither.contains("<IDENTITY>"), "{neither}");
+}

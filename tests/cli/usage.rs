@@ -323,3 +323,46 @@ async fn no_color_turns_colour_off_at_a_terminal() {
     assert!(plain.contains("DEBUG"), "{plain}");
     assert!(!plain.contains('\x1b'), "NO_COLOR set: {plain:?}");
 }
+
+/// Issue 26, item 10: a pseudo-terminal that reports 0 columns (`stty cols 0`, as
+/// some CI runners and `docker exec` give) made every table column one character
+/// wide, and COLUMNS was ignored. The table takes COLUMNS then, else 80 columns.
+/// `script` gives the command a terminal; `calendar show` prints a table without
+/// a database.
+#[test]
+fn a_terminal_of_zero_columns_gets_columns_or_80() {
+    let widest = |columns: Option<&str>| {
+        let command = format!(
+            "stty cols 0 && {} '{}' calendar show 2027",
+            match columns {
+                Some(n) => format!("env COLUMNS={n}"),
+                None => "env -u COLUMNS".to_owned(),
+            },
+            env!("CARGO_BIN_EXE_derbes")
+        );
+        let output = std::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .env_remove("COLUMNS")
+            .output()
+            .expect("script (util-linux) is installed");
+        let text = String::from_utf8_lossy(&output.stdout).replace('\r', "");
+        assert!(text.contains("2027-01-01"), "no table:\n{text}");
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains('│')).collect();
+        assert!(!lines.is_empty(), "no table:\n{text}");
+        lines
+            .iter()
+            .map(|l| l.chars().count())
+            .max()
+            .unwrap_or_default()
+    };
+    let with_columns = widest(Some("120"));
+    assert!(
+        (81..=120).contains(&with_columns),
+        "COLUMNS=120 gave lines of {with_columns}"
+    );
+    let without = widest(None);
+    assert!(
+        (40..=80).contains(&without),
+        "80 columns gave lines of {without}"
+    );
+}

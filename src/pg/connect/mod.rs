@@ -870,6 +870,14 @@ impl Settings {
                 ErrorKind::UnexpectedEof => "the connection closed during start-up (is a \
                                              PostgreSQL server listening there?)"
                     .to_string(),
+                // tokio-util's words when the stream ends inside a message: whatever
+                // answered sent a few bytes and hung up, as a server of another
+                // protocol (SSH, HTTP) does.
+                _ if io_error.to_string() == "bytes remaining on stream" => {
+                    "the server closed the connection in the middle of its answer (what \
+                     listens there may not be PostgreSQL: check the port)"
+                        .to_string()
+                }
                 ErrorKind::TimedOut => match self.connect_timeout {
                     Some(timeout) => return ConnectError::Timeout { target, timeout },
                     None => "connection timed out".to_string(),
