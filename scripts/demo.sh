@@ -22,6 +22,8 @@ recipient=$(age-keygen -y demo-out/dpo-key.txt)
 # random bytes, kept like the other secrets (production keeps it off the database
 # server, e.g. in the secrets manager the cron job reads).
 (umask 077 && head -c 32 /dev/urandom | base64 > demo-out/mask.key)
+# The audit key of rectify's keyed hashes (old and new values), kept the same way.
+(umask 077 && head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > demo-out/audit.key)
 mkdir -m 700 demo-out/purge-archives
 
 set -x
@@ -56,7 +58,9 @@ cat <<EOF
 The demo database is ready. To use it from your own shell:
   cargo install --locked --path .
   export DATABASE_URL="$DATABASE_URL" DERBES_MAP=$DERBES_MAP
+  export DERBES_AUDIT_KEY_FILE=$PWD/demo-out/audit.key   # rectify's audit key
   derbes subject show id:1
 Keys are in demo-out/ (dpo-key.txt opens the export and archives; mask.key is the
-masking key; keep such files out of the repository and off the database server).
+masking key; audit.key keys rectify's audit hashes; keep such files out of the
+repository and off the database server).
 EOF

@@ -21,6 +21,7 @@
 //! a row.
 
 use std::borrow::Cow;
+use std::io::IsTerminal;
 use std::io::{self, Write};
 
 use comfy_table::{presets::UTF8_FULL_CONDENSED, ContentArrangement, Table};
@@ -63,7 +64,13 @@ pub fn render<T: Serialize + Tabular>(
 ) -> anyhow::Result<()> {
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, report)?;
+            // Pretty for a person at a terminal; one line off it, so a cron job's
+            // log file holds one record per run (`jq` reads either).
+            if std::io::stdout().is_terminal() {
+                serde_json::to_writer_pretty(&mut out, report)?;
+            } else {
+                serde_json::to_writer(&mut out, report)?;
+            }
             writeln!(out)?;
         }
         Format::Csv => {

@@ -1755,3 +1755,27 @@ async fn a_purge_dry_run_refuses_what_the_real_run_would_refuse() {
     }
     assert_eq!(database_checksums(&client).await, before);
 }
+
+/// Issue 26, item 7: off a terminal, `--format json` prints one line per run, so a
+/// cron job's log file holds one record per night.
+#[tokio::test]
+async fn json_off_a_terminal_is_one_line_per_run() {
+    let db = TestDb::migrated().await;
+    let output = db
+        .cmd()
+        .args([
+            "purge",
+            "--dry-run",
+            "--ticket",
+            "RET-26",
+            "--rule",
+            "location",
+        ])
+        .args(["--format", "json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert_eq!(stdout.lines().count(), 1, "{stdout}");
+    assert!(serde_json::from_str::<serde_json::Value>(stdout.trim()).is_ok());
+}
