@@ -1411,7 +1411,7 @@ async fn a_dump_killed_after_the_rename_is_cleaned_up_by_the_next_expire() {
         .args(["--format", "json", "archive", "list"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"running\": false"))
+        .stdout(predicate::str::contains("\"running\":false"))
         .stdout(predicate::str::contains("renamed.age"));
     // A file that was there before the run is never taken for its leftover.
     let keep = keys.dir.join("unrelated.age");

@@ -142,7 +142,7 @@ async fn reordered_rows_fail_verification() {
         .args(["--format", "json", "audit", "verify"])
         .assert()
         .code(6)
-        .stdout(predicate::str::contains("\"seq\": 2"));
+        .stdout(predicate::str::contains("\"seq\":2"));
 }
 
 #[tokio::test]

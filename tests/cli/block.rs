@@ -380,7 +380,7 @@ async fn identities_come_from_a_file_or_stdin_with_comments_and_duplicates() {
         .args(["--reason", "compromised", "--ticket", "INC-42", "--yes"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"duplicates\": 1"));
+        .stdout(predicate::str::contains("\"duplicates\":1"));
     assert_eq!(
         count(&client, "SELECT count(*) FROM derbes.blocks").await,
         2

@@ -350,7 +350,7 @@ async fn identities_resolve_through_any_spelling_and_the_same_way_everywhere() {
             .assert()
             .success()
             .stdout(predicate::str::contains(format!(
-                "\"key\": \"{}\"",
+                "\"key\":\"{}\"",
                 person(n)
             )));
     }
@@ -362,7 +362,7 @@ async fn identities_resolve_through_any_spelling_and_the_same_way_everywhere() {
             .args(["--format", "json", "subject", "show", typed])
             .assert()
             .success()
-            .stdout(predicate::str::contains("\"key\": \"P-007\""));
+            .stdout(predicate::str::contains("\"key\":\"P-007\""));
     }
     // block resolves with the same resolver: the dry run names the same subject.
     cmd()

@@ -16,7 +16,7 @@ async fn migrate_installs_then_is_idempotent() {
         .args(["--format", "json", "migrate"])
         .assert()
         .success()
-        .stdout(predicate::str::contains("\"applied\": []"));
+        .stdout(predicate::str::contains("\"applied\":[]"));
     let client = db.client().await;
     let version: i32 = client
         .query_one("SELECT max(version) FROM derbes.schema_migrations", &[])

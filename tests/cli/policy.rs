@@ -60,7 +60,7 @@ async fn publish_queues_a_notice_for_every_active_subject_and_no_one_else() {
         .args(["--yes", "--format", "json"])
         .assert()
         .success()
-        .stdout(predicate::str::contains(format!("\"notices\": {active}")));
+        .stdout(predicate::str::contains(format!("\"notices\":{active}")));
 
     // The oracle: hand-written SQL over the reference schema.
     let notices = "FROM policy_notices n JOIN policy_versions v ON v.id = n.policy_version_id WHERE v.version = '9.9'";
