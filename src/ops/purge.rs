@@ -703,21 +703,14 @@ async fn archive_keyless(
     crate::pg::audit::append(
         &tx,
         &request.operator,
-        &AuditEntry {
-            action: "purge".to_owned(),
-            ticket: Some(request.ticket.clone()),
-            subject_ref: None,
-            counts: BTreeMap::from([(table.name.to_string(), deleted as i64)]),
-            fields: Vec::new(),
-            detail: serde_json::json!({
-                "rule": rule.name,
-                "table": table.name.to_string(),
-                "cutoff": rule.cutoff,
-                "batch": 1,
-                "archive_id": receipt.summary.archive_id,
-                "by": "row address (the table has no primary key)",
-            }),
-        },
+        &keyless_batch_entry(
+            request,
+            rule,
+            table,
+            deleted as i64,
+            1,
+            Some(&receipt.summary.archive_id),
+        ),
     )
     .await?;
     let archived = receipt.summary.rows as i64;
@@ -728,6 +721,33 @@ async fn archive_keyless(
     done.batches += 1;
     done.audited_per_batch = true;
     Ok(())
+}
+
+/// The audit row of one committed batch of a table without a primary key (its
+/// rows addressed by `ctid`), written in the batch's transaction.
+fn keyless_batch_entry(
+    request: &PurgeRequest,
+    rule: &RulePlan,
+    table: &TablePlan,
+    deleted: i64,
+    batch: i64,
+    archive_id: Option<&str>,
+) -> AuditEntry {
+    AuditEntry {
+        action: "purge".to_owned(),
+        ticket: Some(request.ticket.clone()),
+        subject_ref: None,
+        counts: BTreeMap::from([(table.name.to_string(), deleted)]),
+        fields: Vec::new(),
+        detail: serde_json::json!({
+            "rule": rule.name,
+            "table": table.name.to_string(),
+            "cutoff": rule.cutoff,
+            "batch": batch,
+            "archive_id": archive_id,
+            "by": "row address (the table has no primary key)",
+        }),
+    }
 }
 
 /// Delete a table's due rows when the table has no primary key to cut batches by:
@@ -781,20 +801,7 @@ async fn delete_keyless(
         change
             .commit(
                 &request.operator,
-                &AuditEntry {
-                    action: "purge".to_owned(),
-                    ticket: Some(request.ticket.clone()),
-                    subject_ref: None,
-                    counts: BTreeMap::from([(table.name.to_string(), deleted as i64)]),
-                    fields: Vec::new(),
-                    detail: serde_json::json!({
-                        "rule": rule.name,
-                        "table": table.name.to_string(),
-                        "cutoff": rule.cutoff,
-                        "batch": done.batches,
-                        "by": "row address (the table has no primary key)",
-                    }),
-                },
+                &keyless_batch_entry(request, rule, table, deleted as i64, done.batches, None),
             )
             .await?;
         done.deleted += deleted as i64;

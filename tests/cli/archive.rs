@@ -88,7 +88,7 @@ fn dump(db: &TestDb, keys: &Keys, out: &Path, selection: &[&str]) -> assert_cmd:
 }
 
 /// `age -d | tar x` into a fresh directory, with the stock tools.
-fn unpack_with_stock_tools(archive: &Path, identity: &Path) -> tempfile::TempDir {
+pub(crate) fn unpack_with_stock_tools(archive: &Path, identity: &Path) -> tempfile::TempDir {
     let into = tempfile::tempdir().unwrap();
     let status = Process::new("sh")
         .arg("-c")

@@ -661,22 +661,6 @@ INSERT INTO disclosures (borrower_id, recipient, purpose, legal_basis, categorie
     (900001, 'First Credit Bureau', 'credit_history_report', 'Law on Credit Bureaus', ARRAY['microcredit', 'name'], now() - interval '7 years');
 "#;
 
-/// Decrypt `archive` with the stock `age` CLI and unpack it with `tar`.
-fn unpack_with_age_and_tar(archive: &Path, identity: &Path) -> tempfile::TempDir {
-    let into = tempfile::tempdir().unwrap();
-    let status = Process::new("sh")
-        .arg("-c")
-        .arg("age -d -i \"$1\" \"$2\" | tar -x -f - -C \"$3\"")
-        .arg("sh")
-        .arg(identity)
-        .arg(archive)
-        .arg(into.path())
-        .status()
-        .unwrap();
-    assert!(status.success(), "age -d | tar x failed");
-    into
-}
-
 /// The rows of an unpacked archive, read back by PostgreSQL itself: each CSV member
 /// (`public.TABLE.csv`, or its parts `public.TABLE.0001.csv`, ...) is loaded with
 /// `COPY ... FROM STDIN (FORMAT csv, HEADER)` into a temporary table shaped like
@@ -784,7 +768,8 @@ async fn the_erase_archive_holds_exactly_the_rows_the_subject_had_before() {
         .assert()
         .success();
     let after = subject_rows(&client, 900001).await;
-    let unpacked = unpack_with_age_and_tar(&keys.dir.join("erase.age"), &keys.age_identity);
+    let unpacked =
+        crate::archive::unpack_with_stock_tools(&keys.dir.join("erase.age"), &keys.age_identity);
     let archived = archived_rows(&client, unpacked.path()).await;
     // Per table: the archive's primary keys are the subject's, and so are the rows.
     for (table, rows) in &before {

@@ -256,6 +256,38 @@ fn erase_every_subject(
     })
 }
 
+/// A scratch database holding `fixture` (a schema of another shape and its rows)
+/// and derbes' own schema.
+async fn fixture_db(fixture: &str) -> (TestDb, Client) {
+    let db = TestDb::empty().await;
+    let mut client = db.client().await;
+    client.batch_execute(fixture).await.unwrap();
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    (db, client)
+}
+
+/// `tests/fixtures/lender.toml` with its `contacts` rule (call notes, a table
+/// without a primary key) given `action`, in a temporary file.
+fn lender_map_with_contacts(action: &str) -> (tempfile::TempDir, std::path::PathBuf) {
+    let text =
+        std::fs::read_to_string(crate::support::repo_root().join("tests/fixtures/lender.toml"))
+            .unwrap();
+    let rule = "keep = \"1y\"\naction = \"delete\"\n";
+    assert!(text.contains(rule));
+    let archive_keep = if action == "archive-then-delete" {
+        "archive_keep = \"1y\"\n"
+    } else {
+        ""
+    };
+    let edited = text.replace(
+        rule,
+        &format!("keep = \"1y\"\naction = \"{action}\"\n{archive_keep}"),
+    );
+    crate::support::temp_file("lender.toml", &edited)
+}
+
 /// The differences between what erase reported for one subject and the oracle
 /// (per table: the subject's rows, those kept, those deleted or masked).
 fn differences(
@@ -459,12 +491,7 @@ async fn differential_on(
     shape: &Shape,
     subjects_sql: &str,
 ) -> (TestDb, Client, Vec<(String, serde_json::Value)>) {
-    let db = TestDb::empty().await;
-    let mut client = db.client().await;
-    client.batch_execute(fixture).await.unwrap();
-    derbes::pg::migrate::apply(&mut client, false)
-        .await
-        .unwrap();
+    let (db, client) = fixture_db(fixture).await;
     client
         .batch_execute("SET timezone = 'Asia/Almaty'")
         .await
@@ -684,15 +711,7 @@ async fn a_real_purge_refuses_an_as_of_in_the_future_and_deletes_nothing() {
 /// credit or frozen, by an oracle written apart.
 #[tokio::test]
 async fn purge_deletes_exactly_the_due_rows_of_a_table_without_a_primary_key() {
-    let db = TestDb::empty().await;
-    let mut client = db.client().await;
-    client
-        .batch_execute(include_str!("../fixtures/lender.sql"))
-        .await
-        .unwrap();
-    derbes::pg::migrate::apply(&mut client, false)
-        .await
-        .unwrap();
+    let (db, client) = fixture_db(include_str!("../fixtures/lender.sql")).await;
     let map = crate::support::repo_root().join("tests/fixtures/lender.toml");
     let rows = "SELECT md5(string_agg(l::text, ',' ORDER BY l::text)) FROM core.contact_log l";
     let expected: String = client
@@ -853,24 +872,8 @@ async fn a_kept_row_keeps_only_the_categories_the_law_names() {
 /// credit or frozen), by an oracle written apart; a second run masks nothing.
 #[tokio::test]
 async fn a_cohort_of_a_table_without_a_primary_key_is_masked_once_and_exactly() {
-    let db = TestDb::empty().await;
-    let mut client = db.client().await;
-    client
-        .batch_execute(include_str!("../fixtures/lender.sql"))
-        .await
-        .unwrap();
-    derbes::pg::migrate::apply(&mut client, false)
-        .await
-        .unwrap();
-    let map =
-        std::fs::read_to_string(crate::support::repo_root().join("tests/fixtures/lender.toml"))
-            .unwrap()
-            .replace(
-                "keep = \"1y\"\naction = \"delete\"\nlegal_basis = \"Call notes: one year\"",
-                "keep = \"1y\"\naction = \"anonymise\"\nlegal_basis = \"Call notes: one year\"",
-            );
-    assert!(map.contains("action = \"anonymise\""));
-    let (_dir, map) = crate::support::temp_file("lender.toml", &map);
+    let (db, client) = fixture_db(include_str!("../fixtures/lender.sql")).await;
+    let (_dir, map) = lender_map_with_contacts("anonymise");
     let due = "l.at < now() - interval '1 year' \
                AND l.client_code NOT IN (SELECT client_code FROM core.credit WHERE state IN ('live', 'late') \
                                          UNION SELECT client_code FROM core.client WHERE state = 'frozen')";
@@ -926,23 +929,8 @@ async fn a_cohort_of_a_table_without_a_primary_key_is_masked_once_and_exactly() 
 /// audit row: the archive's rows are the deleted rows, by an oracle written apart.
 #[tokio::test]
 async fn purge_archives_then_deletes_exactly_the_due_rows_of_a_table_without_a_primary_key() {
-    let db = TestDb::empty().await;
-    let mut client = db.client().await;
-    client
-        .batch_execute(include_str!("../fixtures/lender.sql"))
-        .await
-        .unwrap();
-    derbes::pg::migrate::apply(&mut client, false)
-        .await
-        .unwrap();
-    let map = std::fs::read_to_string(crate::support::repo_root().join("tests/fixtures/lender.toml"))
-        .unwrap()
-        .replace(
-            "keep = \"1y\"\naction = \"delete\"\nlegal_basis = \"Call notes: one year\"",
-            "keep = \"1y\"\naction = \"archive-then-delete\"\narchive_keep = \"1y\"\nlegal_basis = \"Call notes: one year\"",
-        );
-    assert!(map.contains("archive_keep = \"1y\""));
-    let (_dir, map) = crate::support::temp_file("lender.toml", &map);
+    let (db, client) = fixture_db(include_str!("../fixtures/lender.sql")).await;
+    let (_dir, map) = lender_map_with_contacts("archive-then-delete");
     let due = "l.at < now() - interval '1 year' \
                AND l.client_code NOT IN (SELECT client_code FROM core.credit WHERE state IN ('live', 'late') \
                                          UNION SELECT client_code FROM core.client WHERE state = 'frozen')";
