@@ -4,7 +4,7 @@
 use std::io::IsTerminal;
 
 use derbes::cli::Cli;
-use derbes::error::exit_for;
+use derbes::commands::exit_codes::exit_for;
 
 fn main() {
     let cli = Cli::parse_command_line();

@@ -4,9 +4,10 @@
 use crate::cli::{MapCheckArgs, MapCommand, MapInitArgs};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::map::draft::{self, DraftError, DraftOptions};
+use crate::ops::map_check::{self, CheckOptions, CheckReport, Severity};
+use crate::ops::map_init::{self, DraftError, DraftOptions};
 use crate::output::{emit, Tabular};
-use crate::pg::catalog::{self, Catalog, CheckOptions, CheckReport, Severity};
+use crate::pg::catalog::Catalog;
 
 pub async fn run(ctx: &Context, command: MapCommand) -> anyhow::Result<()> {
     match command {
@@ -20,7 +21,7 @@ async fn check(ctx: &Context, args: MapCheckArgs) -> anyhow::Result<()> {
     let (client, _) = ctx.connect().await?;
     let mut catalog = Catalog::read(&client).await?;
     catalog.read_index_definitions(&client).await?;
-    let mut report = catalog::check(
+    let mut report = map_check::check(
         &map,
         &catalog,
         CheckOptions {
@@ -29,10 +30,10 @@ async fn check(ctx: &Context, args: MapCheckArgs) -> anyhow::Result<()> {
     );
     report
         .findings
-        .extend(catalog::check_privileges(&client, &map, &catalog).await?);
+        .extend(map_check::check_privileges(&client, &map, &catalog).await?);
     report
         .findings
-        .extend(catalog::check_ledgers(&client, &map, &catalog).await?);
+        .extend(map_check::check_ledgers(&client, &map, &catalog).await?);
     report
         .findings
         .extend(crate::ops::masking::check_fit(&client, &map, &catalog).await?);
@@ -125,13 +126,13 @@ async fn init(ctx: &Context, args: MapInitArgs) -> anyhow::Result<()> {
         sample: !args.no_sample,
         sample_timeout_ms: 5_000,
     };
-    let draft = draft::init(&client, &catalog, &options)
+    let draft = map_init::init(&client, &catalog, &options)
         .await
         .map_err(|e| match e {
             DraftError::Usage(message) => DerbesError::Usage(message).into(),
             DraftError::Db(e) => anyhow::Error::new(e),
         })?;
-    let problems = draft::check_draft(&draft.text, &catalog);
+    let problems = map_init::check_draft(&draft.text, &catalog);
     match &args.out {
         None => std::io::Write::write_all(&mut std::io::stdout(), draft.text.as_bytes())?,
         Some(path) => {

@@ -11,6 +11,7 @@ pub mod completions;
 pub mod consent;
 pub mod disclosure;
 pub mod erase;
+pub mod exit_codes;
 pub mod export;
 pub mod map;
 pub mod migrate;
@@ -145,17 +146,17 @@ impl Context {
                 crate::pg::db::describe(&e)
             )
         })?;
-        let mut report = crate::pg::catalog::check(map, &catalog, Default::default());
+        let mut report = crate::ops::map_check::check(map, &catalog, Default::default());
         report
             .findings
-            .extend(crate::pg::catalog::check_privileges(client, map, &catalog).await?);
+            .extend(crate::ops::map_check::check_privileges(client, map, &catalog).await?);
         report
             .findings
             .extend(crate::ops::masking::check_fit(client, map, &catalog).await?);
         let errors: Vec<_> = report
             .findings
             .iter()
-            .filter(|f| f.severity == crate::pg::catalog::Severity::Error)
+            .filter(|f| f.severity == crate::ops::map_check::Severity::Error)
             .collect();
         if errors.is_empty() {
             return Ok(catalog);

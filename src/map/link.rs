@@ -24,8 +24,8 @@
 
 use serde::Serialize;
 
+use crate::map::schema::{Catalog, CatalogTable};
 use crate::map::{quote_ident, DataMap, TableName};
-use crate::pg::catalog::{Catalog, CatalogTable};
 
 /// Which way a step runs relative to uniqueness.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

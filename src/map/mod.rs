@@ -4,14 +4,14 @@
 //! links to a subject (directly or through a path of tables), each personal column's
 //! category (POLICY.md 2.3), purpose (POLICY.md 4), masking strategy, whether it may
 //! be rectified, retention rules, and what blocking a subject does. Loading checks the
-//! map's own consistency; `catalog::check` checks it against the live database.
+//! map's own consistency; `map check` ([`crate::ops::map_check`]) checks it against the live database.
 //!
 //! Every SQL identifier derbes uses comes from here, after [`DataMap::load`] has
 //! validated it, and is always quoted with [`quote_ident`].
 
-pub mod draft;
 pub mod labels;
 pub mod link;
+pub mod schema;
 
 use std::collections::BTreeMap;
 use std::fmt;

@@ -31,7 +31,8 @@ use zeroize::Zeroizing;
 
 use crate::kz::identity::{Iin, Sex};
 use crate::map::{quote_ident, Category, DataMap, Masking, TableName, TypeFamily};
-use crate::pg::catalog::{Catalog, Finding, Severity};
+use crate::ops::map_check::{Finding, Severity};
+use crate::pg::catalog::Catalog;
 use crate::pg::db::StatementCache;
 
 /// Environment variable holding the masking key when no `--key-file` is given.

@@ -10,6 +10,8 @@ pub mod disclosure;
 pub mod erase;
 pub mod export;
 pub mod ledger;
+pub mod map_check;
+pub mod map_init;
 pub mod masking;
 pub mod policy;
 pub mod purge;

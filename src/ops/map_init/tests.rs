@@ -5,8 +5,8 @@ use std::path::Path;
 
 use super::sample::{ColumnCounts, Samples, TableSample};
 use super::*;
+use crate::map::schema::{Catalog, CatalogTable, ForeignKey};
 use crate::map::DataMap;
-use crate::pg::catalog::{Catalog, CatalogTable, ForeignKey};
 
 fn name(qualified: &str) -> TableName {
     let (schema, table) = qualified.split_once('.').unwrap_or(("public", qualified));

@@ -28,8 +28,8 @@ use std::fmt::Write;
 
 use tokio_postgres::Client;
 
+use crate::map::schema::{Catalog, CatalogTable, ForeignKey};
 use crate::map::{Category, TableName, TypeFamily};
-use crate::pg::catalog::{Catalog, CatalogTable, ForeignKey};
 use hints::{guess_category, looks_personal, reads_as_created, reads_as_lookup, subject_word};
 use sample::{Samples, TableFacts};
 
@@ -850,10 +850,10 @@ pub fn draft_map(
 pub fn check_draft(text: &str, catalog: &Catalog) -> Vec<String> {
     match crate::map::DataMap::parse(text, std::path::Path::new("draft")) {
         Err(e) => vec![e.to_string()],
-        Ok(map) => crate::pg::catalog::check(&map, catalog, Default::default())
+        Ok(map) => crate::ops::map_check::check(&map, catalog, Default::default())
             .findings
             .into_iter()
-            .filter(|f| f.severity == crate::pg::catalog::Severity::Error)
+            .filter(|f| f.severity == crate::ops::map_check::Severity::Error)
             .map(|f| format!("{}: {}", f.object, f.message))
             .collect(),
     }

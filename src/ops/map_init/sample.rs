@@ -12,8 +12,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::{Client, GenericClient};
 
 use crate::kz::identity::{Bin, Email, Iin, Phone};
+use crate::map::schema::Catalog;
 use crate::map::{quote_ident, Category, TableName, TypeFamily};
-use crate::pg::catalog::Catalog;
 
 /// Rows read from each table at most.
 pub const ROWS_PER_TABLE: i64 = 300;
