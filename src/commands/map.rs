@@ -18,7 +18,7 @@ pub async fn run(ctx: &Context, command: MapCommand) -> anyhow::Result<()> {
 
 async fn check(ctx: &Context, args: MapCheckArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
-    let (client, _) = ctx.connect().await?;
+    let (mut client, _) = ctx.connect().await?;
     let mut catalog = Catalog::read(&client).await?;
     catalog.read_index_definitions(&client).await?;
     let mut report = map_check::check(
@@ -34,6 +34,9 @@ async fn check(ctx: &Context, args: MapCheckArgs) -> anyhow::Result<()> {
     report
         .findings
         .extend(map_check::check_ledgers(&client, &map, &catalog).await?);
+    report
+        .findings
+        .extend(map_check::check_values(&mut client, &map, &catalog).await?);
     report
         .findings
         .extend(crate::ops::masking::check_fit(&client, &map, &catalog).await?);

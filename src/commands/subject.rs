@@ -26,10 +26,31 @@ async fn show(ctx: &Context, args: SubjectShowArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let (client, _) = ctx.connect_read().await?;
     let catalog = Catalog::read(&client).await?;
+    warn_of_misfit(&map, &catalog);
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     let today = crate::when::today(map.time_zone());
     let summary = subject::summary(&client, &map, &catalog, &candidate.key, today).await?;
     emit(ctx.format(), &SummaryView(summary))
+}
+
+/// A read shows what the map points at: a table or column the map names and the
+/// database lacks is left out of what is shown, so say so (the read still runs;
+/// commands that change data refuse such a map at their gate).
+fn warn_of_misfit(map: &crate::map::DataMap, catalog: &Catalog) {
+    let report = crate::ops::map_check::check(map, catalog, Default::default());
+    let errors: Vec<&crate::ops::map_check::Finding> = report
+        .findings
+        .iter()
+        .filter(|f| f.severity == crate::ops::map_check::Severity::Error)
+        .collect();
+    if let Some(first) = errors.first() {
+        tracing::warn!(
+            "the data map does not fit this database ({} error(s), first: {}: {}); what is shown may be incomplete. Run `derbes map check` for all of them",
+            errors.len(),
+            first.object,
+            first.message
+        );
+    }
 }
 
 /// Parse an identity argument; an invalid one is a usage error (exit 2) before any

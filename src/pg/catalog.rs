@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use tokio_postgres::GenericClient;
 
 pub use crate::map::schema::{Catalog, CatalogTable, ForeignKey, Partition};
-use crate::map::TableName;
+use crate::map::{quote_ident, TableName};
 
 /// The table named by columns `i` (schema) and `i + 1` (name) of a catalogue row.
 fn name_at(row: &tokio_postgres::Row, i: usize) -> TableName {
@@ -211,4 +211,86 @@ impl Catalog {
         }
         Ok(())
     }
+}
+
+/// Why `table.column` would refuse `value`, or `None` when it takes it: the column
+/// type's input (an enum's labels, a `varchar`'s length, a domain's checks) and the
+/// table's CHECK constraints on that column alone, tried by inserting the value into
+/// an empty temporary copy of the table inside a transaction that is rolled back.
+///
+/// Constraints over several columns are left out: they may rightly refuse the value
+/// alone (`status <> 'blocked' OR blocked_at IS NOT NULL`) and accept the row a
+/// command writes.
+pub async fn value_refused(
+    client: &mut tokio_postgres::Client,
+    table: &TableName,
+    column: &str,
+    value: &str,
+) -> Result<Option<String>, tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(&format!(
+        "CREATE TEMP TABLE derbes_value_probe (LIKE {}) ON COMMIT DROP",
+        table.quoted()
+    ))
+    .await?;
+    // NOT NULL comes with LIKE; the probe row sets one column only.
+    let not_null = tx
+        .query(
+            "SELECT attname::text FROM pg_attribute \
+             WHERE attrelid = 'pg_temp.derbes_value_probe'::regclass \
+               AND attnum > 0 AND attnotnull AND NOT attisdropped",
+            &[],
+        )
+        .await?;
+    for row in not_null {
+        tx.batch_execute(&format!(
+            "ALTER TABLE pg_temp.derbes_value_probe ALTER COLUMN {} DROP NOT NULL",
+            quote_ident(row.get::<_, &str>(0))
+        ))
+        .await?;
+    }
+    // The table's own CHECK constraints on this column alone, as the server
+    // spells them.
+    let checks = tx
+        .query(
+            "SELECT k.conname::text, pg_get_constraintdef(k.oid) \
+             FROM pg_constraint k \
+             JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey) \
+             WHERE k.conrelid = $1::text::regclass AND k.contype = 'c' \
+               AND cardinality(k.conkey) = 1 AND a.attname = $2",
+            &[&table.quoted(), &column],
+        )
+        .await?;
+    for row in &checks {
+        tx.batch_execute(&format!(
+            "ALTER TABLE pg_temp.derbes_value_probe ADD CONSTRAINT {} {}",
+            quote_ident(row.get::<_, &str>(0)),
+            row.get::<_, &str>(1)
+        ))
+        .await?;
+    }
+    let insert = tx
+        .execute(
+            "INSERT INTO pg_temp.derbes_value_probe \
+             SELECT * FROM json_populate_record(NULL::pg_temp.derbes_value_probe, \
+                                                json_build_object($1::text, $2::text))",
+            &[&column, &value],
+        )
+        .await;
+    let refused = match insert {
+        Ok(_) => None,
+        Err(error) => match error.as_db_error() {
+            Some(db) if db.code() == &tokio_postgres::error::SqlState::CHECK_VIOLATION => {
+                Some(format!(
+                    "check constraint {} refuses it",
+                    db.constraint().unwrap_or("of the column")
+                ))
+            }
+            // Class 22, data exception: the type's input refuses the text.
+            Some(db) if db.code().code().starts_with("22") => Some(db.message().to_owned()),
+            _ => return Err(error),
+        },
+    };
+    tx.rollback().await?;
+    Ok(refused)
 }

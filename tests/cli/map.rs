@@ -211,3 +211,57 @@ fn a_data_map_over_one_mib_is_refused_before_parsing() {
         .code(2)
         .stderr(predicate::str::contains("larger than 1024 KiB"));
 }
+
+/// A `[block]` value the column's CHECK constraint refuses made every block fail at
+/// its first UPDATE; `map check` passed it. Now it fails the check (exit 6) naming the
+/// constraint and the map entry, and nothing is left behind in the database.
+#[tokio::test]
+async fn a_block_value_the_check_constraint_refuses_fails_the_check() {
+    let db = TestDb::reference().await;
+    let client = db.client().await;
+    // The reference schema: CHECK (status IN ('active', 'blocked', 'closed')).
+    // The reference map's values pass.
+    db.cmd()
+        .args(["map", "check"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("0 error(s)"));
+
+    let original = std::fs::read_to_string(reference_map()).unwrap();
+    let refused = original.replace(
+        "value = \"blocked\", unblock_value = \"active\"",
+        "value = \"locked\", unblock_value = \"active\"",
+    );
+    assert_ne!(
+        refused, original,
+        "the reference map's [block] line changed"
+    );
+    let (_dir, path) = temp_file("refused.toml", &refused);
+    db.cmd()
+        .arg("--map")
+        .arg(&path)
+        .args(["--format", "json", "map", "check"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("[block] set value"))
+        .stdout(predicate::str::contains("borrowers_status_check"));
+
+    // A constraint over two columns may refuse the value alone and accept the row a
+    // block writes: it is not held against the map.
+    client
+        .batch_execute(
+            "ALTER TABLE borrowers ADD CONSTRAINT borrowers_status_dated CHECK (status <> 'blocked' OR created_at IS NOT NULL)",
+        )
+        .await
+        .unwrap();
+    db.cmd().args(["map", "check"]).assert().success();
+    let left: i64 = client
+        .query_one(
+            "SELECT count(*) FROM pg_class WHERE relname = 'derbes_value_probe'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(left, 0, "the probe table is rolled back");
+}

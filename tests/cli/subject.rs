@@ -275,3 +275,26 @@ async fn show_works_on_the_shop_schema() {
         .success()
         .stdout(predicate::str::contains("clients:2"));
 }
+
+/// `subject show` with a map naming a column the database lacks showed what it could
+/// and exited 0 without a word; now it warns, names the first misfit and points to
+/// `map check` (the read still runs: nothing changes).
+#[tokio::test]
+async fn a_map_naming_a_missing_column_makes_show_warn() {
+    let db = TestDb::reference().await;
+    let original = std::fs::read_to_string(crate::support::reference_map()).unwrap();
+    let broken = original.replace("doc_number = {", "doc_numbr = {");
+    assert_ne!(broken, original);
+    let (_dir, path) = crate::support::temp_file("broken.toml", &broken);
+    db.cmd()
+        .arg("--map")
+        .arg(&path)
+        .args(["subject", "show", "id:1"])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains(
+            "the data map does not fit this database",
+        ))
+        .stderr(predicate::str::contains("doc_numbr"))
+        .stderr(predicate::str::contains("derbes map check"));
+}
