@@ -174,7 +174,12 @@ async fn verify(
     client: &tokio_postgres::Client,
     args: AuditVerifyArgs,
 ) -> anyhow::Result<()> {
-    let report = audit::verify(client, &args.heads).await?;
+    let key = crate::commands::keys::audit_key(None)?;
+    let seals = key.as_ref().map(|key| audit::Seals {
+        key,
+        sealed_from: 1,
+    });
+    let report = audit::verify(client, &args.heads, seals).await?;
     emit(ctx.format(), &report)?;
     match report.problem() {
         None => Ok(()),
@@ -237,8 +242,17 @@ impl Tabular for VerifyReport {
                 _ => notes.push("the audit trail is empty".to_owned()),
             }
         }
+        if self.seals.key_given && self.seals.sealed > 0 && self.first_bad.is_none() {
+            notes.push(format!(
+                "{} sealed record(s) opened with the audit key",
+                self.seals.sealed
+            ));
+        }
         if let Some(warning) = &self.warning {
             notes.push(format!("note: {warning}"));
+        }
+        if let Some(note) = &self.seal_note {
+            notes.push(format!("note: {note}"));
         }
         notes
     }

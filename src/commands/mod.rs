@@ -13,6 +13,7 @@ pub mod disclosure;
 pub mod erase;
 pub mod exit_codes;
 pub mod export;
+pub mod keys;
 pub mod map;
 pub mod migrate;
 pub mod policy;
@@ -105,6 +106,12 @@ impl Context {
         );
         tracing::info!("connected to {place}");
         crate::pg::db::note_connected_database(place);
+        // With the audit key set, every record this run appends is sealed with it.
+        if !crate::pg::audit::sealing() {
+            if let Some(key) = crate::commands::keys::audit_key(None)? {
+                crate::pg::audit::seal_with(key);
+            }
+        }
         // Every statement of every command waits at most this long for a lock (a
         // table or row held by another session), then fails with a clear error
         // (`db::describe`) instead of hanging; a command may set a shorter one.

@@ -12,21 +12,19 @@ use crate::cli::RectifyArgs;
 use crate::commands::subject::{parse_identity, resolve_one};
 use crate::commands::Context;
 use crate::error::DerbesError;
-use crate::ops::rectify::{self, AuditKey, Prepared, RectifyReport, RectifyRequest};
+use crate::ops::rectify::{self, Prepared, RectifyReport, RectifyRequest};
 use crate::output::{emit, Tabular};
 use crate::terminal::confirm;
-
-/// Where the key comes from, for the message when it is missing.
-const KEY_HELP: &str = "set DERBES_AUDIT_KEY to the key, or DERBES_AUDIT_KEY_FILE / \
---audit-key-file to a file holding it (at least 32 random bytes as hex or base64; make one with \
-`openssl rand -hex 32 > audit.key` and `chmod 600 audit.key`); \
-keep it off the database server and out of the database, so whoever reads the audit log \
-cannot test guesses against its hashes";
 
 pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
     let map = ctx.map()?;
     let plan = rectify::plan(&map, &args.set, args.row.as_deref())?;
-    let key = audit_key(&args)?;
+    let key = crate::commands::keys::audit_key(args.audit_key_file.as_deref())?.ok_or_else(|| {
+        DerbesError::Usage(format!(
+            "rectify records a keyed hash of each old and new value in the audit row and needs the audit key: {}",
+            crate::commands::keys::AUDIT_KEY_HELP
+        ))
+    })?;
     let identity = parse_identity(&args.identity)?;
     let (mut client, _) = ctx.connect().await?;
     let catalog = ctx.gate(&client, &map).await?;
@@ -45,50 +43,6 @@ pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
     }
     let report = rectify::apply(&mut client, &map, &catalog, &prepared, &request).await?;
     emit(ctx.format(), &report)
-}
-
-/// The key of the audit row's hashes: `--audit-key-file` (or its variable), else
-/// DERBES_AUDIT_KEY; none is a usage error saying how to set one.
-fn audit_key(args: &RectifyArgs) -> anyhow::Result<AuditKey> {
-    let usage = |reason: String| -> anyhow::Error { DerbesError::Usage(reason).into() };
-    if let Some(path) = &args.audit_key_file {
-        let bytes = zeroize::Zeroizing::new(std::fs::read(path).map_err(|e| {
-            usage(format!(
-                "cannot read the audit key file {}: {e}; {KEY_HELP}",
-                path.display()
-            ))
-        })?);
-        warn_if_readable_by_others(path);
-        return AuditKey::new(&bytes).map_err(|e| usage(format!("{}: {e}", path.display())));
-    }
-    // `var_os`: a value that is not UTF-8 (raw bytes) is a key to judge, not "no key".
-    match std::env::var_os("DERBES_AUDIT_KEY") {
-        Some(key) => {
-            let key = zeroize::Zeroizing::new(key.into_encoded_bytes());
-            AuditKey::new(&key).map_err(|e| usage(format!("DERBES_AUDIT_KEY: {e}")))
-        }
-        None => Err(usage(format!(
-            "rectify records a keyed hash of each old and new value in the audit row and needs the audit key: {KEY_HELP}"
-        ))),
-    }
-}
-
-/// A key file others may read is a key others may have: say so (the run goes on).
-fn warn_if_readable_by_others(path: &std::path::Path) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        if let Ok(meta) = std::fs::metadata(path) {
-            let mode = meta.permissions().mode();
-            if mode & 0o077 != 0 {
-                tracing::warn!(
-                    "the audit key file {} can be read by other users (mode {:o}): `chmod 600` it",
-                    path.display(),
-                    mode & 0o777
-                );
-            }
-        }
-    }
 }
 
 /// The confirmation: who, which row, each field old -> new in clear (the prompt is

@@ -18,9 +18,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use hmac::{Hmac, Mac};
 use serde::Serialize;
-use sha2::{Digest, Sha256};
 use tokio_postgres::{Client, GenericClient};
 
 use crate::kz::identity::{Bin, Email, Identity, Iin, Phone};
@@ -28,6 +26,7 @@ use crate::map::link::{KeyMatch, LinkPath};
 use crate::map::{quote_ident, Category, ColumnSpec, DataMap, IdentityKind, TableName, TypeFamily};
 use crate::ops::resolve::{self, ResolveError};
 use crate::pg::audit::AuditEntry;
+pub use crate::pg::audit_key::AuditKey;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{self, ChangeError, Limits};
 
@@ -99,54 +98,6 @@ pub enum RectifyError {
 impl From<tokio_postgres::Error> for RectifyError {
     fn from(error: tokio_postgres::Error) -> RectifyError {
         RectifyError::Change(ChangeError::from(error))
-    }
-}
-
-/// The key of the audit row's keyed hashes. Kept away from the database (a file
-/// or the environment), so whoever reads the audit log cannot test guesses; wiped
-/// from memory when dropped.
-pub struct AuditKey(zeroize::Zeroizing<Vec<u8>>);
-
-impl AuditKey {
-    /// The fewest random bytes a key must hold.
-    pub const MIN_BYTES: usize = crate::key_strength::MIN_BYTES;
-
-    /// A key from its bytes (surrounding whitespace, such as a file's newline, is
-    /// not part of it), judged like the masking key by
-    /// [`key_strength::judge`](crate::key_strength::judge): at least 32 random
-    /// bytes, written as hex (`openssl rand -hex 32`), base64 or raw bytes. The HMAC
-    /// key is the text as written, not decoded, as it always was, so a strong key
-    /// already in use keeps its fingerprint and hashes.
-    pub fn new(bytes: &[u8]) -> Result<AuditKey, String> {
-        let text = bytes.trim_ascii();
-        crate::key_strength::judge(if text.is_empty() { bytes } else { text }).map_err(
-            |weakness| {
-                format!(
-                    "the audit key {weakness}; {} (`openssl rand -hex 32 > audit.key` works too); \
-                     nothing was changed",
-                    crate::key_strength::how_to_make("audit.key")
-                )
-            },
-        )?;
-        Ok(AuditKey(zeroize::Zeroizing::new(text.to_vec())))
-    }
-
-    /// HMAC-SHA256 over `field`, a NUL byte and `value`, in hex: the field is part
-    /// of the input so two fields with one value hash differently.
-    pub fn hash(&self, field: &str, value: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.0).expect("HMAC takes any key length");
-        mac.update(field.as_bytes());
-        mac.update(&[0]);
-        mac.update(value.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-
-    /// Names the key without revealing it: which key made a row's hashes.
-    pub fn fingerprint(&self) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(b"derbes audit key\0");
-        hasher.update(self.0.as_slice());
-        hex::encode(&hasher.finalize()[..8])
     }
 }
 

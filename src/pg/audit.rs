@@ -35,6 +35,8 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio_postgres::{GenericClient, Row, Transaction};
 
+use crate::pg::audit_key::AuditKey;
+
 /// The lock that serialises appends, held to the end of the transaction (so sequence
 /// numbers and hashes follow commit order). `LOCK TABLE` takes no snapshot, so it can
 /// be the first statement of a REPEATABLE READ or SERIALIZABLE transaction, whose
@@ -42,6 +44,21 @@ use tokio_postgres::{GenericClient, Row, Transaction};
 pub const LOCK_BEFORE_SNAPSHOT: &str = "LOCK TABLE derbes.audit_lock IN EXCLUSIVE MODE";
 
 const GENESIS: [u8; 32] = [0; 32];
+
+/// The audit key records are sealed with, set once per process by the command layer
+/// when the key is configured ([`seal_with`]).
+static SEALING_KEY: std::sync::OnceLock<AuditKey> = std::sync::OnceLock::new();
+
+/// Seal every record this process appends with `key` (see [`AuditKey::seal`]). The
+/// first key set stays: one process, one key.
+pub fn seal_with(key: AuditKey) {
+    let _ = SEALING_KEY.set(key);
+}
+
+/// Whether this process seals its records.
+pub fn sealing() -> bool {
+    SEALING_KEY.get().is_some()
+}
 
 /// What a mutating command records.
 #[derive(Debug, Clone, Default)]
@@ -82,6 +99,20 @@ pub struct AuditRecord {
     pub prev_hash: Vec<u8>,
     #[serde(serialize_with = "as_hex")]
     pub row_hash: Vec<u8>,
+    /// The audit key's keyed hash of `row_hash` (migration 13); None on records
+    /// appended without the key.
+    #[serde(
+        serialize_with = "optional_hex",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub seal: Option<Vec<u8>>,
+}
+
+fn optional_hex<S: serde::Serializer>(bytes: &Option<Vec<u8>>, s: S) -> Result<S::Ok, S::Error> {
+    match bytes {
+        Some(bytes) => s.serialize_str(&hex::encode(bytes)),
+        None => s.serialize_none(),
+    }
 }
 
 fn as_hex<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
@@ -149,12 +180,13 @@ impl AuditRecord {
             breach_id: row.get("breach_id"),
             prev_hash: row.get("prev_hash"),
             row_hash: row.get("row_hash"),
+            seal: row.get("seal"),
         }
     }
 }
 
 const COLUMNS: &str = "seq, at, operator, action, ticket, subject_ref, counts, fields, detail, \
-     prev_hash, row_hash, db_session_user, request_id, breach_id";
+     prev_hash, row_hash, db_session_user, request_id, breach_id, seal";
 
 /// Why [`append`] wrote nothing (the caller's transaction should roll back).
 #[derive(Debug, thiserror::Error)]
@@ -237,6 +269,7 @@ pub async fn append(
         breach_id: None,
         prev_hash,
         row_hash: Vec::new(),
+        seal: None,
     };
     // Store jsonb as PostgreSQL will give it back, so the verify-time hash matches.
     // ... and the role the server authenticated, beside the declared operator.
@@ -272,8 +305,9 @@ pub async fn append(
         }
     }
     record.row_hash = record.canonical_hash(&record.prev_hash);
+    record.seal = SEALING_KEY.get().map(|key| key.seal(&record.row_hash));
     let inserted = tx.execute(
-        &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"),
+        &format!("INSERT INTO derbes.audit_log ({COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"),
         &[
             &record.seq,
             &record.at,
@@ -289,6 +323,7 @@ pub async fn append(
             &record.db_session_user,
             &record.request_id,
             &record.breach_id,
+            &record.seal,
         ],
     )
     .await;
@@ -524,6 +559,11 @@ pub struct VerifyReport {
     pub anchored: bool,
     /// Said when no head was given.
     pub warning: Option<String>,
+    /// The records' seals, and what they prove.
+    pub seals: SealCheck,
+    /// Said when the seals prove less than the whole log: no key given, or records
+    /// appended without it.
+    pub seal_note: Option<String>,
 }
 
 /// What an unanchored check cannot see.
@@ -567,6 +607,7 @@ pub struct BadRecord {
 pub async fn verify(
     client: &impl GenericClient,
     anchors: &[Head],
+    seals: Option<Seals<'_>>,
 ) -> Result<VerifyReport, tokio_postgres::Error> {
     use futures_util::{pin_mut, TryStreamExt};
 
@@ -582,6 +623,11 @@ pub async fn verify(
     let mut records = 0;
     let mut seen: Vec<Option<AnchorStatus>> = vec![None; anchors.len()];
     let mut first_bad = None;
+    let key = seals;
+    let mut seals = SealCheck {
+        key_given: key.is_some(),
+        ..SealCheck::default()
+    };
     while let Some(row) = stream.try_next().await? {
         let record = AuditRecord::from_row(&row);
         records += 1;
@@ -599,7 +645,7 @@ pub async fn verify(
         } else if record.canonical_hash(&prev_hash) != record.row_hash {
             Some("its content does not match its hash (the record was edited)".to_owned())
         } else {
-            None
+            seals.check(&record, key)
         };
         if let Some(problem) = problem {
             first_bad = Some(BadRecord {
@@ -647,7 +693,78 @@ pub async fn verify(
         anchored: !anchors.is_empty(),
         warning: anchors.is_empty().then(|| UNANCHORED.to_owned()),
         anchors,
+        seal_note: seals.note(),
+        seals,
     })
+}
+
+/// The audit key to open the records' seals with, and the first record it sealed:
+/// every record from there on must carry a seal the key opens.
+#[derive(Clone, Copy)]
+pub struct Seals<'k> {
+    pub key: &'k AuditKey,
+    /// Records before this one were appended before the key was set (1: all sealed).
+    pub sealed_from: i64,
+}
+
+/// What the seals of the records read so far show (see [`AuditKey::seal`]).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct SealCheck {
+    /// The audit key was given, so each seal was checked.
+    pub key_given: bool,
+    /// Records carrying a seal (checked against the key when it was given).
+    pub sealed: i64,
+    /// Records without one (appended without the key).
+    pub unsealed: i64,
+    /// The first sealed record.
+    pub first_sealed: Option<i64>,
+}
+
+impl SealCheck {
+    /// Count `record`, and with the key say what is wrong with its seal: one that the
+    /// key does not open, or none on a record after a sealed one (a rewrite that
+    /// dropped the seals to hide a recomputed chain).
+    fn check(&mut self, record: &AuditRecord, seals: Option<Seals<'_>>) -> Option<String> {
+        match (&record.seal, seals) {
+            (Some(seal), Some(seals)) if !seals.key.opens(&record.row_hash, seal) => {
+                return Some("its seal does not match the audit key: the record was rewritten (its chain recomputed) by someone without the key, or sealed with another key".to_owned());
+            }
+            (Some(_), _) => {
+                self.sealed += 1;
+                self.first_sealed.get_or_insert(record.seq);
+            }
+            (None, Some(seals)) if record.seq >= seals.sealed_from => {
+                return Some(format!(
+                    "it has no seal, though the audit key seals every record from {}: a rewrite that \
+                     dropped the seals, or a derbes run without the key (set DERBES_AUDIT_KEY or \
+                     DERBES_AUDIT_KEY_FILE for every run; --sealed-from SEQ accepts records before SEQ)",
+                    seals.sealed_from
+                ));
+            }
+            (None, _) => self.unsealed += 1,
+        }
+        None
+    }
+
+    /// What the check can and cannot prove, when that needs saying.
+    fn note(&self) -> Option<String> {
+        if !self.key_given {
+            return Some(format!(
+                "without the audit key the check proves the records agree with each other, not that \
+                 nobody who can write the log (a database superuser) rewrote them and recomputed the chain; \
+                 give the key (DERBES_AUDIT_KEY or DERBES_AUDIT_KEY_FILE) to check the {} sealed record(s)",
+                self.sealed
+            ));
+        }
+        if self.unsealed > 0 {
+            return Some(format!(
+                "{} record(s) before the first sealed one were accepted without a seal (--sealed-from): \
+                 only the chain and an anchored head cover them",
+                self.unsealed
+            ));
+        }
+        None
+    }
 }
 
 #[cfg(test)]

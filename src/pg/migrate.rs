@@ -80,6 +80,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "erasures",
         sql: include_str!("../../sql/derbes/0012_erasures.sql"),
     },
+    Migration {
+        version: 13,
+        name: "audit_seal",
+        sql: include_str!("../../sql/derbes/0013_audit_seal.sql"),
+    },
 ];
 
 /// The tables of schema `derbes` the migrations create.

@@ -3,6 +3,7 @@
 //! (migrations) and its audit log, and small shared helpers.
 
 pub mod audit;
+pub mod audit_key;
 pub mod catalog;
 pub mod change;
 pub mod connect;

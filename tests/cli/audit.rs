@@ -65,7 +65,7 @@ async fn a_rolled_back_change_leaves_no_audit_row() {
     .unwrap();
     tx.rollback().await.unwrap();
     write_entries(&db, 1).await;
-    let report = audit::verify(&client, &[]).await.unwrap();
+    let report = audit::verify(&client, &[], None).await.unwrap();
     assert_eq!(report.records, 1);
     assert!(report.first_bad.is_none());
 }
@@ -550,7 +550,7 @@ async fn eight_concurrent_appenders_never_fork_the_chain() {
         task.await.unwrap();
     }
     let client = db.client().await;
-    let report = audit::verify(&client, &[]).await.unwrap();
+    let report = audit::verify(&client, &[], None).await.unwrap();
     assert!(report.first_bad.is_none(), "{:?}", report.first_bad);
     assert_eq!(report.records, 8 * ROUNDS as i64);
     let row = client
@@ -619,7 +619,7 @@ async fn a_snapshot_change_appends_after_the_change_it_waited_for() {
     }
     tx.commit().await.unwrap();
     assert_eq!(waiting.await.unwrap().unwrap(), 2);
-    assert!(audit::verify(&observer, &[])
+    assert!(audit::verify(&observer, &[], None)
         .await
         .unwrap()
         .first_bad
@@ -669,7 +669,118 @@ async fn append_refuses_a_snapshot_that_may_be_stale() {
     let err = audit::append(&tx, "tester", &entry(2)).await.unwrap_err();
     assert!(matches!(err, AppendError::StaleSnapshot), "{err}");
     tx.rollback().await.unwrap();
-    let report = audit::verify(&client, &[]).await.unwrap();
+    let report = audit::verify(&client, &[], None).await.unwrap();
     assert_eq!(report.records, 2);
     assert!(report.first_bad.is_none());
+}
+
+/// The chain hash was unkeyed SHA-256: a superuser who rewrote records and
+/// recomputed the chain passed `audit verify` (only an anchored head caught it).
+/// With the audit key set, every record is sealed (an HMAC of its chain hash under a
+/// key the database never sees), and `audit verify` with the key catches the rewrite
+/// without an anchor, whether the forger dropped the seals or kept the old ones.
+#[tokio::test]
+async fn a_superuser_rewrite_of_the_chain_is_caught_with_the_audit_key() {
+    let db = TestDb::migrated().await;
+    let key = crate::rectify::AUDIT_KEY;
+    for args in [
+        &[
+            "block",
+            "id:1",
+            "--reason",
+            "compromised",
+            "--ticket",
+            "INC-1",
+            "--yes",
+        ][..],
+        &[
+            "unblock",
+            "id:1",
+            "--application",
+            "APP-1",
+            "--ticket",
+            "INC-2",
+            "--yes",
+        ][..],
+    ] {
+        db.cmd()
+            .env("DERBES_AUDIT_KEY", key)
+            .args(args)
+            .assert()
+            .success();
+    }
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", key)
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("2 sealed record(s) opened"));
+    db.cmd()
+        .args(["audit", "verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("without the audit key"));
+
+    // The forger: a superuser, past the append-only trigger, rewrites the log
+    // through derbes' own append (a valid chain), with the first ticket changed.
+    let mut client = db.client().await;
+    let originals = client
+        .query(
+            "SELECT action, ticket, subject_ref, seal FROM derbes.audit_log ORDER BY seq",
+            &[],
+        )
+        .await
+        .unwrap();
+    assert_eq!(originals.len(), 2);
+    client
+        .batch_execute(
+            "SET session_replication_role = replica; DELETE FROM derbes.audit_log; \
+             SET session_replication_role = origin",
+        )
+        .await
+        .unwrap();
+    for (i, row) in originals.iter().enumerate() {
+        let tx = client.transaction().await.unwrap();
+        let ticket: String = row.get(1);
+        let entry = AuditEntry {
+            action: row.get(0),
+            ticket: Some(if i == 0 { "INC-9".to_owned() } else { ticket }),
+            subject_ref: row.get(2),
+            ..AuditEntry::default()
+        };
+        audit::append(&tx, "forger", &entry).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    // Without the key the rewritten chain still verifies: that is what the key is for.
+    db.cmd().args(["audit", "verify"]).assert().success();
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", key)
+        .args(["audit", "verify"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains("record 1: it has no seal"));
+
+    // Keeping the old seals does not help: they seal the old chain hashes.
+    client
+        .batch_execute("SET session_replication_role = replica")
+        .await
+        .unwrap();
+    for (i, row) in originals.iter().enumerate() {
+        let seal: Option<Vec<u8>> = row.get(3);
+        client
+            .execute(
+                "UPDATE derbes.audit_log SET seal = $1 WHERE seq = $2",
+                &[&seal, &(i as i64 + 1)],
+            )
+            .await
+            .unwrap();
+    }
+    db.cmd()
+        .env("DERBES_AUDIT_KEY", key)
+        .args(["audit", "verify"])
+        .assert()
+        .code(6)
+        .stdout(predicate::str::contains(
+            "record 1: its seal does not match the audit key",
+        ));
 }
