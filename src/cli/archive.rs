@@ -151,7 +151,7 @@ pub struct ArchiveDumpArgs {
     pub keep: Option<String>,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,
@@ -203,7 +203,7 @@ pub struct ArchiveRestoreArgs {
     pub restore_erased: bool,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,
@@ -222,7 +222,7 @@ pub struct ArchiveListArgs {
 #[derive(Debug, Args)]
 pub struct ArchiveExpireArgs {
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

@@ -89,7 +89,7 @@ pub struct BlockArgs {
     pub reason: Option<BlockReason>,
 
     #[command(flatten)]
-    pub request: BlockTicketArgs,
+    pub ticket: BlockTicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,
@@ -120,7 +120,7 @@ pub enum BlockCommand {
 /// the ticket is empty only under `block list`.
 #[derive(Debug, Clone, Default)]
 pub struct BlockTicketArgs {
-    pub ticket: String,
+    pub reference: String,
 }
 
 impl clap::FromArgMatches for BlockTicketArgs {
@@ -140,7 +140,7 @@ impl clap::FromArgMatches for BlockTicketArgs {
         matches: &mut clap::ArgMatches,
     ) -> Result<(), clap::Error> {
         if let Some(ticket) = matches.remove_one::<String>("ticket") {
-            self.ticket = ticket;
+            self.reference = ticket;
         }
         Ok(())
     }
@@ -169,7 +169,7 @@ pub struct UnblockArgs {
     pub application: String,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

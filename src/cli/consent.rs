@@ -78,7 +78,7 @@ pub struct ConsentChangeArgs {
     pub document: String,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

@@ -81,7 +81,7 @@ pub struct DisclosureRecordArgs {
     pub at: Option<String>,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

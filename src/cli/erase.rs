@@ -62,7 +62,7 @@ pub struct EraseArgs {
     pub again: bool,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,
@@ -123,7 +123,7 @@ pub struct AnonymiseArgs {
     pub report: bool,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

@@ -22,7 +22,7 @@ pub struct ExportArgs {
     pub identity: String,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

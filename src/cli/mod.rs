@@ -178,8 +178,9 @@ pub struct ConfirmArgs {
 pub struct TicketArgs {
     /// The request or incident reference (e.g. REQ-2291, INC-4711), recorded in the
     /// audit row (and the file's manifest): a reference, never a note about a person.
-    #[arg(long, value_name = "TICKET")]
-    pub ticket: String,
+    // Read as `args.ticket.reference`; the id stays `ticket` for `BlockTicketArgs`.
+    #[arg(id = "ticket", long = "ticket", value_name = "TICKET")]
+    pub reference: String,
 }
 
 /// The request or breach a change is made for: one set of flags every mutating

@@ -78,7 +78,7 @@ pub struct PolicyPublishArgs {
     pub text: Option<PathBuf>,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,
@@ -102,7 +102,7 @@ pub struct PolicyObjectionArgs {
     pub document: String,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

@@ -76,7 +76,7 @@ pub struct PurgeArgs {
     pub key_file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

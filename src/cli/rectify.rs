@@ -47,7 +47,7 @@ pub struct RectifyArgs {
     pub audit_key_file: Option<PathBuf>,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub link: LinkArgs,

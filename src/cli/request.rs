@@ -211,7 +211,7 @@ pub struct RequestOpenArgs {
     pub calendar: CalendarArgs,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -268,7 +268,7 @@ pub struct RequestCloseArgs {
     pub reply: Option<String>,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -282,7 +282,7 @@ pub struct RequestExtendArgs {
     pub id: i64,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -327,7 +327,7 @@ pub struct BreachOpenArgs {
     pub calendar: CalendarArgs,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
@@ -360,7 +360,7 @@ pub struct BreachCloseArgs {
     pub reference: String,
 
     #[command(flatten)]
-    pub request: TicketArgs,
+    pub ticket: TicketArgs,
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
