@@ -111,7 +111,7 @@ pub struct BlockArgs {
 pub enum BlockCommand {
     /// List blocks: who is blocked, why, by whom, when, under which ticket.
     #[command(after_help = EX_BLOCK_LIST)]
-    List(BlocksArgs),
+    List(BlockListArgs),
 }
 
 /// `--ticket` of `block`: the option of [`TicketArgs`], required to block, absent
@@ -179,7 +179,7 @@ pub struct UnblockArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BlocksArgs {
+pub struct BlockListArgs {
     /// Only blocks still in force.
     #[arg(long)]
     pub active: bool,

@@ -19,7 +19,12 @@ pub struct CalendarArgs {
     /// A calendar file (TOML) that replaces the built-in Kazakh rules and yearly
     /// facts (transfer orders, Kurban Ait), or lists every day off of the years it
     /// covers; see examples/kz-calendar-rules.toml for the format and sources.
-    #[arg(long, env = "DERBES_CALENDAR", value_name = "FILE")]
+    #[arg(
+        long,
+        env = "DERBES_CALENDAR",
+        value_name = "FILE",
+        hide_env_values = true
+    )]
     pub calendar: Option<PathBuf>,
 }
 

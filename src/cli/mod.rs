@@ -38,7 +38,9 @@ pub use archive::{
     ArchiveSelectionArgs, ArchiveVerifyArgs,
 };
 pub use audit::{AuditCommand, AuditLogArgs, AuditVerifyArgs};
-pub use block::{BlockArgs, BlockCommand, BlockReason, BlockTicketArgs, BlocksArgs, UnblockArgs};
+pub use block::{
+    BlockArgs, BlockCommand, BlockListArgs, BlockReason, BlockTicketArgs, UnblockArgs,
+};
 pub use calendar::{CalendarArgs, CalendarCommand, CalendarShowArgs};
 pub use completions::{CompletionShell, CompletionsArgs};
 pub use consent::{ConsentChangeArgs, ConsentCommand, ConsentListArgs};
@@ -65,8 +67,9 @@ const ABOUT: &str = "Keep the privacy policy's promises against the production P
 subject-access exports, blocking, archives and an audit trail of every change.";
 
 const CONNECTION_HELP: &str = "\
-Connection: --db or DATABASE_URL (postgres://user@host/db?sslmode=verify-full), or libpq's
-PGHOST, PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT, PGSERVICE and ~/.pgpass.
+Connection:
+  --db or DATABASE_URL (postgres://user@host/db?sslmode=verify-full), or libpq's PGHOST,
+  PGPORT, PGUSER, PGDATABASE, PGPASSWORD, PGSSLMODE, PGSSLROOTCERT, PGSERVICE and ~/.pgpass.
 ";
 
 const EX_ROOT: &str = "\
@@ -79,7 +82,7 @@ Examples:
 /// derbes: the privacy-policy toolkit for the lender's PostgreSQL.
 #[derive(Debug, Parser)]
 #[command(name = "derbes", version, about = ABOUT, long_about = None)]
-#[command(after_help = format!("{CONNECTION_HELP}\n{EX_ROOT}"), after_long_help = format!("{CONNECTION_HELP}\n{EXIT_CODES_HELP}\n{EX_ROOT}"))]
+#[command(after_help = format!("{CONNECTION_HELP}\n{EX_ROOT}"), after_long_help = format!("{CONNECTION_HELP}\n{EXIT_CODES_HELP}\n\n{EX_ROOT}"))]
 #[command(propagate_version = true, arg_required_else_help = true)]
 pub struct Cli {
     #[command(flatten)]
@@ -103,7 +106,11 @@ impl Cli {
     }
 }
 
-/// Options every command understands.
+/// Options every command understands. Their help comes after each command's own
+/// options, under two headings of their own, so that `derbes export --help` opens
+/// with what `export` takes. Environment variables are named without their values
+/// (`hide_env_values`): a set one would show a connection string or a path, an
+/// unset one read as "set to empty".
 #[derive(Debug, Args, Clone)]
 pub struct GlobalOpts {
     /// Database to work on (URL or libpq keyword string); writes go here.
@@ -112,7 +119,8 @@ pub struct GlobalOpts {
         global = true,
         env = "DATABASE_URL",
         value_name = "URL",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = CONNECTION_OPTIONS
     )]
     pub db: Option<String>,
 
@@ -122,32 +130,58 @@ pub struct GlobalOpts {
         global = true,
         env = "DERBES_READ_DATABASE_URL",
         value_name = "URL",
-        hide_env_values = true
+        hide_env_values = true,
+        help_heading = CONNECTION_OPTIONS
     )]
     pub read_db: Option<String>,
 
     /// The data map: where personal data lives in this database.
-    #[arg(long, global = true, env = "DERBES_MAP", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        env = "DERBES_MAP",
+        value_name = "PATH",
+        hide_env_values = true,
+        help_heading = CONNECTION_OPTIONS
+    )]
     pub map: Option<PathBuf>,
+
+    /// Who is running this; recorded in every audit row. Defaults to the OS user.
+    #[arg(
+        long,
+        global = true,
+        env = "DERBES_OPERATOR",
+        value_name = "NAME",
+        hide_env_values = true,
+        help_heading = CONNECTION_OPTIONS
+    )]
+    pub operator: Option<String>,
 
     /// Output format. Default: a table on a terminal; off a terminal (a pipe, a
     /// file, cron) tab-separated text: one header line, one line per row, notes
     /// as lines starting with `# `, no box drawing and no colour.
-    #[arg(long, global = true, value_enum, value_name = "FORMAT")]
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        value_name = "FORMAT",
+        help_heading = OUTPUT_OPTIONS
+    )]
     pub format: Option<Format>,
 
-    /// Who is running this; recorded in every audit row. Defaults to the OS user.
-    #[arg(long, global = true, env = "DERBES_OPERATOR", value_name = "NAME")]
-    pub operator: Option<String>,
-
     /// More diagnostics on stderr (-v, -vv). Never prints personal data.
-    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet")]
+    #[arg(short, long, global = true, action = clap::ArgAction::Count, conflicts_with = "quiet",
+          help_heading = OUTPUT_OPTIONS)]
     pub verbose: u8,
 
     /// Only errors on stderr.
-    #[arg(short, long, global = true)]
+    #[arg(short, long, global = true, help_heading = OUTPUT_OPTIONS)]
     pub quiet: bool,
 }
+
+/// The help headings of [`GlobalOpts`] (also the man pages' section names).
+pub const CONNECTION_OPTIONS: &str = "Connection options";
+pub const OUTPUT_OPTIONS: &str = "Output options";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -258,9 +292,11 @@ pub enum Command {
     /// Restore blocked accounts on the subject's written application (policy 5.7).
     #[command(after_help = block::EX_UNBLOCK)]
     Unblock(UnblockArgs),
-    /// List blocks, as `block list` does (this spelling is kept for scripts).
-    #[command(after_help = block::EX_BLOCKS)]
-    Blocks(BlocksArgs),
+    /// List blocks: the older spelling of `block list`, kept for scripts.
+    // Hidden from the command list, completions and man pages: `block list` is the
+    // spelling taught; `block list` is also run as this variant (`resolve_aliases`).
+    #[command(hide = true, after_help = block::EX_BLOCKS)]
+    Blocks(BlockListArgs),
     /// Print shell completions or the man pages.
     #[command(after_help = completions::EX_COMPLETIONS)]
     Completions(CompletionsArgs),
@@ -354,7 +390,8 @@ pub enum Command {
 }
 
 impl Command {
-    /// The command to run: `block list` is `blocks`, whichever way it was spelled.
+    /// The command to run: `block list` and its older spelling `blocks` are one
+    /// command, whichever way it was spelled.
     pub fn resolve_aliases(self) -> Command {
         match self {
             Command::Block(BlockArgs {

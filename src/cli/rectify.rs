@@ -43,7 +43,12 @@ pub struct RectifyArgs {
     /// File holding the key of the audit row's keyed hashes (at least 32 random
     /// bytes as hex, base64 or raw; make one with `openssl rand -hex 32`). Or set DERBES_AUDIT_KEY to the key
     /// itself. Keep it off the database server.
-    #[arg(long, env = "DERBES_AUDIT_KEY_FILE", value_name = "PATH")]
+    #[arg(
+        long,
+        env = "DERBES_AUDIT_KEY_FILE",
+        value_name = "PATH",
+        hide_env_values = true
+    )]
     pub audit_key_file: Option<PathBuf>,
 
     #[command(flatten)]

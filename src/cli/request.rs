@@ -203,7 +203,7 @@ pub struct RequestOpenArgs {
     pub jurisdiction: JurisdictionArg,
 
     /// Working days allowed for an access request (the controller's setting).
-    #[arg(long, env = "DERBES_ACCESS_DAYS", value_name = "N", default_value_t = 3,
+    #[arg(long, env = "DERBES_ACCESS_DAYS", value_name = "N", default_value_t = 3, hide_env_values = true,
           allow_negative_numbers = true, value_parser = number::<u32>(1, 30))]
     pub access_days: u32,
 
