@@ -455,14 +455,11 @@ where
     }
 }
 
-/// Which periods, durations and points in time the options below take, for their
-/// messages.
+/// Which periods, durations and points in time the commands' options take (with
+/// [`unsigned`]), for their messages.
 const PERIOD: &str = "a period like 5y, 6mo or 90d";
-
 const OLDER_THAN: &str = "a period like 1y, 6mo or 90d, or a date like 2024-01-01";
-
 const DURATION: &str = "a duration like 500ms, 2s, 30m or 2h";
-
 const SINCE: &str = "a period back from now like 24h, 7d or 6mo, or a date like 2026-11-01";
 
 /// For a period, a duration or a point in time, which never starts with `-`: the
