@@ -506,7 +506,7 @@ _derbes() {
 
     case "${cmd}" in
         derbes)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -524,12 +524,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -540,7 +540,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__anonymise)
-            opts="-j -y -v -q -h -V --rule --key-file --batch-size --lock-timeout --jobs --again --report --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-j -y -v -q -h -V --rule --key-file --batch-size --lock-timeout --jobs --again --report --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -594,12 +594,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -610,7 +610,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version dump verify restore list expire help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version dump verify restore list expire help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -628,12 +628,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -644,7 +644,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__dump)
-            opts="-j -r -y -v -q -h -V --subject --table --rule --where-older-than --on --out --force --jobs --recipient --recipients-file --keep --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-j -r -y -v -q -h -V --subject --table --rule --where-older-than --on --out --force --jobs --recipient --recipients-file --keep --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -722,12 +722,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -738,7 +738,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__expire)
-            opts="-y -v -q -h -V --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -768,12 +768,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -882,7 +882,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__list)
-            opts="-v -q -h -V --expired --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --expired --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -900,12 +900,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -916,7 +916,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__restore)
-            opts="-i -j -y -v -q -h -V --identity --into --jobs --restore-erased --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-i -j -y -v -q -h -V --identity --into --jobs --restore-erased --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -966,12 +966,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -982,7 +982,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__archive__subcmd__verify)
-            opts="-i -v -q -h -V --identity --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-i -v -q -h -V --identity --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1008,12 +1008,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1024,7 +1024,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__audit)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version log head verify help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version log head verify help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1042,12 +1042,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1058,7 +1058,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__audit__subcmd__head)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1076,12 +1076,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1162,7 +1162,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__audit__subcmd__log)
-            opts="-v -q -h -V --action --ticket --since --limit --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --action --ticket --since --limit --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1196,12 +1196,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1212,13 +1212,17 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__audit__subcmd__verify)
-            opts="-v -q -h -V --head --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --head --sealed-from --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
                 --head)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --sealed-from)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1234,12 +1238,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1250,7 +1254,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__block)
-            opts="-y -v -q -h -V --from-file --ip --device --since --reason --ticket --request --breach --max --skip-unknown --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version list help"
+            opts="-y -v -q -h -V --from-file --ip --device --since --reason --ticket --request --breach --max --skip-unknown --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1304,12 +1308,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1362,7 +1366,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__block__subcmd__list)
-            opts="-v -q -h -V --active --since --limit --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --active --since --limit --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1388,12 +1392,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1404,7 +1408,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__blocks)
-            opts="-v -q -h -V --active --since --limit --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --active --since --limit --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1430,12 +1434,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1446,7 +1450,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__breach)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version open list show close help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version open list show close help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1464,12 +1468,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1480,7 +1484,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__breach__subcmd__close)
-            opts="-y -v -q -h -V --notified-at --reference --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --notified-at --reference --ticket --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1510,12 +1514,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1610,7 +1614,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__breach__subcmd__list)
-            opts="-v -q -h -V --overdue --all --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --overdue --all --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1628,12 +1632,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1644,7 +1648,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__breach__subcmd__open)
-            opts="-y -v -q -h -V --discovered --summary --subjects --calendar --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --discovered --summary --subjects --calendar --ticket --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1682,12 +1686,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1698,7 +1702,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__breach__subcmd__show)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1716,12 +1720,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1732,7 +1736,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__calendar)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version show help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1750,12 +1754,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1808,7 +1812,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__calendar__subcmd__show)
-            opts="-v -q -h -V --calendar --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --calendar --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1830,12 +1834,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1846,7 +1850,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__completions)
-            opts="-v -q -h -V --dir --db --read-db --map --format --operator --verbose --quiet --help --version bash zsh fish man"
+            opts="-v -q -h -V --dir --db --read-db --map --operator --format --verbose --quiet --help --version bash zsh fish man"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1868,12 +1872,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1884,7 +1888,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__consent)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version list withdraw grant help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version list withdraw grant help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1902,12 +1906,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -1918,7 +1922,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__consent__subcmd__grant)
-            opts="-y -v -q -h -V --purpose --document --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --purpose --document --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1956,12 +1960,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2042,7 +2046,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__consent__subcmd__list)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2060,12 +2064,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2076,7 +2080,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__consent__subcmd__withdraw)
-            opts="-y -v -q -h -V --purpose --document --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --purpose --document --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2114,12 +2118,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2130,7 +2134,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__disclosure)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version record list help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version record list help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2148,12 +2152,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2220,7 +2224,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__disclosure__subcmd__list)
-            opts="-v -q -h -V --since --limit --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --since --limit --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2246,12 +2250,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2262,7 +2266,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__disclosure__subcmd__record)
-            opts="-y -v -q -h -V --recipient --basis --purpose --categories --at --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --recipient --basis --purpose --categories --at --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2312,12 +2316,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2328,7 +2332,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__erase)
-            opts="-r -y -v -q -h -V --archive-to --recipient --recipients-file --archive-out --keep --key-file --again --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -y -v -q -h -V --archive-to --recipient --recipients-file --archive-out --keep --key-file --again --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2386,12 +2390,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -2402,7 +2406,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__export)
-            opts="-r -v -q -h -V --ticket --request --breach --out --force --recipient --recipients-file --passphrase --passphrase-file --plaintext --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-r -v -q -h -V --ticket --request --breach --out --force --recipient --recipients-file --passphrase --passphrase-file --plaintext --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -2452,12 +2456,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3224,7 +3228,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__map)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version check init help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version check init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3242,12 +3246,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3258,7 +3262,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__map__subcmd__check)
-            opts="-v -q -h -V --strict --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --strict --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3276,12 +3280,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3348,7 +3352,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__map__subcmd__init)
-            opts="-v -q -h -V --subject-table --schema --no-sample --out --force --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --subject-table --schema --no-sample --out --force --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3378,12 +3382,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3394,7 +3398,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__migrate)
-            opts="-v -q -h -V --dry-run --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --dry-run --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3412,12 +3416,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3428,7 +3432,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__policy)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version publish objection status help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version publish objection status help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3446,12 +3450,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3532,7 +3536,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__policy__subcmd__objection)
-            opts="-y -v -q -h --version --document --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
+            opts="-y -v -q -h --version --document --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3570,12 +3574,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3586,7 +3590,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__policy__subcmd__publish)
-            opts="-y -v -q -h --effective --text --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help"
+            opts="-y -v -q -h --effective --text --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3624,12 +3628,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3640,7 +3644,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__policy__subcmd__status)
-            opts="-v -q -h --db --read-db --map --format --operator --verbose --quiet --help"
+            opts="-v -q -h --db --read-db --map --operator --format --verbose --quiet --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3658,12 +3662,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3674,7 +3678,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__purge)
-            opts="-j -r -y -v -q -h -V --rule --batch-size --pause --max-duration --as-of --lock-timeout --archive-dir --jobs --recipient --recipients-file --key-file --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-j -r -y -v -q -h -V --rule --batch-size --pause --max-duration --as-of --lock-timeout --archive-dir --jobs --recipient --recipients-file --key-file --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3756,12 +3760,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3772,7 +3776,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__rectify)
-            opts="-y -v -q -h -V --set --row --evidence --audit-key-file --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --set --row --evidence --audit-key-file --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3818,12 +3822,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3834,7 +3838,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__request)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version open list show close extend help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version open list show close extend help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3852,12 +3856,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3868,7 +3872,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__request__subcmd__close)
-            opts="-y -v -q -h -V --outcome --reply --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --outcome --reply --ticket --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3898,12 +3902,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -3914,7 +3918,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__request__subcmd__extend)
-            opts="-y -v -q -h -V --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --ticket --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -3936,12 +3940,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4050,7 +4054,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__request__subcmd__list)
-            opts="-v -q -h -V --overdue --due-within --all --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --overdue --due-within --all --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4072,12 +4076,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4088,7 +4092,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__request__subcmd__open)
-            opts="-y -v -q -h -V --kind --subject --received --channel --jurisdiction --access-days --calendar --ticket --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --kind --subject --received --channel --jurisdiction --access-days --calendar --ticket --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4138,12 +4142,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4154,7 +4158,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__request__subcmd__show)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4172,12 +4176,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4188,7 +4192,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__sample)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version init help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version init help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4206,12 +4210,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4264,7 +4268,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__sample__subcmd__init)
-            opts="-y -v -q -h -V --borrowers --seed --logs-per-borrower --as-of --force --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --borrowers --seed --logs-per-borrower --as-of --force --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4298,12 +4302,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4314,7 +4318,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__subject)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version show help"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version show help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4332,12 +4336,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4390,7 +4394,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__subject__subcmd__show)
-            opts="-v -q -h -V --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-v -q -h -V --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4408,12 +4412,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)
@@ -4424,7 +4428,7 @@ _derbes() {
             return 0
             ;;
         derbes__subcmd__unblock)
-            opts="-y -v -q -h -V --application --ticket --request --breach --dry-run --yes --db --read-db --map --format --operator --verbose --quiet --help --version"
+            opts="-y -v -q -h -V --application --ticket --request --breach --dry-run --yes --db --read-db --map --operator --format --verbose --quiet --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -4458,12 +4462,12 @@ _derbes() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
-                --format)
-                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
-                    return 0
-                    ;;
                 --operator)
                     COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --format)
+                    COMPREPLY=($(compgen -W "table tsv json csv" -- "${cur}"))
                     return 0
                     ;;
                 *)

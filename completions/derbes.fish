@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_derbes_global_optspecs
-    string join \n db= read-db= map= format= operator= v/verbose q/quiet h/help V/version
+    string join \n db= read-db= map= operator= format= v/verbose q/quiet h/help V/version
 end
 
 function __fish_derbes_needs_command
@@ -27,11 +27,11 @@ end
 complete -c derbes -n "__fish_derbes_needs_command" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_needs_command" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_needs_command" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_needs_command" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_needs_command" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_needs_command" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_needs_command" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_needs_command" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_needs_command" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -45,7 +45,7 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "subject" -d 'Find a d
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7); `block list` lists the blocks'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks, as `block list` does (this spelling is kept for scripts)'
+complete -c derbes -n "__fish_derbes_needs_command" -f -a "blocks" -d 'List blocks: the older spelling of `block list`, kept for scripts'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "completions" -d 'Print shell completions or the man pages'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "request" -d 'Subjects\' requests with their legal deadlines (Law 94-V): open, list, show, close'
 complete -c derbes -n "__fish_derbes_needs_command" -f -a "calendar" -d 'The working-day calendar deadlines are counted on: its days off and their sources'
@@ -61,11 +61,11 @@ complete -c derbes -n "__fish_derbes_needs_command" -f -a "help" -d 'Print this 
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -l dry-run -d 'Show which migrations would run, change nothing'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand migrate" -s q -l quiet -d 'Only errors on stderr'
@@ -74,11 +74,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand migrate" -s V -l version -
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_subcommand_from check init help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -89,11 +89,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and not __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -l strict -d 'Treat a link step that no foreign key backs as an error (exit 6), not a warning'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from check" -s q -l quiet -d 'Only errors on stderr'
@@ -105,11 +105,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l no-sample -d 'Guess personal columns from names and types only: sample no rows'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -l force -d 'Overwrite --out if it exists'
 complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -122,11 +122,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand map; and __fish_seen_subco
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and not __fish_seen_subcommand_from log head verify help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -142,11 +142,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_sub
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from log" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -154,24 +154,25 @@ complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_sub
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from head" -s V -l version -d 'Print version'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l head -d 'A head printed earlier by `derbes audit head` (or recorded in an archive\'s manifest), as SEQ:HASH: the record\'s sequence number, a colon, its 64-hex-digit hash. Repeatable' -r
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l sealed-from -d 'With the audit key set (DERBES_AUDIT_KEY or DERBES_AUDIT_KEY_FILE), every record must carry a seal the key opens; records before SEQ, appended before the key was set, are accepted without one' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -183,11 +184,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand audit; and __fish_seen_sub
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and not __fish_seen_subcommand_from init help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -201,11 +202,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -l force -d 'Drop the existing tables of schema public first (only an untouched sample made by this command; confirmation on a terminal, --yes off it)'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s y -l yes -d 'With --force: do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_subcommand_from init" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -217,11 +218,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand sample; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and not __fish_seen_subcommand_from dump verify restore list expire help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -248,11 +249,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l force -d 'Overwrite --out if it exists'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from dump" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
@@ -264,11 +265,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from verify" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -282,11 +283,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l restore-erased -d 'Restore the rows of subjects erased after the archive was made too (a legal need, named by --ticket; audited). Without it those rows are left out and counted: an erased subject stays erased'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from restore" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
@@ -297,11 +298,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -l expired -d 'Only archives past their keep-until (what `archive expire` would destroy)'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
@@ -313,11 +314,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_subcommand_from expire" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -333,11 +334,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand archive; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -347,11 +348,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand subject; and not __fish_se
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand subject; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -368,11 +369,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand export" -l passphrase-file
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand export" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand export" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l force -d 'Replace --out if it exists'
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l passphrase -d 'Encrypt with a passphrase (prompted twice) for handing the bundle to the subject'
 complete -c derbes -n "__fish_derbes_using_subcommand export" -l plaintext -d 'Write an unencrypted tar file (warns): personal data in clear on disk'
@@ -395,11 +396,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen
 complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l skip-unknown -d 'Block the identities that resolve and list the others, instead of refusing'
 complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand block; and not __fish_seen_subcommand_from list help" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
@@ -414,11 +415,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_sub
 complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -l active -d 'Only blocks still in force'
 complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand block; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
@@ -433,11 +434,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l breach -d 'The
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand unblock" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -449,11 +450,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l limit -d 'At mo
 complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand blocks" -l active -d 'Only blocks still in force'
 complete -c derbes -n "__fish_derbes_using_subcommand blocks" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand blocks" -s q -l quiet -d 'Only errors on stderr'
@@ -463,11 +464,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -l dir -d 'Wi
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand completions" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand completions" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand completions" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -475,11 +476,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand completions" -s V -l versi
 complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and not __fish_seen_subcommand_from open list show close extend help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -510,11 +511,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -525,11 +526,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l overdue -d 'Only requests and breaches past their due date; exit 6 when there is any'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -l all -d 'Closed ones too'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -539,11 +540,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -557,11 +558,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from close" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -572,11 +573,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_subcommand_from extend" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -592,11 +593,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand request; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and not __fish_seen_subcommand_from show help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -607,11 +608,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -621,11 +622,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand calendar; and __fish_seen_
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and not __fish_seen_subcommand_from open list show close help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -643,11 +644,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from open" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -657,11 +658,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l overdue -d 'Only breaches past their notification deadline; exit 6 when there is any'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -l all -d 'Closed ones too'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -671,11 +672,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from show" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -686,11 +687,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand breach; and __fish_seen_subcommand_from close" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -712,11 +713,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l breach -d 'The
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -726,11 +727,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand rectify" -s V -l version -
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_seen_subcommand_from list withdraw grant help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -742,11 +743,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand consent; and not __fish_se
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -759,11 +760,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from withdraw" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -778,11 +779,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_subcommand_from grant" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -796,11 +797,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand consent; and __fish_seen_s
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and not __fish_seen_subcommand_from publish objection status help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -817,11 +818,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from publish" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -835,11 +836,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from objection" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -848,11 +849,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_subcommand_from status" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -863,11 +864,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand policy; and __fish_seen_su
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and not __fish_seen_subcommand_from record list help" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -888,11 +889,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_see
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from record" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -904,11 +905,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_see
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -s q -l quiet -d 'Only errors on stderr'
 complete -c derbes -n "__fish_derbes_using_subcommand disclosure; and __fish_seen_subcommand_from list" -s h -l help -d 'Print help (see more with \'--help\')'
@@ -928,11 +929,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand erase" -l breach -d 'The b
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand erase" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand erase" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l again -d 'Erase a subject the erasure ledger says was erased before (rows that arrived since, e.g. a returning customer); without it such a subject is reported as erased already (exit 3) and nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand erase" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
@@ -951,11 +952,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l breach -d 'T
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l again -d 'Mask a subject anonymised before once more (after the data map gained columns): hmac pseudonyms are hashed again and fakes redrawn. Without it a second anonymisation of the same subject is refused (exit 5)'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l report -d 'After the run, print k: the smallest group of subjects sharing the map\'s quasi-identifiers (columns with quasi_identifier = true)'
 complete -c derbes -n "__fish_derbes_using_subcommand anonymise" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
@@ -981,11 +982,11 @@ complete -c derbes -n "__fish_derbes_using_subcommand purge" -l breach -d 'The b
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l db -d 'Database to work on (URL or libpq keyword string); writes go here' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l read-db -d 'Replica for reads that need not be fresh (exports); defaults to --db' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l map -d 'The data map: where personal data lives in this database' -r -F
+complete -c derbes -n "__fish_derbes_using_subcommand purge" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l format -d 'Output format. Default: a table on a terminal; off a terminal (a pipe, a file, cron) tab-separated text: one header line, one line per row, notes as lines starting with `# `, no box drawing and no colour' -r -f -a "table\t'A table for people (box drawing); the default on a terminal'
 tsv\t'Tab-separated text, notes as `# ` lines; the default off a terminal'
 json\t'One JSON document on stdout'
 csv\t'CSV for spreadsheets; notes as `# ` lines after the rows'"
-complete -c derbes -n "__fish_derbes_using_subcommand purge" -l operator -d 'Who is running this; recorded in every audit row. Defaults to the OS user' -r
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -l dry-run -d 'Do everything, report the counts, then roll back: nothing changes'
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -s y -l yes -d 'Do not ask for confirmation (needed when not on a terminal)'
 complete -c derbes -n "__fish_derbes_using_subcommand purge" -s v -l verbose -d 'More diagnostics on stderr (-v, -vv). Never prints personal data'
@@ -1001,7 +1002,7 @@ complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "export" -d 'Export everything held about one subject as an age-encrypted bundle (access request)'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "block" -d 'Block accounts at once: by identity, from a file, by IP range or device (policy 5.3, 5.7); `block list` lists the blocks'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "unblock" -d 'Restore blocked accounts on the subject\'s written application (policy 5.7)'
-complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "blocks" -d 'List blocks, as `block list` does (this spelling is kept for scripts)'
+complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "blocks" -d 'List blocks: the older spelling of `block list`, kept for scripts'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "completions" -d 'Print shell completions or the man pages'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "request" -d 'Subjects\' requests with their legal deadlines (Law 94-V): open, list, show, close'
 complete -c derbes -n "__fish_derbes_using_subcommand help; and not __fish_seen_subcommand_from migrate map audit sample archive subject export block unblock blocks completions request calendar breach rectify consent policy disclosure erase anonymise purge help" -f -a "calendar" -d 'The working-day calendar deadlines are counted on: its days off and their sources'

@@ -48,7 +48,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
                         "Anonymise subject {} of {} with the data map's masking (ticket {})? This cannot be undone.",
                         subject.label(),
                         map.subject.table,
-                        args.request.ticket
+                        args.ticket.reference
                     ),
                     args.confirm.yes,
                 )?;
@@ -59,7 +59,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
                 &catalog,
                 &subject.key,
                 mask_key.as_ref(),
-                &args.request.ticket,
+                &args.ticket.reference,
                 &ctx.operator,
                 args.confirm.dry_run,
                 args.again,
@@ -73,7 +73,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
                     &format!(
                         "Anonymise the rows older than rule {rule}'s keep period in {} (ticket {})? This cannot be undone.",
                         tables.join(", "),
-                        args.request.ticket
+                        args.ticket.reference
                     ),
                     args.confirm.yes,
                 )?;
@@ -100,7 +100,7 @@ pub async fn run(ctx: &Context, args: AnonymiseArgs) -> anyhow::Result<()> {
                 &catalog,
                 CohortRun {
                     rule: rule.clone(),
-                    ticket: args.request.ticket.clone(),
+                    ticket: args.ticket.reference.clone(),
                     operator: ctx.operator.clone(),
                     dry_run: args.confirm.dry_run,
                     batch_size: args.batch_size,

@@ -121,7 +121,7 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
                 describe(&args.selection),
                 args.out.display(),
                 recipients.public.len(),
-                args.request.ticket
+                args.ticket.reference
             ),
             args.confirm.yes,
         )?;
@@ -134,7 +134,7 @@ async fn dump(ctx: &Context, args: ArchiveDumpArgs) -> anyhow::Result<()> {
         &client,
         &args.out,
         &ctx.operator,
-        Some(args.request.ticket.as_str()),
+        Some(args.ticket.reference.as_str()),
     )
     .await?;
     let result = dump_recorded(
@@ -200,7 +200,7 @@ async fn dump_recorded(
         recipients,
         keep: args.keep.clone(),
         operator: ctx.operator.clone(),
-        ticket: Some(args.request.ticket.clone()),
+        ticket: Some(args.ticket.reference.clone()),
         // Tests cut small tables into many parts; the default keeps parts of 8 MiB.
         part_bytes: std::env::var("DERBES_PART_BYTES")
             .ok()
@@ -424,7 +424,7 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
             into: args.into,
             dry_run: args.confirm.dry_run,
             operator: ctx.operator.clone(),
-            ticket: Some(args.request.ticket),
+            ticket: Some(args.ticket.reference),
             progress: tell,
             jobs: (args.jobs > 1).then(|| archive::restore_jobs::Jobs {
                 jobs: usize::from(args.jobs),
@@ -613,7 +613,7 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
     let report = archive::expire(
         &mut client,
         &ctx.operator,
-        Some(args.request.ticket),
+        Some(args.ticket.reference),
         args.confirm.dry_run,
     )
     .await?;

@@ -177,7 +177,7 @@ async fn verify(
     let key = crate::commands::keys::audit_key(None)?;
     let seals = key.as_ref().map(|key| audit::Seals {
         key,
-        sealed_from: 1,
+        sealed_from: args.sealed_from,
     });
     let report = audit::verify(client, &args.heads, seals).await?;
     emit(ctx.format(), &report)?;

@@ -60,7 +60,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
                 subjects.len(),
                 map.subject.table,
                 reason,
-                args.request.ticket,
+                args.ticket.reference,
                 crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
@@ -69,7 +69,7 @@ pub async fn run(ctx: &Context, args: BlockArgs) -> anyhow::Result<()> {
     let request = BlockRequest {
         subjects,
         reason,
-        ticket: args.request.ticket,
+        ticket: args.ticket.reference,
         selector: BlockRequest::selector_of(selector.as_ref()),
         operator: ctx.operator.clone(),
         skipped_unknown,

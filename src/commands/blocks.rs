@@ -1,8 +1,9 @@
-//! `derbes blocks`: the block history, or only the blocks in force.
+//! `derbes block list` (or its older spelling `blocks`): the block history, or only
+//! the blocks in force.
 
 use serde::Serialize;
 
-use crate::cli::BlocksArgs;
+use crate::cli::BlockListArgs;
 use crate::commands::Context;
 use crate::ops::block::{self, BlockRecord, BlocksFilter};
 use crate::output::{emit, Tabular};
@@ -14,7 +15,7 @@ struct Blocks {
     blocks: Vec<BlockRecord>,
 }
 
-pub async fn run(ctx: &Context, args: BlocksArgs) -> anyhow::Result<()> {
+pub async fn run(ctx: &Context, args: BlockListArgs) -> anyhow::Result<()> {
     // The map is read only for its time zone, and only when --since needs it.
     let since = match args.since.as_deref() {
         Some(text) => Some(parse_since(text, ctx.time_zone()?)?),

@@ -56,7 +56,11 @@ async fn change(ctx: &Context, args: ConsentChangeArgs, action: Action) -> anyho
         confirm(
             &format!(
                 "{verb} consent to `{}` for {}:{} (document {}, ticket {})?",
-                args.purpose, map.subject.table, candidate.key, args.document, args.request.ticket
+                args.purpose,
+                map.subject.table,
+                candidate.key,
+                args.document,
+                args.ticket.reference
             ),
             args.confirm.yes,
         )?;
@@ -65,7 +69,7 @@ async fn change(ctx: &Context, args: ConsentChangeArgs, action: Action) -> anyho
         subject_key: candidate.key,
         purpose: args.purpose,
         document: args.document,
-        ticket: args.request.ticket,
+        ticket: args.ticket.reference,
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };

@@ -38,7 +38,7 @@ async fn record(ctx: &Context, args: DisclosureRecordArgs) -> anyhow::Result<()>
         purpose: args.purpose,
         categories,
         at,
-        ticket: args.request.ticket,
+        ticket: args.ticket.reference,
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };

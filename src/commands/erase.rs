@@ -54,7 +54,7 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<()> {
                 "Erase subject {} of {} (ticket {})? Its rows are archived to {}, then deleted or masked as the data map says; this cannot be undone in the database.\n{}",
                 subject.label(),
                 map.subject.table,
-                args.request.ticket,
+                args.ticket.reference,
                 archive_out.display(),
                 crate::terminal::who(&[subject.label()])
             ),
@@ -67,12 +67,12 @@ pub async fn run(ctx: &Context, args: EraseArgs) -> anyhow::Result<()> {
         &client,
         &archive_out,
         &ctx.operator,
-        Some(args.request.ticket.as_str()),
+        Some(args.ticket.reference.as_str()),
     )
     .await?;
     let request = EraseRequest {
         key: subject.key.clone(),
-        ticket: args.request.ticket.clone(),
+        ticket: args.ticket.reference.clone(),
         operator: ctx.operator.clone(),
         recipients,
         archive_out,

@@ -55,7 +55,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
 
     let now = chrono::Utc::now();
     let options = ExportOptions {
-        ticket: args.request.ticket.clone(),
+        ticket: args.ticket.reference.clone(),
         operator: ctx.operator.clone(),
         generated_at: now,
         today: now.with_timezone(&map.time_zone()).date_naive(),
@@ -93,7 +93,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let tx = primary.transaction().await?;
     let entry = AuditEntry {
         action: "export".to_owned(),
-        ticket: Some(args.request.ticket.clone()),
+        ticket: Some(args.ticket.reference.clone()),
         subject_ref: Some(report.subject_ref.clone()),
         counts: report
             .tables

@@ -252,44 +252,44 @@ fn free_text(cli: &Cli) -> Vec<(&'static str, &str)> {
         values.push(("--operator", operator.as_str()));
     }
     let ticket = match &cli.command {
-        Command::Export(args) => Some(args.request.ticket.as_str()),
-        Command::Block(args) => Some(args.request.ticket.as_str()),
+        Command::Export(args) => Some(args.ticket.reference.as_str()),
+        Command::Block(args) => Some(args.ticket.reference.as_str()),
         Command::Unblock(args) => {
             values.push(("--application", args.application.as_str()));
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
-        Command::Archive(ArchiveCommand::Dump(args)) => Some(args.request.ticket.as_str()),
-        Command::Archive(ArchiveCommand::Restore(args)) => Some(args.request.ticket.as_str()),
-        Command::Archive(ArchiveCommand::Expire(args)) => Some(args.request.ticket.as_str()),
+        Command::Archive(ArchiveCommand::Dump(args)) => Some(args.ticket.reference.as_str()),
+        Command::Archive(ArchiveCommand::Restore(args)) => Some(args.ticket.reference.as_str()),
+        Command::Archive(ArchiveCommand::Expire(args)) => Some(args.ticket.reference.as_str()),
         Command::Request(command) => request_free_text(command, &mut values),
         Command::Breach(command) => breach_free_text(command, &mut values),
         Command::Rectify(args) => {
             if let Some(evidence) = &args.evidence {
                 values.push(("--evidence", evidence.as_str()));
             }
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
         Command::Consent(
             crate::cli::ConsentCommand::Withdraw(args) | crate::cli::ConsentCommand::Grant(args),
         ) => {
             values.push(("--document", args.document.as_str()));
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
         Command::Policy(crate::cli::PolicyCommand::Publish(args)) => {
             values.push(("VERSION", args.version.as_str()));
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
         Command::Policy(crate::cli::PolicyCommand::Objection(args)) => {
             values.push(("--document", args.document.as_str()));
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
         Command::Disclosure(crate::cli::DisclosureCommand::Record(args)) => {
             values.push(("--recipient", args.recipient.as_str()));
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
-        Command::Erase(args) => Some(args.request.ticket.as_str()),
-        Command::Anonymise(args) => Some(args.request.ticket.as_str()),
-        Command::Purge(args) => Some(args.request.ticket.as_str()),
+        Command::Erase(args) => Some(args.ticket.reference.as_str()),
+        Command::Anonymise(args) => Some(args.ticket.reference.as_str()),
+        Command::Purge(args) => Some(args.ticket.reference.as_str()),
         _ => None,
     };
     if let Some(ticket) = ticket {
@@ -304,14 +304,14 @@ fn request_free_text<'a>(
 ) -> Option<&'a str> {
     use crate::cli::RequestCommand;
     match command {
-        RequestCommand::Open(args) => Some(args.request.ticket.as_str()),
+        RequestCommand::Open(args) => Some(args.ticket.reference.as_str()),
         RequestCommand::Close(args) => {
             if let Some(reply) = &args.reply {
                 values.push(("--reply", reply.as_str()));
             }
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
-        RequestCommand::Extend(args) => Some(args.request.ticket.as_str()),
+        RequestCommand::Extend(args) => Some(args.ticket.reference.as_str()),
         RequestCommand::List(_) | RequestCommand::Show(_) => None,
     }
 }
@@ -324,11 +324,11 @@ fn breach_free_text<'a>(
     match command {
         BreachCommand::Open(args) => {
             values.push(("--summary", args.summary.as_str()));
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
         BreachCommand::Close(args) => {
             values.push(("--reference", args.reference.as_str()));
-            Some(args.request.ticket.as_str())
+            Some(args.ticket.reference.as_str())
         }
         BreachCommand::List(_) | BreachCommand::Show(_) => None,
     }

@@ -51,7 +51,7 @@ async fn publish(ctx: &Context, args: PolicyPublishArgs) -> anyhow::Result<()> {
         version: args.version,
         effective: args.effective,
         text_sha256,
-        ticket: args.request.ticket,
+        ticket: args.ticket.reference,
         operator: ctx.operator.clone(),
         today: crate::when::today(map.time_zone()),
         dry_run: args.confirm.dry_run,
@@ -92,7 +92,7 @@ async fn objection(ctx: &Context, args: PolicyObjectionArgs) -> anyhow::Result<(
                 subject_ref,
                 args.version,
                 args.document,
-                args.request.ticket,
+                args.ticket.reference,
                 candidate.label()
             ),
             args.confirm.yes,
@@ -103,7 +103,7 @@ async fn objection(ctx: &Context, args: PolicyObjectionArgs) -> anyhow::Result<(
         subject_ref,
         version: args.version,
         document: args.document,
-        ticket: args.request.ticket,
+        ticket: args.ticket.reference,
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };

@@ -79,7 +79,7 @@ pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<()> {
             &format!(
                 "Purge the rows past their retention period under {rules} (as of {}, ticket {})?",
                 as_of.format("%Y-%m-%d %H:%M UTC"),
-                args.request.ticket
+                args.ticket.reference
             ),
             args.confirm.yes,
         )?;
@@ -95,7 +95,7 @@ pub async fn run(ctx: &Context, args: PurgeArgs) -> anyhow::Result<()> {
             lock_timeout: format!("{}ms", lock_timeout.as_millis()),
             ..Limits::default()
         },
-        ticket: args.request.ticket.clone(),
+        ticket: args.ticket.reference.clone(),
         operator: ctx.operator.clone(),
         archive,
         mask_key,

@@ -32,7 +32,7 @@ pub async fn run(ctx: &Context, args: RectifyArgs) -> anyhow::Result<()> {
     let candidate = resolve_one(&client, &map, &catalog, &identity).await?;
     let prepared = rectify::prepare(&client, &map, &catalog, &plan, &candidate.key).await?;
     let request = RectifyRequest {
-        ticket: args.request.ticket.clone(),
+        ticket: args.ticket.reference.clone(),
         evidence: args.evidence.clone(),
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
@@ -52,7 +52,7 @@ fn question(prepared: &Prepared, args: &RectifyArgs) -> String {
         "Rectify {} (row {}, ticket {}{})?",
         prepared.subject_ref,
         prepared.row_ref(),
-        args.request.ticket,
+        args.ticket.reference,
         args.evidence
             .as_deref()
             .map(|e| format!(", evidence {e}"))

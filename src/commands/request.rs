@@ -124,7 +124,7 @@ async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
                 "Open a {kind} request for {} received {} (ticket {})?",
                 candidate.label(),
                 args.received,
-                args.request.ticket
+                args.ticket.reference
             ),
             args.confirm.yes,
         )?;
@@ -143,7 +143,7 @@ async fn open(ctx: &Context, args: RequestOpenArgs) -> anyhow::Result<()> {
         }),
         jurisdiction,
         access_days: args.access_days,
-        ticket: args.request.ticket,
+        ticket: args.ticket.reference,
         operator: ctx.operator.clone(),
         today,
         dry_run: args.confirm.dry_run,
@@ -238,7 +238,7 @@ async fn close(ctx: &Context, args: RequestCloseArgs) -> anyhow::Result<()> {
             id: args.id,
             outcome,
             outcome_ref: args.reply,
-            ticket: args.request.ticket,
+            ticket: args.ticket.reference,
             operator: ctx.operator.clone(),
             today,
             dry_run: args.confirm.dry_run,
@@ -264,7 +264,7 @@ async fn extend(ctx: &Context, args: RequestExtendArgs) -> anyhow::Result<()> {
     let detail = request::extend(
         &mut client,
         args.id,
-        &args.request.ticket,
+        &args.ticket.reference,
         &ctx.operator,
         today,
         args.confirm.dry_run,
@@ -317,7 +317,7 @@ async fn open_breach(ctx: &Context, args: BreachOpenArgs) -> anyhow::Result<()> 
                     .with_timezone(&zone)
                     .format("%Y-%m-%d %H:%M %Z"),
                 subject_refs.len(),
-                args.request.ticket
+                args.ticket.reference
             ),
             args.confirm.yes,
         )?;
@@ -331,7 +331,7 @@ async fn open_breach(ctx: &Context, args: BreachOpenArgs) -> anyhow::Result<()> 
             discovered_on,
             summary: args.summary,
             subject_refs,
-            ticket: args.request.ticket,
+            ticket: args.ticket.reference,
             operator: ctx.operator.clone(),
             dry_run: args.confirm.dry_run,
         },
@@ -428,7 +428,7 @@ async fn close_breach(ctx: &Context, args: BreachCloseArgs) -> anyhow::Result<()
             id: args.id,
             notified_at,
             reference: args.reference,
-            ticket: args.request.ticket,
+            ticket: args.ticket.reference,
             operator: ctx.operator.clone(),
             today,
             dry_run: args.confirm.dry_run,

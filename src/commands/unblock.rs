@@ -31,7 +31,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
                 "Unblock {} subject(s) on application {} (ticket {})?\n{}",
                 subjects.len(),
                 args.application,
-                args.request.ticket,
+                args.ticket.reference,
                 crate::terminal::who(&named(&subjects))
             ),
             args.confirm.yes,
@@ -40,7 +40,7 @@ pub async fn run(ctx: &Context, args: UnblockArgs) -> anyhow::Result<()> {
     let request = UnblockRequest {
         subjects,
         application: args.application,
-        ticket: args.request.ticket,
+        ticket: args.ticket.reference,
         operator: ctx.operator.clone(),
         dry_run: args.confirm.dry_run,
     };
