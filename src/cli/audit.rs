@@ -19,9 +19,9 @@ Examples:
 
 const EX_AUDIT_VERIFY: &str = "\
 Examples:
-  derbes audit verify                       # exit 6 names the first bad record; opens seals with the audit key set
+  derbes audit verify                       # exit 6 names the first bad record
   derbes audit verify --head 42:9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08
-  derbes audit verify --sealed-from 120     # records before 120 predate the audit key
+  derbes audit verify --sealed-from 120     # the key's seals start at record 120
   derbes --format json audit verify
 ";
 
