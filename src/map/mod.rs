@@ -156,6 +156,10 @@ pub struct TableSpec {
     /// Personal columns, by name.
     #[serde(default)]
     pub columns: BTreeMap<String, ColumnSpec>,
+    /// The columns in the order the map file declares them (what the subject's
+    /// summary follows); filled by [`DataMap::parse`], never part of the digest.
+    #[serde(skip)]
+    pub column_order: Vec<String>,
 }
 
 /// How a table's rows reach the subject: one step of a path.
@@ -245,6 +249,29 @@ pub struct ColumnSpec {
     /// `anonymise --report` gives the smallest group size (k) over them.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub quasi_identifier: bool,
+    /// What each stored code means (`M` = male, `KZ` = Kazakhstan), so the subject
+    /// reads the meaning instead of the code; a code not listed is shown as stored.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub values: BTreeMap<String, ValueMeaning>,
+}
+
+/// The meaning of one stored code, in each language of the subject's summary.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ValueMeaning {
+    pub kk: String,
+    pub ru: String,
+    pub en: String,
+}
+
+impl ValueMeaning {
+    pub fn in_lang(&self, lang: Lang) -> &str {
+        match lang {
+            Lang::Kk => &self.kk,
+            Lang::Ru => &self.ru,
+            Lang::En => &self.en,
+        }
+    }
 }
 
 /// Personal-data categories of POLICY.md 2.3.
@@ -539,6 +566,38 @@ pub struct PurposeSpec {
     pub legal_basis_ru: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_basis_en: Option<String>,
+    /// For the map's maintainers only (why a text reads as it does, what a column
+    /// stands for); never shown to the subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+/// A column's table of code meanings: no empty code, every meaning given in each
+/// language on one line (the subject reads them in a table cell).
+fn check_values(
+    table: &str,
+    column: &str,
+    values: &BTreeMap<String, ValueMeaning>,
+) -> Result<(), String> {
+    for (code, meaning) in values {
+        if code.trim().is_empty() {
+            return Err(format!(
+                "[tables.{table}.columns] `{column}` gives a meaning for an empty code: name the stored value"
+            ));
+        }
+        for (lang, text) in [
+            ("kk", &meaning.kk),
+            ("ru", &meaning.ru),
+            ("en", &meaning.en),
+        ] {
+            if text.trim().is_empty() || text.contains(['\n', '\r']) {
+                return Err(format!(
+                    "[tables.{table}.columns] `{column}` value `{code}`: give `{lang}` as one line of text the subject reads"
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// A language of the subject's summary (POLICY.md: the policy is in Kazakh; Law
@@ -603,6 +662,11 @@ impl PurposeSpec {
 
 impl ColumnSpec {
     /// The field's label in `lang` when the map gives one.
+    /// What a stored `value` means in `lang`, when the map says.
+    pub fn meaning(&self, value: &str, lang: Lang) -> Option<&str> {
+        self.values.get(value).map(|meaning| meaning.in_lang(lang))
+    }
+
     pub fn label_in(&self, lang: Lang) -> Option<&str> {
         let given = self.label.as_ref();
         let variant = match lang {
@@ -645,6 +709,10 @@ pub struct RetentionRule {
     pub legal_basis_ru: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub legal_basis_en: Option<String>,
+    /// For the map's maintainers only (what a column stands for, why the period
+    /// is what it is); never shown to the subject.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
     /// Age rows from an event of their subject instead of each table's
     /// `time_column`: e.g. the subject's last loan closing (the relationship's end).
     #[serde(default)]
@@ -958,7 +1026,7 @@ impl DataMap {
 
     /// Parse map text; `path` is only for messages.
     pub fn parse(text: &str, path: &Path) -> Result<DataMap, MapError> {
-        let map: DataMap = toml::from_str(text).map_err(|e| {
+        let mut map: DataMap = toml::from_str(text).map_err(|e| {
             let (line, column) = e
                 .span()
                 .map(|span| line_column(text, span.start))
@@ -974,7 +1042,34 @@ impl DataMap {
             path: path.to_owned(),
             reason,
         })?;
+        map.read_column_order(text);
         Ok(map)
+    }
+
+    /// Note the order in which the file declares each table's columns (serde's
+    /// maps sort them by name). The text already parsed as TOML, so a second
+    /// parse cannot fail; if it somehow did, the order stays by name.
+    fn read_column_order(&mut self, text: &str) {
+        let Ok(document) = toml_edit::ImDocument::parse(text) else {
+            return;
+        };
+        let Some(tables) = document.get("tables").and_then(|t| t.as_table_like()) else {
+            return;
+        };
+        for (name, spec) in &mut self.tables {
+            let declared = tables
+                .get(name)
+                .and_then(|t| t.as_table_like())
+                .and_then(|t| t.get("columns"))
+                .and_then(|c| c.as_table_like());
+            spec.column_order = match declared {
+                Some(columns) => columns
+                    .iter()
+                    .map(|(column, _)| column.to_owned())
+                    .collect(),
+                None => spec.columns.keys().cloned().collect(),
+            };
+        }
     }
 
     /// SHA-256 of the map's canonical form, recorded in exports and audit rows.
@@ -1115,6 +1210,7 @@ impl DataMap {
                         col.purpose
                     ));
                 }
+                check_values(name, column, &col.values)?;
             }
         }
         for identity in &self.subject.identities {
@@ -1358,6 +1454,40 @@ link = { column = "order_id", via = "orders" }
             .unwrap_err()
             .to_string();
         assert!(err.contains("shoe_size"), "{err}");
+    }
+
+    #[test]
+    fn code_meanings_are_read_checked_and_kept_out_of_older_digests() {
+        let path = Path::new("m.toml");
+        let plain = DataMap::parse(MINIMAL, path).unwrap();
+        let coded = MINIMAL.replace(
+            "mail = { category = \"email\", purpose = \"identification\" }",
+            "zeta = { category = \"name\", purpose = \"identification\" }\n\
+             sex = { category = \"sex\", purpose = \"identification\", values = { M = { kk = \"Ер\", ru = \"Мужской\", en = \"Male\" } } }\n\
+             mail = { category = \"email\", purpose = \"identification\" }",
+        );
+        let map = DataMap::parse(&coded, path).unwrap();
+        let sex = &map.tables["people"].columns["sex"];
+        assert_eq!(sex.meaning("M", Lang::Ru), Some("Мужской"));
+        assert_eq!(sex.meaning("X", Lang::Ru), None);
+        // The file's order, not the names' order.
+        assert_eq!(map.tables["people"].column_order, ["zeta", "sex", "mail"]);
+        // A map without meanings or notes keeps the digest it had.
+        assert_eq!(
+            plain.digest(),
+            DataMap::parse(MINIMAL, path).unwrap().digest()
+        );
+        assert!(!serde_json::to_string(&plain).unwrap().contains("values"));
+        for bad in ["en = \"\"", "en = \"Male\\nMan\""] {
+            let text = coded.replace("en = \"Male\"", bad);
+            let err = DataMap::parse(&text, path).unwrap_err().to_string();
+            assert!(
+                err.contains("`sex` value `M`") && err.contains("`en`"),
+                "{err}"
+            );
+        }
+        let missing = coded.replace(", en = \"Male\"", "");
+        assert!(DataMap::parse(&missing, path).is_err());
     }
 
     #[test]

@@ -9,6 +9,7 @@ pub mod consent;
 pub mod disclosure;
 pub mod erase;
 pub mod export;
+pub mod html;
 pub mod ledger;
 pub mod map_check;
 pub mod map_init;

@@ -276,6 +276,29 @@ async fn the_bundle_holds_every_row_of_the_subject_and_none_of_another() {
     ] {
         assert!(html.contains(heading), "{heading}");
     }
+    // The subject reads what stored codes mean, the IIN leads the personal details,
+    // empty fields (BIN, patronymic) are left out, and the map's notes for its
+    // maintainers stay out (`ops::html::subject_summary` tests the page in full).
+    for meaning in [
+        "<td>Әйел</td>",
+        "<td>Женский</td>",
+        "<td>Female</td>",
+        "<td>Kazakhstan</td>",
+    ] {
+        assert!(html.contains(meaning), "{meaning}");
+    }
+    assert!(!html.contains("<td>F</td>") && !html.contains("<td>KZ</td>"));
+    assert!(!html.contains("verified_at"));
+    let fields = &html[html.find("<table class=\"fields\">").unwrap()..];
+    let fields = &fields[..fields.find("</table>").unwrap()];
+    assert!(
+        fields.split("<tr>").nth(1).unwrap().contains(&mine),
+        "{fields}"
+    );
+    assert!(
+        !fields.contains("(BIN)") && !fields.contains("Patronymic"),
+        "{fields}"
+    );
 
     // The export is audited, without personal values.
     let audit = db

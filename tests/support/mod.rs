@@ -298,7 +298,13 @@ pub async fn drop_stale_templates(admin: &Client, current: &str) {
 fn generator_fingerprint() -> &'static [u8] {
     concat!(
         include_str!("../../src/ops/sample/mod.rs"),
-        include_str!("../../src/ops/sample/names.rs")
+        include_str!("../../src/ops/sample/load.rs"),
+        include_str!("../../src/ops/sample/names.rs"),
+        include_str!("../../src/ops/sample/person.rs"),
+        include_str!("../../src/ops/sample/row.rs"),
+        include_str!("../../src/ops/sample/shared.rs"),
+        include_str!("../../src/ops/sample/world.rs"),
+        include_str!("../../src/ops/sample/writers.rs")
     )
     .as_bytes()
 }
