@@ -370,9 +370,10 @@ pub async fn open(
             let row = tx
                 .query_one(
                     &format!(
-                        "INSERT INTO derbes.requests (kind, subject_ref, received_on, channel, \
-                 jurisdiction, days, due_on, calendar, ticket, opened_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {REQUEST_COLUMNS}"
+                        "INSERT INTO derbes.requests (kind, subject_ref, received_on, \
+                         channel, jurisdiction, days, due_on, calendar, ticket, opened_by) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                         RETURNING {REQUEST_COLUMNS}"
                     ),
                     &[
                         &request.kind.as_str(),
@@ -581,9 +582,10 @@ pub async fn close(
             let row = tx
                 .query_one(
                     &format!(
-                "UPDATE derbes.requests SET status = 'closed', outcome = $2, outcome_ref = $3, \
-                 closed_by = $4, closed_at = now() WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
-            ),
+                        "UPDATE derbes.requests SET status = 'closed', outcome = $2, \
+                         outcome_ref = $3, closed_by = $4, closed_at = now() WHERE id = $1 \
+                         RETURNING {REQUEST_COLUMNS}"
+                    ),
                     &[
                         &close.id,
                         &close.outcome.as_str(),
@@ -656,7 +658,7 @@ pub async fn extend(
                 .query_one(
                     &format!(
                         "UPDATE derbes.requests SET due_on = $2, extended = true WHERE id = $1 \
-                 RETURNING {REQUEST_COLUMNS}"
+                         RETURNING {REQUEST_COLUMNS}"
                     ),
                     &[&id, &due],
                 )
@@ -841,21 +843,22 @@ pub async fn open_breach(
         breach.dry_run,
         async |tx: &Transaction<'_>| {
             let id: i64 = tx
-        .query_one(
-            "INSERT INTO derbes.breaches (discovered_at, summary, subject_refs, notify_by, \
-             calendar, ticket, opened_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[
-                &breach.discovered_at,
-                &breach.summary,
-                &breach.subject_refs,
-                &deadline,
-                &calendar.name,
-                &breach.ticket,
-                &breach.operator,
-            ],
-        )
-        .await?
-        .get(0);
+                .query_one(
+                    "INSERT INTO derbes.breaches (discovered_at, summary, subject_refs, \
+                     notify_by, calendar, ticket, opened_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    &[
+                        &breach.discovered_at,
+                        &breach.summary,
+                        &breach.subject_refs,
+                        &deadline,
+                        &calendar.name,
+                        &breach.ticket,
+                        &breach.operator,
+                    ],
+                )
+                .await?
+                .get(0);
             let link = AuditLink {
                 request_id: None,
                 breach_id: Some(id),
@@ -1010,7 +1013,7 @@ pub async fn close_breach(
             }
             tx.execute(
                 "UPDATE derbes.breaches SET notified_at = $2, reference = $3, closed_by = $4, \
-         closed_at = now() WHERE id = $1",
+                 closed_at = now() WHERE id = $1",
                 &[
                     &close.id,
                     &close.notified_at,
