@@ -43,12 +43,12 @@
 //! run again, which under READ COMMITTED would also take rows committed by others
 //! after the dump.
 //!
-//! One job per file: [`dump`] (writing and the read-back), `runs` (dumps in
+//! One job per file: `dump` (writing and the read-back), `runs` (dumps in
 //! progress, and what killed ones left), `register` (`derbes.archives`: the list
-//! and the `--force` guard), [`verify`], [`restore`] and `target` (where restored
-//! rows go), [`restore_jobs`] (restoring on N connections), [`expire`]; `select`,
-//! `write`, `read` and `manifest` are the parts a dump and a read share. This file
-//! holds the types they share and re-exports the API.
+//! and the `--force` guard), `verify`, `restore` and `target` (where restored rows
+//! go), [`restore_jobs`] (restoring on N connections), `expire`; `select`, `write`,
+//! `read` and `manifest` are the parts a dump and a read share. This file holds the
+//! types they share and re-exports the API.
 
 mod dump;
 mod expire;
