@@ -14,7 +14,7 @@ use crate::commands::Context;
 use crate::error::DerbesError;
 use crate::files::crypto::{self, CryptoError, Recipients};
 use crate::ops::archive::{
-    self, ArchiveRequest, ArchiveSummary, CatalogueEntry, ExpireReport, OlderThan, RestoreOptions,
+    self, ArchiveRequest, ArchiveSummary, ExpireReport, OlderThan, RegisterEntry, RestoreOptions,
     RestoreReport, Selection, VerifyReport,
 };
 use crate::output::{emit, Tabular};
@@ -210,8 +210,7 @@ async fn dump_recorded(
         capture_keys: false,
         jobs: dump_jobs(ctx, args),
     };
-    let tx = client.transaction().await?;
-    let estimate = archive::estimated_rows(&tx, map, &request.selection).await;
+    let estimate = archive::estimated_rows(&*client, map, &request.selection).await;
     let bar = progress_bar(ctx, "archiving", Measure::Rows(estimate));
     let on_progress = |_bytes: u64, rows: u64| {
         if let Some(bar) = &bar {
@@ -222,16 +221,19 @@ async fn dump_recorded(
             bar.inc(rows);
         }
     };
-    let result = archive::write_verified(&tx, map, catalog, request, &on_progress).await;
+    let result = archive::dump(
+        client,
+        map,
+        catalog,
+        request,
+        args.confirm.dry_run,
+        &on_progress,
+    )
+    .await;
     if let Some(bar) = &bar {
         bar.finish_and_clear();
     }
-    let receipt = result?;
-    if args.confirm.dry_run {
-        receipt.discard(tx).await
-    } else {
-        receipt.commit(tx).await
-    }
+    result
 }
 
 /// `--jobs`: more connections like the first, reading the dump's snapshot.
@@ -359,7 +361,7 @@ impl Tabular for VerifyReport {
             self.path.display(),
             self.members,
             self.rows,
-            self.catalogue_id,
+            self.register_id,
             self.keep_until.format("%Y-%m-%d")
         )];
         if self.empty {
@@ -439,7 +441,7 @@ async fn restore(ctx: &Context, args: ArchiveRestoreArgs) -> anyhow::Result<()> 
         bar.finish_and_clear();
     }
     let report = result?;
-    if report.catalogue_id.is_none() {
+    if report.register_id.is_none() {
         tracing::warn!(
             "archive {} (id {}) is not in this database's archive catalogue: it was checked \
              against its own manifest only, not against a catalogued digest",
@@ -490,7 +492,7 @@ impl Tabular for RestoreReport {
         if let Some(note) = &self.note {
             notes.push(note.clone());
         }
-        if self.catalogue_id.is_none() {
+        if self.register_id.is_none() {
             notes.push(
                 "not catalogued here: checked against the archive's own manifest only".to_owned(),
             );
@@ -501,7 +503,7 @@ impl Tabular for RestoreReport {
 
 #[derive(Serialize)]
 struct ListReport {
-    archives: Vec<CatalogueEntry>,
+    archives: Vec<RegisterEntry>,
     expired_only: bool,
     /// Dumps still running, and those left by runs that are gone.
     pending: Vec<archive::PendingRun>,
@@ -607,7 +609,7 @@ async fn expire(ctx: &Context, args: ArchiveExpireArgs) -> anyhow::Result<()> {
                 args.confirm.yes,
             )?;
         }
-        // Leftovers of dumps that were killed: never catalogued, so never kept.
+        // Leftovers of dumps that were killed: never registered, so never kept.
         report_cleaned(&archive::clean_dead_runs(&client).await?);
     }
     let report = archive::expire(

@@ -1,5 +1,6 @@
 //! `derbes export`: the subject-access bundle, age-encrypted by default, written
-//! 0600 under a temporary name and renamed only when complete and audited.
+//! 0600 under a temporary name and renamed only when complete and audited
+//! ([`crate::ops::export::export`]).
 
 use secrecy::SecretString;
 use serde::Serialize;
@@ -11,10 +12,9 @@ use crate::error::DerbesError;
 use crate::files::crypto::Recipients;
 use crate::files::secure_file::SecureFile;
 use crate::files::tar_writer::{TarWriter, PART_BYTES};
-use crate::ops::export::{self, ExportOptions, ExportReport};
+use crate::ops::export::{self, ExportAudit, ExportOptions, ExportReport};
 use crate::ops::subject::kind_name;
 use crate::output::{emit, Tabular};
-use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
 
 pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
@@ -35,7 +35,7 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
     let checked = ctx.gate(&primary_at.0, &map).await?;
     ctx.link(&primary_at.0, &args.link).await?;
     if args.force {
-        crate::ops::archive::refuse_catalogued(&primary_at.0, &args.out).await?;
+        crate::ops::archive::refuse_registered(&primary_at.0, &args.out).await?;
     }
     // A second connection only when --read-db names a replica (checked to be one
     // before anything is read); the snapshot ends before the audit transaction
@@ -50,8 +50,13 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         Some(replica) => Catalog::read(replica).await?,
         None => checked,
     };
-    let reader = replica.as_mut().unwrap_or(&mut primary);
-    let candidate = resolve_one(&*reader, &map, &catalog, &identity).await?;
+    let candidate = resolve_one(
+        replica.as_ref().unwrap_or(&primary),
+        &map,
+        &catalog,
+        &identity,
+    )
+    .await?;
 
     let now = chrono::Utc::now();
     let options = ExportOptions {
@@ -60,64 +65,25 @@ pub async fn run(ctx: &Context, args: ExportArgs) -> anyhow::Result<()> {
         generated_at: now,
         today: now.with_timezone(&map.time_zone()).date_naive(),
     };
+    let audit = ExportAudit {
+        identity_kind: kind_name(&identity),
+        recipients: recipients.as_ref().map(|r| r.public.clone()),
+        read_replica: ctx.global.read_db.is_some(),
+    };
     let mtime = now.timestamp().max(0) as u64;
-    let mut writer = TarWriter::start(file, recipients.as_ref(), mtime)?;
-    // One snapshot for every table; READ ONLY also works on a replica.
-    let snapshot = reader
-        .build_transaction()
-        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
-        .read_only(true)
-        .start()
-        .await?;
-    let written = export::write_bundle(
-        &snapshot,
+    let writer = TarWriter::start(file, recipients.as_ref(), mtime)?;
+    let (path, report) = export::export(
+        &mut primary,
+        replica.as_mut(),
         &map,
         &catalog,
         &candidate.key,
         &options,
-        &mut writer,
+        &audit,
+        writer,
         PART_BYTES,
     )
-    .await;
-    let report = match written {
-        Ok(report) => report,
-        Err(e) => {
-            // Dropping the writer removes the partial file.
-            writer.abandon();
-            return Err(e.into());
-        }
-    };
-    snapshot.commit().await?;
-
-    // The export is processing too: audit it, and only then let the file appear.
-    let tx = primary.transaction().await?;
-    let entry = AuditEntry {
-        action: "export".to_owned(),
-        ticket: Some(args.ticket.reference.clone()),
-        subject_ref: Some(report.subject_ref.clone()),
-        counts: report
-            .tables
-            .iter()
-            .map(|t| (t.table.clone(), t.rows as i64))
-            .collect(),
-        fields: Vec::new(),
-        detail: serde_json::json!({
-            "identity_kind": kind_name(&identity),
-            "encrypted": recipients.is_some(),
-            "recipients": recipients.as_ref().map(|r| r.public.clone()).unwrap_or_default(),
-            "data_map_digest": report.data_map_digest,
-            "tar_bytes": report.tar_bytes,
-            "read_replica": ctx.global.read_db.is_some(),
-        }),
-    };
-    audit::append(&tx, &ctx.operator, &entry).await?;
-    let path = writer.finish().await?.path;
-    if let Err(e) = tx.commit().await {
-        let _ = std::fs::remove_file(&path);
-        return Err(anyhow::Error::new(e).context(
-            "recording the export in the audit trail failed, so the bundle was removed; run again",
-        ));
-    }
+    .await?;
     emit(
         ctx.format(),
         &ExportView {

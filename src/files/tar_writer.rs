@@ -20,10 +20,12 @@
 //! the only two SHA-256 passes of a dump: an archive's read-back relies on age's
 //! authentication instead of hashing again (see `ops::archive::read`). The
 //! writer publishes how far the file has grown in a [`WrittenSoFar`], which an
-//! archive's read-back follows, so checking the file overlaps the dump.
+//! archive's read-back follows through a [`Following`] reader, so checking the
+//! file overlaps the dump.
 
 use std::fs::File;
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex};
 
@@ -203,7 +205,7 @@ impl Drop for AbandonUnlessCommitted {
     }
 }
 
-/// Counts the bytes written to the file and hashes them, for the catalogue digest.
+/// Counts the bytes written to the file and hashes them, for the register digest.
 struct HashingWriter<W> {
     inner: W,
     hasher: Sha256,
@@ -307,8 +309,8 @@ impl TarWriter {
     }
 
     /// A reader of the file as it is written and fsynced, for the read-back.
-    pub fn follow(&self) -> io::Result<crate::ops::archive::read::Following> {
-        Ok(crate::ops::archive::read::Following::new(
+    pub fn follow(&self) -> io::Result<Following> {
+        Ok(Following::new(
             self.read_handle.try_clone()?,
             self.progress.clone(),
         ))
@@ -551,6 +553,72 @@ pub fn member_entry(name: String, data: &[u8], rows: u64) -> MemberEntry {
         rows,
         bytes: data.len() as u64,
         sha256: hex::encode(Sha256::digest(data)),
+    }
+}
+
+/// Bytes fsynced between two waits of the read-back: large enough that syncing
+/// costs little, small enough that the read-back keeps up with the dump.
+const SYNC_STEP: u64 = 16 << 20;
+
+/// Reads an archive file while the writer thread is still writing it: waits for
+/// the writer to get ahead, fsyncs what it wrote, then reads it back (positioned
+/// reads on its own handle). Ends when the writer has committed the file; fails if
+/// the writer abandoned it.
+pub struct Following {
+    file: File,
+    progress: Arc<WrittenSoFar>,
+    /// Next byte to read.
+    position: u64,
+    /// Bytes known to be on disk.
+    synced: u64,
+}
+
+impl Following {
+    pub fn new(file: File, progress: Arc<WrittenSoFar>) -> Following {
+        Following {
+            file,
+            progress,
+            position: 0,
+            synced: 0,
+        }
+    }
+
+    /// Another handle on the file being followed.
+    pub fn try_clone_file(&self) -> io::Result<File> {
+        self.file.try_clone()
+    }
+}
+
+impl Read for Following {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        while self.position == self.synced {
+            let growth = self.progress.wait_for(self.synced + SYNC_STEP);
+            match growth.end {
+                End::Abandoned => {
+                    return Err(io::Error::other(
+                        "the archive was abandoned while it was being read back",
+                    ))
+                }
+                // The commit fsynced the whole file.
+                End::Committed if growth.written == self.synced => return Ok(0),
+                End::Committed => {}
+                End::Open => self.file.sync_data()?,
+            }
+            self.synced = growth.written;
+        }
+        let wanted = buf.len().min((self.synced - self.position) as usize);
+        let n = self.file.read_at(&mut buf[..wanted], self.position)?;
+        if n == 0 {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive file is shorter than what was written to it",
+            ));
+        }
+        self.position += n as u64;
+        Ok(n)
     }
 }
 

@@ -21,15 +21,20 @@
 //!
 //! Memory stays flat whatever the subject holds: rows are streamed from the server
 //! into parts of at most a few MiB, and nothing but the output file touches the disk.
+//!
+//! [`export`] is the whole command's work: the bundle read in one read-only snapshot
+//! (on the primary or a replica of it), then its audit row appended on the primary
+//! as a change of its own, and the file kept only if that change commits.
 
 use std::collections::BTreeMap;
 use std::io;
+use std::path::PathBuf;
 
 use chrono::{DateTime, Utc};
 use futures_util::{pin_mut, TryStreamExt};
 use serde::Serialize;
 use tokio_postgres::types::{ToSql, Type};
-use tokio_postgres::GenericClient;
+use tokio_postgres::{Client, GenericClient};
 
 use crate::files::manifest::{ColumnDef, MemberEntry, TableEntry, MANIFEST_NAME};
 use crate::files::tar_writer::{member_entry, Member, Parts, TarWriter};
@@ -37,7 +42,9 @@ use crate::map::link::LinkPath;
 use crate::map::{quote_ident, Category, DataMap, RetentionAction};
 use crate::ops::policy::NoticeRecord;
 use crate::ops::subject::{self, ConsentRecord, DisclosureRecord, SubjectSummary};
+use crate::pg::audit::{self, AuditEntry};
 use crate::pg::catalog::Catalog;
+use crate::pg::change::{self, Limits};
 
 /// Who asked for the export and why; recorded in the manifest.
 #[derive(Debug, Clone)]
@@ -71,6 +78,99 @@ pub struct TableExport {
     /// The table's CSV members, in order (one unless it is larger than a part).
     pub files: Vec<String>,
     pub rows: u64,
+}
+
+/// What the export's audit row says beside the report (never an identity value).
+#[derive(Debug, Clone)]
+pub struct ExportAudit {
+    /// The kind of identity that named the subject (`iin`, `phone`, ...).
+    pub identity_kind: &'static str,
+    /// Who can open the bundle; None for a plaintext one.
+    pub recipients: Option<Vec<String>>,
+    /// The rows were read on a replica (`--read-db`).
+    pub read_replica: bool,
+}
+
+/// Export one subject: read the bundle in one read-only snapshot on `replica`, or on
+/// `primary` when there is none, then append the audit row on `primary` (a change
+/// of its own: exports read a replica, audit rows go to the primary) and let the
+/// file appear only with that commit. Returns where the bundle is and what it holds.
+#[allow(clippy::too_many_arguments)]
+pub async fn export(
+    primary: &mut Client,
+    replica: Option<&mut Client>,
+    map: &DataMap,
+    catalog: &Catalog,
+    key: &str,
+    options: &ExportOptions,
+    audit: &ExportAudit,
+    mut writer: TarWriter,
+    part_bytes: usize,
+) -> anyhow::Result<(PathBuf, ExportReport)> {
+    let reader = match replica {
+        Some(replica) => replica,
+        None => &mut *primary,
+    };
+    // One snapshot for every table; READ ONLY also works on a replica. A read, not
+    // a change: it ends before the audit row's change begins.
+    let snapshot = reader
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let written = write_bundle(
+        &snapshot,
+        map,
+        catalog,
+        key,
+        options,
+        &mut writer,
+        part_bytes,
+    )
+    .await;
+    let report = match written {
+        Ok(report) => report,
+        Err(e) => {
+            // Dropping the writer removes the partial file.
+            writer.abandon();
+            return Err(e.into());
+        }
+    };
+    snapshot.commit().await?;
+
+    // The export is processing too: audit it, and only then let the file appear.
+    let entry = AuditEntry {
+        action: "export".to_owned(),
+        ticket: Some(options.ticket.clone()),
+        subject_ref: Some(report.subject_ref.clone()),
+        counts: report
+            .tables
+            .iter()
+            .map(|t| (t.table.clone(), t.rows as i64))
+            .collect(),
+        fields: Vec::new(),
+        detail: serde_json::json!({
+            "identity_kind": audit.identity_kind,
+            "encrypted": audit.recipients.is_some(),
+            "recipients": audit.recipients.clone().unwrap_or_default(),
+            "data_map_digest": report.data_map_digest,
+            "tar_bytes": report.tar_bytes,
+            "read_replica": audit.read_replica,
+        }),
+    };
+    // The file appears between the append and the commit: never before its audit
+    // row is written, and removed if the commit fails.
+    let change = change::begin(primary, &Limits::default(), false).await?;
+    audit::append(change.tx(), &options.operator, &entry).await?;
+    let path = writer.finish().await?.path;
+    if let Err(e) = change.into_transaction().commit().await {
+        let _ = std::fs::remove_file(&path);
+        return Err(anyhow::Error::new(e).context(
+            "recording the export in the audit trail failed, so the bundle was removed; run again",
+        ));
+    }
+    Ok((path, report))
 }
 
 #[derive(Debug, thiserror::Error)]

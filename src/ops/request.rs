@@ -9,17 +9,20 @@
 //! and they are as tamper-evident as the rest of the chain. Breaches work the same
 //! way with `--breach ID` (a block made for a breach links its audit row to it).
 //!
-//! Opening and closing write their own audit row in the same transaction, linked to
-//! the request or breach. Nothing here knows the command line or the terminal.
+//! Opening, extending and closing are changes like any other: each runs on the
+//! change engine through [`write_audited`] (bounds, a read-only server refused, the
+//! audit row linked to the request or breach and appended in the same transaction,
+//! a dry run rolled back). Nothing here knows the command line or the terminal.
 
 use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
-use tokio_postgres::{Client, GenericClient, Row};
+use tokio_postgres::{Client, GenericClient, Row, Transaction};
 
 use crate::kz::calendar::{self, Calendar, CalendarError};
-use crate::pg::audit::{self, AppendError, AuditEntry, AuditLink, AuditRecord};
+use crate::pg::audit::{self, AuditEntry, AuditLink, AuditRecord};
+use crate::pg::change::{self, ChangeError, Limits};
 
 /// What a subject asked for, and the deadline Law 94-V gives for it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -178,8 +181,10 @@ pub enum RequestError {
         "request {id} was extended already: GDPR Art. 12(3) allows one extension by two months"
     )]
     ExtendedAlready { id: i64 },
+    /// The change engine refused or failed: a read-only server, a lock or statement
+    /// timeout, the audit append or the commit. Nothing was changed.
     #[error(transparent)]
-    Append(#[from] AppendError),
+    Append(#[from] ChangeError),
     #[error("database error: {}", crate::pg::db::describe(.0))]
     Database(#[from] tokio_postgres::Error),
 }
@@ -290,9 +295,41 @@ pub struct RequestDetail {
     pub due_provisional: bool,
 }
 
-/// Run `f` as the audit row's link inside `tx` only (`set_config(..., true)`).
+/// What one write to requests or breaches leaves for [`write_audited`]: the value
+/// the caller reports, the request or breach its audit row is linked to, and the row.
+struct Written<T> {
+    value: T,
+    link: AuditLink,
+    entry: AuditEntry,
+}
+
+/// One write to requests or breaches as one change: begin it on the change engine,
+/// run `write`, link the audit row to the request or breach for this transaction
+/// only, append the row and commit, or roll back for a dry run. Returns what `write`
+/// returned and every audit row linked to the request or breach, the new one last.
+async fn write_audited<T>(
+    client: &mut Client,
+    operator: &str,
+    dry_run: bool,
+    write: impl AsyncFnOnce(&Transaction<'_>) -> Result<Written<T>, RequestError>,
+) -> Result<(T, Vec<AuditRecord>), RequestError> {
+    let change = change::begin(client, &Limits::default(), dry_run).await?;
+    let written = write(change.tx()).await?;
+    link_in_transaction(change.tx(), &written.link).await?;
+    // The append takes the audit lock anyway; taken now, no other row linked to the
+    // same request can commit between reading the linked rows and appending ours.
+    change
+        .tx()
+        .batch_execute(audit::LOCK_BEFORE_SNAPSHOT)
+        .await?;
+    let mut rows = audit::linked(change.tx(), &written.link).await?;
+    rows.push(change.commit(operator, &written.entry).await?);
+    Ok((written.value, rows))
+}
+
+/// Link the audit rows of `tx` to `link`, inside `tx` only (`set_config(..., true)`).
 async fn link_in_transaction(
-    tx: &tokio_postgres::Transaction<'_>,
+    tx: &Transaction<'_>,
     link: &AuditLink,
 ) -> Result<(), tokio_postgres::Error> {
     let text = |id: Option<i64>| id.map(|id| id.to_string()).unwrap_or_default();
@@ -324,61 +361,69 @@ pub async fn open(
         request.received,
         request.access_days,
     )?;
-    let tx = client.transaction().await?;
-    let row = tx
-        .query_one(
-            &format!(
-                "INSERT INTO derbes.requests (kind, subject_ref, received_on, channel, \
-                 jurisdiction, days, due_on, calendar, ticket, opened_by) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING {REQUEST_COLUMNS}"
-            ),
-            &[
-                &request.kind.as_str(),
-                &request.subject_ref,
-                &request.received,
-                &request.channel,
-                &request.jurisdiction.as_str(),
-                &days,
-                &due,
-                &calendar.name,
-                &request.ticket,
-                &request.operator,
-            ],
-        )
-        .await?;
-    let record = RequestRecord::from_row(&row, request.today);
-    link_in_transaction(
-        &tx,
-        &AuditLink {
-            request_id: Some(record.id),
-            breach_id: None,
+    let provisional = calendar.provisional(request.received, due);
+    let (record, audit_rows) = write_audited(
+        client,
+        &request.operator,
+        request.dry_run,
+        async |tx: &Transaction<'_>| {
+            let row = tx
+                .query_one(
+                    &format!(
+                        "INSERT INTO derbes.requests (kind, subject_ref, received_on, \
+                         channel, jurisdiction, days, due_on, calendar, ticket, opened_by) \
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                         RETURNING {REQUEST_COLUMNS}"
+                    ),
+                    &[
+                        &request.kind.as_str(),
+                        &request.subject_ref,
+                        &request.received,
+                        &request.channel,
+                        &request.jurisdiction.as_str(),
+                        &days,
+                        &due,
+                        &calendar.name,
+                        &request.ticket,
+                        &request.operator,
+                    ],
+                )
+                .await?;
+            let record = RequestRecord::from_row(&row, request.today);
+            let link = AuditLink {
+                request_id: Some(record.id),
+                breach_id: None,
+            };
+            let entry = AuditEntry {
+                action: "request.open".to_owned(),
+                ticket: Some(request.ticket.clone()),
+                subject_ref: Some(request.subject_ref.clone()),
+                detail: serde_json::json!({
+                    "kind": request.kind.as_str(),
+                    "received_on": request.received,
+                    "due_on": due,
+                    "days": days,
+                    "jurisdiction": request.jurisdiction.as_str(),
+                    "channel": request.channel,
+                    "calendar": calendar.name,
+                    "due_provisional": provisional,
+                }),
+                ..Default::default()
+            };
+            Ok(Written {
+                value: record,
+                link,
+                entry,
+            })
         },
     )
     .await?;
-    let entry = AuditEntry {
-        action: "request.open".to_owned(),
-        ticket: Some(request.ticket.clone()),
-        subject_ref: Some(request.subject_ref.clone()),
-        detail: serde_json::json!({
-            "kind": request.kind.as_str(),
-            "received_on": request.received,
-            "due_on": due,
-            "days": days,
-            "jurisdiction": request.jurisdiction.as_str(),
-            "channel": request.channel,
-            "calendar": calendar.name,
-            "due_provisional": calendar.provisional(request.received, due),
-        }),
-        ..Default::default()
-    };
-    let audit_row = audit::append(&tx, &request.operator, &entry).await?;
-    crate::pg::db::finish(tx, request.dry_run).await?;
     Ok(RequestDetail {
         request: record,
         basis: Some(request.kind.basis()),
-        audit: vec![audit_row],
+        audit: audit_rows,
         dry_run: request.dry_run,
-        due_provisional: calendar.provisional(request.received, due),
+        due_provisional: provisional,
     })
 }
 
@@ -522,50 +567,59 @@ pub async fn close(
     client: &mut Client,
     close: &CloseRequest,
 ) -> Result<RequestDetail, RequestError> {
-    let tx = client.transaction().await?;
-    let before = fetch(&tx, close.id, close.today, true).await?;
-    if before.status != "open" {
-        return Err(RequestError::Closed {
-            what: "request",
-            id: close.id,
-        });
-    }
-    let row = tx
-        .query_one(
-            &format!(
-                "UPDATE derbes.requests SET status = 'closed', outcome = $2, outcome_ref = $3, \
-                 closed_by = $4, closed_at = now() WHERE id = $1 RETURNING {REQUEST_COLUMNS}"
-            ),
-            &[
-                &close.id,
-                &close.outcome.as_str(),
-                &close.outcome_ref,
-                &close.operator,
-            ],
-        )
-        .await?;
-    let request = RequestRecord::from_row(&row, close.today);
-    let link = AuditLink {
-        request_id: Some(close.id),
-        breach_id: None,
-    };
-    link_in_transaction(&tx, &link).await?;
-    let entry = AuditEntry {
-        action: "request.close".to_owned(),
-        ticket: Some(close.ticket.clone()),
-        subject_ref: Some(request.subject_ref.clone()),
-        detail: serde_json::json!({
-            "kind": request.kind,
-            "outcome": close.outcome.as_str(),
-            "outcome_ref": close.outcome_ref,
-            "due_on": request.due_on,
-            "late": before.overdue,
-        }),
-        ..Default::default()
-    };
-    audit::append(&tx, &close.operator, &entry).await?;
-    let audit_rows = audit::linked(&tx, &link).await?;
-    crate::pg::db::finish(tx, close.dry_run).await?;
+    let (request, audit_rows) = write_audited(
+        client,
+        &close.operator,
+        close.dry_run,
+        async |tx: &Transaction<'_>| {
+            let before = fetch(tx, close.id, close.today, true).await?;
+            if before.status != "open" {
+                return Err(RequestError::Closed {
+                    what: "request",
+                    id: close.id,
+                });
+            }
+            let row = tx
+                .query_one(
+                    &format!(
+                        "UPDATE derbes.requests SET status = 'closed', outcome = $2, \
+                         outcome_ref = $3, closed_by = $4, closed_at = now() WHERE id = $1 \
+                         RETURNING {REQUEST_COLUMNS}"
+                    ),
+                    &[
+                        &close.id,
+                        &close.outcome.as_str(),
+                        &close.outcome_ref,
+                        &close.operator,
+                    ],
+                )
+                .await?;
+            let request = RequestRecord::from_row(&row, close.today);
+            let link = AuditLink {
+                request_id: Some(close.id),
+                breach_id: None,
+            };
+            let entry = AuditEntry {
+                action: "request.close".to_owned(),
+                ticket: Some(close.ticket.clone()),
+                subject_ref: Some(request.subject_ref.clone()),
+                detail: serde_json::json!({
+                    "kind": request.kind,
+                    "outcome": close.outcome.as_str(),
+                    "outcome_ref": close.outcome_ref,
+                    "due_on": request.due_on,
+                    "late": before.overdue,
+                }),
+                ..Default::default()
+            };
+            Ok(Written {
+                value: request,
+                link,
+                entry,
+            })
+        },
+    )
+    .await?;
     Ok(RequestDetail {
         basis: Kind::parse(&request.kind).map(Kind::basis),
         request,
@@ -584,46 +638,50 @@ pub async fn extend(
     today: NaiveDate,
     dry_run: bool,
 ) -> Result<RequestDetail, RequestError> {
-    let tx = client.transaction().await?;
-    let before = fetch(&tx, id, today, true).await?;
-    if before.status != "open" {
-        return Err(RequestError::Closed {
-            what: "request",
-            id,
-        });
-    }
-    if before.jurisdiction != "gdpr" {
-        return Err(RequestError::NotExtendable { id });
-    }
-    if before.extended {
-        return Err(RequestError::ExtendedAlready { id });
-    }
-    let due = calendar::gdpr_due(before.received_on, 3);
-    let row = tx
-        .query_one(
-            &format!(
-                "UPDATE derbes.requests SET due_on = $2, extended = true WHERE id = $1 \
-                 RETURNING {REQUEST_COLUMNS}"
-            ),
-            &[&id, &due],
-        )
+    let (request, audit_rows) =
+        write_audited(client, operator, dry_run, async |tx: &Transaction<'_>| {
+            let before = fetch(tx, id, today, true).await?;
+            if before.status != "open" {
+                return Err(RequestError::Closed {
+                    what: "request",
+                    id,
+                });
+            }
+            if before.jurisdiction != "gdpr" {
+                return Err(RequestError::NotExtendable { id });
+            }
+            if before.extended {
+                return Err(RequestError::ExtendedAlready { id });
+            }
+            let due = calendar::gdpr_due(before.received_on, 3);
+            let row = tx
+                .query_one(
+                    &format!(
+                        "UPDATE derbes.requests SET due_on = $2, extended = true WHERE id = $1 \
+                         RETURNING {REQUEST_COLUMNS}"
+                    ),
+                    &[&id, &due],
+                )
+                .await?;
+            let request = RequestRecord::from_row(&row, today);
+            let link = AuditLink {
+                request_id: Some(id),
+                breach_id: None,
+            };
+            let entry = AuditEntry {
+                action: "request.extend".to_owned(),
+                ticket: Some(ticket.to_owned()),
+                subject_ref: Some(request.subject_ref.clone()),
+                detail: serde_json::json!({ "due_on_before": before.due_on, "due_on": due }),
+                ..Default::default()
+            };
+            Ok(Written {
+                value: request,
+                link,
+                entry,
+            })
+        })
         .await?;
-    let request = RequestRecord::from_row(&row, today);
-    let link = AuditLink {
-        request_id: Some(id),
-        breach_id: None,
-    };
-    link_in_transaction(&tx, &link).await?;
-    let entry = AuditEntry {
-        action: "request.extend".to_owned(),
-        ticket: Some(ticket.to_owned()),
-        subject_ref: Some(request.subject_ref.clone()),
-        detail: serde_json::json!({ "due_on_before": before.due_on, "due_on": due }),
-        ..Default::default()
-    };
-    audit::append(&tx, operator, &entry).await?;
-    let audit_rows = audit::linked(&tx, &link).await?;
-    crate::pg::db::finish(tx, dry_run).await?;
     Ok(RequestDetail {
         basis: Some("GDPR Art. 12(3)"),
         request,
@@ -778,48 +836,60 @@ pub async fn open_breach(
         });
     }
     let deadline = notify_by(calendar, breach.discovered_on)?;
-    let tx = client.transaction().await?;
-    let id: i64 = tx
-        .query_one(
-            "INSERT INTO derbes.breaches (discovered_at, summary, subject_refs, notify_by, \
-             calendar, ticket, opened_by) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
-            &[
-                &breach.discovered_at,
-                &breach.summary,
-                &breach.subject_refs,
-                &deadline,
-                &calendar.name,
-                &breach.ticket,
-                &breach.operator,
-            ],
-        )
-        .await?
-        .get(0);
-    let link = AuditLink {
-        request_id: None,
-        breach_id: Some(id),
-    };
-    link_in_transaction(&tx, &link).await?;
-    let entry = AuditEntry {
-        action: "breach.open".to_owned(),
-        ticket: Some(breach.ticket.clone()),
-        counts: [("subjects".to_owned(), breach.subject_refs.len() as i64)].into(),
-        detail: serde_json::json!({
-            "discovered_at": breach.discovered_at,
-            "notify_by": deadline,
-            "calendar": calendar.name,
-            "due_provisional": calendar.provisional(breach.discovered_on, deadline),
-        }),
-        ..Default::default()
-    };
-    let audit_row = audit::append(&tx, &breach.operator, &entry).await?;
-    let record = fetch_breach(&tx, id, today, false).await?;
-    crate::pg::db::finish(tx, breach.dry_run).await?;
+    let provisional = calendar.provisional(breach.discovered_on, deadline);
+    let (record, audit_rows) = write_audited(
+        client,
+        &breach.operator,
+        breach.dry_run,
+        async |tx: &Transaction<'_>| {
+            let id: i64 = tx
+                .query_one(
+                    "INSERT INTO derbes.breaches (discovered_at, summary, subject_refs, \
+                     notify_by, calendar, ticket, opened_by) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+                    &[
+                        &breach.discovered_at,
+                        &breach.summary,
+                        &breach.subject_refs,
+                        &deadline,
+                        &calendar.name,
+                        &breach.ticket,
+                        &breach.operator,
+                    ],
+                )
+                .await?
+                .get(0);
+            let link = AuditLink {
+                request_id: None,
+                breach_id: Some(id),
+            };
+            let entry = AuditEntry {
+                action: "breach.open".to_owned(),
+                ticket: Some(breach.ticket.clone()),
+                counts: [("subjects".to_owned(), breach.subject_refs.len() as i64)].into(),
+                detail: serde_json::json!({
+                    "discovered_at": breach.discovered_at,
+                    "notify_by": deadline,
+                    "calendar": calendar.name,
+                    "due_provisional": provisional,
+                }),
+                ..Default::default()
+            };
+            // Its counts of blocks are of `block` rows only, which the append adds none of.
+            let record = fetch_breach(tx, id, today, false).await?;
+            Ok(Written {
+                value: record,
+                link,
+                entry,
+            })
+        },
+    )
+    .await?;
     Ok(BreachDetail {
         breach: record,
-        audit: vec![audit_row],
+        audit: audit_rows,
         dry_run: breach.dry_run,
-        due_provisional: calendar.provisional(breach.discovered_on, deadline),
+        due_provisional: provisional,
     })
 }
 
@@ -923,51 +993,60 @@ pub async fn close_breach(
     client: &mut Client,
     close: &CloseBreach,
 ) -> Result<BreachDetail, RequestError> {
-    let tx = client.transaction().await?;
-    let before = fetch_breach(&tx, close.id, close.today, true).await?;
-    if before.closed_at.is_some() {
-        return Err(RequestError::Closed {
-            what: "breach",
-            id: close.id,
-        });
-    }
-    if close.notified_at < before.discovered_at {
-        return Err(RequestError::NotifiedBeforeDiscovery {
-            notified: close.notified_at,
-            discovered: before.discovered_at,
-        });
-    }
-    tx.execute(
-        "UPDATE derbes.breaches SET notified_at = $2, reference = $3, closed_by = $4, \
-         closed_at = now() WHERE id = $1",
-        &[
-            &close.id,
-            &close.notified_at,
-            &close.reference,
-            &close.operator,
-        ],
+    let (breach, audit_rows) = write_audited(
+        client,
+        &close.operator,
+        close.dry_run,
+        async |tx: &Transaction<'_>| {
+            let before = fetch_breach(tx, close.id, close.today, true).await?;
+            if before.closed_at.is_some() {
+                return Err(RequestError::Closed {
+                    what: "breach",
+                    id: close.id,
+                });
+            }
+            if close.notified_at < before.discovered_at {
+                return Err(RequestError::NotifiedBeforeDiscovery {
+                    notified: close.notified_at,
+                    discovered: before.discovered_at,
+                });
+            }
+            tx.execute(
+                "UPDATE derbes.breaches SET notified_at = $2, reference = $3, closed_by = $4, \
+                 closed_at = now() WHERE id = $1",
+                &[
+                    &close.id,
+                    &close.notified_at,
+                    &close.reference,
+                    &close.operator,
+                ],
+            )
+            .await?;
+            let link = AuditLink {
+                request_id: None,
+                breach_id: Some(close.id),
+            };
+            let entry = AuditEntry {
+                action: "breach.close".to_owned(),
+                ticket: Some(close.ticket.clone()),
+                detail: serde_json::json!({
+                    "notified_at": close.notified_at,
+                    "reference": close.reference,
+                    "notify_by": before.notify_by,
+                    "late": before.overdue,
+                }),
+                ..Default::default()
+            };
+            // Its counts of blocks are of `block` rows only, which the append adds none of.
+            let breach = fetch_breach(tx, close.id, close.today, false).await?;
+            Ok(Written {
+                value: breach,
+                link,
+                entry,
+            })
+        },
     )
     .await?;
-    let link = AuditLink {
-        request_id: None,
-        breach_id: Some(close.id),
-    };
-    link_in_transaction(&tx, &link).await?;
-    let entry = AuditEntry {
-        action: "breach.close".to_owned(),
-        ticket: Some(close.ticket.clone()),
-        detail: serde_json::json!({
-            "notified_at": close.notified_at,
-            "reference": close.reference,
-            "notify_by": before.notify_by,
-            "late": before.overdue,
-        }),
-        ..Default::default()
-    };
-    audit::append(&tx, &close.operator, &entry).await?;
-    let breach = fetch_breach(&tx, close.id, close.today, false).await?;
-    let audit_rows = audit::linked(&tx, &link).await?;
-    crate::pg::db::finish(tx, close.dry_run).await?;
     Ok(BreachDetail {
         breach,
         audit: audit_rows,

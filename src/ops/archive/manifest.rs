@@ -19,7 +19,7 @@ pub type Manifest = crate::files::manifest::Manifest<ArchiveFacts>;
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ArchiveFacts {
-    /// Random id, also the catalogue's key for this archive.
+    /// Random id, also the register's key for this archive.
     pub archive_id: String,
     pub keep_until: DateTime<Utc>,
     /// Database the rows came from.

@@ -7,7 +7,7 @@
 //! exactly the rows that transaction saw, so the archive is one point in time (more
 //! so than a single stream under READ COMMITTED, where each table's COPY took its
 //! own snapshot). The exporting transaction stays open until the archive is
-//! catalogued, which keeps the snapshot importable.
+//! registered, which keeps the snapshot importable.
 //!
 //! Work is cut into tasks: a large partitioned table by its leaf partitions, a
 //! large table with a primary key by key ranges of similar size, anything else

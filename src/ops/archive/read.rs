@@ -1,16 +1,17 @@
 //! Reading an archive back: decrypt, walk the tar, check every member against the
 //! manifest (name, size, SHA-256, and optionally the CSV row count), and hash the
-//! whole file for the catalogue digest. Any mismatch, truncation or wrong key is a
+//! whole file for the register digest. Any mismatch, truncation or wrong key is a
 //! [`DerbesError::VerificationFailed`] naming what is wrong.
 //!
-//! A fresh archive is read back while it is being written: [`Following`] reads the
+//! A fresh archive is read back while it is being written: [`Following`] (beside
+//! the writer it follows, in [`crate::files::tar_writer`]) reads the
 //! file from its own handle, only bytes the writer has handed to the file and that
 //! were then fsynced, so the read-back sees what the disk holds, not what the
 //! writer meant to write, and it finishes shortly after the dump does.
 //!
 //! Two depths of checking ([`Depth`]). `archive verify` and `restore` read a file
 //! whose history they do not know, so they hash everything: every member against
-//! the manifest and the whole file for the catalogue ([`Depth::Full`]). The dump's
+//! the manifest and the whole file for the register ([`Depth::Full`]). The dump's
 //! own read-back ([`check_following`]) reads a file it has just encrypted with a
 //! one-off key, and there age already proves what the hashes would
 //! ([`Depth::Authenticated`]): the header's MAC covers every recipient stanza, the
@@ -26,7 +27,7 @@
 //! else is, `manifest.json` is last and is the very manifest written (the caller
 //! compares its bytes), and the file is as long as what was written. The member
 //! digests in the manifest are taken from the buffers that were then encrypted,
-//! and the writer hashes the encrypted bytes for the catalogue, so hashing both
+//! and the writer hashes the encrypted bytes for the register, so hashing both
 //! again on the way back (two SHA-256 passes, half of a dump's hashing) would only
 //! re-prove what the tags proved. A read without age's authentication (a
 //! plaintext tar) must use [`Depth::Full`].
@@ -45,68 +46,7 @@ use sha2::{Digest, Sha256};
 use super::manifest::{Manifest, FORMAT, MANIFEST_NAME, VERSION};
 use crate::error::DerbesError;
 use crate::files::crypto::{self, CryptoError, Identities};
-use crate::files::tar_writer::{End, WrittenSoFar};
-
-/// Bytes fsynced between two waits of the read-back: large enough that syncing
-/// costs little, small enough that the read-back keeps up with the dump.
-const SYNC_STEP: u64 = 16 << 20;
-
-/// Reads an archive file while the writer thread is still writing it: waits for
-/// the writer to get ahead, fsyncs what it wrote, then reads it back (positioned
-/// reads on its own handle). Ends when the writer has committed the file; fails if
-/// the writer abandoned it.
-pub struct Following {
-    file: File,
-    progress: Arc<WrittenSoFar>,
-    /// Next byte to read.
-    position: u64,
-    /// Bytes known to be on disk.
-    synced: u64,
-}
-
-impl Following {
-    pub fn new(file: File, progress: Arc<WrittenSoFar>) -> Following {
-        Following {
-            file,
-            progress,
-            position: 0,
-            synced: 0,
-        }
-    }
-}
-
-impl Read for Following {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        if buf.is_empty() {
-            return Ok(0);
-        }
-        while self.position == self.synced {
-            let growth = self.progress.wait_for(self.synced + SYNC_STEP);
-            match growth.end {
-                End::Abandoned => {
-                    return Err(io::Error::other(
-                        "the archive was abandoned while it was being read back",
-                    ))
-                }
-                // The commit fsynced the whole file.
-                End::Committed if growth.written == self.synced => return Ok(0),
-                End::Committed => {}
-                End::Open => self.file.sync_data()?,
-            }
-            self.synced = growth.written;
-        }
-        let wanted = buf.len().min((self.synced - self.position) as usize);
-        let n = self.file.read_at(&mut buf[..wanted], self.position)?;
-        if n == 0 {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                "the archive file is shorter than what was written to it",
-            ));
-        }
-        self.position += n as u64;
-        Ok(n)
-    }
-}
+use crate::files::tar_writer::Following;
 
 /// Bytes (and at [`Depth::Full`] the SHA-256) of what was read so far, shared with
 /// the reader that feeds them.
@@ -192,7 +132,7 @@ struct Found {
 
 /// No identity given opens the archive. Cryptography cannot tell a wrong key from
 /// a damaged recipient stanza; [`super::verify`] compares the file with the
-/// catalogue to say which.
+/// register to say which.
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct KeyMismatch {
@@ -321,7 +261,7 @@ impl Raw {
     fn handle(&self) -> io::Result<File> {
         match self {
             Raw::Finished(file, _) => file.try_clone(),
-            Raw::Following(following) => following.file.try_clone(),
+            Raw::Following(following) => following.try_clone_file(),
         }
     }
 }

@@ -44,16 +44,15 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio_postgres::Client;
 
-use super::{
-    create_side_table, read, table_name, CatalogueEntry, Manifest, RestoreOptions, RestoreReport,
-    Target,
-};
+use super::restore::restore_entry;
+use super::target::{create_side_table, table_name, Target};
+use super::{read, Manifest, RegisterEntry, RestoreOptions, RestoreReport};
 use crate::error::DerbesError;
 use crate::files::crypto::Identities;
 use crate::map::TableName;
 use crate::pg::audit;
 use crate::pg::catalog::Catalog;
-use crate::pg::change::RunLock;
+use crate::pg::change::{self, Limits, RunLock};
 
 /// The operation of the run lock and of the `derbes.jobs` rows.
 const OPERATION: &str = "archive.restore";
@@ -119,6 +118,8 @@ struct Run<'a> {
     base: String,
     ticket: String,
     operator: String,
+    /// The bounds of every member's change: the command connection's own.
+    limits: Limits,
     /// Members loaded before this run (resumed) and in all.
     already: usize,
     total: usize,
@@ -163,7 +164,7 @@ pub(super) async fn restore(
     client: &mut Client,
     identities: Arc<Identities>,
     manifest: Manifest,
-    entry: Option<CatalogueEntry>,
+    entry: Option<RegisterEntry>,
     catalog: &Catalog,
     options: RestoreOptions,
 ) -> anyhow::Result<RestoreReport> {
@@ -184,7 +185,7 @@ async fn restore_locked(
     client: &mut Client,
     identities: Arc<Identities>,
     manifest: Manifest,
-    entry: Option<CatalogueEntry>,
+    entry: Option<RegisterEntry>,
     catalog: &Catalog,
     options: RestoreOptions,
     base: String,
@@ -194,6 +195,7 @@ async fn restore_locked(
         .clone()
         .expect("restore_jobs::restore is called with --jobs");
     let ticket = options.ticket.clone().unwrap_or_default();
+    let limits = super::session_limits(&*client).await?;
     // What earlier runs of this archive into this target recorded.
     let prefix = format!("{base}/");
     let recorded: HashMap<String, i64> = client
@@ -230,7 +232,10 @@ async fn restore_locked(
             }
         }
         Some(schema) => {
-            let tx = client.transaction().await?;
+            // No audit row of its own: the run's one row at the end covers it.
+            let tx = change::begin(client, &limits, false)
+                .await?
+                .into_transaction();
             for table in &manifest.tables {
                 targets.push(create_side_table(&tx, catalog, schema, table).await?);
             }
@@ -311,6 +316,7 @@ async fn restore_locked(
         base: base.clone(),
         ticket: ticket.clone(),
         operator: options.operator.clone(),
+        limits: limits.clone(),
         already,
         total,
         progress: Progress {
@@ -342,8 +348,11 @@ async fn restore_locked(
         }
     }
 
-    // The end: sequences, the run's records, one audit row.
-    let tx = client.transaction().await?;
+    // The end: sequences, the run's records, one audit row. The commit's own error
+    // is kept, to tell a lost connection from a refusal.
+    let tx = change::begin(client, &limits, false)
+        .await?
+        .into_transaction();
     for target in &targets {
         target.advance_identities(&tx).await?;
     }
@@ -356,7 +365,7 @@ async fn restore_locked(
     audit::append(
         &tx,
         &options.operator,
-        &super::restore_entry(
+        &restore_entry(
             &manifest,
             &options,
             entry.as_ref(),
@@ -386,7 +395,7 @@ async fn restore_locked(
     Ok(RestoreReport {
         path: options.path,
         archive_id: manifest.kind.archive_id,
-        catalogue_id: entry.map(|e| e.id),
+        register_id: entry.map(|e| e.id),
         counts,
         rows,
         into: options.into,
@@ -590,7 +599,18 @@ async fn load_member(client: &mut Client, run: &Run<'_>, piece: &Piece) -> anyho
         }
     };
     let scope = run.member_scope(member);
-    let tx = client.transaction().await.map_err(failed)?;
+    // On the change engine (a read-only server refused, the bounds set); no audit row
+    // of its own: `derbes.jobs` records the member until the run's one row.
+    let tx = change::begin(client, &run.limits, false)
+        .await
+        .map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "restoring {table} failed at member {member}, which was not loaded; {}; {}",
+                run.loaded_so_far(),
+                run.go_on()
+            ))
+        })?
+        .into_transaction();
     // Two runs (or two connections) never load one member twice: the second waits
     // for the first to commit or roll back, then sees its record.
     tx.execute(

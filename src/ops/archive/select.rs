@@ -72,7 +72,7 @@ pub struct OlderThan {
     pub column: Option<String>,
 }
 
-/// What the manifest and the catalogue record of a selection. Never a personal
+/// What the manifest and the register record of a selection. Never a personal
 /// value: a subject appears as `table:key`.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SelectionRecord {
