@@ -428,6 +428,16 @@ pub enum Command {
     /// at a time per database (a second exits 7). One audit row per rule per run.
     #[command(after_help = EX_PURGE)]
     Purge(PurgeArgs),
+    /// Least-privilege group roles for support, on-call and the DPO, from the data map.
+    ///
+    /// Prints the SQL (for the DBA to review and run) that creates the NOLOGIN roles
+    /// <prefix>_support, <prefix>_oncall and <prefix>_dpo and grants each exactly
+    /// what its commands need on this database's mapped tables, columns and
+    /// derbes' own tables. None may change or remove an audit row.
+    #[command(
+        after_help = "Examples:\n  derbes roles --print-sql\n  derbes --map datamap.toml roles --print-sql --prefix lender\n"
+    )]
+    Roles(RolesArgs),
 }
 
 const EX_ERASE: &str = "\
@@ -2161,6 +2171,18 @@ pub struct PurgeArgs {
 
     #[command(flatten)]
     pub confirm: ConfirmArgs,
+}
+
+/// `derbes roles`.
+#[derive(Debug, Args)]
+pub struct RolesArgs {
+    /// Print the SQL that creates the roles and their grants (nothing is run).
+    #[arg(long, required = true)]
+    pub print_sql: bool,
+
+    /// Role name prefix: the roles are PREFIX_support, PREFIX_oncall, PREFIX_dpo.
+    #[arg(long, value_name = "PREFIX", default_value = "derbes")]
+    pub prefix: String,
 }
 
 #[cfg(test)]
