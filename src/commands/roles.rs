@@ -65,6 +65,11 @@ pub fn command_word(command: &Command) -> &'static str {
 /// needs on the object named and which derbes role has it, as a refusal (exit 5;
 /// the change's transaction was rolled back). Any other error passes unchanged.
 pub fn explain_denied(ctx: &Context, command: &str, error: anyhow::Error) -> anyhow::Error {
+    if let Some(table) = error.chain().find_map(owner_needed) {
+        return error.context(DerbesError::Refused(roles::describe_owner_needed(
+            command, &table,
+        )));
+    }
     let Some((kind, object)) = error.chain().find_map(denied_object) else {
         return error;
     };
@@ -93,4 +98,25 @@ fn denied_object(cause: &(dyn std::error::Error + 'static)) -> Option<(String, S
         None => cause.to_string(),
     };
     crate::pg::db::denied_object(&text)
+}
+
+/// The table a cause says only its owner may change ("must be owner of table
+/// server_logs": dropping or detaching a partition), as the server said it or as a
+/// report quoted it.
+fn owner_needed(cause: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let db = cause
+        .downcast_ref::<tokio_postgres::Error>()
+        .and_then(|e| e.as_db_error())
+        .or_else(|| cause.downcast_ref::<tokio_postgres::error::DbError>());
+    let text = match db {
+        Some(db) if db.code().code() == "42501" => db.message().to_owned(),
+        Some(_) => return None,
+        None => cause.to_string(),
+    };
+    let rest = text.split_once("must be owner of table ")?.1;
+    let table: String = rest
+        .chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_' || *c == '.')
+        .collect();
+    (!table.is_empty()).then_some(table)
 }

@@ -661,6 +661,18 @@ pub fn describe_missing(plan: Option<&Plan>, command: &str, kind: &str, object: 
     )
 }
 
+/// What "must be owner of table T" during `command` means: dropping or detaching
+/// a partition, which PostgreSQL allows only the table's owner and no derbes role is
+/// granted.
+pub fn describe_owner_needed(command: &str, table: &str) -> String {
+    format!(
+        "`derbes {command}` had to drop or detach a partition of {table}, which PostgreSQL \
+         allows only the table's owner (SQLSTATE 42501): no derbes role is granted that. \
+         Where partition rules are used the DBA grants the owner role of {table} to the \
+         DPO's login explicitly (see `derbes roles --print-sql`)"
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -297,6 +297,22 @@ async fn roles_dpo_purges_anonymises_and_erases_support_is_refused() {
         .arg(&keys.dir)
         .assert()
         .success();
+    // Dropping an expired partition needs the table's owner, which no role is given:
+    // refused, saying so.
+    roles
+        .cmd(&db, "dpo")
+        .args([
+            "purge",
+            "--ticket",
+            "RET-2",
+            "--rule",
+            "server-logs",
+            "--yes",
+        ])
+        .assert()
+        .code(5)
+        .stderr(predicate::str::contains("only the table's owner"))
+        .stderr(predicate::str::contains("server_logs"));
     let (anonymised, _) = active(&client, 2).await;
     roles
         .cmd(&db, "dpo")
