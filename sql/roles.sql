@@ -163,8 +163,45 @@ GRANT SELECT, INSERT, DELETE ON TABLE "derbes"."cohort_pending" TO "derbes_dpo";
 -- "derbes_dpo": erase records each erasure (append-only), archive restore reads them
 GRANT SELECT, INSERT ON TABLE "derbes"."erasures" TO "derbes_dpo";
 
--- "derbes_dpo": the serial defaults of the tables it inserts into
+-- "derbes_support": the sequences of the tables it inserts into (USAGE: serial defaults; UPDATE: archive restore moves them past the keys it restored)
+GRANT USAGE ON SEQUENCE "derbes"."policy_publications_id_seq" TO "derbes_support";
+GRANT USAGE ON SEQUENCE "derbes"."requests_id_seq" TO "derbes_support";
+GRANT USAGE ON SEQUENCE "public"."consents_id_seq" TO "derbes_support";
+GRANT USAGE ON SEQUENCE "public"."disclosures_id_seq" TO "derbes_support";
+GRANT USAGE ON SEQUENCE "public"."policy_notices_id_seq" TO "derbes_support";
+GRANT USAGE ON SEQUENCE "public"."policy_versions_id_seq" TO "derbes_support";
+
+-- "derbes_oncall": the sequences of the tables it inserts into (USAGE: serial defaults; UPDATE: archive restore moves them past the keys it restored)
+GRANT USAGE ON SEQUENCE "derbes"."blocks_id_seq" TO "derbes_oncall";
+GRANT USAGE ON SEQUENCE "derbes"."breaches_id_seq" TO "derbes_oncall";
+
+-- "derbes_dpo": the sequences of the tables it inserts into (USAGE: serial defaults; UPDATE: archive restore moves them past the keys it restored)
+GRANT USAGE ON SEQUENCE "derbes"."archive_runs_id_seq" TO "derbes_dpo";
+GRANT USAGE ON SEQUENCE "derbes"."archives_id_seq" TO "derbes_dpo";
+GRANT USAGE ON SEQUENCE "derbes"."breaches_id_seq" TO "derbes_dpo";
 GRANT USAGE ON SEQUENCE "derbes"."erasures_id_seq" TO "derbes_dpo";
+GRANT USAGE ON SEQUENCE "derbes"."jobs_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."addresses_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."bank_accounts_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."bank_cards_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."borrowers_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."consents_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."contact_persons_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."cookies_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."devices_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."disclosures_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."employments_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."identity_documents_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."loans_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."locations_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."payments_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."photos_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."policy_notices_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."policy_versions_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."server_logs_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."sessions_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."support_messages_id_seq" TO "derbes_dpo";
+GRANT USAGE, UPDATE ON SEQUENCE "public"."usage_events_id_seq" TO "derbes_dpo";
 
 -- The audit log is append-only: no role may change or remove its rows, whatever
 -- was granted before (its triggers refuse it too; this refuses it earlier).

@@ -192,8 +192,10 @@ pub struct TableGrant {
 pub struct RoleGrants {
     /// Table grants, in the order first met.
     pub tables: Vec<TableGrant>,
-    /// Sequences it takes values from (a `serial` default of a table it inserts into).
-    pub sequences: BTreeSet<TableName>,
+    /// Sequences of the tables it inserts into (USAGE: a `serial` default takes
+    /// values from it), and whether it may also move them (UPDATE: `archive
+    /// restore` moves a restored table's sequence past the keys it brought back).
+    pub sequences: BTreeMap<TableName, bool>,
 }
 
 impl RoleGrants {
@@ -237,6 +239,19 @@ impl RoleGrants {
         self.tables
             .iter()
             .any(|g| &g.table == table && g.privileges.contains(&Privilege::Insert))
+    }
+
+    /// Restores archives into this mapped table: may insert, update and delete any
+    /// row of it (the DPO's grant on mapped tables; a ledger's INSERT and UPDATE
+    /// alone is not a restore).
+    fn restores(&self, table: &TableName) -> bool {
+        table.schema != OWN_SCHEMA
+            && self.tables.iter().any(|g| {
+                &g.table == table
+                    && [Privilege::Insert, Privilege::Update, Privilege::Delete]
+                        .iter()
+                        .all(|p| g.privileges.contains(p))
+            })
     }
 }
 
@@ -388,9 +403,10 @@ impl Plan {
     }
 
     /// [`Plan::from_map`], checked against the live database (every table exists,
-    /// derbes' schema is installed), with the sequences behind the `serial` columns
-    /// of the tables each role inserts into. Identity columns need no grant on their
-    /// sequence; a `DEFAULT nextval(...)` does (USAGE).
+    /// derbes' schema is installed), with the sequences of the tables each role
+    /// inserts into: those a column default takes values from (`serial`, `DEFAULT
+    /// nextval(...)`: USAGE) and those a column owns (identity, serial), which the
+    /// role that restores archives moves with `setval` (UPDATE).
     pub async fn read(
         client: &impl GenericClient,
         map: &DataMap,
@@ -422,15 +438,23 @@ impl Plan {
         if !missing.is_empty() {
             return Err(RolesError::MissingTables(missing));
         }
-        // Sequences a column default takes values from, with the table they serve.
+        // Sequences a column default takes values from, and sequences a column owns,
+        // with the table they serve.
         let rows = client
             .query(
-                "SELECT DISTINCT t, sn.nspname::text, s.relname::text \
-                 FROM unnest($1::text[]) AS t \
-                 JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = to_regclass(t) \
-                 JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::regclass \
-                      AND d.objid = ad.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass \
-                 JOIN pg_catalog.pg_class s ON s.oid = d.refobjid AND s.relkind = 'S' \
+                "WITH t AS (SELECT t, to_regclass(t) AS rel FROM unnest($1::text[]) AS t), \
+                 seq AS ( \
+                     SELECT t.t, d.refobjid AS seq FROM t \
+                     JOIN pg_catalog.pg_attrdef ad ON ad.adrelid = t.rel \
+                     JOIN pg_catalog.pg_depend d ON d.classid = 'pg_catalog.pg_attrdef'::regclass \
+                          AND d.objid = ad.oid AND d.refclassid = 'pg_catalog.pg_class'::regclass \
+                     UNION \
+                     SELECT t.t, d.objid FROM t \
+                     JOIN pg_catalog.pg_depend d ON d.refobjid = t.rel \
+                          AND d.refclassid = 'pg_catalog.pg_class'::regclass \
+                          AND d.classid = 'pg_catalog.pg_class'::regclass AND d.deptype IN ('a', 'i')) \
+                 SELECT DISTINCT seq.t, sn.nspname::text, s.relname::text FROM seq \
+                 JOIN pg_catalog.pg_class s ON s.oid = seq.seq AND s.relkind = 'S' \
                  JOIN pg_catalog.pg_namespace sn ON sn.oid = s.relnamespace \
                  ORDER BY 1, 2, 3",
                 &[&quoted],
@@ -447,7 +471,9 @@ impl Plan {
             };
             for grants in plan.roles.values_mut() {
                 if grants.inserts(table) {
-                    grants.sequences.insert(sequence.clone());
+                    let restores = grants.restores(table);
+                    let update = grants.sequences.entry(sequence.clone()).or_default();
+                    *update |= restores;
                 }
             }
         }
@@ -575,12 +601,14 @@ impl Plan {
             let name = self.role_name(role);
             let _ = writeln!(
                 out,
-                "-- {name}: the serial defaults of the tables it inserts into"
+                "-- {name}: the sequences of the tables it inserts into (USAGE: serial \
+                 defaults; UPDATE: archive restore moves them past the keys it restored)"
             );
-            for sequence in &grants.sequences {
+            for (sequence, update) in &grants.sequences {
                 let _ = writeln!(
                     out,
-                    "GRANT USAGE ON SEQUENCE {} TO {name};",
+                    "GRANT {} ON SEQUENCE {} TO {name};",
+                    if *update { "USAGE, UPDATE" } else { "USAGE" },
                     sequence.quoted()
                 );
             }

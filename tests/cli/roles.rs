@@ -297,6 +297,39 @@ async fn roles_dpo_purges_anonymises_and_erases_support_is_refused() {
         .arg(&keys.dir)
         .assert()
         .success();
+    // A real archive-then-delete run, and its archive restored: INSERT on the table
+    // and UPDATE on its sequence (moved past the restored keys).
+    let archives = tempfile::tempdir().unwrap();
+    roles
+        .cmd(&db, "dpo")
+        .args([
+            "purge",
+            "--ticket",
+            "RET-3",
+            "--rule",
+            "loan-records",
+            "--yes",
+            "-r",
+        ])
+        .arg(&keys.age_recipient)
+        .arg("--archive-dir")
+        .arg(archives.path())
+        .assert()
+        .success();
+    let archive = std::fs::read_dir(archives.path())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "age"))
+        .expect("the purge archived rows");
+    roles
+        .cmd(&db, "dpo")
+        .args(["archive", "restore"])
+        .arg(&archive)
+        .arg("-i")
+        .arg(&keys.age_identity)
+        .args(["--ticket", "RET-4", "--yes"])
+        .assert()
+        .success();
     // Dropping an expired partition needs the table's owner, which no role is given:
     // refused, saying so.
     roles
