@@ -711,6 +711,25 @@ mod tests {
     }
 
     #[test]
+    fn roles_rules_name_only_derbes_own_tables_and_never_change_the_audit_log() {
+        for rule in RULES {
+            if let Target::Own(table) = rule.target {
+                assert!(
+                    crate::pg::migrate::OWN_TABLES.contains(&table),
+                    "{table} is not a table of schema derbes"
+                );
+                if table == "audit_log" {
+                    assert!(!rule.privileges.contains(&Update));
+                    assert!(!rule.privileges.contains(&Delete));
+                }
+            }
+        }
+        for (command, roles) in COMMANDS {
+            assert!(!roles.is_empty(), "{command} names no role");
+        }
+    }
+
+    #[test]
     fn roles_prefixes_are_plain_names() {
         assert!(check_prefix("derbes").is_ok());
         assert!(check_prefix("t_123_x").is_ok());
