@@ -447,3 +447,74 @@ async fn roles_none_may_change_or_remove_an_audit_row() {
     }
     assert_eq!(before, database_checksums(&client).await);
 }
+
+#[tokio::test]
+async fn roles_each_runs_the_rest_of_its_commands() {
+    let db = TestDb::migrated().await;
+    let client = db.client().await;
+    let roles = Roles::apply(&db, &client).await;
+    let (id, _) = active(&client, 5).await;
+    let subject = format!("id:{id}");
+    let dir = tempfile::tempdir().unwrap();
+    let policy = dir.path().join("policy.txt");
+    std::fs::write(&policy, "policy text\n").unwrap();
+    let support: [Vec<&str>; 5] = [
+        vec!["consent", "grant", &subject, "--purpose", "marketing"],
+        vec!["consent", "withdraw", &subject, "--purpose", "marketing"],
+        vec!["disclosure", "record", &subject, "--recipient", "PKB"],
+        vec!["request", "open", "--kind", "access", "--subject", &subject],
+        vec!["policy", "publish", "9.9", "--effective", "2027-01-15"],
+    ];
+    let extra: [&[&str]; 5] = [
+        &["--document", "APP-1"],
+        &["--document", "APP-2"],
+        &[
+            "--basis",
+            "law",
+            "--purpose",
+            "services",
+            "--categories",
+            "name,iin",
+        ],
+        &["--received", "2026-12-01"],
+        &[],
+    ];
+    for (args, extra) in support.iter().zip(extra) {
+        let mut cmd = roles.cmd(&db, "support");
+        cmd.args(args)
+            .args(extra)
+            .args(["--ticket", "REQ-1", "--yes"]);
+        if args[0] == "policy" {
+            cmd.arg("--text").arg(&policy);
+        }
+        cmd.assert().success();
+    }
+    roles
+        .cmd(&db, "oncall")
+        .args(["breach", "open", "--discovered", "2026-12-06T09:30"])
+        .args([
+            "--summary",
+            "INC-77 leaked log",
+            "--ticket",
+            "INC-77",
+            "--yes",
+        ])
+        .assert()
+        .success();
+    let keys = age_keys();
+    roles
+        .cmd(&db, "dpo")
+        .args(["archive", "dump", "--subject", &subject, "--keep", "5y"])
+        .args(["--ticket", "DPO-17", "-r", &keys.age_recipient, "--out"])
+        .arg(dir.path().join("dump.age"))
+        .arg("--yes")
+        .assert()
+        .success();
+    for role in ["support", "oncall", "dpo"] {
+        roles
+            .cmd(&db, role)
+            .args(["audit", "verify"])
+            .assert()
+            .success();
+    }
+}
