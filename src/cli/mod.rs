@@ -30,6 +30,7 @@ mod policy;
 mod purge;
 mod rectify;
 mod request;
+mod roles;
 mod sample;
 mod subject;
 
@@ -60,6 +61,7 @@ pub use request::{
     OutcomeArg, RequestCloseArgs, RequestCommand, RequestExtendArgs, RequestKindArg,
     RequestListArgs, RequestOpenArgs, RequestShowArgs,
 };
+pub use roles::RolesArgs;
 pub use sample::{SampleCommand, SampleInitArgs};
 pub use subject::{SubjectCommand, SubjectShowArgs};
 
@@ -387,6 +389,14 @@ pub enum Command {
     /// at a time per database (a second exits 7). One audit row per rule per run.
     #[command(after_help = purge::EX_PURGE)]
     Purge(PurgeArgs),
+    /// Least-privilege group roles for support, on-call and the DPO, from the data map.
+    ///
+    /// Prints the SQL (for the DBA to review and run) that creates the NOLOGIN roles
+    /// <prefix>_support, <prefix>_oncall and <prefix>_dpo and grants each exactly
+    /// what its commands need on this database's mapped tables, columns and
+    /// derbes' own tables. None may change or remove an audit row.
+    #[command(after_help = roles::EX_ROLES)]
+    Roles(RolesArgs),
 }
 
 impl Command {

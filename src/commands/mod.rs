@@ -20,6 +20,7 @@ pub mod policy;
 pub mod purge;
 pub mod rectify;
 pub mod request;
+pub mod roles;
 pub mod sample;
 pub mod subject;
 pub mod unblock;
@@ -340,7 +341,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         crate::free_text::check(option, value).map_err(|e| DerbesError::Usage(e.to_string()))?;
     }
     let ctx = Context::new(cli.global);
-    match cli.command {
+    let word = roles::command_word(&cli.command);
+    let result = match cli.command {
         Command::Migrate(args) => migrate::run(&ctx, args).await,
         Command::Map(command) => map::run(&ctx, command).await,
         Command::Audit(command) => audit::run(&ctx, command).await,
@@ -362,5 +364,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Erase(args) => erase::run(&ctx, args).await,
         Command::Anonymise(args) => anonymise::run(&ctx, args).await,
         Command::Purge(args) => purge::run(&ctx, args).await,
-    }
+        Command::Roles(args) => roles::run(&ctx, args).await,
+    };
+    result.map_err(|e| roles::explain_denied(&ctx, word, e))
 }

@@ -20,5 +20,6 @@ pub mod rectify;
 pub mod request;
 pub mod resolve;
 pub mod retention;
+pub mod roles;
 pub mod sample;
 pub mod subject;

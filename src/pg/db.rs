@@ -149,6 +149,19 @@ fn permission_denied(db: &tokio_postgres::error::DbError) -> (String, String) {
     }
 }
 
+/// The kind and name of the object a [`describe`]d "permission denied" names
+/// (`("table", "borrowers")`, `("table", "derbes.blocks")`), for the command layer
+/// to say which derbes role holds the grant.
+pub fn denied_object(described: &str) -> Option<(String, String)> {
+    if !described.contains("SQLSTATE 42501") {
+        return None;
+    }
+    let rest = described.split_once(" lacks a privilege on ")?.1;
+    let what = rest.split_once(" that this command needs")?.0;
+    let (kind, object) = what.split_once(' ')?;
+    Some((kind.to_owned(), object.to_owned()))
+}
+
 /// A server error as one readable line: what failed, the table, column and
 /// constraint it names, and what to do. Never the server's `DETAIL` (it may quote the
 /// failing row: "Failing row contains (...)") and, for data and integrity errors,

@@ -234,7 +234,8 @@ async fn read_only_role(db: &TestDb, client: &Client) -> (String, String) {
 }
 
 /// "permission denied for table borrowers" names the role and the GRANT to give
-/// (never UPDATE on the append-only audit log), and changes nothing.
+/// (never UPDATE on the append-only audit log), is a refusal (exit 5), and changes
+/// nothing.
 #[tokio::test]
 async fn a_missing_grant_names_the_role_and_the_grant() {
     let db = TestDb::migrated().await;
@@ -254,7 +255,7 @@ async fn a_missing_grant_names_the_role_and_the_grant() {
             "--dry-run",
         ])
         .assert()
-        .code(1)
+        .code(5)
         .stderr(predicate::str::contains(format!("role \"{role}\" lacks")))
         .stderr(predicate::str::contains(format!(
             "GRANT SELECT, UPDATE ON TABLE borrowers TO \"{role}\";"
@@ -267,7 +268,7 @@ async fn a_missing_grant_names_the_role_and_the_grant() {
         .args(["export", &iin, "--plaintext", "--ticket", "REQ-9", "--out"])
         .arg(&file)
         .assert()
-        .code(1)
+        .code(5)
         .stderr(predicate::str::contains(format!(
             "GRANT UPDATE ON TABLE derbes.audit_lock TO \"{role}\";"
         )))

@@ -33,6 +33,7 @@ mod rectify;
 mod requests;
 mod restore_jobs;
 mod retention;
+mod roles;
 mod sample;
 mod subject;
 mod surface;
