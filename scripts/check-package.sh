@@ -5,12 +5,20 @@
 # Usage: bash scripts/check-package.sh dist/derbes_VERSION_ARCH.deb
 set -euo pipefail
 deb=${1:?the .deb to check}
+# man and objdump read what the package installed; Debian's packages bring them.
+if ! command -v man >/dev/null || ! command -v objdump >/dev/null; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -q man-db binutils >/dev/null
+fi
 root=$(mktemp -d)
 trap 'rm -rf "$root"' EXIT
 mkdir -p "$root/var/lib/dpkg/info" "$root/var/lib/dpkg/updates"
 touch "$root/var/lib/dpkg/status"
 # The scratch root has no libc6 of its own: the host's serves.
-dpkg --root="$root" --force-depends --force-not-root -i "$deb" >/dev/null
+if ! log=$(dpkg --root="$root" --force-depends --force-not-root -i "$deb" 2>&1); then
+    echo "$log" >&2
+    echo "package check failed: dpkg -i" >&2
+    exit 1
+fi
 
 fail() { echo "package check failed: $*" >&2; exit 1; }
 dpkg --root="$root" -s derbes | grep -q '^Status: install ok installed' || fail "dpkg does not list derbes as installed"
