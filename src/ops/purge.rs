@@ -39,8 +39,8 @@ use crate::ops::retention::{
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{
-    self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits, RunLock,
-    RunOptions,
+    self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits,
+    PrimaryKey, RunLock, RunOptions, StreamOptions, StreamWork,
 };
 use crate::pg::db::StatementCache;
 
@@ -548,92 +548,52 @@ async fn purge_batches(
         lock_rows: true,
         ..RunOptions::default()
     };
-    let (report, timing, this_run) = match archive {
-        None => {
-            options.lock_rows = false;
-            let streams = delete_streams(client, request, table, &key_columns, &job).await?;
-            if streams.len() > 1 {
-                return delete_in_streams(
-                    client,
-                    map,
-                    catalog,
-                    request,
-                    rule,
-                    &key_columns,
-                    &key_types,
-                    &job,
-                    streams,
-                    &options,
-                    &label,
-                    due,
-                    done,
-                    outcome,
-                    progress,
-                )
-                .await;
-            }
-            let mut step = DeleteStep::of(&job, &key_columns, &key_types);
-            let result = change::run_batches_with(
-                client,
-                catalog,
-                &request.limits,
-                &job,
-                &mut step,
-                &options,
-            )
-            .await;
-            done.deleted += step.deleted;
-            let (report, timing) = result?;
-            (report, timing, step.deleted)
-        }
-        Some(target) => {
-            remove_strays(client, &target.dir).await?;
-            client
-                .batch_execute(&format!(
-                    "DROP TABLE IF EXISTS pg_temp.{keys}; \
-                     CREATE TEMPORARY TABLE {keys} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA",
-                    key_columns
-                        .iter()
-                        .map(|c| quote_ident(c))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    table.name.quoted(),
-                    keys = BATCH_KEYS,
-                ))
-                .await?;
-            let mut step = ArchiveStep {
-                map,
-                catalog,
-                rule: rule.name.clone(),
-                mapped: table.mapped.clone(),
-                table: table.name.clone(),
-                key_columns,
-                key_types,
-                target,
-                operator: request.operator.clone(),
-                ticket: request.ticket.clone(),
-                pending: None,
-                written: Vec::new(),
-                archived: 0,
-                deleted: 0,
-                batch: 0,
-            };
-            let result = change::run_batches_with(
-                client,
-                catalog,
-                &request.limits,
-                &job,
-                &mut step,
-                &options,
-            )
-            .await;
-            outcome.archives.extend(step.written.iter().copied());
-            done.archived += step.archived;
-            done.deleted += step.deleted;
-            let (report, timing) = result?;
-            (report, timing, step.deleted)
-        }
+    let Some(target) = archive else {
+        options.lock_rows = false;
+        return delete_in_streams(
+            client, map, catalog, request, rule, &job, options, due, &label, done, outcome,
+            progress,
+        )
+        .await;
     };
+    remove_strays(client, &target.dir).await?;
+    client
+            .batch_execute(&format!(
+                "DROP TABLE IF EXISTS pg_temp.{keys}; \
+                 CREATE TEMPORARY TABLE {keys} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA",
+                key_columns
+                    .iter()
+                    .map(|c| quote_ident(c))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                table.name.quoted(),
+                keys = BATCH_KEYS,
+            ))
+            .await?;
+    let mut step = ArchiveStep {
+        map,
+        catalog,
+        rule: rule.name.clone(),
+        mapped: table.mapped.clone(),
+        table: table.name.clone(),
+        key_columns,
+        key_types,
+        target,
+        operator: request.operator.clone(),
+        ticket: request.ticket.clone(),
+        pending: None,
+        written: Vec::new(),
+        archived: 0,
+        deleted: 0,
+        batch: 0,
+    };
+    let result =
+        change::run_batches_with(client, catalog, &request.limits, &job, &mut step, &options).await;
+    outcome.archives.extend(step.written.iter().copied());
+    done.archived += step.archived;
+    done.deleted += step.deleted;
+    let (report, timing) = result?;
+    let this_run = step.deleted;
     // A resumed job's report counts the batches a stopped run committed too: the
     // run's audit row carries them, so every deleted row is on the record.
     done.deleted_before += (report.rows - this_run).max(0);
@@ -812,51 +772,10 @@ async fn delete_keyless(
     }
 }
 
-/// The streams of a delete job: an unfinished run's as it was cut, else the due
-/// rows cut into `request.delete_streams` key ranges (one without a way to open
-/// more connections).
-async fn delete_streams(
-    client: &Client,
-    request: &PurgeRequest,
-    table: &TablePlan,
-    key_columns: &[String],
-    job: &BatchJob,
-) -> Result<Vec<change::Stream>, ChangeError> {
-    let unfinished = change::unfinished_streams(
-        client,
-        &job.operation,
-        &job.scope,
-        job.params.len(),
-        key_columns.len(),
-    )
-    .await?;
-    if !unfinished.is_empty() {
-        return Ok(unfinished);
-    }
-    // A run cut short in one stream resumes in one.
-    if change::unfinished_params(client, &job.operation, &job.scope)
-        .await?
-        .is_some()
-        || request.connect.is_none()
-    {
-        return Ok(Vec::new());
-    }
-    change::cut_into_streams(
-        client,
-        &table.name,
-        key_columns,
-        &job.condition,
-        &job.params,
-        request.delete_streams,
-        &job.scope,
-    )
-    .await
-}
-
-/// Delete a table's due rows in several streams at once, each its own key range
-/// and checkpointed job on its own connection, in which the rule's holds are
-/// computed first (they are session tables). A stream that fails stops the others;
-/// every stream's checkpoint stays for the next run.
+/// Delete a table's due rows through the stream runner: in `request.delete_streams`
+/// key ranges at once, each its own checkpointed job on its own connection in
+/// which the rule's holds are computed first (they are session tables), or in one
+/// on `client` (no way to open more connections, or an unfinished run of one).
 #[allow(clippy::too_many_arguments)]
 async fn delete_in_streams(
     client: &mut Client,
@@ -864,88 +783,108 @@ async fn delete_in_streams(
     catalog: &Catalog,
     request: &PurgeRequest,
     rule: &RulePlan,
-    key_columns: &[String],
-    key_types: &[String],
     job: &BatchJob,
-    streams: Vec<change::Stream>,
-    options: &RunOptions<'_>,
-    label: &str,
+    options: RunOptions<'_>,
     due: i64,
+    label: &str,
     done: &mut TableOutcome,
     outcome: &mut RuleOutcome,
     progress: &(dyn Fn(&str, &str, i64, i64) + Sync),
 ) -> anyhow::Result<()> {
-    let connect = request.connect.as_ref().ok_or_else(|| {
-        usage(format!(
-            "{} runs in streams: no connection to open",
-            job.scope
-        ))
-    })?;
-    let jobs: Vec<(String, Vec<String>)> = streams
-        .iter()
-        .map(|stream| {
-            let within = stream.condition(key_columns, key_types, &job.condition);
-            (stream.scope.clone(), within.params)
-        })
-        .collect();
-    change::open_streams(client, job, &jobs).await?;
-    let mut extra = Vec::new();
-    for _ in 1..streams.len() {
-        let more = connect().await?;
-        prepare(&more, map, catalog, rule, Population::Everyone).await?;
-        extra.push(more);
+    let mut work = DeleteWork {
+        map,
+        catalog,
+        rule,
+        connect: request.connect.as_ref(),
+        scope: &job.scope,
+        params: &job.params,
+    };
+    let rows = |rows: i64| progress(label, "rows", rows, due);
+    let streams = match request.connect {
+        Some(_) => request.delete_streams,
+        None => 1,
+    };
+    let run = change::run_streams(
+        client,
+        catalog,
+        &request.limits,
+        job,
+        &mut work,
+        &StreamOptions {
+            streams,
+            batches: options,
+            rows: Some(&rows),
+        },
+    )
+    .await?;
+    for step in &run.steps {
+        done.deleted += step.deleted;
     }
-    let rows_so_far = std::sync::atomic::AtomicI64::new(0);
-    let clients = std::iter::once(&mut *client).chain(extra.iter_mut());
-    let runs = streams.iter().zip(clients).map(|(stream, client)| {
-        let within = stream.condition(key_columns, key_types, &job.condition);
-        let stream_job = BatchJob {
-            scope: stream.scope.clone(),
-            condition: within.condition,
-            params: within.params,
-            span_below: within.span_below,
-            ..job.clone()
-        };
-        let rows_so_far = &rows_so_far;
-        async move {
-            let last = std::sync::atomic::AtomicI64::new(0);
-            let report_progress = |so_far: &change::BatchReport| {
-                let before = last.swap(so_far.rows, std::sync::atomic::Ordering::Relaxed);
-                let total = rows_so_far
-                    .fetch_add(so_far.rows - before, std::sync::atomic::Ordering::Relaxed)
-                    + so_far.rows
-                    - before;
-                progress(label, "rows", total, due);
-            };
-            let mut step = DeleteStep::of(&stream_job, key_columns, key_types);
-            let result = change::run_batches_with(
-                client,
-                catalog,
-                &request.limits,
-                &stream_job,
-                &mut step,
-                &RunOptions {
-                    progress: Some(&report_progress),
-                    ..options.clone()
-                },
-            )
-            .await;
-            result.map(|(report, timing)| (report, timing, step.deleted))
-        }
-    });
-    let results = futures_util::future::try_join_all(runs).await?;
-    drop(extra);
-    for (report, timing, deleted) in results {
-        done.deleted += deleted;
-        done.deleted_before += (report.rows - deleted).max(0);
+    let report = run.outcome?;
+    for ((report, timing), step) in report.runs.iter().zip(&run.steps) {
+        // A resumed job's report counts the batches a stopped run committed too:
+        // the run's audit row carries them, so every deleted row is on the record.
+        done.deleted_before += (report.rows - step.deleted).max(0);
         done.resumed |= report.resumed;
         done.batches += timing.batches_this_run;
         done.longest_batch_ms = done.longest_batch_ms.max(timing.longest_batch_ms);
-        if timing.stopped {
-            outcome.status = "stopped".to_owned();
-        }
+    }
+    if report.stopped() {
+        outcome.status = "stopped".to_owned();
     }
     Ok(())
+}
+
+/// What the stream runner needs of a delete job: a [`DeleteStep`] per stream, and
+/// each further stream's connection with the rule's holds computed in it.
+struct DeleteWork<'a> {
+    map: &'a DataMap,
+    catalog: &'a Catalog,
+    rule: &'a RulePlan,
+    connect: Option<&'a crate::ops::archive::parallel::Connect>,
+    scope: &'a str,
+    /// This run's parameters (the cut-off as of `--as-of`).
+    params: &'a [String],
+}
+
+impl StreamWork for DeleteWork<'_> {
+    type Step = DeleteStep;
+    type Error = anyhow::Error;
+
+    fn step(&self, job: &BatchJob, key: &PrimaryKey) -> DeleteStep {
+        DeleteStep::of(job, &key.columns, &key.types)
+    }
+
+    async fn connect(&self, _streams: usize) -> anyhow::Result<Client> {
+        let connect = self.connect.ok_or_else(|| {
+            usage(format!(
+                "{} runs in streams: no connection to open",
+                self.scope
+            ))
+        })?;
+        let more = connect().await?;
+        prepare(
+            &more,
+            self.map,
+            self.catalog,
+            self.rule,
+            Population::Everyone,
+        )
+        .await?;
+        Ok(more)
+    }
+
+    /// A run cut short in one stream resumes in one, with this run's cut-off: the
+    /// condition checks every row again, and rows due since it started go too.
+    fn resume_whole(&mut self, _started: &[String]) -> Option<Vec<String>> {
+        Some(self.params.to_vec())
+    }
+
+    /// A stream resumes with the cut-off it started with: its range was cut from
+    /// the rows due then.
+    fn resume_stream(&mut self, _stream: &change::Stream) -> anyhow::Result<()> {
+        Ok(())
+    }
 }
 
 /// The planner's estimate of the rows due (for a progress bar's length only).
@@ -990,7 +929,11 @@ struct DeleteStep {
     /// The job's condition on `t0` and its text parameters (`$1..`).
     condition: String,
     params: Vec<String>,
+    /// Rows deleted by the batches that committed.
     deleted: i64,
+    /// Rows deleted by the batch in progress, counted once it commits (a stream
+    /// stopped by another's failure rolls its batch back).
+    pending: i64,
     statements: StatementCache,
 }
 
@@ -1004,6 +947,7 @@ impl DeleteStep {
             condition: job.condition.clone(),
             params: job.params.clone(),
             deleted: 0,
+            pending: 0,
             statements: StatementCache::default(),
         }
     }
@@ -1058,8 +1002,15 @@ impl BatchStep for DeleteStep {
         let statement = self.statements.prepare(tx, &sql).await?;
         let deleted = tx.execute(&statement, &params).await? as i64;
         crate::fault::point("purge.deleted");
-        self.deleted += deleted;
+        self.pending = deleted;
         Ok(Counts::from([(self.table.to_string(), deleted)]))
+    }
+
+    fn after_commit(&mut self, committed: bool) {
+        if committed {
+            self.deleted += self.pending;
+        }
+        self.pending = 0;
     }
 }
 

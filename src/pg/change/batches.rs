@@ -157,6 +157,37 @@ pub struct BatchJob {
     pub span_below: Option<String>,
 }
 
+/// A table's primary key, the order batches and streams work in: its columns and
+/// their types, as the catalogue has them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrimaryKey {
+    pub columns: Vec<String>,
+    pub types: Vec<String>,
+}
+
+impl PrimaryKey {
+    /// The primary key of `table`, which must exist and have one.
+    pub fn of(catalog: &Catalog, table: &TableName) -> Result<PrimaryKey, ChangeError> {
+        let found = catalog
+            .tables
+            .get(table)
+            .ok_or_else(|| ChangeError::Database(format!("table {table} does not exist")))?;
+        if found.primary_key.is_empty() {
+            return Err(ChangeError::Database(format!(
+                "table {table} has no primary key to work through in batches: add one"
+            )));
+        }
+        Ok(PrimaryKey {
+            columns: found.primary_key.clone(),
+            types: found
+                .primary_key
+                .iter()
+                .map(|c| found.column_type(c).unwrap_or("text").to_owned())
+                .collect(),
+        })
+    }
+}
+
 /// What one batch did, per `table.column` or kind.
 pub type Counts = BTreeMap<String, i64>;
 
@@ -279,23 +310,9 @@ pub async fn run_batches_with(
     step: &mut impl BatchStep,
     options: &RunOptions<'_>,
 ) -> Result<(BatchReport, RunTiming), ChangeError> {
-    let table = catalog
-        .tables
-        .get(&job.table)
-        .ok_or_else(|| ChangeError::Database(format!("table {} does not exist", job.table)))?;
-    if table.primary_key.is_empty() {
-        return Err(ChangeError::Database(format!(
-            "table {} has no primary key to work through in batches: add one",
-            job.table
-        )));
-    }
-    let key_columns = &table.primary_key;
-    let key_types: Vec<String> = key_columns
-        .iter()
-        .map(|c| table.column_type(c).unwrap_or("text").to_owned())
-        .collect();
+    let key = PrimaryKey::of(catalog, &job.table)?;
     let lock = RunLock::acquire(client, &job.operation, &job.scope).await?;
-    let result = run_locked(client, limits, job, key_columns, &key_types, step, options).await;
+    let result = run_locked(client, limits, job, &key.columns, &key.types, step, options).await;
     lock.release(client).await?;
     result
 }
@@ -554,7 +571,7 @@ pub async fn finish_job(
 /// The condition parameters the unfinished run of job (`operation`, `scope`)
 /// started with, if there is one: a resumed run that uses them works through the
 /// same rows.
-pub async fn unfinished_params(
+pub(super) async fn unfinished_params(
     client: &impl tokio_postgres::GenericClient,
     operation: &str,
     scope: &str,

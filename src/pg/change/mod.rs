@@ -28,8 +28,12 @@
 //! batch transaction takes about its target time: large enough that per-batch costs
 //! vanish, short enough that a writer waiting for one of its rows waits little.
 //!
+//! A job may run in several streams at once ([`run_streams`]): its rows cut into
+//! key ranges, each its own checkpointed job on its own connection, an unfinished
+//! run resumed as it was cut.
+//!
 //! Here: one change. Beside it: the run lock (`lock`), batched jobs (`batches`)
-//! and a job cut into key-range streams on several connections (`streams`).
+//! and the stream runner (`streams`).
 
 use std::collections::HashSet;
 
@@ -44,11 +48,13 @@ mod lock;
 mod streams;
 
 pub use batches::{
-    finish_job, run_batches, run_batches_with, shift_placeholders, unfinished_params, Batch,
-    BatchJob, BatchMode, BatchReport, BatchSize, BatchStep, Counts, RunOptions, RunTiming,
+    finish_job, run_batches, run_batches_with, shift_placeholders, Batch, BatchJob, BatchMode,
+    BatchReport, BatchSize, BatchStep, Counts, PrimaryKey, RunOptions, RunTiming,
 };
 pub use lock::RunLock;
-pub use streams::{cut_into_streams, open_streams, unfinished_streams, Stream, StreamCondition};
+pub use streams::{
+    run_streams, Stream, StreamCondition, StreamOptions, StreamWork, StreamsReport, StreamsRun,
+};
 
 /// Bounds on every statement of a change.
 #[derive(Debug, Clone)]
