@@ -40,7 +40,7 @@ use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{
     self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits,
-    PrimaryKey, RunLock, RunOptions, StreamOptions, StreamWork,
+    PrimaryKey, RunLock, RunOptions, StreamOptions, StreamWork, StreamsReport,
 };
 use crate::pg::db::StatementCache;
 
@@ -602,39 +602,12 @@ async fn cohort_tables(
         )
         .await?
         .outcome?;
-        let MaskWork { cohort, mark, .. } = work;
         let counts = streams.counts();
         let batches = streams.batches();
         // A run cut short leaves its checkpoints and no mark: the next one resumes
-        // it over the same rows. A finished one closes its jobs with its mark and
-        // its audit row, in one transaction.
+        // it over the same rows.
         if !run.dry_run && !streams.stopped() {
-            crate::fault::point("anonymise.marking");
-            let change = change::begin(client, &run.limits, false).await?;
-            mark_finished(change.tx(), &name, masks, &cohort, &scope, &mark).await?;
-            streams.finish(change.tx()).await?;
-            let entry = AuditEntry {
-                action: "anonymise".to_owned(),
-                ticket: Some(run.ticket.clone()),
-                subject_ref: None,
-                counts: counts.clone(),
-                fields: masks.masked_columns.clone(),
-                detail: serde_json::json!({
-                    "scope": scope,
-                    "table": name.to_string(),
-                    "rule": run.rule,
-                    "batches": batches,
-                    "rows": streams.rows(),
-                    "streams": streams.runs.len(),
-                    "resumed": streams.resumed(),
-                    "pseudonymised": masks.pseudonymised,
-                }),
-            };
-            if batches > 0 {
-                change.commit(&run.operator, &entry).await?;
-            } else {
-                crate::pg::db::finish(change.into_transaction(), false).await?;
-            }
+            work.close(client, &name, &scope, &streams).await?;
         }
         let mut result = result_of(table, masks);
         result.longest_batch_ms = streams.longest_batch_ms();
@@ -760,6 +733,46 @@ impl MaskWork<'_> {
             }
             _ => false,
         }
+    }
+    /// Close the finished run of the table's cohort (`name`, job `scope`): its
+    /// mark, every stream's job and its audit row, in one transaction, so a kill
+    /// before it resumes the run instead of losing the mark.
+    async fn close(
+        &self,
+        client: &mut Client,
+        name: &TableName,
+        scope: &str,
+        streams: &StreamsReport,
+    ) -> anyhow::Result<()> {
+        let (run, masks) = (self.run, self.masks);
+        crate::fault::point("anonymise.marking");
+        let change = change::begin(client, &run.limits, false).await?;
+        mark_finished(change.tx(), name, masks, &self.cohort, scope, &self.mark).await?;
+        streams.finish(change.tx()).await?;
+        let batches = streams.batches();
+        let entry = AuditEntry {
+            action: "anonymise".to_owned(),
+            ticket: Some(run.ticket.clone()),
+            subject_ref: None,
+            counts: streams.counts(),
+            fields: masks.masked_columns.clone(),
+            detail: serde_json::json!({
+                "scope": scope,
+                "table": name.to_string(),
+                "rule": run.rule,
+                "batches": batches,
+                "rows": streams.rows(),
+                "streams": streams.runs.len(),
+                "resumed": streams.resumed(),
+                "pseudonymised": masks.pseudonymised,
+            }),
+        };
+        if batches > 0 {
+            change.commit(&run.operator, &entry).await?;
+        } else {
+            crate::pg::db::finish(change.into_transaction(), false).await?;
+        }
+        Ok(())
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tokio_postgres::{Client, Transaction};
 
-use super::{begin_with, ChangeError, Commit, Limits, Plans, RunLock};
+use super::{begin_with, Change, ChangeError, Commit, Limits, Plans, RunLock};
 use crate::map::{quote_ident, TableName};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
@@ -327,75 +327,21 @@ async fn run_locked(
     options: &RunOptions<'_>,
 ) -> Result<(BatchReport, RunTiming), ChangeError> {
     let mut timing = RunTiming::default();
-    // An unfinished run of the same job leaves its checkpoint: continue after it.
-    let checkpoint = client
-        .query_opt(
-            "SELECT id, last_key, batches, rows, counts FROM derbes.jobs \
-             WHERE operation = $1 AND scope = $2 AND finished_at IS NULL",
-            &[&job.operation, &job.scope],
-        )
-        .await?;
-    let (job_id, mut last_key, mut report) = match (checkpoint, job.dry_run) {
-        (Some(row), _) => {
-            let counts: serde_json::Value = row.get(4);
-            (
-                Some(row.get::<_, i64>(0)),
-                row.get::<_, Option<Vec<String>>>(1),
-                BatchReport {
-                    operation: job.operation.clone(),
-                    scope: job.scope.clone(),
-                    dry_run: job.dry_run,
-                    // A job opened ahead of its run (`open_streams`) and killed before
-                    // its first batch starts afresh.
-                    resumed: row.get::<_, Option<Vec<String>>>(1).is_some(),
-                    batches: row.get(2),
-                    rows: row.get(3),
-                    counts: serde_json::from_value(counts).unwrap_or_default(),
-                },
-            )
-        }
-        (None, dry_run) => (
-            None,
-            None,
-            BatchReport {
-                operation: job.operation.clone(),
-                scope: job.scope.clone(),
-                dry_run,
-                resumed: false,
-                batches: 0,
-                rows: 0,
-                counts: Counts::new(),
-            },
-        ),
-    };
-    let job_id = match (job_id, job.dry_run) {
-        (Some(id), _) => Some(id),
-        (None, true) => None,
-        (None, false) => Some(
-            client
-                .query_one(
-                    "INSERT INTO derbes.jobs (operation, scope, table_name, ticket, operator, params) \
-                     VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
-                    &[
-                        &job.operation,
-                        &job.scope,
-                        &job.table.to_string(),
-                        &job.ticket,
-                        &job.operator,
-                        &job.params,
-                    ],
-                )
-                .await?
-                .get(0),
-        ),
-    };
-
+    let (job_id, mut last_key, mut report) = open_job(client, job).await?;
     let mode = step.mode();
     let statements = Statements::new(job, key_columns, key_types, options.lock_rows);
     let mut sizer = Sizer::new(job.batch_size);
     // Every statement of the loop is parsed once per run (the bounds statement in
     // its two forms, with and without a checkpoint).
     let mut cache = StatementCache::default();
+    let commit = match options.audit_each_batch {
+        true => Commit::Synchronous,
+        false => Commit::Asynchronous,
+    };
+    let plans = match mode {
+        BatchMode::Keys => Plans::Custom,
+        BatchMode::Range => Plans::Generic,
+    };
     loop {
         if options
             .deadline
@@ -406,73 +352,22 @@ async fn run_locked(
         }
         let started = std::time::Instant::now();
         let wanted = sizer.next();
-        let commit = match options.audit_each_batch {
-            true => Commit::Synchronous,
-            false => Commit::Asynchronous,
-        };
-        let plans = match mode {
-            BatchMode::Keys => Plans::Custom,
-            BatchMode::Range => Plans::Generic,
-        };
         let change = begin_with(client, limits, job.dry_run, commit, plans).await?;
-        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = job
-            .params
-            .iter()
-            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
-            .collect();
-        if let Some(last) = &last_key {
-            params.extend(
-                last.iter()
-                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)),
-            );
-        }
-        let resume = last_key.is_some();
-        let keys: Vec<Vec<String>>;
-        let (first, last, span): (Vec<String>, Vec<String>, i64) = match mode {
-            BatchMode::Keys => {
-                let rows = change
-                    .tx()
-                    .query(&statements.keys(resume, wanted), &params)
-                    .await?;
-                keys = rows
-                    .iter()
-                    .map(|row| (0..key_columns.len()).map(|i| row.get(i)).collect())
-                    .collect();
-                match (keys.first(), keys.last()) {
-                    (Some(first), Some(last)) => (first.clone(), last.clone(), keys.len() as i64),
-                    _ => {
-                        drop(change);
-                        break;
-                    }
-                }
-            }
-            BatchMode::Range => {
-                keys = Vec::new();
-                let statement = cache
-                    .prepare(change.tx(), &statements.bounds(resume, params.len() + 1))
-                    .await?;
-                let limit = wanted.max(1);
-                params.push(&limit);
-                let Some(row) = change.tx().query_opt(&statement, &params).await? else {
-                    drop(change);
-                    break;
-                };
-                let n = key_columns.len();
-                (
-                    (0..n).map(|i| row.get(i)).collect(),
-                    (n..2 * n).map(|i| row.get(i)).collect(),
-                    row.get(2 * n),
-                )
-            }
+        let found = statements
+            .next_batch(&change, &mut cache, mode, job, last_key.as_deref(), wanted)
+            .await?;
+        let Some(found) = found else {
+            drop(change);
+            break;
         };
         let batch = Batch {
-            first: &first,
-            last: &last,
-            keys: &keys,
+            first: &found.first,
+            last: &found.last,
+            keys: &found.keys,
         };
         let counts = step.apply(change.tx(), &batch).await?;
         let rows = match mode {
-            BatchMode::Keys => keys.len() as i64,
+            BatchMode::Keys => found.keys.len() as i64,
             BatchMode::Range => counts.values().sum(),
         };
         report.batches += 1;
@@ -481,43 +376,11 @@ async fn run_locked(
             *report.counts.entry(name.clone()).or_default() += n;
         }
         if let Some(id) = job_id {
-            let checkpoint = cache
-                .prepare(
-                    change.tx(),
-                    "UPDATE derbes.jobs SET last_key = $2, batches = $3, rows = $4, \
-                     counts = $5, updated_at = now() WHERE id = $1",
-                )
-                .await?;
-            change
-                .tx()
-                .execute(
-                    &checkpoint,
-                    &[
-                        &id,
-                        &last,
-                        &report.batches,
-                        &report.rows,
-                        &serde_json::to_value(&report.counts).expect("counts serialise"),
-                    ],
-                )
-                .await?;
+            checkpoint(&change, &mut cache, id, &found.last, &report).await?;
         }
         crate::fault::point("batch.applied");
         let committed = if options.audit_each_batch {
-            let entry = AuditEntry {
-                action: job.operation.clone(),
-                ticket: Some(job.ticket.clone()),
-                subject_ref: None,
-                counts: counts.clone(),
-                fields: counts.keys().cloned().collect(),
-                detail: serde_json::json!({
-                    "scope": job.scope,
-                    "table": job.table.to_string(),
-                    "batch": report.batches,
-                    "rows": rows,
-                    "job": job_id,
-                }),
-            };
+            let entry = batch_entry(job, job_id, &report, counts, rows);
             change.commit(&job.operator, &entry).await.map(|_| ())
         } else {
             crate::pg::db::finish(change.tx, job.dry_run)
@@ -533,13 +396,13 @@ async fn run_locked(
         if let Some(progress) = options.progress {
             progress(&report);
         }
-        last_key = Some(last);
+        last_key = Some(found.last);
         // A keys batch short of what it asked for reached the last due row; a
         // range batch cannot tell (rows past it may be due), so the next asks.
-        if mode == BatchMode::Keys && span < wanted {
+        if mode == BatchMode::Keys && found.span < wanted {
             break;
         }
-        sizer.took(span, elapsed);
+        sizer.took(found.span, elapsed);
         if !options.pause.is_zero() {
             tokio::time::sleep(options.pause).await;
         }
@@ -552,6 +415,116 @@ async fn run_locked(
         finish_job(&*client, id).await?;
     }
     Ok((report, timing))
+}
+
+/// The job's record: an unfinished run's checkpoint (its id, the last key done and
+/// the report so far), or a new record (none for a dry run, which records nothing).
+async fn open_job(
+    client: &Client,
+    job: &BatchJob,
+) -> Result<(Option<i64>, Option<Vec<String>>, BatchReport), ChangeError> {
+    let mut report = BatchReport {
+        operation: job.operation.clone(),
+        scope: job.scope.clone(),
+        dry_run: job.dry_run,
+        resumed: false,
+        batches: 0,
+        rows: 0,
+        counts: Counts::new(),
+    };
+    // An unfinished run of the same job leaves its checkpoint: continue after it.
+    let checkpoint = client
+        .query_opt(
+            "SELECT id, last_key, batches, rows, counts FROM derbes.jobs \
+             WHERE operation = $1 AND scope = $2 AND finished_at IS NULL",
+            &[&job.operation, &job.scope],
+        )
+        .await?;
+    if let Some(row) = checkpoint {
+        let last_key: Option<Vec<String>> = row.get(1);
+        // A job opened ahead of its run (`open_streams`) and killed before its
+        // first batch starts afresh.
+        report.resumed = last_key.is_some();
+        report.batches = row.get(2);
+        report.rows = row.get(3);
+        report.counts = serde_json::from_value(row.get(4)).unwrap_or_default();
+        return Ok((Some(row.get(0)), last_key, report));
+    }
+    if job.dry_run {
+        return Ok((None, None, report));
+    }
+    let id: i64 = client
+        .query_one(
+            "INSERT INTO derbes.jobs (operation, scope, table_name, ticket, operator, params) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+            &[
+                &job.operation,
+                &job.scope,
+                &job.table.to_string(),
+                &job.ticket,
+                &job.operator,
+                &job.params,
+            ],
+        )
+        .await?
+        .get(0);
+    Ok((Some(id), None, report))
+}
+
+/// Advance job `id`'s checkpoint to `last`, with the run's counts so far, in the
+/// batch's transaction.
+async fn checkpoint(
+    change: &Change<'_>,
+    cache: &mut StatementCache,
+    id: i64,
+    last: &[String],
+    report: &BatchReport,
+) -> Result<(), ChangeError> {
+    let statement = cache
+        .prepare(
+            change.tx(),
+            "UPDATE derbes.jobs SET last_key = $2, batches = $3, rows = $4, \
+             counts = $5, updated_at = now() WHERE id = $1",
+        )
+        .await?;
+    change
+        .tx()
+        .execute(
+            &statement,
+            &[
+                &id,
+                &last,
+                &report.batches,
+                &report.rows,
+                &serde_json::to_value(&report.counts).expect("counts serialise"),
+            ],
+        )
+        .await?;
+    Ok(())
+}
+
+/// The audit row of one batch, for a run audited batch by batch.
+fn batch_entry(
+    job: &BatchJob,
+    job_id: Option<i64>,
+    report: &BatchReport,
+    counts: Counts,
+    rows: i64,
+) -> AuditEntry {
+    AuditEntry {
+        action: job.operation.clone(),
+        ticket: Some(job.ticket.clone()),
+        subject_ref: None,
+        fields: counts.keys().cloned().collect(),
+        counts,
+        detail: serde_json::json!({
+            "scope": job.scope,
+            "table": job.table.to_string(),
+            "batch": report.batches,
+            "rows": rows,
+            "job": job_id,
+        }),
+    }
 }
 
 /// Close job `id`: its work is done (a later run of the same job starts afresh).
@@ -584,6 +557,15 @@ pub(super) async fn unfinished_params(
         )
         .await?;
     Ok(row.and_then(|r| r.get::<_, Option<Vec<String>>>(0)))
+}
+
+/// A batch found: its first and last key, how many keys lie between them, and
+/// (for [`BatchMode::Keys`]) every key.
+struct Found {
+    first: Vec<String>,
+    last: Vec<String>,
+    span: i64,
+    keys: Vec<Vec<String>>,
 }
 
 /// The statements that find a job's next batch, built once per run.
@@ -632,6 +614,70 @@ impl Statements {
                 .as_ref()
                 .map(|below| format!(" AND {below}"))
                 .unwrap_or_default(),
+        }
+    }
+
+    /// The next batch after the checkpoint `after`, of at most `wanted` keys, read
+    /// in the batch's transaction; None when no due row is left.
+    async fn next_batch(
+        &self,
+        change: &Change<'_>,
+        cache: &mut StatementCache,
+        mode: BatchMode,
+        job: &BatchJob,
+        after: Option<&[String]>,
+        wanted: i64,
+    ) -> Result<Option<Found>, ChangeError> {
+        let mut params: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = job
+            .params
+            .iter()
+            .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync))
+            .collect();
+        if let Some(last) = after {
+            params.extend(
+                last.iter()
+                    .map(|p| p as &(dyn tokio_postgres::types::ToSql + Sync)),
+            );
+        }
+        let resume = after.is_some();
+        let n = self.key_columns.len();
+        match mode {
+            BatchMode::Keys => {
+                let rows = change
+                    .tx()
+                    .query(&self.keys(resume, wanted), &params)
+                    .await?;
+                let keys: Vec<Vec<String>> = rows
+                    .iter()
+                    .map(|row| (0..n).map(|i| row.get(i)).collect())
+                    .collect();
+                let (Some(first), Some(last)) = (keys.first().cloned(), keys.last().cloned())
+                else {
+                    return Ok(None);
+                };
+                Ok(Some(Found {
+                    first,
+                    last,
+                    span: keys.len() as i64,
+                    keys,
+                }))
+            }
+            BatchMode::Range => {
+                let statement = cache
+                    .prepare(change.tx(), &self.bounds(resume, params.len() + 1))
+                    .await?;
+                let limit = wanted.max(1);
+                params.push(&limit);
+                let Some(row) = change.tx().query_opt(&statement, &params).await? else {
+                    return Ok(None);
+                };
+                Ok(Some(Found {
+                    first: (0..n).map(|i| row.get(i)).collect(),
+                    last: (n..2 * n).map(|i| row.get(i)).collect(),
+                    span: row.get(2 * n),
+                    keys: Vec::new(),
+                }))
+            }
         }
     }
 
