@@ -39,8 +39,8 @@ use crate::ops::retention::{self, Conditions, Population};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change::{
-    self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits, RunLock,
-    RunOptions,
+    self, Batch, BatchJob, BatchMode, BatchSize, BatchStep, ChangeError, Counts, Limits,
+    PrimaryKey, RunLock, RunOptions, StreamOptions, StreamWork, StreamsReport,
 };
 use crate::pg::db::StatementCache;
 
@@ -531,7 +531,7 @@ async fn cohort_tables(
 ) -> anyhow::Result<AnonymiseReport> {
     let mut results = Vec::new();
     for (table, masks) in plans {
-        let mut cohort = match run.conditions.as_ref().and_then(|c| c.get(table)) {
+        let cohort = match run.conditions.as_ref().and_then(|c| c.get(table)) {
             Some(cohort) => cohort.clone(),
             None => {
                 let (rule, plan) = retention::rule_of(rules, table).ok_or_else(|| {
@@ -544,173 +544,76 @@ async fn cohort_tables(
             }
         };
         let name = map.table_name(table);
-        let found = catalog.tables.get(&name).ok_or_else(|| {
-            DerbesError::VerificationFailed(format!("table {name} is not in the database"))
-        })?;
-        let key_types: Vec<String> = masks
-            .key_columns
-            .iter()
-            .map(|c| found.column_type(c).unwrap_or("text").to_owned())
-            .collect();
+        if !catalog.tables.contains_key(&name) {
+            return Err(DerbesError::VerificationFailed(format!(
+                "table {name} is not in the database"
+            ))
+            .into());
+        }
         let scope = format!("{}/{table}", run.rule);
-        let mut mark = CohortMark::read(&*client, &scope).await?;
+        let mark = CohortMark::read(&*client, &scope).await?;
         if masks.key_columns.is_empty() {
             results.push(
                 mask_keyless(client, run, &name, table, masks, &cohort, &scope, &mark).await?,
             );
             continue;
         }
-        let parts = plan_parts(
-            client,
+        let (selection, params) = cohort.selection(&masks.key_columns, &scope, &mark);
+        let job = BatchJob {
+            operation: "anonymise".to_owned(),
+            scope: scope.clone(),
+            table: name.clone(),
+            condition: selection,
+            params,
+            batch_size: run.batch_size,
+            ticket: run.ticket.clone(),
+            operator: run.operator.clone(),
+            dry_run: run.dry_run,
+            span_below: None,
+        };
+        let mut work = MaskWork {
+            map,
+            catalog,
             run,
-            &name,
+            rules,
+            table,
             masks,
-            &key_types,
-            &scope,
-            &mut cohort,
-            &mut mark,
+            cohort,
+            mark,
+        };
+        let streams = change::run_streams(
+            client,
+            catalog,
+            &run.limits,
+            &job,
+            &mut work,
+            &StreamOptions {
+                streams: if run.connect.is_some() { run.jobs } else { 1 },
+                // The checkpoint row of each batch keeps the running counts; the
+                // run gets one audit row per table below, in the transaction that
+                // closes every stream's job.
+                batches: RunOptions {
+                    audit_each_batch: false,
+                    leave_open: true,
+                    ..RunOptions::default()
+                },
+                rows: None,
+            },
         )
-        .await?;
-
-        if parts.len() > 1 {
-            let template = BatchJob {
-                operation: "anonymise".to_owned(),
-                scope: scope.clone(),
-                table: name.clone(),
-                condition: String::new(),
-                params: Vec::new(),
-                batch_size: run.batch_size,
-                ticket: run.ticket.clone(),
-                operator: run.operator.clone(),
-                dry_run: run.dry_run,
-                span_below: None,
-            };
-            let jobs: Vec<(String, Vec<String>)> = parts
-                .iter()
-                .map(|part| (part.scope.clone(), part.params.clone()))
-                .collect();
-            change::open_streams(client, &template, &jobs).await?;
-        }
-        let mut extra = Vec::new();
-        for _ in 1..parts.len() {
-            let connect = run.connect.as_ref().ok_or_else(|| {
-                DerbesError::Usage(format!(
-                    "{scope} was cut into {} streams by `anonymise --rule --jobs` and stopped: \
-                     finish it with `derbes anonymise --rule {}`, then run this again",
-                    parts.len(),
-                    run.rule
-                ))
-            })?;
-            let more = connect().await?;
-            for rule in rules {
-                retention::prepare(&more, map, catalog, rule, Population::Everyone).await?;
-            }
-            extra.push(more);
-        }
-        let clients = std::iter::once(&mut *client).chain(extra.iter_mut());
-        let streams = parts.iter().zip(clients).map(|(part, client)| {
-            let job = BatchJob {
-                operation: "anonymise".to_owned(),
-                scope: part.scope.clone(),
-                table: name.clone(),
-                condition: part.condition.clone(),
-                params: part.params.clone(),
-                batch_size: run.batch_size,
-                ticket: run.ticket.clone(),
-                operator: run.operator.clone(),
-                dry_run: run.dry_run,
-                span_below: part.span_below.clone(),
-            };
-            let key_types = key_types.clone();
-            async move {
-                let mut step = MaskBatch {
-                    table: table.clone(),
-                    masks,
-                    key_types,
-                    condition: job.condition.clone(),
-                    params: job.params.clone(),
-                    progress: run.progress,
-                    masked: 0,
-                    deleted: 0,
-                    batches: 0,
-                    statements: StatementCache::default(),
-                };
-                change::run_batches_with(
-                    client,
-                    catalog,
-                    &run.limits,
-                    &job,
-                    &mut step,
-                    // The checkpoint row of each batch keeps the running counts;
-                    // the run gets one audit row per table below, in the
-                    // transaction that closes every part's job.
-                    &RunOptions {
-                        audit_each_batch: false,
-                        leave_open: true,
-                        ..RunOptions::default()
-                    },
-                )
-                .await
-            }
-        });
-        // A stream that fails stops the others (their open batches roll back);
-        // every part's checkpoint stays for the next run.
-        let outcomes = futures_util::future::try_join_all(streams).await?;
-        drop(extra);
-
-        let mut counts = Counts::new();
-        let (mut batches, mut rows, mut resumed, mut stopped, mut longest) =
-            (0, 0, false, false, 0);
-        for (report, timing) in &outcomes {
-            for (key, n) in &report.counts {
-                *counts.entry(key.clone()).or_default() += n;
-            }
-            batches += report.batches;
-            rows += report.rows;
-            resumed |= report.resumed;
-            stopped |= timing.stopped;
-            longest = longest.max(timing.longest_batch_ms);
-        }
+        .await?
+        .outcome?;
+        let counts = streams.counts();
+        let batches = streams.batches();
         // A run cut short leaves its checkpoints and no mark: the next one resumes
-        // it over the same rows. A finished one closes its jobs with its mark and
-        // its audit row, in one transaction.
-        if !run.dry_run && !stopped {
-            crate::fault::point("anonymise.marking");
-            let change = change::begin(client, &run.limits, false).await?;
-            mark_finished(change.tx(), &name, masks, &cohort, &scope, &mark).await?;
-            for (_, timing) in &outcomes {
-                if let Some(id) = timing.job_id {
-                    change::finish_job(change.tx(), id).await?;
-                }
-            }
-            let entry = AuditEntry {
-                action: "anonymise".to_owned(),
-                ticket: Some(run.ticket.clone()),
-                subject_ref: None,
-                counts: counts.clone(),
-                fields: masks.masked_columns.clone(),
-                detail: serde_json::json!({
-                    "scope": scope,
-                    "table": name.to_string(),
-                    "rule": run.rule,
-                    "batches": batches,
-                    "rows": rows,
-                    "streams": parts.len(),
-                    "resumed": resumed,
-                    "pseudonymised": masks.pseudonymised,
-                }),
-            };
-            if batches > 0 {
-                change.commit(&run.operator, &entry).await?;
-            } else {
-                crate::pg::db::finish(change.into_transaction(), false).await?;
-            }
+        // it over the same rows.
+        if !run.dry_run && !streams.stopped() {
+            work.close(client, &name, &scope, &streams).await?;
         }
         let mut result = result_of(table, masks);
-        result.longest_batch_ms = longest;
+        result.longest_batch_ms = streams.longest_batch_ms();
         result.batches = batches;
-        result.resumed = resumed;
-        result.streams = parts.len();
+        result.resumed = streams.resumed();
+        result.streams = streams.runs.len();
         result.masked = counts.get(&format!("{table}.masked")).copied().unwrap_or(0) as u64;
         result.deleted = counts
             .get(&format!("{table}.deleted"))
@@ -793,43 +696,36 @@ async fn mask_keyless(
     Ok(result)
 }
 
-/// One stream of a table's cohort: its job scope, and its condition (the cohort's
-/// selection, within the stream's key range) with its text parameters.
-#[derive(Debug)]
-struct Part {
-    scope: String,
-    condition: String,
-    params: Vec<String>,
-    /// The stream's upper bound on the key index (`BatchJob::span_below`).
-    span_below: Option<String>,
+/// What the stream runner needs of one table's cohort: a [`MaskBatch`] per stream,
+/// each further stream's connection with the rule's holds computed in it, and the
+/// cut-off and mark an unfinished run started with (taken into `cohort` and
+/// `mark`, which the finished run's mark then follows).
+struct MaskWork<'a> {
+    map: &'a DataMap,
+    catalog: &'a Catalog,
+    run: &'a CohortRun<'a>,
+    rules: &'a [retention::RulePlan],
+    /// The table's name in the data map.
+    table: &'a str,
+    masks: &'a TableMasks,
+    cohort: Cohort,
+    mark: CohortMark,
 }
 
-/// The streams of one table's cohort. An unfinished run is resumed as it was cut
-/// (one job, or its streams `<scope>#k/N`), with the cut-off and mark it started
-/// with (into `cohort` and `mark`). Otherwise, with `run.jobs` > 1, the cohort is
-/// cut into key ranges (`change::cut_into_streams`).
-#[allow(clippy::too_many_arguments)]
-async fn plan_parts(
-    client: &Client,
-    run: &CohortRun<'_>,
-    table: &TableName,
-    masks: &TableMasks,
-    key_types: &[String],
-    scope: &str,
-    cohort: &mut Cohort,
-    mark: &mut CohortMark,
-) -> anyhow::Result<Vec<Part>> {
-    let n = cohort.params.len();
-    // The selection's own parameters, as a run started them: cohort, mark.
-    let restore = |started: &[String], cohort: &mut Cohort, mark: &mut CohortMark| {
+impl MaskWork<'_> {
+    /// Take in the selection's own parameters as a run started them (cohort, then
+    /// mark: its cut-off, scope and generation); false when they do not fit.
+    fn restore(&mut self, started: &[String]) -> bool {
+        let n = self.cohort.params.len();
+        let scope = format!("{}/{}", self.run.rule, self.table);
         let generation = started.get(n + 2).and_then(|g| g.parse().ok());
         match generation {
             Some(generation)
                 if started.len() == n + 3
-                    && started.get(n + 1).map(String::as_str) == Some(scope) =>
+                    && started.get(n + 1).map(String::as_str) == Some(scope.as_str()) =>
             {
-                cohort.params = started[..n].to_vec();
-                *mark = CohortMark {
+                self.cohort.params = started[..n].to_vec();
+                self.mark = CohortMark {
                     cutoff: started[n].clone(),
                     generation,
                 };
@@ -837,55 +733,97 @@ async fn plan_parts(
             }
             _ => false,
         }
-    };
-    if let Some(started) = change::unfinished_params(client, "anonymise", scope).await? {
-        if restore(&started, cohort, mark) {
-            let (condition, params) = cohort.selection(&masks.key_columns, scope, mark);
-            return Ok(vec![Part {
-                scope: scope.to_owned(),
-                condition,
-                params,
-                span_below: None,
-            }]);
+    }
+    /// Close the finished run of the table's cohort (`name`, job `scope`): its
+    /// mark, every stream's job and its audit row, in one transaction, so a kill
+    /// before it resumes the run instead of losing the mark.
+    async fn close(
+        &self,
+        client: &mut Client,
+        name: &TableName,
+        scope: &str,
+        streams: &StreamsReport,
+    ) -> anyhow::Result<()> {
+        let (run, masks) = (self.run, self.masks);
+        crate::fault::point("anonymise.marking");
+        let change = change::begin(client, &run.limits, false).await?;
+        mark_finished(change.tx(), name, masks, &self.cohort, scope, &self.mark).await?;
+        streams.finish(change.tx()).await?;
+        let batches = streams.batches();
+        let entry = AuditEntry {
+            action: "anonymise".to_owned(),
+            ticket: Some(run.ticket.clone()),
+            subject_ref: None,
+            counts: streams.counts(),
+            fields: masks.masked_columns.clone(),
+            detail: serde_json::json!({
+                "scope": scope,
+                "table": name.to_string(),
+                "rule": run.rule,
+                "batches": batches,
+                "rows": streams.rows(),
+                "streams": streams.runs.len(),
+                "resumed": streams.resumed(),
+                "pseudonymised": masks.pseudonymised,
+            }),
+        };
+        if batches > 0 {
+            change.commit(&run.operator, &entry).await?;
+        } else {
+            crate::pg::db::finish(change.into_transaction(), false).await?;
+        }
+        Ok(())
+    }
+}
+
+impl<'a> StreamWork for MaskWork<'a> {
+    type Step = MaskBatch<'a>;
+    type Error = anyhow::Error;
+
+    fn step(&self, job: &BatchJob, key: &PrimaryKey) -> MaskBatch<'a> {
+        MaskBatch {
+            table: self.table.to_owned(),
+            masks: self.masks,
+            key_types: key.types.clone(),
+            condition: job.condition.clone(),
+            params: job.params.clone(),
+            progress: self.run.progress,
+            masked: 0,
+            deleted: 0,
+            batches: 0,
+            statements: StatementCache::default(),
         }
     }
-    let keys = masks.key_columns.len();
-    let mut streams = change::unfinished_streams(client, "anonymise", scope, n + 3, keys).await?;
-    for stream in &streams {
-        if !restore(&stream.params, cohort, mark) {
-            return Err(DerbesError::Usage(format!(
-                "the unfinished run {} was started by another data map: finish it with that one",
-                stream.scope
+
+    async fn connect(&self, streams: usize) -> anyhow::Result<Client> {
+        let connect = self.run.connect.as_ref().ok_or_else(|| {
+            DerbesError::Usage(format!(
+                "{}/{} was cut into {streams} streams by `anonymise --rule --jobs` and stopped: \
+                 finish it with `derbes anonymise --rule {}`, then run this again",
+                self.run.rule, self.table, self.run.rule
             ))
-            .into());
+        })?;
+        let more = connect().await?;
+        for rule in self.rules {
+            retention::prepare(&more, self.map, self.catalog, rule, Population::Everyone).await?;
         }
+        Ok(more)
     }
-    let (selection, params) = cohort.selection(&masks.key_columns, scope, mark);
-    if streams.is_empty() {
-        let jobs = if run.connect.is_some() { run.jobs } else { 1 };
-        streams = change::cut_into_streams(
-            client,
-            table,
-            &masks.key_columns,
-            &selection,
-            &params,
-            jobs,
-            scope,
-        )
-        .await?;
+
+    fn resume_whole(&mut self, started: &[String]) -> Option<Vec<String>> {
+        self.restore(started).then(|| started.to_vec())
     }
-    Ok(streams
-        .iter()
-        .map(|stream| {
-            let within = stream.condition(&masks.key_columns, key_types, &selection);
-            Part {
-                scope: stream.scope.clone(),
-                condition: within.condition,
-                params: within.params,
-                span_below: within.span_below,
-            }
-        })
-        .collect())
+
+    fn resume_stream(&mut self, stream: &change::Stream) -> anyhow::Result<()> {
+        if self.restore(&stream.params) {
+            return Ok(());
+        }
+        Err(DerbesError::Usage(format!(
+            "the unfinished run {} was started by another data map: finish it with that one",
+            stream.scope
+        ))
+        .into())
+    }
 }
 
 /// Record, in the transaction `tx`, what the finished run of job `scope` masked:

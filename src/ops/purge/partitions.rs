@@ -21,27 +21,29 @@
 
 use tokio_postgres::Client;
 
-use super::{ArchiveTarget, Conditions, PurgeRequest, RulePlan, TableOutcome, TablePlan};
+use super::steps::sanitise;
+use super::{Conditions, PurgeRequest, RulePlan, TableOutcome, TableRun};
 use crate::files::crypto::Recipients;
-use crate::map::{DataMap, TableName};
+use crate::map::TableName;
 use crate::ops::archive::{self, ArchiveRequest, Selection};
 
 const OPERATION: &str = "purge.partition";
 
 /// Drop the table's whole expired partitions. Returns the catalogue ids of the
 /// archives written.
-#[allow(clippy::too_many_arguments)]
 pub(super) async fn purge_expired(
     client: &mut Client,
-    map: &DataMap,
-    request: &PurgeRequest,
-    rule: &RulePlan,
-    table: &TablePlan,
-    conditions: &Conditions,
-    archive: Option<&ArchiveTarget>,
+    run: &TableRun<'_>,
     unconditional: bool,
     done: &mut TableOutcome,
 ) -> anyhow::Result<Vec<i64>> {
+    let TableRun {
+        request,
+        rule,
+        table,
+        conditions,
+        ..
+    } = *run;
     let Some(column) = table.time_column.as_deref() else {
         return Ok(Vec::new());
     };
@@ -125,12 +127,7 @@ pub(super) async fn purge_expired(
         let archived = counts.get("archive").and_then(|a| a.as_i64());
         let ready = prepare_drop(
             client,
-            map,
-            request,
-            rule,
-            table,
-            conditions,
-            archive,
+            run,
             done,
             Detached {
                 job: id,
@@ -233,20 +230,8 @@ pub(super) async fn purge_expired(
     // Then archive those the rule archives, and drop them all in one statement.
     let mut ready = Vec::new();
     for partition in detached {
-        if let Some(one) = prepare_drop(
-            client,
-            map,
-            request,
-            rule,
-            table,
-            conditions,
-            archive,
-            done,
-            partition,
-            &cutoff,
-            unconditional,
-        )
-        .await?
+        if let Some(one) =
+            prepare_drop(client, run, done, partition, &cutoff, unconditional).await?
         {
             archives.extend(one.archive);
             ready.push(one);
@@ -335,20 +320,23 @@ async fn finish_job(
 /// statistics (`pg_class.reltuples`, exact after the VACUUM or ANALYZE that old
 /// partitions have had; counted row by row only when the partition never had one),
 /// so a partition nobody needs to read goes unread.
-#[allow(clippy::too_many_arguments)]
 async fn prepare_drop(
     client: &mut Client,
-    map: &DataMap,
-    request: &PurgeRequest,
-    rule: &RulePlan,
-    table: &TablePlan,
-    conditions: &Conditions,
-    archive: Option<&ArchiveTarget>,
+    run: &TableRun<'_>,
     done: &mut TableOutcome,
     detached: Detached,
     cutoff: &str,
     unconditional: bool,
 ) -> anyhow::Result<Option<ReadyToDrop>> {
+    let TableRun {
+        map,
+        request,
+        rule,
+        table,
+        conditions,
+        archive,
+        ..
+    } = *run;
     let Detached {
         job,
         partition,
@@ -393,8 +381,8 @@ async fn prepare_drop(
                 },
                 out: target.dir.join(format!(
                     "purge-{}-{}-{}.age",
-                    super::sanitise(&rule.name),
-                    super::sanitise(&ready.partition.table),
+                    sanitise(&rule.name),
+                    sanitise(&ready.partition.table),
                     chrono::Utc::now().format("%Y%m%dT%H%M%S%.3f")
                 )),
                 overwrite: false,
