@@ -25,5 +25,6 @@ pub mod map;
 pub mod ops;
 pub mod output;
 pub mod pg;
+pub mod stop;
 pub mod terminal;
 pub mod when;

@@ -9,11 +9,28 @@ use derbes::commands::exit_codes::exit_for;
 fn main() {
     let cli = Cli::parse_command_line();
     init_logging(cli.global.verbose, cli.global.quiet);
+    if let Err(error) = derbes::stop::install() {
+        tracing::warn!("SIGTERM will stop derbes at once, not at a batch boundary: {error}");
+    }
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .expect("a tokio runtime starts");
     let result = runtime.block_on(derbes::commands::run(cli));
+    if derbes::stop::requested() {
+        // The run ended at a batch boundary (or finished its one transaction):
+        // what committed stays, and the same command resumes the rest.
+        if let Err(error) = &result {
+            for line in derbes::pg::db::render_chain(error) {
+                eprintln!("error: {line}");
+            }
+        }
+        eprintln!(
+            "error: stopped by SIGTERM: the batch in progress was committed or rolled back and \
+             nothing is half-done; run the same command again to resume where it stopped"
+        );
+        std::process::exit(1);
+    }
     if let Err(error) = result {
         // A reader that stopped reading (`derbes audit log | head -1`) ends the
         // command quietly, as it would end `cat`.

@@ -14,7 +14,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("exit codes", &["error"]),
     (
         "foundations",
-        &["fault", "free_text", "key_strength", "kz", "when"],
+        &["fault", "free_text", "key_strength", "kz", "stop", "when"],
     ),
     ("data map and schema model", &["map"]),
     ("PostgreSQL", &["pg"]),

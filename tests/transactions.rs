@@ -71,7 +71,7 @@ const EXCEPTIONS: &[Exception] = &[
         reason: "the archive receipt commits the change's transaction itself and keeps or removes the file by the commit's outcome",
     },
     Exception {
-        file: "src/ops/purge.rs",
+        file: "src/ops/purge/keyless.rs",
         marker: "into_transaction",
         places: 2,
         reason: "the archive receipt of a keyless table commits the change's transaction itself; a batch that deleted nothing rolls back without an audit row",

@@ -1779,3 +1779,73 @@ async fn json_off_a_terminal_is_one_line_per_run() {
     assert_eq!(stdout.lines().count(), 1, "{stdout}");
     assert!(serde_json::from_str::<serde_json::Value>(stdout.trim()).is_ok());
 }
+
+/// SIGTERM was not handled: the process died as under `kill -9`. Now the first
+/// SIGTERM stops a purge at its next batch boundary: the batch in progress commits,
+/// the checkpoint stays, the run exits 1 saying it was stopped and how to resume, and
+/// the next run deletes exactly the rest of the due rows. The run pauses inside its
+/// first batch (a fault point) while the test sends the signal, so it lands mid-batch
+/// whatever the machine's speed.
+#[tokio::test]
+async fn sigterm_stops_a_purge_at_a_batch_boundary_and_the_next_run_finishes() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let as_of = as_of_days_ago(0);
+    let cutoff = checked_cutoff(&db, &client, &as_of, "location").await;
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let held = ids(&client, LOCATIONS_HELD, cutoff).await;
+    assert!(due.len() > 20 && !held.is_empty());
+    let before = all_location_ids(&client).await;
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
+        ])
+        .args(["--as-of", &as_of, "--batch-size", "5"])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_OPERATOR", "test-operator")
+        .env("DERBES_FAULT_POINT", "batch.applied")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !flag.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never paused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let status = Process::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    // The signal is taken while the batch is paused; the run then goes on.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    std::fs::remove_file(&flag).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+    assert!(stderr.contains("run the same command again"), "{stderr}");
+    assert!(!flag.exists(), "the run stopped before a second batch");
+    let midway = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&midway).copied().collect();
+    assert!(
+        !gone.is_empty() && gone.len() <= 5,
+        "the one batch in progress committed, no other: {gone:?}"
+    );
+    assert!(gone.is_subset(&due) && held.is_subset(&midway));
+
+    let report = purge_rule(&db, &as_of, "location", &["--yes", "--batch-size", "5"]);
+    let rule = &report["rules"][0];
+    assert_eq!(rule["status"], "done", "{rule}");
+    assert_eq!(rule["tables"][0]["resumed"], true, "{rule}");
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due, "deleted exactly the oracle's rows");
+    assert!(held.is_subset(&after), "no held row was touched");
+    db.cmd().args(["audit", "verify"]).assert().success();
+}

@@ -150,7 +150,7 @@ pub(super) async fn delete_keyless(
     );
     let cutoff = rule.cutoff.to_rfc3339();
     loop {
-        if request.deadline.is_some_and(|d| Instant::now() >= d) {
+        if request.deadline.is_some_and(|d| Instant::now() >= d) || crate::stop::requested() {
             outcome.status = "stopped".to_owned();
             return Ok(());
         }

@@ -343,9 +343,12 @@ async fn run_locked(
         BatchMode::Range => Plans::Generic,
     };
     loop {
+        // At the deadline, or asked to stop (SIGTERM, `crate::stop`): between
+        // batches, so the checkpoint is whole and the next run resumes from it.
         if options
             .deadline
             .is_some_and(|d| std::time::Instant::now() >= d)
+            || crate::stop::requested()
         {
             timing.stopped = true;
             break;
