@@ -253,7 +253,7 @@ impl Iin {
         date.year() - birth.year() - i32::from(!had_birthday)
     }
 
-    /// Under 18 on `date` (POLICY.md 11.1: the service is not for minors).
+    /// Under 18 on `date` (docs/policy.md 11.1: the service is not for minors).
     pub fn is_minor_on(&self, date: NaiveDate) -> bool {
         self.age_on(date) < 18
     }

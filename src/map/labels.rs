@@ -1,5 +1,5 @@
 //! What the subject reads instead of identifiers: every personal-data category of
-//! POLICY.md 2.3 named in Kazakh, Russian and English (the Kazakh follows the
+//! docs/policy.md 2.3 named in Kazakh, Russian and English (the Kazakh follows the
 //! policy's own wording in clause 2.3), and retention periods in words.
 
 use crate::map::{Category, Lang};

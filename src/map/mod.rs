@@ -2,7 +2,7 @@
 //!
 //! A TOML file names the subject table and its identities, how every other table
 //! links to a subject (directly or through a path of tables), each personal column's
-//! category (POLICY.md 2.3), purpose (POLICY.md 4), masking strategy, whether it may
+//! category (docs/policy.md 2.3), purpose (docs/policy.md 4), masking strategy, whether it may
 //! be rectified, retention rules, and what blocking a subject does. Loading checks the
 //! map's own consistency; `map check` ([`crate::ops::map_check`]) checks it against the live database.
 //!
@@ -35,7 +35,7 @@ pub struct DataMap {
     /// Every table holding personal data, by name (`table` or `schema.table`).
     #[serde(default)]
     pub tables: BTreeMap<String, TableSpec>,
-    /// Purposes of processing (POLICY.md 4) with their legal basis, as shown to subjects.
+    /// Purposes of processing (docs/policy.md 4) with their legal basis, as shown to subjects.
     #[serde(default)]
     pub purposes: BTreeMap<String, PurposeSpec>,
     /// Retention rules by name; tables refer to them.
@@ -70,7 +70,7 @@ pub struct SubjectSpec {
     /// The application's own status column, if it has one.
     #[serde(default)]
     pub status: Option<StatusSpec>,
-    /// Birth-date column, for the minor flag (POLICY.md 11.1); the IIN also gives it.
+    /// Birth-date column, for the minor flag (docs/policy.md 11.1); the IIN also gives it.
     #[serde(default)]
     pub birth_date: Option<String>,
     /// Column the subject row was created at, for summaries.
@@ -227,7 +227,7 @@ pub struct ColumnSpec {
     /// warns about where the column is NOT NULL).
     #[serde(default)]
     pub masking: Option<Masking>,
-    /// May the subject have it changed (`rectify`, POLICY.md 6.2.3, 8.2)?
+    /// May the subject have it changed (`rectify`, docs/policy.md 6.2.3, 8.2)?
     #[serde(default)]
     pub rectify: bool,
     /// Why it may not be changed, shown when `rectify` refuses (e.g. "records of issued loans, 8.2").
@@ -274,7 +274,7 @@ impl ValueMeaning {
     }
 }
 
-/// Personal-data categories of POLICY.md 2.3.
+/// Personal-data categories of docs/policy.md 2.3.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Category {
@@ -455,7 +455,7 @@ pub enum Masking {
     /// holds the key can re-link.
     Hmac,
     /// Coarsen: dates to the month or year, birth dates to the year, IPs to the /24
-    /// (/48), amounts to a range, locations to ~1 km, text to a prefix (POLICY.md 2.5).
+    /// (/48), amounts to a range, locations to ~1 km, text to a prefix (docs/policy.md 2.5).
     Generalise(Option<String>),
     /// Keep `keep` characters: the first ones, or the last ones with `from_end`.
     Truncate { keep: u32, from_end: bool },
@@ -600,7 +600,7 @@ fn check_values(
     Ok(())
 }
 
-/// A language of the subject's summary (POLICY.md: the policy is in Kazakh; Law
+/// A language of the subject's summary (docs/policy.md: the policy is in Kazakh; Law
 /// 94-V binds a Kazakh operator; Russian is the other official language).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -859,7 +859,7 @@ pub struct Ledgers {
     pub policy: Option<PolicyLedger>,
 }
 
-/// Where policy versions and the per-subject notices of them live (POLICY.md
+/// Where policy versions and the per-subject notices of them live (docs/policy.md
 /// 10.2-10.5): a table of versions (it holds no personal data, so it need not be
 /// mapped) and a mapped table of notices, one row per subject and version, whose
 /// link reaches the subject in one step (derbes inserts into it).
@@ -907,7 +907,7 @@ pub struct LoanLedger {
     pub needs: Option<Vec<String>>,
 }
 
-/// Where consents live (POLICY.md 3.1, 6.1.5).
+/// Where consents live (docs/policy.md 3.1, 6.1.5).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct ConsentLedger {
@@ -919,7 +919,7 @@ pub struct ConsentLedger {
     pub document: Option<String>,
 }
 
-/// Where transfers to third parties are logged (POLICY.md 7.2).
+/// Where transfers to third parties are logged (docs/policy.md 7.2).
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct DisclosureLedger {

@@ -1,4 +1,4 @@
-//! Anonymisation (POLICY.md 1, 2.5): the data map's masking strategies applied
+//! Anonymisation (docs/policy.md 1, 2.5): the data map's masking strategies applied
 //! without deleting the subject, to one subject or to a cohort.
 //!
 //! One subject: one change transaction (subject row locked, one `UPDATE` per

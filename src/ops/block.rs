@@ -1,4 +1,4 @@
-//! Account blocking (POLICY.md 5.3, 5.7): find many subjects at once, then block or
+//! Account blocking (docs/policy.md 5.3, 5.7): find many subjects at once, then block or
 //! unblock them in one transaction as the data map's `[block]` section declares.
 //!
 //! Finding is set-based: one query per identity kind (`= ANY` over an array of every

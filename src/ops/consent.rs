@@ -1,4 +1,4 @@
-//! Consent (POLICY.md 3.1, 6.1.5; Law 94-V Art. 8): list a subject's consents,
+//! Consent (docs/policy.md 3.1, 6.1.5; Law 94-V Art. 8): list a subject's consents,
 //! withdraw one, grant one, through the data map's consent ledger
 //! (`[ledgers].consents`).
 //!

@@ -1,4 +1,4 @@
-//! Transfers of a subject's data to third parties (POLICY.md 7.2): recording one in
+//! Transfers of a subject's data to third parties (docs/policy.md 7.2): recording one in
 //! the application's disclosure ledger (`[ledgers] disclosures` of the data map)
 //! and listing them.
 //!

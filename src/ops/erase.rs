@@ -1,4 +1,4 @@
-//! Erasure of one subject (POLICY.md 8.1, Law 94-V Art. 24(1)(4)): archive, then
+//! Erasure of one subject (docs/policy.md 8.1, Law 94-V Art. 24(1)(4)): archive, then
 //! delete or depersonalise, verified before commit, all in one transaction.
 //!
 //! The steps, in one REPEATABLE READ change (`change::begin_snapshot`) with the

@@ -1,4 +1,4 @@
-//! The subject-access bundle (POLICY.md 2.3, 4, 7.2; Law 94-V Art. 24(1)(1)).
+//! The subject-access bundle (docs/policy.md 2.3, 4, 7.2; Law 94-V Art. 24(1)(1)).
 //!
 //! [`write_bundle`] reads everything the data map says belongs to one subject,
 //! through every table's link path, and writes it through the one tar writer
@@ -508,7 +508,7 @@ fn disclosed_to(summary: &SubjectSummary, category: Category) -> Vec<&Disclosure
         .collect()
 }
 
-/// `data.json`: the subject's data by category (POLICY.md 2.3): where each category
+/// `data.json`: the subject's data by category (docs/policy.md 2.3): where each category
 /// is held and on what grounds, who received it, how many records hold it, and the
 /// CSV members and columns the values are in; then the consent history and every
 /// transfer. It holds no row itself (the rows are in the table parts), so its size

@@ -1,4 +1,4 @@
-//! Policy versions and the notice of each to the subjects (POLICY.md 10.2-10.5).
+//! Policy versions and the notice of each to the subjects (docs/policy.md 10.2-10.5).
 //!
 //! A change of the policy is announced in every user's personal cabinet (10.2); the
 //! user may agree or object by email (10.3, 10.4); no objection counts as consent

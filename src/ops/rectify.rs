@@ -1,4 +1,4 @@
-//! Rectification (POLICY.md 6.2.3, 8.2; Law 94-V Art. 24(1)(2)): change a subject's
+//! Rectification (docs/policy.md 6.2.3, 8.2; Law 94-V Art. 24(1)(2)): change a subject's
 //! personal data on their request, one field at a time, each value checked for its
 //! category, in one change transaction with one audit row.
 //!

@@ -1,5 +1,5 @@
 //! Subjects' requests with their legal deadlines, and personal-data breaches with
-//! the deadline for telling the authorised body (POLICY.md 5.7, 6.2.6; Law 94-V).
+//! the deadline for telling the authorised body (docs/policy.md 5.7, 6.2.6; Law 94-V).
 //!
 //! A request names its subject as `table:key` (never an identity in clear), gets a
 //! due date on a working-day calendar ([`crate::kz::calendar`]) when opened, and is

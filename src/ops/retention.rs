@@ -1,4 +1,4 @@
-//! The one retention decision (POLICY.md 8.1, Law 94-V Art. 5 and AML/CFT Art. 5):
+//! The one retention decision (docs/policy.md 8.1, Law 94-V Art. 5 and AML/CFT Art. 5):
 //! for any row of a mapped table, whether it is due under its table's retention
 //! rule as of a time, and which hold keeps it. Every command that destroys or
 //! changes data by age asks here and nowhere else: `purge` (delete, archive, mask),

@@ -37,7 +37,7 @@ pub struct SubjectSummary {
     pub identity: Vec<IdentityField>,
     pub status: SubjectStatus,
     pub birth_date: Option<NaiveDate>,
-    /// Under 18 by the IIN or the birth date (POLICY.md 11.1).
+    /// Under 18 by the IIN or the birth date (docs/policy.md 11.1).
     pub minor: bool,
     pub categories: Vec<CategoryHeld>,
     /// Loans not yet repaid; None when the map has no loan ledger.

@@ -993,3 +993,31 @@ async fn block_list_lists_the_blocks_as_blocks_does() {
         .code(2)
         .stderr(predicate::str::contains("argument 2"));
 }
+
+/// `block list` showed `borrowers:900002` where on-call had looked the person up by
+/// phone; with the data map at hand it now shows the subject's masked IIN beside the
+/// key (in JSON as `masked_iin`), never the IIN or the phone in clear.
+#[tokio::test]
+async fn block_list_shows_the_masked_identity_of_each_blocked_subject() {
+    let (db, _client) = db_with_subjects().await;
+    db.cmd()
+        .args(["block", "+7 701 000 00 02", "--reason", "compromised"])
+        .args(["--ticket", "INC-7", "--yes"])
+        .assert()
+        .success();
+    let out = db.cmd().args(["block", "list"]).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("borrowers:900002 (88******0016)"), "{text}");
+    assert!(
+        !text.contains("880330300016") && !text.contains("77010000002"),
+        "{text}"
+    );
+    let out = db
+        .cmd()
+        .args(["--format", "json", "block", "list"])
+        .output()
+        .unwrap();
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["blocks"][0]["masked_iin"], "88******0016", "{json}");
+}

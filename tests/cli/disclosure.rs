@@ -1,4 +1,4 @@
-//! `derbes disclosure record | list` (POLICY.md 7.2): a recorded transfer lands in
+//! `derbes disclosure record | list` (docs/policy.md 7.2): a recorded transfer lands in
 //! the ledger with its audit row and shows in the subject's export, whose summary
 //! names categories and purposes in Kazakh and Russian; bad input changes nothing.
 

@@ -1,4 +1,4 @@
-//! `derbes policy publish | objection | status` (POLICY.md 10.2-10.5): a version
+//! `derbes policy publish | objection | status` (docs/policy.md 10.2-10.5): a version
 //! queues a notice for every active subject and no one else, objections are
 //! recorded on the subject's notice, status counts them; dry runs and bad input
 //! change nothing.

@@ -1849,3 +1849,51 @@ async fn sigterm_stops_a_purge_at_a_batch_boundary_and_the_next_run_finishes() {
     assert!(held.is_subset(&after), "no held row was touched");
     db.cmd().args(["audit", "verify"]).assert().success();
 }
+
+/// An `archive dump` running beside a partition purge made the purge exit with the
+/// server's bare "db error: ERROR: canceling statement due to lock timeout". The
+/// rule's error now reads like every other error derbes prints: the lock was held past
+/// lock_timeout, nothing of that step committed, and how to find the holder. (Another
+/// session's lock on the partitioned table stands in for the dump.)
+#[tokio::test]
+async fn a_partition_purge_stopped_by_a_lock_says_so_and_what_to_do() {
+    let db = TestDb::migrated().await;
+    let as_of = as_of_days_ago(0);
+    let mut holder = db.client().await;
+    let before = server_log_partitions(&holder).await;
+    let tx = holder.transaction().await.unwrap();
+    tx.batch_execute("LOCK TABLE server_logs IN SHARE UPDATE EXCLUSIVE MODE")
+        .await
+        .unwrap();
+    let out = db
+        .cmd()
+        .args(["purge", "--ticket", "RET-1", "--yes", "--format", "json"])
+        .args([
+            "--rule",
+            "server-logs",
+            "--as-of",
+            &as_of,
+            "--lock-timeout",
+            "1s",
+        ])
+        .output()
+        .unwrap();
+    tx.rollback().await.unwrap();
+    assert!(!out.status.success());
+    let report = json(&out.stdout);
+    let error = report["rules"][0]["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("stayed locked by another session"),
+        "{report}"
+    );
+    assert!(error.contains("pg_locks"), "{report}");
+    assert!(!error.contains("db error"), "{report}");
+    assert_eq!(
+        server_log_partitions(&holder).await,
+        before,
+        "no partition was detached"
+    );
+}

@@ -1,4 +1,4 @@
-//! Age-encrypted archives of rows the law says to keep (POLICY.md 8.1): the safety
+//! Age-encrypted archives of rows the law says to keep (docs/policy.md 8.1): the safety
 //! net under erasure and purging, and the only place such rows live on.
 //!
 //! An archive is one age file holding a tar: one CSV per table (cut into parts of

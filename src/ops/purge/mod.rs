@@ -300,7 +300,9 @@ pub async fn purge(
                 return Err(e);
             }
             outcome.status = "failed".to_owned();
-            outcome.error = Some(format!("{e:#}"));
+            // As `main` prints errors: a server error described with its fix (a lock
+            // timeout says who to look for), never the server's bare text.
+            outcome.error = Some(crate::pg::db::render_chain(&e).join(": "));
         }
         outcome.duration_ms = started.elapsed().as_millis() as u64;
         for table in &outcome.tables {
@@ -312,7 +314,10 @@ pub async fn purge(
         if !request.dry_run && outcome.status != "planned" {
             if let Err(e) = run::audit_rule(client, request, &outcome).await {
                 outcome.status = "failed".to_owned();
-                outcome.error = Some(format!("writing the audit row failed: {e:#}"));
+                outcome.error = Some(format!(
+                    "writing the audit row failed: {}",
+                    crate::pg::db::render_chain(&e).join(": ")
+                ));
             }
         }
         report.rules.push(outcome);
