@@ -97,6 +97,24 @@ fn permission_denied(db: &tokio_postgres::error::DbError) -> (String, String) {
         .get()
         .map(|r| crate::map::quote_ident(r))
         .unwrap_or_else(|| "the role derbes connects as".to_owned());
+    // "must be owner of table server_logs": no grant gives what only the owner may
+    // do (detach or drop a partition). The server's words stay in the text, so a
+    // report that quotes it can still be recognised (`commands::roles`).
+    if let Some((kind, name)) = db
+        .message()
+        .strip_prefix("must be owner of ")
+        .and_then(|rest| rest.split_once(' '))
+    {
+        return (
+            format!(
+                "role {role} must be owner of {kind} {name} for this (only its owner may detach or drop its partitions)"
+            ),
+            format!(
+                "grant the {kind}'s owner role to the login that runs this (`GRANT <owner> TO {role};`), \
+                 as `derbes roles --print-sql` explains"
+            ),
+        );
+    }
     // "permission denied for table loans" / "... for schema derbes" / "... sequence x"
     let object = db
         .message()

@@ -534,6 +534,13 @@ const ENV_VARS: &[(&str, &str)] = &[
 /// Connection parameters by libpq keyword.
 type Params = BTreeMap<String, String>;
 
+/// Read a connection string (a URL or libpq keywords) as libpq would, without
+/// connecting or reading the environment: the parameters it sets, or why it is
+/// refused. What `connect` does first; public for the fuzz target (`fuzz/`).
+pub fn parse_connection_string(text: &str) -> Result<BTreeMap<String, String>, ConnectError> {
+    parse_conninfo(text)
+}
+
 fn invalid(reason: impl Into<String>) -> ConnectError {
     ConnectError::InvalidConnectionString {
         reason: reason.into(),
