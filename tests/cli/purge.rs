@@ -1897,3 +1897,78 @@ async fn a_partition_purge_stopped_by_a_lock_says_so_and_what_to_do() {
         "no partition was detached"
     );
 }
+
+/// A batch that waits for a row longer than --lock-timeout (another session holds
+/// it a little longer) is rolled back and run again from the same checkpoint: the
+/// purge finishes, deletes exactly the due rows, and says at -v that it retried.
+#[tokio::test]
+async fn a_batch_stopped_by_a_passing_lock_is_retried_and_the_purge_finishes() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let as_of = as_of_days_ago(0);
+    let cutoff = checked_cutoff(&db, &client, &as_of, "location").await;
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let before = all_location_ids(&client).await;
+    let first_due = *due.first().expect("due rows");
+    let mut holder = db.client().await;
+    let tx = holder.transaction().await.unwrap();
+    tx.execute(
+        "SELECT id FROM locations WHERE id = $1 FOR UPDATE",
+        &[&first_due],
+    )
+    .await
+    .unwrap();
+    let purge = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "-v", "purge", "--ticket", "RET-1", "--yes", "--format", "json",
+        ])
+        .args(["--rule", "location", "--as-of", &as_of, "--batch-size", "7"])
+        .args(["--lock-timeout", "1s"])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the purge waits for the row, hold it past the 1 s lock timeout, then let go
+    // while the retry waits.
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = 'derbes' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the purge never waited for the row"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    tx.rollback().await.unwrap();
+    let out = purge.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("SQLSTATE 55P03") && stderr.contains("retry 1 of 3"),
+        "the retry is logged: {stderr}"
+    );
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due, "deleted exactly the oracle's rows");
+    let report = json(&out.stdout);
+    assert_eq!(report["rules"][0]["status"], "done", "{report}");
+    assert_eq!(
+        report["rules"][0]["deleted"].as_i64().unwrap(),
+        due.len() as i64
+    );
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
