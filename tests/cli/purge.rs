@@ -18,7 +18,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio_postgres::Client;
 
 use crate::archive::{age_keys, wait_for_no_derbes_session};
-use crate::support::{count, database_checksums, reference_map, TestDb};
+use crate::support::cluster::{Cluster, ClusterOptions};
+use crate::support::{count, database_checksums, populate_reference, reference_map, TestDb};
 
 /// The oracle: ids of `locations` rows due under the `location` rule at `cutoff`,
 /// written from the policy, not from derbes' SQL builder.
@@ -66,13 +67,8 @@ async fn all_location_ids(client: &Client) -> BTreeSet<i64> {
         .collect()
 }
 
-/// More old locations, with a subject that gets blocked, one with an open loan and
-/// one with an open request.
-async fn seed(db: &TestDb) -> Client {
-    let client = db.client().await;
-    client
-        .batch_execute(
-            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone) VALUES
+/// Old locations of four subjects; one has an open loan (a hold).
+const SEED_ROWS: &str = "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone) VALUES
                (900001, '880330300016', 'A', 'A', '1988-03-30', 'M', '+77010000001'),
                (900002, '900101300126', 'B', 'B', '1990-01-01', 'M', '+77010000002'),
                (900003, '850505400236', 'C', 'C', '1985-05-05', 'F', '+77010000003'),
@@ -81,8 +77,14 @@ async fn seed(db: &TestDb) -> Client {
                (900010, 900002, 'PURGE-10', 1000, 30, now() - interval '2 years', current_date, 'open');
              INSERT INTO locations (borrower_id, latitude, longitude, recorded_at)
                SELECT 900001 + g % 4, 43.2, 76.9, now() - (g || ' days')::interval
-               FROM generate_series(1, 400) g;",
-        )
+               FROM generate_series(1, 400) g;";
+
+/// More old locations, with a subject that gets blocked, one with an open loan and
+/// one with an open request.
+async fn seed(db: &TestDb) -> Client {
+    let client = db.client().await;
+    client
+        .batch_execute(SEED_ROWS)
         .await
         .expect("test rows insert");
     db.cmd()
@@ -1971,4 +1973,87 @@ async fn a_batch_stopped_by_a_passing_lock_is_retried_and_the_purge_finishes() {
         due.len() as i64
     );
     db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+/// A server restart in the middle of a purge (a failover, a maintenance restart):
+/// the run exits 1 saying the connection was lost, the batches it committed and
+/// their checkpoint stay, and the rerun resumes and deletes exactly the rest of the
+/// due rows; the audit chain verifies. On a throwaway cluster: the shared test
+/// server is never restarted.
+#[tokio::test]
+async fn a_purge_cut_by_a_server_restart_exits_1_and_the_rerun_finishes() {
+    let cluster = Cluster::start(ClusterOptions { tls: false });
+    cluster
+        .client("postgres")
+        .await
+        .batch_execute("CREATE DATABASE purge_restart")
+        .await
+        .unwrap();
+    let conninfo = cluster.conninfo("purge_restart");
+    let mut client = cluster.client("purge_restart").await;
+    populate_reference(&client).await;
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    client.batch_execute(SEED_ROWS).await.unwrap();
+    let as_of = as_of_days_ago(0);
+    let cutoff = cutoff_apart(&client, &as_of, "location").await;
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let before = all_location_ids(&client).await;
+    assert!(due.len() > 14, "several batches are due");
+    let purge = || {
+        let mut purge = Process::new(assert_cmd::cargo::cargo_bin("derbes"));
+        purge
+            .args(["purge", "--ticket", "RET-1", "--yes", "--format", "json"])
+            .args(["--rule", "location", "--as-of", &as_of, "--batch-size", "7"])
+            .env("DATABASE_URL", &conninfo)
+            .env("DERBES_MAP", reference_map())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        purge
+    };
+    // The first batch commits; the server restarts while the second is open.
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let first = purge()
+        .env("DERBES_FAULT_POINT", "batch.applied")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .spawn()
+        .unwrap();
+    wait_for(&flag).await;
+    std::fs::remove_file(&flag).unwrap();
+    wait_for(&flag).await;
+    drop(client);
+    cluster.restart();
+    std::fs::remove_file(&flag).unwrap();
+    let out = first.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let said = format!("{stderr}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(said.contains("connection to PostgreSQL was lost"), "{said}");
+    let client = cluster.client("purge_restart").await;
+    let midway = all_location_ids(&client).await;
+    let gone_midway = before.len() - midway.len();
+    assert!(
+        gone_midway > 0 && gone_midway < due.len(),
+        "the first batch stayed, the open one rolled back ({gone_midway} of {})",
+        due.len()
+    );
+    // The rerun resumes from the checkpoint and finishes.
+    let out = purge().output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)["rules"][0]["tables"][0]["resumed"], true);
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due, "deleted exactly the oracle's rows");
+    crate::support::derbes_cmd()
+        .env("DATABASE_URL", &conninfo)
+        .env("DERBES_MAP", reference_map())
+        .args(["audit", "verify"])
+        .assert()
+        .success();
 }
