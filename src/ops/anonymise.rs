@@ -447,7 +447,15 @@ impl BatchStep for MaskBatch<'_> {
             .masks
             .apply(tx, &filter, &mut self.statements)
             .await
-            .map_err(|e| ChangeError::Database(e.to_string()))?;
+            .map_err(|e| match e {
+                // Named as the change engine names it, so the batch loop runs the
+                // batch again (nothing of it was counted yet).
+                masking::MaskingError::Database {
+                    transient: Some(transient),
+                    ..
+                } => transient,
+                other => ChangeError::Database(other.to_string()),
+            })?;
         self.batches += 1;
         crate::fault::point(&format!("anonymise.batch.{}", self.batches));
         self.masked += applied.masked;

@@ -33,6 +33,7 @@ use crate::kz::identity::{Iin, Sex};
 use crate::map::{quote_ident, Category, DataMap, Masking, TableName, TypeFamily};
 use crate::ops::map_check::{Finding, Severity};
 use crate::pg::catalog::Catalog;
+use crate::pg::change::ChangeError;
 use crate::pg::db::StatementCache;
 
 /// Environment variable holding the masking key when no `--key-file` is given.
@@ -51,7 +52,13 @@ pub enum MaskingError {
     #[error("{0}")]
     Misfit(String),
     #[error("masking {table} failed: {message}; nothing of this step was changed")]
-    Database { table: String, message: String },
+    Database {
+        table: String,
+        message: String,
+        /// The change engine's reading of a rollback that may simply be run again
+        /// (`change::retry_safe`), for a batch loop to retry.
+        transient: Option<ChangeError>,
+    },
 }
 
 /// The secret key of `hmac` and deterministic `fake`. Never printed or logged.
@@ -790,6 +797,7 @@ impl TableMasks {
         let failed = |e: tokio_postgres::Error| MaskingError::Database {
             table: self.table.to_string(),
             message: crate::pg::db::describe(&e),
+            transient: Some(ChangeError::from(&e)).filter(crate::pg::change::retry_safe),
         };
         let mut applied = Applied::default();
         if self.delete {

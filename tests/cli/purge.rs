@@ -18,7 +18,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio_postgres::Client;
 
 use crate::archive::{age_keys, wait_for_no_derbes_session};
-use crate::support::{count, database_checksums, reference_map, TestDb};
+use crate::support::cluster::{Cluster, ClusterOptions};
+use crate::support::{count, database_checksums, populate_reference, reference_map, TestDb};
 
 /// The oracle: ids of `locations` rows due under the `location` rule at `cutoff`,
 /// written from the policy, not from derbes' SQL builder.
@@ -66,13 +67,8 @@ async fn all_location_ids(client: &Client) -> BTreeSet<i64> {
         .collect()
 }
 
-/// More old locations, with a subject that gets blocked, one with an open loan and
-/// one with an open request.
-async fn seed(db: &TestDb) -> Client {
-    let client = db.client().await;
-    client
-        .batch_execute(
-            "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone) VALUES
+/// Old locations of four subjects; one has an open loan (a hold).
+const SEED_ROWS: &str = "INSERT INTO borrowers (id, iin, last_name, first_name, birth_date, sex, phone) VALUES
                (900001, '880330300016', 'A', 'A', '1988-03-30', 'M', '+77010000001'),
                (900002, '900101300126', 'B', 'B', '1990-01-01', 'M', '+77010000002'),
                (900003, '850505400236', 'C', 'C', '1985-05-05', 'F', '+77010000003'),
@@ -81,8 +77,14 @@ async fn seed(db: &TestDb) -> Client {
                (900010, 900002, 'PURGE-10', 1000, 30, now() - interval '2 years', current_date, 'open');
              INSERT INTO locations (borrower_id, latitude, longitude, recorded_at)
                SELECT 900001 + g % 4, 43.2, 76.9, now() - (g || ' days')::interval
-               FROM generate_series(1, 400) g;",
-        )
+               FROM generate_series(1, 400) g;";
+
+/// More old locations, with a subject that gets blocked, one with an open loan and
+/// one with an open request.
+async fn seed(db: &TestDb) -> Client {
+    let client = db.client().await;
+    client
+        .batch_execute(SEED_ROWS)
         .await
         .expect("test rows insert");
     db.cmd()
@@ -1896,4 +1898,162 @@ async fn a_partition_purge_stopped_by_a_lock_says_so_and_what_to_do() {
         before,
         "no partition was detached"
     );
+}
+
+/// A batch that waits for a row longer than --lock-timeout (another session holds
+/// it a little longer) is rolled back and run again from the same checkpoint: the
+/// purge finishes, deletes exactly the due rows, and says at -v that it retried.
+#[tokio::test]
+async fn a_batch_stopped_by_a_passing_lock_is_retried_and_the_purge_finishes() {
+    let db = TestDb::migrated().await;
+    let client = seed(&db).await;
+    let as_of = as_of_days_ago(0);
+    let cutoff = checked_cutoff(&db, &client, &as_of, "location").await;
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let before = all_location_ids(&client).await;
+    let first_due = *due.first().expect("due rows");
+    let mut holder = db.client().await;
+    let tx = holder.transaction().await.unwrap();
+    tx.execute(
+        "SELECT id FROM locations WHERE id = $1 FOR UPDATE",
+        &[&first_due],
+    )
+    .await
+    .unwrap();
+    let purge = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "-v", "purge", "--ticket", "RET-1", "--yes", "--format", "json",
+        ])
+        .args(["--rule", "location", "--as-of", &as_of, "--batch-size", "7"])
+        .args(["--lock-timeout", "1s"])
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Once the purge waits for the row, hold it past the 1 s lock timeout, then let go
+    // while the retry waits.
+    let started = Instant::now();
+    loop {
+        let waiting: i64 = client
+            .query_one(
+                "SELECT count(*) FROM pg_stat_activity \
+                 WHERE application_name = 'derbes' AND wait_event_type = 'Lock'",
+                &[],
+            )
+            .await
+            .unwrap()
+            .get(0);
+        if waiting > 0 {
+            break;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the purge never waited for the row"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    tx.rollback().await.unwrap();
+    let out = purge.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("SQLSTATE 55P03") && stderr.contains("retry 1 of 3"),
+        "the retry is logged: {stderr}"
+    );
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due, "deleted exactly the oracle's rows");
+    let report = json(&out.stdout);
+    assert_eq!(report["rules"][0]["status"], "done", "{report}");
+    assert_eq!(
+        report["rules"][0]["deleted"].as_i64().unwrap(),
+        due.len() as i64
+    );
+    db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+/// A server restart in the middle of a purge (a failover, a maintenance restart):
+/// the run exits 1 saying the connection was lost, the batches it committed and
+/// their checkpoint stay, and the rerun resumes and deletes exactly the rest of the
+/// due rows; the audit chain verifies. On a throwaway cluster: the shared test
+/// server is never restarted.
+#[tokio::test]
+async fn a_purge_cut_by_a_server_restart_exits_1_and_the_rerun_finishes() {
+    let cluster = Cluster::start(ClusterOptions { tls: false });
+    cluster
+        .client("postgres")
+        .await
+        .batch_execute("CREATE DATABASE purge_restart")
+        .await
+        .unwrap();
+    let conninfo = cluster.conninfo("purge_restart");
+    let mut client = cluster.client("purge_restart").await;
+    populate_reference(&client).await;
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    client.batch_execute(SEED_ROWS).await.unwrap();
+    let as_of = as_of_days_ago(0);
+    let cutoff = cutoff_apart(&client, &as_of, "location").await;
+    let due = ids(&client, LOCATIONS_DUE, cutoff).await;
+    let before = all_location_ids(&client).await;
+    assert!(due.len() > 14, "several batches are due");
+    let purge = || {
+        let mut purge = Process::new(assert_cmd::cargo::cargo_bin("derbes"));
+        purge
+            .args(["purge", "--ticket", "RET-1", "--yes", "--format", "json"])
+            .args(["--rule", "location", "--as-of", &as_of, "--batch-size", "7"])
+            .env("DATABASE_URL", &conninfo)
+            .env("DERBES_MAP", reference_map())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        purge
+    };
+    // The first batch commits; the server restarts while the second is open.
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let first = purge()
+        .env("DERBES_FAULT_POINT", "batch.applied")
+        .env("DERBES_FAULT_PAUSE", &flag)
+        .spawn()
+        .unwrap();
+    wait_for(&flag).await;
+    std::fs::remove_file(&flag).unwrap();
+    wait_for(&flag).await;
+    drop(client);
+    cluster.restart();
+    std::fs::remove_file(&flag).unwrap();
+    let out = first.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let said = format!("{stderr}{}", String::from_utf8_lossy(&out.stdout));
+    assert!(said.contains("connection to PostgreSQL was lost"), "{said}");
+    let client = cluster.client("purge_restart").await;
+    let midway = all_location_ids(&client).await;
+    let gone_midway = before.len() - midway.len();
+    assert!(
+        gone_midway > 0 && gone_midway < due.len(),
+        "the first batch stayed, the open one rolled back ({gone_midway} of {})",
+        due.len()
+    );
+    // The rerun resumes from the checkpoint and finishes.
+    let out = purge().output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)["rules"][0]["tables"][0]["resumed"], true);
+    let after = all_location_ids(&client).await;
+    let gone: BTreeSet<i64> = before.difference(&after).copied().collect();
+    assert_eq!(gone, due, "deleted exactly the oracle's rows");
+    crate::support::derbes_cmd()
+        .env("DATABASE_URL", &conninfo)
+        .env("DERBES_MAP", reference_map())
+        .args(["audit", "verify"])
+        .assert()
+        .success();
 }

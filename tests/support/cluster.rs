@@ -254,6 +254,21 @@ impl Cluster {
         std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
     }
 
+    /// Restarts the server on its port (fast shutdown: every session is ended, as
+    /// in a failover or a maintenance restart), waiting until it accepts connections.
+    pub fn restart(&self) {
+        let restarted = self
+            .owner
+            .command(self.bin_dir.join("pg_ctl"), self.dir.path())
+            .arg("--pgdata")
+            .arg(&self.data_dir)
+            .arg("--log")
+            .arg(self.dir.path().join("server.log"))
+            .args(["--mode", "fast", "--wait", "--timeout", "60", "restart"])
+            .output();
+        check("pg_ctl restart", restarted);
+    }
+
     /// Picks a free port and starts the server, retrying if another process takes
     /// the port between the check and the bind.
     fn start_server(&mut self, tls: bool) {

@@ -309,7 +309,7 @@ fn generator_fingerprint() -> &'static [u8] {
     .as_bytes()
 }
 
-async fn populate_reference(client: &Client) {
+pub async fn populate_reference(client: &Client) {
     derbes::ops::sample::load_reference_schema(client)
         .await
         .expect("reference schema loads");

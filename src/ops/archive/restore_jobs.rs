@@ -493,7 +493,7 @@ async fn load(
             let Some(piece) = piece else {
                 return anyhow::Ok(());
             };
-            let rows = load_member(&mut client, run, &piece).await?;
+            let rows = load_member_retrying(&mut client, run, &piece).await?;
             let mut state = run.progress.lock();
             state.remaining[piece.table] -= 1;
             state.in_flight[piece.table] -= 1;
@@ -561,13 +561,52 @@ fn read_members(
     Ok(())
 }
 
+/// [`load_member`], run again when the server rolled its transaction back for a
+/// transient reason ([`change::retry_safe`]): the member's rows and record commit
+/// together or not at all, so a rolled-back load leaves nothing to undo.
+async fn load_member_retrying(
+    client: &mut Client,
+    run: &Run<'_>,
+    piece: &Piece,
+) -> anyhow::Result<u64> {
+    let mut retries = 0;
+    loop {
+        let last_try = retries == change::RETRIES;
+        match load_member(client, run, piece, last_try).await {
+            Err(error) if !last_try => match error.downcast_ref::<change::ChangeError>() {
+                Some(transient) if change::retry_safe(transient) => {
+                    retries += 1;
+                    let what = format!(
+                        "restoring {}: member {}",
+                        run.tables[piece.table], piece.member
+                    );
+                    change::wait_before(retries, &what, transient).await;
+                }
+                _ => return Err(error),
+            },
+            loaded => return loaded,
+        }
+    }
+}
+
 /// Load one member in its own transaction with its `derbes.jobs` record; the rows
-/// loaded (0 when another run had already loaded it).
-async fn load_member(client: &mut Client, run: &Run<'_>, piece: &Piece) -> anyhow::Result<u64> {
+/// loaded (0 when another run had already loaded it). Unless `last_try`, a database
+/// error that [`change::retry_safe`] allows to retry comes back as that
+/// [`change::ChangeError`], for [`load_member_retrying`].
+async fn load_member(
+    client: &mut Client,
+    run: &Run<'_>,
+    piece: &Piece,
+    last_try: bool,
+) -> anyhow::Result<u64> {
     let table = &run.tables[piece.table];
     let target = &run.targets[piece.table];
     let member = piece.member.as_str();
     let failed = |e: tokio_postgres::Error| -> anyhow::Error {
+        let classified = change::ChangeError::from(&e);
+        if !last_try && change::retry_safe(&classified) {
+            return classified.into();
+        }
         if crate::pg::db::connection_lost(&e) {
             // Not a refusal: the session is gone (exit 1, with the advice).
             return anyhow::Error::new(e).context(format!(

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use tokio_postgres::{Client, Transaction};
 
+use super::retry::{self, retry_safe, RETRIES};
 use super::{begin_with, Change, ChangeError, Commit, Limits, Plans, RunLock};
 use crate::map::{quote_ident, TableName};
 use crate::pg::audit::AuditEntry;
@@ -353,22 +354,49 @@ async fn run_locked(
             timing.stopped = true;
             break;
         }
-        let started = std::time::Instant::now();
         let wanted = sizer.next();
-        let change = begin_with(client, limits, job.dry_run, commit, plans).await?;
-        let found = statements
-            .next_batch(&change, &mut cache, mode, job, last_key.as_deref(), wanted)
-            .await?;
-        let Some(found) = found else {
-            drop(change);
+        let mut started;
+        let mut retries = 0;
+        // Up to the step's work, a batch whose transaction the server rolled back
+        // for a transient reason runs again from the same checkpoint. Once the step
+        // has applied, a failure is final: the step has counted its work (an
+        // archive step has written its file), and a commit's fate may be unknown.
+        let attempt = loop {
+            started = std::time::Instant::now();
+            let attempt = async {
+                let change = begin_with(client, limits, job.dry_run, commit, plans).await?;
+                let found = statements
+                    .next_batch(&change, &mut cache, mode, job, last_key.as_deref(), wanted)
+                    .await?;
+                let Some(found) = found else {
+                    return Ok(None);
+                };
+                let batch = Batch {
+                    first: &found.first,
+                    last: &found.last,
+                    keys: &found.keys,
+                };
+                let counts = step.apply(change.tx(), &batch).await?;
+                Ok::<_, ChangeError>(Some((change, found, counts)))
+            }
+            .await;
+            match attempt {
+                Err(error) if retries < RETRIES && retry_safe(&error) => {
+                    retries += 1;
+                    let what = format!(
+                        "{} {}: batch {}",
+                        job.operation,
+                        job.scope,
+                        report.batches + 1
+                    );
+                    retry::wait_before(retries, &what, &error).await;
+                }
+                attempt => break attempt?,
+            }
+        };
+        let Some((change, found, counts)) = attempt else {
             break;
         };
-        let batch = Batch {
-            first: &found.first,
-            last: &found.last,
-            keys: &found.keys,
-        };
-        let counts = step.apply(change.tx(), &batch).await?;
         let rows = match mode {
             BatchMode::Keys => found.keys.len() as i64,
             BatchMode::Range => counts.values().sum(),

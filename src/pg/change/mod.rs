@@ -32,8 +32,13 @@
 //! key ranges, each its own checkpointed job on its own connection, an unfinished
 //! run resumed as it was cut.
 //!
-//! Here: one change. Beside it: the run lock (`lock`), batched jobs (`batches`)
-//! and the stream runner (`streams`).
+//! A batch whose transaction the server rolled back for a transient reason (a
+//! serialization failure, a deadlock, a lock wait past `lock_timeout`) is run
+//! again from the same checkpoint, at most [`RETRIES`] times with growing waits
+//! ([`retry_safe`] decides, for the archive restore's member loads too).
+//!
+//! Here: one change. Beside it: the run lock (`lock`), batched jobs (`batches`),
+//! the retry rule (`retry`) and the stream runner (`streams`).
 
 use std::collections::HashSet;
 
@@ -45,6 +50,7 @@ use crate::pg::audit::{self, AuditEntry, AuditRecord};
 
 mod batches;
 mod lock;
+mod retry;
 mod streams;
 
 pub use batches::{
@@ -52,6 +58,7 @@ pub use batches::{
     BatchReport, BatchSize, BatchStep, Counts, PrimaryKey, RunOptions, RunTiming,
 };
 pub use lock::RunLock;
+pub use retry::{retry_safe, wait_before, RETRIES};
 pub use streams::{
     run_streams, Stream, StreamCondition, StreamOptions, StreamWork, StreamsReport, StreamsRun,
 };
@@ -111,12 +118,18 @@ impl From<audit::AppendError> for ChangeError {
 
 impl From<tokio_postgres::Error> for ChangeError {
     fn from(error: tokio_postgres::Error) -> ChangeError {
+        ChangeError::from(&error)
+    }
+}
+
+impl From<&tokio_postgres::Error> for ChangeError {
+    fn from(error: &tokio_postgres::Error) -> ChangeError {
         match error.code().map(|c| c.code()) {
             Some("25006") => ChangeError::ReadOnly,
             Some("55P03") => ChangeError::LockTimeout,
             Some("57014") => ChangeError::StatementTimeout,
             Some("40001") | Some("40P01") => ChangeError::Conflict,
-            _ => ChangeError::Database(crate::pg::db::describe(&error)),
+            _ => ChangeError::Database(crate::pg::db::describe(error)),
         }
     }
 }
