@@ -32,32 +32,43 @@ $derbes sample init --borrowers 1000 --seed 42 --as-of 2026-11-01
 $derbes migrate
 $derbes map check
 
+# The DBA: least-privilege group roles from the data map (reviewable SQL, run as the
+# tables' owner), and one login per kind of user: nobody below runs as postgres.
+$derbes roles --print-sql > demo-out/roles.sql
+psql -h 127.0.0.1 -U postgres -d derbes_demo -q -v ON_ERROR_STOP=1 -f demo-out/roles.sql
+for who in support oncall dpo; do
+    psql -h 127.0.0.1 -U postgres -d derbes_demo -q -v ON_ERROR_STOP=1 \
+        -c "DO \$\$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'demo_$who') THEN CREATE ROLE demo_$who LOGIN; END IF; END \$\$" \
+        -c "GRANT derbes_$who TO demo_$who"
+done
+as() { echo "postgres://demo_$1@127.0.0.1:5432/derbes_demo?sslmode=disable"; }
+
 # Support: who is borrower 1, and everything held about them (Law 94-V Art. 24).
-$derbes subject show id:1
-$derbes export id:1 --ticket DEMO-ACCESS-1 --recipient "$recipient" --out demo-out/subject-1.age
+$derbes --db "$(as support)" subject show id:1
+$derbes --db "$(as support)" export id:1 --ticket DEMO-ACCESS-1 --recipient "$recipient" --out demo-out/subject-1.age
 age -d -i demo-out/dpo-key.txt demo-out/subject-1.age | tar -t
 
 # On-call: block two compromised accounts, as a dry run (the real run, rolled back).
-$derbes block id:2 id:3 --reason compromised --ticket DEMO-INC-7 --dry-run
+$derbes --db "$(as oncall)" block id:2 id:3 --reason compromised --ticket DEMO-INC-7 --dry-run
 
 # DPO: archive loan records past their 5 years (archive-then-delete rule) before a purge.
-$derbes archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age --yes
-$derbes archive verify demo-out/loan-records.age --identity demo-out/dpo-key.txt
+$derbes --db "$(as dpo)" archive dump --rule loan-records --ticket DEMO-RET-1 --recipient "$recipient" --out demo-out/loan-records.age --yes
+$derbes --db "$(as dpo)" archive verify demo-out/loan-records.age --identity demo-out/dpo-key.txt
 
 # DPO's nightly retention job, as a dry run: per rule, what is due, the oldest, and
 # what is held back and why (cut-offs pinned to the population's date).
-$derbes purge --dry-run --as-of 2026-11-01 --ticket DEMO-RET-2 \
+$derbes --db "$(as dpo)" purge --dry-run --as-of 2026-11-01 --ticket DEMO-RET-2 \
     --archive-dir demo-out/purge-archives --recipient "$recipient" --key-file demo-out/mask.key
 
-$derbes audit log
-$derbes audit verify
+$derbes --db "$(as dpo)" audit log
+$derbes --db "$(as dpo)" audit verify
 set +x
 
 cat <<EOF
 
 The demo database is ready. To use it from your own shell:
   cargo install --locked --path .
-  export DATABASE_URL="$DATABASE_URL" DERBES_MAP=$DERBES_MAP
+  export DATABASE_URL="$(as support)" DERBES_MAP=$DERBES_MAP   # demo_oncall, demo_dpo for the others
   export DERBES_AUDIT_KEY_FILE=$PWD/demo-out/audit.key   # rectify's audit key
   derbes subject show id:1
 Keys are in demo-out/ (dpo-key.txt opens the export and archives; mask.key is the

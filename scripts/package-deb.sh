@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 version=$(sed -n 's/^version = "\(.*\)"$/\1/p' Cargo.toml | head -n1)
 arch=$(dpkg --print-architecture)
 cargo build --release --locked --quiet
+binary="${CARGO_TARGET_DIR:-target}/release/derbes"
 
 dist=dist
 root=$(mktemp -d)
@@ -19,10 +20,10 @@ mkdir -p "$dist" "$root/DEBIAN" "$root/usr/bin" "$root/usr/share/man/man1" \
     "$root/usr/share/fish/vendor_completions.d" "$root/lib/systemd/system" \
     "$root/usr/share/doc/derbes"
 
-objcopy --only-keep-debug target/release/derbes "$dist/derbes-$version.debug"
+objcopy --only-keep-debug "$binary" "$dist/derbes-$version.debug"
 objcopy --strip-debug --strip-unneeded \
     --add-gnu-debuglink="$dist/derbes-$version.debug" \
-    target/release/derbes "$root/usr/bin/derbes"
+    "$binary" "$root/usr/bin/derbes"
 chmod 0755 "$root/usr/bin/derbes"
 
 for page in completions/man/*.1; do
