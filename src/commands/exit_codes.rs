@@ -168,7 +168,8 @@ pub fn exit_of(cause: &(dyn std::error::Error + 'static)) -> Option<Exit> {
             RequestError::Closed { .. }
             | RequestError::NotExtendable { .. }
             | RequestError::ExtendedAlready { .. } => Some(Refused),
-            RequestError::Append(_) | RequestError::Database(_) => None,
+            RequestError::Change(e) => exit_of(e),
+            RequestError::Database(_) => None,
         };
     }
     if let Some(e) = cause.downcast_ref::<PolicyError>() {
@@ -235,6 +236,13 @@ mod tests {
         assert_eq!(
             exit_for(&anyhow::anyhow!("connection refused")),
             Exit::Error
+        );
+        // Requests and breaches run on the change engine: its refusals keep their codes.
+        assert_eq!(
+            exit_for(&anyhow::Error::new(
+                crate::ops::request::RequestError::Change(lock())
+            )),
+            Exit::LockHeld
         );
         let refused: anyhow::Result<()> =
             Err(DerbesError::Refused("declined".into())).context("blocking");

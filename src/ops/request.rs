@@ -184,7 +184,7 @@ pub enum RequestError {
     /// The change engine refused or failed: a read-only server, a lock or statement
     /// timeout, the audit append or the commit. Nothing was changed.
     #[error(transparent)]
-    Append(#[from] ChangeError),
+    Change(#[from] ChangeError),
     #[error("database error: {}", crate::pg::db::describe(.0))]
     Database(#[from] tokio_postgres::Error),
 }
