@@ -550,6 +550,32 @@ async fn a_killed_purge_resumes_and_finishes_with_exactly_the_due_rows() {
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 
+/// `purge --rule location` in batches of 5, started in the background with its
+/// first batch paused at the `batch.applied` fault point until the test removes
+/// `flag` (the run writes its pid there when it pauses).
+fn paused_location_purge(
+    db: &TestDb,
+    as_of: &str,
+    extra: &[&str],
+    flag: &std::path::Path,
+) -> std::process::Child {
+    Process::new(assert_cmd::cargo::cargo_bin("derbes"))
+        .args([
+            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
+        ])
+        .args(["--as-of", as_of, "--batch-size", "5"])
+        .args(extra)
+        .env("DATABASE_URL", db.conninfo())
+        .env("DERBES_MAP", reference_map())
+        .env("DERBES_OPERATOR", "test-operator")
+        .env("DERBES_FAULT_POINT", "batch.applied")
+        .env("DERBES_FAULT_PAUSE", flag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
 /// Issue 22, defect 7: `purge --max-duration` stops cleanly between batches. The
 /// run pauses inside its first batch (a fault point) until the test has let its
 /// --max-duration pass, so it stops at the next batch boundary whatever the
@@ -569,27 +595,7 @@ async fn a_purge_at_its_max_duration_stops_between_batches_and_the_next_run_fini
     let dir = tempfile::tempdir().unwrap();
     let flag = dir.path().join("paused");
     let max_duration = Duration::from_secs(3);
-    let mut child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
-        .args([
-            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
-        ])
-        .args([
-            "--as-of",
-            &as_of,
-            "--batch-size",
-            "5",
-            "--max-duration",
-            "3s",
-        ])
-        .env("DATABASE_URL", db.conninfo())
-        .env("DERBES_MAP", reference_map())
-        .env("DERBES_OPERATOR", "test-operator")
-        .env("DERBES_FAULT_POINT", "batch.applied")
-        .env("DERBES_FAULT_PAUSE", &flag)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let mut child = paused_location_purge(&db, &as_of, &["--max-duration", "3s"], &flag);
     let started = Instant::now();
     while !flag.exists() {
         if let Some(status) = child.try_wait().unwrap() {
@@ -1800,20 +1806,7 @@ async fn sigterm_stops_a_purge_at_a_batch_boundary_and_the_next_run_finishes() {
     let before = all_location_ids(&client).await;
     let dir = tempfile::tempdir().unwrap();
     let flag = dir.path().join("paused");
-    let child = Process::new(assert_cmd::cargo::cargo_bin("derbes"))
-        .args([
-            "purge", "--ticket", "RET-1", "--yes", "--format", "json", "--rule", "location",
-        ])
-        .args(["--as-of", &as_of, "--batch-size", "5"])
-        .env("DATABASE_URL", db.conninfo())
-        .env("DERBES_MAP", reference_map())
-        .env("DERBES_OPERATOR", "test-operator")
-        .env("DERBES_FAULT_POINT", "batch.applied")
-        .env("DERBES_FAULT_PAUSE", &flag)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let child = paused_location_purge(&db, &as_of, &[], &flag);
     let started = Instant::now();
     while !flag.exists() {
         assert!(started.elapsed() < Duration::from_secs(60), "never paused");
