@@ -17,6 +17,7 @@ pub mod masking;
 pub mod policy;
 pub mod purge;
 pub mod rectify;
+pub mod report;
 pub mod request;
 pub mod resolve;
 pub mod retention;

@@ -7,6 +7,7 @@
 //! elsewhere and there is no script, so it opens the same offline, in a mail
 //! client or from an archive years later, on a phone and printed on A4.
 
+pub mod report;
 pub mod subject_summary;
 
 use maud::{html, Markup, PreEscaped, DOCTYPE};
