@@ -13,7 +13,10 @@ use tokio_postgres::Client;
 
 use crate::archive::age_keys;
 use crate::erase::{mask_key, MASK_KEY as KEY};
-use crate::support::{count, database_checksums, others_checksums, reference_map, TestDb};
+use crate::support::cluster::{Cluster, ClusterOptions};
+use crate::support::{
+    count, database_checksums, others_checksums, populate_reference, reference_map, TestDb,
+};
 
 const IIN: &str = "061211600012";
 
@@ -59,18 +62,15 @@ fn rows_rewritten(before: &[(i64, String)], after: &[(i64, String)]) -> usize {
     before.iter().filter(|row| !after.contains(row)).count()
 }
 
+/// Enough old usage rows for several batches of a cohort run.
+const OLD_USAGE_ROWS: &str = "INSERT INTO usage_events (borrower_id, occurred_at, event, screen) \
+     SELECT b.id, now() - interval '400 days' - g * interval '37 minutes', 'open', 'home' \
+     FROM (SELECT id FROM borrowers ORDER BY id LIMIT 20) b, generate_series(1, 20) g";
+
 async fn cohort_db() -> (TestDb, Client) {
     let db = TestDb::migrated().await;
     let client = db.client().await;
-    // Enough old rows for several batches.
-    client
-        .batch_execute(
-            "INSERT INTO usage_events (borrower_id, occurred_at, event, screen) \
-             SELECT b.id, now() - interval '400 days' - g * interval '37 minutes', 'open', 'home' \
-             FROM (SELECT id FROM borrowers ORDER BY id LIMIT 20) b, generate_series(1, 20) g",
-        )
-        .await
-        .unwrap();
+    client.batch_execute(OLD_USAGE_ROWS).await.unwrap();
     (db, client)
 }
 
@@ -91,10 +91,16 @@ fn cohort_args(batch_size: &str) -> Vec<String> {
 }
 
 fn cohort_process(db: &TestDb, point: &str, pause: Option<&Path>) -> Process {
+    cohort_process_on(&db.conninfo(), point, pause)
+}
+
+/// A cohort run of the `traffic` rule on the database at `conninfo`, stopping (or
+/// pausing, with `pause`) at fault point `point`.
+fn cohort_process_on(conninfo: &str, point: &str, pause: Option<&Path>) -> Process {
     let mut cmd = Process::new(assert_cmd::cargo::cargo_bin("derbes"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("DATABASE_URL", db.conninfo())
+        .env("DATABASE_URL", conninfo)
         .env("DERBES_MAP", reference_map())
         .env("DERBES_FAULT_POINT", point)
         .args(cohort_args("50"))
@@ -208,6 +214,102 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
     assert_eq!(audited, cohort, "the audit row counts every run's rows");
     assert_eq!(audited_batches, batches);
     db.cmd().args(["audit", "verify"]).assert().success();
+}
+
+/// A server restart in the middle of a cohort anonymisation (a failover, a
+/// maintenance restart): the run exits 1 saying the connection was lost, the
+/// batches it committed stay masked with their checkpoint, and the rerun resumes
+/// and masks exactly the rest of the cohort, each row once; the audit chain
+/// verifies. On a throwaway cluster: the shared test server is never restarted.
+#[tokio::test]
+async fn a_cohort_run_cut_by_a_server_restart_exits_1_and_the_rerun_finishes() {
+    let cluster = Cluster::start(ClusterOptions { tls: false });
+    cluster
+        .client("postgres")
+        .await
+        .batch_execute("CREATE DATABASE cohort_restart")
+        .await
+        .unwrap();
+    let conninfo = cluster.conninfo("cohort_restart");
+    let mut client = cluster.client("cohort_restart").await;
+    populate_reference(&client).await;
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    client.batch_execute(OLD_USAGE_ROWS).await.unwrap();
+    let cohort = count(&client, COHORT).await;
+    assert!(cohort > 100, "several batches are due: {cohort}");
+    let before = row_versions(&client).await;
+    // Batch 1 commits; the server restarts while batch 2 is open.
+    let dir = tempfile::tempdir().unwrap();
+    let flag = dir.path().join("paused");
+    let first = cohort_process_on(&conninfo, "anonymise.batch.2", Some(&flag))
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    while !flag.exists() {
+        assert!(started.elapsed() < Duration::from_secs(60), "never paused");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    drop(client);
+    cluster.restart();
+    std::fs::remove_file(&flag).unwrap();
+    let out = first.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("connection to PostgreSQL was lost"),
+        "{stderr}"
+    );
+    let client = cluster.client("cohort_restart").await;
+    let (committed, masked): (i64, i64) = client
+        .query_one(
+            "SELECT batches, rows FROM derbes.jobs WHERE finished_at IS NULL",
+            &[],
+        )
+        .await
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    assert_eq!(committed, 1, "batch 1 stayed, the open batch 2 rolled back");
+    assert!(masked > 0 && masked < cohort, "{masked} of {cohort}");
+    assert_eq!(count(&client, LEFT).await, cohort - masked);
+    // The rerun resumes from the checkpoint and finishes.
+    let out = crate::support::derbes_cmd()
+        .env("DATABASE_URL", &conninfo)
+        .env("DERBES_MAP", reference_map())
+        .args(cohort_args("50"))
+        .args(["--format", "json"])
+        .assert()
+        .success()
+        .get_output()
+        .stdout
+        .clone();
+    let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
+    let usage = report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "usage_events")
+        .unwrap();
+    assert_eq!(usage["resumed"], true, "{report}");
+    assert_eq!(count(&client, LEFT).await, 0, "the whole cohort is masked");
+    let finished: i64 = count(
+        &client,
+        "SELECT rows FROM derbes.jobs WHERE scope = 'traffic/usage_events' AND finished_at IS NOT NULL",
+    )
+    .await;
+    assert_eq!(finished, cohort, "every cohort row masked once");
+    assert_eq!(
+        rows_rewritten(&before, &row_versions(&client).await),
+        cohort as usize,
+        "no row outside the cohort was rewritten, none twice"
+    );
+    crate::support::derbes_cmd()
+        .env("DATABASE_URL", &conninfo)
+        .env("DERBES_MAP", reference_map())
+        .args(["audit", "verify"])
+        .assert()
+        .success();
 }
 
 /// Issue 13: a cohort is masked once. Run again, the rule finds nothing new: no
