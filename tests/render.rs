@@ -3,14 +3,21 @@
 //! `chromium`, which `scripts/ensure-chromium.sh` installs and CI runs), and the
 //! screenshot checked to be a real page with its charts drawn, not a blank one.
 //!
-//! Set `DERBES_RENDER_OUT=DIR` to keep the page and its screenshot there.
+//! The subject's `summary.html` is drawn the same way. Set `DERBES_RENDER_OUT=DIR`
+//! to keep the pages and their screenshots there.
 
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::collections::HashSet;
+
+use chrono::{TimeZone, Utc};
+use derbes::map::{Category, DataMap};
 use derbes::ops::html::report::{example::example, render};
+use derbes::ops::html::subject_summary;
+use derbes::ops::subject::{CategoryHeld, IdentityField, SubjectStatus, SubjectSummary};
 
 const WIDTH: u32 = 1280;
 const HEIGHT: u32 = 2400;
@@ -96,19 +103,23 @@ fn pixels(png: &[u8]) -> (u32, u32, Vec<[u8; 3]>) {
     (info.width, info.height, rgb)
 }
 
-#[test]
-fn the_report_page_renders_with_its_charts_in_headless_chromium() {
-    let scratch = tempfile::tempdir().expect("a scratch directory");
-    let dir = match std::env::var_os("DERBES_RENDER_OUT") {
-        Some(out) => PathBuf::from(out),
-        None => scratch.path().to_owned(),
-    };
+/// Where a page and its screenshot go: `DERBES_RENDER_OUT` when set, else scratch.
+fn output_dir(scratch: &Path) -> PathBuf {
+    let dir = std::env::var_os("DERBES_RENDER_OUT")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| scratch.to_owned());
     std::fs::create_dir_all(&dir).expect("the output directory");
-    let page = dir.join("report.html");
-    let png = dir.join("report.png");
-    let html = render(&example("en"));
-    assert_eq!(html.matches("<svg").count(), CHARTS, "one <svg> per chart");
-    std::fs::write(&page, &html).expect("the page is written");
+    dir
+}
+
+/// `html` written to `NAME.html`, drawn by Chromium into `NAME.png`, and that
+/// screenshot checked to be a page, not a blank one; its pixels for more checks.
+fn draw(name: &str, html: &str) -> Vec<[u8; 3]> {
+    let scratch = tempfile::tempdir().expect("a scratch directory");
+    let dir = output_dir(scratch.path());
+    let page = dir.join(format!("{name}.html"));
+    let png = dir.join(format!("{name}.png"));
+    std::fs::write(&page, html).expect("the page is written");
 
     screenshot(&page, &png, &scratch.path().join("profile"));
 
@@ -119,11 +130,19 @@ fn the_report_page_renders_with_its_charts_in_headless_chromium() {
     let share = not_white as f64 / rgb.len() as f64;
     assert!(
         share > 0.03,
-        "the screenshot is nearly blank: {:.2}% of pixels not white",
+        "{name}: the screenshot is nearly blank: {:.2}% of pixels not white",
         share * 100.0
     );
-    let colours: std::collections::HashSet<[u8; 3]> = rgb.iter().copied().collect();
-    assert!(colours.len() > 32, "only {} colours", colours.len());
+    let colours: HashSet<[u8; 3]> = rgb.iter().copied().collect();
+    assert!(colours.len() > 32, "{name}: only {} colours", colours.len());
+    rgb
+}
+
+#[test]
+fn the_report_page_renders_with_its_charts_in_headless_chromium() {
+    let html = render(&example("en"));
+    assert_eq!(html.matches("<svg").count(), CHARTS, "one <svg> per chart");
+    let rgb = draw("report", &html);
     // The charts were drawn: bars in the first series' colour cover a real area.
     let bars = rgb
         .iter()
@@ -134,4 +153,53 @@ fn the_report_page_renders_with_its_charts_in_headless_chromium() {
         })
         .count();
     assert!(bars > 5_000, "only {bars} pixels of chart bars");
+}
+
+#[test]
+fn the_subjects_summary_renders_in_headless_chromium() {
+    let map = DataMap::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/datamap.toml"))
+        .expect("the reference data map");
+    let field = |column: &str, category, value: &str| IdentityField {
+        column: column.to_owned(),
+        category,
+        value: Some(value.to_owned()),
+    };
+    let held = |category, table: &str, rows| CategoryHeld {
+        category,
+        tables: vec![table.to_owned()],
+        rows,
+        oldest: Some("2021-03-04 10:00:00+00".to_owned()),
+        newest: Some("2026-11-28 09:30:00+00".to_owned()),
+    };
+    let summary = SubjectSummary {
+        subject_ref: "borrowers:42".to_owned(),
+        key: "42".to_owned(),
+        identity: vec![
+            field("iin", Category::Iin, "900501400123"),
+            field("last_name", Category::Name, "Сағындықова"),
+            field("first_name", Category::Name, "Әйгерім"),
+            field("phone", Category::Phone, "+77011234567"),
+        ],
+        status: SubjectStatus {
+            state: "active".to_owned(),
+            reason: None,
+        },
+        birth_date: None,
+        minor: false,
+        categories: vec![
+            held(Category::Name, "borrowers", 1),
+            held(Category::Iin, "borrowers", 1),
+            held(Category::Microcredit, "loans", 3),
+            held(Category::IpAddress, "sessions", 250),
+        ],
+        open_loans: Some(1),
+        consents: Vec::new(),
+        disclosures: Vec::new(),
+        requests: None,
+    };
+    let generated = Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap();
+    draw(
+        "summary",
+        &subject_summary::render(&map, &summary, &[], generated),
+    );
 }

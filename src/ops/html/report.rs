@@ -586,12 +586,12 @@ fn blocks(report: &Report, words: &Words) -> Markup {
             (empty(words.no_active_blocks))
         } @else {
             table.rows {
-                thead { tr { th { (words.reason) } th { (words.rows) } } }
+                thead { tr { th { (words.reason) } th { (words.in_force) } } }
                 tbody {
                     @for active in &figures.active {
                         tr {
                             td data-label=(words.reason) { (active.reason) }
-                            td.num data-label=(words.rows) { (active.count) }
+                            td.num data-label=(words.in_force) { (active.count) }
                         }
                     }
                 }
