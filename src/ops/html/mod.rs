@@ -1,5 +1,6 @@
 //! Pages for people who read without tools: the one layout and stylesheet every
-//! page derbes writes shares (the subject's `summary.html`, the DPO's reports).
+//! page derbes writes shares (the subject's `summary.html`, the DPO's reports),
+//! and the charts the reports draw as inline SVG (`charts`).
 //!
 //! Pages are built with `maud`, which escapes every value put into the markup, so
 //! no text read from the database or the data map can become markup. A page is
@@ -7,6 +8,7 @@
 //! elsewhere and there is no script, so it opens the same offline, in a mail
 //! client or from an archive years later, on a phone and printed on A4.
 
+pub mod charts;
 pub mod report;
 pub mod subject_summary;
 
@@ -14,7 +16,8 @@ use maud::{html, Markup, PreEscaped, DOCTYPE};
 
 /// The stylesheet of every page: readable on a narrow phone screen (wide tables
 /// turn into one block per row) and printed on A4 (each language section starts a
-/// page, the language menu is left out).
+/// page, the language menu is left out); charts scale to the width available
+/// and are never split across pages.
 pub const STYLESHEET: &str = "\
 :root{color-scheme:light}\
 body{font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,'Noto Sans',sans-serif;color:#1b1b1b;background:#fff;max-width:54rem;margin:0 auto;padding:1rem}\
@@ -35,6 +38,15 @@ ol.notes li{margin:.35rem 0;padding-left:2.6rem;text-indent:-2.6rem}\
 ol.notes .label{display:inline-block;width:2.6rem;text-indent:0;font-weight:600}\
 ul{padding-left:1.25rem}\
 section+section{margin-top:3rem;padding-top:1rem;border-top:3px double #999}\
+h3{font-size:1rem;margin:1.25rem 0 .4rem}\
+code{font-size:.9em}\
+.part{margin-top:1.5rem}\
+p.empty{color:#444;font-style:italic}\
+.late{color:#a40000;font-weight:600}\
+figure.chart{margin:.75rem 0 1.25rem;break-inside:avoid}\
+svg.chart{display:block;width:100%;height:auto;max-width:45rem}\
+ul.legend{display:flex;flex-wrap:wrap;gap:.25rem 1rem;list-style:none;padding:0;margin:.25rem 0 .5rem;font-size:.85rem}\
+.swatch{display:inline-block;width:.8em;height:.8em;margin-right:.35em;vertical-align:-.05em;border-radius:2px;print-color-adjust:exact;-webkit-print-color-adjust:exact}\
 @media (max-width:40rem){\
 body{padding:.75rem}\
 table.rows thead{display:none}\
@@ -50,8 +62,9 @@ table.fields tr{display:block;padding:.35rem 0;border-bottom:1px solid #e4e4e4}\
 body{font-size:10pt;max-width:none;padding:0}\
 nav{display:none}\
 section+section{break-before:page;border:0;margin:0;padding:0}\
-tr,li{break-inside:avoid}\
-h2{break-after:avoid}\
+tr,li,figure{break-inside:avoid}\
+h2,h3{break-after:avoid}\
+svg.chart{max-width:100%}\
 a,a.ref{color:inherit;text-decoration:none}\
 }";
 
