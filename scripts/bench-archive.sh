@@ -39,14 +39,8 @@ export PGDATABASE=$BENCH_DB
 export DATABASE_URL="host=$PGHOST user=$PGUSER dbname=$BENCH_DB"
 export DERBES_MAP=examples/datamap.toml DERBES_OPERATOR=bench
 
-cargo build --release --quiet
-DERBES=$PWD/target/release/derbes
-
-if ! psql -Atqc "SELECT 1" "$BENCH_DB" >/dev/null 2>&1; then
-    createdb "$BENCH_DB"
-    "$DERBES" sample init --borrowers "$BENCH_BORROWERS" >/dev/null
-fi
-"$DERBES" migrate >/dev/null
+bench_binary
+borrowers=$(bench_sample_db "host=$PGHOST user=$PGUSER" "$BENCH_DB" "$BENCH_BORROWERS")
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/derbes-bench-archive.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -74,8 +68,8 @@ psql -qc "\copy ($select) to /dev/null (format csv, header)"
 
 pipe_s=() copy_s=() pipe_mbs=() copy_mbs=() pgdump_s=() pgdump_mbs=()
 derbes1_s=() derbes1_mbs=() derbesN_s=() derbesN_mbs=()
-restore1_s=() restore1_mbs=() restoreN_s=() restoreN_mbs=()
-pipe_rss=0 derbes1_rss=0 derbesN_rss=0 pgdump_rss=0 restore1_rss=0 restoreN_rss=0
+restore1_s=() restore1_mbs=() restoreN_s=() restoreN_mbs=() pgrestore_s=() pgrestore_mbs=()
+pipe_rss=0 derbes1_rss=0 derbesN_rss=0 pgdump_rss=0 restore1_rss=0 restoreN_rss=0 pgrestore_rss=0
 max() { awk -v a="$1" -v b="$2" 'BEGIN { print (a > b) ? a : b }'; }
 mbs() { awk -v b="$1" -v s="$2" 'BEGIN { printf "%.2f", (s > 0) ? b / 1e6 / s : 0 }'; }
 
@@ -110,8 +104,9 @@ print(counted.bytes, rows)' > "$work/pipe.count"
 # run_derbes RUN JOBS: one `archive dump --jobs JOBS`, into the derbes1_* or
 # derbesN_* figures.
 run_derbes() {
-    local out="$work/derbes-$1.age" s archived bytes side
+    local out="$work/derbes-$1.age" s archived side
     side=$([ "$2" -eq 1 ] && echo derbes1 || echo derbesN)
+    # shellcheck disable=SC2178 # namerefs to the arrays
     local -n side_s="${side}_s" side_mbs="${side}_mbs" side_rss="${side}_rss"
     /usr/bin/time -v -o "$work/derbes.time" "$DERBES" -q --format json archive dump \
         --table server_logs --where-older-than "$cutoff_iso" --keep 1d --jobs "$2" \
@@ -139,6 +134,7 @@ run_derbes() {
 run_restore() {
     local s loaded side
     side=$([ "$1" -eq 1 ] && echo restore1 || echo restoreN)
+    # shellcheck disable=SC2178 # namerefs to the arrays
     local -n side_s="${side}_s" side_mbs="${side}_mbs" side_rss="${side}_rss"
     psql -qc "DROP SCHEMA IF EXISTS bench_restore CASCADE" 2>/dev/null
     /usr/bin/time -v -o "$work/restore.time" "$DERBES" -q --format json archive restore \
@@ -182,11 +178,37 @@ for i in $(seq 1 "$runs"); do
     fi
     run_copy
 done
+# The restore's baseline: `pg_restore -j N --data-only` of the same rows into the same
+# table (the side table derbes creates, LIKE server_logs: no indexes), emptied before
+# each run. Its input is a directory-format dump of the rows derbes restored
+# (`pg_dump -Fd -Z 0 --data-only -n bench_restore`, made once); pg_restore runs one
+# COPY per table, so with one table its -j N gives one stream.
+run_pgrestore() {
+    local s loaded
+    if [ ! -d "$work/restore-dump" ]; then
+        pg_dump -Fd -Z 0 --data-only -n bench_restore -f "$work/restore-dump" "$BENCH_DB" \
+            || { echo "pg_dump of the restored rows failed" >&2; exit 1; }
+    fi
+    psql -qc "DO \$\$ BEGIN EXECUTE (SELECT 'TRUNCATE ' || string_agg(oid::regclass::text, ', ')
+                FROM pg_class WHERE relnamespace = 'bench_restore'::regnamespace AND relkind = 'r'); END \$\$"
+    /usr/bin/time -v -o "$work/pgrestore.time" pg_restore -j "$jobs" --data-only -d "$BENCH_DB" "$work/restore-dump" \
+        || { echo "pg_restore failed" >&2; exit 1; }
+    loaded=$(psql -Atqc "SELECT sum((xpath('/row/c/text()', query_to_xml('SELECT count(*) AS c FROM ' || oid::regclass, false, true, '')))[1]::text::bigint)
+                         FROM pg_class WHERE relnamespace = 'bench_restore'::regnamespace AND relkind = 'r'")
+    if [ "$loaded" -ne "$rows" ]; then
+        echo "pg_restore loaded $loaded rows, the archive holds $rows" >&2
+        exit 1
+    fi
+    s=$(seconds "$work/pgrestore.time")
+    pgrestore_s+=("$s"); pgrestore_mbs+=("$(mbs "$pipe_bytes" "$s")")
+    pgrestore_rss=$(max "$pgrestore_rss" "$(peak_rss "$work/pgrestore.time")")
+}
 for i in $(seq 1 "$runs"); do
+    # pg_restore fills the side table the derbes run before it left (never first).
     if [ $((i % 2)) -eq 1 ]; then
-        run_restore 1; run_restore "$jobs"
+        run_restore 1; run_restore "$jobs"; run_pgrestore
     else
-        run_restore "$jobs"; run_restore 1
+        run_restore "$jobs"; run_pgrestore; run_restore 1
     fi
 done
 psql -qc "DROP SCHEMA IF EXISTS bench_restore CASCADE" 2>/dev/null
@@ -222,4 +244,19 @@ stat_line "derbes archive restore --jobs $jobs --into: seconds" s %.2f "${restor
 stat_line "derbes archive restore --jobs $jobs --into: MB/s" MB/s %.1f "${restoreN_mbs[@]}"
 mapfile -t ratio < <(ratios "${restoreN_mbs[*]}" "${restore1_mbs[*]}")
 stat_line "ratio derbes restore --jobs $jobs / --jobs 1" x %.2f "${ratio[@]}"
-echo "peak RSS: derbes restore --jobs 1 ${restore1_rss} MB, --jobs $jobs ${restoreN_rss} MB"
+stat_line "pg_restore -j $jobs --data-only: seconds" s %.2f "${pgrestore_s[@]}"
+stat_line "pg_restore -j $jobs --data-only: MB/s" MB/s %.1f "${pgrestore_mbs[@]}"
+mapfile -t restore_ratio < <(ratios "${restoreN_mbs[*]}" "${pgrestore_mbs[*]}")
+stat_line "ratio derbes restore --jobs $jobs / pg_restore -j $jobs (goal>=0.9)" x %.2f "${restore_ratio[@]}"
+echo "peak RSS: derbes restore --jobs 1 ${restore1_rss} MB, --jobs $jobs ${restoreN_rss} MB, pg_restore ${pgrestore_rss} MB"
+
+# scripts/bench.sh's rows (MB/s from the same CSV bytes for every side).
+kib() { awk -v m="$1" 'BEGIN { printf "%.0f", m * 1024 }'; }
+size="$rows rows ($(awk -v b="$pipe_bytes" 'BEGIN { printf "%.0f", b / 1e6 }') MB CSV), $borrowers borrowers"
+if [ -z "${BENCH_ROWS:-}" ]; then
+    mapfile -t dump_ratio < <(ratios "${derbesN_mbs[*]}" "${pgdump_mbs[*]}")
+    bench_record "archive dump --jobs $jobs (MB/s)" "$size" MB/s %.1f "${derbesN_mbs[*]}" \
+        "pg_dump -Fd -j $jobs -Z 0" "${pgdump_mbs[*]}" "${dump_ratio[*]}" ">= 1.02" "$(kib "$derbesN_rss")"
+fi
+bench_record "archive restore --jobs $jobs (MB/s)" "$size" MB/s %.1f "${restoreN_mbs[*]}" \
+    "pg_restore -j $jobs --data-only" "${pgrestore_mbs[*]}" "${restore_ratio[*]}" ">= 0.9" "$(kib "$restoreN_rss")"

@@ -31,28 +31,12 @@ export DERBES_OPERATOR=bench
 PSQL=(psql -X -q -v ON_ERROR_STOP=1 "$DATABASE_URL")
 
 # DERBES_BIN: a binary already built (skips the release build).
-DERBES="${DERBES_BIN:-target/release/derbes}"
-[ -n "${DERBES_BIN:-}" ] || cargo build --release --quiet --bin derbes
-
+bench_binary
 now() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 
 # The database: created with the generator when missing or smaller than asked.
-if ! psql -X -qtA "$SERVER dbname=postgres" -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1; then
-    psql -X -q "$SERVER dbname=postgres" -c "CREATE DATABASE \"$DB\""
-fi
-have=-1
-if [ "$("${PSQL[@]}" -tA -c "SELECT to_regclass('public.borrowers') IS NOT NULL")" = t ]; then
-    have=$("${PSQL[@]}" -tA -c "SELECT count(*) FROM borrowers")
-fi
-if [ "$have" -lt "$BORROWERS" ]; then
-    echo "preparing $DB with $BORROWERS borrowers (once) ..." >&2
-    # A throwaway benchmark database: made afresh (sample init --force only replaces an
-    # untouched sample, and earlier runs wrote audit rows).
-    psql -X -q "$SERVER dbname=postgres" -c "DROP DATABASE \"$DB\" WITH (FORCE)" -c "CREATE DATABASE \"$DB\""
-    "$DERBES" sample init --borrowers "$BORROWERS" >&2
-fi
-"$DERBES" migrate >/dev/null
+BORROWERS=$(bench_sample_db "$SERVER" "$DB" "$BORROWERS")
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
@@ -70,7 +54,7 @@ run_derbes() {
         exit 1
     fi
     local listed
-    listed=$(grep -c '"found_by"' "$work/report.json" || true)
+    listed=$(grep -o '"found_by"' "$work/report.json" | wc -l)
     if [ "$listed" -ne "$count" ]; then
         echo "derbes block $* reported $listed subjects of $count" >&2
         exit 1
@@ -150,3 +134,5 @@ stat_line "hand-written set-based SQL (rolled back)" s %.3f "${hand[@]}"
 mapfile -t ratio < <(ratios "${dry[*]}" "${hand[*]}")
 stat_line "ratio derbes --dry-run / hand-written" x %.2f "${ratio[@]}"
 echo "peak RSS: --dry-run ${rss_dry} KiB, committed ${rss_real} KiB"
+bench_record "block --from-file (--dry-run)" "$count subjects, $BORROWERS borrowers" s %.2f "${dry[*]}" \
+    "set-based SQL" "${hand[*]}" "${ratio[*]}" "<= 1.0" "$rss_dry"

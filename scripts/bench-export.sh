@@ -25,50 +25,16 @@ borrowers=${BENCH_BORROWERS:-1000000}
 subject_logs=${BENCH_SUBJECT_LOGS:-10000}
 runs=${BENCH_RUNS:-5}
 db=${BENCH_DB:-derbes_bench}
-psql_admin=(psql -h 127.0.0.1 -U postgres -d postgres -Atq)
 psql_bench=(psql -h 127.0.0.1 -U postgres -d "$db" -Atq -v ON_ERROR_STOP=1)
 
-cargo build --release --locked --quiet
-derbes=$PWD/target/release/derbes
+bench_binary
+derbes=$DERBES
 export DATABASE_URL="postgres://postgres@127.0.0.1:5432/$db?sslmode=disable"
 export DERBES_MAP=examples/datamap.toml
 export DERBES_OPERATOR=bench
 
-if [ -z "$("${psql_admin[@]}" -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" ]; then
-    "${psql_admin[@]}" -c "CREATE DATABASE \"$db\""
-fi
-have=0
-if [ "$("${psql_bench[@]}" -c "SELECT to_regclass('borrowers') IS NOT NULL")" = t ]; then
-    have=$("${psql_bench[@]}" -c "SELECT count(*) FROM borrowers")
-fi
-if [ "$have" -lt "$borrowers" ]; then
-    echo "generating $borrowers borrowers (once; the database is reused)"
-    # A throwaway benchmark database: made afresh (sample init --force only replaces an
-    # untouched sample, and earlier runs wrote audit rows).
-    "${psql_admin[@]}" -c "DROP DATABASE \"$db\" WITH (FORCE)" -c "CREATE DATABASE \"$db\""
-    "$derbes" sample init --borrowers "$borrowers" >/dev/null
-    have=$("${psql_bench[@]}" -c "SELECT count(*) FROM borrowers")
-    if [ "$have" -lt "$borrowers" ]; then
-        # The generator is not there yet: bulk rows by SQL, 20 log rows per borrower.
-        "${psql_bench[@]}" <<SQL
-DO \$\$ BEGIN
-    IF NOT EXISTS (SELECT 1 FROM pg_inherits WHERE inhparent = 'server_logs'::regclass) THEN
-        CREATE TABLE server_logs_bench PARTITION OF server_logs DEFAULT;
-    END IF;
-END \$\$;
-INSERT INTO borrowers (iin, last_name, first_name, birth_date, sex, phone)
-    SELECT lpad(g::text, 12, '0'), 'Bench', 'B' || g, date '1980-01-01' + (g % 9000), 'M',
-           '+7700' || lpad(g::text, 7, '0')
-    FROM generate_series(1, $borrowers) g;
-INSERT INTO server_logs (logged_at, borrower_id, ip, method, path, status)
-    SELECT timestamptz '2026-01-01' + (g % 25000000) * interval '1 second',
-           1 + g % $borrowers, '10.0.0.1', 'GET', '/app/' || (g % 97), 200
-    FROM generate_series(1, $borrowers * 20) g;
-ANALYZE;
-SQL
-    fi
-fi
-"$derbes" migrate >/dev/null
+# The database: `derbes sample init` when missing or smaller than asked, else reused.
+have=$(bench_sample_db "host=127.0.0.1 port=5432 user=postgres sslmode=disable" "$db" "$borrowers")
 
 # The benchmark subject: a fixed, valid IIN, ~10k rows.
 iin=900101300037
@@ -111,14 +77,14 @@ trap 'rm -rf "$raw_sql" "$work"' EXIT
 {
     echo '\o /dev/null'
     echo "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
-    echo '\timing on'
+    printf '%s\n' '\timing on'
     echo "COPY (SELECT * FROM borrowers WHERE id = $key ORDER BY id) TO STDOUT (FORMAT csv, HEADER);"
     for t in addresses identity_documents contact_persons employments bank_cards bank_accounts photos loans \
              devices sessions server_logs cookies usage_events locations consents policy_notices disclosures support_messages; do
         echo "COPY (SELECT * FROM $t WHERE borrower_id = $key ORDER BY id) TO STDOUT (FORMAT csv, HEADER);"
     done
     echo "COPY (SELECT p.* FROM payments p JOIN loans l ON l.id = p.loan_id WHERE l.borrower_id = $key ORDER BY p.id) TO STDOUT (FORMAT csv, HEADER);"
-    echo '\timing off'
+    printf '%s\n' '\timing off'
     echo "COMMIT;"
 } >"$raw_sql"
 statements=$(grep -c '^COPY' "$raw_sql")
@@ -179,3 +145,5 @@ mapfile -t p_ratio < <(ratios "${export_process[*]}" "${raw_process[*]}")
 stat_line "  ratio derbes / psql" x %.2f "${p_ratio[@]}"
 echo "peak RSS:        ${peak_kb} kB"
 echo "bundle:          ${bundle_bytes} bytes (age)"
+bench_record "export (whole process)" "subject of $rows rows, $have borrowers" ms %.0f "${export_process[*]}" \
+    "psql -f, same COPYs" "${raw_process[*]}" "${p_ratio[*]}" "<= 1.5" "$peak_kb"

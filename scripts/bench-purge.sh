@@ -22,6 +22,11 @@
 # derbes runs with BENCH_JOBS streams (`--jobs`, default the machine's cores), each
 # its own key range on its own connection.
 #
+# BENCH_RUNS runs (default 1), each on tables built afresh, which side goes first
+# flipping every run; with more than one, each figure is printed as median (min, max).
+# The partitions' floor, a bare DROP TABLE of the copy's expired partitions, goes
+# after derbes in odd runs and before it in even ones.
+#
 # Uses (or creates) the database $BENCH_DB (default derbes_bench_purge) made by
 # `derbes sample init --borrowers 2000`; the bench tables are made afresh each run
 # and mapped by a copy of examples/datamap.toml with one rule each, without legal
@@ -40,14 +45,9 @@ export PGDATABASE=$BENCH_DB
 export DATABASE_URL="host=$PGHOST user=$PGUSER dbname=$BENCH_DB"
 export DERBES_OPERATOR=bench
 
-cargo build --release --quiet
-DERBES=$PWD/target/release/derbes
-
-if ! psql -Atqc "SELECT 1" "$BENCH_DB" >/dev/null 2>&1; then
-    createdb "$BENCH_DB"
-    "$DERBES" --map examples/datamap.toml sample init --borrowers 2000 >/dev/null
-fi
-"$DERBES" migrate >/dev/null
+runs=${BENCH_RUNS:-1}
+bench_binary
+DERBES_MAP=examples/datamap.toml bench_sample_db "host=$PGHOST user=$PGUSER" "$BENCH_DB" 2000 >/dev/null
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/derbes-bench-purge.XXXXXX")
 trap 'psql -qc "INSERT INTO bench_stop VALUES (true)" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
@@ -83,11 +83,46 @@ EOF
 } > "$map"
 export DERBES_MAP=$map
 
-echo "# making $rows expired rows (+10% young) in bench_logs and its copy, $part_rows in each partitioned table"
 psql -q -v ON_ERROR_STOP=1 <<EOF
-DROP TABLE IF EXISTS bench_logs, bench_logs_copy, bench_logs_side, bench_parts_a, bench_parts_b, bench_stop, bench_writer_stats CASCADE;
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS bench_stop, bench_writer_stats CASCADE;
 DROP PROCEDURE IF EXISTS bench_writer();
 DROP PROCEDURE IF EXISTS bench_writer(text);
+CREATE TABLE bench_stop (stop boolean);
+CREATE TABLE bench_writer_stats (tbl text, statements bigint, worst_ms float8);
+-- The concurrent writer: update a random row of tbl (most are due) and insert a new
+-- one, commit, a few ms apart; records its longest wait.
+CREATE PROCEDURE bench_writer(tbl text) LANGUAGE plpgsql AS \$\$
+DECLARE t timestamptz; worst float8 := 0; n bigint := 0; top bigint; d float8; pick bigint;
+BEGIN
+  EXECUTE format('SELECT max(id) FROM %I', tbl) INTO top;
+  LOOP
+    EXIT WHEN EXISTS (SELECT 1 FROM bench_stop);
+    -- A value, not random() in the WHERE clause (volatile: a scan of every row).
+    pick := 1 + floor(random() * top)::bigint;
+    t := clock_timestamp();
+    EXECUTE format('UPDATE %I SET status = 299 WHERE id = \$1', tbl) USING pick;
+    EXECUTE format('INSERT INTO %I VALUES (\$1, now(), NULL, ''10.0.0.2'', ''POST'', ''/w'', 200, ''writer'')', tbl)
+      USING top + 1 + n;
+    COMMIT;
+    d := extract(epoch FROM clock_timestamp() - t) * 1000;
+    worst := greatest(worst, d);
+    n := n + 1;
+    PERFORM pg_sleep(0.005);
+  END LOOP;
+  INSERT INTO bench_writer_stats VALUES (tbl, n, worst);
+  COMMIT;
+END \$\$;
+EOF
+
+# The tables of one run, built afresh.
+build_tables() {
+    echo "# making $rows expired rows (+10% young) in bench_logs and its copy, $part_rows in each partitioned table" >&2
+    psql -q -v ON_ERROR_STOP=1 <<EOF
+SET client_min_messages = warning;
+DROP TABLE IF EXISTS bench_logs, bench_logs_copy, bench_logs_side, bench_parts_a, bench_parts_b CASCADE;
+DELETE FROM bench_stop;
+DELETE FROM bench_writer_stats;
 DELETE FROM derbes.jobs WHERE operation LIKE 'purge%';
 CREATE TABLE bench_logs (
     id bigint PRIMARY KEY, logged_at timestamptz NOT NULL,
@@ -142,119 +177,142 @@ INSERT INTO bench_parts_a
   FROM generate_series(1, 1000) g;
 INSERT INTO bench_parts_b SELECT * FROM bench_parts_a;
 
-CREATE TABLE bench_stop (stop boolean);
-CREATE TABLE bench_writer_stats (tbl text, statements bigint, worst_ms float8);
--- The concurrent writer: update a random row of tbl (most are due) and insert a new
--- one, commit, a few ms apart; records its longest wait.
-CREATE PROCEDURE bench_writer(tbl text) LANGUAGE plpgsql AS \$\$
-DECLARE t timestamptz; worst float8 := 0; n bigint := 0; top bigint; d float8; pick bigint;
-BEGIN
-  EXECUTE format('SELECT max(id) FROM %I', tbl) INTO top;
-  LOOP
-    EXIT WHEN EXISTS (SELECT 1 FROM bench_stop);
-    -- A value, not random() in the WHERE clause (volatile: a scan of every row).
-    pick := 1 + floor(random() * top)::bigint;
-    t := clock_timestamp();
-    EXECUTE format('UPDATE %I SET status = 299 WHERE id = \$1', tbl) USING pick;
-    EXECUTE format('INSERT INTO %I VALUES (\$1, now(), NULL, ''10.0.0.2'', ''POST'', ''/w'', 200, ''writer'')', tbl)
-      USING top + 1 + n;
-    COMMIT;
-    d := extract(epoch FROM clock_timestamp() - t) * 1000;
-    worst := greatest(worst, d);
-    n := n + 1;
-    PERFORM pg_sleep(0.005);
-  END LOOP;
-  INSERT INTO bench_writer_stats VALUES (tbl, n, worst);
-  COMMIT;
-END \$\$;
 VACUUM ANALYZE bench_logs;
 VACUUM ANALYZE bench_logs_copy;
 VACUUM ANALYZE bench_parts_a;
 VACUUM ANALYZE bench_parts_b;
 EOF
-
-cutoff=$(psql -Atqc "SELECT to_char((now() - interval '1 year') AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-as_of=$(psql -Atqc "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
-due=$(psql -Atqc "SELECT count(*) FROM bench_logs WHERE logged_at < (timestamptz '$as_of' - interval '1 year')")
+}
 now_s() { date +%s.%N; }
 elapsed() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 rate() { awk -v n="$1" -v s="$2" 'BEGIN { printf "%.0f", (s > 0) ? n / s : 0 }'; }
+ms() { awk -v s="$1" 'BEGIN { printf "%.0f", s * 1000 }'; }
 
 # One statement on the copy, the writer on the side table.
-psql -qc "CHECKPOINT"
-psql -qc "CALL bench_writer('bench_logs_side')" &
-writer=$!
-sleep 1
-t0=$(now_s)
-hand=$(psql -Atqc "WITH d AS (DELETE FROM bench_logs_copy WHERE logged_at < (timestamptz '$as_of' - interval '1 year') RETURNING 1) SELECT count(*) FROM d")
-hand_s=$(elapsed "$t0" "$(now_s)")
-psql -qc "INSERT INTO bench_stop VALUES (true)"
-wait "$writer"
-psql -qc "DELETE FROM bench_stop"
+run_hand() {
+    psql -qc "CHECKPOINT"
+    psql -qc "CALL bench_writer('bench_logs_side')" &
+    local writer=$! t0
+    sleep 1
+    t0=$(now_s)
+    hand=$(psql -Atqc "WITH d AS (DELETE FROM bench_logs_copy WHERE logged_at < (timestamptz '$as_of' - interval '1 year') RETURNING 1) SELECT count(*) FROM d")
+    hand_s=$(elapsed "$t0" "$(now_s)")
+    psql -qc "INSERT INTO bench_stop VALUES (true)"
+    wait "$writer"
+    psql -qc "DELETE FROM bench_stop"
+}
 
 # derbes, with the writer running beside it on the same table.
-psql -qc "CHECKPOINT"
-psql -qc "CALL bench_writer('bench_logs')" &
-writer=$!
-sleep 1
-t0=$(now_s)
-"$DERBES" -q purge --yes --rule bench-logs --as-of "$as_of" --batch-size "$batch" \
-    --jobs "$jobs" --format json --ticket BENCH > "$work/purge.json"
-derbes_s=$(elapsed "$t0" "$(now_s)")
-psql -qc "INSERT INTO bench_stop VALUES (true)"
-wait "$writer"
-read -r deleted longest batches rule_ms < <(python3 -c "
-import json; r = json.load(open('$work/purge.json'))['rules'][0]; t = r['tables'][0]
-print(r['deleted'], t['longest_batch_ms'], t['batches'], r['duration_ms'])")
-if [ "$deleted" -ne "$due" ] || [ "$hand" -ne "$due" ]; then
-    echo "derbes deleted $deleted rows, the DELETE $hand, $due were due" >&2
-    exit 1
-fi
-left=$(psql -Atqc "SELECT count(*) FROM bench_logs WHERE logged_at < (timestamptz '$as_of' - interval '1 year')")
-[ "$left" -eq 0 ] || { echo "$left due rows left after derbes purge" >&2; exit 1; }
-read -r writes worst < <(psql -AtF' ' -qc "SELECT statements, round(worst_ms::numeric, 1) FROM bench_writer_stats WHERE tbl = 'bench_logs'")
+run_derbes() {
+    psql -qc "CHECKPOINT"
+    psql -qc "CALL bench_writer('bench_logs')" &
+    local writer=$! t0
+    sleep 1
+    t0=$(now_s)
+    /usr/bin/time -f %M -o "$work/purge.rss" "$DERBES" -q purge --yes --rule bench-logs --as-of "$as_of" \
+        --batch-size "$batch" --jobs "$jobs" --format json --ticket BENCH > "$work/purge.json"
+    derbes_s=$(elapsed "$t0" "$(now_s)")
+    psql -qc "INSERT INTO bench_stop VALUES (true)"
+    wait "$writer"
+    psql -qc "DELETE FROM bench_stop"
+}
 
-derbes_rate=$(rate "$deleted" "$derbes_s")
-hand_rate=$(rate "$hand" "$hand_s")
-echo "rows: $due expired (+ $(psql -Atqc 'SELECT count(*) FROM bench_logs_copy') young) in each copy; derbes batch size $batch, $jobs stream(s)"
-printf '%-46s %s s, %s rows/s\n' "hand-written DELETE (one statement):" "$hand_s" "$hand_rate"
-printf '%-46s %s s, %s rows/s (%s batches)\n' "derbes purge (whole command):" "$derbes_s" "$derbes_rate" "$batches"
-rule_rate=$(rate "$deleted" "$(awk -v ms="$rule_ms" 'BEGIN { printf "%.3f", ms / 1000 }')")
-printf '%-46s %s s, %s rows/s (without start-up and the map check)\n' "derbes purge, the rule itself:" "$(awk -v ms="$rule_ms" 'BEGIN { printf "%.3f", ms / 1000 }')" "$rule_rate"
-printf '%-46s %s whole command, %s the rule (goal >= 0.9)\n' "ratio derbes / DELETE rows/s:" \
-    "$(awk -v a="$derbes_rate" -v b="$hand_rate" 'BEGIN { printf "%.2f", a / b }')" \
-    "$(awk -v a="$rule_rate" -v b="$hand_rate" 'BEGIN { printf "%.2f", a / b }')"
-printf '%-46s %s ms (goal <= 250)\n' "longest derbes batch transaction:" "$longest"
-printf '%-46s %s ms over %s update+insert pairs (purge lock_timeout 2000 ms)\n' "concurrent writer, longest wait:" "$worst" "$writes"
-
-# Partitions: drop versus delete.
-expired=$(psql -Atqc "SELECT count(*) FROM bench_parts_b WHERE logged_at < (timestamptz '$as_of' - interval '1 year')")
-psql -qc "CHECKPOINT"
-t0=$(now_s)
-psql -qc "DELETE FROM bench_parts_b WHERE logged_at < (timestamptz '$as_of' - interval '1 year')"
-part_hand_s=$(elapsed "$t0" "$(now_s)")
-psql -qc "CHECKPOINT"
-t0=$(now_s)
-"$DERBES" -q purge --yes --rule bench-parts --as-of "$as_of" --format json --ticket BENCH > "$work/parts.json"
-part_derbes_s=$(elapsed "$t0" "$(now_s)")
-read -r part_deleted dropped rule_ms < <(python3 -c "
+# The expired partitions: the hand-written DELETE of their rows (bench_parts_b),
+# derbes dropping them (bench_parts_a) and a bare DROP TABLE of the copy's same
+# partitions (their files are as large as derbes' were: the DELETE only marked the
+# rows dead), the floor under any tool that drops partitions; almost all of it is
+# the server removing files.
+run_part_delete() {
+    psql -qc "CHECKPOINT"
+    local t0; t0=$(now_s)
+    psql -qc "DELETE FROM bench_parts_b WHERE logged_at < (timestamptz '$as_of' - interval '1 year')"
+    part_hand_s=$(elapsed "$t0" "$(now_s)")
+}
+run_part_derbes() {
+    psql -qc "CHECKPOINT"
+    local t0; t0=$(now_s)
+    /usr/bin/time -f %M -o "$work/parts.rss" "$DERBES" -q purge --yes --rule bench-parts --as-of "$as_of" \
+        --format json --ticket BENCH > "$work/parts.json"
+    part_derbes_s=$(elapsed "$t0" "$(now_s)")
+    read -r part_deleted dropped rule_ms < <(python3 -c "
 import json; r = json.load(open('$work/parts.json'))['rules'][0]; t = r['tables'][0]
 print(r['deleted'], len(t['partitions_dropped']), r['duration_ms'])")
-[ "$part_deleted" -eq "$expired" ] || { echo "derbes removed $part_deleted partitioned rows, $expired were due" >&2; exit 1; }
-rule_s=$(awk -v ms="$rule_ms" 'BEGIN { printf "%.3f", ms / 1000 }')
-# The floor under any tool that drops partitions: one hand-written DROP TABLE of the
-# copy's same expired partitions (their files are as large as derbes' were: the
-# DELETE only marked the rows dead). Almost all of it is the server removing files.
-part_b=$(python3 -c "
+    [ "$part_deleted" -eq "$expired" ] || { echo "derbes removed $part_deleted partitioned rows, $expired were due" >&2; exit 1; }
+    # The copy's same partitions, for the DROP TABLE (the same names in every run).
+    part_b=$(python3 -c "
 import json; t = json.load(open('$work/parts.json'))['rules'][0]['tables'][0]
 print(', '.join(p.replace('bench_parts_a', 'bench_parts_b') for p in t['partitions_dropped']))")
-psql -qc "CHECKPOINT"
-part_drop_s=$(psql -Atq -c '\timing on' -c "DROP TABLE $part_b" | awk '/^Time:/ {printf "%.3f", $2 / 1000}')
+}
+run_part_drop() {
+    psql -qc "CHECKPOINT"
+    part_drop_ms=$(psql -Atq -c '\timing on' -c "DROP TABLE $part_b" | awk '/^Time:/ {printf "%.1f", $2}')
+}
+
+hand_rates=() derbes_rates=() rule_rates=() longests=() worsts=() writes_all=() batches_all=()
+part_hand=() part_derbes=() part_rule=() part_drop=() part_ratio=() part_whole_ratio=() part_delete_ratio=()
+rss=0 part_rss=0 part_b=
+for run in $(seq 1 "$runs"); do
+    build_tables
+    as_of=$(psql -Atqc "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')")
+    due=$(psql -Atqc "SELECT count(*) FROM bench_logs WHERE logged_at < (timestamptz '$as_of' - interval '1 year')")
+    if [ $((run % 2)) -eq 1 ]; then run_hand; run_derbes; else run_derbes; run_hand; fi
+    read -r deleted longest batches rule_ms < <(python3 -c "
+import json; r = json.load(open('$work/purge.json'))['rules'][0]; t = r['tables'][0]
+print(r['deleted'], t['longest_batch_ms'], t['batches'], r['duration_ms'])")
+    if [ "$deleted" -ne "$due" ] || [ "$hand" -ne "$due" ]; then
+        echo "derbes deleted $deleted rows, the DELETE $hand, $due were due" >&2
+        exit 1
+    fi
+    left=$(psql -Atqc "SELECT count(*) FROM bench_logs WHERE logged_at < (timestamptz '$as_of' - interval '1 year')")
+    [ "$left" -eq 0 ] || { echo "$left due rows left after derbes purge" >&2; exit 1; }
+    read -r writes worst < <(psql -AtF' ' -qc "SELECT statements, round(worst_ms::numeric, 1) FROM bench_writer_stats WHERE tbl = 'bench_logs'")
+    hand_rates+=("$(rate "$hand" "$hand_s")")
+    derbes_rates+=("$(rate "$deleted" "$derbes_s")")
+    rule_rates+=("$(rate "$deleted" "$(awk -v ms="$rule_ms" 'BEGIN { printf "%.3f", ms / 1000 }')")")
+    longests+=("$longest"); worsts+=("$worst"); writes_all+=("$writes"); batches_all+=("$batches")
+    rss=$(awk -v a="$rss" -v b="$(cat "$work/purge.rss")" 'BEGIN { print (b > a) ? b : a }')
+    echo "run $run of $runs: DELETE $hand_s s, derbes $derbes_s s ($batches batches, longest $longest ms)" >&2
+
+    expired=$(psql -Atqc "SELECT count(*) FROM bench_parts_b WHERE logged_at < (timestamptz '$as_of' - interval '1 year')")
+    run_part_delete
+    if [ $((run % 2)) -eq 1 ] || [ -z "$part_b" ]; then run_part_derbes; run_part_drop; else run_part_drop; run_part_derbes; fi
+    part_hand+=("$(ms "$part_hand_s")"); part_derbes+=("$(ms "$part_derbes_s")"); part_rule+=("$rule_ms")
+    part_drop+=("$part_drop_ms")
+    part_ratio+=("$(awk -v d="$part_drop_ms" -v r="$rule_ms" 'BEGIN { printf "%.4f", (r > 0) ? d / r : 0 }')")
+    part_whole_ratio+=("$(awk -v d="$part_drop_ms" -v s="$part_derbes_s" 'BEGIN { printf "%.4f", d / 1000 / s }')")
+    part_delete_ratio+=("$(awk -v h="$part_hand_s" -v s="$part_derbes_s" 'BEGIN { printf "%.2f", h / s }')")
+    part_rss=$(awk -v a="$part_rss" -v b="$(cat "$work/parts.rss")" 'BEGIN { print (b > a) ? b : a }')
+    echo "run $run of $runs: partitions: DELETE $part_hand_s s, derbes $part_derbes_s s (the rule $rule_ms ms), DROP TABLE $part_drop_ms ms" >&2
+done
+
+echo "rows: $due expired (+ $(psql -Atqc 'SELECT count(*) FROM bench_logs_copy') young) in each copy; derbes batch size $batch, $jobs stream(s), $runs run(s)"
+stat_line "hand-written DELETE (one statement): rows/s" rows/s %.0f "${hand_rates[@]}"
+stat_line "derbes purge (whole command): rows/s" rows/s %.0f "${derbes_rates[@]}"
+stat_line "derbes purge, the rule itself: rows/s" rows/s %.0f "${rule_rates[@]}"
+mapfile -t ratio < <(ratios "${derbes_rates[*]}" "${hand_rates[*]}")
+stat_line "ratio derbes / DELETE, whole command (goal >= 1.0)" x %.2f "${ratio[@]}"
+mapfile -t rule_ratio < <(ratios "${rule_rates[*]}" "${hand_rates[*]}")
+stat_line "ratio derbes / DELETE, the rule itself" x %.2f "${rule_ratio[@]}"
+stat_line "batches" "" %.0f "${batches_all[@]}"
+stat_line "longest derbes batch transaction (goal <= 250)" ms %.0f "${longests[@]}"
+stat_line "concurrent writer, longest wait (lock_timeout 2000)" ms %.1f "${worsts[@]}"
+echo "peak RSS of derbes purge: $rss KiB"
+
 echo "partitioned: $expired expired rows in $dropped monthly partitions"
-printf '%-46s %s s\n' "hand-written DELETE of the expired rows:" "$part_hand_s"
-printf '%-46s %s s (the rule itself %s s)\n' "derbes purge, partitions dropped:" "$part_derbes_s" "$rule_s"
-printf '%-46s %sx whole command, %sx the rule (goal >= 100x)\n' "ratio DELETE / derbes time:" \
-    "$(awk -v a="$part_hand_s" -v b="$part_derbes_s" 'BEGIN { printf "%.0f", a / b }')" \
-    "$(awk -v a="$part_hand_s" -v b="$rule_s" 'BEGIN { printf "%.0f", (b > 0) ? a / b : 0 }')"
-printf '%-46s %s s, so DELETE / DROP is %sx at most for any tool\n' "hand-written DROP TABLE of the same partitions:" \
-    "$part_drop_s" "$(awk -v a="$part_hand_s" -v b="$part_drop_s" 'BEGIN { printf "%.0f", (b > 0) ? a / b : 0 }')"
+stat_line "hand-written DELETE of the expired rows" ms %.0f "${part_hand[@]}"
+stat_line "derbes purge, partitions dropped (whole command)" ms %.0f "${part_derbes[@]}"
+stat_line "derbes purge, the rule itself" ms %.0f "${part_rule[@]}"
+stat_line "hand-written DROP TABLE of the same partitions" ms %.0f "${part_drop[@]}"
+stat_line "ratio DROP TABLE / the rule's time (goal >= 0.9)" x %.2f "${part_ratio[@]}"
+stat_line "ratio DROP TABLE / the whole command's time" x %.2f "${part_whole_ratio[@]}"
+stat_line "ratio DELETE / derbes time (whole command)" x %.1f "${part_delete_ratio[@]}"
+
+# scripts/bench.sh's rows.
+bench_record "purge --jobs $jobs (rows/s)" "$due rows (+10% young), writer beside" rows/s %.0f "${derbes_rates[*]}" \
+    "one DELETE" "${hand_rates[*]}" "${ratio[*]}" ">= 1.0" "$rss"
+bench_record "purge --jobs $jobs: longest batch (ms)" "$due rows, ${batches_all[0]} batches" ms %.0f "${longests[*]}" \
+    "-" "" "" "<= 250" "$rss"
+bench_record "purge of expired partitions: the rule (ms)" "$dropped partitions, $expired rows" ms %.0f "${part_rule[*]}" \
+    "DROP TABLE, same partitions" "${part_drop[*]}" "${part_ratio[*]}" ">= 0.9" "$part_rss"
+bench_record "purge of expired partitions: whole command (ms)" "$dropped partitions, $expired rows" ms %.0f "${part_derbes[*]}" \
+    "DROP TABLE, same partitions" "${part_drop[*]}" "${part_whole_ratio[*]}" "-" "$part_rss"
