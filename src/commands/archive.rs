@@ -10,6 +10,8 @@ use crate::cli::{
     ArchiveCommand, ArchiveDumpArgs, ArchiveExpireArgs, ArchiveListArgs, ArchiveRestoreArgs,
     ArchiveVerifyArgs,
 };
+use anyhow::Context as _;
+
 use crate::commands::Context;
 use crate::error::DerbesError;
 use crate::files::crypto::{self, CryptoError, Recipients};
@@ -321,7 +323,7 @@ impl Tabular for DumpReport {
 
 async fn verify(ctx: &Context, args: ArchiveVerifyArgs) -> anyhow::Result<()> {
     let identities = identities(&args.identity)?;
-    let (client, _) = ctx.connect().await?;
+    let (mut client, _) = ctx.connect().await?;
     ensure_current(&client).await?;
     // The whole file is read once: its size is the total.
     let size = std::fs::metadata(&args.path).map(|m| m.len()).unwrap_or(0);
@@ -334,6 +336,12 @@ async fn verify(ctx: &Context, args: ArchiveVerifyArgs) -> anyhow::Result<()> {
         bar.finish_and_clear();
     }
     let (report, _) = result?;
+    archive::record_intact(&mut client, &ctx.operator, &report)
+        .await
+        .context(
+            "the archive is intact, but its verification could not be recorded in the audit log; \
+             check the connection and that this role may append to derbes.audit_log, then verify again",
+        )?;
     emit(ctx.format(), &report)?;
     // The archive is intact; the audit log it anchors is not.
     match report.audit_head.as_ref().and_then(|a| a.problem.as_ref()) {

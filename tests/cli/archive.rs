@@ -1776,25 +1776,27 @@ async fn an_archive_records_the_audit_head_and_verify_checks_it() {
         "audit head at creation: none recorded",
     ));
 
-    // The second archive anchors the first one's audit row.
-    let second = keys.dir.join("second.age");
-    dump(&db, &keys, &second, &["--subject", IIN_A]).success();
+    // The second archive anchors the last audit row before it: the first
+    // verification's record (the first archive's dump is row 1).
     let client = db.client().await;
-    let hash: Vec<u8> = client
+    let (head, hash): (i64, Vec<u8>) = client
         .query_one(
-            "SELECT row_hash FROM derbes.audit_log WHERE seq = 1 AND action = 'archive.dump'",
+            "SELECT seq, row_hash FROM derbes.audit_log \
+             WHERE seq = 2 AND action = 'archive.verify' AND detail->>'result' = 'intact'",
             &[],
         )
         .await
-        .unwrap()
-        .get(0);
-    let anchor = format!("1:{}", hex::encode(&hash));
+        .map(|r| (r.get(0), r.get(1)))
+        .unwrap();
+    let second = keys.dir.join("second.age");
+    dump(&db, &keys, &second, &["--subject", IIN_A]).success();
+    let anchor = format!("{head}:{}", hex::encode(&hash));
     let unpacked = unpack_with_stock_tools(&second, &keys.age_identity);
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(unpacked.path().join("manifest.json")).unwrap(),
     )
     .unwrap();
-    assert_eq!(manifest["audit_head"]["seq"], 1);
+    assert_eq!(manifest["audit_head"]["seq"], head);
     assert_eq!(manifest["audit_head"]["row_hash"], hex::encode(&hash));
     verify(&second)
         .success()

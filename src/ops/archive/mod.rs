@@ -83,7 +83,7 @@ pub use register::{list, refuse_registered, RegisterEntry};
 pub use restore::{restore, RestoreOptions, RestoreReport};
 pub use runs::{begin_run, clean_dead_runs, end_run, pending_runs, PendingRun};
 pub use select::{estimated_rows, ColumnDef, OlderThan, Selection, SelectionRecord};
-pub use verify::{verify, verify_reporting, VerifyReport};
+pub use verify::{record_intact, verify, verify_reporting, VerifyReport};
 
 /// What to archive, where, for whom and for how long.
 pub struct ArchiveRequest {
