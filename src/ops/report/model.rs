@@ -153,21 +153,39 @@ pub struct LateBreach {
 pub struct JobFigures {
     /// One entry per day, operation and rule with a run in the period.
     pub nights: Vec<JobNight>,
+    /// Runs `derbes.jobs` holds unfinished at the report's time (killed, failed
+    /// or stopped; the next run resumes them), any date.
+    pub unfinished: Vec<UnfinishedJob>,
+}
+
+/// A batch job left unfinished.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnfinishedJob {
+    /// `purge`, `purge.partition` or `anonymise`.
+    pub operation: String,
+    /// The rule and table it works on (`rule:schema.table`, `rule/table`).
+    pub scope: String,
+    pub started_at: DateTime<Utc>,
+    /// Rows done so far.
+    pub rows: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JobNight {
-    /// The day the run was recorded (UTC).
+    /// The day the run was recorded, in the data map's time zone.
     pub day: NaiveDate,
     /// `purge` or `anonymise`.
     pub operation: String,
     pub rule: String,
     pub runs: i64,
-    /// Rows deleted, archived or masked.
+    /// Rows deleted (archived rows are deleted too) or anonymised: a purge rule's
+    /// `deleted + anonymised`; a cohort's masked and deleted rows.
     pub rows: i64,
-    /// Wall time of the runs that day, where the audit records it.
+    /// Wall time of the runs that day, where the audit records it (a purge rule's
+    /// `duration_ms`; None for cohort runs, whose rows do not record it).
     pub seconds: Option<f64>,
-    /// Runs that failed or stopped before finishing.
+    /// Runs whose audit row says `failed` or `stopped` (a run killed outright
+    /// writes none: see [`JobFigures::unfinished`]).
     pub failures: i64,
 }
 

@@ -1,0 +1,73 @@
+//! Archives by keep-until, from the register `derbes.archives`: those held (not
+//! yet past keep-until), those expiring within 90 days of the report's time, and
+//! per month of keep-until. `archive verify` records nothing in the database, so
+//! no archive has a verification time (`verified_at` is always None).
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use tokio_postgres::GenericClient;
+
+use super::model::{ArchiveEntry, ArchiveFigures, ArchiveMonth};
+use super::Period;
+use crate::ops::archive::select::SelectionRecord;
+
+/// How far ahead `expiring` looks.
+pub const EXPIRING_DAYS: i64 = 90;
+
+pub async fn gather(
+    client: &impl GenericClient,
+    period: &Period,
+) -> anyhow::Result<ArchiveFigures> {
+    let mut figures = ArchiveFigures::default();
+    let horizon = period.now + chrono::Duration::days(EXPIRING_DAYS);
+    let mut months: BTreeMap<NaiveDate, ArchiveMonth> = BTreeMap::new();
+    // One row per archive: the register holds one per file, never per row.
+    let rows = client
+        .query(
+            "SELECT archive_id, selection, keep_until, bytes, \
+                    date_trunc('month', keep_until AT TIME ZONE $2)::date \
+             FROM derbes.archives WHERE keep_until > $1 ORDER BY keep_until, archive_id",
+            &[&period.now, &period.zone],
+        )
+        .await?;
+    for row in rows {
+        let keep_until: DateTime<Utc> = row.get(2);
+        let bytes: i64 = row.get(3);
+        let month: NaiveDate = row.get(4);
+        figures.held += 1;
+        figures.bytes += bytes;
+        let entry = months.entry(month).or_insert_with(|| ArchiveMonth {
+            month,
+            archives: 0,
+            bytes: 0,
+        });
+        entry.archives += 1;
+        entry.bytes += bytes;
+        if keep_until <= horizon {
+            let selection: serde_json::Value = row.get(1);
+            figures.expiring.push(ArchiveEntry {
+                archive_id: row.get(0),
+                selection: describe(selection),
+                keep_until,
+                bytes,
+                verified_at: None,
+            });
+        }
+    }
+    figures.by_keep_until = months.into_values().collect();
+    Ok(figures)
+}
+
+/// What an archive selected, by rule or table name only: a subject's archive
+/// says `subject`, never whose.
+fn describe(selection: serde_json::Value) -> String {
+    match serde_json::from_value::<SelectionRecord>(selection) {
+        Ok(record) => match (record.kind.as_str(), record.rule, record.table) {
+            ("rule", Some(rule), _) => format!("rule {rule}"),
+            ("table", _, Some(table)) => format!("table {table}"),
+            (kind, _, _) => kind.to_owned(),
+        },
+        Err(_) => "unknown".to_owned(),
+    }
+}
