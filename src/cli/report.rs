@@ -10,7 +10,7 @@ pub(super) const EX_REPORT: &str = "\
 Examples:
   derbes report --out report.html                  # the last 90 days, in English
   derbes report --since 2026-10-01 --until 2026-12-31 --lang kk --out q4.html
-  derbes report --format json > report.json        # the same figures as JSON
+  derbes report --format json --out report.json    # the same figures as JSON
 ";
 
 /// The report's language.

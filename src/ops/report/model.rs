@@ -44,7 +44,8 @@ pub struct RetentionTableFigures {
     pub rows: i64,
     /// Not yet past the rule's period (or without a time to age by).
     pub within: i64,
-    /// Past the period and free to go: what the next purge removes.
+    /// Past the period and free to go: what the next purge removes (for an
+    /// `anonymise` rule, what it masks, rows an earlier run masked included).
     pub due: i64,
     /// Past the period but kept, per hold: `open-loan`, `blocked`,
     /// `open-request`, `referenced`. A row held for two reasons counts under each.
@@ -231,7 +232,8 @@ pub struct ArchiveEntry {
     pub selection: String,
     pub keep_until: DateTime<Utc>,
     pub bytes: i64,
-    /// When it was last verified, from the audit log; None: never.
+    /// When it was last verified, from the audit log; None: never. `archive
+    /// verify` records nothing in the database yet, so this is always None.
     pub verified_at: Option<DateTime<Utc>>,
 }
 
@@ -271,12 +273,15 @@ pub struct PolicyVersionFigures {
     pub objected: i64,
 }
 
-/// One anonymised cohort's latest run in the period.
+/// One anonymised cohort's latest run in the period, with the k of the data as it
+/// stands at the report's time (the audit rows of a run do not record k; this is
+/// what `anonymise --report` measures, over the map's quasi-identifiers).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CohortFigures {
     pub rule: String,
     pub at: DateTime<Utc>,
-    /// Smallest group over the quasi-identifiers (None: no subjects).
+    /// Smallest group over the quasi-identifiers (None: no subjects, or the map
+    /// marks no quasi-identifiers).
     pub k: Option<i64>,
     pub subjects: i64,
     pub groups: i64,
