@@ -74,6 +74,8 @@ CREATE TEMPORARY TABLE last_loan ON COMMIT DROP AS
     FROM loans GROUP BY 1;
 ANALYZE held; ANALYZE last_loan;
 SET TIME ZONE 'Asia/Almaty';
+-- As derbes' snapshot does: the hashed IN (SELECT ...) lookups fit in memory.
+SET LOCAL work_mem = '128MB';
 SQL
     # table | period | aged from the last loan | holds | subject of t | time column | referenced
     while IFS='|' read -r table period from_loan holds subject time referenced; do

@@ -25,6 +25,9 @@ use crate::map::{DataMap, Lang};
 use crate::ops::retention as rules;
 use crate::pg::catalog::Catalog;
 
+/// `work_mem` of the report's snapshot (see [`gather`]).
+pub const WORK_MEM: &str = "128MB";
+
 /// What to report on.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -116,6 +119,14 @@ async fn read(
         .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
         .read_only(true)
         .start()
+        .await?;
+    // The holds and ages are looked up per row as `key IN (SELECT key FROM <session
+    // table>)`, which PostgreSQL hashes only when the set fits in hash_mem; past it,
+    // it rescans the whole set for every row (hours on a million subjects). This
+    // much holds a few million keys; it is the server's memory, for this
+    // transaction only.
+    snapshot
+        .batch_execute(&format!("SET LOCAL work_mem = '{WORK_MEM}'"))
         .await?;
     for rule in plans {
         rules::fill_session_tables(&snapshot, map, catalog, rule, rules::Population::Everyone)
