@@ -160,6 +160,9 @@ GRANT SELECT, INSERT, UPDATE ON TABLE "derbes"."cohort_marks" TO "derbes_dpo";
 -- "derbes_dpo": anonymise --rule keeps the keys still to do
 GRANT SELECT, INSERT, DELETE ON TABLE "derbes"."cohort_pending" TO "derbes_dpo";
 
+-- "derbes_dpo": report counts notices and objections per policy version
+GRANT SELECT ON TABLE "public"."policy_versions" TO "derbes_dpo";
+
 -- "derbes_dpo": erase records each erasure (append-only), archive restore reads them
 GRANT SELECT, INSERT ON TABLE "derbes"."erasures" TO "derbes_dpo";
 

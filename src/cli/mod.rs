@@ -29,6 +29,7 @@ mod migrate;
 mod policy;
 mod purge;
 mod rectify;
+mod report;
 mod request;
 mod roles;
 mod sample;
@@ -56,6 +57,7 @@ pub use migrate::MigrateArgs;
 pub use policy::{PolicyCommand, PolicyObjectionArgs, PolicyPublishArgs, PolicyStatusArgs};
 pub use purge::PurgeArgs;
 pub use rectify::RectifyArgs;
+pub use report::{ReportArgs, ReportLang};
 pub use request::{
     BreachCloseArgs, BreachCommand, BreachListArgs, BreachOpenArgs, ChannelArg, JurisdictionArg,
     OutcomeArg, RequestCloseArgs, RequestCommand, RequestExtendArgs, RequestKindArg,
@@ -397,6 +399,16 @@ pub enum Command {
     /// derbes' own tables. None may change or remove an audit row.
     #[command(after_help = roles::EX_ROLES)]
     Roles(RolesArgs),
+    /// The DPO's report: data held against retention, requests and breaches against
+    /// their deadlines, nightly jobs, blocks, archives, consents, cohorts, map coverage.
+    ///
+    /// Counts, references and rule names only, never a person's data, read in one
+    /// read-only snapshot. An HTML page to --out, or the same figures as JSON with
+    /// --format json. Rows are counted against each retention rule with the
+    /// conditions `purge` uses: within the period, due, or held back by an open
+    /// loan, a block, an open request or rows that still point at them.
+    #[command(after_help = report::EX_REPORT)]
+    Report(ReportArgs),
 }
 
 impl Command {

@@ -19,6 +19,7 @@ pub mod migrate;
 pub mod policy;
 pub mod purge;
 pub mod rectify;
+pub mod report;
 pub mod request;
 pub mod roles;
 pub mod sample;
@@ -365,6 +366,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Anonymise(args) => anonymise::run(&ctx, args).await,
         Command::Purge(args) => purge::run(&ctx, args).await,
         Command::Roles(args) => roles::run(&ctx, args).await,
+        Command::Report(args) => report::run(&ctx, args).await,
     };
     result.map_err(|e| roles::explain_denied(&ctx, word, e))
 }

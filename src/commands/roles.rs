@@ -58,6 +58,7 @@ pub fn command_word(command: &Command) -> &'static str {
         Command::Anonymise(_) => "anonymise",
         Command::Purge(_) => "purge",
         Command::Roles(_) => "roles",
+        Command::Report(_) => "report",
     }
 }
 

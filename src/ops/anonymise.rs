@@ -893,7 +893,7 @@ async fn mark_finished(
 /// subject table's own columns, and for a linked table the smallest value among
 /// the subject's rows.
 pub async fn k_anonymity(
-    client: &Client,
+    client: &impl tokio_postgres::GenericClient,
     map: &DataMap,
     catalog: &Catalog,
 ) -> anyhow::Result<KReport> {

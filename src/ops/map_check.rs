@@ -82,6 +82,55 @@ pub fn looks_personal(column: &str) -> bool {
     crate::ops::map_init::hints::looks_personal(column)
 }
 
+/// Whether a mapped table's entry names `column`: as a personal column, a link
+/// column or its time column.
+fn column_named(spec: &crate::map::TableSpec, column: &str) -> bool {
+    spec.columns.contains_key(column)
+        || spec
+            .link
+            .as_ref()
+            .is_some_and(|l| l.column.contains(column))
+        || spec.time_column.as_deref() == Some(column)
+}
+
+/// A column that looks personal but no map entry names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnmappedPersonal {
+    pub table: TableName,
+    pub column: String,
+    /// Its type as the catalogue spells it.
+    pub pg_type: String,
+    /// Its table is mapped (else the whole table is not).
+    pub table_mapped: bool,
+}
+
+/// Every column [`check`] warns of as looking personal but not mapped: in a
+/// mapped table, one its entry does not name; in a table the map leaves out, every
+/// one that looks personal. In catalogue order.
+pub fn unmapped_personal(map: &DataMap, catalog: &Catalog) -> Vec<UnmappedPersonal> {
+    let specs: BTreeMap<TableName, &crate::map::TableSpec> = map
+        .tables
+        .iter()
+        .map(|(name, spec)| (map.table_name(name), spec))
+        .collect();
+    let mut found = Vec::new();
+    for (name, table) in &catalog.tables {
+        let spec = specs.get(name);
+        for (column, ty) in &table.columns {
+            let named = spec.is_some_and(|spec| column_named(spec, column));
+            if !named && looks_personal(column) {
+                found.push(UnmappedPersonal {
+                    table: name.clone(),
+                    column: column.clone(),
+                    pg_type: ty.clone(),
+                    table_mapped: spec.is_some(),
+                });
+            }
+        }
+    }
+    found
+}
+
 /// Check a data map against the catalogue: tables and columns exist, types fit the
 /// categories, link columns are indexed, personal-looking columns are mapped.
 pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckReport {
@@ -196,13 +245,7 @@ pub fn check(map: &DataMap, catalog: &Catalog, options: CheckOptions) -> CheckRe
             links.extend(checked);
         }
         for (column, ty) in &found.columns {
-            let named = spec.columns.contains_key(column)
-                || spec
-                    .link
-                    .as_ref()
-                    .is_some_and(|l| l.column.contains(column))
-                || spec.time_column.as_deref() == Some(column);
-            if !named && looks_personal(column) {
+            if !column_named(spec, column) && looks_personal(column) {
                 warnings.push(Finding {
                     severity: Severity::Warning,
                     object: format!("{table}.{column}"),

@@ -267,7 +267,7 @@ impl RequestRecord {
             channel: row.get("channel"),
             jurisdiction: row.get("jurisdiction"),
             days: row.get("days"),
-            overdue: status == "open" && due_on < today,
+            overdue: overdue(status == "open", due_on, today),
             due_on,
             extended: row.get("extended"),
             calendar: row.get("calendar"),
@@ -788,7 +788,7 @@ impl BreachRecord {
             discovered_at: row.get("discovered_at"),
             summary: row.get("summary"),
             subjects: row.get("subject_refs"),
-            overdue: closed_at.is_none() && notify_by < today,
+            overdue: overdue(closed_at.is_none(), notify_by, today),
             notify_by,
             calendar: row.get("calendar"),
             ticket: row.get("ticket"),
@@ -812,6 +812,19 @@ pub struct BreachDetail {
     pub dry_run: bool,
     /// The deadline was counted across a year whose facts are not known yet.
     pub due_provisional: bool,
+}
+
+/// Whether a request or breach is overdue on `today`: still open (not answered,
+/// not notified) and its last day (`due_on`, `notify_by`, inclusive) has passed.
+/// `request list`, `breach list` and `report` ask here.
+pub fn overdue(open: bool, last_day: NaiveDate, today: NaiveDate) -> bool {
+    open && last_day < today
+}
+
+/// Whether something done on `done_on` met its last day `last_day` (inclusive):
+/// a request answered, a breach notified.
+pub fn on_time(done_on: NaiveDate, last_day: NaiveDate) -> bool {
+    done_on <= last_day
 }
 
 /// The notification deadline: one working day, counted like a request's from the

@@ -199,10 +199,23 @@ pub async fn prepare(
     rule: &RulePlan,
     population: Population<'_>,
 ) -> anyhow::Result<Vec<String>> {
+    create_session_tables(client, map, catalog, rule).await?;
+    fill_session_tables(client, map, catalog, rule, population).await
+}
+
+/// The rule's session tables, made empty: the first half of [`prepare`]. A
+/// read-only transaction may fill a temporary table but not create one, so a
+/// reader that wants the holds in its snapshot (`report`) creates them before
+/// the snapshot and fills them inside it ([`fill_session_tables`]).
+pub async fn create_session_tables(
+    client: &impl GenericClient,
+    map: &DataMap,
+    catalog: &Catalog,
+    rule: &RulePlan,
+) -> anyhow::Result<()> {
     let subject = LinkPath::compile(map, catalog, &map.subject.table).map_err(usage)?;
     let key_type = subject.key_type.clone();
     let (held, age) = (rule.held_table(), rule.age_table());
-    let mut notes = Vec::new();
     client
         .batch_execute(&format!(
             "DROP TABLE IF EXISTS pg_temp.{held}; DROP TABLE IF EXISTS pg_temp.{age}; \
@@ -210,6 +223,21 @@ pub async fn prepare(
              CREATE TEMPORARY TABLE {age} (key {key_type} NOT NULL, last_event timestamptz)"
         ))
         .await?;
+    Ok(())
+}
+
+/// Fill the rule's (empty) session tables: the second half of [`prepare`].
+pub async fn fill_session_tables(
+    client: &impl GenericClient,
+    map: &DataMap,
+    catalog: &Catalog,
+    rule: &RulePlan,
+    population: Population<'_>,
+) -> anyhow::Result<Vec<String>> {
+    let subject = LinkPath::compile(map, catalog, &map.subject.table).map_err(usage)?;
+    let key_type = subject.key_type.clone();
+    let (held, age) = (rule.held_table(), rule.age_table());
+    let mut notes = Vec::new();
     // One subject: every statement below gains `AND <its key> = $2` (its key as text).
     let only = match population {
         Population::Everyone => None,
@@ -517,7 +545,37 @@ pub async fn for_subject(
     Ok(rules)
 }
 
-/// Count what is due and what is held back, per reason.
+/// Which rows [`count_table`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CountScope {
+    /// Every row of the table: the report, which shows what is within the period too.
+    Whole,
+    /// Only rows past the period (an index on the time column or partition
+    /// pruning may skip the rest): a purge and its dry run.
+    PastOnly,
+}
+
+/// What one table holds against its rule, from one pass over it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TableCount {
+    /// Rows read: every row with [`CountScope::Whole`], else those past the period.
+    pub rows: i64,
+    /// Past the rule's period.
+    pub past: i64,
+    /// Past, not held, not referenced: what the next purge removes (0 unless
+    /// `count_due`).
+    pub due: i64,
+    /// The oldest due row's time, where the table has a time column.
+    pub oldest_due: Option<DateTime<Utc>>,
+    /// Past but kept, per reason with any rows; a row held for two reasons
+    /// counts under each, and `referenced` only counts rows no hold keeps.
+    pub held: Vec<HeldBack>,
+}
+
+/// Count a table against its rule in one pass: how many rows are past the period,
+/// due, and held back per reason, with the conditions of [`Conditions`]. Every
+/// count of due and held rows (purge, its dry run, `report`) is this function.
+/// Without `any_held` (the rule's held table is empty) the hold tests are skipped.
 pub async fn count_table(
     client: &impl GenericClient,
     rule: &RulePlan,
@@ -525,69 +583,117 @@ pub async fn count_table(
     conditions: &Conditions,
     any_held: bool,
     count_due: bool,
-) -> Result<(i64, Option<DateTime<Utc>>, Vec<HeldBack>), ChangeError> {
-    let cutoff = rule.cutoff.to_rfc3339();
-    let oldest = match &table.time_column {
-        Some(c) => format!("min(t0.{})::timestamptz", quote_ident(c)),
-        None => "NULL::timestamptz".to_owned(),
-    };
-    let (due, oldest) = if count_due {
-        let row = client
-            .query_one(
-                &format!(
-                    "SELECT count(*), {oldest} FROM {} t0 WHERE {}",
-                    table.name.quoted(),
-                    conditions.due()
-                ),
-                &[&cutoff],
-            )
-            .await?;
-        (row.get(0), row.get(1))
-    } else {
-        (0, None)
-    };
-    let mut held = Vec::new();
-    if any_held {
-        for hold in RetentionHold::ALL {
-            let rows: i64 = client
-                .query_one(
-                    &format!(
-                        "SELECT count(*) FROM {} t0 WHERE ({}) AND {}",
-                        table.name.quoted(),
-                        conditions.age,
-                        conditions.held(Some(hold.name()))
-                    ),
-                    &[&cutoff],
-                )
-                .await?
-                .get(0);
-            if rows > 0 {
-                held.push(HeldBack {
-                    reason: hold.name().to_owned(),
-                    rows,
-                });
-            }
-        }
+    scope: CountScope,
+) -> Result<TableCount, ChangeError> {
+    if scope == CountScope::PastOnly && !count_due && !any_held && conditions.referenced.is_none() {
+        return Ok(TableCount::default());
     }
-    if let Some(referenced) = &conditions.referenced {
-        let rows: i64 = client
-            .query_one(
-                &format!(
-                    "SELECT count(*) FROM {} t0 WHERE ({}) AND NOT {} AND ({referenced})",
-                    table.name.quoted(),
-                    conditions.age,
-                    conditions.held(None)
-                ),
-                &[&cutoff],
-            )
-            .await?
-            .get(0);
+    let cutoff = rule.cutoff.to_rfc3339();
+    // The inner query computes each row's tests once (OFFSET 0 keeps the planner
+    // from copying them into every aggregate); the outer one counts.
+    let mut inner = Vec::new();
+    let own_columns: BTreeSet<&String> = table
+        .referenced_by
+        .iter()
+        .flat_map(|(_, _, own)| own)
+        .collect();
+    for column in &own_columns {
+        inner.push(format!("t0.{}", quote_ident(column)));
+    }
+    inner.push(match scope {
+        CountScope::Whole => format!("COALESCE({}, false) AS derbes_past", conditions.age),
+        CountScope::PastOnly => "true AS derbes_past".to_owned(),
+    });
+    let holds: Vec<&str> = if any_held {
+        RetentionHold::ALL.iter().map(|h| h.name()).collect()
+    } else {
+        Vec::new()
+    };
+    for (i, hold) in holds.iter().enumerate() {
+        inner.push(format!(
+            "{} AS derbes_held_{i}",
+            conditions.held(Some(hold))
+        ));
+    }
+    inner.push(match &table.time_column {
+        Some(c) => format!("t0.{}::timestamptz AS derbes_time", quote_ident(c)),
+        None => "NULL::timestamptz AS derbes_time".to_owned(),
+    });
+    let filter = match scope {
+        CountScope::Whole => String::new(),
+        CountScope::PastOnly => format!(" WHERE ({})", conditions.age),
+    };
+    let held_any = if holds.is_empty() {
+        "false".to_owned()
+    } else {
+        (0..holds.len())
+            .map(|i| format!("t0.derbes_held_{i}"))
+            .collect::<Vec<_>>()
+            .join(" OR ")
+    };
+    let free = format!("t0.derbes_past AND NOT ({held_any})");
+    // Referenced: tested only on rows past and free (the children are probed per row).
+    let (middle, referenced) = match &conditions.referenced {
+        Some(referenced) => (
+            format!(
+                "SELECT t0.*, CASE WHEN {free} THEN ({referenced}) ELSE false END AS derbes_ref \
+                 FROM (SELECT {} FROM {} t0{filter} OFFSET 0) t0 OFFSET 0",
+                inner.join(", "),
+                table.name.quoted()
+            ),
+            "t0.derbes_ref",
+        ),
+        None => (
+            format!(
+                "SELECT {} FROM {} t0{filter} OFFSET 0",
+                inner.join(", "),
+                table.name.quoted()
+            ),
+            "false",
+        ),
+    };
+    let due = format!("{free} AND NOT {referenced}");
+    let mut outer = vec![
+        "count(*)".to_owned(),
+        "count(*) FILTER (WHERE t0.derbes_past)".to_owned(),
+    ];
+    if count_due {
+        outer.push(format!("count(*) FILTER (WHERE {due})"));
+        outer.push(format!("min(t0.derbes_time) FILTER (WHERE {due})"));
+    } else {
+        outer.push("0::bigint".to_owned());
+        outer.push("NULL::timestamptz".to_owned());
+    }
+    for i in 0..holds.len() {
+        outer.push(format!(
+            "count(*) FILTER (WHERE t0.derbes_past AND t0.derbes_held_{i})"
+        ));
+    }
+    outer.push(format!("count(*) FILTER (WHERE {free} AND {referenced})"));
+    let sql = format!("SELECT {} FROM ({middle}) t0", outer.join(", "));
+    let row = client.query_one(&sql, &[&cutoff]).await?;
+    let mut held = Vec::new();
+    for (i, hold) in holds.iter().enumerate() {
+        let rows: i64 = row.get(4 + i);
         if rows > 0 {
             held.push(HeldBack {
-                reason: "referenced".to_owned(),
+                reason: (*hold).to_owned(),
                 rows,
             });
         }
     }
-    Ok((due, oldest, held))
+    let referenced_rows: i64 = row.get(4 + holds.len());
+    if referenced_rows > 0 {
+        held.push(HeldBack {
+            reason: "referenced".to_owned(),
+            rows: referenced_rows,
+        });
+    }
+    Ok(TableCount {
+        rows: row.get(0),
+        past: row.get(1),
+        due: row.get(2),
+        oldest_due: row.get(3),
+        held,
+    })
 }

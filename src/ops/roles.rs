@@ -87,6 +87,7 @@ pub const COMMANDS: &[(&str, &[Role])] = &[
     ("erase", &[Role::Dpo]),
     ("archive", &[Role::Dpo]),
     ("audit", &[Role::Dpo, Role::Support, Role::Oncall]),
+    ("report", &[Role::Dpo]),
 ];
 
 /// A table privilege.
@@ -174,6 +175,7 @@ pub const RULES: &[Rule] = &[
     Rule { roles: &[Role::Dpo], target: Target::Own("archive_runs"), privileges: &[Select, Insert, Delete], why: "an archive run in progress, so another refuses" },
     Rule { roles: &[Role::Dpo], target: Target::Own("cohort_marks"), privileges: &[Select, Insert, Update], why: "anonymise --rule marks the cohort it took" },
     Rule { roles: &[Role::Dpo], target: Target::Own("cohort_pending"), privileges: &[Select, Insert, Delete], why: "anonymise --rule keeps the keys still to do" },
+    Rule { roles: &[Role::Dpo], target: Target::PolicyVersions, privileges: &[Select], why: "report counts notices and objections per policy version" },
     Rule { roles: &[Role::Dpo], target: Target::Own("erasures"), privileges: &[Select, Insert], why: "erase records each erasure (append-only), archive restore reads them" },
 ];
 

@@ -30,6 +30,7 @@ mod policy;
 mod promises;
 mod purge;
 mod rectify;
+mod report;
 mod requests;
 mod restore_jobs;
 mod retention;

@@ -402,6 +402,29 @@ async fn roles_dpo_purges_anonymises_and_erases_support_is_refused() {
         .unwrap()
         .get(0);
     assert_eq!(left, 1, "the erasure is recorded");
+    // The DPO's report reads every mapped table, the policy versions and derbes'
+    // own tables (its holds in session tables), as the DPO role.
+    let report = roles
+        .cmd(&db, "dpo")
+        .args([
+            "--format",
+            "json",
+            "report",
+            "--since",
+            "2026-01-01",
+            "--until",
+            "2026-12-31",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        report.status.success(),
+        "the DPO runs the report: {}",
+        String::from_utf8_lossy(&report.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&report.stdout).unwrap();
+    assert!(!report["retention"].as_array().unwrap().is_empty());
+    assert!(!report["jobs"]["nights"].as_array().unwrap().is_empty());
     db.cmd().args(["audit", "verify"]).assert().success();
 }
 

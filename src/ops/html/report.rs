@@ -419,6 +419,42 @@ fn breaches(report: &Report, words: &Words) -> Markup {
 }
 
 fn jobs(report: &Report, words: &Words, rules: &RuleNumbers) -> Markup {
+    html! {
+        (nights(report, words, rules))
+        (unfinished(report, words))
+    }
+}
+
+/// Runs `derbes.jobs` holds unfinished: killed, failed or stopped, to be resumed.
+fn unfinished(report: &Report, words: &Words) -> Markup {
+    let jobs = &report.jobs.unfinished;
+    html! {
+        h3 { (words.unfinished) }
+        @if jobs.is_empty() {
+            (empty(words.no_unfinished))
+        } @else {
+            p.meta { (words.unfinished_intro) }
+            table.rows {
+                thead { tr {
+                    th { (words.operation) } th { (words.scope) }
+                    th { (words.started) } th { (words.rows) }
+                } }
+                tbody {
+                    @for job in jobs {
+                        tr {
+                            td data-label=(words.operation) { (words.operation(&job.operation)) }
+                            td data-label=(words.scope) { code { (job.scope) } }
+                            td data-label=(words.started) { (job.started_at.format("%Y-%m-%d %H:%M")) }
+                            td.num.late data-label=(words.rows) { (job.rows) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn nights(report: &Report, words: &Words, rules: &RuleNumbers) -> Markup {
     let nights = &report.jobs.nights;
     if nights.is_empty() {
         return empty(words.no_jobs);

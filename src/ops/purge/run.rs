@@ -10,7 +10,7 @@ use tokio_postgres::Client;
 use super::{batches, partitions, PurgeRequest, RuleOutcome, TableOutcome, TableRun};
 use crate::map::{quote_ident, DataMap, RetentionAction};
 use crate::ops::anonymise::CohortMark;
-use crate::ops::retention::{count_table, prepare, Conditions, Population, RulePlan};
+use crate::ops::retention::{count_table, prepare, Conditions, CountScope, Population, RulePlan};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change;
@@ -47,16 +47,17 @@ pub(super) async fn run_rule(
         let conditions = Conditions::of(rule, table);
         // A real run counts what it does; counting what is due first would scan
         // every expired row once more (a whole partition's before its drop).
-        let (due, oldest, held_back) = count_table(
+        let counted = count_table(
             client,
             rule,
             table,
             &conditions,
             any_held,
             request.dry_run || rule.rule.action == RetentionAction::Anonymise,
+            CountScope::PastOnly,
         )
         .await?;
-        let mut done = TableOutcome::planned(table, due, oldest, held_back);
+        let mut done = TableOutcome::planned(table, counted.due, counted.oldest_due, counted.held);
         if request.dry_run || rule.rule.action == RetentionAction::Anonymise {
             outcome.tables.push(done);
             continue;
@@ -115,7 +116,17 @@ async fn anonymise_rule(
     let mut conditions = BTreeMap::new();
     for table in &rule.tables {
         let found = Conditions::of(rule, table);
-        let (_, _, held_back) = count_table(client, rule, table, &found, true, false).await?;
+        let held_back = count_table(
+            client,
+            rule,
+            table,
+            &found,
+            true,
+            false,
+            CountScope::PastOnly,
+        )
+        .await?
+        .held;
         // Due: what this run will mask, so not what an earlier run masked.
         let cohort = found.cohort(rule);
         let key_columns = catalog

@@ -44,7 +44,8 @@ pub struct RetentionTableFigures {
     pub rows: i64,
     /// Not yet past the rule's period (or without a time to age by).
     pub within: i64,
-    /// Past the period and free to go: what the next purge removes.
+    /// Past the period and free to go: what the next purge removes (for an
+    /// `anonymise` rule, what it masks, rows an earlier run masked included).
     pub due: i64,
     /// Past the period but kept, per hold: `open-loan`, `blocked`,
     /// `open-request`, `referenced`. A row held for two reasons counts under each.
@@ -153,21 +154,39 @@ pub struct LateBreach {
 pub struct JobFigures {
     /// One entry per day, operation and rule with a run in the period.
     pub nights: Vec<JobNight>,
+    /// Runs `derbes.jobs` holds unfinished at the report's time (killed, failed
+    /// or stopped; the next run resumes them), any date.
+    pub unfinished: Vec<UnfinishedJob>,
+}
+
+/// A batch job left unfinished.
+#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
+pub struct UnfinishedJob {
+    /// `purge`, `purge.partition` or `anonymise`.
+    pub operation: String,
+    /// The rule and table it works on (`rule:schema.table`, `rule/table`).
+    pub scope: String,
+    pub started_at: DateTime<Utc>,
+    /// Rows done so far.
+    pub rows: i64,
 }
 
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct JobNight {
-    /// The day the run was recorded (UTC).
+    /// The day the run was recorded, in the data map's time zone.
     pub day: NaiveDate,
     /// `purge` or `anonymise`.
     pub operation: String,
     pub rule: String,
     pub runs: i64,
-    /// Rows deleted, archived or masked.
+    /// Rows deleted (archived rows are deleted too) or anonymised: a purge rule's
+    /// `deleted + anonymised`; a cohort's masked and deleted rows.
     pub rows: i64,
-    /// Wall time of the runs that day, where the audit records it.
+    /// Wall time of the runs that day, where the audit records it (a purge rule's
+    /// `duration_ms`; None for cohort runs, whose rows do not record it).
     pub seconds: Option<f64>,
-    /// Runs that failed or stopped before finishing.
+    /// Runs whose audit row says `failed` or `stopped` (a run killed outright
+    /// writes none: see [`JobFigures::unfinished`]).
     pub failures: i64,
 }
 
@@ -213,7 +232,8 @@ pub struct ArchiveEntry {
     pub selection: String,
     pub keep_until: DateTime<Utc>,
     pub bytes: i64,
-    /// When it was last verified, from the audit log; None: never.
+    /// When `archive verify` last found it intact (its `archive.verify` audit
+    /// row); None: never verified.
     pub verified_at: Option<DateTime<Utc>>,
 }
 
@@ -253,12 +273,15 @@ pub struct PolicyVersionFigures {
     pub objected: i64,
 }
 
-/// One anonymised cohort's latest run in the period.
+/// One anonymised cohort's latest run in the period, with the k of the data as it
+/// stands at the report's time (the audit rows of a run do not record k; this is
+/// what `anonymise --report` measures, over the map's quasi-identifiers).
 #[derive(Debug, Clone, Serialize, PartialEq, Eq)]
 pub struct CohortFigures {
     pub rule: String,
     pub at: DateTime<Utc>,
-    /// Smallest group over the quasi-identifiers (None: no subjects).
+    /// Smallest group over the quasi-identifiers (None: no subjects, or the map
+    /// marks no quasi-identifiers).
     pub k: Option<i64>,
     pub subjects: i64,
     pub groups: i64,

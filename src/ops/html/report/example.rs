@@ -225,7 +225,15 @@ pub fn example(lang: &str) -> Report {
                 notified_on: Some(date(2026, 9, 17)),
             }],
         },
-        jobs: JobFigures { nights },
+        jobs: JobFigures {
+            nights,
+            unfinished: vec![UnfinishedJob {
+                operation: "purge".to_owned(),
+                scope: "marketing-events:public.events".to_owned(),
+                started_at: at(2026, 11, 30, 2),
+                rows: 1200,
+            }],
+        },
         blocks: BlockFigures {
             months: (6..=11)
                 .flat_map(|month| {
