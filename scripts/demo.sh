@@ -3,7 +3,8 @@
 # ~1,000 synthetic borrowers, the derbes schema and a check of the data map; then what
 # support, on-call and the DPO do with it: look a subject up, export what is held about
 # them (age-encrypted), block accounts as a dry run, archive expired rows before a purge,
-# show what a retention purge would delete (dry run), and verify the audit trail. Outputs go to demo-out/ (keys, bundle, archive).
+# show what a retention purge would delete (dry run), write the DPO's report and verify
+# the audit trail. Outputs go to demo-out/ (keys, bundle, archive, report.html).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/ensure-postgres.sh
@@ -59,6 +60,9 @@ $derbes --db "$(as dpo)" archive verify demo-out/loan-records.age --identity dem
 # what is held back and why (cut-offs pinned to the population's date).
 $derbes --db "$(as dpo)" purge --dry-run --as-of 2026-11-01 --ticket DEMO-RET-2 \
     --archive-dir demo-out/purge-archives --recipient "$recipient" --key-file demo-out/mask.key
+
+# DPO: the report for the regulator and the board (counts and references only).
+$derbes --db "$(as dpo)" report --out demo-out/report.html
 
 $derbes --db "$(as dpo)" audit log
 $derbes --db "$(as dpo)" audit verify
