@@ -25,9 +25,6 @@ use crate::map::{DataMap, Lang};
 use crate::ops::retention as rules;
 use crate::pg::catalog::Catalog;
 
-/// `work_mem` of the report's snapshot (see [`gather`]).
-pub const WORK_MEM: &str = "128MB";
-
 /// What to report on.
 #[derive(Debug, Clone)]
 pub struct ReportOptions {
@@ -120,14 +117,8 @@ async fn read(
         .read_only(true)
         .start()
         .await?;
-    // The holds and ages are looked up per row as `key IN (SELECT key FROM <session
-    // table>)`, which PostgreSQL hashes only when the set fits in hash_mem; past it,
-    // it rescans the whole set for every row (hours on a million subjects). This
-    // much holds a few million keys; it is the server's memory, for this
-    // transaction only.
-    snapshot
-        .batch_execute(&format!("SET LOCAL work_mem = '{WORK_MEM}'"))
-        .await?;
+    // Filling the session tables also raises the session's work_mem so that the
+    // per-row lookups in them are hashed (`retention::WORK_MEM`).
     for rule in plans {
         rules::fill_session_tables(&snapshot, map, catalog, rule, rules::Population::Everyone)
             .await
