@@ -561,6 +561,21 @@ pub async fn for_subject(
     Ok(rules)
 }
 
+/// Whether any subject is held under `rule` (its session table, filled by
+/// [`prepare`], has a row): without one, [`count_table`] skips the hold tests.
+pub async fn any_held(client: &impl GenericClient, rule: &RulePlan) -> Result<bool, ChangeError> {
+    Ok(client
+        .query_one(
+            &format!(
+                "SELECT EXISTS (SELECT 1 FROM pg_temp.{})",
+                rule.held_table()
+            ),
+            &[],
+        )
+        .await?
+        .get(0))
+}
+
 /// Which rows [`count_table`] reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CountScope {

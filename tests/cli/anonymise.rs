@@ -13,9 +13,9 @@ use tokio_postgres::Client;
 
 use crate::archive::age_keys;
 use crate::erase::{mask_key, MASK_KEY as KEY};
-use crate::support::cluster::{Cluster, ClusterOptions};
+use crate::purge::wait_for;
 use crate::support::{
-    count, database_checksums, others_checksums, populate_reference, reference_map, TestDb,
+    count, database_checksums, others_checksums, reference_map, reference_on_own_cluster, TestDb,
 };
 
 const IIN: &str = "061211600012";
@@ -72,6 +72,16 @@ async fn cohort_db() -> (TestDb, Client) {
     let client = db.client().await;
     client.batch_execute(OLD_USAGE_ROWS).await.unwrap();
     (db, client)
+}
+
+/// The usage_events entry of a cohort run's JSON report.
+fn usage_events_of(report: &serde_json::Value) -> &serde_json::Value {
+    report["tables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["table"] == "usage_events")
+        .unwrap()
 }
 
 fn cohort_args(batch_size: &str) -> Vec<String> {
@@ -174,12 +184,7 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
         .stdout
         .clone();
     let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let usage = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "usage_events")
-        .unwrap();
+    let usage = usage_events_of(&report);
     assert_eq!(usage["resumed"], true);
     assert_eq!(count(&client, LEFT).await, 0);
     let (batches, rows): (i64, i64) = {
@@ -223,19 +228,7 @@ async fn a_cohort_run_killed_or_cut_off_resumes_and_finishes_with_counts_that_ad
 /// verifies. On a throwaway cluster: the shared test server is never restarted.
 #[tokio::test]
 async fn a_cohort_run_cut_by_a_server_restart_exits_1_and_the_rerun_finishes() {
-    let cluster = Cluster::start(ClusterOptions { tls: false });
-    cluster
-        .client("postgres")
-        .await
-        .batch_execute("CREATE DATABASE cohort_restart")
-        .await
-        .unwrap();
-    let conninfo = cluster.conninfo("cohort_restart");
-    let mut client = cluster.client("cohort_restart").await;
-    populate_reference(&client).await;
-    derbes::pg::migrate::apply(&mut client, false)
-        .await
-        .unwrap();
+    let (cluster, conninfo, client) = reference_on_own_cluster("cohort_restart").await;
     client.batch_execute(OLD_USAGE_ROWS).await.unwrap();
     let cohort = count(&client, COHORT).await;
     assert!(cohort > 100, "several batches are due: {cohort}");
@@ -246,11 +239,7 @@ async fn a_cohort_run_cut_by_a_server_restart_exits_1_and_the_rerun_finishes() {
     let first = cohort_process_on(&conninfo, "anonymise.batch.2", Some(&flag))
         .spawn()
         .unwrap();
-    let started = Instant::now();
-    while !flag.exists() {
-        assert!(started.elapsed() < Duration::from_secs(60), "never paused");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    wait_for(&flag).await;
     drop(client);
     cluster.restart();
     std::fs::remove_file(&flag).unwrap();
@@ -285,12 +274,7 @@ async fn a_cohort_run_cut_by_a_server_restart_exits_1_and_the_rerun_finishes() {
         .stdout
         .clone();
     let report: serde_json::Value = serde_json::from_slice(&out).unwrap();
-    let usage = report["tables"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|t| t["table"] == "usage_events")
-        .unwrap();
+    let usage = usage_events_of(&report);
     assert_eq!(usage["resumed"], true, "{report}");
     assert_eq!(count(&client, LEFT).await, 0, "the whole cohort is masked");
     let finished: i64 = count(

@@ -18,8 +18,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use tokio_postgres::Client;
 
 use crate::archive::{age_keys, wait_for_no_derbes_session};
-use crate::support::cluster::{Cluster, ClusterOptions};
-use crate::support::{count, database_checksums, populate_reference, reference_map, TestDb};
+use crate::support::{count, database_checksums, reference_map, reference_on_own_cluster, TestDb};
 
 /// The oracle: ids of `locations` rows due under the `location` rule at `cutoff`,
 /// written from the policy, not from derbes' SQL builder.
@@ -385,7 +384,7 @@ async fn purge_in_parallel_streams_deletes_exactly_the_due_rows_and_resumes_as_i
 }
 
 /// The run's pid file appears when it reaches a paused fault point.
-async fn wait_for(flag: &Path) {
+pub(crate) async fn wait_for(flag: &Path) {
     let started = Instant::now();
     while !flag.exists() {
         assert!(started.elapsed() < Duration::from_secs(60), "never paused");
@@ -1975,19 +1974,7 @@ async fn a_batch_stopped_by_a_passing_lock_is_retried_and_the_purge_finishes() {
 /// server is never restarted.
 #[tokio::test]
 async fn a_purge_cut_by_a_server_restart_exits_1_and_the_rerun_finishes() {
-    let cluster = Cluster::start(ClusterOptions { tls: false });
-    cluster
-        .client("postgres")
-        .await
-        .batch_execute("CREATE DATABASE purge_restart")
-        .await
-        .unwrap();
-    let conninfo = cluster.conninfo("purge_restart");
-    let mut client = cluster.client("purge_restart").await;
-    populate_reference(&client).await;
-    derbes::pg::migrate::apply(&mut client, false)
-        .await
-        .unwrap();
+    let (cluster, conninfo, client) = reference_on_own_cluster("purge_restart").await;
     client.batch_execute(SEED_ROWS).await.unwrap();
     let as_of = as_of_days_ago(0);
     let cutoff = cutoff_apart(&client, &as_of, "location").await;

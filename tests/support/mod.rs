@@ -309,6 +309,26 @@ fn generator_fingerprint() -> &'static [u8] {
     .as_bytes()
 }
 
+/// A migrated reference database `name` on a throwaway cluster of its own, for
+/// tests that restart the server (the shared test server is never restarted):
+/// the cluster, the database's connection string and a client of it.
+pub async fn reference_on_own_cluster(name: &str) -> (cluster::Cluster, String, Client) {
+    let cluster = cluster::Cluster::start(cluster::ClusterOptions { tls: false });
+    cluster
+        .client("postgres")
+        .await
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .await
+        .unwrap();
+    let conninfo = cluster.conninfo(name);
+    let mut client = cluster.client(name).await;
+    populate_reference(&client).await;
+    derbes::pg::migrate::apply(&mut client, false)
+        .await
+        .unwrap();
+    (cluster, conninfo, client)
+}
+
 pub async fn populate_reference(client: &Client) {
     derbes::ops::sample::load_reference_schema(client)
         .await

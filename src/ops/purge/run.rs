@@ -10,7 +10,9 @@ use tokio_postgres::Client;
 use super::{batches, partitions, PurgeRequest, RuleOutcome, TableOutcome, TableRun};
 use crate::map::{quote_ident, DataMap, RetentionAction};
 use crate::ops::anonymise::CohortMark;
-use crate::ops::retention::{count_table, prepare, Conditions, CountScope, Population, RulePlan};
+use crate::ops::retention::{
+    any_held, count_table, prepare, Conditions, CountScope, Population, RulePlan,
+};
 use crate::pg::audit::AuditEntry;
 use crate::pg::catalog::Catalog;
 use crate::pg::change;
@@ -33,16 +35,7 @@ pub(super) async fn run_rule(
     if rule.rule.action == RetentionAction::Anonymise {
         return anonymise_rule(client, map, catalog, request, rule, outcome, progress).await;
     }
-    let any_held: bool = client
-        .query_one(
-            &format!(
-                "SELECT EXISTS (SELECT 1 FROM pg_temp.{})",
-                rule.held_table()
-            ),
-            &[],
-        )
-        .await?
-        .get(0);
+    let any_held = any_held(client, rule).await?;
     for table in &rule.tables {
         let conditions = Conditions::of(rule, table);
         // A real run counts what it does; counting what is due first would scan

@@ -6,6 +6,8 @@
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::Serialize;
 
+pub use crate::ops::retention::HeldBack;
+
 /// The whole report for one period.
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
@@ -49,15 +51,9 @@ pub struct RetentionTableFigures {
     pub due: i64,
     /// Past the period but kept, per hold: `open-loan`, `blocked`,
     /// `open-request`, `referenced`. A row held for two reasons counts under each.
-    pub held: Vec<HeldFigure>,
+    pub held: Vec<HeldBack>,
     /// The oldest row past the period and free to go, if any.
     pub oldest_due: Option<DateTime<Utc>>,
-}
-
-#[derive(Debug, Clone, Serialize, PartialEq, Eq)]
-pub struct HeldFigure {
-    pub reason: String,
-    pub rows: i64,
 }
 
 #[derive(Debug, Clone, Serialize)]

@@ -6,10 +6,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use tokio_postgres::GenericClient;
 
-use super::model::{CategoryFigures, HeldFigure, RetentionRuleFigures, RetentionTableFigures};
+use super::model::{CategoryFigures, RetentionRuleFigures, RetentionTableFigures};
 use crate::map::labels::period_words;
 use crate::map::{Category, DataMap, Lang};
-use crate::ops::retention::{count_table, Conditions, CountScope, RulePlan};
+use crate::ops::retention::{any_held, count_table, Conditions, CountScope, RulePlan};
 
 /// Count every table of every rule (their session tables already filled in the
 /// snapshot by `fill_session_tables`).
@@ -21,16 +21,7 @@ pub async fn gather(
 ) -> anyhow::Result<(Vec<RetentionRuleFigures>, Vec<CategoryFigures>)> {
     let mut figures = Vec::new();
     for rule in rules {
-        let any_held: bool = client
-            .query_one(
-                &format!(
-                    "SELECT EXISTS (SELECT 1 FROM pg_temp.{})",
-                    rule.held_table()
-                ),
-                &[],
-            )
-            .await?
-            .get(0);
+        let any_held = any_held(client, rule).await?;
         let mut tables = Vec::new();
         for table in &rule.tables {
             let conditions = Conditions::of(rule, table);
@@ -50,14 +41,7 @@ pub async fn gather(
                 rows: counted.rows,
                 within: counted.rows - counted.past,
                 due: counted.due,
-                held: counted
-                    .held
-                    .into_iter()
-                    .map(|h| HeldFigure {
-                        reason: h.reason,
-                        rows: h.rows,
-                    })
-                    .collect(),
+                held: counted.held,
                 oldest_due: counted.oldest_due,
             });
         }

@@ -17,8 +17,8 @@ fn at(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         .expect("a valid time")
 }
 
-fn held(reason: &str, rows: i64) -> HeldFigure {
-    HeldFigure {
+fn held(reason: &str, rows: i64) -> HeldBack {
+    HeldBack {
         reason: reason.to_owned(),
         rows,
     }
@@ -28,7 +28,7 @@ fn table(
     name: &str,
     categories: &[&str],
     (within, due): (i64, i64),
-    holds: Vec<HeldFigure>,
+    holds: Vec<HeldBack>,
 ) -> RetentionTableFigures {
     let held_rows: i64 = holds.iter().map(|h| h.rows).sum();
     RetentionTableFigures {
